@@ -1,0 +1,41 @@
+/**
+ * `npm run dev`: everything a fresh clone needs, then `wrangler dev`.
+ *  1. a local JWT_SECRET in .dev.vars (generated once, git-ignored);
+ *  2. migrations applied to the local D1 (wrangler's own tracker, as in production);
+ *  3. demo data seeded once;
+ *  4. `wrangler dev` (extra arguments are passed on, e.g. `npm run dev -- --port 9000`).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { DEMO_ADMIN, DEMO_READER, seedDemoData } from "./seed.ts";
+
+const DEV_VARS = ".dev.vars";
+
+function ensureLocalSecret(): void {
+	const current = existsSync(DEV_VARS) ? readFileSync(DEV_VARS, "utf8") : "";
+	if (/^JWT_SECRET=.{32,}$/m.test(current)) return;
+	appendFileSync(
+		DEV_VARS,
+		`${current && !current.endsWith("\n") ? "\n" : ""}JWT_SECRET=${randomBytes(32).toString("base64url")}\n`,
+	);
+	console.log(
+		`Generated a local JWT_SECRET in ${DEV_VARS} (git-ignored; production uses \`wrangler secret put\`).`,
+	);
+}
+
+function wrangler(args: string[]): void {
+	const result = spawnSync("wrangler", args, { stdio: "inherit", env: { ...process.env, CI: "true" } });
+	if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+ensureLocalSecret();
+wrangler(["d1", "migrations", "apply", "DB", "--local"]);
+const seeded = await seedDemoData();
+console.log(
+	`Demo data ${seeded}. Local-only accounts: ${DEMO_ADMIN.email} / ${DEMO_ADMIN.password} (admin), ${DEMO_READER.email} / ${DEMO_READER.password}.`,
+);
+
+const dev = spawn("wrangler", ["dev", ...process.argv.slice(2)], { stdio: "inherit" });
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => dev.kill(signal));
+dev.on("exit", (code) => process.exit(code ?? 0));

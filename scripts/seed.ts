@@ -1,0 +1,92 @@
+/**
+ * Demo data for local development: genres, 20 books (some out of stock, ready to pre-book), an admin and
+ * a reader. Written once: a database that already has the demo admin is left as it is.
+ * The credentials below exist only in the local D1 under .wrangler/ and are printed by `npm run dev`.
+ */
+import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { getPlatformProxy } from "wrangler";
+import { books, genres, users } from "../src/db/schema.ts";
+import { hashPassword } from "../src/lib/password.ts";
+
+export const DEMO_ADMIN = { email: "admin@bookstore.local", password: "admin-password-local" };
+export const DEMO_READER = { email: "reader@bookstore.local", password: "reader-password-local" };
+
+const GENRES = ["Fiction", "Science Fiction", "Fantasy", "Mystery", "History", "Poetry"] as const;
+
+/** [title, author, price, stock, genre, published] — public-domain classics. */
+const BOOKS: [string, string, string, number, (typeof GENRES)[number], string | null][] = [
+	["Pride and Prejudice", "Jane Austen", "9.99", 12, "Fiction", "1813-01-28"],
+	["Emma", "Jane Austen", "10.50", 0, "Fiction", "1815-12-23"],
+	["Moby-Dick", "Herman Melville", "14.25", 4, "Fiction", "1851-10-18"],
+	["Middlemarch", "George Eliot", "13.00", 0, "Fiction", "1871-12-01"],
+	["Great Expectations", "Charles Dickens", "11.75", 7, "Fiction", "1861-08-01"],
+	["The Time Machine", "H. G. Wells", "8.40", 9, "Science Fiction", "1895-05-07"],
+	["The War of the Worlds", "H. G. Wells", "9.10", 0, "Science Fiction", "1898-01-01"],
+	["Frankenstein", "Mary Shelley", "7.95", 5, "Science Fiction", "1818-01-01"],
+	["Twenty Thousand Leagues Under the Seas", "Jules Verne", "12.60", 0, "Science Fiction", "1870-06-20"],
+	["Alice's Adventures in Wonderland", "Lewis Carroll", "6.99", 20, "Fantasy", "1865-11-26"],
+	["The Wonderful Wizard of Oz", "L. Frank Baum", "8.25", 0, "Fantasy", "1900-05-17"],
+	["Peter Pan", "J. M. Barrie", "7.50", 3, "Fantasy", "1911-10-11"],
+	["The Hound of the Baskervilles", "Arthur Conan Doyle", "9.45", 6, "Mystery", "1902-04-01"],
+	["The Moonstone", "Wilkie Collins", "10.20", 0, "Mystery", "1868-07-01"],
+	["The Mysterious Affair at Styles", "Agatha Christie", "11.30", 8, "Mystery", "1920-10-01"],
+	["The Secret Adversary", "Agatha Christie", "10.80", 1, "Mystery", "1922-01-01"],
+	[
+		"The History of the Decline and Fall of the Roman Empire",
+		"Edward Gibbon",
+		"24.00",
+		2,
+		"History",
+		"1776-02-17",
+	],
+	["The Histories", "Herodotus", "15.50", 0, "History", null],
+	["Leaves of Grass", "Walt Whitman", "9.00", 4, "Poetry", "1855-07-04"],
+	["The Raven and Other Poems", "Edgar Allan Poe", "5.75", 0, "Poetry", "1845-11-19"],
+];
+
+/** A valid ISBN-13 for the n-th demo book (978 + 9 digits + check digit). */
+function demoIsbn(n: number): string {
+	const base = `97800000${String(1000 + n)}`.slice(0, 12);
+	let sum = 0;
+	for (let i = 0; i < 12; i++) sum += Number(base[i]) * (i % 2 === 0 ? 1 : 3);
+	return `${base}${(10 - (sum % 10)) % 10}`;
+}
+
+export async function seedDemoData(): Promise<"seeded" | "already seeded"> {
+	const { env, dispose } = await getPlatformProxy({ configPath: "wrangler.toml" });
+	try {
+		const db = drizzle(env.DB as Parameters<typeof drizzle>[0]);
+		const existing = await db.select({ id: users.id }).from(users).limit(1);
+		if (existing.length > 0) return "already seeded";
+
+		const [adminHash, readerHash] = await Promise.all([
+			hashPassword(DEMO_ADMIN.password),
+			hashPassword(DEMO_READER.password),
+		]);
+		// One INSERT per book (D1 allows at most 100 bound parameters per statement), all in one transaction.
+		const bookInserts = BOOKS.map(([title, author, price, stock, genre, published], index) =>
+			db.insert(books).values({
+				title,
+				author,
+				priceCents: Math.round(Number(price) * 100),
+				isbn: demoIsbn(index + 1),
+				description: `${title} by ${author}.`,
+				genreId: sql`(SELECT id FROM genres WHERE name = ${genre})`,
+				publishDate: published,
+				stockQuantity: stock,
+			}),
+		);
+		await db.batch([
+			db.insert(genres).values(GENRES.map((name) => ({ name }))),
+			db.insert(users).values([
+				{ email: DEMO_ADMIN.email, passwordHash: adminHash, fullName: "Demo Admin", role: "admin" },
+				{ email: DEMO_READER.email, passwordHash: readerHash, fullName: "Demo Reader", role: "user" },
+			]),
+			...bookInserts,
+		]);
+		return "seeded";
+	} finally {
+		await dispose();
+	}
+}

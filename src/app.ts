@@ -1,0 +1,109 @@
+/**
+ * Builds the HTTP app: the request pipeline (each concern in one place), the feature routers, the OpenAPI
+ * document and docs page, and the one error path.
+ */
+import { swaggerUI } from "@hono/swagger-ui";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { setMetric, timing } from "hono/timing";
+import { authRouter } from "./features/auth/index.ts";
+import { booksRouter } from "./features/books/index.ts";
+import { genresRouter } from "./features/genres/index.ts";
+import { healthRouter } from "./features/health/index.ts";
+import { usersRouter } from "./features/users/index.ts";
+import { loadConfig, parseList } from "./lib/config.ts";
+import { createDb, newD1Usage } from "./lib/db.ts";
+import { AppError, errorBody, onError } from "./lib/errors.ts";
+import { createRouter } from "./lib/openapi.ts";
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export function createApp() {
+	const app = createRouter();
+
+	app.use(requestId());
+	app.use(timing({ crossOrigin: true }));
+	app.use(
+		secureHeaders({
+			// JSON only: nothing may be loaded or framed. /docs sets its own policy (kept: overwrite false).
+			contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+			overwrite: false,
+		}),
+	);
+	app.use(
+		cors({
+			origin: (origin, c) => {
+				const allowed = parseList(c.env.CORS_ORIGINS);
+				return allowed.includes("*") || allowed.includes(origin) ? origin : null;
+			},
+			allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+			allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+			exposeHeaders: ["X-Request-Id", "Server-Timing", "Retry-After"],
+			maxAge: 600,
+		}),
+	);
+	app.use(
+		bodyLimit({
+			maxSize: MAX_BODY_BYTES,
+			onError: () => {
+				throw new AppError("PAYLOAD_TOO_LARGE", "Request body is larger than 64 KiB");
+			},
+		}),
+	);
+	// One metered drizzle client per request; its round trips end up in Server-Timing.
+	app.use(async (c, next) => {
+		const usage = newD1Usage();
+		c.set("d1Usage", usage);
+		c.set("db", createDb(c.env.DB, usage));
+		await next();
+		setMetric(c, "d1", usage.durationMs, String(usage.roundTrips));
+	});
+
+	// Health answers (503) even when the secret is missing, so a bad deploy is visible.
+	app.route("/", healthRouter);
+	// Everything else refuses to run without its secret: a deployment error, never a default.
+	app.use(async (c, next) => {
+		loadConfig(c.env);
+		await next();
+	});
+
+	const routes = app
+		.route("/", authRouter)
+		.route("/", usersRouter)
+		.route("/", genresRouter)
+		.route("/", booksRouter);
+
+	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+		type: "http",
+		scheme: "bearer",
+		bearerFormat: "JWT",
+		description: "Access token from POST /auth/login or /auth/refresh (15 minutes)",
+	});
+	app.doc31("/openapi.json", {
+		openapi: "3.1.0",
+		info: {
+			title: "Bookstore edge API",
+			version: "1.0.0",
+			description:
+				'Catalog, accounts, wishlist, cart and checkout, and pre-booking of out-of-stock books with back-in-stock emails. Every error has the body `{code, detail, field}`; every response carries `X-Request-Id` and `Server-Timing` (`d1;desc="<round trips>"`).',
+		},
+	});
+	app.get("/docs", async (c, next) => {
+		c.header(
+			"Content-Security-Policy",
+			"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; frame-ancestors 'none'",
+		);
+		await next();
+	});
+	app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Bookstore edge API" }));
+
+	app.notFound((c) => c.json(errorBody(new AppError("NOT_FOUND", "No such route")), 404));
+	app.onError(onError);
+	return routes;
+}
+
+export const app = createApp();
+/** The typed API for `hono/client`: `hc<AppType>(baseUrl)`. */
+export type AppType = typeof app;

@@ -1,0 +1,115 @@
+/**
+ * The data model: every D1 table, index and constraint. `npm run db:generate` turns changes here into a
+ * new file under migrations/ (never edit one that has landed).
+ *
+ * Timestamps are RFC 3339 UTC text (`2026-11-21T10:15:30.123Z`): readable in the console, returned as-is,
+ * and they sort correctly as strings. Money is integer cents.
+ */
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** SQL default for timestamp columns, same format as `new Date().toISOString()`. */
+const nowIso = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
+
+export const users = sqliteTable(
+	"users",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		email: text("email").notNull(),
+		passwordHash: text("password_hash").notNull(),
+		fullName: text("full_name"),
+		role: text("role", { enum: ["user", "admin"] })
+			.notNull()
+			.default("user"),
+		isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+		createdAt: text("created_at").notNull().default(nowIso),
+		updatedAt: text("updated_at").notNull().default(nowIso),
+	},
+	(t) => [
+		uniqueIndex("uq_users_email").on(t.email),
+		check("ck_users_role", sql`${t.role} IN ('user', 'admin')`),
+	],
+);
+
+/**
+ * Opaque refresh tokens, stored only as SHA-256 hashes. Every login starts a family; each refresh spends
+ * one token (`used_at`) and issues its successor (`replaced_by_hash`) in the same family, so a spent token
+ * presented again identifies the family to revoke.
+ */
+export const refreshTokens = sqliteTable(
+	"refresh_tokens",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		userId: integer("user_id")
+			.notNull()
+			.references(() => users.id, { onDelete: "cascade" }),
+		familyId: text("family_id").notNull(),
+		tokenHash: text("token_hash").notNull(),
+		expiresAt: text("expires_at").notNull(),
+		createdAt: text("created_at").notNull().default(nowIso),
+		usedAt: text("used_at"),
+		replacedByHash: text("replaced_by_hash"),
+		revokedAt: text("revoked_at"),
+	},
+	(t) => [
+		uniqueIndex("uq_refresh_tokens_token_hash").on(t.tokenHash),
+		index("idx_refresh_tokens_family").on(t.familyId),
+		index("idx_refresh_tokens_user").on(t.userId),
+	],
+);
+
+/**
+ * Login attempts inside the rate-limit window, one row per attempt that was let through. A successful
+ * login clears the email's rows, so what remains are failures. Kept in D1 (not the Rate Limiting binding)
+ * because the rule is "10 per email per 15 minutes", which that binding cannot express.
+ */
+export const loginAttempts = sqliteTable(
+	"login_attempts",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		email: text("email").notNull(),
+		attemptedAt: text("attempted_at").notNull(),
+	},
+	(t) => [index("idx_login_attempts_email_time").on(t.email, t.attemptedAt)],
+);
+
+export const genres = sqliteTable(
+	"genres",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		name: text("name").notNull(),
+	},
+	// "Fiction" and "fiction" are the same genre.
+	(t) => [uniqueIndex("uq_genres_name").on(sql`lower(${t.name})`)],
+);
+
+export const books = sqliteTable(
+	"books",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		title: text("title").notNull(),
+		author: text("author").notNull(),
+		priceCents: integer("price_cents").notNull(),
+		/** Normalised: digits only (and a final X for ISBN-10). */
+		isbn: text("isbn"),
+		description: text("description"),
+		genreId: integer("genre_id").references(() => genres.id, { onDelete: "set null" }),
+		/** YYYY-MM-DD */
+		publishDate: text("publish_date"),
+		stockQuantity: integer("stock_quantity").notNull().default(0),
+		createdAt: text("created_at").notNull().default(nowIso),
+		updatedAt: text("updated_at").notNull().default(nowIso),
+	},
+	(t) => [
+		uniqueIndex("uq_books_isbn").on(t.isbn),
+		index("idx_books_genre").on(t.genreId),
+		index("idx_books_author").on(sql`lower(${t.author})`),
+		// The last line of defence against overselling: a batch that would take stock below 0 fails whole.
+		check("ck_books_stock_non_negative", sql`${t.stockQuantity} >= 0`),
+		check("ck_books_price_range", sql`${t.priceCents} > 0 AND ${t.priceCents} <= 10000000`),
+	],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type BookRow = typeof books.$inferSelect;
+export type GenreRow = typeof genres.$inferSelect;

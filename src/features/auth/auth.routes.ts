@@ -1,0 +1,90 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { bodyErrors, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi.ts";
+import { emailInput, UserSchema } from "../users/users.schemas.ts";
+
+const password = z
+	.string({ message: "password is required" })
+	.min(8, "password must be 8 to 128 characters")
+	.max(128, "password must be 8 to 128 characters")
+	.openapi({ example: "correct horse battery" });
+
+const RegisterBody = z
+	.object({
+		email: emailInput,
+		password,
+		full_name: z.string().trim().min(1).max(255).nullish(),
+	})
+	.openapi("RegisterRequest");
+
+const LoginBody = z
+	.object({ email: emailInput, password: z.string({ message: "password is required" }).min(1).max(128) })
+	.openapi("LoginRequest");
+
+const RefreshBody = z
+	.object({ refresh_token: z.string({ message: "refresh_token is required" }).min(1).max(512) })
+	.openapi("RefreshRequest");
+
+export const TokenPairSchema = z
+	.object({
+		access_token: z.string(),
+		refresh_token: z.string(),
+		token_type: z.literal("bearer"),
+		expires_in: z.number().int().openapi({ description: "Access token lifetime in seconds", example: 900 }),
+	})
+	.openapi("TokenPair");
+
+export const register = createRoute({
+	method: "post",
+	path: "/auth/register",
+	tags: ["Auth"],
+	summary: "Create an account",
+	description: "Emails listed in the `ADMIN_EMAILS` variable register as admins.",
+	request: { body: jsonBody(RegisterBody) },
+	responses: {
+		201: jsonResponse(UserSchema, "The new account"),
+		...errorResponses({ ...bodyErrors, 409: "AUTH_EMAIL_CONFLICT (field `email`)" }),
+	},
+});
+
+export const login = createRoute({
+	method: "post",
+	path: "/auth/login",
+	tags: ["Auth"],
+	summary: "Exchange email and password for tokens",
+	description:
+		"After 10 failed attempts for one email within 15 minutes every attempt gets 429 until the oldest ages out.",
+	request: { body: jsonBody(LoginBody) },
+	responses: {
+		200: jsonResponse(TokenPairSchema, "A new access token and refresh token"),
+		...errorResponses({
+			...bodyErrors,
+			401: "AUTH_INVALID_CREDENTIALS (unknown email and wrong password look the same)",
+			403: "AUTH_ACCOUNT_DEACTIVATED",
+			429: true,
+		}),
+	},
+});
+
+export const refresh = createRoute({
+	method: "post",
+	path: "/auth/refresh",
+	tags: ["Auth"],
+	summary: "Rotate a refresh token",
+	description:
+		"Spends the refresh token and returns a new pair. Presenting a spent token again revokes every token of its login session (family); of two concurrent refreshes of one token exactly one succeeds.",
+	request: { body: jsonBody(RefreshBody) },
+	responses: {
+		200: jsonResponse(TokenPairSchema, "A new token pair"),
+		...errorResponses({ ...bodyErrors, 401: "AUTH_INVALID_TOKEN" }),
+	},
+});
+
+export const logout = createRoute({
+	method: "post",
+	path: "/auth/logout",
+	tags: ["Auth"],
+	summary: "Revoke a refresh token",
+	description: "Revokes the token's whole login session. Unknown or already revoked tokens also answer 204.",
+	request: { body: jsonBody(RefreshBody) },
+	responses: { 204: { description: "Revoked" }, ...errorResponses(bodyErrors) },
+});

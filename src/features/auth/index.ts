@@ -1,0 +1,9 @@
+import { createRouter } from "../../lib/openapi.ts";
+import * as handlers from "./auth.handlers.ts";
+import * as routes from "./auth.routes.ts";
+
+export const authRouter = createRouter()
+	.openapi(routes.register, handlers.register)
+	.openapi(routes.login, handlers.loginHandler)
+	.openapi(routes.refresh, handlers.refresh)
+	.openapi(routes.logout, handlers.logout);

@@ -1,0 +1,136 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireAdmin } from "../../lib/auth.ts";
+import {
+	adminErrors,
+	bearerAuth,
+	bodyErrors,
+	booleanQuery,
+	errorResponses,
+	idParam,
+	jsonBody,
+	jsonResponse,
+} from "../../lib/openapi.ts";
+import { pageQuery, pageSchema } from "../../lib/pagination.ts";
+import { BookCreate, BookPatch, BookSchema, stockQuantity } from "./books.schemas.ts";
+
+const bookId = z.object({ id: idParam("id") });
+const notFound = { 404: "BOOK_NOT_FOUND" } as const;
+
+export const list = createRoute({
+	method: "get",
+	path: "/books",
+	tags: ["Catalog"],
+	summary: "Browse the catalog",
+	description:
+		"Ordered by id. `q` matches part of the title or author, `author` the whole author name; both ignore ASCII case.",
+	request: {
+		query: pageQuery.extend({
+			q: z
+				.string()
+				.trim()
+				.min(1)
+				.max(200)
+				.optional()
+				.openapi({ param: { name: "q", in: "query" } }),
+			author: z
+				.string()
+				.trim()
+				.min(1)
+				.max(255)
+				.optional()
+				.openapi({ param: { name: "author", in: "query" } }),
+			genre_id: idParam("genre_id").optional(),
+			in_stock: booleanQuery
+				.optional()
+				.openapi({ param: { name: "in_stock", in: "query" }, type: "boolean" }),
+		}),
+	},
+	responses: {
+		200: jsonResponse(pageSchema(BookSchema).openapi("BookPage"), "A page of books"),
+		...errorResponses({ 422: true }),
+	},
+});
+
+export const get = createRoute({
+	method: "get",
+	path: "/books/{id}",
+	tags: ["Catalog"],
+	summary: "One book",
+	request: { params: bookId },
+	responses: {
+		200: jsonResponse(BookSchema, "The book"),
+		...errorResponses({ 404: "BOOK_NOT_FOUND", 422: true }),
+	},
+});
+
+export const create = createRoute({
+	method: "post",
+	path: "/books",
+	tags: ["Catalog"],
+	summary: "Add a book (admin)",
+	security: bearerAuth,
+	middleware: [requireAdmin] as const,
+	request: { body: jsonBody(BookCreate) },
+	responses: {
+		201: jsonResponse(BookSchema, "The new book"),
+		...errorResponses({
+			...adminErrors,
+			...bodyErrors,
+			404: "GENRE_NOT_FOUND",
+			409: "BOOK_ISBN_CONFLICT",
+		}),
+	},
+});
+
+export const update = createRoute({
+	method: "patch",
+	path: "/books/{id}",
+	tags: ["Catalog"],
+	summary: "Edit a book (admin)",
+	description: "Stock changes go through `PATCH /books/{id}/stock`; `stock_quantity` here is ignored.",
+	security: bearerAuth,
+	middleware: [requireAdmin] as const,
+	request: { params: bookId, body: jsonBody(BookPatch) },
+	responses: {
+		200: jsonResponse(BookSchema, "The updated book"),
+		...errorResponses({
+			...adminErrors,
+			...bodyErrors,
+			404: "BOOK_NOT_FOUND / GENRE_NOT_FOUND",
+			409: "BOOK_ISBN_CONFLICT",
+		}),
+	},
+});
+
+export const remove = createRoute({
+	method: "delete",
+	path: "/books/{id}",
+	tags: ["Catalog"],
+	summary: "Delete a book (admin)",
+	security: bearerAuth,
+	middleware: [requireAdmin] as const,
+	request: { params: bookId },
+	responses: {
+		204: { description: "Deleted" },
+		...errorResponses({ ...adminErrors, ...notFound, 422: true }),
+	},
+});
+
+export const setStock = createRoute({
+	method: "patch",
+	path: "/books/{id}/stock",
+	tags: ["Catalog"],
+	summary: "Set a book's stock (admin)",
+	description:
+		"Sets the absolute quantity. Moving stock from 0 to more than 0 notifies every waiting pre-booking of the book in the same transaction.",
+	security: bearerAuth,
+	middleware: [requireAdmin] as const,
+	request: {
+		params: bookId,
+		body: jsonBody(z.object({ quantity: stockQuantity }).openapi("StockUpdate")),
+	},
+	responses: {
+		200: jsonResponse(BookSchema, "The book with its new stock"),
+		...errorResponses({ ...adminErrors, ...bodyErrors, ...notFound }),
+	},
+});

@@ -1,0 +1,87 @@
+import { z } from "@hono/zod-openapi";
+import type { BookRow } from "../../db/schema.ts";
+import { normalizeIsbn } from "../../lib/isbn.ts";
+import { formatCents, priceInput, priceOutput } from "../../lib/money.ts";
+import { idField, timestamp } from "../../lib/openapi.ts";
+
+export const MAX_STOCK = 1_000_000;
+
+export const BookSchema = z
+	.object({
+		id: z.number().int(),
+		title: z.string(),
+		author: z.string(),
+		price: priceOutput,
+		isbn: z.string().nullable().openapi({ example: "9780306406157" }),
+		description: z.string().nullable(),
+		genre_id: z.number().int().nullable(),
+		publish_date: z.string().nullable().openapi({ example: "2026-03-01", format: "date" }),
+		stock_quantity: z.number().int(),
+		created_at: timestamp,
+		updated_at: timestamp,
+	})
+	.openapi("Book");
+
+export type BookResponse = z.infer<typeof BookSchema>;
+
+export const toBookResponse = (book: BookRow): BookResponse => ({
+	id: book.id,
+	title: book.title,
+	author: book.author,
+	price: formatCents(book.priceCents),
+	isbn: book.isbn,
+	description: book.description,
+	genre_id: book.genreId,
+	publish_date: book.publishDate,
+	stock_quantity: book.stockQuantity,
+	created_at: book.createdAt,
+	updated_at: book.updatedAt,
+});
+
+const isbnInput = z
+	.string()
+	.max(32)
+	.transform((value, ctx) => {
+		const isbn = normalizeIsbn(value);
+		if (isbn === null) {
+			ctx.addIssue({ code: "custom", message: "isbn must be a valid ISBN-10 or ISBN-13" });
+			return z.NEVER;
+		}
+		return isbn;
+	})
+	.openapi({
+		description: "ISBN-10 or ISBN-13, hyphens allowed; stored without them",
+		example: "978-0-306-40615-7",
+	});
+
+export const stockQuantity = z
+	.number({ message: "quantity must be an integer from 0 to 1000000" })
+	.int("quantity must be an integer from 0 to 1000000")
+	.min(0, "quantity must be an integer from 0 to 1000000")
+	.max(MAX_STOCK, "quantity must be an integer from 0 to 1000000");
+
+const bookFields = {
+	title: z.string({ message: "title is required" }).trim().min(1).max(500),
+	author: z.string({ message: "author is required" }).trim().min(1).max(255),
+	price: priceInput,
+	isbn: isbnInput.nullish(),
+	description: z.string().max(10_000).nullish(),
+	genre_id: idField("genre_id").nullish(),
+	publish_date: z.iso.date("publish_date must be a valid YYYY-MM-DD date").nullish(),
+};
+
+export const BookCreate = z
+	.object({ ...bookFields, stock_quantity: stockQuantity.default(0) })
+	.openapi("BookCreate");
+
+export const BookPatch = z
+	.object({
+		title: bookFields.title.optional(),
+		author: bookFields.author.optional(),
+		price: bookFields.price.optional(),
+		isbn: bookFields.isbn,
+		description: bookFields.description,
+		genre_id: bookFields.genre_id,
+		publish_date: bookFields.publish_date,
+	})
+	.openapi("BookPatch", { description: "Any book field but stock_quantity; null clears an optional field" });

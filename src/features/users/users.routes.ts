@@ -1,0 +1,76 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireAdmin, requireUser } from "../../lib/auth.ts";
+import {
+	adminErrors,
+	bearerAuth,
+	bodyErrors,
+	errorResponses,
+	idParam,
+	jsonBody,
+	jsonResponse,
+	userErrors,
+} from "../../lib/openapi.ts";
+import { pageQuery, pageSchema } from "../../lib/pagination.ts";
+import { UserSchema } from "./users.schemas.ts";
+
+export const me = createRoute({
+	method: "get",
+	path: "/users/me",
+	tags: ["Users"],
+	summary: "The signed-in user",
+	security: bearerAuth,
+	middleware: [requireUser] as const,
+	responses: { 200: jsonResponse(UserSchema, "The caller's account"), ...errorResponses(userErrors) },
+});
+
+export const list = createRoute({
+	method: "get",
+	path: "/admin/users",
+	tags: ["Admin"],
+	summary: "List users (admin)",
+	description: "Ordered by id. `q` matches part of the email, case-insensitively.",
+	security: bearerAuth,
+	middleware: [requireAdmin] as const,
+	request: {
+		query: pageQuery.extend({
+			q: z
+				.string()
+				.trim()
+				.max(254)
+				.optional()
+				.openapi({ param: { name: "q", in: "query" } }),
+		}),
+	},
+	responses: {
+		200: jsonResponse(pageSchema(UserSchema).openapi("UserPage"), "A page of users"),
+		...errorResponses({ ...adminErrors, 422: true }),
+	},
+});
+
+const UserPatch = z
+	.object({
+		is_active: z.boolean().optional(),
+		role: z.enum(["user", "admin"]).optional(),
+	})
+	.openapi("UserPatch");
+
+export const update = createRoute({
+	method: "patch",
+	path: "/admin/users/{id}",
+	tags: ["Admin"],
+	summary: "Activate, deactivate, promote or demote a user (admin)",
+	description:
+		"Deactivating a user revokes all of its refresh tokens; its access tokens stop working at once.",
+	security: bearerAuth,
+	middleware: [requireAdmin] as const,
+	request: { params: z.object({ id: idParam("id") }), body: jsonBody(UserPatch) },
+	responses: {
+		200: jsonResponse(UserSchema, "The updated user"),
+		...errorResponses({
+			...adminErrors,
+			...bodyErrors,
+			404: "USER_NOT_FOUND",
+			409: "ADMIN_SELF_MODIFICATION: an admin cannot deactivate or demote itself",
+		}),
+	},
+});

@@ -1,0 +1,31 @@
+import { z } from "@hono/zod-openapi";
+import { timestamp } from "../../lib/openapi.ts";
+import type { Caller } from "../../types.ts";
+
+export const UserSchema = z
+	.object({
+		id: z.number().int(),
+		email: z.string(),
+		full_name: z.string().nullable(),
+		role: z.enum(["user", "admin"]),
+		is_active: z.boolean(),
+		created_at: timestamp,
+	})
+	.openapi("User");
+
+export const toUserResponse = (user: Caller): z.infer<typeof UserSchema> => ({
+	id: user.id,
+	email: user.email,
+	full_name: user.fullName,
+	role: user.role,
+	is_active: user.isActive,
+	created_at: user.createdAt,
+});
+
+/** Emails are compared trimmed and lower-cased everywhere. */
+export const emailInput = z
+	.string({ message: "email is required" })
+	.trim()
+	.toLowerCase()
+	.pipe(z.email("email must be a valid email address").max(254, "email must be at most 254 characters"))
+	.openapi({ example: "reader@example.com" });

@@ -1,0 +1,50 @@
+/**
+ * Authentication middleware. The JWT says who the caller claims to be; the users table says whether they
+ * still may act (active) and as what (role), so a deactivated user or a demoted admin is refused at once,
+ * even with an unexpired token. This lookup is the request's first D1 round trip.
+ */
+import { eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { users } from "../db/schema.ts";
+import type { AppEnv, Caller } from "../types.ts";
+import { loadConfig } from "./config.ts";
+import { AppError } from "./errors.ts";
+import { verifyAccessToken } from "./tokens.ts";
+
+const BEARER = /^Bearer +([\w-]+\.[\w-]+\.[\w-]+)$/i;
+
+async function authenticate(c: Context<AppEnv>): Promise<Caller> {
+	const header = c.req.header("Authorization");
+	if (!header) throw new AppError("AUTH_REQUIRED", "Send a bearer access token in the Authorization header");
+	const token = BEARER.exec(header.trim())?.[1];
+	const userId = token ? await verifyAccessToken(token, loadConfig(c.env).jwtSecret) : null;
+	if (userId === null) throw new AppError("AUTH_INVALID_TOKEN", "The access token is invalid or expired");
+	const caller = await c.var.db
+		.select({
+			id: users.id,
+			email: users.email,
+			fullName: users.fullName,
+			role: users.role,
+			isActive: users.isActive,
+			createdAt: users.createdAt,
+		})
+		.from(users)
+		.where(eq(users.id, userId))
+		.get();
+	if (!caller) throw new AppError("AUTH_INVALID_TOKEN", "The access token is invalid or expired");
+	if (!caller.isActive) throw new AppError("AUTH_ACCOUNT_DEACTIVATED", "This account is deactivated");
+	return caller;
+}
+
+export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
+	c.set("caller", await authenticate(c));
+	await next();
+});
+
+export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+	const caller = await authenticate(c);
+	if (caller.role !== "admin") throw new AppError("AUTH_FORBIDDEN", "This action needs an admin account");
+	c.set("caller", caller);
+	await next();
+});

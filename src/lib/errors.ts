@@ -1,0 +1,128 @@
+/**
+ * The one error path. Handlers and services `throw new AppError(code, detail, field)`; the central
+ * `onError` turns it (or anything else) into the contract's envelope `{code, detail, field}`.
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ZodError } from "zod";
+import type { AppEnv } from "../types.ts";
+import { logEvent } from "./log.ts";
+
+/** Every error code the API can answer with, and its HTTP status. */
+export const errorStatus = {
+	VALIDATION_ERROR: 422,
+	MALFORMED_BODY: 400,
+	PAYLOAD_TOO_LARGE: 413,
+	UNSUPPORTED_MEDIA_TYPE: 415,
+	NOT_FOUND: 404,
+	AUTH_REQUIRED: 401,
+	AUTH_INVALID_TOKEN: 401,
+	AUTH_INVALID_CREDENTIALS: 401,
+	AUTH_ACCOUNT_DEACTIVATED: 403,
+	AUTH_FORBIDDEN: 403,
+	AUTH_EMAIL_CONFLICT: 409,
+	RATE_LIMITED: 429,
+	USER_NOT_FOUND: 404,
+	ADMIN_SELF_MODIFICATION: 409,
+	GENRE_NOT_FOUND: 404,
+	GENRE_NAME_CONFLICT: 409,
+	BOOK_NOT_FOUND: 404,
+	BOOK_ISBN_CONFLICT: 409,
+	INTERNAL_ERROR: 500,
+	SERVICE_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+export type ErrorStatus = (typeof errorStatus)[ErrorCode];
+
+export interface FieldError {
+	field: string | null;
+	detail: string;
+}
+
+export class AppError extends Error {
+	readonly status: ErrorStatus;
+
+	constructor(
+		readonly code: ErrorCode,
+		readonly detail: string,
+		readonly field: string | null = null,
+		readonly extra: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+	) {
+		super(`${code}: ${detail}`);
+		this.name = "AppError";
+		this.status = errorStatus[code];
+	}
+}
+
+/** Maps zod issues to the contract's VALIDATION_ERROR: every problem listed, `field` = the first one. */
+export function validationError(error: ZodError): AppError {
+	const errors: FieldError[] = error.issues.map((issue) => ({
+		field: issue.path.length > 0 ? issue.path.join(".") : null,
+		detail: issue.message,
+	}));
+	const first = errors[0] ?? { field: null, detail: "Invalid request" };
+	return new AppError("VALIDATION_ERROR", first.detail, first.field, { errors });
+}
+
+/** Framework exceptions (raised by Hono's validators and middleware) mapped onto contract codes. */
+function fromHttpException(err: HTTPException): AppError {
+	switch (err.status) {
+		case 400:
+			return new AppError("MALFORMED_BODY", "Request body is not valid JSON");
+		case 413:
+			return new AppError("PAYLOAD_TOO_LARGE", "Request body is larger than 64 KiB");
+		case 415:
+			return new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json");
+		case 401:
+			return new AppError("AUTH_REQUIRED", "Authentication required");
+		case 404:
+			return new AppError("NOT_FOUND", "No such route");
+		default:
+			return new AppError("INTERNAL_ERROR", "Unexpected error");
+	}
+}
+
+export function errorBody(err: AppError) {
+	return {
+		code: err.code,
+		detail: err.detail,
+		field: err.field,
+		...(err.extra.errors ? { errors: err.extra.errors } : {}),
+	};
+}
+
+export function onError(err: Error, c: Context<AppEnv>) {
+	let appError: AppError;
+	if (err instanceof AppError) {
+		appError = err;
+	} else if (err instanceof HTTPException) {
+		appError = fromHttpException(err);
+	} else {
+		// Log the error's kind only: drizzle's messages carry the SQL and its bound parameters.
+		logEvent("error", "unhandled_error", {
+			request_id: c.get("requestId"),
+			method: c.req.method,
+			route: c.req.routePath,
+			error: describeError(err),
+		});
+		appError = new AppError("INTERNAL_ERROR", "An unexpected error occurred");
+	}
+	for (const [name, value] of Object.entries(appError.extra.headers ?? {})) c.header(name, value);
+	return c.json(errorBody(appError), appError.status);
+}
+
+/**
+ * A loggable description of an unexpected error with nothing from the request in it: the names along the
+ * `cause` chain and an SQLite result code when there is one (e.g. `DrizzleQueryError < Error [SQLITE_BUSY]`).
+ */
+export function describeError(err: unknown): string {
+	const parts: string[] = [];
+	let current: unknown = err;
+	for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+		const sqliteCode = /SQLITE_[A-Z_]+/.exec(current.message)?.[0];
+		parts.push(sqliteCode ? `${current.name} [${sqliteCode}]` : current.name);
+		current = current.cause;
+	}
+	return parts.join(" < ") || typeof err;
+}

@@ -1,0 +1,65 @@
+/**
+ * Keyset pagination: `{items, next_cursor}`. The cursor is an opaque base64url JSON of the last row's sort
+ * key; the next page continues strictly after it, so pages never skip or repeat rows as data changes.
+ */
+import { z } from "@hono/zod-openapi";
+import { fromBase64Url, toBase64Url } from "./encoding.ts";
+import { AppError } from "./errors.ts";
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 100;
+
+export const limitParam = z.coerce
+	.number({ message: "limit must be an integer from 1 to 100" })
+	.int("limit must be an integer from 1 to 100")
+	.min(1, "limit must be an integer from 1 to 100")
+	.max(MAX_LIMIT, "limit must be an integer from 1 to 100")
+	.default(DEFAULT_LIMIT)
+	.openapi({ param: { name: "limit", in: "query" }, example: DEFAULT_LIMIT, type: "integer" });
+
+export const cursorParam = z
+	.string()
+	.max(512)
+	.optional()
+	.openapi({ param: { name: "cursor", in: "query" }, description: "`next_cursor` of the previous page" });
+
+/** The cursor of lists ordered by id ascending. */
+export const idCursor = z.object({ id: z.number().int().positive() });
+
+export const pageQuery = z.object({ limit: limitParam, cursor: cursorParam });
+
+export function encodeCursor(key: unknown): string {
+	return toBase64Url(new TextEncoder().encode(JSON.stringify(key)));
+}
+
+/** Decodes a cursor made by `encodeCursor`; anything else is a VALIDATION_ERROR on `cursor`. */
+export function decodeCursor<T>(cursor: string | undefined, schema: z.ZodType<T>): T | undefined {
+	if (cursor === undefined) return undefined;
+	try {
+		const parsed = schema.safeParse(JSON.parse(new TextDecoder().decode(fromBase64Url(cursor))));
+		if (parsed.success) return parsed.data;
+	} catch {
+		// fall through: not base64url JSON
+	}
+	throw new AppError("VALIDATION_ERROR", "cursor is not a cursor this endpoint returned", "cursor", {
+		errors: [{ field: "cursor", detail: "cursor is not a cursor this endpoint returned" }],
+	});
+}
+
+/** `rows` were fetched with `limit + 1`: the extra row only says whether another page exists. */
+export function toPage<Row, Item>(
+	rows: Row[],
+	limit: number,
+	toItem: (row: Row) => Item,
+	cursorKey: (row: Row) => unknown,
+): { items: Item[]; next_cursor: string | null } {
+	const pageRows = rows.slice(0, limit);
+	const last = pageRows.at(-1);
+	return {
+		items: pageRows.map(toItem),
+		next_cursor: rows.length > limit && last !== undefined ? encodeCursor(cursorKey(last)) : null,
+	};
+}
+
+export const pageSchema = <T extends z.ZodType>(item: T) =>
+	z.object({ items: z.array(item), next_cursor: z.string().nullable() });

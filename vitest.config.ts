@@ -1,0 +1,30 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+const TEST_JWT_SECRET = "test-only-jwt-secret-0123456789abcdef";
+// wrangler.toml declares JWT_SECRET as required; give the config check the test value (never a real one).
+process.env.JWT_SECRET ??= TEST_JWT_SECRET;
+
+export default defineConfig(async () => ({
+	plugins: [
+		cloudflareTest({
+			wrangler: { configPath: "./wrangler.toml" },
+			miniflare: {
+				bindings: {
+					// Test-only values; production reads JWT_SECRET from `wrangler secret put`.
+					JWT_SECRET: TEST_JWT_SECRET,
+					ADMIN_EMAILS: "admin@bookstore.local, Boss@Example.com",
+					// The same SQL files wrangler applies, applied per test file by test/setup.ts.
+					TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+				},
+			},
+		}),
+	],
+	test: {
+		include: ["test/**/*.test.ts"],
+		setupFiles: ["./test/setup.ts"],
+		// PBKDF2 at 100k iterations makes account-heavy tests take a while on 2 cores.
+		testTimeout: 30_000,
+		hookTimeout: 30_000,
+	},
+}));
