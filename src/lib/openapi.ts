@@ -81,13 +81,13 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 	content: { "application/json": { schema } },
 });
 
-/** A path id: a positive integer written in plain digits ("1e3", "-1", "1 OR 1=1" are 422). */
-export const idParam = (name: string) =>
+/** An id in the path or query: a positive integer in plain digits ("1e3", "-1", "1 OR 1=1" are 422). */
+export const idParam = (name: string, location: "path" | "query" = "path") =>
 	z
 		.string()
 		.regex(/^[1-9]\d{0,14}$/, `${name} must be a positive integer`)
 		.transform(Number)
-		.openapi({ param: { name, in: "path" }, type: "integer", example: 1 });
+		.openapi({ param: { name, in: location }, type: "integer", example: 1 });
 
 /** A positive integer id inside a JSON body. */
 export const idField = (name: string) =>

@@ -39,7 +39,7 @@ export const list = createRoute({
 				.max(255)
 				.optional()
 				.openapi({ param: { name: "author", in: "query" } }),
-			genre_id: idParam("genre_id").optional(),
+			genre_id: idParam("genre_id", "query").optional(),
 			in_stock: booleanQuery
 				.optional()
 				.openapi({ param: { name: "in_stock", in: "query" }, type: "boolean" }),

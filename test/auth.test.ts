@@ -1,0 +1,296 @@
+import { env } from "cloudflare:workers";
+import { sign } from "hono/jwt";
+import { describe, expect, it } from "vitest";
+import {
+	api,
+	createAdmin,
+	createUser,
+	d1RoundTrips,
+	expectError,
+	login,
+	PASSWORD,
+	uniqueEmail,
+} from "./helpers";
+
+const decodePart = (part: string) => JSON.parse(atob(part.replaceAll("-", "+").replaceAll("_", "/")));
+const b64url = (value: unknown) =>
+	btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+
+describe("POST /auth/register", () => {
+	it("creates a user with a trimmed, lower-cased email in one round trip", async () => {
+		const email = uniqueEmail("Mixed");
+		const res = await api("POST", "/auth/register", {
+			body: { email: `  ${email.toUpperCase()} `, password: PASSWORD, full_name: "Ada Reader" },
+		});
+		expect(res.status).toBe(201);
+		expect(res.body).toEqual({
+			id: expect.any(Number),
+			email: email.toLowerCase(),
+			full_name: "Ada Reader",
+			role: "user",
+			is_active: true,
+			created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+		});
+		expect(JSON.stringify(res.body)).not.toContain("pbkdf2");
+		expect(d1RoundTrips(res)).toBe(1);
+	});
+
+	it("refuses a second account for the same email in any case (409 AUTH_EMAIL_CONFLICT)", async () => {
+		const email = uniqueEmail();
+		await api("POST", "/auth/register", { body: { email, password: PASSWORD } });
+		const res = await api("POST", "/auth/register", {
+			body: { email: email.toUpperCase(), password: PASSWORD },
+		});
+		expectError(res, 409, "AUTH_EMAIL_CONFLICT", "email");
+	});
+
+	it.each([
+		[{ email: "nope", password: PASSWORD }, "email"],
+		[{ email: "a@example.com", password: "1234567" }, "password"],
+		[{ email: "a@example.com", password: "x".repeat(129) }, "password"],
+		[{ email: "a@example.com" }, "password"],
+		[{ email: 42, password: PASSWORD }, "email"],
+		[{ email: "a@example.com", password: PASSWORD, full_name: 7 }, "full_name"],
+	])("rejects %j (422 on %s)", async (body, field) => {
+		expectError(await api("POST", "/auth/register", { body }), 422, "VALIDATION_ERROR", field);
+	});
+
+	it("ignores role and is_active in the body (no mass assignment)", async () => {
+		const res = await api("POST", "/auth/register", {
+			body: { email: uniqueEmail(), password: PASSWORD, role: "admin", is_active: false, id: 1 },
+		});
+		expect(res.status).toBe(201);
+		expect(res.body).toMatchObject({ role: "user", is_active: true });
+	});
+
+	it("makes emails listed in ADMIN_EMAILS admins", async () => {
+		const res = await api("POST", "/auth/register", {
+			body: { email: " boss@EXAMPLE.com", password: PASSWORD },
+		});
+		expect(res.status).toBe(201);
+		expect(res.body.role).toBe("admin");
+	});
+});
+
+describe("POST /auth/login", () => {
+	it("returns a 15-minute HS256 access token and an opaque refresh token", async () => {
+		const user = await createUser();
+		const res = await api("POST", "/auth/login", { body: { email: user.email, password: PASSWORD } });
+		expect(res.status).toBe(200);
+		expect(res.body).toMatchObject({ token_type: "bearer", expires_in: 900 });
+		const [header, payload] = res.body.access_token.split(".");
+		expect(decodePart(header)).toMatchObject({ alg: "HS256", typ: "JWT" });
+		const claims = decodePart(payload);
+		expect(claims.sub).toBe(String(user.id));
+		expect(claims.exp - claims.iat).toBe(900);
+		expect(res.body.refresh_token).toMatch(/^[\w-]{43}$/);
+		expect(d1RoundTrips(res)).toBe(2);
+	});
+
+	it("gives the same 401 for an unknown email and a wrong password", async () => {
+		const user = await createUser();
+		const wrong = await api("POST", "/auth/login", {
+			body: { email: user.email, password: "wrong-password" },
+		});
+		const unknown = await api("POST", "/auth/login", {
+			body: { email: uniqueEmail(), password: "wrong-password" },
+		});
+		expectError(wrong, 401, "AUTH_INVALID_CREDENTIALS", null);
+		expect(unknown.body).toEqual(wrong.body);
+		expect(unknown.status).toBe(wrong.status);
+	});
+
+	it("limits one email to 10 failed attempts in 15 minutes (429 with Retry-After)", async () => {
+		const user = await createUser();
+		const other = await createUser();
+		for (let i = 0; i < 10; i++) {
+			const res = await api("POST", "/auth/login", { body: { email: user.email, password: `wrong-${i}` } });
+			expect(res.status).toBe(401);
+		}
+		const limited = await api("POST", "/auth/login", { body: { email: user.email, password: PASSWORD } });
+		expectError(limited, 429, "RATE_LIMITED");
+		const retryAfter = Number(limited.headers.get("Retry-After"));
+		expect(retryAfter).toBeGreaterThan(0);
+		expect(retryAfter).toBeLessThanOrEqual(900);
+		// Other emails are unaffected.
+		expect(
+			(await api("POST", "/auth/login", { body: { email: other.email, password: PASSWORD } })).status,
+		).toBe(200);
+	});
+
+	it("never lets concurrent guesses past the limit", async () => {
+		const user = await createUser();
+		const results = await Promise.all(
+			Array.from({ length: 15 }, (_, i) =>
+				api("POST", "/auth/login", { body: { email: user.email, password: `guess-${i}` } }),
+			),
+		);
+		const statuses = results.map((r) => r.status);
+		expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+		expect(statuses.filter((s) => s === 429)).toHaveLength(5);
+	});
+
+	it("clears the failure count after a successful login", async () => {
+		const user = await createUser();
+		for (let i = 0; i < 9; i++)
+			await api("POST", "/auth/login", { body: { email: user.email, password: "nope-nope" } });
+		await login(user.email);
+		for (let i = 0; i < 9; i++) {
+			const res = await api("POST", "/auth/login", { body: { email: user.email, password: "nope-nope" } });
+			expect(res.status).toBe(401);
+		}
+	});
+
+	it("refuses a deactivated account with 403 once the password is right", async () => {
+		const admin = await createAdmin();
+		const user = await createUser();
+		await api("PATCH", `/admin/users/${user.id}`, { token: admin.token, body: { is_active: false } });
+		expectError(
+			await api("POST", "/auth/login", { body: { email: user.email, password: PASSWORD } }),
+			403,
+			"AUTH_ACCOUNT_DEACTIVATED",
+		);
+		expectError(
+			await api("POST", "/auth/login", { body: { email: user.email, password: "wrong-password" } }),
+			401,
+			"AUTH_INVALID_CREDENTIALS",
+		);
+	});
+});
+
+describe("POST /auth/refresh", () => {
+	it("rotates: returns a new pair and spends the old refresh token, in one round trip", async () => {
+		const user = await createUser();
+		const res = await api("POST", "/auth/refresh", { body: { refresh_token: user.refreshToken } });
+		expect(res.status).toBe(200);
+		expect(res.body.refresh_token).not.toBe(user.refreshToken);
+		expect(d1RoundTrips(res)).toBe(1);
+		const me = await api("GET", "/users/me", { token: res.body.access_token });
+		expect(me.body.id).toBe(user.id);
+	});
+
+	it("revokes the whole family when a spent token is presented again", async () => {
+		const user = await createUser();
+		const rotated = await api("POST", "/auth/refresh", { body: { refresh_token: user.refreshToken } });
+		const replay = await api("POST", "/auth/refresh", { body: { refresh_token: user.refreshToken } });
+		expectError(replay, 401, "AUTH_INVALID_TOKEN");
+		// The legitimate successor is revoked too: the leaked family is dead.
+		const successor = await api("POST", "/auth/refresh", {
+			body: { refresh_token: rotated.body.refresh_token },
+		});
+		expectError(successor, 401, "AUTH_INVALID_TOKEN");
+	});
+
+	it("lets exactly one of two concurrent refreshes of one token succeed", async () => {
+		const user = await createUser();
+		const results = await Promise.all(
+			Array.from({ length: 5 }, () =>
+				api("POST", "/auth/refresh", { body: { refresh_token: user.refreshToken } }),
+			),
+		);
+		expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+		for (const loser of results.filter((r) => r.status !== 200))
+			expectError(loser, 401, "AUTH_INVALID_TOKEN");
+	});
+
+	it("refuses unknown, expired and deactivated users' tokens", async () => {
+		expectError(
+			await api("POST", "/auth/refresh", { body: { refresh_token: "not-a-real-token" } }),
+			401,
+			"AUTH_INVALID_TOKEN",
+		);
+		const user = await createUser();
+		await env.DB.prepare(
+			"UPDATE refresh_tokens SET expires_at = '2000-01-01T00:00:00.000Z' WHERE user_id = ?",
+		)
+			.bind(user.id)
+			.run();
+		expectError(
+			await api("POST", "/auth/refresh", { body: { refresh_token: user.refreshToken } }),
+			401,
+			"AUTH_INVALID_TOKEN",
+		);
+	});
+});
+
+describe("POST /auth/logout", () => {
+	it("revokes the refresh token (204) and is idempotent", async () => {
+		const user = await createUser();
+		const res = await api("POST", "/auth/logout", { body: { refresh_token: user.refreshToken } });
+		expect(res.status).toBe(204);
+		expectError(
+			await api("POST", "/auth/refresh", { body: { refresh_token: user.refreshToken } }),
+			401,
+			"AUTH_INVALID_TOKEN",
+		);
+		expect((await api("POST", "/auth/logout", { body: { refresh_token: user.refreshToken } })).status).toBe(
+			204,
+		);
+		expect((await api("POST", "/auth/logout", { body: { refresh_token: "never-issued" } })).status).toBe(204);
+	});
+});
+
+describe("access tokens", () => {
+	it("GET /users/me returns the caller in one round trip", async () => {
+		const user = await createUser();
+		const res = await api("GET", "/users/me", { token: user.token });
+		expect(res.status).toBe(200);
+		expect(res.body).toMatchObject({ id: user.id, email: user.email, role: "user", is_active: true });
+		expect(d1RoundTrips(res)).toBe(1);
+	});
+
+	it("answers 401 AUTH_REQUIRED without a token", async () => {
+		expectError(await api("GET", "/users/me"), 401, "AUTH_REQUIRED");
+	});
+
+	it("refuses forged, tampered, expired and malformed tokens with 401 AUTH_INVALID_TOKEN", async () => {
+		const user = await createUser();
+		const [header, payload, signature] = user.token.split(".");
+		const now = Math.floor(Date.now() / 1000);
+		const forgeries = {
+			algNone: `${b64url({ alg: "none", typ: "JWT" })}.${payload}.`,
+			algNoneNoDot: `${b64url({ alg: "none", typ: "JWT" })}.${payload}`,
+			tamperedSub: `${header}.${b64url({ ...decodePart(payload as string), sub: "1" })}.${signature}`,
+			wrongSecret: await sign(
+				{ sub: String(user.id), iat: now, exp: now + 900 },
+				"another-secret-of-32-characters!!",
+			),
+			expired: await sign({ sub: String(user.id), iat: now - 1000, exp: now - 100 }, env.JWT_SECRET),
+			hs512: await sign({ sub: String(user.id), iat: now, exp: now + 900 }, env.JWT_SECRET, "HS512"),
+			noExpiry: await sign({ sub: String(user.id), iat: now }, env.JWT_SECRET),
+			unknownUser: await sign({ sub: "999999", iat: now, exp: now + 900 }, env.JWT_SECRET),
+			badSub: await sign({ sub: "1 OR 1=1", iat: now, exp: now + 900 }, env.JWT_SECRET),
+			garbage: "garbage",
+		};
+		for (const [name, token] of Object.entries(forgeries)) {
+			const res = await api("GET", "/users/me", { token });
+			expect({ name, status: res.status, code: res.body.code }).toEqual({
+				name,
+				status: 401,
+				code: "AUTH_INVALID_TOKEN",
+			});
+		}
+		const basic = await api("GET", "/users/me", { headers: { Authorization: "Basic dXNlcjpwYXNz" } });
+		expectError(basic, 401, "AUTH_INVALID_TOKEN");
+	});
+
+	it("refuses a deactivated user's unexpired token with 403 and revokes its refresh tokens", async () => {
+		const admin = await createAdmin();
+		const user = await createUser();
+		const deactivate = await api("PATCH", `/admin/users/${user.id}`, {
+			token: admin.token,
+			body: { is_active: false },
+		});
+		expect(deactivate.body.is_active).toBe(false);
+		expectError(await api("GET", "/users/me", { token: user.token }), 403, "AUTH_ACCOUNT_DEACTIVATED");
+		expectError(
+			await api("POST", "/auth/refresh", { body: { refresh_token: user.refreshToken } }),
+			401,
+			"AUTH_INVALID_TOKEN",
+		);
+		const { results } = await env.DB.prepare("SELECT revoked_at FROM refresh_tokens WHERE user_id = ?")
+			.bind(user.id)
+			.all();
+		expect(results.every((row) => row.revoked_at !== null)).toBe(true);
+	});
+});

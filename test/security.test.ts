@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { api, createAdmin, createBook, createUser } from "./helpers";
+
+const HOSTILE_BODIES: unknown[] = [
+	null,
+	[],
+	"a string",
+	42,
+	true,
+	{},
+	{ __proto__: { role: "admin" } },
+	{ constructor: { prototype: { role: "admin" } } },
+	{ email: { $ne: null }, password: { $gt: "" } },
+	{ book_id: "1 OR 1=1", quantity: "1; DROP TABLE books" },
+	{ book_id: 1e308, quantity: Number.MAX_SAFE_INTEGER + 2, price: "NaN", name: "\u0000" },
+	{ title: "\u202e\ud800", author: ["x"], price: { amount: 1 }, refresh_token: 7, is_active: "yes" },
+];
+
+describe("hostile input never causes a 500", () => {
+	it("every route with a body answers hostile bodies with a contract error", async () => {
+		const admin = await createAdmin();
+		const user = await createUser();
+		const book = await createBook(admin.token);
+		const routes: [string, string, string | undefined][] = [
+			["POST", "/auth/register", undefined],
+			["POST", "/auth/login", undefined],
+			["POST", "/auth/refresh", undefined],
+			["POST", "/auth/logout", undefined],
+			["PATCH", `/admin/users/${user.id}`, admin.token],
+			["POST", "/genres", admin.token],
+			["POST", "/books", admin.token],
+			["PATCH", `/books/${book.id}`, admin.token],
+			["PATCH", `/books/${book.id}/stock`, admin.token],
+		];
+		for (const [method, path, token] of routes) {
+			for (const body of HOSTILE_BODIES) {
+				const res = await api(method, path, { token, rawBody: JSON.stringify(body) });
+				const label = `${method} ${path} ${JSON.stringify(body)}`;
+				expect(res.status, label).toBeLessThan(500);
+				if (res.status >= 400)
+					expect(Object.keys(res.body), label).toEqual(expect.arrayContaining(["code", "detail", "field"]));
+			}
+		}
+		// Nothing above changed the target user or book.
+		const me = await api("GET", "/users/me", { token: user.token });
+		expect(me.body).toMatchObject({ role: "user", is_active: true });
+		expect((await api("GET", `/books/${book.id}`)).body).toMatchObject({
+			title: book.title,
+			stock_quantity: 3,
+		});
+	});
+
+	it("hostile query strings get 422 or results, never 500", async () => {
+		for (const query of [
+			"limit=1e2",
+			"limit=-0",
+			"limit[]=1",
+			"limit=1&limit=2",
+			"cursor=eyJpZCI6IjEgT1IgMT0xIn0",
+			"genre_id=1%00",
+			"in_stock=TRUE",
+			`q=${"a".repeat(5000)}`,
+		]) {
+			const res = await api("GET", `/books?${query}`);
+			expect(res.status, query).toBeLessThan(500);
+		}
+	});
+});

@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { describeError } from "../src/lib/errors";
+import { normalizeIsbn } from "../src/lib/isbn";
+import { formatCents, parseCents } from "../src/lib/money";
+import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/lib/password";
+
+describe("password hashing", () => {
+	it("uses 100,000 PBKDF2 iterations, the most production Workers accept", () => {
+		expect(PBKDF2_ITERATIONS).toBe(100_000);
+	});
+
+	it("stores algorithm, iteration count and a per-hash salt with the hash", async () => {
+		const first = await hashPassword("correct horse battery");
+		const second = await hashPassword("correct horse battery");
+		expect(first).toMatch(/^pbkdf2_sha256\$100000\$[\w-]{22}\$[\w-]{43}$/);
+		expect(first).not.toBe(second);
+	});
+
+	it("verifies the right password and rejects a wrong one", async () => {
+		const stored = await hashPassword("correct horse battery");
+		expect(await verifyPassword("correct horse battery", stored)).toBe(true);
+		expect(await verifyPassword("correct horse batterx", stored)).toBe(false);
+	});
+
+	it("verifies hashes made with fewer iterations (the count is read from the hash)", async () => {
+		const stored = await hashPassword("pw-123456");
+		const [, , salt] = stored.split("$");
+		const key = await crypto.subtle.importKey("raw", new TextEncoder().encode("pw-123456"), "PBKDF2", false, [
+			"deriveBits",
+		]);
+		const saltBytes = Uint8Array.from(atob((salt ?? "").replaceAll("-", "+").replaceAll("_", "/")), (c) =>
+			c.charCodeAt(0),
+		);
+		const bits = new Uint8Array(
+			await crypto.subtle.deriveBits(
+				{ name: "PBKDF2", hash: "SHA-256", salt: saltBytes, iterations: 1000 },
+				key,
+				256,
+			),
+		);
+		const hash = btoa(String.fromCharCode(...bits))
+			.replaceAll("+", "-")
+			.replaceAll("/", "_")
+			.replace(/=+$/, "");
+		expect(await verifyPassword("pw-123456", `pbkdf2_sha256$1000$${salt}$${hash}`)).toBe(true);
+	});
+
+	it("refuses stored hashes it cannot verify in production instead of throwing", async () => {
+		expect(await verifyPassword("x", "pbkdf2_sha256$200000$abc$def")).toBe(false);
+		expect(await verifyPassword("x", "md5$1$abc$def")).toBe(false);
+		expect(await verifyPassword("x", "garbage")).toBe(false);
+	});
+});
+
+describe("money", () => {
+	it.each([
+		["19.99", 1999],
+		["19.9", 1990],
+		["19", 1900],
+		["0.01", 1],
+		["100000", 10_000_000],
+	])("parses %s as %i cents", (text, cents) => {
+		expect(parseCents(text)).toBe(cents);
+	});
+
+	it.each(["19.999", "1e3", "-1", "01.5", "", "abc", "1.", ".5"])("rejects %j", (text) => {
+		expect(parseCents(text)).toBeNull();
+	});
+
+	it("formats cents with exactly two decimals", () => {
+		expect([formatCents(1999), formatCents(5), formatCents(3050), formatCents(10_000_000)]).toEqual([
+			"19.99",
+			"0.05",
+			"30.50",
+			"100000.00",
+		]);
+	});
+});
+
+describe("ISBN", () => {
+	it("normalises valid ISBN-13 and ISBN-10 (with X) and removes hyphens", () => {
+		expect(normalizeIsbn("978-0-306-40615-7")).toBe("9780306406157");
+		expect(normalizeIsbn("0-8044-2957-x")).toBe("080442957X");
+	});
+
+	it("rejects bad checksums and malformed values", () => {
+		expect(normalizeIsbn("978-0-306-40615-8")).toBeNull();
+		expect(normalizeIsbn("0-8044-2957-5")).toBeNull();
+		expect(normalizeIsbn("X804429575")).toBeNull();
+		expect(normalizeIsbn("1 OR 1=1")).toBeNull();
+	});
+});
+
+describe("error descriptions for logs", () => {
+	it("names the error chain without its messages (which carry SQL and parameters)", () => {
+		const d1 = new Error("D1_ERROR: UNIQUE constraint failed: users.email: SQLITE_CONSTRAINT");
+		const wrapped = new Error("Failed query: insert into users values (?) params: secret@example.com", {
+			cause: d1,
+		});
+		wrapped.name = "DrizzleQueryError";
+		const description = describeError(wrapped);
+		expect(description).toBe("DrizzleQueryError < Error [SQLITE_CONSTRAINT]");
+		expect(description).not.toContain("secret@example.com");
+	});
+});
