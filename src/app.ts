@@ -12,6 +12,7 @@ import { authRouter } from "./features/auth/index.ts";
 import { booksRouter } from "./features/books/index.ts";
 import { genresRouter } from "./features/genres/index.ts";
 import { healthRouter } from "./features/health/index.ts";
+import { prebooksRouter } from "./features/prebooks/index.ts";
 import { usersRouter } from "./features/users/index.ts";
 import { loadConfig, parseList } from "./lib/config.ts";
 import { createDb, newD1Usage } from "./lib/db.ts";
@@ -73,7 +74,8 @@ export function createApp() {
 		.route("/", authRouter)
 		.route("/", usersRouter)
 		.route("/", genresRouter)
-		.route("/", booksRouter);
+		.route("/", booksRouter)
+		.route("/", prebooksRouter);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

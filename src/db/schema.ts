@@ -110,6 +110,56 @@ export const books = sqliteTable(
 	],
 );
 
+/**
+ * A stock increase. Written in the same batch as the notification it caused, so every notified
+ * pre-booking points at the restock that notified it (`pre_bookings.restock_id`).
+ */
+export const restocks = sqliteTable(
+	"restocks",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		bookId: integer("book_id")
+			.notNull()
+			.references(() => books.id, { onDelete: "cascade" }),
+		adminId: integer("admin_id").references(() => users.id, { onDelete: "set null" }),
+		quantityBefore: integer("quantity_before").notNull(),
+		quantityAfter: integer("quantity_after").notNull(),
+		notifiedCount: integer("notified_count").notNull().default(0),
+		createdAt: text("created_at").notNull().default(nowIso),
+	},
+	(t) => [index("idx_restocks_book").on(t.bookId, t.id)],
+);
+
+export const PREBOOK_STATUSES = ["waiting", "notified", "cancelled"] as const;
+export type PrebookStatus = (typeof PREBOOK_STATUSES)[number];
+
+export const preBookings = sqliteTable(
+	"pre_bookings",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		userId: integer("user_id")
+			.notNull()
+			.references(() => users.id, { onDelete: "cascade" }),
+		bookId: integer("book_id")
+			.notNull()
+			.references(() => books.id, { onDelete: "cascade" }),
+		status: text("status", { enum: PREBOOK_STATUSES }).notNull().default("waiting"),
+		createdAt: text("created_at").notNull().default(nowIso),
+		notifiedAt: text("notified_at"),
+		cancelledAt: text("cancelled_at"),
+		restockId: integer("restock_id").references(() => restocks.id, { onDelete: "set null" }),
+	},
+	(t) => [
+		check("ck_pre_bookings_status", sql`${t.status} IN ('waiting', 'notified', 'cancelled')`),
+		// Rule 2: one waiting pre-booking per user and book; cancelled and notified rows do not count.
+		uniqueIndex("uq_pre_bookings_user_book_waiting").on(t.userId, t.bookId).where(sql`status = 'waiting'`),
+		// The restock UPDATE and the demand ranking read only a book's waiting rows.
+		index("idx_pre_bookings_book_waiting").on(t.bookId).where(sql`status = 'waiting'`),
+		// A user's list, newest first, without sorting.
+		index("idx_pre_bookings_user_created").on(t.userId, t.createdAt, t.id),
+	],
+);
+
 export type UserRow = typeof users.$inferSelect;
 export type BookRow = typeof books.$inferSelect;
 export type GenreRow = typeof genres.$inferSelect;

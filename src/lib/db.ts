@@ -2,7 +2,7 @@
  * Per-request database access. The D1 binding is wrapped so every round trip is counted (a `batch()`
  * counts once) and timed; the app reports the figures in `Server-Timing: d1;dur=…;desc="<round trips>"`.
  */
-import type { SQL } from "drizzle-orm";
+import { getTableColumns, type SQL, type Table } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import * as schema from "../db/schema.ts";
@@ -121,6 +121,16 @@ export async function runBatch(db: Db, statements: BatchStatement[]): Promise<Re
 	});
 	const results = await db.$client.batch<Record<string, unknown>>(prepared);
 	return results.map((result) => result.results ?? []);
+}
+
+/** A row from `runBatch` (SQL column names, driver values) as drizzle's typed row of `table`. */
+export function rowOf<T extends Table>(table: T, row: Record<string, unknown>): T["$inferSelect"] {
+	return Object.fromEntries(
+		Object.entries(getTableColumns(table)).map(([key, column]) => {
+			const value = row[column.name];
+			return [key, value === null || value === undefined ? null : column.mapFromDriverValue(value)];
+		}),
+	) as T["$inferSelect"];
 }
 
 export type ConstraintKind = "unique" | "foreign_key" | "check" | "not_null";

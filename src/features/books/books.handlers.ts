@@ -1,8 +1,9 @@
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
+import { publishRestock, restockBook } from "../prebooks/restock.service.ts";
 import type * as routes from "./books.routes.ts";
 import { toBookResponse } from "./books.schemas.ts";
-import { createBook, deleteBook, getBook, listBooks, setStock, updateBook } from "./books.service.ts";
+import { createBook, deleteBook, getBook, listBooks, updateBook } from "./books.service.ts";
 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 	const query = c.req.valid("query");
@@ -59,6 +60,14 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
 };
 
 export const stock: AppRouteHandler<typeof routes.setStock> = async (c) => {
-	const book = await setStock(c.var.db, c.req.valid("param").id, c.req.valid("json").quantity);
+	const bookId = c.req.valid("param").id;
+	const { book, notification } = await restockBook(
+		c.var.db,
+		c.var.caller.id,
+		bookId,
+		c.req.valid("json").quantity,
+	);
+	// Published before answering, so a 200 means the queue has every notified user.
+	if (notification) await publishRestock(c.env.PREBOOK_QUEUE, bookId, notification);
 	return c.json(toBookResponse(book), 200);
 };

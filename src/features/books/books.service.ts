@@ -92,13 +92,3 @@ export async function deleteBook(db: Db, id: number): Promise<void> {
 	const deleted = await db.delete(books).where(eq(books.id, id)).returning({ id: books.id });
 	if (deleted.length === 0) throw bookNotFound();
 }
-
-export async function setStock(db: Db, id: number, quantity: number): Promise<BookRow> {
-	const [book] = await db
-		.update(books)
-		.set({ stockQuantity: quantity, updatedAt: new Date().toISOString() })
-		.where(eq(books.id, id))
-		.returning();
-	if (!book) throw bookNotFound();
-	return book;
-}

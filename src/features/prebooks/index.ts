@@ -1,0 +1,10 @@
+import { createRouter } from "../../lib/openapi.ts";
+import * as handlers from "./prebooks.handlers.ts";
+import * as routes from "./prebooks.routes.ts";
+
+export const prebooksRouter = createRouter()
+	.openapi(routes.create, handlers.create)
+	.openapi(routes.list, handlers.list)
+	.openapi(routes.get, handlers.get)
+	.openapi(routes.cancel, handlers.cancel)
+	.openapi(routes.demand, handlers.demand);

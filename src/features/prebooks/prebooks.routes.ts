@@ -1,0 +1,111 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { PREBOOK_STATUSES } from "../../db/schema.ts";
+import { requireAdmin, requireUser } from "../../lib/auth.ts";
+import {
+	adminErrors,
+	bearerAuth,
+	bodyErrors,
+	errorResponses,
+	idField,
+	idParam,
+	jsonBody,
+	jsonResponse,
+	userErrors,
+} from "../../lib/openapi.ts";
+import { limitParam, pageQuery, pageSchema } from "../../lib/pagination.ts";
+import { DemandSchema, PrebookSchema } from "./prebooks.schemas.ts";
+
+const prebookId = z.object({ id: idParam("id") });
+
+export const create = createRoute({
+	method: "post",
+	path: "/prebooks",
+	tags: ["Pre-bookings"],
+	summary: "Pre-book an out-of-stock book",
+	description:
+		"Only while the book's stock is 0; one waiting pre-booking per book; at most 100 waiting per user. When the book is restocked the pre-booking becomes `notified` and the user is emailed once.",
+	security: bearerAuth,
+	middleware: [requireUser] as const,
+	request: { body: jsonBody(z.object({ book_id: idField("book_id") }).openapi("PreBookingCreate")) },
+	responses: {
+		201: jsonResponse(PrebookSchema, "The new pre-booking (status `waiting`)"),
+		...errorResponses({
+			...userErrors,
+			...bodyErrors,
+			404: "BOOK_NOT_FOUND (field `book_id`)",
+			409: "PREBOOK_BOOK_IN_STOCK / PREBOOK_DUPLICATE / PREBOOK_LIMIT_REACHED (field `book_id`), checked in that order",
+		}),
+	},
+});
+
+export const list = createRoute({
+	method: "get",
+	path: "/prebooks",
+	tags: ["Pre-bookings"],
+	summary: "The caller's pre-bookings, newest first",
+	security: bearerAuth,
+	middleware: [requireUser] as const,
+	request: {
+		query: pageQuery.extend({
+			status: z
+				.enum(PREBOOK_STATUSES)
+				.optional()
+				.openapi({ param: { name: "status", in: "query" } }),
+		}),
+	},
+	responses: {
+		200: jsonResponse(pageSchema(PrebookSchema).openapi("PreBookingPage"), "A page of pre-bookings"),
+		...errorResponses({ ...userErrors, 422: true }),
+	},
+});
+
+export const get = createRoute({
+	method: "get",
+	path: "/prebooks/{id}",
+	tags: ["Pre-bookings"],
+	summary: "One of the caller's pre-bookings",
+	security: bearerAuth,
+	middleware: [requireUser] as const,
+	request: { params: prebookId },
+	responses: {
+		200: jsonResponse(PrebookSchema, "The pre-booking"),
+		...errorResponses({ ...userErrors, 404: "PREBOOK_NOT_FOUND (also for another user's)", 422: true }),
+	},
+});
+
+export const cancel = createRoute({
+	method: "delete",
+	path: "/prebooks/{id}",
+	tags: ["Pre-bookings"],
+	summary: "Cancel a pre-booking",
+	description: "The row stays with status `cancelled` and `cancelled_at`; the book can be pre-booked again.",
+	security: bearerAuth,
+	middleware: [requireUser] as const,
+	request: { params: prebookId },
+	responses: {
+		204: { description: "Cancelled" },
+		...errorResponses({
+			...userErrors,
+			404: "PREBOOK_NOT_FOUND (also for another user's)",
+			409: "PREBOOK_ALREADY_CANCELLED",
+			422: true,
+		}),
+	},
+});
+
+export const demand = createRoute({
+	method: "get",
+	path: "/admin/prebooks/demand",
+	tags: ["Admin"],
+	summary: "Books with the most waiting pre-bookings (admin)",
+	security: bearerAuth,
+	middleware: [requireAdmin] as const,
+	request: { query: z.object({ limit: limitParam }) },
+	responses: {
+		200: jsonResponse(
+			z.object({ items: z.array(DemandSchema) }).openapi("PreBookingDemandList"),
+			"Most waiting first",
+		),
+		...errorResponses({ ...adminErrors, 422: true }),
+	},
+});

@@ -1,0 +1,150 @@
+/**
+ * Pre-booking rules (API.md, Pre-bookings):
+ *  1. a book can be pre-booked only while its stock is 0;
+ *  2. one waiting pre-booking per user and book (partial unique index uq_pre_bookings_user_book_waiting);
+ *  3. at most 100 waiting pre-bookings per user.
+ * The restock that notifies them is in restock.service.ts.
+ */
+import { and, count, desc, eq, getTableColumns, sql } from "drizzle-orm";
+import { books, type PrebookStatus, preBookings } from "../../db/schema.ts";
+import { constraintViolation, type Db, rowOf, runBatch } from "../../lib/db.ts";
+import { AppError } from "../../lib/errors.ts";
+import type { PrebookView } from "./prebooks.schemas.ts";
+
+export const MAX_WAITING_PER_USER = 100;
+
+const prebookNotFound = () => new AppError("PREBOOK_NOT_FOUND", "No pre-booking with this id", "id");
+
+/**
+ * One round trip. Rules 1 and 3 are conditions of the INSERT itself, so a restock committing between a
+ * read and the write can never leave a waiting row on an in-stock book; rule 2 is the unique index. When
+ * the INSERT adds nothing, the diagnostic SELECT (same transaction, same view) says which rule refused,
+ * in the contract's precedence: unknown book, in stock, duplicate, limit.
+ */
+export async function createPrebook(db: Db, userId: number, bookId: number): Promise<PrebookView> {
+	const now = new Date().toISOString();
+	let inserted: Record<string, unknown>[] | undefined;
+	let diagnosis: Record<string, unknown>[] | undefined;
+	try {
+		[inserted, diagnosis] = await runBatch(db, [
+			sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
+				SELECT ${userId}, id, 'waiting', ${now} FROM books
+				WHERE id = ${bookId} AND stock_quantity = 0
+					AND (SELECT count(*) FROM pre_bookings WHERE user_id = ${userId} AND status = 'waiting')
+						< ${MAX_WAITING_PER_USER}
+				RETURNING *`,
+			sql`SELECT title, author, stock_quantity,
+					EXISTS (SELECT 1 FROM pre_bookings
+						WHERE user_id = ${userId} AND book_id = ${bookId} AND status = 'waiting') AS has_waiting,
+					(SELECT count(*) FROM pre_bookings WHERE user_id = ${userId} AND status = 'waiting') AS waiting
+				FROM books WHERE id = ${bookId}`,
+		]);
+	} catch (err) {
+		const violation = constraintViolation(err);
+		if (violation?.kind === "unique") {
+			throw new AppError(
+				"PREBOOK_DUPLICATE",
+				"You already have an active pre-booking for this book",
+				"book_id",
+			);
+		}
+		throw err;
+	}
+	const book = diagnosis?.[0] as
+		| { title: string; author: string; stock_quantity: number; has_waiting: number; waiting: number }
+		| undefined;
+	const row = inserted?.[0];
+	if (row && book) {
+		return { ...rowOf(preBookings, row), bookTitle: book.title, bookAuthor: book.author };
+	}
+	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
+	if (book.stock_quantity > 0) {
+		throw new AppError("PREBOOK_BOOK_IN_STOCK", "This book is in stock: buy it instead", "book_id");
+	}
+	if (book.has_waiting) {
+		throw new AppError(
+			"PREBOOK_DUPLICATE",
+			"You already have an active pre-booking for this book",
+			"book_id",
+		);
+	}
+	if (book.waiting >= MAX_WAITING_PER_USER) {
+		throw new AppError(
+			"PREBOOK_LIMIT_REACHED",
+			`You already have ${MAX_WAITING_PER_USER} waiting pre-bookings`,
+			"book_id",
+		);
+	}
+	throw new Error("pre-booking insert refused for no known reason");
+}
+
+const viewColumns = {
+	...getTableColumns(preBookings),
+	bookTitle: books.title,
+	bookAuthor: books.author,
+};
+
+export function listPrebooks(
+	db: Db,
+	userId: number,
+	query: { status?: PrebookStatus; after?: { created_at: string; id: number }; limit: number },
+) {
+	return db
+		.select(viewColumns)
+		.from(preBookings)
+		.innerJoin(books, eq(books.id, preBookings.bookId))
+		.where(
+			and(
+				eq(preBookings.userId, userId),
+				query.status ? eq(preBookings.status, query.status) : undefined,
+				query.after
+					? sql`(${preBookings.createdAt}, ${preBookings.id}) < (${query.after.created_at}, ${query.after.id})`
+					: undefined,
+			),
+		)
+		.orderBy(desc(preBookings.createdAt), desc(preBookings.id))
+		.limit(query.limit + 1);
+}
+
+/** Another user's pre-booking is "not found": its existence is not revealed. */
+export async function getPrebook(db: Db, userId: number, id: number): Promise<PrebookView> {
+	const row = await db
+		.select(viewColumns)
+		.from(preBookings)
+		.innerJoin(books, eq(books.id, preBookings.bookId))
+		.where(and(eq(preBookings.id, id), eq(preBookings.userId, userId)))
+		.get();
+	if (!row) throw prebookNotFound();
+	return row;
+}
+
+/** Soft cancel: the row stays with status `cancelled`. A notified pre-booking may be cancelled too. */
+export async function cancelPrebook(db: Db, userId: number, id: number): Promise<void> {
+	const [cancelled, current] = await runBatch(db, [
+		sql`UPDATE pre_bookings SET status = 'cancelled', cancelled_at = ${new Date().toISOString()}
+			WHERE id = ${id} AND user_id = ${userId} AND status <> 'cancelled' RETURNING id`,
+		sql`SELECT status FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`,
+	]);
+	if (cancelled?.length) return;
+	if (!current?.length) throw prebookNotFound();
+	throw new AppError("PREBOOK_ALREADY_CANCELLED", "This pre-booking is already cancelled", "id");
+}
+
+/** Books by number of waiting pre-bookings, most first (served by idx_pre_bookings_book_waiting). */
+export function waitingDemand(db: Db, limit: number) {
+	const waitingCount = count().as("waiting_count");
+	return db
+		.select({
+			bookId: books.id,
+			title: books.title,
+			author: books.author,
+			stockQuantity: books.stockQuantity,
+			waitingCount,
+		})
+		.from(preBookings)
+		.innerJoin(books, eq(books.id, preBookings.bookId))
+		.where(eq(preBookings.status, "waiting"))
+		.groupBy(books.id)
+		.orderBy(desc(waitingCount), books.id)
+		.limit(limit);
+}
