@@ -147,6 +147,7 @@ describe("every admin route is refused to non-admins", () => {
 		["PATCH", "/books/1", { title: "T" }],
 		["DELETE", "/books/1"],
 		["PATCH", "/books/1/stock", { quantity: 5 }],
+		["GET", "/admin/prebooks/demand"],
 	];
 
 	it.each(adminRoutes)(

@@ -104,6 +104,9 @@ describe("operations", () => {
 			"/books",
 			"/books/{id}",
 			"/books/{id}/stock",
+			"/prebooks",
+			"/prebooks/{id}",
+			"/admin/prebooks/demand",
 			"/health",
 		]) {
 			expect(Object.keys(paths), path).toContain(path);

@@ -31,6 +31,7 @@ describe("hostile input never causes a 500", () => {
 			["POST", "/books", admin.token],
 			["PATCH", `/books/${book.id}`, admin.token],
 			["PATCH", `/books/${book.id}/stock`, admin.token],
+			["POST", "/prebooks", user.token],
 		];
 		for (const [method, path, token] of routes) {
 			for (const body of HOSTILE_BODIES) {

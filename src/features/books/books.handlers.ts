@@ -1,3 +1,4 @@
+import { logEvent } from "../../lib/log.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { publishRestock, restockBook } from "../prebooks/restock.service.ts";
@@ -67,7 +68,18 @@ export const stock: AppRouteHandler<typeof routes.setStock> = async (c) => {
 		bookId,
 		c.req.valid("json").quantity,
 	);
-	// Published before answering, so a 200 means the queue has every notified user.
-	if (notification) await publishRestock(c.env.PREBOOK_QUEUE, bookId, notification);
+	if (notification) {
+		// Published before answering: the response time includes the fan-out (see `npm run bench`).
+		await publishRestock(c.env.PREBOOK_QUEUE, bookId, notification);
+		const usage = c.var.d1Usage;
+		logEvent("info", "restock_notified", {
+			book_id: bookId,
+			restock_id: notification.restockId,
+			notified: notification.userIds.length,
+			d1_round_trips: usage.roundTrips,
+			d1_rows_read: usage.rowsRead,
+			d1_rows_written: usage.rowsWritten,
+		});
+	}
 	return c.json(toBookResponse(book), 200);
 };
