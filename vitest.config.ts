@@ -23,6 +23,8 @@ export default defineConfig(async () => ({
 	test: {
 		include: ["test/**/*.test.ts"],
 		setupFiles: ["./test/setup.ts"],
+		// The app's structured logs are shown for failing tests only.
+		silent: "passed-only" as const,
 		// PBKDF2 at 100k iterations makes account-heavy tests take a while on 2 cores.
 		testTimeout: 30_000,
 		hookTimeout: 30_000,

@@ -13,6 +13,7 @@ import { booksRouter } from "./features/books/index.ts";
 import { genresRouter } from "./features/genres/index.ts";
 import { healthRouter } from "./features/health/index.ts";
 import { prebooksRouter } from "./features/prebooks/index.ts";
+import { restocksRouter } from "./features/restocks/index.ts";
 import { usersRouter } from "./features/users/index.ts";
 import { loadConfig, parseList } from "./lib/config.ts";
 import { createDb, newD1Usage } from "./lib/db.ts";
@@ -75,7 +76,8 @@ export function createApp() {
 		.route("/", usersRouter)
 		.route("/", genresRouter)
 		.route("/", booksRouter)
-		.route("/", prebooksRouter);
+		.route("/", prebooksRouter)
+		.route("/", restocksRouter);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

@@ -126,8 +126,16 @@ export const restocks = sqliteTable(
 		quantityAfter: integer("quantity_after").notNull(),
 		notifiedCount: integer("notified_count").notNull().default(0),
 		createdAt: text("created_at").notNull().default(nowIso),
+		/**
+		 * When the queue accepted every notified id. Null on a notifying restock means the Worker may have
+		 * died between commit and enqueue: the cron relay republishes it.
+		 */
+		publishedAt: text("published_at"),
 	},
-	(t) => [index("idx_restocks_book").on(t.bookId, t.id)],
+	(t) => [
+		index("idx_restocks_book").on(t.bookId, t.id),
+		index("idx_restocks_unpublished").on(t.id).where(sql`published_at IS NULL AND notified_count > 0`),
+	],
 );
 
 export const PREBOOK_STATUSES = ["waiting", "notified", "cancelled"] as const;
@@ -157,6 +165,48 @@ export const preBookings = sqliteTable(
 		index("idx_pre_bookings_book_waiting").on(t.bookId).where(sql`status = 'waiting'`),
 		// A user's list, newest first, without sorting.
 		index("idx_pre_bookings_user_created").on(t.userId, t.createdAt, t.id),
+		// The relay reloads a restock's notified users.
+		index("idx_pre_bookings_restock").on(t.restockId),
+	],
+);
+
+export const DELIVERY_STATUSES = ["sending", "sent", "failed", "dead"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/**
+ * The email ledger: one row per notified pre-booking and restock. A consumer claims a row before sending
+ * (so a redelivered, retried or republished message never emails twice) and marks it sent or failed after.
+ * `sending` rows whose claim is older than the lease were abandoned by a dead consumer and may be
+ * claimed again; `dead` rows exhausted their retries (see README, "Replaying dead deliveries").
+ */
+export const emailDeliveries = sqliteTable(
+	"email_deliveries",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		prebookId: integer("prebook_id")
+			.notNull()
+			.references(() => preBookings.id, { onDelete: "cascade" }),
+		restockId: integer("restock_id")
+			.notNull()
+			.references(() => restocks.id, { onDelete: "cascade" }),
+		userId: integer("user_id")
+			.notNull()
+			.references(() => users.id, { onDelete: "cascade" }),
+		status: text("status", { enum: DELIVERY_STATUSES }).notNull(),
+		attempts: integer("attempts").notNull().default(0),
+		claimToken: text("claim_token"),
+		claimedAt: text("claimed_at"),
+		sentAt: text("sent_at"),
+		/** The kind of the last failure (an error name, never provider text). */
+		lastError: text("last_error"),
+		createdAt: text("created_at").notNull().default(nowIso),
+		updatedAt: text("updated_at").notNull().default(nowIso),
+	},
+	(t) => [
+		check("ck_email_deliveries_status", sql`${t.status} IN ('sending', 'sent', 'failed', 'dead')`),
+		uniqueIndex("uq_email_deliveries_prebook_restock").on(t.prebookId, t.restockId),
+		index("idx_email_deliveries_restock_status").on(t.restockId, t.status),
+		index("idx_email_deliveries_claim").on(t.claimToken),
 	],
 );
 

@@ -1,5 +1,7 @@
+import { createDb } from "../../lib/db.ts";
 import { logEvent } from "../../lib/log.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
+import { confirmPublished } from "../../notifications/relay.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { publishRestock, restockBook } from "../prebooks/restock.service.ts";
 import type * as routes from "./books.routes.ts";
@@ -70,7 +72,11 @@ export const stock: AppRouteHandler<typeof routes.setStock> = async (c) => {
 	);
 	if (notification) {
 		// Published before answering: the response time includes the fan-out (see `npm run bench`).
-		await publishRestock(c.env.PREBOOK_QUEUE, bookId, notification);
+		if (await publishRestock(c.env.PREBOOK_QUEUE, bookId, notification)) {
+			// Confirmed after the response, on its own client (the request itself stays at two round trips).
+			// Until it is written, or if the Worker dies first, the cron relay republishes; the ledger dedupes.
+			c.executionCtx.waitUntil(confirmPublished(createDb(c.env.DB), notification.restockId));
+		}
 		const usage = c.var.d1Usage;
 		logEvent("info", "restock_notified", {
 			book_id: bookId,

@@ -1,0 +1,125 @@
+/**
+ * Consumers of `prebook-notifications` and its dead-letter queue.
+ *
+ * Each message is parsed with the producer's schema; a malformed one is acknowledged and logged (a retry
+ * could never fix it). For a valid one the ledger claims the recipients, one email goes to each, and the
+ * outcomes are recorded. If any send failed the message is retried with exponential backoff — the ledger
+ * makes the retry skip everyone already emailed. After `max_retries` the message lands in the DLQ, whose
+ * consumer records the remaining deliveries as `dead`.
+ */
+import { createDb, type Db } from "../lib/db.ts";
+import { describeError } from "../lib/errors.ts";
+import { logEvent } from "../lib/log.ts";
+import { claimRecipients, markDead, recordOutcomes } from "./delivery-ledger.ts";
+import { composeRestockEmail, emailBindingMailer, type Mailer } from "./mailer.ts";
+import { type PrebookNotifiedMessage, prebookNotifiedMessage } from "./prebook-message.ts";
+
+export const PREBOOK_QUEUE_NAME = "prebook-notifications";
+export const PREBOOK_DLQ_NAME = "prebook-notifications-dlq";
+
+/** Queues delays at most 12 hours. */
+export const MAX_RETRY_DELAY_SECONDS = 12 * 60 * 60;
+const BASE_RETRY_DELAY_SECONDS = 30;
+/** Sends in flight at once (a Worker holds at most 6 connections). */
+const PARALLEL_SENDS = 6;
+
+/** 30 s, 60 s, 120 s, … doubling per attempt, clamped to the platform's maximum. */
+export function retryDelaySeconds(attempts: number): number {
+	return Math.min(BASE_RETRY_DELAY_SECONDS * 2 ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_SECONDS);
+}
+
+export interface DeliveryOutcome {
+	claimed: number;
+	sent: number;
+	failed: number;
+}
+
+/** Claims, sends and records the emails of one message. */
+export async function deliverRestockEmails(
+	db: Db,
+	mailer: Mailer,
+	message: PrebookNotifiedMessage,
+	appUrl: string,
+	now = new Date(),
+): Promise<DeliveryOutcome> {
+	const { book, recipients, claimToken } = await claimRecipients(db, message, now);
+	if (!book || recipients.length === 0) return { claimed: 0, sent: 0, failed: 0 };
+
+	const sent: number[] = [];
+	const failed: { prebookId: number; error: string }[] = [];
+	for (let i = 0; i < recipients.length; i += PARALLEL_SENDS) {
+		await Promise.all(
+			recipients.slice(i, i + PARALLEL_SENDS).map(async (recipient) => {
+				const email = composeRestockEmail({
+					to: recipient.email,
+					fullName: recipient.fullName,
+					bookId: book.id,
+					title: book.title,
+					priceCents: book.priceCents,
+					appUrl,
+				});
+				try {
+					await mailer.send(email);
+					sent.push(recipient.prebookId);
+				} catch (err) {
+					failed.push({ prebookId: recipient.prebookId, error: describeError(err) });
+				}
+			}),
+		);
+	}
+	await recordOutcomes(db, claimToken, sent, failed, new Date());
+	return { claimed: recipients.length, sent: sent.length, failed: failed.length };
+}
+
+function parseMessage(message: Message): PrebookNotifiedMessage | null {
+	const parsed = prebookNotifiedMessage.safeParse(message.body);
+	if (parsed.success) return parsed.data;
+	logEvent("warn", "prebook_message_malformed", {
+		message_id: message.id,
+		problems: parsed.error.issues.map((issue) => issue.path.join(".") || "(body)"),
+	});
+	message.ack();
+	return null;
+}
+
+export async function consumePrebookNotifications(
+	batch: MessageBatch,
+	env: Env,
+	mailer: Mailer = emailBindingMailer(env.EMAIL, env.MAIL_FROM),
+): Promise<void> {
+	const db = createDb(env.DB);
+	const appUrl = (env.APP_URL ?? "").replace(/\/+$/, "");
+	for (const message of batch.messages) {
+		const body = parseMessage(message);
+		if (!body) continue;
+		try {
+			const outcome = await deliverRestockEmails(db, mailer, body, appUrl);
+			logEvent(outcome.failed > 0 ? "warn" : "info", "restock_emails_delivered", {
+				message_id: message.id,
+				restock_id: body.restock_id,
+				attempt: message.attempts,
+				...outcome,
+			});
+			if (outcome.failed > 0) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+			else message.ack();
+		} catch (err) {
+			logEvent("error", "restock_emails_error", {
+				message_id: message.id,
+				restock_id: body.restock_id,
+				error: describeError(err),
+			});
+			message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+		}
+	}
+}
+
+export async function consumeDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
+	const db = createDb(env.DB);
+	for (const message of batch.messages) {
+		const body = parseMessage(message);
+		if (!body) continue;
+		const dead = await markDead(db, body, new Date());
+		logEvent("error", "restock_emails_dead", { message_id: message.id, restock_id: body.restock_id, dead });
+		message.ack();
+	}
+}

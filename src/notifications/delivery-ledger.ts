@@ -1,0 +1,133 @@
+/**
+ * The email ledger (`email_deliveries`): exactly one email per notified pre-booking and restock.
+ *
+ * A consumer claims recipients before sending (`INSERT … ON CONFLICT`), tagging the rows it won with a
+ * fresh claim token, and sends only to those; afterwards it marks each sent or failed. A redelivered,
+ * retried or republished message finds its sent rows and claims nothing for them. Id lists travel as one
+ * JSON parameter through `json_each`, so a message of any size stays within D1's 100-parameter cap.
+ */
+import { sql } from "drizzle-orm";
+import { type Db, runBatch } from "../lib/db.ts";
+import type { PrebookNotifiedMessage } from "./prebook-message.ts";
+
+/**
+ * A `sending` claim older than this was abandoned by a consumer that died mid-send (a queue invocation
+ * runs at most 15 minutes), so another may take it over.
+ */
+export const CLAIM_LEASE_MS = 20 * 60 * 1000;
+
+export interface Recipient {
+	prebookId: number;
+	email: string;
+	fullName: string | null;
+}
+
+export interface ClaimedDelivery {
+	book: { id: number; title: string; priceCents: number } | null;
+	recipients: Recipient[];
+	claimToken: string;
+}
+
+/**
+ * One round trip: claims the message's users whose pre-booking for this restock is still `notified` and
+ * who are still active (new rows, rows that failed before, and abandoned claims), then reads the claimed
+ * recipients with the book's title and price.
+ */
+export async function claimRecipients(
+	db: Db,
+	message: PrebookNotifiedMessage,
+	now: Date,
+): Promise<ClaimedDelivery> {
+	const claimToken = crypto.randomUUID();
+	const at = now.toISOString();
+	const leaseExpired = new Date(now.getTime() - CLAIM_LEASE_MS).toISOString();
+	const [, claimed, book] = await runBatch(db, [
+		// CROSS JOIN keeps json_each as the outer loop: one indexed lookup per id, never a scan of the
+		// restock's (possibly 100,000) pre-bookings per message.
+		sql`INSERT INTO email_deliveries
+				(prebook_id, restock_id, user_id, status, attempts, claim_token, claimed_at, created_at, updated_at)
+			SELECT p.id, p.restock_id, p.user_id, 'sending', 1, ${claimToken}, ${at}, ${at}, ${at}
+			FROM json_each(${JSON.stringify(message.user_ids)}) AS j
+			CROSS JOIN pre_bookings AS p
+			JOIN users AS u ON u.id = p.user_id
+			WHERE p.user_id = j.value AND p.book_id = ${message.book_id} AND p.restock_id = ${message.restock_id}
+				AND p.status = 'notified' AND u.is_active = 1
+			ON CONFLICT (prebook_id, restock_id) DO UPDATE SET
+				status = 'sending', attempts = attempts + 1, claim_token = excluded.claim_token,
+				claimed_at = excluded.claimed_at, updated_at = excluded.updated_at
+			WHERE email_deliveries.status = 'failed'
+				OR (email_deliveries.status = 'sending' AND email_deliveries.claimed_at < ${leaseExpired})`,
+		sql`SELECT d.prebook_id, u.email, u.full_name
+			FROM email_deliveries AS d JOIN users AS u ON u.id = d.user_id
+			WHERE d.claim_token = ${claimToken}`,
+		sql`SELECT id, title, price_cents FROM books WHERE id = ${message.book_id}`,
+	]);
+	const bookRow = book?.[0];
+	return {
+		claimToken,
+		book: bookRow
+			? {
+					id: bookRow.id as number,
+					title: bookRow.title as string,
+					priceCents: bookRow.price_cents as number,
+				}
+			: null,
+		recipients: (claimed ?? []).map((row) => ({
+			prebookId: row.prebook_id as number,
+			email: row.email as string,
+			fullName: (row.full_name as string | null) ?? null,
+		})),
+	};
+}
+
+/** One round trip: marks what this claim sent, and what failed with the kind of failure. */
+export async function recordOutcomes(
+	db: Db,
+	claimToken: string,
+	sent: number[],
+	failed: { prebookId: number; error: string }[],
+	now: Date,
+): Promise<void> {
+	const at = now.toISOString();
+	await runBatch(db, [
+		sql`UPDATE email_deliveries SET status = 'sent', sent_at = ${at}, updated_at = ${at}, last_error = NULL
+			WHERE claim_token = ${claimToken} AND prebook_id IN (SELECT value FROM json_each(${JSON.stringify(sent)}))`,
+		sql`UPDATE email_deliveries SET status = 'failed', updated_at = ${at}, last_error = f.value ->> 'error'
+			FROM json_each(${JSON.stringify(failed)}) AS f
+			WHERE email_deliveries.claim_token = ${claimToken}
+				AND email_deliveries.prebook_id = f.value ->> 'prebookId'`,
+	]);
+}
+
+/**
+ * For a message that exhausted its retries: every recipient not yet emailed (failed, abandoned or never
+ * claimed) is recorded `dead`, so an operator sees them in GET /admin/restocks and can replay them.
+ */
+export async function markDead(db: Db, message: PrebookNotifiedMessage, now: Date): Promise<number> {
+	const at = now.toISOString();
+	const [dead] = await runBatch(db, [
+		sql`INSERT INTO email_deliveries (prebook_id, restock_id, user_id, status, attempts, created_at, updated_at)
+			SELECT p.id, p.restock_id, p.user_id, 'dead', 0, ${at}, ${at}
+			FROM json_each(${JSON.stringify(message.user_ids)}) AS j
+			CROSS JOIN pre_bookings AS p
+			WHERE p.user_id = j.value AND p.book_id = ${message.book_id} AND p.restock_id = ${message.restock_id}
+				AND p.status = 'notified'
+			ON CONFLICT (prebook_id, restock_id) DO UPDATE SET status = 'dead', updated_at = excluded.updated_at
+			WHERE email_deliveries.status IN ('failed', 'sending')
+			RETURNING prebook_id`,
+	]);
+	return dead?.length ?? 0;
+}
+
+/**
+ * Replay: a restock's dead deliveries become `failed` again (claimable) and their users are returned for
+ * republishing, in one round trip.
+ */
+export async function reviveDeadDeliveries(db: Db, restockId: number, now: Date): Promise<number[]> {
+	const [revived] = await runBatch(db, [
+		sql`UPDATE email_deliveries SET status = 'failed', updated_at = ${now.toISOString()}
+			WHERE restock_id = ${restockId} AND status = 'dead'
+			RETURNING user_id`,
+	]);
+	return (revived ?? []).map((row) => row.user_id as number);
+}

@@ -1,0 +1,73 @@
+/**
+ * Outgoing email behind a small interface: the app uses the Cloudflare Email Service binding (`EMAIL`),
+ * tests pass a recorder or a failing sender (the provider's answer is the only thing they fake).
+ */
+import { formatCents } from "../lib/money.ts";
+
+export interface OutgoingEmail {
+	to: string;
+	subject: string;
+	text: string;
+	html: string;
+}
+
+export interface Mailer {
+	send(email: OutgoingEmail): Promise<void>;
+}
+
+/** "Bookstore <notifications@example.com>" or a bare address, as the binding's `from`. */
+export function parseSender(value: string): { name: string; email: string } | string {
+	const match = /^\s*(.+?)\s*<\s*([^<>\s]+@[^<>\s]+)\s*>\s*$/.exec(value);
+	return match ? { name: match[1] as string, email: match[2] as string } : value.trim();
+}
+
+export function emailBindingMailer(binding: SendEmail, from: string): Mailer {
+	const sender = parseSender(from);
+	return {
+		async send(email) {
+			await binding.send({
+				from: sender,
+				to: email.to,
+				subject: email.subject,
+				text: email.text,
+				html: email.html,
+			});
+		},
+	};
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+
+export interface RestockEmailInput {
+	to: string;
+	fullName: string | null;
+	bookId: number;
+	title: string;
+	priceCents: number;
+	appUrl: string;
+}
+
+/** The back-in-stock email: subject names the book; plain text and HTML; links to the book. */
+export function composeRestockEmail(input: RestockEmailInput): OutgoingEmail {
+	const link = `${input.appUrl}/books/${input.bookId}`;
+	const price = formatCents(input.priceCents);
+	const greeting = input.fullName ? `Hello ${input.fullName},` : "Hello,";
+	return {
+		to: input.to,
+		subject: `Back in stock: ${input.title}`,
+		text: [
+			greeting,
+			"",
+			`"${input.title}", which you pre-booked, is back in stock at ${price}.`,
+			`Get your copy before it sells out again: ${link}`,
+			"",
+			"You received this email because you pre-booked this book.",
+		].join("\n"),
+		html: [
+			`<p>${escapeHtml(greeting)}</p>`,
+			`<p><strong>${escapeHtml(input.title)}</strong>, which you pre-booked, is back in stock at ${price}.</p>`,
+			`<p><a href="${escapeHtml(link)}">Get your copy</a> before it sells out again.</p>`,
+			"<p><small>You received this email because you pre-booked this book.</small></p>",
+		].join("\n"),
+	};
+}
