@@ -148,6 +148,8 @@ describe("every admin route is refused to non-admins", () => {
 		["DELETE", "/books/1"],
 		["PATCH", "/books/1/stock", { quantity: 5 }],
 		["GET", "/admin/prebooks/demand"],
+		["GET", "/admin/restocks"],
+		["POST", "/admin/restocks/1/replay"],
 	];
 
 	it.each(adminRoutes)(

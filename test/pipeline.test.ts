@@ -107,6 +107,8 @@ describe("operations", () => {
 			"/prebooks",
 			"/prebooks/{id}",
 			"/admin/prebooks/demand",
+			"/admin/restocks",
+			"/admin/restocks/{id}/replay",
 			"/health",
 		]) {
 			expect(Object.keys(paths), path).toContain(path);
