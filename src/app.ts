@@ -10,11 +10,14 @@ import { secureHeaders } from "hono/secure-headers";
 import { setMetric, timing } from "hono/timing";
 import { authRouter } from "./features/auth/index.ts";
 import { booksRouter } from "./features/books/index.ts";
+import { cartRouter } from "./features/cart/index.ts";
 import { genresRouter } from "./features/genres/index.ts";
 import { healthRouter } from "./features/health/index.ts";
+import { ordersRouter } from "./features/orders/index.ts";
 import { prebooksRouter } from "./features/prebooks/index.ts";
 import { restocksRouter } from "./features/restocks/index.ts";
 import { usersRouter } from "./features/users/index.ts";
+import { wishlistRouter } from "./features/wishlist/index.ts";
 import { loadConfig, parseList } from "./lib/config.ts";
 import { createDb, newD1Usage } from "./lib/db.ts";
 import { AppError, errorBody, onError } from "./lib/errors.ts";
@@ -42,7 +45,7 @@ export function createApp() {
 			},
 			allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
 			allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
-			exposeHeaders: ["X-Request-Id", "Server-Timing", "Retry-After"],
+			exposeHeaders: ["X-Request-Id", "Server-Timing", "Retry-After", "Idempotent-Replayed"],
 			maxAge: 600,
 		}),
 	);
@@ -77,7 +80,10 @@ export function createApp() {
 		.route("/", genresRouter)
 		.route("/", booksRouter)
 		.route("/", prebooksRouter)
-		.route("/", restocksRouter);
+		.route("/", restocksRouter)
+		.route("/", wishlistRouter)
+		.route("/", cartRouter)
+		.route("/", ordersRouter);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

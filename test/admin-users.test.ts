@@ -150,6 +150,7 @@ describe("every admin route is refused to non-admins", () => {
 		["GET", "/admin/prebooks/demand"],
 		["GET", "/admin/restocks"],
 		["POST", "/admin/restocks/1/replay"],
+		["GET", "/admin/orders"],
 	];
 
 	it.each(adminRoutes)(

@@ -109,6 +109,15 @@ describe("operations", () => {
 			"/admin/prebooks/demand",
 			"/admin/restocks",
 			"/admin/restocks/{id}/replay",
+			"/wishlist",
+			"/wishlist/{book_id}",
+			"/cart",
+			"/cart/items",
+			"/cart/items/{id}",
+			"/orders/checkout",
+			"/orders",
+			"/orders/{id}",
+			"/admin/orders",
 			"/health",
 		]) {
 			expect(Object.keys(paths), path).toContain(path);

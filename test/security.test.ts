@@ -32,6 +32,9 @@ describe("hostile input never causes a 500", () => {
 			["PATCH", `/books/${book.id}`, admin.token],
 			["PATCH", `/books/${book.id}/stock`, admin.token],
 			["POST", "/prebooks", user.token],
+			["POST", "/wishlist", user.token],
+			["POST", "/cart/items", user.token],
+			["POST", "/orders/checkout", user.token],
 		];
 		for (const [method, path, token] of routes) {
 			for (const body of HOSTILE_BODIES) {

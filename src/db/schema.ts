@@ -210,6 +210,122 @@ export const emailDeliveries = sqliteTable(
 	],
 );
 
+export const wishlistItems = sqliteTable(
+	"wishlist_items",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		userId: integer("user_id")
+			.notNull()
+			.references(() => users.id, { onDelete: "cascade" }),
+		bookId: integer("book_id")
+			.notNull()
+			.references(() => books.id, { onDelete: "cascade" }),
+		addedAt: text("added_at").notNull().default(nowIso),
+	},
+	(t) => [
+		uniqueIndex("uq_wishlist_items_user_book").on(t.userId, t.bookId),
+		index("idx_wishlist_items_user_added").on(t.userId, t.addedAt, t.id),
+	],
+);
+
+/** One cart per user, created with its first line. */
+export const carts = sqliteTable(
+	"carts",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		userId: integer("user_id")
+			.notNull()
+			.references(() => users.id, { onDelete: "cascade" }),
+		createdAt: text("created_at").notNull().default(nowIso),
+	},
+	(t) => [uniqueIndex("uq_carts_user").on(t.userId)],
+);
+
+export const MAX_CART_LINE_QUANTITY = 100;
+
+export const cartItems = sqliteTable(
+	"cart_items",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		cartId: integer("cart_id")
+			.notNull()
+			.references(() => carts.id, { onDelete: "cascade" }),
+		bookId: integer("book_id")
+			.notNull()
+			.references(() => books.id, { onDelete: "cascade" }),
+		quantity: integer("quantity").notNull(),
+		createdAt: text("created_at").notNull().default(nowIso),
+		updatedAt: text("updated_at").notNull().default(nowIso),
+	},
+	(t) => [
+		uniqueIndex("uq_cart_items_cart_book").on(t.cartId, t.bookId),
+		check("ck_cart_items_quantity", sql`${t.quantity} BETWEEN 1 AND 100`),
+	],
+);
+
+export const ORDER_STATUSES = ["confirmed", "payment_failed"] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const orders = sqliteTable(
+	"orders",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		userId: integer("user_id")
+			.notNull()
+			.references(() => users.id),
+		status: text("status", { enum: ORDER_STATUSES }).notNull(),
+		totalCents: integer("total_cents").notNull(),
+		/** The client's Idempotency-Key: one order per key and user, whatever the retries. */
+		idempotencyKey: text("idempotency_key"),
+		createdAt: text("created_at").notNull().default(nowIso),
+	},
+	(t) => [
+		check("ck_orders_status", sql`${t.status} IN ('confirmed', 'payment_failed')`),
+		check("ck_orders_total", sql`${t.totalCents} >= 0`),
+		uniqueIndex("uq_orders_user_idempotency_key")
+			.on(t.userId, t.idempotencyKey)
+			.where(sql`idempotency_key IS NOT NULL`),
+		index("idx_orders_user").on(t.userId, t.id),
+	],
+);
+
+/** What was bought, as it was then: title and unit price are snapshots, the book may change or go. */
+export const orderItems = sqliteTable(
+	"order_items",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		orderId: integer("order_id")
+			.notNull()
+			.references(() => orders.id, { onDelete: "cascade" }),
+		bookId: integer("book_id").references(() => books.id, { onDelete: "set null" }),
+		title: text("title").notNull(),
+		unitPriceCents: integer("unit_price_cents").notNull(),
+		quantity: integer("quantity").notNull(),
+	},
+	(t) => [index("idx_order_items_order").on(t.orderId)],
+);
+
+/** One payment attempt per order: the provider's decision and reference, for reconciliation. */
+export const payments = sqliteTable(
+	"payments",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		orderId: integer("order_id")
+			.notNull()
+			.references(() => orders.id, { onDelete: "cascade" }),
+		provider: text("provider").notNull(),
+		status: text("status", { enum: ["authorized", "captured", "declined"] }).notNull(),
+		reference: text("reference"),
+		amountCents: integer("amount_cents").notNull(),
+		createdAt: text("created_at").notNull().default(nowIso),
+		updatedAt: text("updated_at").notNull().default(nowIso),
+	},
+	(t) => [
+		check("ck_payments_status", sql`${t.status} IN ('authorized', 'captured', 'declined')`),
+		uniqueIndex("uq_payments_order").on(t.orderId),
+	],
+);
+
 export type UserRow = typeof users.$inferSelect;
 export type BookRow = typeof books.$inferSelect;
 export type GenreRow = typeof genres.$inferSelect;

@@ -1,0 +1,133 @@
+/**
+ * Checkout: authorize the payment, then one D1 batch, then capture.
+ *
+ *  1. read the cart (and the order already made with this Idempotency-Key, if any) — round trip 1;
+ *  2. authorize the total with the payment provider. Declined: record a `payment_failed` order; stock and
+ *     cart are untouched;
+ *  3. one batch — round trip 2: decrement every line's stock (the `CHECK (stock_quantity >= 0)` aborts the
+ *     whole batch on a short line, so nothing changes), insert the order, its items and the payment, and
+ *     remove the purchased cart lines. If it aborts, the authorization is voided: nobody pays for copies
+ *     they did not get, and no copy is sold twice;
+ *  4. capture the authorization (the handler records it after the response).
+ *
+ * Idempotency: one order per (user, key), enforced by a unique index inside the batch, so two concurrent
+ * requests with the same key produce one order; the loser voids its authorization and returns the winner's.
+ */
+import { sql } from "drizzle-orm";
+import type { OrderStatus } from "../../db/schema.ts";
+import { constraintViolation, type Db, runBatch } from "../../lib/db.ts";
+import { AppError } from "../../lib/errors.ts";
+import { logEvent } from "../../lib/log.ts";
+import { formatCents } from "../../lib/money.ts";
+import { type CartLine, cartLinesQuery, toCartLines } from "../cart/cart.service.ts";
+import { type OrderView, orderByIdempotencyKey, selectOrders, toOrderView } from "./orders.service.ts";
+import type { PaymentProvider } from "./payment.ts";
+
+export interface CheckoutResult {
+	order: OrderView;
+	/** The order was made earlier by a request with the same Idempotency-Key. */
+	replayed: boolean;
+	/** The payment was captured: record it (after the response, see `markPaymentCaptured`). */
+	captured: boolean;
+}
+
+const insufficientStock = (line: Pick<CartLine, "bookId" | "bookTitle" | "stockQuantity">) =>
+	new AppError(
+		"INSUFFICIENT_STOCK",
+		line.stockQuantity === 0
+			? `"${line.bookTitle}" is out of stock`
+			: `Only ${line.stockQuantity} of "${line.bookTitle}" left`,
+		`book_id:${line.bookId}`,
+	);
+
+export async function checkout(
+	db: Db,
+	payments: PaymentProvider,
+	userId: number,
+	options: { paymentToken?: string; idempotencyKey?: string },
+): Promise<CheckoutResult> {
+	const { idempotencyKey } = options;
+	const [previous, cartRows] = await runBatch(db, [
+		idempotencyKey ? orderByIdempotencyKey(userId, idempotencyKey) : sql`SELECT 1 WHERE 0`,
+		cartLinesQuery(userId),
+	]);
+	const earlier = previous?.[0];
+	if (earlier) return { order: toOrderView(earlier), replayed: true, captured: false };
+
+	const lines = toCartLines(cartRows);
+	if (lines.length === 0) throw new AppError("CART_EMPTY", "Your cart is empty", null);
+	// A line already short needs no payment attempt; the batch re-checks whatever happens meanwhile.
+	const short = lines.find((line) => line.quantity > line.stockQuantity);
+	if (short) throw insufficientStock(short);
+
+	const totalCents = lines.reduce((sum, line) => sum + line.unitPriceCents * line.quantity, 0);
+	const authorization = await payments.authorize({
+		token: options.paymentToken ?? "tok_default",
+		amountCents: totalCents,
+		description: `Bookstore order of ${lines.length} line(s), ${formatCents(totalCents)}`,
+	});
+	const now = new Date().toISOString();
+	const orderItems = JSON.stringify(
+		lines.map((line) => ({
+			book_id: line.bookId,
+			title: line.bookTitle,
+			price: line.unitPriceCents,
+			quantity: line.quantity,
+		})),
+	);
+	const newOrder = (status: OrderStatus) => [
+		sql`INSERT INTO orders (user_id, status, total_cents, idempotency_key, created_at)
+			VALUES (${userId}, ${status}, ${totalCents}, ${idempotencyKey ?? null}, ${now})`,
+		// The order just inserted: in this transaction it is the user's newest.
+		sql`INSERT INTO order_items (order_id, book_id, title, unit_price_cents, quantity)
+			SELECT (SELECT max(id) FROM orders WHERE user_id = ${userId}),
+				value ->> 'book_id', value ->> 'title', value ->> 'price', value ->> 'quantity'
+			FROM json_each(${orderItems})`,
+	];
+	const payment = (status: "authorized" | "declined", reference: string | null) =>
+		sql`INSERT INTO payments (order_id, provider, status, reference, amount_cents, created_at, updated_at)
+			VALUES ((SELECT max(id) FROM orders WHERE user_id = ${userId}), ${payments.name}, ${status},
+				${reference}, ${totalCents}, ${now}, ${now})`;
+	const readBack = selectOrders(sql`o.id = (SELECT max(id) FROM orders WHERE user_id = ${userId})`, 1);
+
+	try {
+		if (!authorization.approved) {
+			const results = await runBatch(db, [
+				...newOrder("payment_failed"),
+				payment("declined", null),
+				readBack,
+			]);
+			logEvent("info", "checkout_payment_declined", { user_id: userId, reason: authorization.reason });
+			return { order: toOrderView(results.at(-1)?.[0] ?? {}), replayed: false, captured: false };
+		}
+		const results = await runBatch(db, [
+			sql`UPDATE books SET stock_quantity = stock_quantity - (j.value ->> 'quantity'), updated_at = ${now}
+				FROM json_each(${orderItems}) AS j
+				WHERE books.id = j.value ->> 'book_id'`,
+			...newOrder("confirmed"),
+			payment("authorized", authorization.reference),
+			sql`DELETE FROM cart_items WHERE id IN (SELECT value FROM json_each(${JSON.stringify(lines.map((l) => l.id))}))`,
+			readBack,
+		]);
+		const order = toOrderView(results.at(-1)?.[0] ?? {});
+		await payments.capture(authorization.reference);
+		return { order, replayed: false, captured: true };
+	} catch (err) {
+		if (authorization.approved) await payments.void(authorization.reference);
+		const violation = constraintViolation(err);
+		if (violation?.kind === "unique" && idempotencyKey) {
+			// A concurrent request with the same key made the order: answer with it.
+			const [row] = await db.all<Record<string, unknown>>(orderByIdempotencyKey(userId, idempotencyKey));
+			if (row) return { order: toOrderView(row), replayed: true, captured: false };
+		}
+		if (violation?.kind === "check" || violation?.kind === "foreign_key") {
+			// Another buyer took the last copies (or the book was removed) between the read and the batch.
+			const current = toCartLines(await db.all<Record<string, unknown>>(cartLinesQuery(userId)));
+			const short = current.find((line) => line.quantity > line.stockQuantity);
+			throw short
+				? insufficientStock(short)
+				: new AppError("INSUFFICIENT_STOCK", "A book in your cart is gone", null);
+		}
+		throw err;
+	}
+}

@@ -1,0 +1,126 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { ORDER_STATUSES } from "../../db/schema.ts";
+import { requireAdmin, requireUser } from "../../lib/auth.ts";
+import { priceOutput } from "../../lib/money.ts";
+import {
+	adminErrors,
+	bearerAuth,
+	bodyErrors,
+	errorResponses,
+	idParam,
+	jsonBody,
+	jsonResponse,
+	timestamp,
+	userErrors,
+} from "../../lib/openapi.ts";
+import { pageQuery, pageSchema } from "../../lib/pagination.ts";
+
+export const OrderSchema = z
+	.object({
+		id: z.number().int(),
+		status: z.enum(ORDER_STATUSES),
+		total: priceOutput,
+		items: z.array(
+			z.object({
+				book_id: z.number().int().nullable().openapi({ description: "null once the book was deleted" }),
+				title: z.string(),
+				unit_price: priceOutput,
+				quantity: z.number().int(),
+			}),
+		),
+		created_at: timestamp,
+	})
+	.openapi("Order");
+
+export const AdminOrderSchema = OrderSchema.extend({ user_id: z.number().int() }).openapi("AdminOrder");
+
+export const checkout = createRoute({
+	method: "post",
+	path: "/orders/checkout",
+	tags: ["Orders"],
+	summary: "Buy the cart",
+	description: [
+		"Authorizes the payment, then in one D1 transaction decrements every line's stock, records the order and empties the purchased lines; the payment is captured after it commits.",
+		"A declined payment (test provider: `payment_token` `tok_fail`) records a `payment_failed` order (201) and changes neither stock nor cart.",
+		"A short line changes nothing: 409 `INSUFFICIENT_STOCK` with `field` `book_id:<id>`.",
+		"Send an `Idempotency-Key` header (1–255 characters) to make retries safe: the same key from the same user returns the same order (header `Idempotent-Replayed: true`), never charging or decrementing twice.",
+	].join("\n\n"),
+	security: bearerAuth,
+	middleware: [requireUser] as const,
+	request: {
+		headers: z.object({
+			"idempotency-key": z
+				.string()
+				.min(1)
+				.max(255)
+				.regex(/^[\x21-\x7e]+$/, "Idempotency-Key must be printable ASCII without spaces")
+				.optional()
+				.openapi({ param: { name: "idempotency-key", in: "header" }, example: "b6f1c6a0-checkout-1" }),
+		}),
+		body: jsonBody(
+			z
+				.object({
+					payment_token: z.string().min(1).max(255).optional().openapi({ example: "tok_visa" }),
+				})
+				.openapi("CheckoutRequest"),
+		),
+	},
+	responses: {
+		201: jsonResponse(OrderSchema, "The order (`confirmed` or `payment_failed`)"),
+		...errorResponses({
+			...userErrors,
+			...bodyErrors,
+			409: "CART_EMPTY / INSUFFICIENT_STOCK (field `book_id:<id>`; nothing changed)",
+		}),
+	},
+});
+
+export const list = createRoute({
+	method: "get",
+	path: "/orders",
+	tags: ["Orders"],
+	summary: "The caller's orders, newest first",
+	security: bearerAuth,
+	middleware: [requireUser] as const,
+	request: { query: pageQuery },
+	responses: {
+		200: jsonResponse(pageSchema(OrderSchema).openapi("OrderPage"), "A page of orders"),
+		...errorResponses({ ...userErrors, 422: true }),
+	},
+});
+
+export const get = createRoute({
+	method: "get",
+	path: "/orders/{id}",
+	tags: ["Orders"],
+	summary: "One of the caller's orders",
+	security: bearerAuth,
+	middleware: [requireUser] as const,
+	request: { params: z.object({ id: idParam("id") }) },
+	responses: {
+		200: jsonResponse(OrderSchema, "The order"),
+		...errorResponses({ ...userErrors, 404: "ORDER_NOT_FOUND (also another user's)", 422: true }),
+	},
+});
+
+export const adminList = createRoute({
+	method: "get",
+	path: "/admin/orders",
+	tags: ["Admin"],
+	summary: "All orders, newest first (admin)",
+	security: bearerAuth,
+	middleware: [requireAdmin] as const,
+	request: {
+		query: pageQuery.extend({
+			status: z
+				.enum(ORDER_STATUSES)
+				.optional()
+				.openapi({ param: { name: "status", in: "query" } }),
+			user_id: idParam("user_id", "query").optional(),
+		}),
+	},
+	responses: {
+		200: jsonResponse(pageSchema(AdminOrderSchema).openapi("AdminOrderPage"), "A page of orders"),
+		...errorResponses({ ...adminErrors, 422: true }),
+	},
+});

@@ -1,0 +1,43 @@
+/**
+ * Payment behind a small provider interface: authorize (hold the amount), then capture or void.
+ *
+ * Checkout authorizes before the stock batch and captures only after it committed, so a declined payment
+ * never touches stock and an approved one is only taken for copies the batch actually reserved (a short
+ * line voids the authorization). Providers are selected by the `PAYMENT_PROVIDER` variable.
+ */
+export type Authorization = { approved: true; reference: string } | { approved: false; reason: string };
+
+export interface PaymentProvider {
+	readonly name: string;
+	authorize(input: { token: string; amountCents: number; description: string }): Promise<Authorization>;
+	capture(reference: string): Promise<void>;
+	void(reference: string): Promise<void>;
+}
+
+export const DECLINED_TEST_TOKEN = "tok_fail";
+
+/**
+ * The built-in test provider: approves everything except the token `tok_fail`. It moves no money; a real
+ * provider implements the same three calls.
+ */
+export const testPaymentProvider: PaymentProvider = {
+	name: "test",
+	async authorize({ token }) {
+		if (token === DECLINED_TEST_TOKEN) return { approved: false, reason: "card_declined" };
+		return { approved: true, reference: `test_auth_${crypto.randomUUID()}` };
+	},
+	async capture() {},
+	async void() {},
+};
+
+const providers: Record<string, PaymentProvider> = { test: testPaymentProvider };
+
+export class PaymentConfigError extends Error {
+	override name = "PaymentConfigError";
+}
+
+export function paymentProviderFor(env: Env): PaymentProvider {
+	const provider = providers[env.PAYMENT_PROVIDER];
+	if (!provider) throw new PaymentConfigError(`PAYMENT_PROVIDER "${env.PAYMENT_PROVIDER}" is not available`);
+	return provider;
+}
