@@ -1,4 +1,5 @@
 import { app } from "./app.ts";
+import { purgeExpiredAuthRecords } from "./features/auth/auth.service.ts";
 import { createDb } from "./lib/db.ts";
 import { logEvent } from "./lib/log.ts";
 import {
@@ -21,9 +22,12 @@ export default {
 		batch.retryAll();
 	},
 
+	/** Every minute: republish unconfirmed restocks, then drop expired auth records. */
 	async scheduled(controller, env, ctx) {
+		const db = createDb(env.DB);
+		const now = new Date(controller.scheduledTime);
 		ctx.waitUntil(
-			relayUnpublishedRestocks(createDb(env.DB), env.PREBOOK_QUEUE, new Date(controller.scheduledTime)),
+			relayUnpublishedRestocks(db, env.PREBOOK_QUEUE, now).finally(() => purgeExpiredAuthRecords(db, now)),
 		);
 	},
 } satisfies ExportedHandler<Env>;

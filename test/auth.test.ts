@@ -1,6 +1,8 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
+import worker from "../src/index";
 import {
 	api,
 	createAdmin,
@@ -292,5 +294,32 @@ describe("access tokens", () => {
 			.bind(user.id)
 			.all();
 		expect(results.every((row) => row.revoked_at !== null)).toBe(true);
+	});
+});
+
+describe("housekeeping", () => {
+	it("the cron drops login attempts outside the window and expired refresh tokens, keeping live ones", async () => {
+		const user = await createUser();
+		await api("POST", "/auth/login", { body: { email: user.email, password: "wrong-password" } });
+		await env.DB.prepare(
+			"INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at) VALUES (?, 'old', ?, '2000-01-01T00:00:00.000Z')",
+		)
+			.bind(user.id, crypto.randomUUID())
+			.run();
+		const ctx = createExecutionContext();
+		await worker.scheduled(createScheduledController({ scheduledTime: Date.now() + 16 * 60_000 }), env, ctx);
+		await waitOnExecutionContext(ctx);
+		const attempts = await env.DB.prepare("SELECT count(*) AS n FROM login_attempts WHERE email = ?")
+			.bind(user.email)
+			.first("n");
+		expect(attempts).toBe(0);
+		const tokens = await env.DB.prepare("SELECT family_id FROM refresh_tokens WHERE user_id = ?")
+			.bind(user.id)
+			.all();
+		expect(tokens.results.map((t) => t.family_id)).not.toContain("old");
+		expect(tokens.results).toHaveLength(1);
+		expect((await api("POST", "/auth/refresh", { body: { refresh_token: user.refreshToken } })).status).toBe(
+			200,
+		);
 	});
 });

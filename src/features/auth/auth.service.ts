@@ -159,3 +159,15 @@ export async function revokeRefreshToken(db: Db, presented: string): Promise<voi
 		WHERE revoked_at IS NULL
 			AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = ${presentedHash})`);
 }
+
+/**
+ * Housekeeping (cron): login attempts outside the window and refresh tokens past their expiry no longer
+ * decide anything. Expired tokens are the only ones removed, so reuse detection keeps every live family.
+ */
+export async function purgeExpiredAuthRecords(db: Db, now: Date): Promise<void> {
+	const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
+	await runBatch(db, [
+		sql`DELETE FROM login_attempts WHERE attempted_at <= ${windowStart}`,
+		sql`DELETE FROM refresh_tokens WHERE expires_at <= ${now.toISOString()}`,
+	]);
+}
