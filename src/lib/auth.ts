@@ -14,24 +14,23 @@ import { verifyAccessToken } from "./tokens.ts";
 
 const BEARER = /^Bearer +([\w-]+\.[\w-]+\.[\w-]+)$/i;
 
+/** The columns of a `Caller` (never the password hash). */
+export const callerColumns = {
+	id: users.id,
+	email: users.email,
+	fullName: users.fullName,
+	role: users.role,
+	isActive: users.isActive,
+	createdAt: users.createdAt,
+};
+
 async function authenticate(c: Context<AppEnv>): Promise<Caller> {
 	const header = c.req.header("Authorization");
 	if (!header) throw new AppError("AUTH_REQUIRED", "Send a bearer access token in the Authorization header");
 	const token = BEARER.exec(header.trim())?.[1];
 	const userId = token ? await verifyAccessToken(token, loadConfig(c.env).jwtSecret) : null;
 	if (userId === null) throw new AppError("AUTH_INVALID_TOKEN", "The access token is invalid or expired");
-	const caller = await c.var.db
-		.select({
-			id: users.id,
-			email: users.email,
-			fullName: users.fullName,
-			role: users.role,
-			isActive: users.isActive,
-			createdAt: users.createdAt,
-		})
-		.from(users)
-		.where(eq(users.id, userId))
-		.get();
+	const caller = await c.var.db.select(callerColumns).from(users).where(eq(users.id, userId)).get();
 	if (!caller) throw new AppError("AUTH_INVALID_TOKEN", "The access token is invalid or expired");
 	if (!caller.isActive) throw new AppError("AUTH_ACCOUNT_DEACTIVATED", "This account is deactivated");
 	return caller;

@@ -8,6 +8,7 @@
  */
 import { sql } from "drizzle-orm";
 import { refreshTokens, users } from "../../db/schema.ts";
+import { callerColumns } from "../../lib/auth.ts";
 import { type Db, runBatch } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { decoyPasswordHash, hashPassword, verifyPassword } from "../../lib/password.ts";
@@ -29,15 +30,6 @@ export interface TokenPair {
 	token_type: "bearer";
 	expires_in: number;
 }
-
-export const callerColumns = {
-	id: users.id,
-	email: users.email,
-	fullName: users.fullName,
-	role: users.role,
-	isActive: users.isActive,
-	createdAt: users.createdAt,
-};
 
 export async function registerUser(
 	db: Db,

@@ -1,10 +1,10 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { refreshTokens, users } from "../../db/schema.ts";
+import { callerColumns } from "../../lib/auth.ts";
 import type { Db } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { containsText } from "../../lib/sql.ts";
 import type { Caller } from "../../types.ts";
-import { callerColumns } from "../auth/auth.service.ts";
 
 export async function listUsers(db: Db, query: { q?: string; afterId?: number; limit: number }) {
 	return db
