@@ -357,6 +357,22 @@ describe("orders", () => {
 	});
 });
 
+describe("deleting a book", () => {
+	it("keeps orders (with their snapshot) and drops its cart lines, wishlist entries and pre-bookings", async () => {
+		const user = await createUser();
+		const book = await createBook(admin.token, { stock_quantity: 3, price: "8.00" });
+		await addToCart(user, book.id, 1);
+		const order = (await checkout(user)).body;
+		await addToCart(user, book.id, 1);
+		await api("POST", "/wishlist", { token: user.token, body: { book_id: book.id } });
+		expect((await api("DELETE", `/books/${book.id}`, { token: admin.token })).status).toBe(204);
+		const kept = await api("GET", `/orders/${order.id}`, { token: user.token });
+		expect(kept.body.items).toEqual([{ book_id: null, title: book.title, unit_price: "8.00", quantity: 1 }]);
+		expect((await cartOf(user)).items).toEqual([]);
+		expect((await api("GET", "/wishlist", { token: user.token })).body.items).toEqual([]);
+	});
+});
+
 describe("the whole story", () => {
 	it("the last copy is sold, a fan pre-books, the admin restocks, the fan is notified and buys it", async () => {
 		const buyer = await createUser();

@@ -28,4 +28,4 @@ export const emailInput = z
 	.trim()
 	.toLowerCase()
 	.pipe(z.email("email must be a valid email address").max(254, "email must be at most 254 characters"))
-	.openapi({ example: "reader@example.com" });
+	.openapi({ format: "email", example: "reader@example.com" });
