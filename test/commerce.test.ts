@@ -265,6 +265,25 @@ describe("checkout", () => {
 		expect(orders).toBe(0);
 	});
 
+	it("keeps a committed order when the capture fails, leaving the payment authorized for reconciliation", async () => {
+		const user = await createUser();
+		const book = await createBook(admin.token, { stock_quantity: 2 });
+		await addToCart(user, book.id, 1);
+		vi.spyOn(testPaymentProvider, "capture").mockRejectedValue(new Error("provider timeout"));
+		const voided = vi.spyOn(testPaymentProvider, "void");
+		const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+		const res = await checkout(user);
+		expect(res.status).toBe(201);
+		expect(res.body.status).toBe("confirmed");
+		expect(voided).not.toHaveBeenCalled();
+		expect(await stockOf(book.id)).toBe(1);
+		const payment = await env.DB.prepare("SELECT status FROM payments WHERE order_id = ?")
+			.bind(res.body.id)
+			.first("status");
+		expect(payment).toBe("authorized");
+		expect(errors.mock.calls.flat().join("\n")).toContain("checkout_capture_failed");
+	});
+
 	it("10 concurrent checkouts of the last copy: exactly one confirmed, the rest 409, stock 0", async () => {
 		const book = await createBook(admin.token, { stock_quantity: 1 });
 		const buyers = await Promise.all(Array.from({ length: 10 }, () => createUser()));

@@ -90,6 +90,7 @@ export async function checkout(
 				${reference}, ${totalCents}, ${now}, ${now})`;
 	const readBack = selectOrders(sql`o.id = (SELECT max(id) FROM orders WHERE user_id = ${userId})`, 1);
 
+	let order: OrderView;
 	try {
 		if (!authorization.approved) {
 			const results = await runBatch(db, [
@@ -109,9 +110,7 @@ export async function checkout(
 			sql`DELETE FROM cart_items WHERE id IN (SELECT value FROM json_each(${JSON.stringify(lines.map((l) => l.id))}))`,
 			readBack,
 		]);
-		const order = toOrderView(results.at(-1)?.[0] ?? {});
-		await payments.capture(authorization.reference);
-		return { order, replayed: false, captured: true };
+		order = toOrderView(results.at(-1)?.[0] ?? {});
 	} catch (err) {
 		if (authorization.approved) await payments.void(authorization.reference);
 		const violation = constraintViolation(err);
@@ -130,4 +129,16 @@ export async function checkout(
 		}
 		throw err;
 	}
+	// The order is committed; only now is the money taken. A capture that fails leaves the payment
+	// `authorized` for reconciliation, never an unpaid order silently undone.
+	try {
+		await payments.capture(authorization.reference);
+	} catch (err) {
+		logEvent("error", "checkout_capture_failed", {
+			order_id: order.id,
+			error: err instanceof Error ? err.name : typeof err,
+		});
+		return { order, replayed: false, captured: false };
+	}
+	return { order, replayed: false, captured: true };
 }
