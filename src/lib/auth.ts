@@ -10,6 +10,7 @@ import { users } from "../db/schema.ts";
 import type { AppEnv, Caller } from "../types.ts";
 import { loadConfig } from "./config.ts";
 import { AppError } from "./errors.ts";
+import { bearerAuth } from "./openapi.ts";
 import { verifyAccessToken } from "./tokens.ts";
 
 const BEARER = /^Bearer +([\w-]+\.[\w-]+\.[\w-]+)$/i;
@@ -47,3 +48,8 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
 	c.set("caller", caller);
 	await next();
 });
+
+/** Spread into `createRoute`: the route needs a signed-in, active user (and says so in the OpenAPI). */
+export const signedIn = { security: bearerAuth, middleware: [requireUser] };
+/** Spread into `createRoute`: the route needs an active admin. */
+export const adminOnly = { security: bearerAuth, middleware: [requireAdmin] };

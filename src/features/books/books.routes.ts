@@ -1,8 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAdmin } from "../../lib/auth.ts";
+import { adminOnly } from "../../lib/auth.ts";
 import {
 	adminErrors,
-	bearerAuth,
 	bodyErrors,
 	booleanQuery,
 	errorResponses,
@@ -68,8 +67,7 @@ export const create = createRoute({
 	path: "/books",
 	tags: ["Catalog"],
 	summary: "Add a book (admin)",
-	security: bearerAuth,
-	middleware: [requireAdmin] as const,
+	...adminOnly,
 	request: { body: jsonBody(BookCreate) },
 	responses: {
 		201: jsonResponse(BookSchema, "The new book"),
@@ -88,8 +86,7 @@ export const update = createRoute({
 	tags: ["Catalog"],
 	summary: "Edit a book (admin)",
 	description: "Stock changes go through `PATCH /books/{id}/stock`; `stock_quantity` here is ignored.",
-	security: bearerAuth,
-	middleware: [requireAdmin] as const,
+	...adminOnly,
 	request: { params: bookId, body: jsonBody(BookPatch) },
 	responses: {
 		200: jsonResponse(BookSchema, "The updated book"),
@@ -107,8 +104,7 @@ export const remove = createRoute({
 	path: "/books/{id}",
 	tags: ["Catalog"],
 	summary: "Delete a book (admin)",
-	security: bearerAuth,
-	middleware: [requireAdmin] as const,
+	...adminOnly,
 	request: { params: bookId },
 	responses: {
 		204: { description: "Deleted" },
@@ -123,8 +119,7 @@ export const setStock = createRoute({
 	summary: "Set a book's stock (admin)",
 	description:
 		"Sets the absolute quantity. Moving stock from 0 to more than 0 notifies every waiting pre-booking of the book in the same transaction.",
-	security: bearerAuth,
-	middleware: [requireAdmin] as const,
+	...adminOnly,
 	request: {
 		params: bookId,
 		body: jsonBody(z.object({ quantity: stockQuantity }).openapi("StockUpdate")),

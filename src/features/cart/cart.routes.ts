@@ -1,8 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireUser } from "../../lib/auth.ts";
+import { signedIn } from "../../lib/auth.ts";
 import { priceOutput } from "../../lib/money.ts";
 import {
-	bearerAuth,
 	bodyErrors,
 	errorResponses,
 	idField,
@@ -41,8 +40,7 @@ export const get = createRoute({
 	path: "/cart",
 	tags: ["Cart"],
 	summary: "The caller's cart at current prices",
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	responses: { 200: jsonResponse(CartSchema, "The cart (empty if none)"), ...errorResponses(userErrors) },
 });
 
@@ -53,8 +51,7 @@ export const addItem = createRoute({
 	summary: "Add copies of a book to the cart",
 	description:
 		"Adds to the book's existing line if there is one. A line holds at most 100 copies (422) and never more than the stock (409).",
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	request: { body: jsonBody(z.object({ book_id: idField("book_id"), quantity }).openapi("CartItemAdd")) },
 	responses: {
 		201: jsonResponse(CartSchema, "The cart"),
@@ -72,8 +69,7 @@ export const updateItem = createRoute({
 	path: "/cart/items/{id}",
 	tags: ["Cart"],
 	summary: "Set a cart line's quantity",
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	request: { params: cartItemId, body: jsonBody(z.object({ quantity }).openapi("CartItemUpdate")) },
 	responses: {
 		200: jsonResponse(CartSchema, "The cart"),
@@ -91,8 +87,7 @@ export const removeItem = createRoute({
 	path: "/cart/items/{id}",
 	tags: ["Cart"],
 	summary: "Remove a cart line",
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	request: { params: cartItemId },
 	responses: {
 		204: { description: "Removed" },

@@ -1,13 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAdmin } from "../../lib/auth.ts";
-import {
-	adminErrors,
-	bearerAuth,
-	bodyErrors,
-	errorResponses,
-	jsonBody,
-	jsonResponse,
-} from "../../lib/openapi.ts";
+import { adminOnly } from "../../lib/auth.ts";
+import { adminErrors, bodyErrors, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi.ts";
 
 export const GenreSchema = z.object({ id: z.number().int(), name: z.string() }).openapi("Genre");
 
@@ -27,8 +20,7 @@ export const create = createRoute({
 	path: "/genres",
 	tags: ["Catalog"],
 	summary: "Create a genre (admin)",
-	security: bearerAuth,
-	middleware: [requireAdmin] as const,
+	...adminOnly,
 	request: {
 		body: jsonBody(
 			z

@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ORDER_STATUSES } from "../../db/schema.ts";
-import { requireAdmin, requireUser } from "../../lib/auth.ts";
+import { adminOnly, signedIn } from "../../lib/auth.ts";
 import { priceOutput } from "../../lib/money.ts";
 import {
 	adminErrors,
-	bearerAuth,
 	bodyErrors,
 	errorResponses,
 	idParam,
@@ -45,8 +44,7 @@ export const checkout = createRoute({
 		"A short line changes nothing: 409 `INSUFFICIENT_STOCK` with `field` `book_id:<id>`.",
 		"Send an `Idempotency-Key` header (1–255 characters) to make retries safe: the same key from the same user returns the same order (header `Idempotent-Replayed: true`), never charging or decrementing twice.",
 	].join("\n\n"),
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	request: {
 		headers: z.object({
 			"idempotency-key": z
@@ -80,8 +78,7 @@ export const list = createRoute({
 	path: "/orders",
 	tags: ["Orders"],
 	summary: "The caller's orders, newest first",
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	request: { query: pageQuery },
 	responses: {
 		200: jsonResponse(pageSchema(OrderSchema).openapi("OrderPage"), "A page of orders"),
@@ -94,8 +91,7 @@ export const get = createRoute({
 	path: "/orders/{id}",
 	tags: ["Orders"],
 	summary: "One of the caller's orders",
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	request: { params: z.object({ id: idParam("id") }) },
 	responses: {
 		200: jsonResponse(OrderSchema, "The order"),
@@ -108,8 +104,7 @@ export const adminList = createRoute({
 	path: "/admin/orders",
 	tags: ["Admin"],
 	summary: "All orders, newest first (admin)",
-	security: bearerAuth,
-	middleware: [requireAdmin] as const,
+	...adminOnly,
 	request: {
 		query: pageQuery.extend({
 			status: z

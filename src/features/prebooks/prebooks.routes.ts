@@ -1,9 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PREBOOK_STATUSES } from "../../db/schema.ts";
-import { requireAdmin, requireUser } from "../../lib/auth.ts";
+import { adminOnly, signedIn } from "../../lib/auth.ts";
 import {
 	adminErrors,
-	bearerAuth,
 	bodyErrors,
 	errorResponses,
 	idField,
@@ -24,8 +23,7 @@ export const create = createRoute({
 	summary: "Pre-book an out-of-stock book",
 	description:
 		"Only while the book's stock is 0; one waiting pre-booking per book; at most 100 waiting per user. When the book is restocked the pre-booking becomes `notified` and the user is emailed once.",
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	request: { body: jsonBody(z.object({ book_id: idField("book_id") }).openapi("PreBookingCreate")) },
 	responses: {
 		201: jsonResponse(PrebookSchema, "The new pre-booking (status `waiting`)"),
@@ -43,8 +41,7 @@ export const list = createRoute({
 	path: "/prebooks",
 	tags: ["Pre-bookings"],
 	summary: "The caller's pre-bookings, newest first",
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	request: {
 		query: pageQuery.extend({
 			status: z
@@ -64,8 +61,7 @@ export const get = createRoute({
 	path: "/prebooks/{id}",
 	tags: ["Pre-bookings"],
 	summary: "One of the caller's pre-bookings",
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	request: { params: prebookId },
 	responses: {
 		200: jsonResponse(PrebookSchema, "The pre-booking"),
@@ -79,8 +75,7 @@ export const cancel = createRoute({
 	tags: ["Pre-bookings"],
 	summary: "Cancel a pre-booking",
 	description: "The row stays with status `cancelled` and `cancelled_at`; the book can be pre-booked again.",
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	request: { params: prebookId },
 	responses: {
 		204: { description: "Cancelled" },
@@ -98,8 +93,7 @@ export const demand = createRoute({
 	path: "/admin/prebooks/demand",
 	tags: ["Admin"],
 	summary: "Books with the most waiting pre-bookings (admin)",
-	security: bearerAuth,
-	middleware: [requireAdmin] as const,
+	...adminOnly,
 	request: { query: z.object({ limit: limitParam }) },
 	responses: {
 		200: jsonResponse(

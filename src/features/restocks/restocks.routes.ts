@@ -1,13 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAdmin } from "../../lib/auth.ts";
-import {
-	adminErrors,
-	bearerAuth,
-	errorResponses,
-	idParam,
-	jsonResponse,
-	timestamp,
-} from "../../lib/openapi.ts";
+import { adminOnly } from "../../lib/auth.ts";
+import { adminErrors, errorResponses, idParam, jsonResponse, timestamp } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
 
 export const RestockSchema = z
@@ -35,8 +28,7 @@ export const list = createRoute({
 	summary: "Recent restocks with their email delivery counts (admin)",
 	description:
 		"Every stock increase, newest first. `notified_count` should end up equal to `sent_count` plus the users who cancelled or were deactivated before their email; `dead_count` > 0 needs a replay.",
-	security: bearerAuth,
-	middleware: [requireAdmin] as const,
+	...adminOnly,
 	request: { query: pageQuery },
 	responses: {
 		200: jsonResponse(pageSchema(RestockSchema).openapi("RestockPage"), "A page of restocks"),
@@ -51,8 +43,7 @@ export const replay = createRoute({
 	summary: "Retry a restock's dead email deliveries (admin)",
 	description:
 		"Dead deliveries become claimable again and their users are republished to the queue; users already emailed are never emailed twice.",
-	security: bearerAuth,
-	middleware: [requireAdmin] as const,
+	...adminOnly,
 	request: { params: z.object({ id: idParam("id") }) },
 	responses: {
 		202: jsonResponse(

@@ -1,8 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAdmin, requireUser } from "../../lib/auth.ts";
+import { adminOnly, signedIn } from "../../lib/auth.ts";
 import {
 	adminErrors,
-	bearerAuth,
 	bodyErrors,
 	errorResponses,
 	idParam,
@@ -18,8 +17,7 @@ export const me = createRoute({
 	path: "/users/me",
 	tags: ["Users"],
 	summary: "The signed-in user",
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	responses: { 200: jsonResponse(UserSchema, "The caller's account"), ...errorResponses(userErrors) },
 });
 
@@ -29,8 +27,7 @@ export const list = createRoute({
 	tags: ["Admin"],
 	summary: "List users (admin)",
 	description: "Ordered by id. `q` matches part of the email, case-insensitively.",
-	security: bearerAuth,
-	middleware: [requireAdmin] as const,
+	...adminOnly,
 	request: {
 		query: pageQuery.extend({
 			q: z
@@ -61,8 +58,7 @@ export const update = createRoute({
 	summary: "Activate, deactivate, promote or demote a user (admin)",
 	description:
 		"Deactivating a user revokes all of its refresh tokens; its access tokens stop working at once.",
-	security: bearerAuth,
-	middleware: [requireAdmin] as const,
+	...adminOnly,
 	request: { params: z.object({ id: idParam("id") }), body: jsonBody(UserPatch) },
 	responses: {
 		200: jsonResponse(UserSchema, "The updated user"),

@@ -1,8 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireUser } from "../../lib/auth.ts";
+import { signedIn } from "../../lib/auth.ts";
 import { priceOutput } from "../../lib/money.ts";
 import {
-	bearerAuth,
 	bodyErrors,
 	errorResponses,
 	idField,
@@ -30,8 +29,7 @@ export const list = createRoute({
 	path: "/wishlist",
 	tags: ["Wishlist"],
 	summary: "The caller's wishlist, most recently added first",
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	request: { query: pageQuery },
 	responses: {
 		200: jsonResponse(pageSchema(WishlistItemSchema).openapi("WishlistPage"), "A page of the wishlist"),
@@ -44,8 +42,7 @@ export const add = createRoute({
 	path: "/wishlist",
 	tags: ["Wishlist"],
 	summary: "Add a book to the wishlist",
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	request: { body: jsonBody(z.object({ book_id: idField("book_id") }).openapi("WishlistAdd")) },
 	responses: {
 		201: jsonResponse(WishlistItemSchema, "The wishlist item"),
@@ -63,8 +60,7 @@ export const remove = createRoute({
 	path: "/wishlist/{book_id}",
 	tags: ["Wishlist"],
 	summary: "Remove a book from the wishlist",
-	security: bearerAuth,
-	middleware: [requireUser] as const,
+	...signedIn,
 	request: { params: z.object({ book_id: idParam("book_id") }) },
 	responses: {
 		204: { description: "Removed" },
