@@ -87,6 +87,17 @@ describe("POST /auth/login", () => {
 		expect(claims.exp - claims.iat).toBe(900);
 		expect(res.body.refresh_token).toMatch(/^[\w-]{43}$/);
 		expect(d1RoundTrips(res)).toBe(2);
+		// Stored only as a hash, valid 30 days.
+		const stored = await env.DB.prepare(
+			"SELECT token_hash, expires_at FROM refresh_tokens WHERE user_id = ? ORDER BY id DESC LIMIT 1",
+		)
+			.bind(user.id)
+			.first<{ token_hash: string; expires_at: string }>();
+		expect(stored?.token_hash).toMatch(/^[0-9a-f]{64}$/);
+		expect(stored?.token_hash).not.toContain(res.body.refresh_token);
+		const days = (Date.parse(stored?.expires_at ?? "") - Date.now()) / 86_400_000;
+		expect(days).toBeGreaterThan(29.9);
+		expect(days).toBeLessThanOrEqual(30);
 	});
 
 	it("gives the same 401 for an unknown email and a wrong password", async () => {

@@ -258,6 +258,19 @@ describe("GET /books", () => {
 		expect(second.body.next_cursor).toBeNull();
 	});
 
+	it("pages 50 books by default and 100 at most", async () => {
+		const author = unique("Prolific");
+		for (let i = 0; i < 51; i++) {
+			await api("POST", "/books", { token: admin.token, body: { title: `Volume ${i}`, author, price: 1 } });
+		}
+		const byDefault = await api("GET", `/books?author=${encodeURIComponent(author)}`);
+		expect(byDefault.body.items).toHaveLength(50);
+		expect(byDefault.body.next_cursor).not.toBeNull();
+		const all = await api("GET", `/books?author=${encodeURIComponent(author)}&limit=100`);
+		expect(all.body.items).toHaveLength(51);
+		expect(all.body.next_cursor).toBeNull();
+	});
+
 	it("treats hostile search text literally", async () => {
 		for (const q of ["%", "_", "' OR 1=1 --", '"; DROP TABLE books; --']) {
 			const res = await api("GET", `/books?q=${encodeURIComponent(q)}`);
