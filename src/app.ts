@@ -23,7 +23,7 @@ import { createDb, newD1Usage } from "./lib/db.ts";
 import { AppError, errorBody, onError } from "./lib/errors.ts";
 import { createRouter } from "./lib/openapi.ts";
 
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 export function createApp() {
 	const app = createRouter();

@@ -7,8 +7,13 @@ import {
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
-import { MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from "../src/notifications/consumer";
-import { composeRestockEmail, parseSender } from "../src/notifications/mailer";
+import { createDb, newD1Usage } from "../src/lib/db";
+import {
+	deliverRestockEmails,
+	MAX_RETRY_DELAY_SECONDS,
+	retryDelaySeconds,
+} from "../src/notifications/consumer";
+import { composeRestockEmail, type OutgoingEmail, parseSender } from "../src/notifications/mailer";
 import type { PrebookNotifiedMessage } from "../src/notifications/prebook-message";
 import { api, createAdmin, createBook, createUser, expectError, type TestUser } from "./helpers";
 
@@ -254,6 +259,53 @@ describe("restock emails", () => {
 			.bind(everyone.restock_id)
 			.first("n");
 		expect(sent).toBe(5000);
+	});
+});
+
+describe("the claim reads only the message's recipients", () => {
+	it("finds 10 recipients of a 2,000-user restock with a handful of row reads, not a scan per id", async () => {
+		const book = await createBook(admin.token, { stock_quantity: 3 });
+		const tag = crypto.randomUUID().slice(0, 8);
+		await env.DB.prepare(
+			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+			 INSERT INTO users (email, password_hash) SELECT 'crowd-' || ? || '-' || i || '@example.com', 'x' FROM n`,
+		)
+			.bind(tag)
+			.run();
+		const restock = await env.DB.prepare(
+			"INSERT INTO restocks (book_id, quantity_before, quantity_after, notified_count, published_at) VALUES (?, 0, 3, 2000, '2026-11-21T10:00:00.000Z') RETURNING id",
+		)
+			.bind(book.id)
+			.first<{ id: number }>();
+		await env.DB.prepare(
+			`INSERT INTO pre_bookings (user_id, book_id, status, notified_at, restock_id)
+			 SELECT id, ?, 'notified', '2026-11-21T10:00:00.000Z', ? FROM users WHERE email LIKE ?`,
+		)
+			.bind(book.id, restock?.id, `crowd-${tag}-%`)
+			.run();
+		const { results } = await env.DB.prepare("SELECT id FROM users WHERE email LIKE ? ORDER BY id LIMIT 10")
+			.bind(`crowd-${tag}-%`)
+			.all<{ id: number }>();
+		const message: PrebookNotifiedMessage = {
+			type: "prebook.notified",
+			book_id: book.id,
+			restock_id: restock?.id as number,
+			notified_at: "2026-11-21T10:00:00.000Z",
+			user_ids: results.map((r) => r.id),
+		};
+		const usage = newD1Usage();
+		const sent: OutgoingEmail[] = [];
+		const outcome = await deliverRestockEmails(
+			createDb(env.DB, usage),
+			{ send: async (email) => void sent.push(email) },
+			message,
+			"https://shop.example",
+		);
+		expect(outcome).toEqual({ claimed: 10, sent: 10, failed: 0 });
+		expect(sent).toHaveLength(10);
+		expect(usage.roundTrips).toBe(2);
+		// A lookup per id (restock, user) reads a few rows each; a scan per id would read 20,000.
+		expect(usage.rowsRead).toBeLessThan(400);
 	});
 });
 

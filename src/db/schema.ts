@@ -165,8 +165,9 @@ export const preBookings = sqliteTable(
 		index("idx_pre_bookings_book_waiting").on(t.bookId).where(sql`status = 'waiting'`),
 		// A user's list, newest first, without sorting.
 		index("idx_pre_bookings_user_created").on(t.userId, t.createdAt, t.id),
-		// The relay reloads a restock's notified users.
-		index("idx_pre_bookings_restock").on(t.restockId),
+		// The consumer finds each recipient of a restock with one seek (restock, user); the relay reloads a
+		// restock's users by its prefix.
+		index("idx_pre_bookings_restock_user").on(t.restockId, t.userId),
 	],
 );
 

@@ -8,7 +8,6 @@ import { logEvent } from "./log.ts";
 export interface AppConfig {
 	jwtSecret: string;
 	adminEmails: ReadonlySet<string>;
-	appUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -23,6 +22,9 @@ export const parseList = (value: string | undefined): string[] =>
 		.split(",")
 		.map((item) => item.trim())
 		.filter(Boolean);
+
+/** The storefront URL emails link to, without a trailing slash. */
+export const storefrontUrl = (env: Env): string => (env.APP_URL ?? "").replace(/\/+$/, "");
 
 const cache = new WeakMap<object, AppConfig>();
 
@@ -39,7 +41,6 @@ export function loadConfig(env: Env): AppConfig {
 	const config: AppConfig = {
 		jwtSecret,
 		adminEmails: new Set(parseList(env.ADMIN_EMAILS).map((email) => email.toLowerCase())),
-		appUrl: (env.APP_URL ?? "").replace(/\/+$/, ""),
 	};
 	cache.set(env, config);
 	return config;

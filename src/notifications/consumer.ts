@@ -7,6 +7,7 @@
  * makes the retry skip everyone already emailed. After `max_retries` the message lands in the DLQ, whose
  * consumer records the remaining deliveries as `dead`.
  */
+import { storefrontUrl } from "../lib/config.ts";
 import { createDb, type Db } from "../lib/db.ts";
 import { describeError } from "../lib/errors.ts";
 import { logEvent } from "../lib/log.ts";
@@ -88,7 +89,7 @@ export async function consumePrebookNotifications(
 	mailer: Mailer = emailBindingMailer(env.EMAIL, env.MAIL_FROM),
 ): Promise<void> {
 	const db = createDb(env.DB);
-	const appUrl = (env.APP_URL ?? "").replace(/\/+$/, "");
+	const appUrl = storefrontUrl(env);
 	for (const message of batch.messages) {
 		const body = parseMessage(message);
 		if (!body) continue;
