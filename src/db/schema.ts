@@ -55,6 +55,8 @@ export const refreshTokens = sqliteTable(
 		uniqueIndex("uq_refresh_tokens_token_hash").on(t.tokenHash),
 		index("idx_refresh_tokens_family").on(t.familyId),
 		index("idx_refresh_tokens_user").on(t.userId),
+		// The cron purge deletes by expiry every minute.
+		index("idx_refresh_tokens_expires").on(t.expiresAt),
 	],
 );
 
@@ -70,7 +72,11 @@ export const loginAttempts = sqliteTable(
 		email: text("email").notNull(),
 		attemptedAt: text("attempted_at").notNull(),
 	},
-	(t) => [index("idx_login_attempts_email_time").on(t.email, t.attemptedAt)],
+	(t) => [
+		index("idx_login_attempts_email_time").on(t.email, t.attemptedAt),
+		// The cron purge deletes by age every minute.
+		index("idx_login_attempts_time").on(t.attemptedAt),
+	],
 );
 
 export const genres = sqliteTable(
