@@ -22,6 +22,7 @@ import { loadConfig, parseList } from "./lib/config.ts";
 import { createDb, newD1Usage } from "./lib/db.ts";
 import { AppError, errorBody, onError } from "./lib/errors.ts";
 import { createRouter } from "./lib/openapi.ts";
+import { limitAuthRequests } from "./lib/rate-limit.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -73,6 +74,8 @@ export function createApp() {
 		loadConfig(c.env);
 		await next();
 	});
+
+	app.use("/auth/*", limitAuthRequests);
 
 	const routes = app
 		.route("/", authRouter)

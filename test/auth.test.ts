@@ -171,6 +171,33 @@ describe("POST /auth/login", () => {
 	});
 });
 
+describe("per-client limit on auth requests", () => {
+	it("lets one client address make 30 auth requests a minute, then answers 429 with Retry-After", async () => {
+		const from = (ip: string) => ({ "CF-Connecting-IP": ip });
+		const statuses: number[] = [];
+		for (let i = 0; i < 32; i++) {
+			const res = await api("POST", "/auth/login", {
+				body: { email: uniqueEmail("spray"), password: "guessing-1" },
+				headers: from("203.0.113.7"),
+			});
+			statuses.push(res.status);
+			if (res.status === 429) {
+				expectError(res, 429, "RATE_LIMITED", null);
+				expect(res.headers.get("Retry-After")).toBe("60");
+			}
+		}
+		expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
+		expect(statuses.slice(30)).toEqual([429, 429]);
+		// Another client is unaffected, and so are the other endpoints.
+		const other = await api("POST", "/auth/login", {
+			body: { email: uniqueEmail(), password: "guessing-1" },
+			headers: from("198.51.100.9"),
+		});
+		expect(other.status).toBe(401);
+		expect((await api("GET", "/books", { headers: from("203.0.113.7") })).status).toBe(200);
+	});
+});
+
 describe("POST /auth/refresh", () => {
 	it("rotates: returns a new pair and spends the old refresh token, in one round trip", async () => {
 		const user = await createUser();

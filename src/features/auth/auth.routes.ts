@@ -2,6 +2,9 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { bodyErrors, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi.ts";
 import { emailInput, UserSchema } from "../users/users.schemas.ts";
 
+/** Every /auth route shares a per-client budget (src/lib/rate-limit.ts). */
+const clientLimit = "RATE_LIMITED: more than 30 auth requests a minute from this client (`Retry-After`)";
+
 const password = z
 	.string({ message: "password is required" })
 	.min(8, "password must be 8 to 128 characters")
@@ -42,7 +45,7 @@ export const register = createRoute({
 	request: { body: jsonBody(RegisterBody) },
 	responses: {
 		201: jsonResponse(UserSchema, "The new account"),
-		...errorResponses({ ...bodyErrors, 409: "AUTH_EMAIL_CONFLICT (field `email`)" }),
+		...errorResponses({ ...bodyErrors, 409: "AUTH_EMAIL_CONFLICT (field `email`)", 429: clientLimit }),
 	},
 });
 
@@ -60,7 +63,7 @@ export const login = createRoute({
 			...bodyErrors,
 			401: "AUTH_INVALID_CREDENTIALS (unknown email and wrong password look the same)",
 			403: "AUTH_ACCOUNT_DEACTIVATED",
-			429: true,
+			429: `RATE_LIMITED: 10 failed attempts for this email within 15 minutes, or ${clientLimit}`,
 		}),
 	},
 });
@@ -75,7 +78,7 @@ export const refresh = createRoute({
 	request: { body: jsonBody(RefreshBody) },
 	responses: {
 		200: jsonResponse(TokenPairSchema, "A new token pair"),
-		...errorResponses({ ...bodyErrors, 401: "AUTH_INVALID_TOKEN" }),
+		...errorResponses({ ...bodyErrors, 401: "AUTH_INVALID_TOKEN", 429: clientLimit }),
 	},
 });
 
@@ -86,5 +89,5 @@ export const logout = createRoute({
 	summary: "Revoke a refresh token",
 	description: "Revokes the token's whole login session. Unknown or already revoked tokens also answer 204.",
 	request: { body: jsonBody(RefreshBody) },
-	responses: { 204: { description: "Revoked" }, ...errorResponses(bodyErrors) },
+	responses: { 204: { description: "Revoked" }, ...errorResponses({ ...bodyErrors, 429: clientLimit }) },
 });
