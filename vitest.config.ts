@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 const TEST_JWT_SECRET = "test-only-jwt-secret-0123456789abcdef";
 // wrangler.toml declares JWT_SECRET as required; give the config check the test value (never a real one).
 process.env.JWT_SECRET ??= TEST_JWT_SECRET;
+// Keep wrangler's config chatter ("Using secrets defined in …", once per test file) out of the test output.
+process.env.WRANGLER_LOG ??= "warn";
 
 export default defineConfig(async () => ({
 	plugins: [
@@ -25,6 +27,8 @@ export default defineConfig(async () => ({
 		setupFiles: ["./test/setup.ts"],
 		// The app's structured logs are shown for failing tests only.
 		silent: "passed-only" as const,
+		// Storage is isolated per test file on purpose: each file starts from the migrated, empty schema.
+		isolate: true,
 		// PBKDF2 at 100k iterations makes account-heavy tests take a while on 2 cores.
 		testTimeout: 30_000,
 		hookTimeout: 30_000,
