@@ -100,8 +100,8 @@ export async function recordOutcomes(
 }
 
 /**
- * For a message that exhausted its retries: every recipient not yet emailed (failed, abandoned or never
- * claimed) is recorded `dead`, so an operator sees them in GET /admin/restocks and can replay them.
+ * For a message that exhausted its retries: every recipient the consumer would still email (pre-booking
+ * still notified, user active) and has not (failed, abandoned or never claimed) is recorded `dead`, so an operator sees them in GET /admin/restocks and can replay them.
  */
 export async function markDead(db: Db, message: PrebookNotifiedMessage, now: Date): Promise<number> {
 	const at = now.toISOString();
@@ -110,8 +110,9 @@ export async function markDead(db: Db, message: PrebookNotifiedMessage, now: Dat
 			SELECT p.id, p.restock_id, p.user_id, 'dead', 0, ${at}, ${at}
 			FROM json_each(${JSON.stringify(message.user_ids)}) AS j
 			CROSS JOIN pre_bookings AS p
+			JOIN users AS u ON u.id = p.user_id
 			WHERE p.user_id = j.value AND p.book_id = ${message.book_id} AND p.restock_id = ${message.restock_id}
-				AND p.status = 'notified'
+				AND p.status = 'notified' AND u.is_active = 1
 			ON CONFLICT (prebook_id, restock_id) DO UPDATE SET status = 'dead', updated_at = excluded.updated_at
 			WHERE email_deliveries.status IN ('failed', 'sending')
 			RETURNING prebook_id`,
