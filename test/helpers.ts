@@ -107,3 +107,18 @@ export async function createBook(adminToken: string, fields: Record<string, unkn
 	expect(res.status, JSON.stringify(res.body)).toBe(201);
 	return res.body as { id: number; title: string; stock_quantity: number; [key: string]: unknown };
 }
+
+/**
+ * Inserts `count` users straight into D1 (no password hashing: they never log in) and returns the LIKE
+ * pattern matching their emails, for tests about thousands of recipients.
+ */
+export async function bulkUsers(count: number): Promise<string> {
+	const tag = `bulk-${crypto.randomUUID().slice(0, 8)}`;
+	await env.DB.prepare(
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		 INSERT INTO users (email, password_hash) SELECT ? || '-' || i || '@example.com', 'x' FROM n`,
+	)
+		.bind(count, tag)
+		.run();
+	return `${tag}-%`;
+}

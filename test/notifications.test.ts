@@ -15,7 +15,7 @@ import {
 } from "../src/notifications/consumer";
 import { composeRestockEmail, type OutgoingEmail, parseSender } from "../src/notifications/mailer";
 import type { PrebookNotifiedMessage } from "../src/notifications/prebook-message";
-import { api, createAdmin, createBook, createUser, expectError, type TestUser } from "./helpers";
+import { api, bulkUsers, createAdmin, createBook, createUser, expectError, type TestUser } from "./helpers";
 
 let admin: TestUser;
 beforeAll(async () => {
@@ -225,17 +225,11 @@ describe("restock emails", () => {
 
 	it("loads 5,000 recipients of one message within D1's per-statement limits", async () => {
 		const book = await createBook(admin.token, { stock_quantity: 0 });
-		const tag = crypto.randomUUID().slice(0, 8);
-		await env.DB.prepare(
-			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
-			 INSERT INTO users (email, password_hash) SELECT 'bulk-' || ? || '-' || i || '@example.com', 'x' FROM n`,
-		)
-			.bind(tag)
-			.run();
+		const bulkEmails = await bulkUsers(5000);
 		await env.DB.prepare(
 			"INSERT INTO pre_bookings (user_id, book_id, status) SELECT id, ?, 'waiting' FROM users WHERE email LIKE ?",
 		)
-			.bind(book.id, `bulk-${tag}-%`)
+			.bind(book.id, bulkEmails)
 			.run();
 		const sendBatch = vi.spyOn(env.PREBOOK_QUEUE, "sendBatch").mockResolvedValue({} as never);
 		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 1 } });
@@ -265,13 +259,7 @@ describe("restock emails", () => {
 describe("the claim reads only the message's recipients", () => {
 	it("finds 10 recipients of a 2,000-user restock with a handful of row reads, not a scan per id", async () => {
 		const book = await createBook(admin.token, { stock_quantity: 3 });
-		const tag = crypto.randomUUID().slice(0, 8);
-		await env.DB.prepare(
-			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
-			 INSERT INTO users (email, password_hash) SELECT 'crowd-' || ? || '-' || i || '@example.com', 'x' FROM n`,
-		)
-			.bind(tag)
-			.run();
+		const emails = await bulkUsers(2000);
 		const restock = await env.DB.prepare(
 			"INSERT INTO restocks (book_id, quantity_before, quantity_after, notified_count, published_at) VALUES (?, 0, 3, 2000, '2026-11-21T10:00:00.000Z') RETURNING id",
 		)
@@ -281,10 +269,10 @@ describe("the claim reads only the message's recipients", () => {
 			`INSERT INTO pre_bookings (user_id, book_id, status, notified_at, restock_id)
 			 SELECT id, ?, 'notified', '2026-11-21T10:00:00.000Z', ? FROM users WHERE email LIKE ?`,
 		)
-			.bind(book.id, restock?.id, `crowd-${tag}-%`)
+			.bind(book.id, restock?.id, emails)
 			.run();
 		const { results } = await env.DB.prepare("SELECT id FROM users WHERE email LIKE ? ORDER BY id LIMIT 10")
-			.bind(`crowd-${tag}-%`)
+			.bind(emails)
 			.all<{ id: number }>();
 		const message: PrebookNotifiedMessage = {
 			type: "prebook.notified",
