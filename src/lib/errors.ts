@@ -77,6 +77,11 @@ export function validationError(error: ZodError): AppError {
 	return new AppError("VALIDATION_ERROR", first.detail, first.field, { errors });
 }
 
+/** A VALIDATION_ERROR about one field found after schema validation (a cursor, a merged quantity). */
+export function fieldError(field: string, detail: string): AppError {
+	return new AppError("VALIDATION_ERROR", detail, field, { errors: [{ field, detail }] });
+}
+
 /** Framework exceptions (raised by Hono's validators and middleware) mapped onto contract codes. */
 function fromHttpException(err: HTTPException): AppError {
 	switch (err.status) {

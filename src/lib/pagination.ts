@@ -4,7 +4,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { fromBase64Url, toBase64Url } from "./encoding.ts";
-import { AppError } from "./errors.ts";
+import { fieldError } from "./errors.ts";
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 100;
@@ -41,9 +41,7 @@ export function decodeCursor<T>(cursor: string | undefined, schema: z.ZodType<T>
 	} catch {
 		// fall through: not base64url JSON
 	}
-	throw new AppError("VALIDATION_ERROR", "cursor is not a cursor this endpoint returned", "cursor", {
-		errors: [{ field: "cursor", detail: "cursor is not a cursor this endpoint returned" }],
-	});
+	throw fieldError("cursor", "cursor is not a cursor this endpoint returned");
 }
 
 /** `rows` were fetched with `limit + 1`: the extra row only says whether another page exists. */

@@ -5,7 +5,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { MAX_CART_LINE_QUANTITY } from "../../db/schema.ts";
 import { type Db, runBatch } from "../../lib/db.ts";
-import { AppError } from "../../lib/errors.ts";
+import { AppError, fieldError } from "../../lib/errors.ts";
 
 export interface CartLine {
 	id: number;
@@ -78,7 +78,7 @@ export async function addToCart(
 	const wanted = quantity + (book.in_cart as number);
 	if (wanted > MAX_CART_LINE_QUANTITY) {
 		const detail = `A cart line holds at most ${MAX_CART_LINE_QUANTITY} copies (you already have ${book.in_cart})`;
-		throw new AppError("VALIDATION_ERROR", detail, "quantity", { errors: [{ field: "quantity", detail }] });
+		throw fieldError("quantity", detail);
 	}
 	throw notEnoughStock(book.stock_quantity as number);
 }
