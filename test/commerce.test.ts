@@ -46,6 +46,16 @@ describe("wishlist", () => {
 		const list = await api("GET", "/wishlist", { token: user.token });
 		expect(list.body.items.map((i: { book_id: number }) => i.book_id)).toEqual([second.id, first.id]);
 		expect(list.body.next_cursor).toBeNull();
+		const third = await createBook(admin.token);
+		await api("POST", "/wishlist", { token: user.token, body: { book_id: third.id } });
+		const page = await api("GET", "/wishlist?limit=2", { token: user.token });
+		expect(page.body.items.map((i: { book_id: number }) => i.book_id)).toEqual([third.id, second.id]);
+		const rest = await api("GET", `/wishlist?limit=2&cursor=${page.body.next_cursor}`, { token: user.token });
+		expect(rest.body).toMatchObject({
+			items: [expect.objectContaining({ book_id: first.id })],
+			next_cursor: null,
+		});
+		await api("DELETE", `/wishlist/${third.id}`, { token: user.token });
 		expect((await api("DELETE", `/wishlist/${first.id}`, { token: user.token })).status).toBe(204);
 		expect((await api("GET", "/wishlist", { token: user.token })).body.items).toHaveLength(1);
 	});

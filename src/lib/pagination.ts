@@ -26,6 +26,10 @@ export const cursorParam = z
 /** The cursor of lists ordered by id ascending. */
 export const idCursor = z.object({ id: z.number().int().positive() });
 
+/** The cursor of lists ordered newest first: the last row's timestamp, then its id to break ties. */
+export const newestFirstCursor = z.object({ at: z.string().max(40), id: z.number().int().positive() });
+export type NewestFirstCursor = z.infer<typeof newestFirstCursor>;
+
 export const pageQuery = z.object({ limit: limitParam, cursor: cursorParam });
 
 export function encodeCursor(key: unknown): string {

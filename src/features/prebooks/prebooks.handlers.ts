@@ -1,11 +1,8 @@
-import { z } from "@hono/zod-openapi";
-import { decodeCursor, toPage } from "../../lib/pagination.ts";
+import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import type * as routes from "./prebooks.routes.ts";
 import { toPrebookResponse } from "./prebooks.schemas.ts";
 import { cancelPrebook, createPrebook, getPrebook, listPrebooks, waitingDemand } from "./prebooks.service.ts";
-
-const newestFirstCursor = z.object({ created_at: z.string().max(40), id: z.number().int().positive() });
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 	const prebook = await createPrebook(c.var.db, c.var.caller.id, c.req.valid("json").book_id);
@@ -17,7 +14,7 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 	const after = decodeCursor(cursor, newestFirstCursor);
 	const rows = await listPrebooks(c.var.db, c.var.caller.id, { status, after, limit });
 	return c.json(
-		toPage(rows, limit, toPrebookResponse, (row) => ({ created_at: row.createdAt, id: row.id })),
+		toPage(rows, limit, toPrebookResponse, (row) => ({ at: row.createdAt, id: row.id })),
 		200,
 	);
 };

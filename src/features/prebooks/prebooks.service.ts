@@ -9,6 +9,7 @@ import { and, count, desc, eq, getTableColumns, sql } from "drizzle-orm";
 import { books, type PrebookStatus, preBookings } from "../../db/schema.ts";
 import { constraintViolation, type Db, rowOf, runBatch } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
+import type { NewestFirstCursor } from "../../lib/pagination.ts";
 import type { PrebookView } from "./prebooks.schemas.ts";
 
 export const MAX_WAITING_PER_USER = 100;
@@ -87,7 +88,7 @@ const viewColumns = {
 export function listPrebooks(
 	db: Db,
 	userId: number,
-	query: { status?: PrebookStatus; after?: { created_at: string; id: number }; limit: number },
+	query: { status?: PrebookStatus; after?: NewestFirstCursor; limit: number },
 ) {
 	return db
 		.select(viewColumns)
@@ -98,7 +99,7 @@ export function listPrebooks(
 				eq(preBookings.userId, userId),
 				query.status ? eq(preBookings.status, query.status) : undefined,
 				query.after
-					? sql`(${preBookings.createdAt}, ${preBookings.id}) < (${query.after.created_at}, ${query.after.id})`
+					? sql`(${preBookings.createdAt}, ${preBookings.id}) < (${query.after.at}, ${query.after.id})`
 					: undefined,
 			),
 		)

@@ -1,11 +1,8 @@
-import { z } from "@hono/zod-openapi";
 import { formatCents } from "../../lib/money.ts";
 import { createRouter } from "../../lib/openapi.ts";
-import { decodeCursor, toPage } from "../../lib/pagination.ts";
+import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import * as routes from "./wishlist.routes.ts";
 import { addToWishlist, listWishlist, removeFromWishlist, type WishlistView } from "./wishlist.service.ts";
-
-const newestFirstCursor = z.object({ added_at: z.string().max(40), id: z.number().int().positive() });
 
 const toItem = (item: WishlistView) => ({
 	book_id: item.bookId,
@@ -22,7 +19,7 @@ export const wishlistRouter = createRouter()
 		const after = decodeCursor(cursor, newestFirstCursor);
 		const rows = await listWishlist(c.var.db, c.var.caller.id, { after, limit });
 		return c.json(
-			toPage(rows, limit, toItem, (row) => ({ added_at: row.addedAt, id: row.id })),
+			toPage(rows, limit, toItem, (row) => ({ at: row.addedAt, id: row.id })),
 			200,
 		);
 	})

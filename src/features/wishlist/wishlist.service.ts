@@ -2,6 +2,7 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import { books, wishlistItems } from "../../db/schema.ts";
 import { type Db, runBatch } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
+import type { NewestFirstCursor } from "../../lib/pagination.ts";
 
 export interface WishlistView {
 	bookId: number;
@@ -36,11 +37,7 @@ export async function addToWishlist(db: Db, userId: number, bookId: number): Pro
 	};
 }
 
-export function listWishlist(
-	db: Db,
-	userId: number,
-	query: { after?: { added_at: string; id: number }; limit: number },
-) {
+export function listWishlist(db: Db, userId: number, query: { after?: NewestFirstCursor; limit: number }) {
 	return db
 		.select({
 			id: wishlistItems.id,
@@ -57,7 +54,7 @@ export function listWishlist(
 			and(
 				eq(wishlistItems.userId, userId),
 				query.after
-					? sql`(${wishlistItems.addedAt}, ${wishlistItems.id}) < (${query.after.added_at}, ${query.after.id})`
+					? sql`(${wishlistItems.addedAt}, ${wishlistItems.id}) < (${query.after.at}, ${query.after.id})`
 					: undefined,
 			),
 		)
