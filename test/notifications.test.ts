@@ -15,7 +15,16 @@ import {
 } from "../src/notifications/consumer";
 import { composeRestockEmail, type OutgoingEmail, parseSender } from "../src/notifications/mailer";
 import type { PrebookNotifiedMessage } from "../src/notifications/prebook-message";
-import { api, bulkUsers, createAdmin, createBook, createUser, expectError, type TestUser } from "./helpers";
+import {
+	api,
+	bulkUsers,
+	createAdmin,
+	createBook,
+	createUser,
+	d1RoundTrips,
+	expectError,
+	type TestUser,
+} from "./helpers";
 
 let admin: TestUser;
 beforeAll(async () => {
@@ -210,6 +219,7 @@ describe("restock emails", () => {
 		const replay = await api("POST", `/admin/restocks/${restockId}/replay`, { token: admin.token });
 		expect(replay.status).toBe(202);
 		expect(replay.body).toEqual({ restock_id: restockId, requeued: 1 });
+		expect(d1RoundTrips(replay)).toBe(2);
 		const republished = sendBatch.mock.calls.flatMap(([batch]) => [...batch].map((m) => m.body));
 		expect(republished).toEqual([expect.objectContaining({ restock_id: restockId, user_ids: [doomed?.id] })]);
 		const emails = recordEmails();

@@ -121,14 +121,23 @@ export async function markDead(db: Db, message: PrebookNotifiedMessage, now: Dat
 }
 
 /**
- * Replay: a restock's dead deliveries become `failed` again (claimable) and their users are returned for
- * republishing, in one round trip.
+ * Replay, in one round trip: a restock's dead deliveries become `failed` again (claimable), and the users
+ * to republish come back with the restock itself (null when there is no such restock).
  */
-export async function reviveDeadDeliveries(db: Db, restockId: number, now: Date): Promise<number[]> {
-	const [revived] = await runBatch(db, [
+export async function reviveDeadDeliveries(
+	db: Db,
+	restockId: number,
+	now: Date,
+): Promise<{ restock: { bookId: number; createdAt: string } | null; userIds: number[] }> {
+	const [revived, restock] = await runBatch(db, [
 		sql`UPDATE email_deliveries SET status = 'failed', updated_at = ${now.toISOString()}
 			WHERE restock_id = ${restockId} AND status = 'dead'
 			RETURNING user_id`,
+		sql`SELECT book_id, created_at FROM restocks WHERE id = ${restockId}`,
 	]);
-	return (revived ?? []).map((row) => row.user_id as number);
+	const row = restock?.[0];
+	return {
+		restock: row ? { bookId: row.book_id as number, createdAt: row.created_at as string } : null,
+		userIds: (revived ?? []).map((revivedRow) => revivedRow.user_id as number),
+	};
 }

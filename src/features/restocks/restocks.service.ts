@@ -32,17 +32,12 @@ export function listRestocks(db: Db, query: { beforeId?: number; limit: number }
 }
 
 export async function replayDeadDeliveries(db: Db, queue: Queue, restockId: number): Promise<number> {
-	const restock = await db
-		.select({ id: restocks.id, bookId: restocks.bookId, createdAt: restocks.createdAt })
-		.from(restocks)
-		.where(eq(restocks.id, restockId))
-		.get();
+	const { restock, userIds } = await reviveDeadDeliveries(db, restockId, new Date());
 	if (!restock) throw new AppError("RESTOCK_NOT_FOUND", "No restock with this id", "id");
-	const userIds = await reviveDeadDeliveries(db, restockId, new Date());
 	if (userIds.length > 0) {
 		await publishPrebookNotified(
 			queue,
-			{ book_id: restock.bookId, restock_id: restock.id, notified_at: restock.createdAt },
+			{ book_id: restock.bookId, restock_id: restockId, notified_at: restock.createdAt },
 			userIds,
 		);
 	}
