@@ -59,6 +59,14 @@ describe("headers on every response", () => {
 		expect(res.headers.get("Content-Security-Policy")).toContain("default-src 'none'");
 		expect(res.headers.get("Strict-Transport-Security")).toContain("max-age=");
 		expect(res.headers.get("X-Frame-Options")).toBe("SAMEORIGIN");
+		// Error responses too.
+		for (const error of [await api("GET", "/nope"), await api("GET", "/users/me")]) {
+			expect(error.status).toBeGreaterThanOrEqual(400);
+			expect(error.headers.get("X-Content-Type-Options")).toBe("nosniff");
+			expect(error.headers.get("Content-Security-Policy")).toContain("default-src 'none'");
+			expect(error.headers.get("X-Request-Id")).toBeTruthy();
+			expect(error.headers.get("Server-Timing")).toContain("d1;");
+		}
 	});
 
 	it("allows only the configured CORS origins", async () => {
