@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { getPlatformProxy } from "wrangler";
 import { books, genres, users } from "../src/db/schema.ts";
+import { isbn13CheckDigit } from "../src/lib/isbn.ts";
 import { hashPassword } from "../src/lib/password.ts";
 
 export const DEMO_ADMIN = { email: "admin@bookstore.local", password: "admin-password-local" };
@@ -47,10 +48,8 @@ const BOOKS: [string, string, string, number, (typeof GENRES)[number], string | 
 
 /** A valid ISBN-13 for the n-th demo book (978 + 9 digits + check digit). */
 function demoIsbn(n: number): string {
-	const base = `97800000${String(1000 + n)}`.slice(0, 12);
-	let sum = 0;
-	for (let i = 0; i < 12; i++) sum += Number(base[i]) * (i % 2 === 0 ? 1 : 3);
-	return `${base}${(10 - (sum % 10)) % 10}`;
+	const first12 = `97800000${String(1000 + n)}`.slice(0, 12);
+	return `${first12}${isbn13CheckDigit(first12)}`;
 }
 
 export async function seedDemoData(): Promise<"seeded" | "already seeded"> {

@@ -4,6 +4,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import { isbn13CheckDigit } from "../src/lib/isbn";
 
 export interface ApiResponse<T = any> {
 	status: number;
@@ -93,10 +94,8 @@ export const createAdmin = () => createUser({ role: "admin" });
 let isbnSequence = 100_000_000;
 /** A unique valid ISBN-13 (978 prefix, computed check digit). */
 export function uniqueIsbn(): string {
-	const body = `978${String(++isbnSequence + Math.floor(Math.random() * 1000) * 1_000_000).slice(-9)}`;
-	let sum = 0;
-	for (let i = 0; i < 12; i++) sum += Number(body[i]) * (i % 2 === 0 ? 1 : 3);
-	return `${body}${(10 - (sum % 10)) % 10}`;
+	const first12 = `978${String(++isbnSequence + Math.floor(Math.random() * 1000) * 1_000_000).slice(-9)}`;
+	return `${first12}${isbn13CheckDigit(first12)}`;
 }
 
 export async function createBook(adminToken: string, fields: Record<string, unknown> = {}) {

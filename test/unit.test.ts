@@ -78,9 +78,9 @@ describe("money", () => {
 });
 
 describe("ISBN", () => {
-	it("normalises valid ISBN-13 and ISBN-10 (with X) and removes hyphens", () => {
+	it("normalises valid ISBN-13 and ISBN-10 (with X) to ISBN-13 without hyphens", () => {
 		expect(normalizeIsbn("978-0-306-40615-7")).toBe("9780306406157");
-		expect(normalizeIsbn("0-8044-2957-x")).toBe("080442957X");
+		expect(normalizeIsbn("0-8044-2957-x")).toBe("9780804429573");
 	});
 
 	it("rejects bad checksums and malformed values", () => {
