@@ -1,10 +1,13 @@
 import { type SQL, type SQLWrapper, sql } from "drizzle-orm";
 
 /**
- * `column` contains `text`, case-insensitively (SQLite's LIKE folds ASCII case). LIKE's wildcards in
- * `text` are escaped, so a search for "50%" means the characters "50%".
+ * `column` contains `text`, ignoring ASCII case: `instr(lower(column), lower(text)) > 0`.
+ *
+ * Not LIKE: D1 refuses LIKE/GLOB patterns longer than 50 bytes ("LIKE or GLOB pattern too complex"), and a
+ * search may be 200 characters. instr() takes no pattern, so "%", "_" and "\" in `text` are literal with
+ * no escaping, at any length. SQLite's lower() folds ASCII letters only ("É" and "é" stay different), the
+ * same case rule LIKE had. Neither form can use an index: a contains-search scans.
  */
 export function containsText(column: SQLWrapper, text: string): SQL {
-	const pattern = `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
-	return sql`${column} LIKE ${pattern} ESCAPE '\\'`;
+	return sql`instr(lower(${column}), lower(${text})) > 0`;
 }
