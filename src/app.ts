@@ -18,9 +18,10 @@ import { prebooksRouter } from "./features/prebooks/index.ts";
 import { restocksRouter } from "./features/restocks/index.ts";
 import { usersRouter } from "./features/users/index.ts";
 import { wishlistRouter } from "./features/wishlist/index.ts";
-import { loadConfig, parseList } from "./lib/config.ts";
+import { configOrNull, loadConfig } from "./lib/config.ts";
 import { createDb, newD1Usage } from "./lib/db.ts";
 import { AppError, errorBody, onError } from "./lib/errors.ts";
+import { withLogContext } from "./lib/log.ts";
 import { createRouter } from "./lib/openapi.ts";
 import { limitAuthRequests } from "./lib/rate-limit.ts";
 
@@ -30,6 +31,15 @@ export function createApp() {
 	const app = createRouter();
 
 	app.use(requestId());
+	// Every log line of the request carries the server's id (and the client's, when it sent a sane one).
+	app.use(async (c, next) => {
+		const serverId = crypto.randomUUID();
+		const clientId = c.req.header("X-Request-Id");
+		await withLogContext(
+			{ request_id: serverId, client_request_id: clientId === c.var.requestId ? clientId : undefined },
+			next,
+		);
+	});
 	app.use(timing({ crossOrigin: true }));
 	app.use(
 		secureHeaders({
@@ -41,7 +51,7 @@ export function createApp() {
 	app.use(
 		cors({
 			origin: (origin, c) => {
-				const allowed = parseList(c.env.CORS_ORIGINS);
+				const allowed = configOrNull(c.env)?.corsOrigins ?? [];
 				return allowed.includes("*") || allowed.includes(origin) ? origin : null;
 			},
 			allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
@@ -58,7 +68,8 @@ export function createApp() {
 			},
 		}),
 	);
-	// One metered drizzle client per request; its round trips end up in Server-Timing.
+	// One metered drizzle client per request; its round trips end up in Server-Timing. Authenticated
+	// routes replace it with one guarded by the caller (lib/auth.ts).
 	app.use(async (c, next) => {
 		const usage = newD1Usage();
 		c.set("d1Usage", usage);
@@ -67,11 +78,11 @@ export function createApp() {
 		setMetric(c, "d1", usage.durationMs, String(usage.roundTrips));
 	});
 
-	// Health answers (503) even when the secret is missing, so a bad deploy is visible.
+	// Health answers (503, naming the bad variable) even when the configuration is invalid.
 	app.route("/", healthRouter);
-	// Everything else refuses to run without its secret: a deployment error, never a default.
+	// Everything else refuses to run on an invalid configuration: a deployment error, never a default.
 	app.use(async (c, next) => {
-		loadConfig(c.env);
+		c.set("config", loadConfig(c.env));
 		await next();
 	});
 
@@ -112,7 +123,7 @@ export function createApp() {
 	});
 	app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Bookstore edge API" }));
 
-	app.notFound((c) => c.json(errorBody(new AppError("NOT_FOUND", "No such route")), 404));
+	app.notFound((c) => c.json(errorBody(new AppError("NOT_FOUND", "No such route"), c.get("requestId")), 404));
 	app.onError(onError);
 	return routes;
 }

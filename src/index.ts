@@ -1,16 +1,26 @@
 import { app } from "./app.ts";
 import { purgeExpiredAuthRecords } from "./features/auth/auth.service.ts";
+import { relayUnpublishedRestocks } from "./features/restocks/restocks.service.ts";
 import { createDb } from "./lib/db.ts";
-import { logEvent } from "./lib/log.ts";
+import { describeError } from "./lib/errors.ts";
+import { logEvent, withLogContext } from "./lib/log.ts";
 import {
 	consumeDeadLetters,
 	consumePrebookNotifications,
 	PREBOOK_DLQ_NAME,
 	PREBOOK_QUEUE_NAME,
 } from "./notifications/consumer.ts";
-import { relayUnpublishedRestocks } from "./notifications/relay.ts";
 
 export type { AppType } from "./app.ts";
+
+/** One unit of cron work: its failure is logged and does not stop the others (they run next minute anyway). */
+async function cronTask(name: string, work: () => Promise<unknown>): Promise<void> {
+	try {
+		await work();
+	} catch (err) {
+		logEvent("error", "cron_task_failed", { task: name, error: describeError(err) });
+	}
+}
 
 export default {
 	fetch: app.fetch,
@@ -22,12 +32,15 @@ export default {
 		batch.retryAll();
 	},
 
-	/** Every minute: republish unconfirmed restocks, then drop expired auth records. */
+	/** Every minute: republish unconfirmed restocks, drop expired auth records — each on its own. */
 	async scheduled(controller, env, ctx) {
 		const db = createDb(env.DB);
 		const now = new Date(controller.scheduledTime);
 		ctx.waitUntil(
-			relayUnpublishedRestocks(db, env.PREBOOK_QUEUE, now).finally(() => purgeExpiredAuthRecords(db, now)),
+			withLogContext({ cron: controller.cron, scheduled_time: now.toISOString() }, async () => {
+				await cronTask("relay_restocks", () => relayUnpublishedRestocks(db, env.PREBOOK_QUEUE, now));
+				await cronTask("purge_auth_records", () => purgeExpiredAuthRecords(db, now));
+			}),
 		);
 	},
 } satisfies ExportedHandler<Env>;

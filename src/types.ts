@@ -1,20 +1,21 @@
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import type { AppConfig } from "./lib/config.ts";
 import type { D1Usage, Db } from "./lib/db.ts";
 
-/** The authenticated caller, loaded from D1 on every authenticated request. */
+/**
+ * The authenticated caller as its access token names it. Whether it may still act (exists, active, token
+ * not revoked, still an admin) is decided inside each of the request's D1 round trips (lib/db.ts).
+ */
 export interface Caller {
 	id: number;
-	email: string;
-	fullName: string | null;
-	role: "user" | "admin";
-	isActive: boolean;
-	createdAt: string;
 }
 
 export interface AppEnv {
 	Bindings: Env;
 	Variables: {
 		requestId: string;
+		config: AppConfig;
+		/** The request's database: guarded by the caller on authenticated routes, metered everywhere. */
 		db: Db;
 		d1Usage: D1Usage;
 		/** Set by `requireUser` / `requireAdmin`; absent on public routes. */

@@ -45,7 +45,7 @@ describe("POST /books", () => {
 			created_at: expect.any(String),
 			updated_at: expect.any(String),
 		});
-		expect(d1RoundTrips(res)).toBe(2);
+		expect(d1RoundTrips(res)).toBe(1);
 	});
 
 	it("defaults stock to 0 and optional fields to null", async () => {

@@ -27,7 +27,7 @@ const statusOf = async (user: TestUser, id: number) =>
 	(await api("GET", `/prebooks/${id}`, { token: user.token })).body;
 
 describe("POST /prebooks", () => {
-	it("pre-books an out-of-stock book (201, waiting) in two round trips", async () => {
+	it("pre-books an out-of-stock book (201, waiting) in one round trip", async () => {
 		const user = await createUser();
 		const book = await outOfStockBook();
 		const res = await prebook(user, book.id);
@@ -42,7 +42,7 @@ describe("POST /prebooks", () => {
 			notified_at: null,
 			cancelled_at: null,
 		});
-		expect(d1RoundTrips(res)).toBe(2);
+		expect(d1RoundTrips(res)).toBe(1);
 	});
 
 	it("refuses a book in stock (409 PREBOOK_BOOK_IN_STOCK)", async () => {
@@ -162,7 +162,7 @@ describe("GET /prebooks", () => {
 		const res = await api("GET", "/prebooks", { token: user.token });
 		expect(res.status).toBe(200);
 		expect(res.body).toEqual({ items: [], next_cursor: null });
-		expect(d1RoundTrips(res)).toBe(2);
+		expect(d1RoundTrips(res)).toBe(1);
 	});
 
 	it("lists two pre-bookings newest first", async () => {
@@ -265,7 +265,7 @@ describe("DELETE /prebooks/{id}", () => {
 		const created = await prebook(user, (await outOfStockBook()).id);
 		const res = await api("DELETE", `/prebooks/${created.body.id}`, { token: user.token });
 		expect(res.status).toBe(204);
-		expect(d1RoundTrips(res)).toBe(2);
+		expect(d1RoundTrips(res)).toBe(1);
 		const after = await statusOf(user, created.body.id);
 		expect(after.status).toBe("cancelled");
 		expect(after.cancelled_at).toMatch(/Z$/);
@@ -307,7 +307,7 @@ describe("DELETE /prebooks/{id}", () => {
 });
 
 describe("restock notifies waiting pre-bookings", () => {
-	it("0→5 notifies both waiting users with the same notified_at, in two round trips", async () => {
+	it("0→5 notifies both waiting users with the same notified_at, in one round trip", async () => {
 		const alice = await createUser();
 		const bob = await createUser();
 		const book = await outOfStockBook();
@@ -316,7 +316,7 @@ describe("restock notifies waiting pre-bookings", () => {
 		const res = await restock(book.id, 5);
 		expect(res.status).toBe(200);
 		expect(res.body.stock_quantity).toBe(5);
-		expect(d1RoundTrips(res)).toBe(2);
+		expect(d1RoundTrips(res)).toBe(1);
 		const [pa, pb] = [await statusOf(alice, a.body.id), await statusOf(bob, b.body.id)];
 		expect([pa.status, pb.status]).toEqual(["notified", "notified"]);
 		expect(pa.notified_at).toMatch(/Z$/);

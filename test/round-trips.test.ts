@@ -1,41 +1,87 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, createAdmin, createBook, createUser, d1RoundTrips } from "./helpers";
+import { api, createAdmin, createBook, createUser, d1RoundTrips, PASSWORD, uniqueEmail } from "./helpers";
 
+/**
+ * The budget (README, "D1 round trips per request"): one for every request — the caller's check runs
+ * inside the request's own batch — except login (the hash is read before the refresh token is written)
+ * and checkout (the cart is read before the payment is authorized): two.
+ */
 describe("D1 round trips per request (Server-Timing)", () => {
-	it("public reads make one, authenticated requests at most two (checkout three)", async () => {
+	it("pins every route at its budget", async () => {
 		const admin = await createAdmin();
 		const user = await createUser();
 		const book = await createBook(admin.token, { stock_quantity: 0 });
 		const inStock = await createBook(admin.token, { stock_quantity: 5 });
+		const spare = await createBook(admin.token, { stock_quantity: 5 });
+		const other = await createUser();
 		const prebook = (await api("POST", "/prebooks", { token: user.token, body: { book_id: book.id } })).body;
 		const cart = (
 			await api("POST", "/cart/items", { token: user.token, body: { book_id: inStock.id, quantity: 1 } })
 		).body;
+		const restock = await env.DB.prepare(
+			"INSERT INTO restocks (book_id, quantity_before, quantity_after) VALUES (?, 0, 1) RETURNING id",
+		)
+			.bind(book.id)
+			.first<{ id: number }>();
 		const cases: [string, string, { token?: string; body?: unknown }, number][] = [
+			["GET", "/health", {}, 1],
+			["POST", "/auth/register", { body: { email: uniqueEmail(), password: PASSWORD } }, 1],
+			["POST", "/auth/login", { body: { email: user.email, password: PASSWORD } }, 2],
+			["POST", "/auth/refresh", { body: { refresh_token: other.refreshToken } }, 1],
+			["POST", "/auth/logout", { body: { refresh_token: "unknown-token" } }, 1],
+			["GET", "/users/me", { token: user.token }, 1],
+			["GET", "/admin/users", { token: admin.token }, 1],
+			["PATCH", `/admin/users/${other.id}`, { token: admin.token, body: { is_active: true } }, 1],
+			["GET", "/genres", {}, 1],
+			["POST", "/genres", { token: admin.token, body: { name: `Genre ${crypto.randomUUID()}` } }, 1],
 			["GET", "/books", {}, 1],
 			["GET", `/books/${book.id}`, {}, 1],
-			["GET", "/genres", {}, 1],
-			["GET", "/health", {}, 1],
-			["GET", "/users/me", { token: user.token }, 1],
-			["GET", "/prebooks", { token: user.token }, 2],
-			["GET", `/prebooks/${prebook.id}`, { token: user.token }, 2],
-			["GET", "/wishlist", { token: user.token }, 2],
-			["POST", "/wishlist", { token: user.token, body: { book_id: inStock.id } }, 2],
-			["GET", "/cart", { token: user.token }, 2],
-			["PATCH", `/cart/items/${cart.items[0].id}`, { token: user.token, body: { quantity: 2 } }, 2],
-			["GET", "/orders", { token: user.token }, 2],
-			["GET", "/admin/users", { token: admin.token }, 2],
-			["GET", "/admin/prebooks/demand", { token: admin.token }, 2],
-			["GET", "/admin/restocks", { token: admin.token }, 2],
-			["GET", "/admin/orders", { token: admin.token }, 2],
-			["PATCH", `/books/${inStock.id}`, { token: admin.token, body: { title: "Renamed" } }, 2],
-			["PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 3 } }, 2],
-			["POST", "/orders/checkout", { token: user.token, body: {} }, 3],
+			["POST", "/books", { token: admin.token, body: { title: "T", author: "A", price: 1 } }, 1],
+			["PATCH", `/books/${inStock.id}`, { token: admin.token, body: { title: "Renamed" } }, 1],
+			["PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 3 } }, 1],
+			["DELETE", `/books/${spare.id}`, { token: admin.token }, 1],
+			["GET", "/prebooks", { token: user.token }, 1],
+			["GET", `/prebooks/${prebook.id}`, { token: user.token }, 1],
+			["DELETE", `/prebooks/${prebook.id}`, { token: user.token }, 1],
+			["GET", "/admin/prebooks/demand", { token: admin.token }, 1],
+			["GET", "/admin/restocks", { token: admin.token }, 1],
+			["POST", `/admin/restocks/${restock?.id}/replay`, { token: admin.token }, 1],
+			["GET", "/wishlist", { token: user.token }, 1],
+			["POST", "/wishlist", { token: user.token, body: { book_id: inStock.id } }, 1],
+			["DELETE", `/wishlist/${inStock.id}`, { token: user.token }, 1],
+			["GET", "/cart", { token: user.token }, 1],
+			["PATCH", `/cart/items/${cart.items[0].id}`, { token: user.token, body: { quantity: 2 } }, 1],
+			["POST", "/orders/checkout", { token: user.token, body: {} }, 2],
+			["GET", "/orders", { token: user.token }, 1],
+			["GET", "/admin/orders", { token: admin.token }, 1],
+			["POST", "/cart/items", { token: user.token, body: { book_id: inStock.id, quantity: 1 } }, 1],
 		];
+		const orders = await api("GET", "/orders", { token: user.token });
 		for (const [method, path, options, expected] of cases) {
 			const res = await api(method, path, options);
-			expect(res.status, `${method} ${path}`).toBeLessThan(300);
+			expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
 			expect(d1RoundTrips(res), `${method} ${path}`).toBe(expected);
 		}
+		const latest = (await api("GET", "/orders", { token: user.token })).body.items[0];
+		expect(orders.body.items).toHaveLength(0);
+		const one = await api("GET", `/orders/${latest.id}`, { token: user.token });
+		expect(d1RoundTrips(one)).toBe(1);
+		const line = (await api("GET", "/cart", { token: user.token })).body.items[0];
+		const removed = await api("DELETE", `/cart/items/${line.id}`, { token: user.token });
+		expect(removed.status).toBe(204);
+		expect(d1RoundTrips(removed)).toBe(1);
+	});
+
+	it("refusals of the caller cost the same single round trip (401/403 from inside the batch)", async () => {
+		const admin = await createAdmin();
+		const user = await createUser();
+		const res = await api("POST", "/genres", { token: user.token, body: { name: "Not allowed" } });
+		expect(res.status).toBe(403);
+		expect(d1RoundTrips(res)).toBe(1);
+		await api("PATCH", `/admin/users/${user.id}`, { token: admin.token, body: { is_active: false } });
+		const deactivated = await api("GET", "/users/me", { token: user.token });
+		expect(deactivated.status).toBe(403);
+		expect(d1RoundTrips(deactivated)).toBe(1);
 	});
 });

@@ -22,11 +22,18 @@ export const users = sqliteTable(
 			.notNull()
 			.default("user"),
 		isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+		/**
+		 * Access tokens carry the version they were issued under (`ver`). Deactivation bumps it, so every
+		 * token issued before stays dead even after a reactivation. Checked by the caller guard (below).
+		 */
+		tokenVersion: integer("token_version").notNull().default(0),
 		createdAt: text("created_at").notNull().default(nowIso),
 		updatedAt: text("updated_at").notNull().default(nowIso),
 	},
 	(t) => [
 		uniqueIndex("uq_users_email").on(t.email),
+		// The last-admin rule counts active admins on every demotion or deactivation.
+		index("idx_users_active_admins").on(t.id).where(sql`role = 'admin' AND is_active = 1`),
 		check("ck_users_role", sql`${t.role} IN ('user', 'admin')`),
 	],
 );
@@ -248,6 +255,7 @@ export const carts = sqliteTable(
 	(t) => [uniqueIndex("uq_carts_user").on(t.userId)],
 );
 
+/** Copies per cart line: the request schema and the CHECK below both read it. */
 export const MAX_CART_LINE_QUANTITY = 100;
 
 export const cartItems = sqliteTable(
@@ -266,7 +274,10 @@ export const cartItems = sqliteTable(
 	},
 	(t) => [
 		uniqueIndex("uq_cart_items_cart_book").on(t.cartId, t.bookId),
-		check("ck_cart_items_quantity", sql`${t.quantity} BETWEEN 1 AND 100`),
+		check(
+			"ck_cart_items_quantity",
+			sql`${t.quantity} BETWEEN 1 AND ${sql.raw(String(MAX_CART_LINE_QUANTITY))}`,
+		),
 	],
 );
 

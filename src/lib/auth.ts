@@ -1,53 +1,34 @@
 /**
- * Authentication middleware. The JWT says who the caller claims to be; the users table says whether they
- * still may act (active) and as what (role), so a deactivated user or a demoted admin is refused at once,
- * even with an unexpired token. This lookup is the request's first D1 round trip.
+ * Authentication middleware. The JWT says who the caller claims to be; whether it may still act (exists,
+ * active, token not revoked by a deactivation, still an admin) is checked by the caller guard at the head
+ * of every D1 round trip the request makes (lib/db.ts) — in the same transaction as the work, so a
+ * deactivated user or a demoted admin is refused at once and its write never commits, at no extra round
+ * trip. Routes declare their access level with `...signedIn` or `...adminOnly`.
  */
-import { eq } from "drizzle-orm";
-import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { users } from "../db/schema.ts";
-import type { AppEnv, Caller } from "../types.ts";
-import { loadConfig } from "./config.ts";
+import type { AppEnv } from "../types.ts";
+import { type CallerGuard, createDb } from "./db.ts";
 import { AppError } from "./errors.ts";
 import { bearerAuth } from "./openapi.ts";
 import { verifyAccessToken } from "./tokens.ts";
 
 const BEARER = /^Bearer +([\w-]+\.[\w-]+\.[\w-]+)$/i;
 
-/** The columns of a `Caller` (never the password hash). */
-export const callerColumns = {
-	id: users.id,
-	email: users.email,
-	fullName: users.fullName,
-	role: users.role,
-	isActive: users.isActive,
-	createdAt: users.createdAt,
-};
+const requireRole = (role: CallerGuard["role"]) =>
+	createMiddleware<AppEnv>(async (c, next) => {
+		const header = c.req.header("Authorization");
+		if (!header)
+			throw new AppError("AUTH_REQUIRED", "Send a bearer access token in the Authorization header");
+		const token = BEARER.exec(header.trim())?.[1];
+		const claims = token ? await verifyAccessToken(token, c.var.config.jwtSecret) : null;
+		if (claims === null) throw new AppError("AUTH_INVALID_TOKEN", "The access token is invalid or expired");
+		c.set("caller", { id: claims.userId });
+		c.set("db", createDb(c.env.DB, c.var.d1Usage, { ...claims, role }));
+		await next();
+	});
 
-async function authenticate(c: Context<AppEnv>): Promise<Caller> {
-	const header = c.req.header("Authorization");
-	if (!header) throw new AppError("AUTH_REQUIRED", "Send a bearer access token in the Authorization header");
-	const token = BEARER.exec(header.trim())?.[1];
-	const userId = token ? await verifyAccessToken(token, loadConfig(c.env).jwtSecret) : null;
-	if (userId === null) throw new AppError("AUTH_INVALID_TOKEN", "The access token is invalid or expired");
-	const caller = await c.var.db.select(callerColumns).from(users).where(eq(users.id, userId)).get();
-	if (!caller) throw new AppError("AUTH_INVALID_TOKEN", "The access token is invalid or expired");
-	if (!caller.isActive) throw new AppError("AUTH_ACCOUNT_DEACTIVATED", "This account is deactivated");
-	return caller;
-}
-
-export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
-	c.set("caller", await authenticate(c));
-	await next();
-});
-
-export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
-	const caller = await authenticate(c);
-	if (caller.role !== "admin") throw new AppError("AUTH_FORBIDDEN", "This action needs an admin account");
-	c.set("caller", caller);
-	await next();
-});
+export const requireUser = requireRole("user");
+export const requireAdmin = requireRole("admin");
 
 /** Spread into `createRoute`: the route needs a signed-in, active user (and says so in the OpenAPI). */
 export const signedIn = { security: bearerAuth, middleware: [requireUser] };

@@ -1,20 +1,14 @@
 /**
- * Runtime configuration read from the Worker's bindings. A missing or weak secret is a deployment error:
- * requests fail with INTERNAL_ERROR and a loud log line (and /health answers 503) instead of running
- * with a default secret.
+ * The Worker's configuration, parsed once per isolate from its bindings by one zod schema. A missing or
+ * invalid value is a deployment error: requests fail with INTERNAL_ERROR and a log line naming the
+ * variable, and /health answers 503 saying which one — never a default secret, never a silent fallback.
  */
+import { z } from "zod";
 import { logEvent } from "./log.ts";
 
-export interface AppConfig {
-	jwtSecret: string;
-	adminEmails: ReadonlySet<string>;
-}
-
-export class ConfigError extends Error {
-	override name = "ConfigError";
-}
-
-const MIN_SECRET_LENGTH = 32;
+/** Payment providers the Worker ships (features/orders/payment.ts implements each). */
+export const PAYMENT_PROVIDERS = ["test"] as const;
+export type PaymentProviderName = (typeof PAYMENT_PROVIDERS)[number];
 
 /** A comma-separated variable as a list of trimmed, non-empty items. */
 export const parseList = (value: string | undefined): string[] =>
@@ -23,25 +17,83 @@ export const parseList = (value: string | undefined): string[] =>
 		.map((item) => item.trim())
 		.filter(Boolean);
 
-/** The storefront URL emails link to, without a trailing slash. */
-export const storefrontUrl = (env: Env): string => (env.APP_URL ?? "").replace(/\/+$/, "");
+const commaList = z
+	.string()
+	.optional()
+	.transform((value) => parseList(value));
+
+const configSchema = z.object({
+	JWT_SECRET: z
+		.string({ error: "is missing; set it with `wrangler secret put JWT_SECRET`" })
+		.min(32, "must be at least 32 characters"),
+	ADMIN_EMAILS: commaList.pipe(
+		z.array(z.email("must be a comma-separated list of email addresses").transform((e) => e.toLowerCase())),
+	),
+	CORS_ORIGINS: commaList.pipe(
+		z.array(
+			z.union([z.literal("*"), z.url({ protocol: /^https?$/, error: "must list http(s) origins or *" })]),
+		),
+	),
+	APP_URL: z
+		.url({ protocol: /^https?$/, error: "must be the storefront's http(s) URL" })
+		.transform((url) => url.replace(/\/+$/, "")),
+	MAIL_FROM: z
+		.string({ error: "is missing" })
+		.regex(
+			/^(?:[^<>\r\n]+<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/,
+			'must be "Name <address>" or an address',
+		),
+	PAYMENT_PROVIDER: z.enum(PAYMENT_PROVIDERS, { error: `must be one of: ${PAYMENT_PROVIDERS.join(", ")}` }),
+});
+
+export interface AppConfig {
+	jwtSecret: string;
+	adminEmails: ReadonlySet<string>;
+	corsOrigins: readonly string[];
+	/** The storefront URL emails link to, without a trailing slash. */
+	appUrl: string;
+	mailFrom: string;
+	paymentProvider: PaymentProviderName;
+}
+
+export class ConfigError extends Error {
+	override name = "ConfigError";
+	constructor(readonly problems: string[]) {
+		super(`Invalid configuration: ${problems.join("; ")}`);
+	}
+}
 
 const cache = new WeakMap<object, AppConfig>();
 
+/** The parsed configuration; throws `ConfigError` naming every bad variable (never their values). */
 export function loadConfig(env: Env): AppConfig {
 	const cached = cache.get(env);
 	if (cached) return cached;
-	const jwtSecret = env.JWT_SECRET;
-	if (typeof jwtSecret !== "string" || jwtSecret.length < MIN_SECRET_LENGTH) {
-		logEvent("error", "config_invalid", {
-			problem: `JWT_SECRET is missing or shorter than ${MIN_SECRET_LENGTH} characters; set it with \`wrangler secret put JWT_SECRET\``,
-		});
-		throw new ConfigError("JWT_SECRET is not configured");
+	const parsed = configSchema.safeParse(env);
+	if (!parsed.success) {
+		const problems = parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
+		logEvent("error", "config_invalid", { problems });
+		throw new ConfigError(problems);
 	}
+	const vars = parsed.data;
 	const config: AppConfig = {
-		jwtSecret,
-		adminEmails: new Set(parseList(env.ADMIN_EMAILS).map((email) => email.toLowerCase())),
+		jwtSecret: vars.JWT_SECRET,
+		adminEmails: new Set(vars.ADMIN_EMAILS),
+		corsOrigins: vars.CORS_ORIGINS,
+		appUrl: vars.APP_URL,
+		mailFrom: vars.MAIL_FROM,
+		paymentProvider: vars.PAYMENT_PROVIDER,
 	};
 	cache.set(env, config);
 	return config;
+}
+
+/** The configuration, or null when it is invalid (for what must answer regardless: CORS, health). */
+export function configOrNull(env: Env): AppConfig | null {
+	try {
+		return loadConfig(env);
+	} catch (err) {
+		if (err instanceof ConfigError) return null;
+		throw err;
+	}
 }

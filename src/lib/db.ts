@@ -1,11 +1,21 @@
 /**
- * Per-request database access. The D1 binding is wrapped so every round trip is counted (a `batch()`
- * counts once) and timed; the app reports the figures in `Server-Timing: d1;dur=…;desc="<round trips>"`.
+ * Database access: the D1 binding every request (and queue batch) uses, and the typed batch.
+ *
+ * The binding is wrapped so that
+ *  - every round trip is counted and timed (a `batch()` counts once); the app reports the figures in
+ *    `Server-Timing: d1;dur=…;desc="<round trips>"`;
+ *  - an authenticated request's every round trip starts with the **caller guard**: a statement that aborts
+ *    the transaction unless the caller still exists, is active, holds an unrevoked token and (on admin
+ *    routes) is still an admin (migrations/0007_caller_guard.sql). It is added here, below drizzle, so no
+ *    service can run a statement without it and the check costs no round trip of its own;
+ *  - a SELECT in a batch keeps every column even when two share a name (see `keepEveryColumn`).
  */
-import { getTableColumns, type SQL, type Table } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import * as schema from "../db/schema.ts";
+import { AppError, type ErrorCode } from "./errors.ts";
 
 export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
 
@@ -18,75 +28,125 @@ export interface D1Usage {
 
 export const newD1Usage = (): D1Usage => ({ roundTrips: 0, durationMs: 0, rowsRead: 0, rowsWritten: 0 });
 
-function recordMeta(usage: D1Usage, result: unknown): void {
+/** Who the request acts as, from its access token; verified against `users` inside every round trip. */
+export interface CallerGuard {
+	userId: number;
+	tokenVersion: number;
+	/** `admin` on admin routes: a caller demoted meanwhile is refused (403) and its write does not commit. */
+	role: "user" | "admin";
+}
+
+const GUARD_SQL = "INSERT INTO caller_guard (user_id, token_version, role) VALUES (?, ?, ?)";
+const GUARD_REFUSALS: Record<string, { code: ErrorCode; detail: string }> = {
+	AUTH_INVALID_TOKEN: { code: "AUTH_INVALID_TOKEN", detail: "The access token is invalid or expired" },
+	AUTH_ACCOUNT_DEACTIVATED: { code: "AUTH_ACCOUNT_DEACTIVATED", detail: "This account is deactivated" },
+	AUTH_FORBIDDEN: { code: "AUTH_FORBIDDEN", detail: "This action needs an admin account" },
+};
+
+/** The guard's refusal (`RAISE(ABORT, 'caller_guard:<code>')`) as the contract's 401/403. */
+function guardRefusal(err: unknown): AppError | null {
+	const code = err instanceof Error ? /caller_guard:([A-Z_]+)/.exec(err.message)?.[1] : undefined;
+	const refusal = code ? GUARD_REFUSALS[code] : undefined;
+	return refusal ? new AppError(refusal.code, refusal.detail) : null;
+}
+
+/**
+ * D1 turns a batch's rows into objects, so of two columns with one name (`wishlist_items.id` and
+ * `books.id` in a join) only the last survives, and drizzle, which reads batch rows back by position,
+ * would then shift every later field. Selected through a subquery, SQLite names the second `id:1`.
+ */
+function keepEveryColumn(query: string): string {
+	return /^\s*select\b/i.test(query) ? `SELECT * FROM (${query})` : query;
+}
+
+function recordMeta(usage: D1Usage, result: D1Result | D1ExecResult | null): void {
 	const meta = (result as { meta?: Partial<D1Meta> } | null)?.meta;
 	usage.rowsRead += meta?.rows_read ?? 0;
 	usage.rowsWritten += meta?.rows_written ?? 0;
 }
 
-async function metered<T>(usage: D1Usage, call: () => Promise<T>): Promise<T> {
-	const started = performance.now();
-	usage.roundTrips += 1;
-	try {
-		return await call();
-	} finally {
-		usage.durationMs += performance.now() - started;
-	}
-}
-
-class MeteredStatement implements D1PreparedStatement {
+/** A statement of the request binding: its SQL and parameters, prepared on the real binding when it runs. */
+class RequestStatement implements D1PreparedStatement {
 	constructor(
-		readonly inner: D1PreparedStatement,
-		private readonly usage: D1Usage,
+		private readonly db: RequestD1,
+		readonly query: string,
+		readonly params: unknown[] = [],
 	) {}
 
 	bind(...values: unknown[]): D1PreparedStatement {
-		return new MeteredStatement(this.inner.bind(...values), this.usage);
+		return new RequestStatement(this.db, this.query, values);
 	}
 
-	first<T>(colName?: string): Promise<T | null> {
-		return metered(this.usage, () =>
-			colName === undefined ? this.inner.first<T>() : this.inner.first<T>(colName),
-		);
-	}
-
-	async run<T>(): Promise<D1Result<T>> {
-		const result = await metered(this.usage, () => this.inner.run<T>());
-		recordMeta(this.usage, result);
+	private async one<T>(): Promise<D1Result<T>> {
+		const [result] = await this.db.batch<T>([this]);
+		if (!result) throw new Error("D1 returned no result for a statement");
 		return result;
 	}
 
-	async all<T>(): Promise<D1Result<T>> {
-		const result = await metered(this.usage, () => this.inner.all<T>());
-		recordMeta(this.usage, result);
-		return result;
+	async first<T>(colName?: string): Promise<T | null> {
+		const row = (await this.one<Record<string, unknown>>()).results[0];
+		if (row === undefined) return null;
+		return (colName === undefined ? row : (row[colName] ?? null)) as T;
+	}
+
+	run<T>(): Promise<D1Result<T>> {
+		return this.one<T>();
+	}
+
+	all<T>(): Promise<D1Result<T>> {
+		return this.one<T>();
 	}
 
 	// biome-ignore lint/suspicious/noExplicitAny: mirrors D1PreparedStatement's overloaded raw()
-	raw(options?: any): any {
-		return metered(this.usage, () => this.inner.raw(options));
+	async raw(options?: { columnNames?: boolean }): Promise<any> {
+		const rows = (await this.one<Record<string, unknown>>()).results;
+		const values = rows.map((row) => Object.values(row));
+		return options?.columnNames ? [Object.keys(rows[0] ?? {}), ...values] : values;
 	}
 }
 
-class MeteredD1 implements D1Database {
+/**
+ * The binding a request or a queue batch uses. Every statement runs as (part of) a batch, so the guard —
+ * when there is a caller — heads each round trip; without a caller the batch is the statements alone.
+ */
+class RequestD1 implements D1Database {
 	constructor(
 		private readonly inner: D1Database,
 		private readonly usage: D1Usage,
+		private readonly guard?: CallerGuard,
 	) {}
 
 	prepare(query: string): D1PreparedStatement {
-		return new MeteredStatement(this.inner.prepare(query), this.usage);
+		return new RequestStatement(this, query);
 	}
 
 	async batch<T>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
-		const unwrapped = statements.map((s) => (s instanceof MeteredStatement ? s.inner : s));
-		const results = await metered(this.usage, () => this.inner.batch<T>(unwrapped));
-		for (const result of results) recordMeta(this.usage, result);
-		return results;
+		const prepared = statements.map((statement) => {
+			if (!(statement instanceof RequestStatement)) return statement;
+			return this.inner.prepare(keepEveryColumn(statement.query)).bind(...statement.params);
+		});
+		if (this.guard) {
+			const { userId, tokenVersion, role } = this.guard;
+			prepared.unshift(this.inner.prepare(GUARD_SQL).bind(userId, tokenVersion, role));
+		}
+		const started = performance.now();
+		this.usage.roundTrips += 1;
+		try {
+			const results = await this.inner.batch<T>(prepared);
+			for (const result of results) recordMeta(this.usage, result);
+			return this.guard ? results.slice(1) : results;
+		} catch (err) {
+			throw guardRefusal(err) ?? err;
+		} finally {
+			this.usage.durationMs += performance.now() - started;
+		}
 	}
 
-	exec(query: string): Promise<D1ExecResult> {
-		return metered(this.usage, () => this.inner.exec(query));
+	async exec(query: string): Promise<D1ExecResult> {
+		// Multi-statement scripts are for migrations and tests, never a request: they cannot carry the guard.
+		if (this.guard) throw new Error("exec() is not available to authenticated requests");
+		this.usage.roundTrips += 1;
+		return this.inner.exec(query);
 	}
 
 	withSession(constraintOrBookmark?: D1SessionBookmark | D1SessionConstraint): D1DatabaseSession {
@@ -98,39 +158,70 @@ class MeteredD1 implements D1Database {
 	}
 }
 
-/** A drizzle client over the metered binding; create one per request (or per queue batch). */
-export function createDb(binding: D1Database, usage: D1Usage = newD1Usage()): Db {
-	return drizzle(new MeteredD1(binding, usage), { schema });
+/**
+ * A drizzle client over the request binding; create one per request (or queue batch). With `guard`, every
+ * round trip it makes first checks that the caller may still act (see the file comment).
+ */
+export function createDb(binding: D1Database, usage: D1Usage = newD1Usage(), guard?: CallerGuard): Db {
+	return drizzle(new RequestD1(binding, usage, guard), { schema });
 }
+
+/**
+ * A raw SQL statement for `batch`, with the row type its caller declares (SQL column names, driver values:
+ * booleans are 0/1). Only for what drizzle's builders cannot say (conditional `INSERT … SELECT`,
+ * `UPDATE … FROM json_each`, `RETURNING` of computed columns…).
+ */
+export interface RawQuery<Row> {
+	readonly kind: "raw";
+	readonly sql: SQL;
+	/** Never set: carries the row type. */
+	readonly row?: Row;
+}
+
+export const rawQuery = <Row = Record<string, never>>(query: SQL): RawQuery<Row> => ({
+	kind: "raw",
+	sql: query,
+});
+
+type Statement = RawQuery<unknown> | BatchItem<"sqlite">;
+type StatementResult<S> =
+	S extends RawQuery<infer Row> ? Row[] : S extends BatchItem<"sqlite"> ? S["_"]["result"] : never;
+
+/** What drizzle's own `db.batch` calls on a builder (internal to drizzle, stable across 0.x). */
+interface PreparedBuilder {
+	getQuery(): { sql: string; params: unknown[] };
+	mapResult(result: unknown, isFromBatch?: boolean): unknown;
+}
+const prepareBuilder = (builder: BatchItem<"sqlite">) =>
+	(builder as unknown as { _prepare(): PreparedBuilder })._prepare();
 
 const dialect = new SQLiteAsyncDialect();
 
-/** A statement for `runBatch`: an `sql` template or any drizzle query builder. */
-export type BatchStatement = SQL | { toSQL(): { sql: string; params: unknown[] } };
-
 /**
- * Runs statements as one D1 batch (one transaction, one round trip) and returns each statement's rows
- * with their SQL column names. drizzle's own `db.batch` cannot take raw `sql` with parameters
- * (drizzle-orm#2277), and the atomic rules here (restock, checkout, token rotation) are conditional
- * statements best written as SQL.
+ * Runs statements as one D1 batch — one transaction, one round trip, the caller guard at its head — and
+ * returns each statement's typed result: a builder's as drizzle maps it, a `rawQuery`'s rows as declared.
+ *
+ * drizzle's own `db.batch` does this for builders (use it when every statement is one), but cannot bind
+ * the parameters of raw `sql` (drizzle-orm#2277, fixed in drizzle 1.0; this function can then become
+ * `db.batch`). The atomic rules here (restock, checkout, token rotation) need raw conditional statements.
  */
-export async function runBatch(db: Db, statements: BatchStatement[]): Promise<Record<string, unknown>[][]> {
-	const prepared = statements.map((statement) => {
-		const query = "toSQL" in statement ? statement.toSQL() : dialect.sqlToQuery(statement);
+export async function batch<const S extends readonly Statement[]>(
+	db: Db,
+	statements: S,
+): Promise<{ -readonly [K in keyof S]: StatementResult<S[K]> }> {
+	const isRaw = (statement: Statement): statement is RawQuery<unknown> => "kind" in statement;
+	const prepared = statements.map((statement) => (isRaw(statement) ? null : prepareBuilder(statement)));
+	const bound = statements.map((statement, i) => {
+		const query = isRaw(statement)
+			? dialect.sqlToQuery(statement.sql)
+			: (prepared[i] as PreparedBuilder).getQuery();
 		return db.$client.prepare(query.sql).bind(...query.params);
 	});
-	const results = await db.$client.batch<Record<string, unknown>>(prepared);
-	return results.map((result) => result.results ?? []);
-}
-
-/** A row from `runBatch` (SQL column names, driver values) as drizzle's typed row of `table`. */
-export function rowOf<T extends Table>(table: T, row: Record<string, unknown>): T["$inferSelect"] {
-	return Object.fromEntries(
-		Object.entries(getTableColumns(table)).map(([key, column]) => {
-			const value = row[column.name];
-			return [key, value === null || value === undefined ? null : column.mapFromDriverValue(value)];
-		}),
-	) as T["$inferSelect"];
+	const results = await db.$client.batch(bound);
+	return statements.map((statement, i) => {
+		const result = results[i] as D1Result;
+		return isRaw(statement) ? result.results : (prepared[i] as PreparedBuilder).mapResult(result, true);
+	}) as { -readonly [K in keyof S]: StatementResult<S[K]> };
 }
 
 export type ConstraintKind = "unique" | "foreign_key" | "check" | "not_null";

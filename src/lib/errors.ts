@@ -24,6 +24,7 @@ export const errorStatus = {
 	RATE_LIMITED: 429,
 	USER_NOT_FOUND: 404,
 	ADMIN_SELF_MODIFICATION: 409,
+	ADMIN_LAST: 409,
 	GENRE_NOT_FOUND: 404,
 	GENRE_NAME_CONFLICT: 409,
 	BOOK_NOT_FOUND: 404,
@@ -100,25 +101,33 @@ function fromHttpException(err: HTTPException): AppError {
 	}
 }
 
-export function errorBody(err: AppError) {
+/** The contract's envelope; `request_id` repeats the `X-Request-Id` header for support tickets. */
+export function errorBody(err: AppError, requestId: string | undefined) {
 	return {
 		code: err.code,
 		detail: err.detail,
 		field: err.field,
 		...(err.extra.errors ? { errors: err.extra.errors } : {}),
+		request_id: requestId ?? null,
 	};
 }
 
+/** An AppError anywhere along the `cause` chain (drizzle wraps what the guarded binding throws). */
+function findAppError(err: unknown): AppError | null {
+	let current: unknown = err;
+	for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+		if (current instanceof AppError) return current;
+		current = current.cause;
+	}
+	return null;
+}
+
 export function onError(err: Error, c: Context<AppEnv>) {
-	let appError: AppError;
-	if (err instanceof AppError) {
-		appError = err;
-	} else if (err instanceof HTTPException) {
-		appError = fromHttpException(err);
-	} else {
+	let appError = findAppError(err);
+	if (appError === null && err instanceof HTTPException) appError = fromHttpException(err);
+	if (appError === null) {
 		// Log the error's kind only: drizzle's messages carry the SQL and its bound parameters.
 		logEvent("error", "unhandled_error", {
-			request_id: c.get("requestId"),
 			method: c.req.method,
 			route: c.req.routePath,
 			error: describeError(err),
@@ -126,7 +135,7 @@ export function onError(err: Error, c: Context<AppEnv>) {
 		appError = new AppError("INTERNAL_ERROR", "An unexpected error occurred");
 	}
 	for (const [name, value] of Object.entries(appError.extra.headers ?? {})) c.header(name, value);
-	return c.json(errorBody(appError), appError.status);
+	return c.json(errorBody(appError, c.get("requestId")), appError.status);
 }
 
 /**

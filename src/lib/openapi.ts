@@ -23,6 +23,10 @@ export const ErrorSchema = z
 			.array(z.object({ field: z.string().nullable(), detail: z.string() }))
 			.optional()
 			.openapi({ description: "Every validation problem (422 VALIDATION_ERROR only)" }),
+		request_id: z
+			.string()
+			.nullable()
+			.openapi({ description: "The response's `X-Request-Id`, to quote when reporting a problem" }),
 	})
 	.openapi("Error");
 

@@ -3,6 +3,7 @@
  * key; the next page continues strictly after it, so pages never skip or repeat rows as data changes.
  */
 import { z } from "@hono/zod-openapi";
+import { type AnyColumn, sql } from "drizzle-orm";
 import { fromBase64Url, toBase64Url } from "./encoding.ts";
 import { fieldError } from "./errors.ts";
 
@@ -31,6 +32,13 @@ export const newestFirstCursor = z.object({ at: z.string().max(40), id: z.number
 export type NewestFirstCursor = z.infer<typeof newestFirstCursor>;
 
 export const pageQuery = z.object({ limit: limitParam, cursor: cursorParam });
+
+/**
+ * Rows strictly after the cursor in newest-first order (`ORDER BY at DESC, id DESC`): a row-value
+ * comparison, so an index on (…, at, id) seeks straight to the page.
+ */
+export const newestFirstAfter = (at: AnyColumn, id: AnyColumn, cursor: NewestFirstCursor | undefined) =>
+	cursor ? sql`(${at}, ${id}) < (${cursor.at}, ${cursor.id})` : undefined;
 
 export function encodeCursor(key: unknown): string {
 	return toBase64Url(new TextEncoder().encode(JSON.stringify(key)));

@@ -7,25 +7,48 @@ import { toBase64Url } from "./encoding.ts";
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+/** Both `iss` and `aud`: a token minted for another service with the same secret is refused. */
+export const TOKEN_ISSUER = "bookstore-edge-api";
 
-const accessClaims = z.object({
-	sub: z.string().regex(/^[1-9]\d{0,15}$/),
-	exp: z.number().int(),
-	iat: z.number().int(),
-});
+const accessClaims = z
+	.object({
+		sub: z.string().regex(/^[1-9]\d{0,15}$/),
+		ver: z.number().int().min(0),
+		iat: z.number().int(),
+		exp: z.number().int(),
+	})
+	// A token that claims a longer life than we issue was not issued by us as it is.
+	.refine((claims) => claims.exp - claims.iat <= ACCESS_TOKEN_TTL_SECONDS);
 
-export async function signAccessToken(userId: number, secret: string): Promise<string> {
-	const iat = Math.floor(Date.now() / 1000);
-	return sign({ sub: String(userId), iat, exp: iat + ACCESS_TOKEN_TTL_SECONDS }, secret, "HS256");
+export interface AccessClaims {
+	userId: number;
+	/** `users.token_version` when the token was issued; a deactivation bumps it. */
+	tokenVersion: number;
 }
 
-/** The user id of a valid access token, or null for anything forged, tampered with, expired or malformed. */
-export async function verifyAccessToken(token: string, secret: string): Promise<number | null> {
+export async function signAccessToken(claims: AccessClaims, secret: string): Promise<string> {
+	const iat = Math.floor(Date.now() / 1000);
+	return sign(
+		{
+			sub: String(claims.userId),
+			ver: claims.tokenVersion,
+			iss: TOKEN_ISSUER,
+			aud: TOKEN_ISSUER,
+			iat,
+			exp: iat + ACCESS_TOKEN_TTL_SECONDS,
+		},
+		secret,
+		"HS256",
+	);
+}
+
+/** The claims of a valid access token, or null for anything forged, tampered with, expired or malformed. */
+export async function verifyAccessToken(token: string, secret: string): Promise<AccessClaims | null> {
 	try {
 		// The algorithm is fixed here, never taken from the token header (`alg: none`, RS/HS confusion).
-		const payload = await verify(token, secret, "HS256");
+		const payload = await verify(token, secret, { alg: "HS256", iss: TOKEN_ISSUER, aud: TOKEN_ISSUER });
 		const claims = accessClaims.safeParse(payload);
-		return claims.success ? Number(claims.data.sub) : null;
+		return claims.success ? { userId: Number(claims.data.sub), tokenVersion: claims.data.ver } : null;
 	} catch {
 		return null;
 	}
@@ -35,7 +58,8 @@ export function newRefreshToken(): string {
 	return toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-export async function hashRefreshToken(token: string): Promise<string> {
+/** SHA-256 hex of a random secret (refresh tokens; later verification and confirmation links). */
+export async function hashToken(token: string): Promise<string> {
 	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
 	return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

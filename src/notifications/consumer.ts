@@ -7,10 +7,11 @@
  * makes the retry skip everyone already emailed. After `max_retries` the message lands in the DLQ, whose
  * consumer records the remaining deliveries as `dead`.
  */
-import { storefrontUrl } from "../lib/config.ts";
+import { inWaves } from "../lib/concurrency.ts";
+import { loadConfig } from "../lib/config.ts";
 import { createDb, type Db } from "../lib/db.ts";
 import { describeError } from "../lib/errors.ts";
-import { logEvent } from "../lib/log.ts";
+import { logEvent, withLogContext } from "../lib/log.ts";
 import { claimRecipients, markDead, recordOutcomes } from "./delivery-ledger.ts";
 import { composeRestockEmail, emailBindingMailer, type Mailer } from "./mailer.ts";
 import { type PrebookNotifiedMessage, prebookNotifiedMessage } from "./prebook-message.ts";
@@ -21,8 +22,6 @@ export const PREBOOK_DLQ_NAME = "prebook-notifications-dlq";
 /** Queues delays at most 12 hours. */
 export const MAX_RETRY_DELAY_SECONDS = 12 * 60 * 60;
 const BASE_RETRY_DELAY_SECONDS = 30;
-/** Sends in flight at once (a Worker holds at most 6 connections). */
-const PARALLEL_SENDS = 6;
 
 /** 30 s, 60 s, 120 s, … doubling per attempt, clamped to the platform's maximum. */
 export function retryDelaySeconds(attempts: number): number {
@@ -48,26 +47,22 @@ export async function deliverRestockEmails(
 
 	const sent: number[] = [];
 	const failed: { prebookId: number; error: string }[] = [];
-	for (let i = 0; i < recipients.length; i += PARALLEL_SENDS) {
-		await Promise.all(
-			recipients.slice(i, i + PARALLEL_SENDS).map(async (recipient) => {
-				const email = composeRestockEmail({
-					to: recipient.email,
-					fullName: recipient.fullName,
-					bookId: book.id,
-					title: book.title,
-					priceCents: book.priceCents,
-					appUrl,
-				});
-				try {
-					await mailer.send(email);
-					sent.push(recipient.prebookId);
-				} catch (err) {
-					failed.push({ prebookId: recipient.prebookId, error: describeError(err) });
-				}
-			}),
-		);
-	}
+	await inWaves(recipients, async (recipient) => {
+		const email = composeRestockEmail({
+			to: recipient.email,
+			fullName: recipient.fullName,
+			bookId: book.id,
+			title: book.title,
+			priceCents: book.priceCents,
+			appUrl,
+		});
+		try {
+			await mailer.send(email);
+			sent.push(recipient.prebookId);
+		} catch (err) {
+			failed.push({ prebookId: recipient.prebookId, error: describeError(err) });
+		}
+	});
 	await recordOutcomes(db, claimToken, sent, failed, new Date());
 	return { claimed: recipients.length, sent: sent.length, failed: failed.length };
 }
@@ -76,7 +71,6 @@ function parseMessage(message: Message): PrebookNotifiedMessage | null {
 	const parsed = prebookNotifiedMessage.safeParse(message.body);
 	if (parsed.success) return parsed.data;
 	logEvent("warn", "prebook_message_malformed", {
-		message_id: message.id,
 		problems: parsed.error.issues.map((issue) => issue.path.join(".") || "(body)"),
 	});
 	message.ack();
@@ -86,41 +80,41 @@ function parseMessage(message: Message): PrebookNotifiedMessage | null {
 export async function consumePrebookNotifications(
 	batch: MessageBatch,
 	env: Env,
-	mailer: Mailer = emailBindingMailer(env.EMAIL, env.MAIL_FROM),
+	mailer?: Mailer,
 ): Promise<void> {
+	const config = loadConfig(env);
+	const send = mailer ?? emailBindingMailer(env.EMAIL, config.mailFrom);
 	const db = createDb(env.DB);
-	const appUrl = storefrontUrl(env);
 	for (const message of batch.messages) {
-		const body = parseMessage(message);
-		if (!body) continue;
-		try {
-			const outcome = await deliverRestockEmails(db, mailer, body, appUrl);
-			logEvent(outcome.failed > 0 ? "warn" : "info", "restock_emails_delivered", {
-				message_id: message.id,
-				restock_id: body.restock_id,
-				attempt: message.attempts,
-				...outcome,
-			});
-			if (outcome.failed > 0) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-			else message.ack();
-		} catch (err) {
-			logEvent("error", "restock_emails_error", {
-				message_id: message.id,
-				restock_id: body.restock_id,
-				error: describeError(err),
-			});
-			message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-		}
+		await withLogContext({ message_id: message.id }, async () => {
+			const body = parseMessage(message);
+			if (!body) return;
+			try {
+				const outcome = await deliverRestockEmails(db, send, body, config.appUrl);
+				logEvent(outcome.failed > 0 ? "warn" : "info", "restock_emails_delivered", {
+					restock_id: body.restock_id,
+					attempt: message.attempts,
+					...outcome,
+				});
+				if (outcome.failed > 0) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+				else message.ack();
+			} catch (err) {
+				logEvent("error", "restock_emails_error", { restock_id: body.restock_id, error: describeError(err) });
+				message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+			}
+		});
 	}
 }
 
 export async function consumeDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
 	const db = createDb(env.DB);
 	for (const message of batch.messages) {
-		const body = parseMessage(message);
-		if (!body) continue;
-		const dead = await markDead(db, body, new Date());
-		logEvent("error", "restock_emails_dead", { message_id: message.id, restock_id: body.restock_id, dead });
-		message.ack();
+		await withLogContext({ message_id: message.id }, async () => {
+			const body = parseMessage(message);
+			if (!body) return;
+			const dead = await markDead(db, body, new Date());
+			logEvent("error", "restock_emails_dead", { restock_id: body.restock_id, dead });
+			message.ack();
+		});
 	}
 }

@@ -6,8 +6,9 @@
  * retried or republished message finds its sent rows and claims nothing for them. Id lists travel as one
  * JSON parameter through `json_each`, so a message of any size stays within D1's 100-parameter cap.
  */
-import { sql } from "drizzle-orm";
-import { type Db, runBatch } from "../lib/db.ts";
+import { eq, sql } from "drizzle-orm";
+import { books, emailDeliveries, restocks, users } from "../db/schema.ts";
+import { batch, type Db, rawQuery } from "../lib/db.ts";
 import type { PrebookNotifiedMessage } from "./prebook-message.ts";
 
 /**
@@ -29,9 +30,21 @@ export interface ClaimedDelivery {
 }
 
 /**
- * One round trip: claims the message's users whose pre-booking for this restock is still `notified` and
- * who are still active (new rows, rows that failed before, and abandoned claims), then reads the claimed
- * recipients with the book's title and price.
+ * Who still gets the email of a message: its users whose pre-booking for this restock is still
+ * `notified` and who are still active. The claim and the dead-lettering both select from here.
+ * CROSS JOIN keeps json_each as the outer loop: one indexed lookup per id (idx_pre_bookings_restock_user),
+ * never a scan of the restock's (possibly 100,000) pre-bookings per message.
+ */
+const stillToBeEmailed = (message: PrebookNotifiedMessage) => sql`
+	FROM json_each(${JSON.stringify(message.user_ids)}) AS j
+	CROSS JOIN pre_bookings AS p
+	JOIN users AS u ON u.id = p.user_id
+	WHERE p.restock_id = ${message.restock_id} AND p.user_id = j.value AND p.book_id = ${message.book_id}
+		AND p.status = 'notified' AND u.is_active = 1`;
+
+/**
+ * One round trip: claims the recipients still to be emailed (new rows, rows that failed before, and
+ * abandoned claims), then reads the claimed recipients and the book's title and price.
  */
 export async function claimRecipients(
 	db: Db,
@@ -41,43 +54,27 @@ export async function claimRecipients(
 	const claimToken = crypto.randomUUID();
 	const at = now.toISOString();
 	const leaseExpired = new Date(now.getTime() - CLAIM_LEASE_MS).toISOString();
-	const [, claimed, book] = await runBatch(db, [
-		// CROSS JOIN keeps json_each as the outer loop: one indexed lookup per id, never a scan of the
-		// restock's (possibly 100,000) pre-bookings per message.
-		sql`INSERT INTO email_deliveries
+	const [, recipients, book] = await batch(db, [
+		rawQuery(sql`INSERT INTO email_deliveries
 				(prebook_id, restock_id, user_id, status, attempts, claim_token, claimed_at, created_at, updated_at)
 			SELECT p.id, p.restock_id, p.user_id, 'sending', 1, ${claimToken}, ${at}, ${at}, ${at}
-			FROM json_each(${JSON.stringify(message.user_ids)}) AS j
-			CROSS JOIN pre_bookings AS p
-			JOIN users AS u ON u.id = p.user_id
-			WHERE p.user_id = j.value AND p.book_id = ${message.book_id} AND p.restock_id = ${message.restock_id}
-				AND p.status = 'notified' AND u.is_active = 1
+			${stillToBeEmailed(message)}
 			ON CONFLICT (prebook_id, restock_id) DO UPDATE SET
 				status = 'sending', attempts = attempts + 1, claim_token = excluded.claim_token,
 				claimed_at = excluded.claimed_at, updated_at = excluded.updated_at
 			WHERE email_deliveries.status = 'failed'
-				OR (email_deliveries.status = 'sending' AND email_deliveries.claimed_at < ${leaseExpired})`,
-		sql`SELECT d.prebook_id, u.email, u.full_name
-			FROM email_deliveries AS d JOIN users AS u ON u.id = d.user_id
-			WHERE d.claim_token = ${claimToken}`,
-		sql`SELECT id, title, price_cents FROM books WHERE id = ${message.book_id}`,
+				OR (email_deliveries.status = 'sending' AND email_deliveries.claimed_at < ${leaseExpired})`),
+		db
+			.select({ prebookId: emailDeliveries.prebookId, email: users.email, fullName: users.fullName })
+			.from(emailDeliveries)
+			.innerJoin(users, eq(users.id, emailDeliveries.userId))
+			.where(eq(emailDeliveries.claimToken, claimToken)),
+		db
+			.select({ id: books.id, title: books.title, priceCents: books.priceCents })
+			.from(books)
+			.where(eq(books.id, message.book_id)),
 	]);
-	const bookRow = book?.[0];
-	return {
-		claimToken,
-		book: bookRow
-			? {
-					id: bookRow.id as number,
-					title: bookRow.title as string,
-					priceCents: bookRow.price_cents as number,
-				}
-			: null,
-		recipients: (claimed ?? []).map((row) => ({
-			prebookId: row.prebook_id as number,
-			email: row.email as string,
-			fullName: (row.full_name as string | null) ?? null,
-		})),
-	};
+	return { claimToken, book: book[0] ?? null, recipients };
 }
 
 /** One round trip: marks what this claim sent, and what failed with the kind of failure. */
@@ -89,13 +86,13 @@ export async function recordOutcomes(
 	now: Date,
 ): Promise<void> {
 	const at = now.toISOString();
-	await runBatch(db, [
-		sql`UPDATE email_deliveries SET status = 'sent', sent_at = ${at}, updated_at = ${at}, last_error = NULL
-			WHERE claim_token = ${claimToken} AND prebook_id IN (SELECT value FROM json_each(${JSON.stringify(sent)}))`,
-		sql`UPDATE email_deliveries SET status = 'failed', updated_at = ${at}, last_error = f.value ->> 'error'
+	await batch(db, [
+		rawQuery(sql`UPDATE email_deliveries SET status = 'sent', sent_at = ${at}, updated_at = ${at}, last_error = NULL
+			WHERE claim_token = ${claimToken} AND prebook_id IN (SELECT value FROM json_each(${JSON.stringify(sent)}))`),
+		rawQuery(sql`UPDATE email_deliveries SET status = 'failed', updated_at = ${at}, last_error = f.value ->> 'error'
 			FROM json_each(${JSON.stringify(failed)}) AS f
 			WHERE email_deliveries.claim_token = ${claimToken}
-				AND email_deliveries.prebook_id = f.value ->> 'prebookId'`,
+				AND email_deliveries.prebook_id = f.value ->> 'prebookId'`),
 	]);
 }
 
@@ -105,39 +102,40 @@ export async function recordOutcomes(
  */
 export async function markDead(db: Db, message: PrebookNotifiedMessage, now: Date): Promise<number> {
 	const at = now.toISOString();
-	const [dead] = await runBatch(db, [
-		sql`INSERT INTO email_deliveries (prebook_id, restock_id, user_id, status, attempts, created_at, updated_at)
+	const [dead] = await batch(db, [
+		rawQuery<{ prebook_id: number }>(sql`
+			INSERT INTO email_deliveries (prebook_id, restock_id, user_id, status, attempts, created_at, updated_at)
 			SELECT p.id, p.restock_id, p.user_id, 'dead', 0, ${at}, ${at}
-			FROM json_each(${JSON.stringify(message.user_ids)}) AS j
-			CROSS JOIN pre_bookings AS p
-			JOIN users AS u ON u.id = p.user_id
-			WHERE p.user_id = j.value AND p.book_id = ${message.book_id} AND p.restock_id = ${message.restock_id}
-				AND p.status = 'notified' AND u.is_active = 1
+			${stillToBeEmailed(message)}
 			ON CONFLICT (prebook_id, restock_id) DO UPDATE SET status = 'dead', updated_at = excluded.updated_at
 			WHERE email_deliveries.status IN ('failed', 'sending')
-			RETURNING prebook_id`,
+			RETURNING prebook_id`),
 	]);
-	return dead?.length ?? 0;
+	return dead.length;
 }
 
 /**
- * Replay, in one round trip: a restock's dead deliveries become `failed` again (claimable), and the users
- * to republish come back with the restock itself (null when there is no such restock).
+ * Replay, in one round trip: a restock's dead deliveries become `failed` again (claimable), the restock
+ * goes back to the relay (`published_at` cleared, so a publication that fails is retried by the cron),
+ * and the users to republish come back with the restock itself (null when there is no such restock).
  */
 export async function reviveDeadDeliveries(
 	db: Db,
 	restockId: number,
 	now: Date,
 ): Promise<{ restock: { bookId: number; createdAt: string } | null; userIds: number[] }> {
-	const [revived, restock] = await runBatch(db, [
-		sql`UPDATE email_deliveries SET status = 'failed', updated_at = ${now.toISOString()}
+	const at = now.toISOString();
+	const [revived, , restock] = await batch(db, [
+		rawQuery<{ user_id: number }>(sql`UPDATE email_deliveries SET status = 'failed', updated_at = ${at}
 			WHERE restock_id = ${restockId} AND status = 'dead'
-			RETURNING user_id`,
-		sql`SELECT book_id, created_at FROM restocks WHERE id = ${restockId}`,
+			RETURNING user_id`),
+		rawQuery(sql`UPDATE restocks SET published_at = NULL
+			WHERE id = ${restockId} AND EXISTS (SELECT 1 FROM email_deliveries
+				WHERE restock_id = ${restockId} AND status = 'failed' AND updated_at = ${at})`),
+		db
+			.select({ bookId: restocks.bookId, createdAt: restocks.createdAt })
+			.from(restocks)
+			.where(eq(restocks.id, restockId)),
 	]);
-	const row = restock?.[0];
-	return {
-		restock: row ? { bookId: row.book_id as number, createdAt: row.created_at as string } : null,
-		userIds: (revived ?? []).map((revivedRow) => revivedRow.user_id as number),
-	};
+	return { restock: restock[0] ?? null, userIds: revived.map((row) => row.user_id) };
 }

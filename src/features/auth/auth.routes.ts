@@ -1,40 +1,10 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { bodyErrors, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi.ts";
-import { emailInput, UserSchema } from "../users/users.schemas.ts";
+import { UserSchema } from "../users/users.schemas.ts";
+import { LoginBody, RefreshBody, RegisterBody, TokenPairSchema } from "./auth.schemas.ts";
 
 /** Every /auth route shares a per-client budget (src/lib/rate-limit.ts). */
 const clientLimit = "RATE_LIMITED: more than 30 auth requests a minute from this client (`Retry-After`)";
-
-const password = z
-	.string({ message: "password is required" })
-	.min(8, "password must be 8 to 128 characters")
-	.max(128, "password must be 8 to 128 characters")
-	.openapi({ example: "correct horse battery" });
-
-const RegisterBody = z
-	.object({
-		email: emailInput,
-		password,
-		full_name: z.string().trim().min(1).max(255).nullish(),
-	})
-	.openapi("RegisterRequest");
-
-const LoginBody = z
-	.object({ email: emailInput, password: z.string({ message: "password is required" }).min(1).max(128) })
-	.openapi("LoginRequest");
-
-const RefreshBody = z
-	.object({ refresh_token: z.string({ message: "refresh_token is required" }).min(1).max(512) })
-	.openapi("RefreshRequest");
-
-export const TokenPairSchema = z
-	.object({
-		access_token: z.string(),
-		refresh_token: z.string(),
-		token_type: z.literal("bearer"),
-		expires_in: z.number().int().openapi({ description: "Access token lifetime in seconds", example: 900 }),
-	})
-	.openapi("TokenPair");
 
 export const register = createRoute({
 	method: "post",

@@ -6,36 +6,31 @@
  * same token exactly one wins. A spent token presented again means it leaked (or a client raced itself):
  * the whole family is revoked, as the contract requires.
  */
-import { sql } from "drizzle-orm";
-import { refreshTokens, users } from "../../db/schema.ts";
-import { callerColumns } from "../../lib/auth.ts";
-import { type Db, runBatch } from "../../lib/db.ts";
+import { eq, lte, sql } from "drizzle-orm";
+import { loginAttempts, refreshTokens, users } from "../../db/schema.ts";
+import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { decoyPasswordHash, hashPassword, verifyPassword } from "../../lib/password.ts";
 import {
 	ACCESS_TOKEN_TTL_SECONDS,
-	hashRefreshToken,
+	type AccessClaims,
+	hashToken,
 	newRefreshToken,
 	REFRESH_TOKEN_TTL_MS,
 	signAccessToken,
 } from "../../lib/tokens.ts";
-import type { Caller } from "../../types.ts";
+import type { UserView } from "../users/users.schemas.ts";
+import { userColumns } from "../users/users.service.ts";
+import type { TokenPair } from "./auth.schemas.ts";
 
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 export const MAX_FAILED_LOGINS = 10;
-
-export interface TokenPair {
-	access_token: string;
-	refresh_token: string;
-	token_type: "bearer";
-	expires_in: number;
-}
 
 export async function registerUser(
 	db: Db,
 	input: { email: string; password: string; fullName: string | null },
 	adminEmails: ReadonlySet<string>,
-): Promise<Caller> {
+): Promise<UserView> {
 	const passwordHash = await hashPassword(input.password);
 	const [user] = await db
 		.insert(users)
@@ -46,14 +41,14 @@ export async function registerUser(
 			role: adminEmails.has(input.email) ? "admin" : "user",
 		})
 		.onConflictDoNothing()
-		.returning(callerColumns);
+		.returning(userColumns);
 	if (!user) throw new AppError("AUTH_EMAIL_CONFLICT", "An account with this email already exists", "email");
 	return user;
 }
 
-async function tokenPair(userId: number, refreshToken: string, jwtSecret: string): Promise<TokenPair> {
+async function tokenPair(claims: AccessClaims, refreshToken: string, jwtSecret: string): Promise<TokenPair> {
 	return {
-		access_token: await signAccessToken(userId, jwtSecret),
+		access_token: await signAccessToken(claims, jwtSecret),
 		refresh_token: refreshToken,
 		token_type: "bearer",
 		expires_in: ACCESS_TOKEN_TTL_SECONDS,
@@ -65,87 +60,100 @@ async function tokenPair(userId: number, refreshToken: string, jwtSecret: string
  * cannot overshoot the limit) and reads the user. A wrong password leaves its slot as a recorded failure;
  * a correct one clears the email's slots and stores the new refresh token (round trip 2).
  */
-export async function login(db: Db, email: string, password: string, jwtSecret: string): Promise<TokenPair> {
+export async function logIn(db: Db, email: string, password: string, jwtSecret: string): Promise<TokenPair> {
 	const now = new Date();
 	const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
-	const [, reserved, oldest, found] = await runBatch(db, [
-		sql`DELETE FROM login_attempts WHERE email = ${email} AND attempted_at <= ${windowStart}`,
-		sql`INSERT INTO login_attempts (email, attempted_at)
+	const [, reserved, oldest, found] = await batch(db, [
+		rawQuery(sql`DELETE FROM login_attempts WHERE email = ${email} AND attempted_at <= ${windowStart}`),
+		rawQuery<{ id: number }>(sql`INSERT INTO login_attempts (email, attempted_at)
 			SELECT ${email}, ${now.toISOString()}
 			WHERE (SELECT count(*) FROM login_attempts WHERE email = ${email}) < ${MAX_FAILED_LOGINS}
-			RETURNING id`,
-		sql`SELECT min(attempted_at) AS oldest FROM login_attempts WHERE email = ${email}`,
-		sql`SELECT id, password_hash, is_active FROM users WHERE email = ${email}`,
+			RETURNING id`),
+		rawQuery<{ oldest: string | null }>(
+			sql`SELECT min(attempted_at) AS oldest FROM login_attempts WHERE email = ${email}`,
+		),
+		db
+			.select({
+				id: users.id,
+				passwordHash: users.passwordHash,
+				isActive: users.isActive,
+				tokenVersion: users.tokenVersion,
+			})
+			.from(users)
+			.where(eq(users.email, email)),
 	]);
 
-	if (reserved?.length === 0) {
-		const oldestText = oldest?.[0]?.oldest;
-		const oldestAttempt = typeof oldestText === "string" ? Date.parse(oldestText) : now.getTime();
+	if (reserved.length === 0) {
+		const oldestText = oldest[0]?.oldest;
+		const oldestAttempt = oldestText ? Date.parse(oldestText) : now.getTime();
 		const retryAfter = Math.max(1, Math.ceil((oldestAttempt + LOGIN_WINDOW_MS - now.getTime()) / 1000));
 		throw new AppError("RATE_LIMITED", "Too many failed login attempts; try again later", null, {
 			headers: { "Retry-After": String(retryAfter) },
 		});
 	}
 
-	const account = found?.[0] as { id: number; password_hash: string; is_active: number } | undefined;
+	const account = found[0];
 	const passwordMatches = await verifyPassword(
 		password,
-		account?.password_hash ?? (await decoyPasswordHash()),
+		account?.passwordHash ?? (await decoyPasswordHash()),
 	);
 	if (!account || !passwordMatches) {
 		throw new AppError("AUTH_INVALID_CREDENTIALS", "Email or password is incorrect");
 	}
-	if (!account.is_active) throw new AppError("AUTH_ACCOUNT_DEACTIVATED", "This account is deactivated");
+	if (!account.isActive) throw new AppError("AUTH_ACCOUNT_DEACTIVATED", "This account is deactivated");
 
 	const refreshToken = newRefreshToken();
-	await runBatch(db, [
-		sql`DELETE FROM login_attempts WHERE email = ${email}`,
+	await db.batch([
+		db.delete(loginAttempts).where(eq(loginAttempts.email, email)),
 		db.insert(refreshTokens).values({
 			userId: account.id,
 			familyId: crypto.randomUUID(),
-			tokenHash: await hashRefreshToken(refreshToken),
+			tokenHash: await hashToken(refreshToken),
 			expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_MS).toISOString(),
 			createdAt: now.toISOString(),
 		}),
 	]);
-	return tokenPair(account.id, refreshToken, jwtSecret);
+	return tokenPair({ userId: account.id, tokenVersion: account.tokenVersion }, refreshToken, jwtSecret);
 }
 
 /** One round trip: reuse detection, the conditional spend, the successor and its owner, in one batch. */
 export async function rotateRefreshToken(db: Db, presented: string, jwtSecret: string): Promise<TokenPair> {
 	const now = new Date().toISOString();
-	const presentedHash = await hashRefreshToken(presented);
+	const presentedHash = await hashToken(presented);
 	const successor = newRefreshToken();
-	const successorHash = await hashRefreshToken(successor);
+	const successorHash = await hashToken(successor);
 	const expiresAt = new Date(Date.now() + REFRESH_TOKEN_TTL_MS).toISOString();
 
-	const [, , , owner] = await runBatch(db, [
+	const [, , , owner] = await batch(db, [
 		// A spent token presented again: revoke its family (the successor included).
-		sql`
+		rawQuery(sql`
 			UPDATE refresh_tokens SET revoked_at = ${now}
 			WHERE revoked_at IS NULL AND family_id = (
-				SELECT family_id FROM refresh_tokens WHERE token_hash = ${presentedHash} AND used_at IS NOT NULL)`,
+				SELECT family_id FROM refresh_tokens WHERE token_hash = ${presentedHash} AND used_at IS NOT NULL)`),
 		// The decision: only one request can move used_at from NULL, and only for an active user.
-		sql`
+		rawQuery(sql`
 			UPDATE refresh_tokens SET used_at = ${now}, replaced_by_hash = ${successorHash}
 			WHERE token_hash = ${presentedHash} AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ${now}
-				AND user_id IN (SELECT id FROM users WHERE is_active = 1)`,
+				AND user_id IN (SELECT id FROM users WHERE is_active = 1)`),
 		// Issued only if the UPDATE above was this request's (its successor hash is unique).
-		sql`
+		rawQuery(sql`
 			INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at, created_at)
 			SELECT user_id, family_id, ${successorHash}, ${expiresAt}, ${now} FROM refresh_tokens
-			WHERE token_hash = ${presentedHash} AND replaced_by_hash = ${successorHash}`,
-		sql`SELECT user_id FROM refresh_tokens WHERE token_hash = ${successorHash}`,
+			WHERE token_hash = ${presentedHash} AND replaced_by_hash = ${successorHash}`),
+		db
+			.select({ userId: users.id, tokenVersion: users.tokenVersion })
+			.from(refreshTokens)
+			.innerJoin(users, eq(users.id, refreshTokens.userId))
+			.where(eq(refreshTokens.tokenHash, successorHash)),
 	]);
-	const userId = owner?.[0]?.user_id as number | undefined;
-	if (userId === undefined)
-		throw new AppError("AUTH_INVALID_TOKEN", "The refresh token is invalid or expired");
-	return tokenPair(userId, successor, jwtSecret);
+	const claims = owner[0];
+	if (!claims) throw new AppError("AUTH_INVALID_TOKEN", "The refresh token is invalid or expired");
+	return tokenPair(claims, successor, jwtSecret);
 }
 
 /** Ends the login session the token belongs to: every token of its family is revoked. */
 export async function revokeRefreshToken(db: Db, presented: string): Promise<void> {
-	const presentedHash = await hashRefreshToken(presented);
+	const presentedHash = await hashToken(presented);
 	await db.run(sql`
 		UPDATE refresh_tokens SET revoked_at = ${new Date().toISOString()}
 		WHERE revoked_at IS NULL
@@ -158,8 +166,8 @@ export async function revokeRefreshToken(db: Db, presented: string): Promise<voi
  */
 export async function purgeExpiredAuthRecords(db: Db, now: Date): Promise<void> {
 	const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
-	await runBatch(db, [
-		sql`DELETE FROM login_attempts WHERE attempted_at <= ${windowStart}`,
-		sql`DELETE FROM refresh_tokens WHERE expires_at <= ${now.toISOString()}`,
+	await db.batch([
+		db.delete(loginAttempts).where(lte(loginAttempts.attemptedAt, windowStart)),
+		db.delete(refreshTokens).where(lte(refreshTokens.expiresAt, now.toISOString())),
 	]);
 }

@@ -4,6 +4,6 @@ import * as routes from "./auth.routes.ts";
 
 export const authRouter = createRouter()
 	.openapi(routes.register, handlers.register)
-	.openapi(routes.login, handlers.loginHandler)
+	.openapi(routes.login, handlers.login)
 	.openapi(routes.refresh, handlers.refresh)
 	.openapi(routes.logout, handlers.logout);

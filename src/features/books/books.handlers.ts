@@ -1,9 +1,7 @@
-import { createDb } from "../../lib/db.ts";
-import { logEvent } from "../../lib/log.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
-import { confirmPublished } from "../../notifications/relay.ts";
 import type { AppRouteHandler } from "../../types.ts";
-import { publishRestock, restockBook } from "../prebooks/restock.service.ts";
+import { restockEffects } from "../restocks/restock-effects.ts";
+import { setStock as setBookStock } from "../restocks/restocks.service.ts";
 import type * as routes from "./books.routes.ts";
 import { toBookResponse } from "./books.schemas.ts";
 import { createBook, deleteBook, getBook, listBooks, updateBook } from "./books.service.ts";
@@ -62,30 +60,13 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
 	return c.body(null, 204);
 };
 
-export const stock: AppRouteHandler<typeof routes.setStock> = async (c) => {
-	const bookId = c.req.valid("param").id;
-	const { book, notification } = await restockBook(
+export const setStock: AppRouteHandler<typeof routes.setStock> = async (c) => {
+	const book = await setBookStock(
 		c.var.db,
+		restockEffects(c),
 		c.var.caller.id,
-		bookId,
+		c.req.valid("param").id,
 		c.req.valid("json").quantity,
 	);
-	if (notification) {
-		// Published before answering: the response time includes the fan-out (see `npm run bench`).
-		if (await publishRestock(c.env.PREBOOK_QUEUE, bookId, notification)) {
-			// Confirmed after the response, on its own client (the request itself stays at two round trips).
-			// Until it is written, or if the Worker dies first, the cron relay republishes; the ledger dedupes.
-			c.executionCtx.waitUntil(confirmPublished(createDb(c.env.DB), notification.restockId));
-		}
-		const usage = c.var.d1Usage;
-		logEvent("info", "restock_notified", {
-			book_id: bookId,
-			restock_id: notification.restockId,
-			notified: notification.userIds.length,
-			d1_round_trips: usage.roundTrips,
-			d1_rows_read: usage.rowsRead,
-			d1_rows_written: usage.rowsWritten,
-		});
-	}
 	return c.json(toBookResponse(book), 200);
 };

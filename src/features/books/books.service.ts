@@ -20,7 +20,7 @@ export type BookValues = Partial<
 	>
 >;
 
-export const bookNotFound = () => new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
+const bookNotFound = () => new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
 
 /** Constraint failures of a book write, as the client's fault (one round trip, no read beforehand). */
 function asBookWriteError(err: unknown): unknown {
@@ -64,10 +64,11 @@ export async function getBook(db: Db, id: number): Promise<BookRow> {
 export async function createBook(
 	db: Db,
 	values: BookValues & Pick<BookRow, "title" | "author" | "priceCents">,
-) {
+): Promise<BookRow> {
 	try {
 		const [book] = await db.insert(books).values(values).returning();
-		return book as BookRow;
+		if (!book) throw new Error("the inserted book was not returned");
+		return book;
 	} catch (err) {
 		throw asBookWriteError(err);
 	}

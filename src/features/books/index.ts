@@ -8,4 +8,4 @@ export const booksRouter = createRouter()
 	.openapi(routes.create, handlers.create)
 	.openapi(routes.update, handlers.update)
 	.openapi(routes.remove, handlers.remove)
-	.openapi(routes.setStock, handlers.stock);
+	.openapi(routes.setStock, handlers.setStock);

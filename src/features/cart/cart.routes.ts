@@ -1,37 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { signedIn } from "../../lib/auth.ts";
-import { priceOutput } from "../../lib/money.ts";
 import {
 	bodyErrors,
 	errorResponses,
-	idField,
 	idParam,
 	jsonBody,
 	jsonResponse,
 	userErrors,
 } from "../../lib/openapi.ts";
-
-export const CartSchema = z
-	.object({
-		items: z.array(
-			z.object({
-				id: z.number().int(),
-				book_id: z.number().int(),
-				book_title: z.string(),
-				unit_price: priceOutput,
-				quantity: z.number().int(),
-				line_total: priceOutput,
-			}),
-		),
-		total: priceOutput,
-	})
-	.openapi("Cart");
-
-const quantity = z
-	.number({ message: "quantity must be an integer from 1 to 100" })
-	.int("quantity must be an integer from 1 to 100")
-	.min(1, "quantity must be an integer from 1 to 100")
-	.max(100, "quantity must be an integer from 1 to 100");
+import { CartItemAdd, CartItemUpdate, CartSchema } from "./cart.schemas.ts";
 
 const cartItemId = z.object({ id: idParam("id") });
 
@@ -52,7 +29,7 @@ export const addItem = createRoute({
 	description:
 		"Adds to the book's existing line if there is one. A line holds at most 100 copies (422) and never more than the stock (409).",
 	...signedIn,
-	request: { body: jsonBody(z.object({ book_id: idField("book_id"), quantity }).openapi("CartItemAdd")) },
+	request: { body: jsonBody(CartItemAdd) },
 	responses: {
 		201: jsonResponse(CartSchema, "The cart"),
 		...errorResponses({
@@ -70,7 +47,7 @@ export const updateItem = createRoute({
 	tags: ["Cart"],
 	summary: "Set a cart line's quantity",
 	...signedIn,
-	request: { params: cartItemId, body: jsonBody(z.object({ quantity }).openapi("CartItemUpdate")) },
+	request: { params: cartItemId, body: jsonBody(CartItemUpdate) },
 	responses: {
 		200: jsonResponse(CartSchema, "The cart"),
 		...errorResponses({

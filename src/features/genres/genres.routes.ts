@@ -1,8 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly } from "../../lib/auth.ts";
 import { adminErrors, bodyErrors, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi.ts";
-
-export const GenreSchema = z.object({ id: z.number().int(), name: z.string() }).openapi("Genre");
+import { GenreCreate, GenreSchema } from "./genres.schemas.ts";
 
 export const list = createRoute({
 	method: "get",
@@ -22,11 +21,7 @@ export const create = createRoute({
 	summary: "Create a genre (admin)",
 	...adminOnly,
 	request: {
-		body: jsonBody(
-			z
-				.object({ name: z.string({ message: "name is required" }).trim().min(1).max(100) })
-				.openapi("GenreCreate"),
-		),
+		body: jsonBody(GenreCreate),
 	},
 	responses: {
 		201: jsonResponse(GenreSchema, "The new genre"),

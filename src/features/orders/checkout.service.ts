@@ -13,14 +13,16 @@
  * Idempotency: one order per (user, key), enforced by a unique index inside the batch, so two concurrent
  * requests with the same key produce one order; the loser voids its authorization and returns the winner's.
  */
-import { sql } from "drizzle-orm";
-import type { OrderStatus } from "../../db/schema.ts";
-import { constraintViolation, type Db, runBatch } from "../../lib/db.ts";
+import { eq, sql } from "drizzle-orm";
+import { type OrderStatus, orders } from "../../db/schema.ts";
+import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { formatCents } from "../../lib/money.ts";
-import { type CartLine, cartLinesQuery, toCartLines } from "../cart/cart.service.ts";
-import { type OrderView, orderByIdempotencyKey, selectOrders, toOrderView } from "./orders.service.ts";
+import type { CartLine } from "../cart/cart.schemas.ts";
+import { cartLines } from "../cart/cart.service.ts";
+import type { OrderView } from "./orders.schemas.ts";
+import { newestOrderOf, orderByIdempotencyKey, selectOrders } from "./orders.service.ts";
 import type { PaymentProvider } from "./payment.ts";
 
 export interface CheckoutResult {
@@ -47,14 +49,14 @@ export async function checkout(
 	options: { paymentToken?: string; idempotencyKey?: string },
 ): Promise<CheckoutResult> {
 	const { idempotencyKey } = options;
-	const [previous, cartRows] = await runBatch(db, [
-		idempotencyKey ? orderByIdempotencyKey(userId, idempotencyKey) : sql`SELECT 1 WHERE 0`,
-		cartLinesQuery(userId),
+	// Without a key no earlier order can match: the empty string is never a valid key.
+	const [previous, lines] = await db.batch([
+		orderByIdempotencyKey(db, userId, idempotencyKey ?? ""),
+		cartLines(db, userId),
 	]);
-	const earlier = previous?.[0];
-	if (earlier) return { order: toOrderView(earlier), replayed: true, captured: false };
+	const earlier = previous[0];
+	if (earlier) return { order: earlier, replayed: true, captured: false };
 
-	const lines = toCartLines(cartRows);
 	if (lines.length === 0) throw new AppError("CART_EMPTY", "Your cart is empty", null);
 	// A line already short needs no payment attempt; the batch re-checks whatever happens meanwhile.
 	const short = lines.find((line) => line.quantity > line.stockQuantity);
@@ -75,53 +77,58 @@ export async function checkout(
 			quantity: line.quantity,
 		})),
 	);
-	const newOrder = (status: OrderStatus) => [
-		sql`INSERT INTO orders (user_id, status, total_cents, idempotency_key, created_at)
-			VALUES (${userId}, ${status}, ${totalCents}, ${idempotencyKey ?? null}, ${now})`,
-		// The order just inserted: in this transaction it is the user's newest.
-		sql`INSERT INTO order_items (order_id, book_id, title, unit_price_cents, quantity)
-			SELECT (SELECT max(id) FROM orders WHERE user_id = ${userId}),
+	// The order goes first: a concurrent request with the same Idempotency-Key fails on the unique index
+	// before anything else, so it answers with the winner's order instead of a stock error.
+	const newOrder = (status: OrderStatus) =>
+		[
+			rawQuery(sql`INSERT INTO orders (user_id, status, total_cents, idempotency_key, created_at)
+			VALUES (${userId}, ${status}, ${totalCents}, ${idempotencyKey ?? null}, ${now})`),
+			rawQuery(sql`INSERT INTO order_items (order_id, book_id, title, unit_price_cents, quantity)
+			SELECT ${newestOrderOf(userId)},
 				value ->> 'book_id', value ->> 'title', value ->> 'price', value ->> 'quantity'
-			FROM json_each(${orderItems})`,
-	];
+			FROM json_each(${orderItems})`),
+		] as const;
 	const payment = (status: "authorized" | "declined", reference: string | null) =>
-		sql`INSERT INTO payments (order_id, provider, status, reference, amount_cents, created_at, updated_at)
-			VALUES ((SELECT max(id) FROM orders WHERE user_id = ${userId}), ${payments.name}, ${status},
-				${reference}, ${totalCents}, ${now}, ${now})`;
-	const readBack = selectOrders(sql`o.id = (SELECT max(id) FROM orders WHERE user_id = ${userId})`, 1);
+		rawQuery(sql`INSERT INTO payments (order_id, provider, status, reference, amount_cents, created_at, updated_at)
+			VALUES (${newestOrderOf(userId)}, ${payments.name}, ${status}, ${reference}, ${totalCents}, ${now}, ${now})`);
+	const readBack = selectOrders(db, eq(orders.id, newestOrderOf(userId)), 1);
 
-	let order: OrderView;
+	let order: OrderView | undefined;
 	try {
 		if (!authorization.approved) {
-			const results = await runBatch(db, [
+			const [, , , declined] = await batch(db, [
 				...newOrder("payment_failed"),
 				payment("declined", null),
 				readBack,
 			]);
 			logEvent("info", "checkout_payment_declined", { user_id: userId, reason: authorization.reason });
-			return { order: toOrderView(results.at(-1)?.[0] ?? {}), replayed: false, captured: false };
+			if (!declined[0]) throw new Error("checkout: the declined order was not read back");
+			return { order: declined[0], replayed: false, captured: false };
 		}
-		const results = await runBatch(db, [
-			sql`UPDATE books SET stock_quantity = stock_quantity - (j.value ->> 'quantity'), updated_at = ${now}
-				FROM json_each(${orderItems}) AS j
-				WHERE books.id = j.value ->> 'book_id'`,
+		const [, , , , , confirmed] = await batch(db, [
 			...newOrder("confirmed"),
+			rawQuery(sql`UPDATE books SET stock_quantity = stock_quantity - (j.value ->> 'quantity'), updated_at = ${now}
+				FROM json_each(${orderItems}) AS j
+				WHERE books.id = j.value ->> 'book_id'`),
 			payment("authorized", authorization.reference),
-			sql`DELETE FROM cart_items WHERE id IN (SELECT value FROM json_each(${JSON.stringify(lines.map((l) => l.id))}))`,
+			rawQuery(
+				sql`DELETE FROM cart_items WHERE id IN (SELECT value FROM json_each(${JSON.stringify(lines.map((l) => l.id))}))`,
+			),
 			readBack,
 		]);
-		order = toOrderView(results.at(-1)?.[0] ?? {});
+		order = confirmed[0];
+		if (!order) throw new Error("checkout: the confirmed order was not read back");
 	} catch (err) {
 		if (authorization.approved) await payments.void(authorization.reference);
 		const violation = constraintViolation(err);
 		if (violation?.kind === "unique" && idempotencyKey) {
 			// A concurrent request with the same key made the order: answer with it.
-			const [row] = await db.all<Record<string, unknown>>(orderByIdempotencyKey(userId, idempotencyKey));
-			if (row) return { order: toOrderView(row), replayed: true, captured: false };
+			const [winner] = await orderByIdempotencyKey(db, userId, idempotencyKey);
+			if (winner) return { order: winner, replayed: true, captured: false };
 		}
 		if (violation?.kind === "check" || violation?.kind === "foreign_key") {
 			// Another buyer took the last copies (or the book was removed) between the read and the batch.
-			const current = toCartLines(await db.all<Record<string, unknown>>(cartLinesQuery(userId)));
+			const current = await cartLines(db, userId);
 			const short = current.find((line) => line.quantity > line.stockQuantity);
 			throw short
 				? insufficientStock(short)

@@ -1,7 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ORDER_STATUSES } from "../../db/schema.ts";
 import { adminOnly, signedIn } from "../../lib/auth.ts";
-import { priceOutput } from "../../lib/money.ts";
 import {
 	adminErrors,
 	bodyErrors,
@@ -9,29 +8,10 @@ import {
 	idParam,
 	jsonBody,
 	jsonResponse,
-	timestamp,
 	userErrors,
 } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
-
-export const OrderSchema = z
-	.object({
-		id: z.number().int(),
-		status: z.enum(ORDER_STATUSES),
-		total: priceOutput,
-		items: z.array(
-			z.object({
-				book_id: z.number().int().nullable().openapi({ description: "null once the book was deleted" }),
-				title: z.string(),
-				unit_price: priceOutput,
-				quantity: z.number().int(),
-			}),
-		),
-		created_at: timestamp,
-	})
-	.openapi("Order");
-
-export const AdminOrderSchema = OrderSchema.extend({ user_id: z.number().int() }).openapi("AdminOrder");
+import { AdminOrderSchema, CheckoutBody, CheckoutHeaders, OrderSchema } from "./orders.schemas.ts";
 
 export const checkout = createRoute({
 	method: "post",
@@ -46,22 +26,8 @@ export const checkout = createRoute({
 	].join("\n\n"),
 	...signedIn,
 	request: {
-		headers: z.object({
-			"idempotency-key": z
-				.string()
-				.min(1)
-				.max(255)
-				.regex(/^[\x21-\x7e]+$/, "Idempotency-Key must be printable ASCII without spaces")
-				.optional()
-				.openapi({ param: { name: "idempotency-key", in: "header" }, example: "b6f1c6a0-checkout-1" }),
-		}),
-		body: jsonBody(
-			z
-				.object({
-					payment_token: z.string().min(1).max(255).optional().openapi({ example: "tok_visa" }),
-				})
-				.openapi("CheckoutRequest"),
-		),
+		headers: CheckoutHeaders,
+		body: jsonBody(CheckoutBody),
 	},
 	responses: {
 		201: jsonResponse(OrderSchema, "The order (`confirmed` or `payment_failed`)"),

@@ -5,6 +5,8 @@
  * never touches stock and an approved one is only taken for copies the batch actually reserved (a short
  * line voids the authorization). Providers are selected by the `PAYMENT_PROVIDER` variable.
  */
+import type { PaymentProviderName } from "../../lib/config.ts";
+
 export type Authorization = { approved: true; reference: string } | { approved: false; reason: string };
 
 export interface PaymentProvider {
@@ -30,14 +32,5 @@ export const testPaymentProvider: PaymentProvider = {
 	async void() {},
 };
 
-const providers: Record<string, PaymentProvider> = { test: testPaymentProvider };
-
-export class PaymentConfigError extends Error {
-	override name = "PaymentConfigError";
-}
-
-export function paymentProviderFor(env: Env): PaymentProvider {
-	const provider = providers[env.PAYMENT_PROVIDER];
-	if (!provider) throw new PaymentConfigError(`PAYMENT_PROVIDER "${env.PAYMENT_PROVIDER}" is not available`);
-	return provider;
-}
+/** Every provider the Worker ships, by the name `PAYMENT_PROVIDER` selects (validated in lib/config.ts). */
+export const paymentProviders: Record<PaymentProviderName, PaymentProvider> = { test: testPaymentProvider };

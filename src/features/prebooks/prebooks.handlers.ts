@@ -1,7 +1,7 @@
 import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import type * as routes from "./prebooks.routes.ts";
-import { toPrebookResponse } from "./prebooks.schemas.ts";
+import { toDemandItem, toPrebookResponse } from "./prebooks.schemas.ts";
 import { cancelPrebook, createPrebook, getPrebook, listPrebooks, waitingDemand } from "./prebooks.service.ts";
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
@@ -29,16 +29,5 @@ export const cancel: AppRouteHandler<typeof routes.cancel> = async (c) => {
 
 export const demand: AppRouteHandler<typeof routes.demand> = async (c) => {
 	const rows = await waitingDemand(c.var.db, c.req.valid("query").limit);
-	return c.json(
-		{
-			items: rows.map((row) => ({
-				book_id: row.bookId,
-				title: row.title,
-				author: row.author,
-				stock_quantity: row.stockQuantity,
-				waiting_count: row.waitingCount,
-			})),
-		},
-		200,
-	);
+	return c.json({ items: rows.map(toDemandItem) }, 200);
 };

@@ -5,14 +5,13 @@ import {
 	adminErrors,
 	bodyErrors,
 	errorResponses,
-	idField,
 	idParam,
 	jsonBody,
 	jsonResponse,
 	userErrors,
 } from "../../lib/openapi.ts";
 import { limitParam, pageQuery, pageSchema } from "../../lib/pagination.ts";
-import { DemandSchema, PrebookSchema } from "./prebooks.schemas.ts";
+import { DemandSchema, PrebookCreate, PrebookSchema } from "./prebooks.schemas.ts";
 
 const prebookId = z.object({ id: idParam("id") });
 
@@ -24,7 +23,7 @@ export const create = createRoute({
 	description:
 		"Only while the book's stock is 0; one waiting pre-booking per book; at most 100 waiting per user. When the book is restocked the pre-booking becomes `notified` and the user is emailed once.",
 	...signedIn,
-	request: { body: jsonBody(z.object({ book_id: idField("book_id") }).openapi("PreBookingCreate")) },
+	request: { body: jsonBody(PrebookCreate) },
 	responses: {
 		201: jsonResponse(PrebookSchema, "The new pre-booking (status `waiting`)"),
 		...errorResponses({

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { PREBOOK_STATUSES, type PrebookStatus } from "../../db/schema.ts";
-import { timestamp } from "../../lib/openapi.ts";
+import { idField, timestamp } from "../../lib/openapi.ts";
 
 export const PrebookSchema = z
 	.object({
@@ -37,6 +37,24 @@ export const toPrebookResponse = (row: PrebookView): PrebookResponse => ({
 	created_at: row.createdAt,
 	notified_at: row.notifiedAt,
 	cancelled_at: row.cancelledAt,
+});
+
+export const PrebookCreate = z.object({ book_id: idField("book_id") }).openapi("PreBookingCreate");
+
+export interface DemandView {
+	bookId: number;
+	title: string;
+	author: string;
+	stockQuantity: number;
+	waitingCount: number;
+}
+
+export const toDemandItem = (row: DemandView): z.infer<typeof DemandSchema> => ({
+	book_id: row.bookId,
+	title: row.title,
+	author: row.author,
+	stock_quantity: row.stockQuantity,
+	waiting_count: row.waitingCount,
 });
 
 export const DemandSchema = z

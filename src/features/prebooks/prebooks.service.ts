@@ -3,14 +3,14 @@
  *  1. a book can be pre-booked only while its stock is 0;
  *  2. one waiting pre-booking per user and book (partial unique index uq_pre_bookings_user_book_waiting);
  *  3. at most 100 waiting pre-bookings per user.
- * The restock that notifies them is in restock.service.ts.
+ * The restock that notifies them is in features/restocks.
  */
-import { and, count, desc, eq, getTableColumns, sql } from "drizzle-orm";
+import { and, count, desc, eq, ne, sql } from "drizzle-orm";
 import { books, type PrebookStatus, preBookings } from "../../db/schema.ts";
-import { constraintViolation, type Db, rowOf, runBatch } from "../../lib/db.ts";
+import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
-import type { NewestFirstCursor } from "../../lib/pagination.ts";
-import type { PrebookView } from "./prebooks.schemas.ts";
+import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
+import type { DemandView, PrebookView } from "./prebooks.schemas.ts";
 
 export const MAX_WAITING_PER_USER = 100;
 
@@ -24,51 +24,47 @@ const prebookNotFound = () => new AppError("PREBOOK_NOT_FOUND", "No pre-booking 
  */
 export async function createPrebook(db: Db, userId: number, bookId: number): Promise<PrebookView> {
 	const now = new Date().toISOString();
-	let inserted: Record<string, unknown>[] | undefined;
-	let diagnosis: Record<string, unknown>[] | undefined;
+	const duplicate = () =>
+		new AppError("PREBOOK_DUPLICATE", "You already have an active pre-booking for this book", "book_id");
+	let results: [
+		{ id: number }[],
+		PrebookView[],
+		{ stockQuantity: number; hasWaiting: number; waiting: number }[],
+	];
 	try {
-		[inserted, diagnosis] = await runBatch(db, [
-			sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
+		results = await batch(db, [
+			rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
 				SELECT ${userId}, id, 'waiting', ${now} FROM books
 				WHERE id = ${bookId} AND stock_quantity = 0
 					AND (SELECT count(*) FROM pre_bookings WHERE user_id = ${userId} AND status = 'waiting')
 						< ${MAX_WAITING_PER_USER}
-				RETURNING *`,
-			sql`SELECT title, author, stock_quantity,
-					EXISTS (SELECT 1 FROM pre_bookings
-						WHERE user_id = ${userId} AND book_id = ${bookId} AND status = 'waiting') AS has_waiting,
-					(SELECT count(*) FROM pre_bookings WHERE user_id = ${userId} AND status = 'waiting') AS waiting
-				FROM books WHERE id = ${bookId}`,
+				RETURNING id`),
+			prebookViews(db)
+				.where(and(eq(preBookings.userId, userId), eq(preBookings.bookId, bookId)))
+				.orderBy(desc(preBookings.id))
+				.limit(1),
+			db
+				.select({
+					stockQuantity: books.stockQuantity,
+					hasWaiting: sql<number>`EXISTS (SELECT 1 FROM pre_bookings
+						WHERE user_id = ${userId} AND book_id = ${bookId} AND status = 'waiting')`,
+					waiting: sql<number>`(SELECT count(*) FROM pre_bookings WHERE user_id = ${userId} AND status = 'waiting')`,
+				})
+				.from(books)
+				.where(eq(books.id, bookId)),
 		]);
 	} catch (err) {
-		const violation = constraintViolation(err);
-		if (violation?.kind === "unique") {
-			throw new AppError(
-				"PREBOOK_DUPLICATE",
-				"You already have an active pre-booking for this book",
-				"book_id",
-			);
-		}
+		if (constraintViolation(err)?.kind === "unique") throw duplicate();
 		throw err;
 	}
-	const book = diagnosis?.[0] as
-		| { title: string; author: string; stock_quantity: number; has_waiting: number; waiting: number }
-		| undefined;
-	const row = inserted?.[0];
-	if (row && book) {
-		return { ...rowOf(preBookings, row), bookTitle: book.title, bookAuthor: book.author };
-	}
+	const [inserted, created, diagnosis] = results;
+	if (inserted.length > 0 && created[0]) return created[0];
+	const book = diagnosis[0];
 	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
-	if (book.stock_quantity > 0) {
+	if (book.stockQuantity > 0) {
 		throw new AppError("PREBOOK_BOOK_IN_STOCK", "This book is in stock: buy it instead", "book_id");
 	}
-	if (book.has_waiting) {
-		throw new AppError(
-			"PREBOOK_DUPLICATE",
-			"You already have an active pre-booking for this book",
-			"book_id",
-		);
-	}
+	if (book.hasWaiting) throw duplicate();
 	if (book.waiting >= MAX_WAITING_PER_USER) {
 		throw new AppError(
 			"PREBOOK_LIMIT_REACHED",
@@ -79,28 +75,34 @@ export async function createPrebook(db: Db, userId: number, bookId: number): Pro
 	throw new Error("pre-booking insert refused for no known reason");
 }
 
-const viewColumns = {
-	...getTableColumns(preBookings),
-	bookTitle: books.title,
-	bookAuthor: books.author,
-};
+/** Pre-bookings with their book's title and author (a builder: add where/order/limit). */
+const prebookViews = (db: Db) =>
+	db
+		.select({
+			id: preBookings.id,
+			bookId: preBookings.bookId,
+			bookTitle: books.title,
+			bookAuthor: books.author,
+			status: preBookings.status,
+			createdAt: preBookings.createdAt,
+			notifiedAt: preBookings.notifiedAt,
+			cancelledAt: preBookings.cancelledAt,
+		})
+		.from(preBookings)
+		.innerJoin(books, eq(books.id, preBookings.bookId))
+		.$dynamic();
 
 export function listPrebooks(
 	db: Db,
 	userId: number,
 	query: { status?: PrebookStatus; after?: NewestFirstCursor; limit: number },
 ) {
-	return db
-		.select(viewColumns)
-		.from(preBookings)
-		.innerJoin(books, eq(books.id, preBookings.bookId))
+	return prebookViews(db)
 		.where(
 			and(
 				eq(preBookings.userId, userId),
 				query.status ? eq(preBookings.status, query.status) : undefined,
-				query.after
-					? sql`(${preBookings.createdAt}, ${preBookings.id}) < (${query.after.at}, ${query.after.id})`
-					: undefined,
+				newestFirstAfter(preBookings.createdAt, preBookings.id, query.after),
 			),
 		)
 		.orderBy(desc(preBookings.createdAt), desc(preBookings.id))
@@ -109,30 +111,31 @@ export function listPrebooks(
 
 /** Another user's pre-booking is "not found": its existence is not revealed. */
 export async function getPrebook(db: Db, userId: number, id: number): Promise<PrebookView> {
-	const row = await db
-		.select(viewColumns)
-		.from(preBookings)
-		.innerJoin(books, eq(books.id, preBookings.bookId))
-		.where(and(eq(preBookings.id, id), eq(preBookings.userId, userId)))
-		.get();
+	const [row] = await prebookViews(db).where(and(eq(preBookings.id, id), eq(preBookings.userId, userId)));
 	if (!row) throw prebookNotFound();
 	return row;
 }
 
 /** Soft cancel: the row stays with status `cancelled`. A notified pre-booking may be cancelled too. */
 export async function cancelPrebook(db: Db, userId: number, id: number): Promise<void> {
-	const [cancelled, current] = await runBatch(db, [
-		sql`UPDATE pre_bookings SET status = 'cancelled', cancelled_at = ${new Date().toISOString()}
-			WHERE id = ${id} AND user_id = ${userId} AND status <> 'cancelled' RETURNING id`,
-		sql`SELECT status FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`,
+	const [cancelled, current] = await db.batch([
+		db
+			.update(preBookings)
+			.set({ status: "cancelled", cancelledAt: new Date().toISOString() })
+			.where(and(eq(preBookings.id, id), eq(preBookings.userId, userId), ne(preBookings.status, "cancelled")))
+			.returning({ id: preBookings.id }),
+		db
+			.select({ status: preBookings.status })
+			.from(preBookings)
+			.where(and(eq(preBookings.id, id), eq(preBookings.userId, userId))),
 	]);
-	if (cancelled?.length) return;
-	if (!current?.length) throw prebookNotFound();
+	if (cancelled.length > 0) return;
+	if (current.length === 0) throw prebookNotFound();
 	throw new AppError("PREBOOK_ALREADY_CANCELLED", "This pre-booking is already cancelled", "id");
 }
 
 /** Books by number of waiting pre-bookings, most first (served by idx_pre_bookings_book_waiting). */
-export function waitingDemand(db: Db, limit: number) {
+export function waitingDemand(db: Db, limit: number): Promise<DemandView[]> {
 	const waitingCount = count().as("waiting_count");
 	return (
 		db

@@ -1,25 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly } from "../../lib/auth.ts";
-import { adminErrors, errorResponses, idParam, jsonResponse, timestamp } from "../../lib/openapi.ts";
+import { adminErrors, errorResponses, idParam, jsonResponse } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
-
-export const RestockSchema = z
-	.object({
-		id: z.number().int(),
-		book_id: z.number().int(),
-		book_title: z.string(),
-		quantity_before: z.number().int(),
-		quantity_after: z.number().int(),
-		notified_count: z.number().int().openapi({ description: "Pre-bookings this restock notified" }),
-		sent_count: z.number().int().openapi({ description: "Emails sent" }),
-		failed_count: z.number().int().openapi({ description: "Emails that failed and await a retry" }),
-		dead_count: z.number().int().openapi({ description: "Emails that exhausted their retries (replayable)" }),
-		created_at: timestamp,
-		published_at: timestamp.nullable().openapi({
-			description: "When the queue accepted the notification; null until then (the relay republishes)",
-		}),
-	})
-	.openapi("Restock");
+import { RestockReplaySchema, RestockSchema } from "./restocks.schemas.ts";
 
 export const list = createRoute({
 	method: "get",
@@ -46,10 +29,7 @@ export const replay = createRoute({
 	...adminOnly,
 	request: { params: z.object({ id: idParam("id") }) },
 	responses: {
-		202: jsonResponse(
-			z.object({ restock_id: z.number().int(), requeued: z.number().int() }).openapi("RestockReplay"),
-			"How many deliveries were put back on the queue",
-		),
+		202: jsonResponse(RestockReplaySchema, "How many deliveries were put back on the queue"),
 		...errorResponses({ ...adminErrors, 404: "RESTOCK_NOT_FOUND", 422: true }),
 	},
 });

@@ -10,7 +10,7 @@ import {
 	userErrors,
 } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
-import { UserSchema } from "./users.schemas.ts";
+import { UserPatch, UserSchema } from "./users.schemas.ts";
 
 export const me = createRoute({
 	method: "get",
@@ -44,13 +44,6 @@ export const list = createRoute({
 	},
 });
 
-const UserPatch = z
-	.object({
-		is_active: z.boolean().optional(),
-		role: z.enum(["user", "admin"]).optional(),
-	})
-	.openapi("UserPatch");
-
 export const update = createRoute({
 	method: "patch",
 	path: "/admin/users/{id}",
@@ -66,7 +59,7 @@ export const update = createRoute({
 			...adminErrors,
 			...bodyErrors,
 			404: "USER_NOT_FOUND",
-			409: "ADMIN_SELF_MODIFICATION: an admin cannot deactivate or demote itself",
+			409: "ADMIN_SELF_MODIFICATION: an admin cannot deactivate or demote itself (checked first); ADMIN_LAST: the change would leave no active admin",
 		}),
 	},
 });

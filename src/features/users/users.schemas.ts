@@ -1,6 +1,9 @@
 import { z } from "@hono/zod-openapi";
+import type { UserRow } from "../../db/schema.ts";
 import { timestamp } from "../../lib/openapi.ts";
-import type { Caller } from "../../types.ts";
+
+/** A user as the API shows it (never the password hash or token version). */
+export type UserView = Pick<UserRow, "id" | "email" | "fullName" | "role" | "isActive" | "createdAt">;
 
 export const UserSchema = z
 	.object({
@@ -13,7 +16,7 @@ export const UserSchema = z
 	})
 	.openapi("User");
 
-export const toUserResponse = (user: Caller): z.infer<typeof UserSchema> => ({
+export const toUserResponse = (user: UserView): z.infer<typeof UserSchema> => ({
 	id: user.id,
 	email: user.email,
 	full_name: user.fullName,
@@ -29,3 +32,10 @@ export const emailInput = z
 	.toLowerCase()
 	.pipe(z.email("email must be a valid email address").max(254, "email must be at most 254 characters"))
 	.openapi({ format: "email", example: "reader@example.com" });
+
+export const UserPatch = z
+	.object({
+		is_active: z.boolean().optional(),
+		role: z.enum(["user", "admin"]).optional(),
+	})
+	.openapi("UserPatch");

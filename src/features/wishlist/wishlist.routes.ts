@@ -1,28 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { signedIn } from "../../lib/auth.ts";
-import { priceOutput } from "../../lib/money.ts";
 import {
 	bodyErrors,
 	errorResponses,
-	idField,
 	idParam,
 	jsonBody,
 	jsonResponse,
-	timestamp,
 	userErrors,
 } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
-
-export const WishlistItemSchema = z
-	.object({
-		book_id: z.number().int(),
-		book_title: z.string(),
-		book_author: z.string(),
-		price: priceOutput,
-		stock_quantity: z.number().int(),
-		added_at: timestamp,
-	})
-	.openapi("WishlistItem");
+import { WishlistAdd, WishlistItemSchema } from "./wishlist.schemas.ts";
 
 export const list = createRoute({
 	method: "get",
@@ -43,7 +30,7 @@ export const add = createRoute({
 	tags: ["Wishlist"],
 	summary: "Add a book to the wishlist",
 	...signedIn,
-	request: { body: jsonBody(z.object({ book_id: idField("book_id") }).openapi("WishlistAdd")) },
+	request: { body: jsonBody(WishlistAdd) },
 	responses: {
 		201: jsonResponse(WishlistItemSchema, "The wishlist item"),
 		...errorResponses({

@@ -1,0 +1,35 @@
+import { z } from "@hono/zod-openapi";
+import { emailInput } from "../users/users.schemas.ts";
+
+const password = z
+	.string({ message: "password is required" })
+	.min(8, "password must be 8 to 128 characters")
+	.max(128, "password must be 8 to 128 characters")
+	.openapi({ example: "correct horse battery" });
+
+export const RegisterBody = z
+	.object({
+		email: emailInput,
+		password,
+		full_name: z.string().trim().min(1).max(255).nullish(),
+	})
+	.openapi("RegisterRequest");
+
+export const LoginBody = z
+	.object({ email: emailInput, password: z.string({ message: "password is required" }).min(1).max(128) })
+	.openapi("LoginRequest");
+
+export const RefreshBody = z
+	.object({ refresh_token: z.string({ message: "refresh_token is required" }).min(1).max(512) })
+	.openapi("RefreshRequest");
+
+export const TokenPairSchema = z
+	.object({
+		access_token: z.string(),
+		refresh_token: z.string(),
+		token_type: z.literal("bearer"),
+		expires_in: z.number().int().openapi({ description: "Access token lifetime in seconds", example: 900 }),
+	})
+	.openapi("TokenPair");
+
+export type TokenPair = z.infer<typeof TokenPairSchema>;

@@ -1,0 +1,10 @@
+import type { AppRouteHandler } from "../../types.ts";
+import type * as routes from "./genres.routes.ts";
+import { toGenreResponse } from "./genres.schemas.ts";
+import { createGenre, listGenres } from "./genres.service.ts";
+
+export const list: AppRouteHandler<typeof routes.list> = async (c) =>
+	c.json({ items: (await listGenres(c.var.db)).map(toGenreResponse) }, 200);
+
+export const create: AppRouteHandler<typeof routes.create> = async (c) =>
+	c.json(toGenreResponse(await createGenre(c.var.db, c.req.valid("json").name)), 201);

@@ -1,0 +1,52 @@
+import { z } from "@hono/zod-openapi";
+import { timestamp } from "../../lib/openapi.ts";
+
+export interface RestockView {
+	id: number;
+	bookId: number;
+	bookTitle: string;
+	quantityBefore: number;
+	quantityAfter: number;
+	notifiedCount: number;
+	sentCount: number;
+	failedCount: number;
+	deadCount: number;
+	createdAt: string;
+	publishedAt: string | null;
+}
+
+export const RestockSchema = z
+	.object({
+		id: z.number().int(),
+		book_id: z.number().int(),
+		book_title: z.string(),
+		quantity_before: z.number().int(),
+		quantity_after: z.number().int(),
+		notified_count: z.number().int().openapi({ description: "Pre-bookings this restock notified" }),
+		sent_count: z.number().int().openapi({ description: "Emails sent" }),
+		failed_count: z.number().int().openapi({ description: "Emails that failed and await a retry" }),
+		dead_count: z.number().int().openapi({ description: "Emails that exhausted their retries (replayable)" }),
+		created_at: timestamp,
+		published_at: timestamp.nullable().openapi({
+			description: "When the queue accepted the notification; null until then (the relay republishes)",
+		}),
+	})
+	.openapi("Restock");
+
+export const RestockReplaySchema = z
+	.object({ restock_id: z.number().int(), requeued: z.number().int() })
+	.openapi("RestockReplay");
+
+export const toRestockResponse = (row: RestockView): z.infer<typeof RestockSchema> => ({
+	id: row.id,
+	book_id: row.bookId,
+	book_title: row.bookTitle,
+	quantity_before: row.quantityBefore,
+	quantity_after: row.quantityAfter,
+	notified_count: row.notifiedCount,
+	sent_count: row.sentCount,
+	failed_count: row.failedCount,
+	dead_count: row.deadCount,
+	created_at: row.createdAt,
+	published_at: row.publishedAt,
+});
