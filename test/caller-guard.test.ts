@@ -1,0 +1,102 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { api, createAdmin, createBook, createUser, expectError, unique } from "./helpers";
+
+const activeAdmins = async () =>
+	(
+		await env.DB.prepare("SELECT count(*) AS n FROM users WHERE role = 'admin' AND is_active = 1").first<{
+			n: number;
+		}>()
+	)?.n ?? 0;
+
+describe("the caller is checked inside the request's transaction", () => {
+	it("a deactivated user's write does not commit (403), even with an unexpired token", async () => {
+		const admin = await createAdmin();
+		const user = await createUser();
+		const book = await createBook(admin.token);
+		await api("PATCH", `/admin/users/${user.id}`, { token: admin.token, body: { is_active: false } });
+		expectError(
+			await api("POST", "/wishlist", { token: user.token, body: { book_id: book.id } }),
+			403,
+			"AUTH_ACCOUNT_DEACTIVATED",
+		);
+		const rows = await env.DB.prepare("SELECT count(*) AS n FROM wishlist_items WHERE user_id = ?")
+			.bind(user.id)
+			.first<{ n: number }>();
+		expect(rows?.n).toBe(0);
+	});
+
+	it("a demoted admin's admin write does not commit (403 AUTH_FORBIDDEN)", async () => {
+		const [boss, demoted] = [await createAdmin(), await createAdmin()];
+		await api("PATCH", `/admin/users/${demoted.id}`, { token: boss.token, body: { role: "user" } });
+		const name = unique("Genre");
+		expectError(
+			await api("POST", "/genres", { token: demoted.token, body: { name } }),
+			403,
+			"AUTH_FORBIDDEN",
+		);
+		const genre = await env.DB.prepare("SELECT id FROM genres WHERE name = ?").bind(name).first();
+		expect(genre).toBeNull();
+	});
+
+	it("a token of a user that no longer exists is refused (401)", async () => {
+		const user = await createUser();
+		await env.DB.prepare("DELETE FROM users WHERE id = ?").bind(user.id).run();
+		expectError(await api("GET", "/users/me", { token: user.token }), 401, "AUTH_INVALID_TOKEN");
+	});
+
+	it("two admins demoting each other in parallel, 50 times, never leave the store without an active admin", async () => {
+		// Only these two are admins: the store's other admins are demoted first, so each pair is decisive.
+		await env.DB.prepare("UPDATE users SET role = 'user' WHERE role = 'admin'").run();
+		const outcomes = new Set<string>();
+		for (let round = 0; round < 50; round++) {
+			const [a, b] = await Promise.all([createAdmin(), createAdmin()]);
+			await env.DB.prepare("UPDATE users SET role = 'user' WHERE role = 'admin' AND id NOT IN (?, ?)")
+				.bind(a.id, b.id)
+				.run();
+			const results = await Promise.all([
+				api("PATCH", `/admin/users/${b.id}`, { token: a.token, body: { role: "user" } }),
+				api("PATCH", `/admin/users/${a.id}`, { token: b.token, body: { role: "user" } }),
+			]);
+			outcomes.add(results.map((res) => res.status).join("/"));
+			expect(await activeAdmins()).toBeGreaterThanOrEqual(1);
+			expect(results.filter((res) => res.status === 200)).toHaveLength(1);
+			for (const refused of results.filter((res) => res.status !== 200)) {
+				expectError(refused, 403, "AUTH_FORBIDDEN");
+			}
+		}
+		expect([...outcomes].every((outcome) => outcome === "200/403" || outcome === "403/200")).toBe(true);
+	});
+
+	it("two admins deactivating each other in parallel leave one active admin", async () => {
+		await env.DB.prepare("UPDATE users SET role = 'user' WHERE role = 'admin'").run();
+		for (let round = 0; round < 10; round++) {
+			const [a, b] = await Promise.all([createAdmin(), createAdmin()]);
+			await env.DB.prepare("UPDATE users SET role = 'user' WHERE role = 'admin' AND id NOT IN (?, ?)")
+				.bind(a.id, b.id)
+				.run();
+			const results = await Promise.all([
+				api("PATCH", `/admin/users/${b.id}`, { token: a.token, body: { is_active: false } }),
+				api("PATCH", `/admin/users/${a.id}`, { token: b.token, body: { is_active: false } }),
+			]);
+			expect(results.map((res) => res.status).sort()).toEqual([200, 403]);
+			expect(await activeAdmins()).toBe(1);
+		}
+	});
+});
+
+describe("the last active admin", () => {
+	it("is decided inside the UPDATE: demoting or deactivating it is refused (409 ADMIN_LAST)", async () => {
+		const { createDb } = await import("../src/lib/db");
+		const { updateUser } = await import("../src/features/users/users.service");
+		await env.DB.prepare("UPDATE users SET role = 'user' WHERE role = 'admin'").run();
+		const last = await createAdmin();
+		// Called below the HTTP layer (no caller guard): nothing else stands between the change and the rule.
+		const db = createDb(env.DB);
+		for (const patch of [{ role: "user" as const }, { isActive: false }]) {
+			await expect(updateUser(db, 0, last.id, patch)).rejects.toMatchObject({ code: "ADMIN_LAST" });
+		}
+		const row = await env.DB.prepare("SELECT role, is_active FROM users WHERE id = ?").bind(last.id).first();
+		expect(row).toEqual({ role: "admin", is_active: 1 });
+	});
+});
