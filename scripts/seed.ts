@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { getPlatformProxy } from "wrangler";
 import { books, genres, users } from "../src/db/schema.ts";
+import { genreKey } from "../src/lib/genre-name.ts";
 import { isbn13CheckDigit } from "../src/lib/isbn.ts";
 import { hashPassword } from "../src/lib/password.ts";
 
@@ -77,7 +78,7 @@ export async function seedDemoData(): Promise<"seeded" | "already seeded"> {
 			}),
 		);
 		await db.batch([
-			db.insert(genres).values(GENRES.map((name) => ({ name }))),
+			db.insert(genres).values(GENRES.map((name) => ({ name, nameKey: genreKey(name) }))),
 			db.insert(users).values([
 				{ email: DEMO_ADMIN.email, passwordHash: adminHash, fullName: "Demo Admin", role: "admin" },
 				{ email: DEMO_READER.email, passwordHash: readerHash, fullName: "Demo Reader", role: "user" },

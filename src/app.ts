@@ -41,6 +41,22 @@ export function createApp() {
 		);
 	});
 	app.use(timing({ crossOrigin: true }));
+	// One metered drizzle client per request; its round trips end up in Server-Timing — on every response,
+	// also the CORS preflights and 413s answered by the middleware below. Authenticated routes replace it
+	// with one guarded by the caller (lib/auth.ts).
+	app.use(async (c, next) => {
+		const usage = newD1Usage();
+		c.set("d1Usage", usage);
+		c.set("db", createDb(c.env.DB, usage));
+		await next();
+		setMetric(c, "d1", usage.durationMs, String(usage.roundTrips));
+	});
+	// Nothing is stored by shared caches unless a route says otherwise: most answers carry tokens or one
+	// user's data. The public catalog reads set their own Cache-Control.
+	app.use(async (c, next) => {
+		await next();
+		if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
+	});
 	app.use(
 		secureHeaders({
 			// JSON only: nothing may be loaded or framed. /docs sets its own policy (kept: overwrite false).
@@ -68,15 +84,6 @@ export function createApp() {
 			},
 		}),
 	);
-	// One metered drizzle client per request; its round trips end up in Server-Timing. Authenticated
-	// routes replace it with one guarded by the caller (lib/auth.ts).
-	app.use(async (c, next) => {
-		const usage = newD1Usage();
-		c.set("d1Usage", usage);
-		c.set("db", createDb(c.env.DB, usage));
-		await next();
-		setMetric(c, "d1", usage.durationMs, String(usage.roundTrips));
-	});
 
 	// Health answers (503, naming the bad variable) even when the configuration is invalid.
 	app.route("/", healthRouter);

@@ -1,5 +1,6 @@
 import { app } from "./app.ts";
 import { purgeExpiredAuthRecords } from "./features/auth/auth.service.ts";
+import { purgeExpiredCheckoutAttempts } from "./features/orders/checkout.service.ts";
 import { relayUnpublishedRestocks } from "./features/restocks/restocks.service.ts";
 import { createDb } from "./lib/db.ts";
 import { describeError } from "./lib/errors.ts";
@@ -40,6 +41,7 @@ export default {
 			withLogContext({ cron: controller.cron, scheduled_time: now.toISOString() }, async () => {
 				await cronTask("relay_restocks", () => relayUnpublishedRestocks(db, env.PREBOOK_QUEUE, now));
 				await cronTask("purge_auth_records", () => purgeExpiredAuthRecords(db, now));
+				await cronTask("purge_checkout_attempts", () => purgeExpiredCheckoutAttempts(db, now));
 			}),
 		);
 	},

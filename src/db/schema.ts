@@ -70,17 +70,21 @@ export const refreshTokens = sqliteTable(
 /**
  * Login attempts inside the rate-limit window, one row per attempt that was let through. A successful
  * login clears the email's rows, so what remains are failures. Kept in D1 (not the Rate Limiting binding)
- * because the rule is "10 per email per 15 minutes", which that binding cannot express.
+ * because the rules — 10 per (email, client network), 100 per email, in 15 minutes — need exact counts
+ * per email, which that binding cannot express.
  */
 export const loginAttempts = sqliteTable(
 	"login_attempts",
 	{
 		id: integer("id").primaryKey({ autoIncrement: true }),
 		email: text("email").notNull(),
+		/** The client's network (an IPv4 address or an IPv6 /64); '' when the request carried none. */
+		network: text("network").notNull().default(""),
 		attemptedAt: text("attempted_at").notNull(),
 	},
 	(t) => [
 		index("idx_login_attempts_email_time").on(t.email, t.attemptedAt),
+		index("idx_login_attempts_email_network_time").on(t.email, t.network, t.attemptedAt),
 		// The cron purge deletes by age every minute.
 		index("idx_login_attempts_time").on(t.attemptedAt),
 	],
@@ -91,9 +95,15 @@ export const genres = sqliteTable(
 	{
 		id: integer("id").primaryKey({ autoIncrement: true }),
 		name: text("name").notNull(),
+		/**
+		 * `genreKey(name)` (lib/genre-name.ts: NFKC + case folding), computed by the app because SQLite
+		 * cannot: "Fiction", "FICTION" and "ｆｉｃｔｉｏｎ" share one key, so they are one genre.
+		 */
+		// Nullable only because SQLite cannot add a NOT NULL column to a table that is referenced without
+		// rebuilding it (and a rebuild would run books' ON DELETE SET NULL): the app always writes it.
+		nameKey: text("name_key"),
 	},
-	// "Fiction" and "fiction" are the same genre.
-	(t) => [uniqueIndex("uq_genres_name").on(sql`lower(${t.name})`)],
+	(t) => [uniqueIndex("uq_genres_name_key").on(t.nameKey)],
 );
 
 export const books = sqliteTable(
@@ -295,6 +305,11 @@ export const orders = sqliteTable(
 		totalCents: integer("total_cents").notNull(),
 		/** The client's Idempotency-Key: one order per key and user, whatever the retries. */
 		idempotencyKey: text("idempotency_key"),
+		/**
+		 * SHA-256 of what the keyed request asked for (its payment token): the same key sent with another
+		 * request is refused (422 IDEMPOTENCY_KEY_REUSED) instead of answering with an unrelated order.
+		 */
+		requestFingerprint: text("request_fingerprint"),
 		createdAt: text("created_at").notNull().default(nowIso),
 	},
 	(t) => [
@@ -321,6 +336,34 @@ export const orderItems = sqliteTable(
 		quantity: integer("quantity").notNull(),
 	},
 	(t) => [index("idx_order_items_order").on(t.orderId)],
+);
+
+/**
+ * Checkout attempts inside the throttle window, one row per payment authorization let through (reserved
+ * atomically before authorizing, so parallel requests cannot overshoot). Bounds how fast one account can
+ * test cards: attempts per window, and declines per window more tightly.
+ */
+export const checkoutAttempts = sqliteTable(
+	"checkout_attempts",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		userId: integer("user_id")
+			.notNull()
+			.references(() => users.id, { onDelete: "cascade" }),
+		attemptedAt: text("attempted_at").notNull(),
+		declined: integer("declined", { mode: "boolean" }).notNull().default(false),
+		/**
+		 * A retry of the same purchase (same Idempotency-Key and payment token) reuses its attempt instead
+		 * of spending another: the throttle counts purchases and cards tried, never a client's retries.
+		 */
+		idempotencyKey: text("idempotency_key"),
+		requestFingerprint: text("request_fingerprint").notNull(),
+	},
+	(t) => [
+		index("idx_checkout_attempts_user_time").on(t.userId, t.attemptedAt),
+		// The cron purge deletes by age.
+		index("idx_checkout_attempts_time").on(t.attemptedAt),
+	],
 );
 
 /** One payment attempt per order: the provider's decision and reference, for reconciliation. */

@@ -1,19 +1,26 @@
 /**
  * Per-client limit on the auth endpoints, through the Workers Rate Limiting binding (30 requests a minute
- * per client address, see wrangler.toml). It is coarse by design — per location, eventually consistent —
- * and complements the exact per-email failure limit kept in D1 (features/auth).
+ * per client network, see wrangler.toml). It is coarse by design — per location, eventually consistent —
+ * and complements the exact per-email failure limits kept in D1 (features/auth). Clients are keyed by
+ * network (an IPv4 address, an IPv6 /64): one IPv6 host rotates through its whole /64 at will.
  */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../types.ts";
+import { clientNetwork } from "./client-network.ts";
 import { AppError } from "./errors.ts";
+
+/** The caller's network key ('' when the request carries no client address: a local tool). */
+export const requestNetwork = (c: Context<AppEnv>): string =>
+	clientNetwork(c.req.header("CF-Connecting-IP")) ?? "";
 
 export const limitAuthRequests = createMiddleware<AppEnv>(async (c, next) => {
 	// Cloudflare sets the client's address on every request; without it (a local tool) there is no key.
-	const client = c.req.header("CF-Connecting-IP");
-	if (client) {
-		const { success } = await c.env.AUTH_RATE_LIMITER.limit({ key: `auth:${client}` });
+	const network = requestNetwork(c);
+	if (network) {
+		const { success } = await c.env.AUTH_RATE_LIMITER.limit({ key: `auth:${network}` });
 		if (!success) {
-			throw new AppError("RATE_LIMITED", "Too many requests from this client; try again in a minute", null, {
+			throw new AppError("RATE_LIMITED", "Too many requests from this network; try again in a minute", null, {
 				headers: { "Retry-After": "60" },
 			});
 		}

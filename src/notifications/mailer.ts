@@ -21,14 +21,24 @@ export function parseSender(value: string): { name: string; email: string } | st
 	return match ? { name: match[1] as string, email: match[2] as string } : value.trim();
 }
 
+/**
+ * A header value on one line, whatever reaches the mailer: line breaks and other controls become spaces,
+ * so no stored text (a title) can add a header. Input validation already refuses them; this is the net.
+ */
+export const headerText = (value: string): string =>
+	value
+		.replace(/[\p{Cc}\u2028\u2029]+/gu, " ")
+		.replace(/\s+/g, " ")
+		.trim();
+
 export function emailBindingMailer(binding: SendEmail, from: string): Mailer {
 	const sender = parseSender(from);
 	return {
 		async send(email) {
 			await binding.send({
 				from: sender,
-				to: email.to,
-				subject: email.subject,
+				to: headerText(email.to),
+				subject: headerText(email.subject),
 				text: email.text,
 				html: email.html,
 			});

@@ -1,3 +1,4 @@
+import { requestNetwork } from "../../lib/rate-limit.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { toUserResponse } from "../users/users.schemas.ts";
 import type * as routes from "./auth.routes.ts";
@@ -15,7 +16,12 @@ export const register: AppRouteHandler<typeof routes.register> = async (c) => {
 
 export const login: AppRouteHandler<typeof routes.login> = async (c) => {
 	const { email, password } = c.req.valid("json");
-	return c.json(await logIn(c.var.db, email, password, c.var.config.jwtSecret), 200);
+	const tokens = await logIn(
+		c.var.db,
+		{ email, password, network: requestNetwork(c) },
+		c.var.config.jwtSecret,
+	);
+	return c.json(tokens, 200);
 };
 
 export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {

@@ -4,7 +4,8 @@ import { UserSchema } from "../users/users.schemas.ts";
 import { LoginBody, RefreshBody, RegisterBody, TokenPairSchema } from "./auth.schemas.ts";
 
 /** Every /auth route shares a per-client budget (src/lib/rate-limit.ts). */
-const clientLimit = "RATE_LIMITED: more than 30 auth requests a minute from this client (`Retry-After`)";
+const clientLimit =
+	"RATE_LIMITED: more than 30 auth requests a minute from this client network (`Retry-After`)";
 
 export const register = createRoute({
 	method: "post",
@@ -25,7 +26,7 @@ export const login = createRoute({
 	tags: ["Auth"],
 	summary: "Exchange email and password for tokens",
 	description:
-		"After 10 failed attempts for one email within 15 minutes every attempt gets 429 until the oldest ages out.",
+		"Failed attempts are limited per email within 15 minutes: 10 from one client network (an IPv4 address or an IPv6 /64) get that network 429 for this email; 100 from all networks get 429 everywhere. `Retry-After` says when the oldest counted failure ages out. A success clears this network's failures.",
 	request: { body: jsonBody(LoginBody) },
 	responses: {
 		200: jsonResponse(TokenPairSchema, "A new access token and refresh token"),
@@ -33,7 +34,7 @@ export const login = createRoute({
 			...bodyErrors,
 			401: "AUTH_INVALID_CREDENTIALS (unknown email and wrong password look the same)",
 			403: "AUTH_ACCOUNT_DEACTIVATED",
-			429: `RATE_LIMITED: 10 failed attempts for this email within 15 minutes, or ${clientLimit}`,
+			429: `RATE_LIMITED: 10 failed attempts for this email from this network (100 from all networks) within 15 minutes, or ${clientLimit}`,
 		}),
 	},
 });

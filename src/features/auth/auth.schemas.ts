@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { singleLineText } from "../../lib/text.ts";
 import { emailInput } from "../users/users.schemas.ts";
 
 const password = z
@@ -11,7 +12,7 @@ export const RegisterBody = z
 	.object({
 		email: emailInput,
 		password,
-		full_name: z.string().trim().min(1).max(255).nullish(),
+		full_name: singleLineText("full_name", { max: 255 }).nullish(),
 	})
 	.openapi("RegisterRequest");
 

@@ -6,7 +6,7 @@
  * same token exactly one wins. A spent token presented again means it leaked (or a client raced itself):
  * the whole family is revoked, as the contract requires.
  */
-import { eq, lte, sql } from "drizzle-orm";
+import { and, eq, lte, sql } from "drizzle-orm";
 import { loginAttempts, refreshTokens, users } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
@@ -24,7 +24,8 @@ import { userColumns } from "../users/users.service.ts";
 import type { TokenPair } from "./auth.schemas.ts";
 
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
-export const MAX_FAILED_LOGINS = 10;
+export const MAX_FAILED_LOGINS_PER_NETWORK = 10;
+export const MAX_FAILED_LOGINS_PER_EMAIL = 100;
 
 export async function registerUser(
 	db: Db,
@@ -56,22 +57,33 @@ async function tokenPair(claims: AccessClaims, refreshToken: string, jwtSecret: 
 }
 
 /**
- * Round trip 1 reserves an attempt slot (the count is checked inside the INSERT, so concurrent guesses
- * cannot overshoot the limit) and reads the user. A wrong password leaves its slot as a recorded failure;
- * a correct one clears the email's slots and stores the new refresh token (round trip 2).
+ * Round trip 1 reserves an attempt slot and reads the user. The limits are conditions of the INSERT, so
+ * concurrent guesses cannot overshoot them: at most 10 failures per (email, client network) — a stranger
+ * elsewhere cannot lock the user out of their own network — and 100 per email from all networks, which
+ * keeps guessing bounded. A wrong password leaves its slot as a recorded failure; a correct one clears the
+ * slots of this email and network and stores the new refresh token (round trip 2).
  */
-export async function logIn(db: Db, email: string, password: string, jwtSecret: string): Promise<TokenPair> {
+export async function logIn(
+	db: Db,
+	credentials: { email: string; password: string; network: string },
+	jwtSecret: string,
+): Promise<TokenPair> {
+	const { email, password, network } = credentials;
 	const now = new Date();
 	const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
+	const fromNetwork = sql`email = ${email} AND network = ${network}`;
 	const [, reserved, oldest, found] = await batch(db, [
 		rawQuery(sql`DELETE FROM login_attempts WHERE email = ${email} AND attempted_at <= ${windowStart}`),
-		rawQuery<{ id: number }>(sql`INSERT INTO login_attempts (email, attempted_at)
-			SELECT ${email}, ${now.toISOString()}
-			WHERE (SELECT count(*) FROM login_attempts WHERE email = ${email}) < ${MAX_FAILED_LOGINS}
+		rawQuery<{ id: number }>(sql`INSERT INTO login_attempts (email, network, attempted_at)
+			SELECT ${email}, ${network}, ${now.toISOString()}
+			WHERE (SELECT count(*) FROM login_attempts WHERE ${fromNetwork}) < ${MAX_FAILED_LOGINS_PER_NETWORK}
+				AND (SELECT count(*) FROM login_attempts WHERE email = ${email}) < ${MAX_FAILED_LOGINS_PER_EMAIL}
 			RETURNING id`),
-		rawQuery<{ oldest: string | null }>(
-			sql`SELECT min(attempted_at) AS oldest FROM login_attempts WHERE email = ${email}`,
-		),
+		// When refused: the oldest failure that counts, whichever limit was hit, says when a slot frees up.
+		rawQuery<{ oldest: string | null }>(sql`SELECT CASE
+				WHEN (SELECT count(*) FROM login_attempts WHERE email = ${email}) >= ${MAX_FAILED_LOGINS_PER_EMAIL}
+				THEN (SELECT min(attempted_at) FROM login_attempts WHERE email = ${email})
+				ELSE (SELECT min(attempted_at) FROM login_attempts WHERE ${fromNetwork}) END AS oldest`),
 		db
 			.select({
 				id: users.id,
@@ -104,7 +116,7 @@ export async function logIn(db: Db, email: string, password: string, jwtSecret: 
 
 	const refreshToken = newRefreshToken();
 	await db.batch([
-		db.delete(loginAttempts).where(eq(loginAttempts.email, email)),
+		db.delete(loginAttempts).where(and(eq(loginAttempts.email, email), eq(loginAttempts.network, network))),
 		db.insert(refreshTokens).values({
 			userId: account.id,
 			familyId: crypto.randomUUID(),

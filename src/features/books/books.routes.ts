@@ -10,6 +10,7 @@ import {
 	jsonResponse,
 } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
+import { searchText, singleLineText } from "../../lib/text.ts";
 import { BookCreate, BookPatch, BookSchema, stockQuantity } from "./books.schemas.ts";
 
 const bookId = z.object({ id: idParam("id") });
@@ -21,21 +22,13 @@ export const list = createRoute({
 	tags: ["Catalog"],
 	summary: "Browse the catalog",
 	description:
-		"Ordered by id. `q` matches part of the title or author, `author` the whole author name; both ignore ASCII case.",
+		"Ordered by id. `q` (1–200 characters) matches part of the title or author, `author` the whole author name; both ignore ASCII case, and `%` or `_` are plain characters.",
 	request: {
 		query: pageQuery.extend({
-			q: z
-				.string()
-				.trim()
-				.min(1)
-				.max(200)
+			q: searchText("q")
 				.optional()
 				.openapi({ param: { name: "q", in: "query" } }),
-			author: z
-				.string()
-				.trim()
-				.min(1)
-				.max(255)
+			author: singleLineText("author", { max: 255 })
 				.optional()
 				.openapi({ param: { name: "author", in: "query" } }),
 			genre_id: idParam("genre_id", "query").optional(),

@@ -3,6 +3,7 @@ import type { BookRow } from "../../db/schema.ts";
 import { normalizeIsbn } from "../../lib/isbn.ts";
 import { formatCents, priceInput, priceOutput } from "../../lib/money.ts";
 import { idField, timestamp } from "../../lib/openapi.ts";
+import { multiLineText, singleLineText } from "../../lib/text.ts";
 
 export const MAX_STOCK = 1_000_000;
 
@@ -50,7 +51,7 @@ const isbnInput = z
 		return isbn;
 	})
 	.openapi({
-		description: "ISBN-10 or ISBN-13, hyphens allowed; stored without them",
+		description: "ISBN-10 or ISBN-13, hyphens allowed; stored and returned as ISBN-13 without hyphens",
 		example: "978-0-306-40615-7",
 	});
 
@@ -61,11 +62,11 @@ export const stockQuantity = z
 	.max(MAX_STOCK, "quantity must be an integer from 0 to 1000000");
 
 const bookFields = {
-	title: z.string({ message: "title is required" }).trim().min(1).max(500),
-	author: z.string({ message: "author is required" }).trim().min(1).max(255),
+	title: singleLineText("title", { max: 500 }),
+	author: singleLineText("author", { max: 255 }),
 	price: priceInput,
 	isbn: isbnInput.nullish(),
-	description: z.string().max(10_000).nullish(),
+	description: multiLineText("description", { max: 10_000 }).nullish(),
 	genre_id: idField("genre_id").nullish(),
 	publish_date: z.iso.date("publish_date must be a valid YYYY-MM-DD date").nullish(),
 };

@@ -28,7 +28,7 @@ export const create = createRoute({
 		...errorResponses({
 			...adminErrors,
 			...bodyErrors,
-			409: "GENRE_NAME_CONFLICT: a genre with this name exists (names compare case-insensitively)",
+			409: "GENRE_NAME_CONFLICT: a genre with this name exists (names compare after NFKC normalisation and case folding)",
 		}),
 	},
 });

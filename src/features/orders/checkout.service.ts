@@ -13,16 +13,17 @@
  * Idempotency: one order per (user, key), enforced by a unique index inside the batch, so two concurrent
  * requests with the same key produce one order; the loser voids its authorization and returns the winner's.
  */
-import { eq, sql } from "drizzle-orm";
-import { type OrderStatus, orders } from "../../db/schema.ts";
+import { and, eq, lte, sql } from "drizzle-orm";
+import { checkoutAttempts, type OrderStatus, orders } from "../../db/schema.ts";
 import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { formatCents } from "../../lib/money.ts";
+import { hashToken } from "../../lib/tokens.ts";
 import type { CartLine } from "../cart/cart.schemas.ts";
 import { cartLines } from "../cart/cart.service.ts";
 import type { OrderView } from "./orders.schemas.ts";
-import { newestOrderOf, orderByIdempotencyKey, selectOrders } from "./orders.service.ts";
+import { newestOrderOf, orderColumns, selectOrders } from "./orders.service.ts";
 import type { PaymentProvider } from "./payment.ts";
 
 export interface CheckoutResult {
@@ -33,6 +34,13 @@ export interface CheckoutResult {
 	captured: boolean;
 }
 
+const keyReused = () =>
+	new AppError(
+		"IDEMPOTENCY_KEY_REUSED",
+		"This Idempotency-Key was already used for a checkout with another payment_token",
+		"payment_token",
+	);
+
 const insufficientStock = (line: Pick<CartLine, "bookId" | "bookTitle" | "stockQuantity">) =>
 	new AppError(
 		"INSUFFICIENT_STOCK",
@@ -42,6 +50,13 @@ const insufficientStock = (line: Pick<CartLine, "bookId" | "bookTitle" | "stockQ
 		`book_id:${line.bookId}`,
 	);
 
+/** The throttle (API.md: checkout cannot be used to test stolen cards), per user and window. */
+export const CHECKOUT_WINDOW_MS = 15 * 60 * 1000;
+export const MAX_CHECKOUT_ATTEMPTS = 10;
+export const MAX_DECLINED_CHECKOUTS = 3;
+
+export const checkoutWindowStart = (now: Date) => new Date(now.getTime() - CHECKOUT_WINDOW_MS).toISOString();
+
 export async function checkout(
 	db: Db,
 	payments: PaymentProvider,
@@ -49,15 +64,50 @@ export async function checkout(
 	options: { paymentToken?: string; idempotencyKey?: string },
 ): Promise<CheckoutResult> {
 	const { idempotencyKey } = options;
-	// Without a key no earlier order can match: the empty string is never a valid key.
-	const [previous, lines] = await db.batch([
-		orderByIdempotencyKey(db, userId, idempotencyKey ?? ""),
+	const fingerprint = await hashToken(options.paymentToken ?? "");
+	const started = new Date();
+	const windowStart = checkoutWindowStart(started);
+	const sameRequest = sql`user_id = ${userId} AND idempotency_key = ${idempotencyKey ?? null}
+		AND request_fingerprint = ${fingerprint} AND attempted_at > ${windowStart}`;
+	const recent = sql`user_id = ${userId} AND attempted_at > ${windowStart}`;
+	// Round trip 1: the order already made with this key (a replay), the cart, and an attempt slot. The slot
+	// is reserved by a conditional INSERT, so parallel requests cannot overshoot the throttle; a retry of the
+	// same purchase (same key and card) reuses its slot.
+	const [previous, lines, reserved, throttle] = await batch(db, [
+		db
+			.select({ order: orderColumns(), fingerprint: orders.requestFingerprint })
+			.from(orders)
+			.where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, idempotencyKey ?? "")))
+			.limit(1),
 		cartLines(db, userId),
+		rawQuery<{ id: number }>(sql`INSERT INTO checkout_attempts
+				(user_id, attempted_at, idempotency_key, request_fingerprint)
+			SELECT ${userId}, ${started.toISOString()}, ${idempotencyKey ?? null}, ${fingerprint}
+			WHERE NOT EXISTS (SELECT 1 FROM checkout_attempts WHERE ${sameRequest})
+				AND (SELECT count(*) FROM checkout_attempts WHERE ${recent}) < ${MAX_CHECKOUT_ATTEMPTS}
+				AND (SELECT count(*) FROM checkout_attempts WHERE ${recent} AND declined = 1) < ${MAX_DECLINED_CHECKOUTS}
+			RETURNING id`),
+		rawQuery<{ retried: number; oldest: string | null }>(sql`SELECT
+				EXISTS (SELECT 1 FROM checkout_attempts WHERE ${sameRequest}) AS retried,
+				CASE WHEN (SELECT count(*) FROM checkout_attempts WHERE ${recent} AND declined = 1) >= ${MAX_DECLINED_CHECKOUTS}
+					THEN (SELECT min(attempted_at) FROM checkout_attempts WHERE ${recent} AND declined = 1)
+					ELSE (SELECT min(attempted_at) FROM checkout_attempts WHERE ${recent}) END AS oldest`),
 	]);
 	const earlier = previous[0];
-	if (earlier) return { order: earlier, replayed: true, captured: false };
+	if (earlier) {
+		if (earlier.fingerprint !== null && earlier.fingerprint !== fingerprint) throw keyReused();
+		return { order: earlier.order, replayed: true, captured: false };
+	}
 
 	if (lines.length === 0) throw new AppError("CART_EMPTY", "Your cart is empty", null);
+	const attemptId = reserved[0]?.id;
+	if (attemptId === undefined && !throttle[0]?.retried) {
+		const oldest = throttle[0]?.oldest ? Date.parse(throttle[0].oldest) : started.getTime();
+		const retryAfter = Math.max(1, Math.ceil((oldest + CHECKOUT_WINDOW_MS - started.getTime()) / 1000));
+		throw new AppError("RATE_LIMITED", "Too many checkout attempts; try again later", null, {
+			headers: { "Retry-After": String(retryAfter) },
+		});
+	}
 	// A line already short needs no payment attempt; the batch re-checks whatever happens meanwhile.
 	const short = lines.find((line) => line.quantity > line.stockQuantity);
 	if (short) throw insufficientStock(short);
@@ -81,8 +131,8 @@ export async function checkout(
 	// before anything else, so it answers with the winner's order instead of a stock error.
 	const newOrder = (status: OrderStatus) =>
 		[
-			rawQuery(sql`INSERT INTO orders (user_id, status, total_cents, idempotency_key, created_at)
-			VALUES (${userId}, ${status}, ${totalCents}, ${idempotencyKey ?? null}, ${now})`),
+			rawQuery(sql`INSERT INTO orders (user_id, status, total_cents, idempotency_key, request_fingerprint, created_at)
+			VALUES (${userId}, ${status}, ${totalCents}, ${idempotencyKey ?? null}, ${fingerprint}, ${now})`),
 			rawQuery(sql`INSERT INTO order_items (order_id, book_id, title, unit_price_cents, quantity)
 			SELECT ${newestOrderOf(userId)},
 				value ->> 'book_id', value ->> 'title', value ->> 'price', value ->> 'quantity'
@@ -123,8 +173,12 @@ export async function checkout(
 		const violation = constraintViolation(err);
 		if (violation?.kind === "unique" && idempotencyKey) {
 			// A concurrent request with the same key made the order: answer with it.
-			const [winner] = await orderByIdempotencyKey(db, userId, idempotencyKey);
-			if (winner) return { order: winner, replayed: true, captured: false };
+			const [winner] = await db
+				.select({ order: orderColumns(), fingerprint: orders.requestFingerprint })
+				.from(orders)
+				.where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, idempotencyKey)));
+			if (winner && winner.fingerprint !== fingerprint) throw keyReused();
+			if (winner) return { order: winner.order, replayed: true, captured: false };
 		}
 		if (violation?.kind === "check" || violation?.kind === "foreign_key") {
 			// Another buyer took the last copies (or the book was removed) between the read and the batch.
@@ -148,4 +202,9 @@ export async function checkout(
 		return { order, replayed: false, captured: false };
 	}
 	return { order, replayed: false, captured: true };
+}
+
+/** Cron: attempts older than the window no longer count. */
+export async function purgeExpiredCheckoutAttempts(db: Db, now: Date): Promise<void> {
+	await db.delete(checkoutAttempts).where(lte(checkoutAttempts.attemptedAt, checkoutWindowStart(now)));
 }

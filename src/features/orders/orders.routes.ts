@@ -22,7 +22,8 @@ export const checkout = createRoute({
 		"Authorizes the payment, then in one D1 transaction decrements every line's stock, records the order and empties the purchased lines; the payment is captured after it commits.",
 		"A declined payment (test provider: `payment_token` `tok_fail`) records a `payment_failed` order (201) and changes neither stock nor cart.",
 		"A short line changes nothing: 409 `INSUFFICIENT_STOCK` with `field` `book_id:<id>`.",
-		"Send an `Idempotency-Key` header (1–255 characters) to make retries safe: the same key from the same user returns the same order (header `Idempotent-Replayed: true`), never charging or decrementing twice.",
+		"Send an `Idempotency-Key` header (1–255 characters) to make retries safe: the same key from the same user returns the same order (header `Idempotent-Replayed: true`), never charging or decrementing twice — also when the requests race. The same key with another `payment_token` is 422 `IDEMPOTENCY_KEY_REUSED`.",
+		"Throttled per user: 10 attempts and 3 declined payments per 15 minutes (429 with `Retry-After`); a retry with the same key and token does not count again.",
 	].join("\n\n"),
 	...signedIn,
 	request: {
@@ -35,6 +36,8 @@ export const checkout = createRoute({
 			...userErrors,
 			...bodyErrors,
 			409: "CART_EMPTY / INSUFFICIENT_STOCK (field `book_id:<id>`; nothing changed)",
+			422: "VALIDATION_ERROR, or IDEMPOTENCY_KEY_REUSED: this key was used with another `payment_token`",
+			429: "RATE_LIMITED: more than 10 checkout attempts, or 3 declined payments, within 15 minutes (`Retry-After`)",
 		}),
 	},
 });

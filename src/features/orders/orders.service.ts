@@ -5,32 +5,26 @@ import { AppError } from "../../lib/errors.ts";
 import type { OrderItemView, OrderView } from "./orders.schemas.ts";
 
 /**
- * Orders with their items in one statement (items aggregated as JSON), newest first. A builder.
+ * An order's columns with its items aggregated as JSON, for a select on `orders`.
  * The correlation names `"orders"."id"` literally: in a single-table select drizzle writes a column
  * interpolated into the select list as a bare `"id"`, which inside this subquery would mean `i.id`.
  */
-export const selectOrders = (db: Db, where: SQL | undefined, limit: number) =>
-	db
-		.select({
-			id: orders.id,
-			userId: orders.userId,
-			status: orders.status,
-			totalCents: orders.totalCents,
-			createdAt: orders.createdAt,
-			items: sql<OrderItemView[]>`(SELECT json_group_array(json_object(
-				'bookId', i.book_id, 'title', i.title, 'unitPriceCents', i.unit_price_cents, 'quantity', i.quantity))
-				FROM order_items AS i WHERE i.order_id = "orders"."id")`.mapWith((json: string): OrderItemView[] =>
-				JSON.parse(json),
-			),
-		})
-		.from(orders)
-		.where(where)
-		.orderBy(desc(orders.id))
-		.limit(limit);
+export const orderColumns = () => ({
+	id: orders.id,
+	userId: orders.userId,
+	status: orders.status,
+	totalCents: orders.totalCents,
+	createdAt: orders.createdAt,
+	items: sql<OrderItemView[]>`(SELECT json_group_array(json_object(
+		'bookId', i.book_id, 'title', i.title, 'unitPriceCents', i.unit_price_cents, 'quantity', i.quantity))
+		FROM order_items AS i WHERE i.order_id = "orders"."id")`.mapWith((json: string): OrderItemView[] =>
+		JSON.parse(json),
+	),
+});
 
-/** The order one user made with one Idempotency-Key, if any. */
-export const orderByIdempotencyKey = (db: Db, userId: number, key: string) =>
-	selectOrders(db, and(eq(orders.userId, userId), eq(orders.idempotencyKey, key)), 1);
+/** Orders with their items in one statement, newest first. A builder. */
+export const selectOrders = (db: Db, where: SQL | undefined, limit: number) =>
+	db.select(orderColumns()).from(orders).where(where).orderBy(desc(orders.id)).limit(limit);
 
 /** Inside a checkout batch, the order the batch just inserted: the user's newest. */
 export const newestOrderOf = (userId: number) => sql`(SELECT max(id) FROM orders WHERE user_id = ${userId})`;

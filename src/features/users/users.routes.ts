@@ -10,6 +10,7 @@ import {
 	userErrors,
 } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
+import { searchText } from "../../lib/text.ts";
 import { UserPatch, UserSchema } from "./users.schemas.ts";
 
 export const me = createRoute({
@@ -30,10 +31,7 @@ export const list = createRoute({
 	...adminOnly,
 	request: {
 		query: pageQuery.extend({
-			q: z
-				.string()
-				.trim()
-				.max(254)
+			q: searchText("q")
 				.optional()
 				.openapi({ param: { name: "q", in: "query" } }),
 		}),

@@ -29,6 +29,7 @@ export const toUserResponse = (user: UserView): z.infer<typeof UserSchema> => ({
 export const emailInput = z
 	.string({ message: "email is required" })
 	.trim()
+	.normalize("NFC")
 	.toLowerCase()
 	.pipe(z.email("email must be a valid email address").max(254, "email must be at most 254 characters"))
 	.openapi({ format: "email", example: "reader@example.com" });
