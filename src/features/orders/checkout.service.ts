@@ -150,6 +150,9 @@ export async function checkout(
 				...newOrder("payment_failed"),
 				payment("declined", null),
 				readBack,
+				// Declines are throttled more tightly than attempts; a retry's decline marks its first attempt.
+				rawQuery(sql`UPDATE checkout_attempts SET declined = 1
+					WHERE id = ${attemptId ?? null} OR (${attemptId ?? null} IS NULL AND ${sameRequest})`),
 			]);
 			logEvent("info", "checkout_payment_declined", { user_id: userId, reason: authorization.reason });
 			if (!declined[0]) throw new Error("checkout: the declined order was not read back");

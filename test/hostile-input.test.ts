@@ -1,0 +1,213 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { composeRestockEmail } from "../src/notifications/mailer";
+import {
+	api,
+	createAdmin,
+	createBook,
+	createUser,
+	d1RoundTrips,
+	expectError,
+	unique,
+	uniqueIsbn,
+} from "./helpers";
+
+const query = (params: Record<string, string>) => new URLSearchParams(params).toString();
+
+describe("search: every accepted q works as 'contains' and never answers 500", () => {
+	it("finds a long title (D1 refuses LIKE patterns over 50 bytes; the search uses instr)", async () => {
+		const admin = await createAdmin();
+		const title = `The History of the Decline and Fall of the Roman Empire ${unique("vol")}`;
+		const book = await createBook(admin.token, { title });
+		const res = await api("GET", `/books?${query({ q: title.toUpperCase() })}`);
+		expect(res.status).toBe(200);
+		expect(res.body.items.map((b: { id: number }) => b.id)).toEqual([book.id]);
+	});
+
+	it("treats %, _ and backslash literally, in any length up to 200, also with multi-byte text", async () => {
+		const admin = await createAdmin();
+		const marker = unique("pct");
+		const literal = await createBook(admin.token, { title: `${marker} 100% of_it \\ ok` });
+		await createBook(admin.token, { title: `${marker} 1000 offit ok` });
+		for (const q of ["100% of_it \\", "%".repeat(25), "€".repeat(17), "x".repeat(200)]) {
+			const res = await api("GET", `/books?${query({ q })}`);
+			expect(res.status, q).toBe(200);
+		}
+		const hits = await api("GET", `/books?${query({ q: "100% of_it \\" })}`);
+		expect(hits.body.items.map((b: { id: number }) => b.id)).toEqual([literal.id]);
+	});
+
+	it("refuses control characters in q (a NUL used to cut the pattern short and match everything)", async () => {
+		for (const q of ["\u0000", "a\u0000b", "line\nbreak", "tab\there"]) {
+			const res = await api("GET", `/books?${query({ q })}`);
+			expectError(res, 422, "VALIDATION_ERROR", "q");
+		}
+		expectError(await api("GET", `/books?${query({ q: "x".repeat(201) })}`), 422, "VALIDATION_ERROR", "q");
+	});
+
+	it("searches users by any part of the email, also past 50 bytes (admin)", async () => {
+		const admin = await createAdmin();
+		const local = `a-very-long-local-part-${crypto.randomUUID()}`;
+		const user = await createUser({ email: `${local}@example.com` });
+		const res = await api("GET", `/admin/users?${query({ q: `${local}@EXAMPLE` })}`, { token: admin.token });
+		expect(res.status).toBe(200);
+		expect(res.body.items.map((u: { id: number }) => u.id)).toEqual([user.id]);
+		expectError(
+			await api("GET", `/admin/users?${query({ q: "\u0000" })}`, { token: admin.token }),
+			422,
+			"VALIDATION_ERROR",
+			"q",
+		);
+	});
+});
+
+describe("text that is not text is refused (422) and text is stored NFC", () => {
+	const single: [string, string][] = [
+		["lone surrogate", "sur\ud800"],
+		["NUL", "nul\u0000byte"],
+		["CR/LF", "Title\r\nBcc: victim@example.com"],
+		["line separator", "a\u2028b"],
+		["DEL", "del\u007f"],
+	];
+
+	it("refuses each hostile title, author, genre name and full name, changing nothing", async () => {
+		const admin = await createAdmin();
+		for (const [label, text] of single) {
+			for (const [method, path, body, field] of [
+				["POST", "/books", { title: text, author: "A", price: 1 }, "title"],
+				["POST", "/books", { title: "T", author: text, price: 1 }, "author"],
+				["POST", "/genres", { name: text }, "name"],
+				[
+					"POST",
+					"/auth/register",
+					{ email: `${unique("t")}@example.com`, password: "long enough", full_name: text },
+					"full_name",
+				],
+			] as const) {
+				const res = await api(method, path, { token: admin.token, body });
+				expect(res.status, `${label} in ${field}`).toBe(422);
+				expect(res.body.code).toBe("VALIDATION_ERROR");
+				expect(res.body.field).toBe(field);
+			}
+		}
+		const stored = await env.DB.prepare(
+			"SELECT count(*) AS n FROM books WHERE title LIKE '%sur%' OR instr(title, char(0)) > 0 OR instr(author, char(0)) > 0",
+		).first<{ n: number }>();
+		expect(stored?.n).toBe(0);
+	});
+
+	it("allows line breaks and tabs in a description only, storing CRLF as LF", async () => {
+		const admin = await createAdmin();
+		const book = await createBook(admin.token, { description: "Line one\r\nLine two\tTabbed" });
+		expect(book.description).toBe("Line one\nLine two\tTabbed");
+		expectError(
+			await api("POST", "/books", {
+				token: admin.token,
+				body: { title: "T", author: "A", price: 1, description: "bell\u0007" },
+			}),
+			422,
+			"VALIDATION_ERROR",
+			"description",
+		);
+	});
+
+	it("stores text NFC-normalised: a decomposed é comes back precomposed", async () => {
+		const admin = await createAdmin();
+		const book = await createBook(admin.token, { title: `Cafe\u0301 ${unique("nfc")}` });
+		expect(book.title.startsWith("Caf\u00e9 ")).toBe(true);
+	});
+
+	it("says what is wrong: a 101-character genre name is too long, not 'required'", async () => {
+		const admin = await createAdmin();
+		const res = await api("POST", "/genres", { token: admin.token, body: { name: "x".repeat(101) } });
+		expectError(res, 422, "VALIDATION_ERROR", "name");
+		expect(res.body.detail).toBe("name must be at most 100 characters");
+		const missing = await api("POST", "/genres", { token: admin.token, body: {} });
+		expect(missing.body.detail).toBe("name is required");
+	});
+
+	it("never puts a line break in an email header, whatever reaches the mailer", async () => {
+		const { emailBindingMailer } = await import("../src/notifications/mailer");
+		const sent: { subject: string; to: string }[] = [];
+		const binding = { send: async (message: { subject: string; to: string }) => void sent.push(message) };
+		const email = composeRestockEmail({
+			to: "reader@example.com",
+			fullName: null,
+			bookId: 1,
+			title: "Evil\r\nBcc: everyone@example.com",
+			priceCents: 100,
+			appUrl: "https://shop.example",
+		});
+		await emailBindingMailer(binding as unknown as SendEmail, "Shop <shop@example.com>").send(email);
+		expect(sent[0]?.subject).toBe("Back in stock: Evil Bcc: everyone@example.com");
+	});
+});
+
+describe("things that are the same are one", () => {
+	it("genres compare after NFKC and case folding (409 GENRE_NAME_CONFLICT)", async () => {
+		const admin = await createAdmin();
+		const tag = crypto.randomUUID().slice(0, 8);
+		const pairs: [string, string][] = [
+			[`Ästhetik ${tag}`, `ästhetik ${tag}`],
+			[`Café ${tag}`, `Cafe\u0301 ${tag}`],
+			[`Fiction ${tag}`, `ＦＩＣＴＩＯＮ ${tag}`],
+		];
+		for (const [first, second] of pairs) {
+			expect((await api("POST", "/genres", { token: admin.token, body: { name: first } })).status).toBe(201);
+			expectError(
+				await api("POST", "/genres", { token: admin.token, body: { name: second } }),
+				409,
+				"GENRE_NAME_CONFLICT",
+				"name",
+			);
+		}
+	});
+
+	it("an ISBN-10 and the ISBN-13 of one book are one ISBN (stored as ISBN-13)", async () => {
+		const admin = await createAdmin();
+		await env.DB.prepare("DELETE FROM books WHERE isbn IN ('9780306406157', '0306406152')").run();
+		const first = await createBook(admin.token, { isbn: "0-306-40615-2" });
+		expect(first.isbn).toBe("9780306406157");
+		expectError(
+			await api("POST", "/books", {
+				token: admin.token,
+				body: { title: "Dup", author: "A", price: 1, isbn: "978-0-306-40615-7" },
+			}),
+			409,
+			"BOOK_ISBN_CONFLICT",
+			"isbn",
+		);
+		const other = await createBook(admin.token, { isbn: uniqueIsbn() });
+		expectError(
+			await api("PATCH", `/books/${other.id}`, { token: admin.token, body: { isbn: "0306406152" } }),
+			409,
+			"BOOK_ISBN_CONFLICT",
+			"isbn",
+		);
+	});
+});
+
+describe("caching and timing headers", () => {
+	it("responses with tokens or one user's data say Cache-Control: no-store", async () => {
+		const user = await createUser();
+		const login = await api("POST", "/auth/login", {
+			body: { email: user.email, password: "correct horse battery" },
+		});
+		expect(login.headers.get("Cache-Control")).toBe("no-store");
+		for (const path of ["/users/me", "/prebooks", "/wishlist", "/cart", "/orders"]) {
+			const res = await api("GET", path, { token: user.token });
+			expect(res.headers.get("Cache-Control"), path).toBe("no-store");
+		}
+	});
+
+	it("Server-Timing has its d1 entry on 413 responses and CORS preflights", async () => {
+		const big = await api("POST", "/auth/login", { rawBody: JSON.stringify({ pad: "x".repeat(70_000) }) });
+		expect(big.status).toBe(413);
+		expect(d1RoundTrips(big)).toBe(0);
+		const preflight = await api("OPTIONS", "/books", {
+			headers: { Origin: "http://localhost:3000", "Access-Control-Request-Method": "POST" },
+		});
+		expect(preflight.status).toBe(204);
+		expect(d1RoundTrips(preflight)).toBe(0);
+	});
+});
