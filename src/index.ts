@@ -1,8 +1,10 @@
 import { app } from "./app.ts";
 import { purgeExpiredAuthRecords } from "./features/auth/auth.service.ts";
 import { purgeExpiredCheckoutAttempts } from "./features/orders/checkout.service.ts";
+import { expireLapsedHolds, relayUnpublishedOfferRounds } from "./features/prebooks/allocation.ts";
 import { relayUnpublishedRestocks } from "./features/restocks/restocks.service.ts";
 import { createDb } from "./lib/db.ts";
+import { backgroundEffects } from "./lib/effects.ts";
 import { describeError } from "./lib/errors.ts";
 import { logEvent, withLogContext } from "./lib/log.ts";
 import {
@@ -33,15 +35,23 @@ export default {
 		batch.retryAll();
 	},
 
-	/** Every minute: republish unconfirmed restocks, drop expired auth records — each on its own. */
+	/**
+	 * Every minute, each task on its own: expire lapsed holds (offering the copies to the next in line),
+	 * republish unconfirmed restocks and offer rounds, drop expired auth and checkout records.
+	 */
 	async scheduled(controller, env, ctx) {
 		const db = createDb(env.DB);
 		const now = new Date(controller.scheduledTime);
+		const confirmations: Promise<unknown>[] = [];
+		const effects = backgroundEffects(env, confirmations);
 		ctx.waitUntil(
 			withLogContext({ cron: controller.cron, scheduled_time: now.toISOString() }, async () => {
+				await cronTask("expire_holds", () => expireLapsedHolds(db, effects, now));
 				await cronTask("relay_restocks", () => relayUnpublishedRestocks(db, env.PREBOOK_QUEUE, now));
+				await cronTask("relay_offer_rounds", () => relayUnpublishedOfferRounds(db, effects, now));
 				await cronTask("purge_auth_records", () => purgeExpiredAuthRecords(db, now));
 				await cronTask("purge_checkout_attempts", () => purgeExpiredCheckoutAttempts(db, now));
+				await Promise.allSettled(confirmations);
 			}),
 		);
 	},

@@ -42,6 +42,10 @@ describe("POST /books", () => {
 			genre_id: genre.body.id,
 			publish_date: "1969-03-01",
 			stock_quantity: 4,
+			held_quantity: 0,
+			available_quantity: 4,
+			allocation: "notify_all",
+			hold_hours: 48,
 			created_at: expect.any(String),
 			updated_at: expect.any(String),
 		});

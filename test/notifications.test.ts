@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { createDb, newD1Usage } from "../src/lib/db";
 import {
-	deliverRestockEmails,
+	deliverPrebookEmails,
 	MAX_RETRY_DELAY_SECONDS,
 	retryDelaySeconds,
 } from "../src/notifications/consumer";
@@ -293,7 +293,7 @@ describe("the claim reads only the message's recipients", () => {
 		};
 		const usage = newD1Usage();
 		const sent: OutgoingEmail[] = [];
-		const outcome = await deliverRestockEmails(
+		const outcome = await deliverPrebookEmails(
 			createDb(env.DB, usage),
 			{ send: async (email) => void sent.push(email) },
 			message,

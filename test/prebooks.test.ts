@@ -38,8 +38,13 @@ describe("POST /prebooks", () => {
 			book_title: book.title,
 			book_author: "Test Author",
 			status: "waiting",
+			position: 1,
 			created_at: expect.stringMatching(/Z$/),
 			notified_at: null,
+			offered_at: null,
+			hold_expires_at: null,
+			fulfilled_at: null,
+			expired_at: null,
 			cancelled_at: null,
 		});
 		expect(d1RoundTrips(res)).toBe(1);
@@ -445,7 +450,7 @@ describe("restock notifies waiting pre-bookings", () => {
 		)
 			.bind(crowded.id)
 			.all();
-		expect(JSON.stringify(plan.results)).toContain("idx_pre_bookings_book_waiting");
+		expect(JSON.stringify(plan.results)).toContain("idx_pre_bookings_book_line");
 		const userPlan = await env.DB.prepare(
 			"EXPLAIN QUERY PLAN SELECT * FROM pre_bookings WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT 51",
 		)
@@ -489,9 +494,19 @@ describe("GET /admin/prebooks/demand", () => {
 				title: popular.title,
 				author: "Test Author",
 				stock_quantity: 0,
+				held_quantity: 0,
 				waiting_count: 3,
+				offered_count: 0,
 			},
-			{ book_id: niche.id, title: niche.title, author: "Test Author", stock_quantity: 0, waiting_count: 2 },
+			{
+				book_id: niche.id,
+				title: niche.title,
+				author: "Test Author",
+				stock_quantity: 0,
+				held_quantity: 0,
+				waiting_count: 2,
+				offered_count: 0,
+			},
 		]);
 		const counts = res.body.items.map((i: { waiting_count: number }) => i.waiting_count);
 		expect(counts).toEqual([...counts].sort((a, b) => b - a));

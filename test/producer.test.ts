@@ -9,7 +9,12 @@ import {
 	splitNotification,
 } from "../src/notifications/prebook-message";
 
-const notification = { book_id: 7, restock_id: 3, notified_at: "2026-11-21T10:15:30.123Z" };
+const notification = {
+	type: "prebook.notified" as const,
+	book_id: 7,
+	restock_id: 3,
+	notified_at: "2026-11-21T10:15:30.123Z",
+};
 const ids = (n: number, from = 1) => Array.from({ length: n }, (_, i) => from + i);
 const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
 
@@ -19,9 +24,7 @@ afterEach(() => {
 
 describe("splitting notified user ids into queue messages", () => {
 	it("sends one message for one waiting user", () => {
-		expect(splitNotification(notification, [42])).toEqual([
-			{ type: "prebook.notified", ...notification, user_ids: [42] },
-		]);
+		expect(splitNotification(notification, [42])).toEqual([{ ...notification, user_ids: [42] }]);
 	});
 
 	it.each([1, 99, 100, 101, 5_000, 100_000])("publishes each of %i ids exactly once", (n) => {
@@ -54,9 +57,7 @@ describe("publishing to the real queue binding", () => {
 	// Measured: Miniflare under @cloudflare/vitest-plugin 1.5.0 accepts oversized messages and batches,
 	// so the limits are asserted on the spied sendBatch calls below rather than left to the runtime.
 	it("needs splitting: one message for 100,000 ids would be far over 128 KB", () => {
-		expect(
-			bytes({ type: "prebook.notified", ...notification, user_ids: ids(100_000, 1_000_000) }),
-		).toBeGreaterThan(6 * 128_000);
+		expect(bytes({ ...notification, user_ids: ids(100_000, 1_000_000) })).toBeGreaterThan(6 * 128_000);
 	});
 
 	it("publishes 100,000 ids within every message and batch limit, each id once", async () => {

@@ -106,6 +106,9 @@ export const genres = sqliteTable(
 	(t) => [uniqueIndex("uq_genres_name_key").on(t.nameKey)],
 );
 
+export const ALLOCATIONS = ["notify_all", "hold_queue"] as const;
+export type Allocation = (typeof ALLOCATIONS)[number];
+
 export const books = sqliteTable(
 	"books",
 	{
@@ -120,6 +123,18 @@ export const books = sqliteTable(
 		/** YYYY-MM-DD */
 		publishDate: text("publish_date"),
 		stockQuantity: integer("stock_quantity").notNull().default(0),
+		/**
+		 * Copies held for `offered` pre-bookings (hold_queue books): always the number of the book's offered
+		 * pre-bookings, recomputed by every batch that offers, expires, cancels or sells a held copy.
+		 * `0 <= held_quantity <= stock_quantity` is enforced by the triggers `books_held_within_stock_*`
+		 * (migrations/0012): SQLite cannot add a table CHECK without rebuilding `books`, and a rebuild would
+		 * cascade-delete its children. Anyone but a holder buys from `stock_quantity - held_quantity`.
+		 */
+		heldQuantity: integer("held_quantity").notNull().default(0),
+		/** How a restock is shared among the waiting readers (API.md, Pre-bookings rules 4 and 5). */
+		allocation: text("allocation", { enum: ALLOCATIONS }).notNull().default("notify_all"),
+		/** How long an offered copy is held for its reader (hold_queue), 1–168. */
+		holdHours: integer("hold_hours").notNull().default(48),
 		createdAt: text("created_at").notNull().default(nowIso),
 		updatedAt: text("updated_at").notNull().default(nowIso),
 	},
@@ -161,8 +176,41 @@ export const restocks = sqliteTable(
 	],
 );
 
-export const PREBOOK_STATUSES = ["waiting", "notified", "cancelled"] as const;
+export const PREBOOK_STATUSES = [
+	"waiting",
+	"notified",
+	"offered",
+	"fulfilled",
+	"expired",
+	"cancelled",
+] as const;
 export type PrebookStatus = (typeof PREBOOK_STATUSES)[number];
+
+/**
+ * One offer of held copies on a hold_queue book: written in the same batch as the change that freed the
+ * copies (a restock, an expiry, a cancel, a switch of policy), so every offered pre-booking points at the
+ * round that offered it (`pre_bookings.offer_round_id`) and the relay can republish an unconfirmed one.
+ */
+export const offerRounds = sqliteTable(
+	"offer_rounds",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		bookId: integer("book_id")
+			.notNull()
+			.references(() => books.id, { onDelete: "cascade" }),
+		/** What freed the copies. */
+		reason: text("reason", { enum: ["restock", "expiry", "cancel", "policy"] }).notNull(),
+		offeredAt: text("offered_at").notNull(),
+		holdExpiresAt: text("hold_expires_at").notNull(),
+		createdAt: text("created_at").notNull().default(nowIso),
+		/** When the queue accepted every offered id; null means the relay republishes it. */
+		publishedAt: text("published_at"),
+	},
+	(t) => [
+		index("idx_offer_rounds_book").on(t.bookId, t.id),
+		index("idx_offer_rounds_unpublished").on(t.id).where(sql`published_at IS NULL`),
+	],
+);
 
 export const preBookings = sqliteTable(
 	"pre_bookings",
@@ -177,24 +225,43 @@ export const preBookings = sqliteTable(
 		status: text("status", { enum: PREBOOK_STATUSES }).notNull().default("waiting"),
 		createdAt: text("created_at").notNull().default(nowIso),
 		notifiedAt: text("notified_at"),
+		offeredAt: text("offered_at"),
+		holdExpiresAt: text("hold_expires_at"),
+		fulfilledAt: text("fulfilled_at"),
+		expiredAt: text("expired_at"),
 		cancelledAt: text("cancelled_at"),
 		restockId: integer("restock_id").references(() => restocks.id, { onDelete: "set null" }),
+		offerRoundId: integer("offer_round_id").references(() => offerRounds.id, { onDelete: "set null" }),
 	},
 	(t) => [
-		check("ck_pre_bookings_status", sql`${t.status} IN ('waiting', 'notified', 'cancelled')`),
-		// Rule 2: one waiting pre-booking per user and book; cancelled and notified rows do not count.
-		uniqueIndex("uq_pre_bookings_user_book_waiting").on(t.userId, t.bookId).where(sql`status = 'waiting'`),
-		// The restock UPDATE and the demand ranking read only a book's waiting rows.
-		index("idx_pre_bookings_book_waiting").on(t.bookId).where(sql`status = 'waiting'`),
+		check(
+			"ck_pre_bookings_status",
+			sql`${t.status} IN ('waiting', 'notified', 'offered', 'fulfilled', 'expired', 'cancelled')`,
+		),
+		// Rule 2: one active (waiting or offered) pre-booking per user and book.
+		uniqueIndex("uq_pre_bookings_user_book_active")
+			.on(t.userId, t.bookId)
+			.where(sql`status IN ('waiting', 'offered')`),
+		// The line of a book, in order: the restock and offer UPDATEs, `position` (a count over this range)
+		// and the demand ranking read only a book's waiting rows.
+		index("idx_pre_bookings_book_line").on(t.bookId, t.createdAt, t.id).where(sql`status = 'waiting'`),
+		// A book's held copies (held_quantity is recomputed from these) and the admin line view.
+		index("idx_pre_bookings_book_offered").on(t.bookId).where(sql`status = 'offered'`),
+		// The expiry sweep: lapsed holds, oldest first.
+		index("idx_pre_bookings_hold_expiry").on(t.holdExpiresAt).where(sql`status = 'offered'`),
 		// A user's list, newest first, without sorting.
 		index("idx_pre_bookings_user_created").on(t.userId, t.createdAt, t.id),
-		// The consumer finds each recipient of a restock with one seek (restock, user); the relay reloads a
-		// restock's users by its prefix.
+		// The consumer finds each recipient of a restock or an offer round with one seek; the relay reloads
+		// their users by the prefix.
 		index("idx_pre_bookings_restock_user").on(t.restockId, t.userId),
+		index("idx_pre_bookings_offer_round_user").on(t.offerRoundId, t.userId),
+		// The admin's view of a book's whole line (every status) in line order.
+		index("idx_pre_bookings_book_created").on(t.bookId, t.createdAt, t.id),
 	],
 );
 
-export const DELIVERY_STATUSES = ["sending", "sent", "failed", "dead"] as const;
+/** `skipped`: not emailed on purpose (the reader turned restock emails off, or the address is unverified). */
+export const DELIVERY_STATUSES = ["sending", "sent", "failed", "dead", "skipped"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /**
@@ -210,9 +277,9 @@ export const emailDeliveries = sqliteTable(
 		prebookId: integer("prebook_id")
 			.notNull()
 			.references(() => preBookings.id, { onDelete: "cascade" }),
-		restockId: integer("restock_id")
-			.notNull()
-			.references(() => restocks.id, { onDelete: "cascade" }),
+		/** The notification this email belongs to: a restock (prebook.notified) or an offer round. */
+		restockId: integer("restock_id").references(() => restocks.id, { onDelete: "cascade" }),
+		offerRoundId: integer("offer_round_id").references(() => offerRounds.id, { onDelete: "cascade" }),
 		userId: integer("user_id")
 			.notNull()
 			.references(() => users.id, { onDelete: "cascade" }),
@@ -227,8 +294,14 @@ export const emailDeliveries = sqliteTable(
 		updatedAt: text("updated_at").notNull().default(nowIso),
 	},
 	(t) => [
-		check("ck_email_deliveries_status", sql`${t.status} IN ('sending', 'sent', 'failed', 'dead')`),
+		check("ck_email_deliveries_status", sql`${t.status} IN ('sending', 'sent', 'failed', 'dead', 'skipped')`),
+		check(
+			"ck_email_deliveries_one_notification",
+			sql`(${t.restockId} IS NULL) <> (${t.offerRoundId} IS NULL)`,
+		),
 		uniqueIndex("uq_email_deliveries_prebook_restock").on(t.prebookId, t.restockId),
+		uniqueIndex("uq_email_deliveries_prebook_offer_round").on(t.prebookId, t.offerRoundId),
+		index("idx_email_deliveries_offer_round_status").on(t.offerRoundId, t.status),
 		index("idx_email_deliveries_restock_status").on(t.restockId, t.status),
 		index("idx_email_deliveries_claim").on(t.claimToken),
 	],

@@ -13,8 +13,8 @@ import { createDb, type Db } from "../lib/db.ts";
 import { describeError } from "../lib/errors.ts";
 import { logEvent, withLogContext } from "../lib/log.ts";
 import { claimRecipients, markDead, recordOutcomes } from "./delivery-ledger.ts";
-import { composeRestockEmail, emailBindingMailer, type Mailer } from "./mailer.ts";
-import { type PrebookNotifiedMessage, prebookNotifiedMessage } from "./prebook-message.ts";
+import { composeOfferEmail, composeRestockEmail, emailBindingMailer, type Mailer } from "./mailer.ts";
+import { PREBOOK_NOTIFIED, type PrebookMessage, prebookMessage } from "./prebook-message.ts";
 
 export const PREBOOK_QUEUE_NAME = "prebook-notifications";
 export const PREBOOK_DLQ_NAME = "prebook-notifications-dlq";
@@ -34,11 +34,11 @@ export interface DeliveryOutcome {
 	failed: number;
 }
 
-/** Claims, sends and records the emails of one message. */
-export async function deliverRestockEmails(
+/** Claims, sends and records the emails of one message (a restock's or an offer round's). */
+export async function deliverPrebookEmails(
 	db: Db,
 	mailer: Mailer,
-	message: PrebookNotifiedMessage,
+	message: PrebookMessage,
 	appUrl: string,
 	now = new Date(),
 ): Promise<DeliveryOutcome> {
@@ -48,14 +48,18 @@ export async function deliverRestockEmails(
 	const sent: number[] = [];
 	const failed: { prebookId: number; error: string }[] = [];
 	await inWaves(recipients, async (recipient) => {
-		const email = composeRestockEmail({
+		const content = {
 			to: recipient.email,
 			fullName: recipient.fullName,
 			bookId: book.id,
 			title: book.title,
 			priceCents: book.priceCents,
 			appUrl,
-		});
+		};
+		const email =
+			message.type === PREBOOK_NOTIFIED
+				? composeRestockEmail(content)
+				: composeOfferEmail({ ...content, holdExpiresAt: message.hold_expires_at });
 		try {
 			await mailer.send(email);
 			sent.push(recipient.prebookId);
@@ -67,8 +71,12 @@ export async function deliverRestockEmails(
 	return { claimed: recipients.length, sent: sent.length, failed: failed.length };
 }
 
-function parseMessage(message: Message): PrebookNotifiedMessage | null {
-	const parsed = prebookNotifiedMessage.safeParse(message.body);
+/** The notification a message is about, for logs. */
+const notificationIds = (body: PrebookMessage) =>
+	body.type === PREBOOK_NOTIFIED ? { restock_id: body.restock_id } : { offer_round_id: body.offer_round_id };
+
+function parseMessage(message: Message): PrebookMessage | null {
+	const parsed = prebookMessage.safeParse(message.body);
 	if (parsed.success) return parsed.data;
 	logEvent("warn", "prebook_message_malformed", {
 		problems: parsed.error.issues.map((issue) => issue.path.join(".") || "(body)"),
@@ -90,16 +98,17 @@ export async function consumePrebookNotifications(
 			const body = parseMessage(message);
 			if (!body) return;
 			try {
-				const outcome = await deliverRestockEmails(db, send, body, config.appUrl);
-				logEvent(outcome.failed > 0 ? "warn" : "info", "restock_emails_delivered", {
-					restock_id: body.restock_id,
+				const outcome = await deliverPrebookEmails(db, send, body, config.appUrl);
+				logEvent(outcome.failed > 0 ? "warn" : "info", "prebook_emails_delivered", {
+					type: body.type,
+					...notificationIds(body),
 					attempt: message.attempts,
 					...outcome,
 				});
 				if (outcome.failed > 0) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
 				else message.ack();
 			} catch (err) {
-				logEvent("error", "restock_emails_error", { restock_id: body.restock_id, error: describeError(err) });
+				logEvent("error", "prebook_emails_error", { ...notificationIds(body), error: describeError(err) });
 				message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
 			}
 		});
@@ -113,7 +122,7 @@ export async function consumeDeadLetters(batch: MessageBatch, env: Env): Promise
 			const body = parseMessage(message);
 			if (!body) return;
 			const dead = await markDead(db, body, new Date());
-			logEvent("error", "restock_emails_dead", { restock_id: body.restock_id, dead });
+			logEvent("error", "prebook_emails_dead", { ...notificationIds(body), dead });
 			message.ack();
 		});
 	}

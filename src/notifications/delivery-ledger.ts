@@ -1,5 +1,6 @@
 /**
- * The email ledger (`email_deliveries`): exactly one email per notified pre-booking and restock.
+ * The email ledger (`email_deliveries`): exactly one email per pre-booking and notification — a restock
+ * (`prebook.notified`) or an offer round (`prebook.offered`).
  *
  * A consumer claims recipients before sending (`INSERT … ON CONFLICT`), tagging the rows it won with a
  * fresh claim token, and sends only to those; afterwards it marks each sent or failed. A redelivered,
@@ -9,7 +10,7 @@
 import { eq, sql } from "drizzle-orm";
 import { books, emailDeliveries, restocks, users } from "../db/schema.ts";
 import { batch, type Db, rawQuery } from "../lib/db.ts";
-import type { PrebookNotifiedMessage } from "./prebook-message.ts";
+import { PREBOOK_NOTIFIED, type PrebookMessage } from "./prebook-message.ts";
 
 /**
  * A `sending` claim older than this was abandoned by a consumer that died mid-send (a queue invocation
@@ -29,37 +30,45 @@ export interface ClaimedDelivery {
 	claimToken: string;
 }
 
+/** The notification a message belongs to: its ledger column, its id, and the status it gave. */
+function notificationOf(message: PrebookMessage) {
+	return message.type === PREBOOK_NOTIFIED
+		? { column: sql.raw("restock_id"), id: message.restock_id, status: "notified" }
+		: { column: sql.raw("offer_round_id"), id: message.offer_round_id, status: "offered" };
+}
+
 /**
- * Who still gets the email of a message: its users whose pre-booking for this restock is still
- * `notified` and who are still active. The claim and the dead-lettering both select from here.
- * CROSS JOIN keeps json_each as the outer loop: one indexed lookup per id (idx_pre_bookings_restock_user),
- * never a scan of the restock's (possibly 100,000) pre-bookings per message.
+ * Who still gets the email of a message: its users whose pre-booking is still in the state this
+ * notification gave it (`notified` by this restock, `offered` by this round) and who are still active.
+ * The claim and the dead-lettering both select from here. CROSS JOIN keeps json_each as the outer loop:
+ * one indexed lookup per id (idx_pre_bookings_restock_user / _offer_round_user), never a scan of the
+ * notification's (possibly 100,000) pre-bookings per message.
  */
-const stillToBeEmailed = (message: PrebookNotifiedMessage) => sql`
+const stillToBeEmailed = (message: PrebookMessage) => {
+	const { column, id, status } = notificationOf(message);
+	return sql`
 	FROM json_each(${JSON.stringify(message.user_ids)}) AS j
 	CROSS JOIN pre_bookings AS p
 	JOIN users AS u ON u.id = p.user_id
-	WHERE p.restock_id = ${message.restock_id} AND p.user_id = j.value AND p.book_id = ${message.book_id}
-		AND p.status = 'notified' AND u.is_active = 1`;
+	WHERE p.${column} = ${id} AND p.user_id = j.value AND p.book_id = ${message.book_id}
+		AND p.status = ${status} AND u.is_active = 1`;
+};
 
 /**
  * One round trip: claims the recipients still to be emailed (new rows, rows that failed before, and
  * abandoned claims), then reads the claimed recipients and the book's title and price.
  */
-export async function claimRecipients(
-	db: Db,
-	message: PrebookNotifiedMessage,
-	now: Date,
-): Promise<ClaimedDelivery> {
+export async function claimRecipients(db: Db, message: PrebookMessage, now: Date): Promise<ClaimedDelivery> {
+	const { column } = notificationOf(message);
 	const claimToken = crypto.randomUUID();
 	const at = now.toISOString();
 	const leaseExpired = new Date(now.getTime() - CLAIM_LEASE_MS).toISOString();
 	const [, recipients, book] = await batch(db, [
 		rawQuery(sql`INSERT INTO email_deliveries
-				(prebook_id, restock_id, user_id, status, attempts, claim_token, claimed_at, created_at, updated_at)
-			SELECT p.id, p.restock_id, p.user_id, 'sending', 1, ${claimToken}, ${at}, ${at}, ${at}
+				(prebook_id, ${column}, user_id, status, attempts, claim_token, claimed_at, created_at, updated_at)
+			SELECT p.id, p.${column}, p.user_id, 'sending', 1, ${claimToken}, ${at}, ${at}, ${at}
 			${stillToBeEmailed(message)}
-			ON CONFLICT (prebook_id, restock_id) DO UPDATE SET
+			ON CONFLICT (prebook_id, ${column}) DO UPDATE SET
 				status = 'sending', attempts = attempts + 1, claim_token = excluded.claim_token,
 				claimed_at = excluded.claimed_at, updated_at = excluded.updated_at
 			WHERE email_deliveries.status = 'failed'
@@ -100,14 +109,15 @@ export async function recordOutcomes(
  * For a message that exhausted its retries: every recipient the consumer would still email (pre-booking
  * still notified, user active) and has not (failed, abandoned or never claimed) is recorded `dead`, so an operator sees them in GET /admin/restocks and can replay them.
  */
-export async function markDead(db: Db, message: PrebookNotifiedMessage, now: Date): Promise<number> {
+export async function markDead(db: Db, message: PrebookMessage, now: Date): Promise<number> {
+	const { column } = notificationOf(message);
 	const at = now.toISOString();
 	const [dead] = await batch(db, [
 		rawQuery<{ prebook_id: number }>(sql`
-			INSERT INTO email_deliveries (prebook_id, restock_id, user_id, status, attempts, created_at, updated_at)
-			SELECT p.id, p.restock_id, p.user_id, 'dead', 0, ${at}, ${at}
+			INSERT INTO email_deliveries (prebook_id, ${column}, user_id, status, attempts, created_at, updated_at)
+			SELECT p.id, p.${column}, p.user_id, 'dead', 0, ${at}, ${at}
 			${stillToBeEmailed(message)}
-			ON CONFLICT (prebook_id, restock_id) DO UPDATE SET status = 'dead', updated_at = excluded.updated_at
+			ON CONFLICT (prebook_id, ${column}) DO UPDATE SET status = 'dead', updated_at = excluded.updated_at
 			WHERE email_deliveries.status IN ('failed', 'sending')
 			RETURNING prebook_id`),
 	]);

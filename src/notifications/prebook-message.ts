@@ -1,21 +1,38 @@
 /**
- * The queue message of a restock notification, shared by the producer (restock) and the consumer
- * (emails). One zod schema validates both ends.
+ * The queue messages of `prebook-notifications`, shared by the producers (restock, offer rounds) and the
+ * consumer (emails). One zod schema validates both ends.
+ *  - `prebook.notified`: a restock of a notify_all book told these users it is back;
+ *  - `prebook.offered`: an offer round holds a copy for each of these users until `hold_expires_at`.
  */
 import { z } from "zod";
 import { inWaves } from "../lib/concurrency.ts";
 
 export const PREBOOK_NOTIFIED = "prebook.notified";
+export const PREBOOK_OFFERED = "prebook.offered";
+
+const userIds = z.array(z.number().int().positive()).min(1);
 
 export const prebookNotifiedMessage = z.object({
 	type: z.literal(PREBOOK_NOTIFIED),
 	book_id: z.number().int().positive(),
 	restock_id: z.number().int().positive(),
 	notified_at: z.iso.datetime(),
-	user_ids: z.array(z.number().int().positive()).min(1),
+	user_ids: userIds,
 });
 
+export const prebookOfferedMessage = z.object({
+	type: z.literal(PREBOOK_OFFERED),
+	book_id: z.number().int().positive(),
+	offer_round_id: z.number().int().positive(),
+	hold_expires_at: z.iso.datetime(),
+	user_ids: userIds,
+});
+
+export const prebookMessage = z.discriminatedUnion("type", [prebookNotifiedMessage, prebookOfferedMessage]);
+
 export type PrebookNotifiedMessage = z.infer<typeof prebookNotifiedMessage>;
+export type PrebookOfferedMessage = z.infer<typeof prebookOfferedMessage>;
+export type PrebookMessage = z.infer<typeof prebookMessage>;
 
 /**
  * Cloudflare Queues limits, with headroom: a message may be 128 KB (about 100 bytes of which are
@@ -37,38 +54,41 @@ export const MAX_USER_IDS_PER_MESSAGE = 100;
 
 const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
 
+/** A message without its recipients: what every message of one notification shares. */
+export type Envelope<M extends PrebookMessage = PrebookMessage> = Omit<M, "user_ids">;
+
 /** Splits one notification into messages, each within the per-message id count and byte limits. */
-export function splitNotification(
-	notification: Omit<PrebookNotifiedMessage, "type" | "user_ids">,
-	userIds: readonly number[],
+export function splitNotification<M extends PrebookMessage>(
+	envelope: Envelope<M>,
+	recipients: readonly number[],
 	maxIdsPerMessage = MAX_USER_IDS_PER_MESSAGE,
-): PrebookNotifiedMessage[] {
-	const envelope: PrebookNotifiedMessage = { type: PREBOOK_NOTIFIED, ...notification, user_ids: [] };
-	const envelopeBytes = byteLength(JSON.stringify(envelope));
-	const messages: PrebookNotifiedMessage[] = [];
+): M[] {
+	const envelopeBytes = byteLength(JSON.stringify({ ...envelope, user_ids: [] }));
+	const messages: M[] = [];
 	let current: number[] = [];
 	let currentBytes = envelopeBytes;
-	for (const id of userIds) {
+	const flush = () => messages.push({ ...envelope, user_ids: current } as M);
+	for (const id of recipients) {
 		const idBytes = String(id).length + 1; // digits and a comma
 		if (
 			current.length > 0 &&
 			(current.length >= maxIdsPerMessage || currentBytes + idBytes > QUEUE_LIMITS.messageBytes)
 		) {
-			messages.push({ ...envelope, user_ids: current });
+			flush();
 			current = [];
 			currentBytes = envelopeBytes;
 		}
 		current.push(id);
 		currentBytes += idBytes;
 	}
-	if (current.length > 0) messages.push({ ...envelope, user_ids: current });
+	if (current.length > 0) flush();
 	return messages;
 }
 
 /** Groups messages into `sendBatch` calls within the per-batch count and byte limits. */
-export function packIntoBatches(messages: PrebookNotifiedMessage[]): PrebookNotifiedMessage[][] {
-	const batches: PrebookNotifiedMessage[][] = [];
-	let current: PrebookNotifiedMessage[] = [];
+export function packIntoBatches<M>(messages: M[]): M[][] {
+	const batches: M[][] = [];
+	let current: M[] = [];
 	let currentBytes = 0;
 	for (const message of messages) {
 		const size = byteLength(JSON.stringify(message)) + QUEUE_LIMITS.metadataBytesPerMessage;
@@ -88,18 +108,37 @@ export function packIntoBatches(messages: PrebookNotifiedMessage[]): PrebookNoti
 }
 
 /**
- * Publishes every notified user id exactly once across messages. Resolves when the queue accepted all
- * of them; rejects if any `sendBatch` failed (the caller leaves the restock unconfirmed for the relay).
+ * Publishes every recipient exactly once across messages. Resolves when the queue accepted all of them;
+ * rejects if any `sendBatch` failed (the caller leaves the notification unconfirmed for the relay).
  */
-export async function publishPrebookNotified(
+export async function publishPrebookMessages<M extends PrebookMessage>(
 	queue: Queue,
-	notification: Omit<PrebookNotifiedMessage, "type" | "user_ids">,
-	userIds: readonly number[],
+	envelope: Envelope<M>,
+	recipients: readonly number[],
 ): Promise<{ messages: number; batches: number }> {
-	const messages = splitNotification(notification, userIds);
+	const messages = splitNotification(envelope, recipients);
 	const batches = packIntoBatches(messages);
 	await inWaves(batches, (batch) =>
 		queue.sendBatch(batch.map((body) => ({ body, contentType: "json" as const }))),
 	);
 	return { messages: messages.length, batches: batches.length };
 }
+
+/** A restock's notification (see features/restocks). */
+export const publishPrebookNotified = (
+	queue: Queue,
+	notification: Omit<PrebookNotifiedMessage, "type" | "user_ids">,
+	recipients: readonly number[],
+) =>
+	publishPrebookMessages<PrebookNotifiedMessage>(
+		queue,
+		{ type: PREBOOK_NOTIFIED, ...notification },
+		recipients,
+	);
+
+/** An offer round's holds (see features/prebooks/allocation.ts). */
+export const publishPrebookOffered = (
+	queue: Queue,
+	offer: Omit<PrebookOfferedMessage, "type" | "user_ids">,
+	recipients: readonly number[],
+) => publishPrebookMessages<PrebookOfferedMessage>(queue, { type: PREBOOK_OFFERED, ...offer }, recipients);

@@ -1,6 +1,7 @@
+import { requestEffects } from "../../lib/effects.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
-import { restockEffects } from "../restocks/restock-effects.ts";
+import { publishOfferRound } from "../prebooks/allocation.ts";
 import { setStock as setBookStock } from "../restocks/restocks.service.ts";
 import type * as routes from "./books.routes.ts";
 import { toBookResponse } from "./books.schemas.ts";
@@ -36,6 +37,8 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 		genreId: body.genre_id ?? null,
 		publishDate: body.publish_date ?? null,
 		stockQuantity: body.stock_quantity,
+		allocation: body.allocation,
+		holdHours: body.hold_hours,
 	});
 	return c.json(toBookResponse(book), 201);
 };
@@ -43,7 +46,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 	const body = c.req.valid("json");
 	// undefined leaves a column alone; null (allowed for optional fields) clears it.
-	const book = await updateBook(c.var.db, c.req.valid("param").id, {
+	const { book, offers } = await updateBook(c.var.db, c.req.valid("param").id, {
 		title: body.title,
 		author: body.author,
 		priceCents: body.price,
@@ -51,7 +54,10 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 		description: body.description,
 		genreId: body.genre_id,
 		publishDate: body.publish_date,
+		allocation: body.allocation,
+		holdHours: body.hold_hours,
 	});
+	await publishOfferRound(requestEffects(c), offers);
 	return c.json(toBookResponse(book), 200);
 };
 
@@ -63,7 +69,7 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
 export const setStock: AppRouteHandler<typeof routes.setStock> = async (c) => {
 	const book = await setBookStock(
 		c.var.db,
-		restockEffects(c),
+		requestEffects(c),
 		c.var.caller.id,
 		c.req.valid("param").id,
 		c.req.valid("json").quantity,

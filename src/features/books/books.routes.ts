@@ -22,7 +22,7 @@ export const list = createRoute({
 	tags: ["Catalog"],
 	summary: "Browse the catalog",
 	description:
-		"Ordered by id. `q` (1–200 characters) matches part of the title or author, `author` the whole author name; both ignore ASCII case, and `%` or `_` are plain characters.",
+		"Ordered by id. `q` (1–200 characters) matches part of the title or author, `author` the whole author name; both ignore ASCII case, and `%` or `_` are plain characters. `in_stock` is on `available_quantity`.",
 	request: {
 		query: pageQuery.extend({
 			q: searchText("q")
@@ -111,7 +111,7 @@ export const setStock = createRoute({
 	tags: ["Catalog"],
 	summary: "Set a book's stock (admin)",
 	description:
-		"Sets the absolute quantity. Moving stock from 0 to more than 0 notifies every waiting pre-booking of the book in the same transaction.",
+		"Sets the absolute quantity. notify_all: when the available copies go from 0 to more than 0, every waiting pre-booking becomes `notified` in the same transaction. hold_queue: the newly available copies are offered to the first in line (`offered`, held for `hold_hours`), in the same transaction. The stock cannot go below `held_quantity` (409 STOCK_BELOW_HELD).",
 	...adminOnly,
 	request: {
 		params: bookId,
@@ -119,6 +119,11 @@ export const setStock = createRoute({
 	},
 	responses: {
 		200: jsonResponse(BookSchema, "The book with its new stock"),
-		...errorResponses({ ...adminErrors, ...bodyErrors, ...notFound }),
+		...errorResponses({
+			...adminErrors,
+			...bodyErrors,
+			...notFound,
+			409: "STOCK_BELOW_HELD (field `quantity`): the quantity is below the copies held for readers in line",
+		}),
 	},
 });

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import type { BookRow } from "../../db/schema.ts";
+import { ALLOCATIONS, type BookRow } from "../../db/schema.ts";
 import { normalizeIsbn } from "../../lib/isbn.ts";
 import { formatCents, priceInput, priceOutput } from "../../lib/money.ts";
 import { idField, timestamp } from "../../lib/openapi.ts";
@@ -18,6 +18,16 @@ export const BookSchema = z
 		genre_id: z.number().int().nullable(),
 		publish_date: z.string().nullable().openapi({ example: "2026-03-01", format: "date" }),
 		stock_quantity: z.number().int(),
+		held_quantity: z.number().int().openapi({ description: "Copies held for readers in line (hold_queue)" }),
+		available_quantity: z
+			.number()
+			.int()
+			.openapi({ description: "`stock_quantity − held_quantity`: what anyone else can buy" }),
+		allocation: z.enum(ALLOCATIONS).openapi({
+			description:
+				"`notify_all`: a restock emails everyone waiting, first come first served. `hold_queue`: copies are held for the readers in line, in order, for `hold_hours` each.",
+		}),
+		hold_hours: z.number().int().openapi({ description: "How long an offered copy is held (hold_queue)" }),
 		created_at: timestamp,
 		updated_at: timestamp,
 	})
@@ -35,6 +45,10 @@ export const toBookResponse = (book: BookRow): BookResponse => ({
 	genre_id: book.genreId,
 	publish_date: book.publishDate,
 	stock_quantity: book.stockQuantity,
+	held_quantity: book.heldQuantity,
+	available_quantity: book.stockQuantity - book.heldQuantity,
+	allocation: book.allocation,
+	hold_hours: book.holdHours,
 	created_at: book.createdAt,
 	updated_at: book.updatedAt,
 });
@@ -69,10 +83,21 @@ const bookFields = {
 	description: multiLineText("description", { max: 10_000 }).nullish(),
 	genre_id: idField("genre_id").nullish(),
 	publish_date: z.iso.date("publish_date must be a valid YYYY-MM-DD date").nullish(),
+	allocation: z.enum(ALLOCATIONS, { message: "allocation must be notify_all or hold_queue" }),
+	hold_hours: z
+		.number({ message: "hold_hours must be an integer from 1 to 168" })
+		.int("hold_hours must be an integer from 1 to 168")
+		.min(1, "hold_hours must be an integer from 1 to 168")
+		.max(168, "hold_hours must be an integer from 1 to 168"),
 };
 
 export const BookCreate = z
-	.object({ ...bookFields, stock_quantity: stockQuantity.default(0) })
+	.object({
+		...bookFields,
+		stock_quantity: stockQuantity.default(0),
+		allocation: bookFields.allocation.default("notify_all"),
+		hold_hours: bookFields.hold_hours.default(48),
+	})
 	.openapi("BookCreate");
 
 export const BookPatch = z
@@ -84,5 +109,10 @@ export const BookPatch = z
 		description: bookFields.description,
 		genre_id: bookFields.genre_id,
 		publish_date: bookFields.publish_date,
+		allocation: bookFields.allocation.optional(),
+		hold_hours: bookFields.hold_hours.optional(),
 	})
-	.openapi("BookPatch", { description: "Any book field but stock_quantity; null clears an optional field" });
+	.openapi("BookPatch", {
+		description:
+			"Any book field but stock_quantity; null clears an optional field. Switching to `hold_queue` offers the available copies to the first in line at once.",
+	});

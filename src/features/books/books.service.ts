@@ -1,8 +1,9 @@
 import { and, eq, gt, or, type SQL, sql } from "drizzle-orm";
 import { type BookRow, books } from "../../db/schema.ts";
-import { constraintViolation, type Db } from "../../lib/db.ts";
+import { batch, constraintViolation, type Db } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { containsText } from "../../lib/sql.ts";
+import { type OfferRound, offerHeldCopies, offerRoundOf } from "../prebooks/allocation.ts";
 
 export interface BookFilters {
 	q?: string;
@@ -16,7 +17,16 @@ export interface BookFilters {
 export type BookValues = Partial<
 	Pick<
 		BookRow,
-		"title" | "author" | "priceCents" | "isbn" | "description" | "genreId" | "publishDate" | "stockQuantity"
+		| "title"
+		| "author"
+		| "priceCents"
+		| "isbn"
+		| "description"
+		| "genreId"
+		| "publishDate"
+		| "stockQuantity"
+		| "allocation"
+		| "holdHours"
 	>
 >;
 
@@ -40,11 +50,12 @@ export function listBooks(db: Db, filters: BookFilters) {
 		// Same expression as idx_books_author, so the index serves it.
 		filters.author ? sql`lower(${books.author}) = lower(${filters.author})` : undefined,
 		filters.genreId !== undefined ? eq(books.genreId, filters.genreId) : undefined,
+		// On available_quantity: a hold_queue book whose every copy is held is not in stock for a browser.
 		filters.inStock === undefined
 			? undefined
 			: filters.inStock
-				? gt(books.stockQuantity, 0)
-				: eq(books.stockQuantity, 0),
+				? gt(books.stockQuantity, books.heldQuantity)
+				: eq(books.stockQuantity, books.heldQuantity),
 		filters.afterId !== undefined ? gt(books.id, filters.afterId) : undefined,
 	];
 	return db
@@ -74,16 +85,31 @@ export async function createBook(
 	}
 }
 
-export async function updateBook(db: Db, id: number, values: BookValues): Promise<BookRow> {
-	if (Object.values(values).every((value) => value === undefined)) return getBook(db, id);
+/**
+ * One round trip: the change and, when it makes the book hold_queue while copies are available and
+ * readers wait (a switch of policy), the offers to the first in line — in the same batch.
+ */
+export async function updateBook(
+	db: Db,
+	id: number,
+	values: BookValues,
+): Promise<{ book: BookRow; offers: OfferRound | null }> {
+	if (Object.values(values).every((value) => value === undefined))
+		return { book: await getBook(db, id), offers: null };
+	const now = new Date().toISOString();
 	try {
-		const [book] = await db
-			.update(books)
-			.set({ ...values, updatedAt: new Date().toISOString() })
-			.where(eq(books.id, id))
-			.returning();
-		if (!book) throw bookNotFound();
-		return book;
+		const [updated, round, offered, , current] = await batch(db, [
+			db
+				.update(books)
+				.set({ ...values, updatedAt: now })
+				.where(eq(books.id, id))
+				.returning({ id: books.id }),
+			...offerHeldCopies(id, "policy", now),
+			db.select().from(books).where(eq(books.id, id)),
+		]);
+		const book = current[0];
+		if (updated.length === 0 || !book) throw bookNotFound();
+		return { book, offers: offerRoundOf(round, offered) };
 	} catch (err) {
 		throw asBookWriteError(err);
 	}

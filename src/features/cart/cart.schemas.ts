@@ -3,14 +3,15 @@ import { MAX_CART_LINE_QUANTITY } from "../../db/schema.ts";
 import { formatCents, priceOutput } from "../../lib/money.ts";
 import { idField } from "../../lib/openapi.ts";
 
-/** A cart line with the book's current title, price and stock. */
+/** A cart line with the book's current title and price, and how many copies this user may buy. */
 export interface CartLine {
 	id: number;
 	bookId: number;
 	bookTitle: string;
 	unitPriceCents: number;
 	quantity: number;
-	stockQuantity: number;
+	/** The book's available copies plus the copy held for this user, if any (API.md, Orders). */
+	availableQuantity: number;
 }
 
 export const CartSchema = z

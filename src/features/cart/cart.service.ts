@@ -1,14 +1,24 @@
 /**
- * The cart: one per user, one line per book, 1–100 copies a line, never more than the stock when added or
- * changed (checkout re-checks atomically). Every change returns the cart from the same batch.
+ * The cart: one per user, one line per book, 1–100 copies a line, never more than the user may buy when
+ * added or changed — the book's available copies (`stock − held`) plus the copy held for this user, if
+ * any (checkout re-checks atomically). Every change returns the cart from the same batch.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import { books, cartItems, carts, MAX_CART_LINE_QUANTITY } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError, fieldError } from "../../lib/errors.ts";
 import type { CartLine } from "./cart.schemas.ts";
 
-/** The caller's cart lines with current title, price and stock (a builder: run it alone or in a batch). */
+/** Copies of a book held for this user: 0 or 1 (one active pre-booking per user and book). */
+const heldFor = (userId: number, bookId: SQL | number) =>
+	sql<number>`(SELECT count(*) FROM pre_bookings AS held
+		WHERE held.user_id = ${userId} AND held.book_id = ${bookId} AND held.status = 'offered')`;
+
+/** What this user may buy of a book: its available copies and the one held for the user. */
+const buyableBy = (userId: number) =>
+	sql<number>`${books.stockQuantity} - ${books.heldQuantity} + ${heldFor(userId, sql`${books.id}`)}`;
+
+/** The caller's cart lines with current title, price and availability (a builder: alone or in a batch). */
 export const cartLines = (db: Db, userId: number) =>
 	db
 		.select({
@@ -17,7 +27,7 @@ export const cartLines = (db: Db, userId: number) =>
 			bookTitle: books.title,
 			unitPriceCents: books.priceCents,
 			quantity: cartItems.quantity,
-			stockQuantity: books.stockQuantity,
+			availableQuantity: buyableBy(userId),
 		})
 		.from(cartItems)
 		.innerJoin(carts, eq(carts.id, cartItems.cartId))
@@ -55,12 +65,12 @@ export async function addToCart(
 			FROM carts AS c JOIN books AS b ON b.id = ${bookId}
 			WHERE c.user_id = ${userId}
 				AND ${quantity} + ${inCart} <= ${MAX_CART_LINE_QUANTITY}
-				AND b.stock_quantity >= ${quantity} + ${inCart}
+				AND b.stock_quantity - b.held_quantity + ${heldFor(userId, bookId)} >= ${quantity} + ${inCart}
 			ON CONFLICT (cart_id, book_id) DO UPDATE
 				SET quantity = quantity + excluded.quantity, updated_at = excluded.updated_at
 			RETURNING id`),
 		db
-			.select({ stockQuantity: books.stockQuantity, inCart: sql<number>`${inCart}` })
+			.select({ availableQuantity: buyableBy(userId), inCart: sql<number>`${inCart}` })
 			.from(books)
 			.where(eq(books.id, bookId)),
 		cartLines(db, userId),
@@ -72,7 +82,7 @@ export async function addToCart(
 		const detail = `A cart line holds at most ${MAX_CART_LINE_QUANTITY} copies (you already have ${book.inCart})`;
 		throw fieldError("quantity", detail);
 	}
-	throw notEnoughStock(book.stockQuantity);
+	throw notEnoughStock(book.availableQuantity);
 }
 
 export async function setCartItemQuantity(
@@ -86,10 +96,11 @@ export async function setCartItemQuantity(
 			id: number;
 		}>(sql`UPDATE cart_items SET quantity = ${quantity}, updated_at = ${new Date().toISOString()}
 			WHERE id = ${itemId} AND cart_id = (SELECT id FROM carts WHERE user_id = ${userId})
-				AND (SELECT stock_quantity FROM books WHERE id = cart_items.book_id) >= ${quantity}
+				AND (SELECT stock_quantity - held_quantity FROM books WHERE id = cart_items.book_id)
+					+ ${heldFor(userId, sql`cart_items.book_id`)} >= ${quantity}
 			RETURNING id`),
 		db
-			.select({ stockQuantity: books.stockQuantity })
+			.select({ availableQuantity: buyableBy(userId) })
 			.from(cartItems)
 			.innerJoin(carts, eq(carts.id, cartItems.cartId))
 			.innerJoin(books, eq(books.id, cartItems.bookId))
@@ -99,7 +110,7 @@ export async function setCartItemQuantity(
 	if (updated.length > 0) return lines;
 	const line = diagnosis[0];
 	if (!line) throw new AppError("CART_ITEM_NOT_FOUND", "No such line in your cart", "id");
-	throw notEnoughStock(line.stockQuantity);
+	throw notEnoughStock(line.availableQuantity);
 }
 
 export async function removeCartItem(db: Db, userId: number, itemId: number): Promise<void> {

@@ -41,12 +41,12 @@ const keyReused = () =>
 		"payment_token",
 	);
 
-const insufficientStock = (line: Pick<CartLine, "bookId" | "bookTitle" | "stockQuantity">) =>
+const insufficientStock = (line: Pick<CartLine, "bookId" | "bookTitle" | "availableQuantity">) =>
 	new AppError(
 		"INSUFFICIENT_STOCK",
-		line.stockQuantity === 0
+		line.availableQuantity === 0
 			? `"${line.bookTitle}" is out of stock`
-			: `Only ${line.stockQuantity} of "${line.bookTitle}" left`,
+			: `Only ${line.availableQuantity} of "${line.bookTitle}" left`,
 		`book_id:${line.bookId}`,
 	);
 
@@ -109,7 +109,7 @@ export async function checkout(
 		});
 	}
 	// A line already short needs no payment attempt; the batch re-checks whatever happens meanwhile.
-	const short = lines.find((line) => line.quantity > line.stockQuantity);
+	const short = lines.find((line) => line.quantity > line.availableQuantity);
 	if (short) throw insufficientStock(short);
 
 	const totalCents = lines.reduce((sum, line) => sum + line.unitPriceCents * line.quantity, 0);
@@ -158,11 +158,22 @@ export async function checkout(
 			if (!declined[0]) throw new Error("checkout: the declined order was not read back");
 			return { order: declined[0], replayed: false, captured: false };
 		}
-		const [, , , , , confirmed] = await batch(db, [
+		const [, , , , , , confirmed] = await batch(db, [
 			...newOrder("confirmed"),
-			rawQuery(sql`UPDATE books SET stock_quantity = stock_quantity - (j.value ->> 'quantity'), updated_at = ${now}
+			// The buyer's held copy (hold_queue) comes out of held_quantity, the rest out of the available
+			// copies; the triggers of migrations/0012 abort the batch if that would take a copy held for
+			// someone else (held_quantity > stock_quantity) or the stock below 0.
+			rawQuery(sql`UPDATE books SET stock_quantity = stock_quantity - (j.value ->> 'quantity'),
+				held_quantity = held_quantity - min(j.value ->> 'quantity', (SELECT count(*) FROM pre_bookings AS held
+					WHERE held.user_id = ${userId} AND held.book_id = books.id AND held.status = 'offered')),
+				updated_at = ${now}
 				FROM json_each(${orderItems}) AS j
 				WHERE books.id = j.value ->> 'book_id'`),
+			// Rule 6: the buyer's notified or offered pre-booking of each bought book is fulfilled (after the
+			// statement above has counted the held copy).
+			rawQuery(sql`UPDATE pre_bookings SET status = 'fulfilled', fulfilled_at = ${now}
+				WHERE user_id = ${userId} AND status IN ('notified', 'offered')
+					AND book_id IN (SELECT value ->> 'book_id' FROM json_each(${orderItems}))`),
 			payment("authorized", authorization.reference),
 			rawQuery(
 				sql`DELETE FROM cart_items WHERE id IN (SELECT value FROM json_each(${JSON.stringify(lines.map((l) => l.id))}))`,
@@ -186,7 +197,7 @@ export async function checkout(
 		if (violation?.kind === "check" || violation?.kind === "foreign_key") {
 			// Another buyer took the last copies (or the book was removed) between the read and the batch.
 			const current = await cartLines(db, userId);
-			const short = current.find((line) => line.quantity > line.stockQuantity);
+			const short = current.find((line) => line.quantity > line.availableQuantity);
 			throw short
 				? insufficientStock(short)
 				: new AppError("INSUFFICIENT_STOCK", "A book in your cart is gone", null);

@@ -7,4 +7,5 @@ export const prebooksRouter = createRouter()
 	.openapi(routes.list, handlers.list)
 	.openapi(routes.get, handlers.get)
 	.openapi(routes.cancel, handlers.cancel)
-	.openapi(routes.demand, handlers.demand);
+	.openapi(routes.demand, handlers.demand)
+	.openapi(routes.line, handlers.line);

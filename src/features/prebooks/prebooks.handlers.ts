@@ -1,8 +1,24 @@
+import { requestEffects } from "../../lib/effects.ts";
 import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
+import { publishOfferRound } from "./allocation.ts";
 import type * as routes from "./prebooks.routes.ts";
-import { toDemandItem, toPrebookResponse } from "./prebooks.schemas.ts";
-import { cancelPrebook, createPrebook, getPrebook, listPrebooks, waitingDemand } from "./prebooks.service.ts";
+import {
+	LINE_CSV_COLUMNS,
+	lineCursor,
+	toCsvRecord,
+	toDemandItem,
+	toLineEntry,
+	toPrebookResponse,
+} from "./prebooks.schemas.ts";
+import {
+	bookLine,
+	cancelPrebook,
+	createPrebook,
+	getPrebook,
+	listPrebooks,
+	waitingDemand,
+} from "./prebooks.service.ts";
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 	const prebook = await createPrebook(c.var.db, c.var.caller.id, c.req.valid("json").book_id);
@@ -23,11 +39,56 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) =>
 	c.json(toPrebookResponse(await getPrebook(c.var.db, c.var.caller.id, c.req.valid("param").id)), 200);
 
 export const cancel: AppRouteHandler<typeof routes.cancel> = async (c) => {
-	await cancelPrebook(c.var.db, c.var.caller.id, c.req.valid("param").id);
+	const { offers } = await cancelPrebook(c.var.db, c.var.caller.id, c.req.valid("param").id);
+	await publishOfferRound(requestEffects(c), offers);
 	return c.body(null, 204);
 };
 
 export const demand: AppRouteHandler<typeof routes.demand> = async (c) => {
 	const rows = await waitingDemand(c.var.db, c.req.valid("query").limit);
 	return c.json({ items: rows.map(toDemandItem) }, 200);
+};
+
+/** Rows per round trip of a CSV export. */
+const CSV_PAGE = 500;
+
+export const line: AppRouteHandler<typeof routes.line> = async (c) => {
+	const bookId = c.req.valid("param").id;
+	const { status, limit, cursor } = c.req.valid("query");
+	const after = decodeCursor(cursor, lineCursor);
+	if (!c.req.header("Accept")?.includes("text/csv")) {
+		const rows = await bookLine(c.var.db, bookId, { status, after, limit });
+		return c.json(
+			toPage(rows, limit, toLineEntry, (row) => ({ at: row.createdAt, id: row.id })),
+			200,
+		);
+	}
+	// The first page is read before answering, so an unknown book is still a 404; the rest streams, one
+	// keyset page per round trip, so an export of any length holds one page in memory.
+	const db = c.var.db;
+	let rows = await bookLine(db, bookId, { status, after, limit: CSV_PAGE });
+	const encoder = new TextEncoder();
+	const body = new ReadableStream<Uint8Array>({
+		start(controller) {
+			controller.enqueue(encoder.encode(`${LINE_CSV_COLUMNS.join(",")}\r\n`));
+		},
+		async pull(controller) {
+			const page = rows.slice(0, CSV_PAGE);
+			if (page.length > 0)
+				controller.enqueue(
+					encoder.encode(page.map((row) => `${toCsvRecord(toLineEntry(row))}\r\n`).join("")),
+				);
+			const last = page.at(-1);
+			if (rows.length <= CSV_PAGE || !last) return controller.close();
+			rows = await bookLine(db, bookId, {
+				status,
+				after: { at: last.createdAt, id: last.id },
+				limit: CSV_PAGE,
+			});
+		},
+	});
+	return c.body(body, 200, {
+		"Content-Type": "text/csv; charset=utf-8",
+		"Content-Disposition": `attachment; filename="book-${bookId}-prebookings.csv"`,
+	});
 };

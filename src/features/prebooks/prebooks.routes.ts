@@ -11,7 +11,7 @@ import {
 	userErrors,
 } from "../../lib/openapi.ts";
 import { limitParam, pageQuery, pageSchema } from "../../lib/pagination.ts";
-import { DemandSchema, PrebookCreate, PrebookSchema } from "./prebooks.schemas.ts";
+import { DemandSchema, LineEntrySchema, PrebookCreate, PrebookSchema } from "./prebooks.schemas.ts";
 
 const prebookId = z.object({ id: idParam("id") });
 
@@ -73,7 +73,8 @@ export const cancel = createRoute({
 	path: "/prebooks/{id}",
 	tags: ["Pre-bookings"],
 	summary: "Cancel a pre-booking",
-	description: "The row stays with status `cancelled` and `cancelled_at`; the book can be pre-booked again.",
+	description:
+		"The row stays with status `cancelled` and `cancelled_at`; the book can be pre-booked again (at the end of the line). Cancelling an `offered` pre-booking gives its held copy to the next in line at once.",
 	...signedIn,
 	request: { params: prebookId },
 	responses: {
@@ -81,7 +82,7 @@ export const cancel = createRoute({
 		...errorResponses({
 			...userErrors,
 			404: "PREBOOK_NOT_FOUND (also for another user's)",
-			409: "PREBOOK_ALREADY_CANCELLED",
+			409: "PREBOOK_ALREADY_CANCELLED; PREBOOK_CLOSED for a `fulfilled` or `expired` pre-booking",
 			422: true,
 		}),
 	},
@@ -92,6 +93,8 @@ export const demand = createRoute({
 	path: "/admin/prebooks/demand",
 	tags: ["Admin"],
 	summary: "Books with the most waiting pre-bookings (admin)",
+	description:
+		"Each with its stock, the copies held for its line and how many pre-bookings hold one (`offered_count`).",
 	...adminOnly,
 	request: { query: z.object({ limit: limitParam }) },
 	responses: {
@@ -100,5 +103,34 @@ export const demand = createRoute({
 			"Most waiting first",
 		),
 		...errorResponses({ ...adminErrors, 422: true }),
+	},
+});
+
+export const line = createRoute({
+	method: "get",
+	path: "/admin/books/{id}/prebooks",
+	tags: ["Admin"],
+	summary: "A book's line of pre-bookings (admin)",
+	description:
+		"Every pre-booking of the book in line order (`created_at`, then `id`), with each waiting one's `position`; keyset pages. With `Accept: text/csv` the whole line (every page, same columns, same filter) is streamed as CSV instead.",
+	...adminOnly,
+	request: {
+		params: z.object({ id: idParam("id") }),
+		query: pageQuery.extend({
+			status: z
+				.enum(PREBOOK_STATUSES)
+				.optional()
+				.openapi({ param: { name: "status", in: "query" } }),
+		}),
+	},
+	responses: {
+		200: {
+			description: "A page of the line (JSON), or the whole line (CSV)",
+			content: {
+				"application/json": { schema: pageSchema(LineEntrySchema).openapi("PreBookingLinePage") },
+				"text/csv": { schema: z.string().openapi({ example: "id,user_id,email,status,position,..." }) },
+			},
+		},
+		...errorResponses({ ...adminErrors, 404: "BOOK_NOT_FOUND", 422: true }),
 	},
 });

@@ -9,8 +9,16 @@ export const PrebookSchema = z
 		book_title: z.string(),
 		book_author: z.string(),
 		status: z.enum(PREBOOK_STATUSES),
+		position: z.number().int().nullable().openapi({
+			description:
+				"Place in the book's line while `waiting` (1 = next; it only moves forward); null otherwise",
+		}),
 		created_at: timestamp,
 		notified_at: timestamp.nullable(),
+		offered_at: timestamp.nullable(),
+		hold_expires_at: timestamp.nullable().openapi({ description: "Until when the offered copy is held" }),
+		fulfilled_at: timestamp.nullable(),
+		expired_at: timestamp.nullable(),
 		cancelled_at: timestamp.nullable(),
 	})
 	.openapi("PreBooking");
@@ -23,8 +31,13 @@ export interface PrebookView {
 	bookTitle: string;
 	bookAuthor: string;
 	status: PrebookStatus;
+	position: number | null;
 	createdAt: string;
 	notifiedAt: string | null;
+	offeredAt: string | null;
+	holdExpiresAt: string | null;
+	fulfilledAt: string | null;
+	expiredAt: string | null;
 	cancelledAt: string | null;
 }
 
@@ -34,8 +47,13 @@ export const toPrebookResponse = (row: PrebookView): PrebookResponse => ({
 	book_title: row.bookTitle,
 	book_author: row.bookAuthor,
 	status: row.status,
+	position: row.status === "waiting" ? row.position : null,
 	created_at: row.createdAt,
 	notified_at: row.notifiedAt,
+	offered_at: row.offeredAt,
+	hold_expires_at: row.holdExpiresAt,
+	fulfilled_at: row.fulfilledAt,
+	expired_at: row.expiredAt,
 	cancelled_at: row.cancelledAt,
 });
 
@@ -46,16 +64,10 @@ export interface DemandView {
 	title: string;
 	author: string;
 	stockQuantity: number;
+	heldQuantity: number;
 	waitingCount: number;
+	offeredCount: number;
 }
-
-export const toDemandItem = (row: DemandView): z.infer<typeof DemandSchema> => ({
-	book_id: row.bookId,
-	title: row.title,
-	author: row.author,
-	stock_quantity: row.stockQuantity,
-	waiting_count: row.waitingCount,
-});
 
 export const DemandSchema = z
 	.object({
@@ -63,6 +75,78 @@ export const DemandSchema = z
 		title: z.string(),
 		author: z.string(),
 		stock_quantity: z.number().int(),
+		held_quantity: z.number().int(),
 		waiting_count: z.number().int(),
+		offered_count: z.number().int(),
 	})
 	.openapi("PreBookingDemand");
+
+export const toDemandItem = (row: DemandView): z.infer<typeof DemandSchema> => ({
+	book_id: row.bookId,
+	title: row.title,
+	author: row.author,
+	stock_quantity: row.stockQuantity,
+	held_quantity: row.heldQuantity,
+	waiting_count: row.waitingCount,
+	offered_count: row.offeredCount,
+});
+
+/** A row of a book's line, as the admin sees it (JSON and CSV share these columns). */
+export interface LineEntryView {
+	id: number;
+	userId: number;
+	email: string;
+	status: PrebookStatus;
+	position: number | null;
+	createdAt: string;
+	notifiedAt: string | null;
+	offeredAt: string | null;
+	holdExpiresAt: string | null;
+	fulfilledAt: string | null;
+}
+
+export const LineEntrySchema = z
+	.object({
+		id: z.number().int(),
+		user_id: z.number().int(),
+		email: z.string(),
+		status: z.enum(PREBOOK_STATUSES),
+		position: z.number().int().nullable(),
+		created_at: timestamp,
+		notified_at: timestamp.nullable(),
+		offered_at: timestamp.nullable(),
+		hold_expires_at: timestamp.nullable(),
+		fulfilled_at: timestamp.nullable(),
+	})
+	.openapi("PreBookingLineEntry");
+
+export type LineEntry = z.infer<typeof LineEntrySchema>;
+
+export const toLineEntry = (row: LineEntryView): LineEntry => ({
+	id: row.id,
+	user_id: row.userId,
+	email: row.email,
+	status: row.status,
+	position: row.position,
+	created_at: row.createdAt,
+	notified_at: row.notifiedAt,
+	offered_at: row.offeredAt,
+	hold_expires_at: row.holdExpiresAt,
+	fulfilled_at: row.fulfilledAt,
+});
+
+export const LINE_CSV_COLUMNS = Object.keys(LineEntrySchema.shape) as (keyof LineEntry)[];
+
+/** One CSV record (RFC 4180): quoted when needed; a leading =, +, - or @ is defused for spreadsheets. */
+export function toCsvRecord(entry: LineEntry): string {
+	return LINE_CSV_COLUMNS.map((column) => {
+		const value = entry[column];
+		if (value === null) return "";
+		let text = String(value);
+		if (/^[=+\-@]/.test(text)) text = `'${text}`;
+		return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+	}).join(",");
+}
+
+/** The cursor of a book's line: the last row's place (created_at, id), ascending. */
+export const lineCursor = z.object({ at: z.string().max(40), id: z.number().int().positive() });

@@ -1,41 +1,74 @@
 /**
- * Pre-booking rules (API.md, Pre-bookings):
- *  1. a book can be pre-booked only while its stock is 0;
- *  2. one waiting pre-booking per user and book (partial unique index uq_pre_bookings_user_book_waiting);
+ * Pre-bookings: the rules (API.md, Pre-bookings) on the caller's side, and the admin's view of the lines.
+ *  1. a book can be pre-booked only while its available copies (`stock − held`) are 0;
+ *  2. one active (waiting or offered) pre-booking per user and book (partial unique index
+ *     uq_pre_bookings_user_book_active);
  *  3. at most 100 waiting pre-bookings per user.
- * The restock that notifies them is in features/restocks.
+ * What happens when copies come back is in features/restocks (notify_all) and ./allocation.ts (hold_queue).
  */
-import { and, count, desc, eq, ne, sql } from "drizzle-orm";
-import { books, type PrebookStatus, preBookings } from "../../db/schema.ts";
+import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
+import { books, type PrebookStatus, preBookings, users } from "../../db/schema.ts";
 import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
-import type { DemandView, PrebookView } from "./prebooks.schemas.ts";
+import { type OfferRound, offerHeldCopies, offerRoundOf, recountHeld } from "./allocation.ts";
+import type { DemandView, LineEntryView, PrebookView } from "./prebooks.schemas.ts";
 
 export const MAX_WAITING_PER_USER = 100;
 
 const prebookNotFound = () => new AppError("PREBOOK_NOT_FOUND", "No pre-booking with this id", "id");
+const duplicate = () =>
+	new AppError("PREBOOK_DUPLICATE", "You already have an active pre-booking for this book", "book_id");
+
+/**
+ * A waiting pre-booking's place in its book's line: the waiting rows up to and including it, counted over
+ * the partial index idx_pre_bookings_book_line (it reads the rows ahead, never the table). Null otherwise.
+ */
+const positionOf = sql<number | null>`CASE WHEN ${preBookings.status} = 'waiting' THEN (
+	SELECT count(*) FROM pre_bookings AS ahead
+	WHERE ahead.book_id = ${preBookings.bookId} AND ahead.status = 'waiting'
+		AND (ahead.created_at, ahead.id) <= (${preBookings.createdAt}, ${preBookings.id})) END`;
+
+/** Pre-bookings with their book's title and author and their place in line (a builder: add where/order). */
+const prebookViews = (db: Db) =>
+	db
+		.select({
+			id: preBookings.id,
+			bookId: preBookings.bookId,
+			bookTitle: books.title,
+			bookAuthor: books.author,
+			status: preBookings.status,
+			position: positionOf,
+			createdAt: preBookings.createdAt,
+			notifiedAt: preBookings.notifiedAt,
+			offeredAt: preBookings.offeredAt,
+			holdExpiresAt: preBookings.holdExpiresAt,
+			fulfilledAt: preBookings.fulfilledAt,
+			expiredAt: preBookings.expiredAt,
+			cancelledAt: preBookings.cancelledAt,
+		})
+		.from(preBookings)
+		.innerJoin(books, eq(books.id, preBookings.bookId))
+		.$dynamic();
 
 /**
  * One round trip. Rules 1 and 3 are conditions of the INSERT itself, so a restock committing between a
- * read and the write can never leave a waiting row on an in-stock book; rule 2 is the unique index. When
- * the INSERT adds nothing, the diagnostic SELECT (same transaction, same view) says which rule refused,
- * in the contract's precedence: unknown book, in stock, duplicate, limit.
+ * read and the write can never leave a waiting row on a book with available copies; rule 2 is the unique
+ * index. When the INSERT adds nothing, the diagnostic SELECT (same transaction, same view) says which
+ * rule refused, in the contract's precedence: unknown book, in stock, duplicate, limit.
  */
 export async function createPrebook(db: Db, userId: number, bookId: number): Promise<PrebookView> {
 	const now = new Date().toISOString();
-	const duplicate = () =>
-		new AppError("PREBOOK_DUPLICATE", "You already have an active pre-booking for this book", "book_id");
 	let results: [
 		{ id: number }[],
 		PrebookView[],
-		{ stockQuantity: number; hasWaiting: number; waiting: number }[],
+		{ availableQuantity: number; hasActive: number; waiting: number }[],
 	];
 	try {
 		results = await batch(db, [
 			rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
 				SELECT ${userId}, id, 'waiting', ${now} FROM books
-				WHERE id = ${bookId} AND stock_quantity = 0
+				WHERE id = ${bookId} AND stock_quantity - held_quantity = 0
 					AND (SELECT count(*) FROM pre_bookings WHERE user_id = ${userId} AND status = 'waiting')
 						< ${MAX_WAITING_PER_USER}
 				RETURNING id`),
@@ -45,9 +78,9 @@ export async function createPrebook(db: Db, userId: number, bookId: number): Pro
 				.limit(1),
 			db
 				.select({
-					stockQuantity: books.stockQuantity,
-					hasWaiting: sql<number>`EXISTS (SELECT 1 FROM pre_bookings
-						WHERE user_id = ${userId} AND book_id = ${bookId} AND status = 'waiting')`,
+					availableQuantity: sql<number>`${books.stockQuantity} - ${books.heldQuantity}`,
+					hasActive: sql<number>`EXISTS (SELECT 1 FROM pre_bookings
+						WHERE user_id = ${userId} AND book_id = ${bookId} AND status IN ('waiting', 'offered'))`,
 					waiting: sql<number>`(SELECT count(*) FROM pre_bookings WHERE user_id = ${userId} AND status = 'waiting')`,
 				})
 				.from(books)
@@ -61,10 +94,10 @@ export async function createPrebook(db: Db, userId: number, bookId: number): Pro
 	if (inserted.length > 0 && created[0]) return created[0];
 	const book = diagnosis[0];
 	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
-	if (book.stockQuantity > 0) {
+	if (book.availableQuantity > 0) {
 		throw new AppError("PREBOOK_BOOK_IN_STOCK", "This book is in stock: buy it instead", "book_id");
 	}
-	if (book.hasWaiting) throw duplicate();
+	if (book.hasActive) throw duplicate();
 	if (book.waiting >= MAX_WAITING_PER_USER) {
 		throw new AppError(
 			"PREBOOK_LIMIT_REACHED",
@@ -75,28 +108,11 @@ export async function createPrebook(db: Db, userId: number, bookId: number): Pro
 	throw new Error("pre-booking insert refused for no known reason");
 }
 
-/** Pre-bookings with their book's title and author (a builder: add where/order/limit). */
-const prebookViews = (db: Db) =>
-	db
-		.select({
-			id: preBookings.id,
-			bookId: preBookings.bookId,
-			bookTitle: books.title,
-			bookAuthor: books.author,
-			status: preBookings.status,
-			createdAt: preBookings.createdAt,
-			notifiedAt: preBookings.notifiedAt,
-			cancelledAt: preBookings.cancelledAt,
-		})
-		.from(preBookings)
-		.innerJoin(books, eq(books.id, preBookings.bookId))
-		.$dynamic();
-
 export function listPrebooks(
 	db: Db,
 	userId: number,
 	query: { status?: PrebookStatus; after?: NewestFirstCursor; limit: number },
-) {
+): Promise<PrebookView[]> {
 	return prebookViews(db)
 		.where(
 			and(
@@ -116,25 +132,47 @@ export async function getPrebook(db: Db, userId: number, id: number): Promise<Pr
 	return row;
 }
 
-/** Soft cancel: the row stays with status `cancelled`. A notified pre-booking may be cancelled too. */
-export async function cancelPrebook(db: Db, userId: number, id: number): Promise<void> {
-	const [cancelled, current] = await db.batch([
+/**
+ * Soft cancel, one round trip: the row stays with status `cancelled`. A waiting, notified or offered
+ * pre-booking may be cancelled; an offered one's held copy goes to the next in line in the same batch.
+ * Only the owner's pre-booking matches (another user's is "not found").
+ */
+export async function cancelPrebook(
+	db: Db,
+	userId: number,
+	id: number,
+): Promise<{ offers: OfferRound | null }> {
+	const now = new Date().toISOString();
+	const bookOf = sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`;
+	const [cancelled, , round, offered, , current] = await batch(db, [
 		db
 			.update(preBookings)
-			.set({ status: "cancelled", cancelledAt: new Date().toISOString() })
-			.where(and(eq(preBookings.id, id), eq(preBookings.userId, userId), ne(preBookings.status, "cancelled")))
+			.set({ status: "cancelled", cancelledAt: now })
+			.where(
+				and(
+					eq(preBookings.id, id),
+					eq(preBookings.userId, userId),
+					sql`${preBookings.status} IN ('waiting', 'notified', 'offered')`,
+				),
+			)
 			.returning({ id: preBookings.id }),
+		recountHeld(bookOf),
+		...offerHeldCopies(bookOf, "cancel", now),
 		db
 			.select({ status: preBookings.status })
 			.from(preBookings)
 			.where(and(eq(preBookings.id, id), eq(preBookings.userId, userId))),
 	]);
-	if (cancelled.length > 0) return;
-	if (current.length === 0) throw prebookNotFound();
-	throw new AppError("PREBOOK_ALREADY_CANCELLED", "This pre-booking is already cancelled", "id");
+	if (cancelled.length > 0) return { offers: offerRoundOf(round, offered) };
+	const status = current[0]?.status;
+	if (status === undefined) throw prebookNotFound();
+	if (status === "cancelled") {
+		throw new AppError("PREBOOK_ALREADY_CANCELLED", "This pre-booking is already cancelled", "id");
+	}
+	throw new AppError("PREBOOK_CLOSED", `This pre-booking is ${status} and can no longer be cancelled`, "id");
 }
 
-/** Books by number of waiting pre-bookings, most first (served by idx_pre_bookings_book_waiting). */
+/** Books by number of waiting pre-bookings, most first (served by idx_pre_bookings_book_line). */
 export function waitingDemand(db: Db, limit: number): Promise<DemandView[]> {
 	const waitingCount = count().as("waiting_count");
 	return (
@@ -144,14 +182,73 @@ export function waitingDemand(db: Db, limit: number): Promise<DemandView[]> {
 				title: books.title,
 				author: books.author,
 				stockQuantity: books.stockQuantity,
+				heldQuantity: books.heldQuantity,
 				waitingCount,
+				offeredCount: sql<number>`(SELECT count(*) FROM pre_bookings AS o
+					WHERE o.book_id = ${preBookings.bookId} AND o.status = 'offered')`,
 			})
 			.from(preBookings)
 			.innerJoin(books, eq(books.id, preBookings.bookId))
 			.where(eq(preBookings.status, "waiting"))
-			// Grouping by the indexed column walks idx_pre_bookings_book_waiting in order (no temporary B-tree).
+			// Grouping by the indexed column walks the partial index in order (no temporary B-tree).
 			.groupBy(preBookings.bookId)
 			.orderBy(desc(waitingCount), books.id)
 			.limit(limit)
 	);
+}
+
+/**
+ * A page of a book's whole line (every status unless filtered), in line order (`created_at`, `id`), with
+ * each waiting row's position. One round trip: the page, the number of waiting rows before it (so
+ * positions are a running count, not a count per row), and the book's existence.
+ */
+export async function bookLine(
+	db: Db,
+	bookId: number,
+	query: { status?: PrebookStatus; after?: { at: string; id: number }; limit: number },
+): Promise<LineEntryView[]> {
+	const after: SQL | undefined = query.after
+		? sql`(${preBookings.createdAt}, ${preBookings.id}) > (${query.after.at}, ${query.after.id})`
+		: undefined;
+	const [rows, ahead, book] = await batch(db, [
+		db
+			.select({
+				id: preBookings.id,
+				userId: preBookings.userId,
+				email: users.email,
+				status: preBookings.status,
+				createdAt: preBookings.createdAt,
+				notifiedAt: preBookings.notifiedAt,
+				offeredAt: preBookings.offeredAt,
+				holdExpiresAt: preBookings.holdExpiresAt,
+				fulfilledAt: preBookings.fulfilledAt,
+			})
+			.from(preBookings)
+			.innerJoin(users, eq(users.id, preBookings.userId))
+			.where(
+				and(
+					eq(preBookings.bookId, bookId),
+					query.status ? eq(preBookings.status, query.status) : undefined,
+					after,
+				),
+			)
+			.orderBy(asc(preBookings.createdAt), asc(preBookings.id))
+			.limit(query.limit + 1),
+		db
+			.select({ waiting: count() })
+			.from(preBookings)
+			.where(
+				and(
+					eq(preBookings.bookId, bookId),
+					eq(preBookings.status, "waiting"),
+					query.after
+						? sql`(${preBookings.createdAt}, ${preBookings.id}) <= (${query.after.at}, ${query.after.id})`
+						: sql`0`,
+				),
+			),
+		db.select({ id: books.id }).from(books).where(eq(books.id, bookId)),
+	]);
+	if (book.length === 0) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
+	let position = ahead[0]?.waiting ?? 0;
+	return rows.map((row) => ({ ...row, position: row.status === "waiting" ? ++position : null }));
 }

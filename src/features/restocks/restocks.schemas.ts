@@ -11,6 +11,8 @@ export interface RestockView {
 	sentCount: number;
 	failedCount: number;
 	deadCount: number;
+	skippedCount: number;
+	fulfilledCount: number;
 	createdAt: string;
 	publishedAt: string | null;
 }
@@ -26,6 +28,10 @@ export const RestockSchema = z
 		sent_count: z.number().int().openapi({ description: "Emails sent" }),
 		failed_count: z.number().int().openapi({ description: "Emails that failed and await a retry" }),
 		dead_count: z.number().int().openapi({ description: "Emails that exhausted their retries (replayable)" }),
+		skipped_count: z.number().int().openapi({
+			description: "Not emailed on purpose: the reader turned restock emails off or has no verified address",
+		}),
+		fulfilled_count: z.number().int().openapi({ description: "Notified readers who then bought the book" }),
 		created_at: timestamp,
 		published_at: timestamp.nullable().openapi({
 			description: "When the queue accepted the notification; null until then (the relay republishes)",
@@ -47,6 +53,8 @@ export const toRestockResponse = (row: RestockView): z.infer<typeof RestockSchem
 	sent_count: row.sentCount,
 	failed_count: row.failedCount,
 	dead_count: row.deadCount,
+	skipped_count: row.skippedCount,
+	fulfilled_count: row.fulfilledCount,
 	created_at: row.createdAt,
 	published_at: row.publishedAt,
 });

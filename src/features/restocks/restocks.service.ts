@@ -4,14 +4,15 @@
  * queue consumer (notifications/consumer.ts) emails each user once; the cron relay below republishes
  * whatever was committed but never confirmed.
  *
- * The batch (rule 4 of API.md, Pre-bookings), one transaction:
+ * The batch (rules 4 and 5 of API.md, Pre-bookings), one transaction:
  *  1. a `restocks` record when the stock rises (before/after, admin, how many it notifies);
- *  2. every waiting pre-booking of the book becomes `notified` with one shared `notified_at` and the
- *     restock's id — only if the stock *inside the transaction* is 0 and the new quantity is above 0;
- *  3. the new stock.
+ *  2. notify_all: every waiting pre-booking of the book becomes `notified` with one shared `notified_at`
+ *     and the restock's id — only if the available copies *inside the transaction* are 0 and become more;
+ *  3. the new stock (never below the held copies: 409 STOCK_BELOW_HELD);
+ *  4. hold_queue: the newly available copies are offered to the first in line (features/prebooks/allocation.ts).
  * The old stock is never read in a separate round trip: two concurrent restocks from 0 serialize in D1
  * and only the first sees 0, so the waiting users are notified once. 0→0, n→m and decreases notify
- * nobody; notified and cancelled rows are never touched.
+ * nobody; rows in any other state are never touched.
  *
  * Nothing is lost between commit and enqueue: `restocks.published_at` is set only once the queue accepted
  * every id. A Worker that dies in between leaves it null, and the cron relay republishes; a republish may
@@ -19,28 +20,19 @@
  */
 import { and, asc, desc, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import { type BookRow, books, preBookings, restocks } from "../../db/schema.ts";
-import { batch, type D1Usage, type Db, rawQuery } from "../../lib/db.ts";
+import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
+import type { Effects } from "../../lib/effects.ts";
 import { AppError, describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { reviveDeadDeliveries } from "../../notifications/delivery-ledger.ts";
 import { publishPrebookNotified } from "../../notifications/prebook-message.ts";
+import { type OfferRound, offerHeldCopies, offerRoundOf, publishOfferRound } from "../prebooks/allocation.ts";
 import type { RestockView } from "./restocks.schemas.ts";
 
 /** Younger restocks may still be publishing in the request that made them. */
 export const RELAY_GRACE_MS = 60 * 1000;
 /** Restocks republished per cron run; the next minute's run takes the rest. */
 export const RELAY_BATCH = 25;
-
-/** What a restock does besides its batch: publish to the queue, and confirm once the response is sent. */
-export interface RestockEffects {
-	queue: Queue;
-	/** Runs after the response (`executionCtx.waitUntil`). */
-	afterResponse(work: Promise<unknown>): void;
-	/** A client outside the request (no caller guard, not metered): the confirmation is the system's. */
-	systemDb: Db;
-	/** The request's D1 usage, logged with the restock (the benchmark reads it). */
-	usage: D1Usage;
-}
 
 interface Notification {
 	restockId: number;
@@ -54,33 +46,58 @@ async function restockBatch(
 	adminId: number,
 	bookId: number,
 	quantity: number,
-): Promise<{ book: BookRow; notification?: Notification }> {
+): Promise<{ book: BookRow; notification?: Notification; offers: OfferRound | null }> {
 	const now = new Date().toISOString();
-	const [restock, notified, updated] = await batch(db, [
-		rawQuery<{ id: number }>(sql`
-			INSERT INTO restocks (book_id, admin_id, quantity_before, quantity_after, notified_count, created_at)
-			SELECT id, ${adminId}, stock_quantity, ${quantity},
-				CASE WHEN stock_quantity = 0
-					THEN (SELECT count(*) FROM pre_bookings WHERE book_id = books.id AND status = 'waiting')
-					ELSE 0 END,
-				${now}
-			FROM books WHERE id = ${bookId} AND stock_quantity < ${quantity}
-			RETURNING id`),
-		// Statement 1 inserted this book's newest restock exactly when this one can match (0 < quantity).
-		rawQuery<{ user_id: number }>(sql`
-			UPDATE pre_bookings
-			SET status = 'notified', notified_at = ${now},
-				restock_id = (SELECT max(id) FROM restocks WHERE book_id = ${bookId})
-			WHERE book_id = ${bookId} AND status = 'waiting'
-				AND ${quantity} > 0 AND (SELECT stock_quantity FROM books WHERE id = ${bookId}) = 0
-			RETURNING user_id`),
-		db.update(books).set({ stockQuantity: quantity, updatedAt: now }).where(eq(books.id, bookId)).returning(),
-	]);
+	// Rule 4 (notify_all): the book's available copies go from 0 to more than 0 — evaluated on the stock
+	// and holds inside this transaction, before statement 3 changes the stock.
+	const notifies = sql`(SELECT allocation = 'notify_all' AND stock_quantity - held_quantity = 0
+		AND ${quantity} - held_quantity > 0 FROM books WHERE id = ${bookId})`;
+	let results;
+	try {
+		results = await batch(db, [
+			rawQuery<{ id: number }>(sql`
+				INSERT INTO restocks (book_id, admin_id, quantity_before, quantity_after, notified_count, created_at)
+				SELECT id, ${adminId}, stock_quantity, ${quantity},
+					CASE WHEN ${notifies}
+						THEN (SELECT count(*) FROM pre_bookings WHERE book_id = books.id AND status = 'waiting')
+						ELSE 0 END,
+					${now}
+				FROM books WHERE id = ${bookId} AND stock_quantity < ${quantity}
+				RETURNING id`),
+			// Statement 1 inserted this book's newest restock exactly when this one can match (the stock rose).
+			rawQuery<{ user_id: number }>(sql`
+				UPDATE pre_bookings
+				SET status = 'notified', notified_at = ${now},
+					restock_id = (SELECT max(id) FROM restocks WHERE book_id = ${bookId})
+				WHERE book_id = ${bookId} AND status = 'waiting' AND ${notifies}
+				RETURNING user_id`),
+			// Below the held copies, the trigger books_held_within_stock_update aborts the whole batch.
+			db.update(books).set({ stockQuantity: quantity, updatedAt: now }).where(eq(books.id, bookId)),
+			// Rule 5 (hold_queue): the copies this restock made available go to the first in line.
+			...offerHeldCopies(bookId, "restock", now),
+			db.select().from(books).where(eq(books.id, bookId)),
+		]);
+	} catch (err) {
+		if (constraintViolation(err)?.kind === "check") {
+			throw new AppError(
+				"STOCK_BELOW_HELD",
+				"The stock cannot go below the copies held for readers in line (held_quantity)",
+				"quantity",
+			);
+		}
+		throw err;
+	}
+	const [restock, notified, , round, offered, , updated] = results;
 	const book = updated[0];
 	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
+	const offers = offerRoundOf(round, offered);
 	const restockId = restock[0]?.id;
-	if (restockId === undefined || notified.length === 0) return { book };
-	return { book, notification: { restockId, notifiedAt: now, userIds: notified.map((row) => row.user_id) } };
+	if (restockId === undefined || notified.length === 0) return { book, offers };
+	return {
+		book,
+		offers,
+		notification: { restockId, notifiedAt: now, userIds: notified.map((row) => row.user_id) },
+	};
 }
 
 /** Marks a restock's notification as accepted by the queue (the relay then leaves it alone). */
@@ -122,12 +139,13 @@ async function publish(queue: Queue, bookId: number, notification: Notification)
  */
 export async function setStock(
 	db: Db,
-	effects: RestockEffects,
+	effects: Effects,
 	adminId: number,
 	bookId: number,
 	quantity: number,
 ): Promise<BookRow> {
-	const { book, notification } = await restockBatch(db, adminId, bookId, quantity);
+	const { book, notification, offers } = await restockBatch(db, adminId, bookId, quantity);
+	await publishOfferRound(effects, offers);
 	if (!notification) return book;
 	if (await publish(effects.queue, bookId, notification)) {
 		effects.afterResponse(confirmPublished(effects.systemDb, notification.restockId));
@@ -211,6 +229,10 @@ export function listRestocks(db: Db, query: { beforeId?: number; limit: number }
 			sentCount: deliveries("sent"),
 			failedCount: deliveries("failed"),
 			deadCount: deliveries("dead"),
+			skippedCount: deliveries("skipped"),
+			// Conversion: the users this restock notified who then bought the book (rule 6).
+			fulfilledCount: sql<number>`(SELECT count(*) FROM pre_bookings AS p
+				WHERE p.restock_id = ${restocks.id} AND p.status = 'fulfilled')`,
 			createdAt: restocks.createdAt,
 			publishedAt: restocks.publishedAt,
 		})
@@ -226,11 +248,7 @@ export function listRestocks(db: Db, query: { beforeId?: number; limit: number }
  * (`published_at` cleared) in one batch; then its revived users are published and the restock confirmed.
  * If publishing fails, nothing is stranded: the cron relay publishes it within a minute or two.
  */
-export async function replayDeadDeliveries(
-	db: Db,
-	effects: RestockEffects,
-	restockId: number,
-): Promise<number> {
+export async function replayDeadDeliveries(db: Db, effects: Effects, restockId: number): Promise<number> {
 	const { restock, userIds } = await reviveDeadDeliveries(db, restockId, new Date());
 	if (!restock) throw new AppError("RESTOCK_NOT_FOUND", "No restock with this id", "id");
 	if (userIds.length === 0) return 0;
