@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -22,6 +23,10 @@ export default defineConfig(async () => ({
 			},
 		}),
 	],
+	resolve: {
+		// The bundle's zod (wrangler.toml [alias]): exactly "zod", never "zod/v4" (which the shim imports).
+		alias: [{ find: /^zod$/, replacement: fileURLToPath(new URL("./shims/zod.ts", import.meta.url)) }],
+	},
 	test: {
 		include: ["test/**/*.test.ts"],
 		setupFiles: ["./test/setup.ts"],

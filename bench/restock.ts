@@ -13,9 +13,7 @@ import { rmSync } from "node:fs";
 import { getPlatformProxy } from "wrangler";
 
 const SIZES = [1_000, 10_000, 100_000];
-const PORT = 8799;
 const STATE = ".wrangler/bench";
-const BASE = `http://127.0.0.1:${PORT}`;
 const ADMIN = { email: "admin@bookstore.local", password: "bench-admin-password" };
 const JWT_SECRET = randomBytes(32).toString("base64url");
 
@@ -69,21 +67,24 @@ async function seed(): Promise<number[]> {
 	}
 }
 
-async function waitForServer(server: ChildProcess): Promise<void> {
+/**
+ * The address `wrangler dev --port 0` bound: the system picks a free port, so a busy one can never make
+ * the benchmark measure another server. Fails loudly if wrangler exits or never says where it listens.
+ */
+async function serverAddress(server: ChildProcess, logLines: string[]): Promise<string> {
 	for (let attempt = 0; attempt < 120; attempt++) {
-		if (server.exitCode !== null) throw new Error("wrangler dev exited");
-		try {
-			if ((await fetch(`${BASE}/health`)).ok) return;
-		} catch {
-			// not up yet
+		if (server.exitCode !== null) throw new Error(`wrangler dev exited:\n${logLines.join("\n")}`);
+		for (const line of logLines) {
+			const ready = /Ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+			if (ready?.[1] && (await fetch(`${ready[1]}/health`).catch(() => null))?.ok) return ready[1];
 		}
 		await new Promise((resolve) => setTimeout(resolve, 500));
 	}
 	throw new Error("wrangler dev did not start within 60 s");
 }
 
-async function json(method: string, path: string, body: unknown, token?: string) {
-	const res = await fetch(`${BASE}${path}`, {
+async function json(base: string, method: string, path: string, body: unknown, token?: string) {
+	const res = await fetch(`${base}${path}`, {
 		method,
 		headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
 		body: JSON.stringify(body),
@@ -101,33 +102,23 @@ const bookIds = await seed();
 const logLines: string[] = [];
 const server = spawn(
 	"wrangler",
-	[
-		"dev",
-		"--port",
-		String(PORT),
-		"--ip",
-		"127.0.0.1",
-		"--persist-to",
-		STATE,
-		"--var",
-		`JWT_SECRET:${JWT_SECRET}`,
-	],
+	["dev", "--port", "0", "--ip", "127.0.0.1", "--persist-to", STATE, "--var", `JWT_SECRET:${JWT_SECRET}`],
 	{ stdio: ["ignore", "pipe", "pipe"] },
 );
 for (const stream of [server.stdout, server.stderr])
 	stream?.on("data", (chunk: Buffer) => logLines.push(...chunk.toString().split("\n")));
 
 try {
-	await waitForServer(server);
-	await json("POST", "/auth/register", ADMIN);
-	const login = await json("POST", "/auth/login", ADMIN);
+	const base = await serverAddress(server, logLines);
+	await json(base, "POST", "/auth/register", ADMIN);
+	const login = await json(base, "POST", "/auth/login", ADMIN);
 	const token = login.body.access_token as string;
 
 	console.log("\nwaiting   response   d1 round trips   d1 time   rows read   rows written   ms per 1k");
 	for (const [index, size] of SIZES.entries()) {
 		const bookId = bookIds[index];
 		const started = performance.now();
-		const { res } = await json("PATCH", `/books/${bookId}/stock`, { quantity: 5 }, token);
+		const { res } = await json(base, "PATCH", `/books/${bookId}/stock`, { quantity: 5 }, token);
 		const elapsed = performance.now() - started;
 		if (!res.ok) throw new Error(`restock answered ${res.status}`);
 		const timing = res.headers.get("Server-Timing") ?? "";

@@ -1,13 +1,15 @@
 /**
  * `npm run dev`: everything a fresh clone needs, then `wrangler dev`.
- *  1. a local JWT_SECRET in .dev.vars (generated once, git-ignored);
- *  2. migrations applied to the local D1 (wrangler's own tracker, as in production);
- *  3. demo data seeded once;
- *  4. `wrangler dev` (extra arguments are passed on, e.g. `npm run dev -- --port 9000`).
+ *  1. Swagger UI copied into the static assets (as on `npm install`), so /docs works offline;
+ *  2. a local JWT_SECRET in .dev.vars (generated once, git-ignored);
+ *  3. migrations applied to the local D1 (wrangler's own tracker, as in production);
+ *  4. demo data seeded once;
+ *  5. `wrangler dev` (extra arguments are passed on, e.g. `npm run dev -- --port 9000`).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { copySwaggerUi } from "./docs-assets.ts";
 import { DEMO_ADMIN, DEMO_READER, seedDemoData } from "./seed.ts";
 
 const DEV_VARS = ".dev.vars";
@@ -29,6 +31,7 @@ function wrangler(args: string[]): void {
 	if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
+copySwaggerUi();
 ensureLocalSecret();
 wrangler(["d1", "migrations", "apply", "DB", "--local"]);
 const seeded = await seedDemoData();
