@@ -21,6 +21,16 @@ const VIOLATIONS: Record<string, string> = {
 		WHERE status = 'cancelled' AND cancelled_at IS NULL`,
 	"the store has an active admin": `SELECT 1 WHERE NOT EXISTS
 		(SELECT 1 FROM users WHERE role = 'admin' AND is_active = 1)`,
+	"0 <= held_quantity <= stock_quantity":
+		"SELECT id FROM books WHERE held_quantity < 0 OR held_quantity > stock_quantity",
+	"held_quantity is the number of offered pre-bookings": `SELECT b.id FROM books AS b
+		WHERE b.held_quantity <> (SELECT count(*) FROM pre_bookings AS p WHERE p.book_id = b.id AND p.status = 'offered')`,
+	"no waiting pre-booking on a book with available copies": `SELECT DISTINCT p.book_id FROM pre_bookings AS p
+		JOIN books AS b ON b.id = p.book_id WHERE p.status = 'waiting' AND b.stock_quantity > b.held_quantity`,
+	"every offered pre-booking has offered_at, hold_expires_at and its round": `SELECT id FROM pre_bookings
+		WHERE status = 'offered' AND (offered_at IS NULL OR hold_expires_at IS NULL OR offer_round_id IS NULL)`,
+	"one active (waiting or offered) pre-booking per user and book": `SELECT user_id, book_id FROM pre_bookings
+		WHERE status IN ('waiting', 'offered') GROUP BY user_id, book_id HAVING count(*) > 1`,
 };
 
 export async function expectInvariants(): Promise<void> {
