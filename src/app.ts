@@ -17,6 +17,7 @@ import { ordersRouter } from "./features/orders/index.ts";
 import { prebooksRouter } from "./features/prebooks/index.ts";
 import { restocksRouter } from "./features/restocks/index.ts";
 import { usersRouter } from "./features/users/index.ts";
+import { webhooksRouter } from "./features/webhooks/index.ts";
 import { wishlistRouter } from "./features/wishlist/index.ts";
 import { configOrNull, loadConfig } from "./lib/config.ts";
 import { createDb, newD1Usage } from "./lib/db.ts";
@@ -106,7 +107,8 @@ export function createApp() {
 		.route("/", restocksRouter)
 		.route("/", wishlistRouter)
 		.route("/", cartRouter)
-		.route("/", ordersRouter);
+		.route("/", ordersRouter)
+		.route("/", webhooksRouter);
 
 	app.notFound((c) => c.json(errorBody(new AppError("NOT_FOUND", "No such route"), c.get("requestId")), 404));
 	app.onError(onError);

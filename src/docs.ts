@@ -10,6 +10,7 @@
  * `JWT_SECRET` still shows its contract.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { registerWebhookDocs } from "./features/webhooks/webhook-events.ts";
 import type { AppEnv } from "./types.ts";
 
 const TITLE = "Bookstore edge API";
@@ -54,13 +55,15 @@ export function publishDocs(app: OpenAPIHono<AppEnv>): void {
 		bearerFormat: "JWT",
 		description: "Access token from POST /auth/login or /auth/refresh (15 minutes)",
 	});
+	// The document's top-level `webhooks`: what integrators receive, one entry per event type.
+	registerWebhookDocs(app);
 	app.doc31("/openapi.json", {
 		openapi: "3.1.0",
 		info: {
 			title: TITLE,
 			version: "1.0.0",
 			description:
-				'Catalog, accounts, wishlist, cart and checkout, and pre-booking of out-of-stock books with back-in-stock emails. Every error has the body `{code, detail, field}`; every response carries `X-Request-Id` and `Server-Timing` (`d1;desc="<round trips>"`).',
+				'Catalog, accounts, wishlist, cart and checkout, and pre-booking of out-of-stock books with back-in-stock emails, and signed webhooks for integrators (`webhooks`). Every error has the body `{code, detail, field}`; every response carries `X-Request-Id` and `Server-Timing` (`d1;desc="<round trips>"`).',
 		},
 	});
 	app.get("/docs", (c) => {

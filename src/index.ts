@@ -13,6 +13,13 @@ import {
 	PREBOOK_DLQ_NAME,
 	PREBOOK_QUEUE_NAME,
 } from "./notifications/consumer.ts";
+import { consumeWebhookDeadLetters, consumeWebhookDeliveries } from "./notifications/webhook-consumer.ts";
+import {
+	purgeWebhookHistory,
+	relayUnpublishedWebhookEvents,
+	WEBHOOK_DLQ_NAME,
+	WEBHOOK_QUEUE_NAME,
+} from "./notifications/webhook-publication.ts";
 
 export type { AppType } from "./app.ts";
 
@@ -31,13 +38,16 @@ export default {
 	async queue(batch, env) {
 		if (batch.queue === PREBOOK_DLQ_NAME) return consumeDeadLetters(batch, env);
 		if (batch.queue === PREBOOK_QUEUE_NAME) return consumePrebookNotifications(batch, env);
+		if (batch.queue === WEBHOOK_QUEUE_NAME) return consumeWebhookDeliveries(batch, env);
+		if (batch.queue === WEBHOOK_DLQ_NAME) return consumeWebhookDeadLetters(batch, env);
 		logEvent("error", "unknown_queue", { queue: batch.queue, messages: batch.messages.length });
 		batch.retryAll();
 	},
 
 	/**
 	 * Every minute, each task on its own: expire lapsed holds (offering the copies to the next in line),
-	 * republish unconfirmed restocks and offer rounds, drop expired auth and checkout records.
+	 * republish unconfirmed restocks and offer rounds, publish webhook events still unpublished, drop expired
+	 * auth and checkout records and old webhook history.
 	 */
 	async scheduled(controller, env, ctx) {
 		const db = createDb(env.DB);
@@ -49,8 +59,12 @@ export default {
 				await cronTask("expire_holds", () => expireLapsedHolds(db, effects, now));
 				await cronTask("relay_restocks", () => relayUnpublishedRestocks(db, env.PREBOOK_QUEUE, now));
 				await cronTask("relay_offer_rounds", () => relayUnpublishedOfferRounds(db, effects, now));
+				await cronTask("relay_webhook_events", () =>
+					relayUnpublishedWebhookEvents(db, env.WEBHOOK_QUEUE, now),
+				);
 				await cronTask("purge_auth_records", () => purgeExpiredAuthRecords(db, now));
 				await cronTask("purge_checkout_attempts", () => purgeExpiredCheckoutAttempts(db, now));
+				await cronTask("purge_webhook_history", () => purgeWebhookHistory(db, now));
 				await Promise.allSettled(confirmations);
 			}),
 		);

@@ -463,3 +463,124 @@ export const payments = sqliteTable(
 export type UserRow = typeof users.$inferSelect;
 export type BookRow = typeof books.$inferSelect;
 export type GenreRow = typeof genres.$inferSelect;
+
+/**
+ * Webhooks (API.md, "Webhooks (for integrators)"): endpoints, their signing secrets, the event outbox and
+ * the delivery ledger. See features/webhooks/.
+ *
+ * An endpoint subscribes to event types (`events`, a JSON array of catalogue names). Disabled endpoints get
+ * no new deliveries, and their queued ones are not attempted.
+ */
+export const webhookEndpoints = sqliteTable(
+	"webhook_endpoints",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		url: text("url").notNull(),
+		/** JSON array of event types (features/webhooks/webhook-events.ts), e.g. `["prebook.notified"]`. */
+		events: text("events").notNull(),
+		description: text("description"),
+		enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+		createdAt: text("created_at").notNull().default(nowIso),
+		updatedAt: text("updated_at").notNull().default(nowIso),
+	},
+	(t) => [
+		check("ck_webhook_endpoints_events", sql`json_valid(${t.events}) AND json_type(${t.events}) = 'array'`),
+	],
+);
+
+/**
+ * An endpoint's signing secrets (`whsec_…`, stored as-is because they must sign). The current secret has no
+ * `expires_at`; a rotation gives the previous one `expires_at = now + 24 h`, and every secret not yet expired
+ * signs each delivery (one `v1,…` signature each), so receivers can switch keys without missing one.
+ */
+export const webhookSecrets = sqliteTable(
+	"webhook_secrets",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		endpointId: integer("endpoint_id")
+			.notNull()
+			.references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+		secret: text("secret").notNull(),
+		createdAt: text("created_at").notNull().default(nowIso),
+		expiresAt: text("expires_at"),
+	},
+	(t) => [index("idx_webhook_secrets_endpoint").on(t.endpointId, t.expiresAt)],
+);
+
+/**
+ * The outbox: one row per event (or per chunk of at most 100 users of one), inserted by a statement inside
+ * the batch that made the change it describes, so an event is never lost or invented by a crash between
+ * commit and publication. `source_key` names what the event is about (`restock.created:<restock id>`,
+ * `prebook.notified:<restock id>:<chunk>`…): a second insert of the same event does nothing. `published_at`
+ * is set once the event's deliveries are on the queue; the cron relay publishes the rest.
+ */
+export const webhookEvents = sqliteTable(
+	"webhook_events",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		type: text("type").notNull(),
+		/** The event's `data` (JSON object, snake_case); the delivered body wraps it as `{type, timestamp, data}`. */
+		payload: text("payload").notNull(),
+		sourceKey: text("source_key").notNull(),
+		createdAt: text("created_at").notNull().default(nowIso),
+		publishedAt: text("published_at"),
+	},
+	(t) => [
+		uniqueIndex("uq_webhook_events_source_key").on(t.sourceKey),
+		index("idx_webhook_events_unpublished").on(t.id).where(sql`published_at IS NULL`),
+		// The retention purge deletes by age.
+		index("idx_webhook_events_created").on(t.createdAt),
+	],
+);
+
+export const WEBHOOK_DELIVERY_STATUSES = ["pending", "succeeded", "failed", "dead"] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+
+/**
+ * The delivery ledger: one row per (endpoint, event), whatever the retries and redeliveries. A consumer
+ * claims a row (`claim_token`, `claimed_until`: a lease) before it POSTs, so a redelivered queue message
+ * never POSTs a succeeded delivery again and two consumers never POST one at once; the live leases of an
+ * endpoint are its deliveries in flight, capped per endpoint in the claim.
+ */
+export const webhookDeliveries = sqliteTable(
+	"webhook_deliveries",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		endpointId: integer("endpoint_id")
+			.notNull()
+			.references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+		eventId: integer("event_id")
+			.notNull()
+			.references(() => webhookEvents.id, { onDelete: "cascade" }),
+		eventType: text("event_type").notNull(),
+		status: text("status", { enum: WEBHOOK_DELIVERY_STATUSES }).notNull().default("pending"),
+		/** POSTs made since the delivery was created (or revived by an admin's retry). */
+		attempts: integer("attempts").notNull().default(0),
+		lastStatusCode: integer("last_status_code"),
+		/** What went wrong last: `HTTP 500: <start of the body>`, `timeout`, `redirect (302) not followed`… */
+		lastError: text("last_error"),
+		claimToken: text("claim_token"),
+		/** The claim's lease: a consumer that died mid-POST frees the delivery when it passes. */
+		claimedUntil: text("claimed_until"),
+		createdAt: text("created_at").notNull().default(nowIso),
+		updatedAt: text("updated_at").notNull().default(nowIso),
+		deliveredAt: text("delivered_at"),
+	},
+	(t) => [
+		check("ck_webhook_deliveries_status", sql`${t.status} IN ('pending', 'succeeded', 'failed', 'dead')`),
+		uniqueIndex("uq_webhook_deliveries_endpoint_event").on(t.endpointId, t.eventId),
+		// An endpoint's deliveries newest first, all or by status (keyset pages, no sort).
+		index("idx_webhook_deliveries_endpoint_created").on(t.endpointId, t.createdAt, t.id),
+		index("idx_webhook_deliveries_endpoint_status_created").on(t.endpointId, t.status, t.createdAt, t.id),
+		// The in-flight count of an endpoint (the concurrency cap) reads only its live claims.
+		index("idx_webhook_deliveries_endpoint_claims")
+			.on(t.endpointId, t.claimedUntil)
+			.where(sql`claimed_until IS NOT NULL`),
+		// Publication finds an event's deliveries by the unique index's second column otherwise.
+		index("idx_webhook_deliveries_event").on(t.eventId),
+		index("idx_webhook_deliveries_claim").on(t.claimToken),
+	],
+);
+
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

@@ -10,3 +10,18 @@ export async function inWaves<T>(items: readonly T[], work: (item: T) => Promise
 		await Promise.all(items.slice(i, i + MAX_PARALLEL_SUBREQUESTS).map(work));
 	}
 }
+
+/**
+ * Calls `work` for every item with at most `MAX_PARALLEL_SUBREQUESTS` running, starting the next as soon as
+ * one finishes (a slow call holds one slot, not a whole wave). `work` must handle its own failures.
+ */
+export async function inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+	let next = 0;
+	const runner = async () => {
+		while (next < items.length) {
+			const item = items[next++] as T;
+			await work(item);
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(MAX_PARALLEL_SUBREQUESTS, items.length) }, runner));
+}

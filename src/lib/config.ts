@@ -44,6 +44,9 @@ const configSchema = z.object({
 			'must be "Name <address>" or an address',
 		),
 	PAYMENT_PROVIDER: z.enum(PAYMENT_PROVIDERS, { error: `must be one of: ${PAYMENT_PROVIDERS.join(", ")}` }),
+	// Optional: "production" turns on the production-only safety rules (webhook URLs must be public https);
+	// anything else, or nothing (wrangler.toml's default), is a development setup.
+	ENVIRONMENT: z.string().optional(),
 });
 
 export interface AppConfig {
@@ -54,6 +57,8 @@ export interface AppConfig {
 	appUrl: string;
 	mailFrom: string;
 	paymentProvider: PaymentProviderName;
+	/** `ENVIRONMENT=production`: webhooks refuse plain http and non-public addresses. */
+	production: boolean;
 }
 
 export class ConfigError extends Error {
@@ -83,6 +88,7 @@ export function loadConfig(env: Env): AppConfig {
 		appUrl: vars.APP_URL,
 		mailFrom: vars.MAIL_FROM,
 		paymentProvider: vars.PAYMENT_PROVIDER,
+		production: vars.ENVIRONMENT === "production",
 	};
 	cache.set(env, config);
 	return config;

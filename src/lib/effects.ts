@@ -1,7 +1,7 @@
 /**
  * What a service does besides its batch, handed in by the caller so services stay plain functions:
- * publish to the notification queue, run work after the response (`waitUntil`), and write with the
- * system's own client (no caller guard, not metered) — e.g. to confirm a publication.
+ * publish to the notification and webhook queues, run work after the response (`waitUntil`), and write
+ * with the system's own client (no caller guard, not metered) — e.g. to confirm a publication.
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../types.ts";
@@ -9,6 +9,8 @@ import { createDb, type D1Usage, type Db, newD1Usage } from "./db.ts";
 
 export interface Effects {
 	queue: Queue;
+	/** `webhook-deliveries` (notifications/webhook-publication.ts). */
+	webhookQueue: Queue;
 	/** Runs after the response (`executionCtx.waitUntil`), or at once outside a request. */
 	afterResponse(work: Promise<unknown>): void;
 	systemDb: Db;
@@ -19,6 +21,7 @@ export interface Effects {
 /** A request's effects. */
 export const requestEffects = (c: Context<AppEnv>): Effects => ({
 	queue: c.env.PREBOOK_QUEUE,
+	webhookQueue: c.env.WEBHOOK_QUEUE,
 	afterResponse: (work) => c.executionCtx.waitUntil(work),
 	systemDb: createDb(c.env.DB),
 	usage: c.var.d1Usage,
@@ -28,6 +31,7 @@ export const requestEffects = (c: Context<AppEnv>): Effects => ({
 export function backgroundEffects(env: Env, pending: Promise<unknown>[]): Effects {
 	return {
 		queue: env.PREBOOK_QUEUE,
+		webhookQueue: env.WEBHOOK_QUEUE,
 		afterResponse: (work) => void pending.push(work),
 		systemDb: createDb(env.DB),
 		usage: newD1Usage(),

@@ -98,7 +98,7 @@ export async function updateBook(
 		return { book: await getBook(db, id), offers: null };
 	const now = new Date().toISOString();
 	try {
-		const [updated, round, offered, , current] = await batch(db, [
+		const [updated, round, offered, offeredEvents, , current] = await batch(db, [
 			db
 				.update(books)
 				.set({ ...values, updatedAt: now })
@@ -109,7 +109,7 @@ export async function updateBook(
 		]);
 		const book = current[0];
 		if (updated.length === 0 || !book) throw bookNotFound();
-		return { book, offers: offerRoundOf(round, offered) };
+		return { book, offers: offerRoundOf(round, offered, offeredEvents) };
 	} catch (err) {
 		throw asBookWriteError(err);
 	}

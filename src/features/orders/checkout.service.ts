@@ -6,7 +6,8 @@
  *     cart are untouched;
  *  3. one batch — round trip 2: decrement every line's stock (the `CHECK (stock_quantity >= 0)` aborts the
  *     whole batch on a short line, so nothing changes), insert the order, its items and the payment, and
- *     remove the purchased cart lines. If it aborts, the authorization is voided: nobody pays for copies
+ *     remove the purchased cart lines (and record the `prebook.fulfilled` webhook events of the buyer's
+ *     fulfilled pre-bookings, when an endpoint subscribes). If it aborts, the authorization is voided: nobody pays for copies
  *     they did not get, and no copy is sold twice;
  *  4. capture the authorization (the handler records it after the response).
  *
@@ -22,6 +23,7 @@ import { formatCents } from "../../lib/money.ts";
 import { hashToken } from "../../lib/tokens.ts";
 import type { CartLine } from "../cart/cart.schemas.ts";
 import { cartLines } from "../cart/cart.service.ts";
+import { eventIdsOf, prebookFulfilledEvents } from "../webhooks/webhook-events.ts";
 import type { OrderView } from "./orders.schemas.ts";
 import { newestOrderOf, orderColumns, selectOrders } from "./orders.service.ts";
 import type { PaymentProvider } from "./payment.ts";
@@ -32,6 +34,8 @@ export interface CheckoutResult {
 	replayed: boolean;
 	/** The payment was captured: record it (after the response, see `markPaymentCaptured`). */
 	captured: boolean;
+	/** Webhook events the order's batch recorded, to publish after the response. */
+	webhookEventIds: number[];
 }
 
 const keyReused = () =>
@@ -96,7 +100,7 @@ export async function checkout(
 	const earlier = previous[0];
 	if (earlier) {
 		if (earlier.fingerprint !== null && earlier.fingerprint !== fingerprint) throw keyReused();
-		return { order: earlier.order, replayed: true, captured: false };
+		return { order: earlier.order, replayed: true, captured: false, webhookEventIds: [] };
 	}
 
 	if (lines.length === 0) throw new AppError("CART_EMPTY", "Your cart is empty", null);
@@ -144,6 +148,7 @@ export async function checkout(
 	const readBack = selectOrders(db, eq(orders.id, newestOrderOf(userId)), 1);
 
 	let order: OrderView | undefined;
+	let webhookEventIds: number[] = [];
 	try {
 		if (!authorization.approved) {
 			const [, , , declined] = await batch(db, [
@@ -156,9 +161,9 @@ export async function checkout(
 			]);
 			logEvent("info", "checkout_payment_declined", { user_id: userId, reason: authorization.reason });
 			if (!declined[0]) throw new Error("checkout: the declined order was not read back");
-			return { order: declined[0], replayed: false, captured: false };
+			return { order: declined[0], replayed: false, captured: false, webhookEventIds: [] };
 		}
-		const [, , , , , , confirmed] = await batch(db, [
+		const [, , , , fulfilledEvents, , , confirmed] = await batch(db, [
 			...newOrder("confirmed"),
 			// The buyer's held copy (hold_queue) comes out of held_quantity, the rest out of the available
 			// copies; the triggers of migrations/0012 abort the batch if that would take a copy held for
@@ -174,6 +179,7 @@ export async function checkout(
 			rawQuery(sql`UPDATE pre_bookings SET status = 'fulfilled', fulfilled_at = ${now}
 				WHERE user_id = ${userId} AND status IN ('notified', 'offered')
 					AND book_id IN (SELECT value ->> 'book_id' FROM json_each(${orderItems}))`),
+			prebookFulfilledEvents(userId, orderItems, newestOrderOf(userId), now),
 			payment("authorized", authorization.reference),
 			rawQuery(
 				sql`DELETE FROM cart_items WHERE id IN (SELECT value FROM json_each(${JSON.stringify(lines.map((l) => l.id))}))`,
@@ -182,6 +188,7 @@ export async function checkout(
 		]);
 		order = confirmed[0];
 		if (!order) throw new Error("checkout: the confirmed order was not read back");
+		webhookEventIds = eventIdsOf(fulfilledEvents);
 	} catch (err) {
 		if (authorization.approved) await payments.void(authorization.reference);
 		const violation = constraintViolation(err);
@@ -192,7 +199,7 @@ export async function checkout(
 				.from(orders)
 				.where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, idempotencyKey)));
 			if (winner && winner.fingerprint !== fingerprint) throw keyReused();
-			if (winner) return { order: winner.order, replayed: true, captured: false };
+			if (winner) return { order: winner.order, replayed: true, captured: false, webhookEventIds: [] };
 		}
 		if (violation?.kind === "check" || violation?.kind === "foreign_key") {
 			// Another buyer took the last copies (or the book was removed) between the read and the batch.
@@ -213,9 +220,9 @@ export async function checkout(
 			order_id: order.id,
 			error: err instanceof Error ? err.name : typeof err,
 		});
-		return { order, replayed: false, captured: false };
+		return { order, replayed: false, captured: false, webhookEventIds };
 	}
-	return { order, replayed: false, captured: true };
+	return { order, replayed: false, captured: true, webhookEventIds };
 }
 
 /** Cron: attempts older than the window no longer count. */

@@ -1,5 +1,7 @@
 import { createDb } from "../../lib/db.ts";
+import { requestEffects } from "../../lib/effects.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
+import { publishWebhookEventsLater } from "../../notifications/webhook-publication.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { checkout as buyCart } from "./checkout.service.ts";
 import type * as routes from "./orders.routes.ts";
@@ -14,6 +16,7 @@ export const checkout: AppRouteHandler<typeof routes.checkout> = async (c) => {
 	});
 	// Recorded after the response on its own (system) client: the request's round trips stay at two.
 	if (result.captured) c.executionCtx.waitUntil(markPaymentCaptured(createDb(c.env.DB), result.order.id));
+	publishWebhookEventsLater(requestEffects(c), result.webhookEventIds);
 	if (result.replayed) c.header("Idempotent-Replayed", "true");
 	return c.json(toOrderResponse(result.order), 201);
 };

@@ -15,7 +15,9 @@
  *
  * Each round's offered users are published as `prebook.offered` messages (one email each, exactly once,
  * through the delivery ledger); `offer_rounds.published_at` confirms it, and the cron relay republishes a
- * round that was committed but never confirmed. Lapsed holds expire by cron, each book in its own batch.
+ * round that was committed but never confirmed. The same batch records the round's `prebook.offered`
+ * webhook events (and an expiry batch its `prebook.expired` ones: features/webhooks/webhook-events.ts).
+ * Lapsed holds expire by cron, each book in its own batch.
  */
 import { and, asc, eq, isNull, lt, lte, type SQL, sql } from "drizzle-orm";
 import { offerRounds, preBookings } from "../../db/schema.ts";
@@ -24,6 +26,8 @@ import type { Effects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { publishPrebookOffered } from "../../notifications/prebook-message.ts";
+import { publishWebhookEventsLater } from "../../notifications/webhook-publication.ts";
+import { eventIdsOf, prebookExpiredEvents, prebookOfferedEvents } from "../webhooks/webhook-events.ts";
 
 export type OfferReason = "restock" | "expiry" | "cancel" | "policy";
 
@@ -33,6 +37,8 @@ export interface OfferRound {
 	roundId: number;
 	holdExpiresAt: string;
 	userIds: number[];
+	/** The round's `prebook.offered` webhook events (none when no endpoint subscribes). */
+	webhookEventIds: number[];
 }
 
 /** `bookId` as SQL: a number, or an expression evaluated inside the batch (a cancel knows the pre-booking). */
@@ -50,7 +56,7 @@ export const recountHeld = (bookId: number | SQL) => {
 /**
  * The statements that offer a hold_queue book's available copies to the first in line, for the end of a
  * batch that may have freed copies. They do nothing for a notify_all book, without available copies, or
- * with nobody waiting. Results: [the round (if any), the offered users, —].
+ * with nobody waiting. Results: [the round (if any), the offered users, the round's webhook events, —].
  */
 export function offerHeldCopies(bookId: number | SQL, reason: OfferReason, now: string) {
 	const id = bookRef(bookId);
@@ -74,6 +80,7 @@ export function offerHeldCopies(bookId: number | SQL, reason: OfferReason, now: 
 				LIMIT coalesce((SELECT max(0, stock_quantity - held_quantity) FROM books
 					WHERE id = ${id} AND allocation = 'hold_queue'), 0))
 			RETURNING user_id`),
+		prebookOfferedEvents(latestRound, now),
 		recountHeld(bookId),
 	] as const;
 }
@@ -82,6 +89,7 @@ export function offerHeldCopies(bookId: number | SQL, reason: OfferReason, now: 
 export function offerRoundOf(
 	round: { id: number; book_id: number; hold_expires_at: string }[],
 	offered: { user_id: number }[],
+	webhookEvents: { id: number }[],
 ): OfferRound | null {
 	const made = round[0];
 	if (!made || offered.length === 0) return null;
@@ -90,6 +98,7 @@ export function offerRoundOf(
 		roundId: made.id,
 		holdExpiresAt: made.hold_expires_at,
 		userIds: offered.map((row) => row.user_id),
+		webhookEventIds: eventIdsOf(webhookEvents),
 	};
 }
 
@@ -107,6 +116,7 @@ export async function confirmOfferPublished(db: Db, roundId: number): Promise<vo
  */
 export async function publishOfferRound(effects: Effects, round: OfferRound | null): Promise<void> {
 	if (!round) return;
+	publishWebhookEventsLater(effects, round.webhookEventIds);
 	try {
 		const sent = await publishPrebookOffered(
 			effects.queue,
@@ -155,18 +165,23 @@ export async function expireLapsedHolds(
 			.limit(1);
 		if (!next) break;
 		totals.batches += 1;
+		// The lapsed holds this batch expires (`id` breaks ties, so the webhook events' selection and the
+		// UPDATE's are the same rows).
+		const lapsed = sql`SELECT id FROM pre_bookings
+			WHERE book_id = ${next.bookId} AND status = 'offered' AND hold_expires_at <= ${at}
+			ORDER BY hold_expires_at, id LIMIT ${EXPIRY_BATCH}`;
 		try {
-			const [expired, , round, offered] = await batch(db, [
+			const [expiredEvents, expired, , round, offered, offeredEvents] = await batch(db, [
+				prebookExpiredEvents(lapsed, at),
 				rawQuery<{ user_id: number }>(sql`
 					UPDATE pre_bookings SET status = 'expired', expired_at = ${at}
-					WHERE id IN (SELECT id FROM pre_bookings
-						WHERE book_id = ${next.bookId} AND status = 'offered' AND hold_expires_at <= ${at}
-						ORDER BY hold_expires_at LIMIT ${EXPIRY_BATCH})
+					WHERE id IN (${lapsed})
 					RETURNING user_id`),
 				recountHeld(next.bookId),
 				...offerHeldCopies(next.bookId, "expiry", at),
 			]);
-			const made = offerRoundOf(round, offered);
+			const made = offerRoundOf(round, offered, offeredEvents);
+			publishWebhookEventsLater(effects, eventIdsOf(expiredEvents));
 			totals.expired += expired.length;
 			totals.offered += made?.userIds.length ?? 0;
 			logEvent("info", "holds_expired", {

@@ -144,7 +144,7 @@ export async function cancelPrebook(
 ): Promise<{ offers: OfferRound | null }> {
 	const now = new Date().toISOString();
 	const bookOf = sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`;
-	const [cancelled, , round, offered, , current] = await batch(db, [
+	const [cancelled, , round, offered, offeredEvents, , current] = await batch(db, [
 		db
 			.update(preBookings)
 			.set({ status: "cancelled", cancelledAt: now })
@@ -163,7 +163,7 @@ export async function cancelPrebook(
 			.from(preBookings)
 			.where(and(eq(preBookings.id, id), eq(preBookings.userId, userId))),
 	]);
-	if (cancelled.length > 0) return { offers: offerRoundOf(round, offered) };
+	if (cancelled.length > 0) return { offers: offerRoundOf(round, offered, offeredEvents) };
 	const status = current[0]?.status;
 	if (status === undefined) throw prebookNotFound();
 	if (status === "cancelled") {

@@ -10,6 +10,8 @@
  *     and the restock's id — only if the available copies *inside the transaction* are 0 and become more;
  *  3. the new stock (never below the held copies: 409 STOCK_BELOW_HELD);
  *  4. hold_queue: the newly available copies are offered to the first in line (features/prebooks/allocation.ts).
+ * Next to 1 and 2, the webhook outbox records `restock.created` and `prebook.notified` (when an endpoint
+ * subscribes; features/webhooks/webhook-events.ts), published after the response.
  * The old stock is never read in a separate round trip: two concurrent restocks from 0 serialize in D1
  * and only the first sees 0, so the waiting users are notified once. 0→0, n→m and decreases notify
  * nobody; rows in any other state are never touched.
@@ -26,7 +28,9 @@ import { AppError, describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { reviveDeadDeliveries } from "../../notifications/delivery-ledger.ts";
 import { publishPrebookNotified } from "../../notifications/prebook-message.ts";
+import { publishWebhookEventsLater } from "../../notifications/webhook-publication.ts";
 import { type OfferRound, offerHeldCopies, offerRoundOf, publishOfferRound } from "../prebooks/allocation.ts";
+import { eventIdsOf, prebookNotifiedEvents, restockCreatedEvent } from "../webhooks/webhook-events.ts";
 import type { RestockView } from "./restocks.schemas.ts";
 
 /** Younger restocks may still be publishing in the request that made them. */
@@ -46,38 +50,43 @@ async function restockBatch(
 	adminId: number,
 	bookId: number,
 	quantity: number,
-): Promise<{ book: BookRow; notification?: Notification; offers: OfferRound | null }> {
+): Promise<{
+	book: BookRow;
+	notification?: Notification;
+	offers: OfferRound | null;
+	webhookEventIds: number[];
+}> {
 	const now = new Date().toISOString();
 	// Rule 4 (notify_all): the book's available copies go from 0 to more than 0 — evaluated on the stock
-	// and holds inside this transaction, before statement 3 changes the stock.
+	// and holds inside this transaction, before the stock UPDATE changes the stock.
 	const notifies = sql`(SELECT allocation = 'notify_all' AND stock_quantity - held_quantity = 0
 		AND ${quantity} - held_quantity > 0 FROM books WHERE id = ${bookId})`;
-	let results;
-	try {
-		results = await batch(db, [
-			rawQuery<{ id: number }>(sql`
-				INSERT INTO restocks (book_id, admin_id, quantity_before, quantity_after, notified_count, created_at)
-				SELECT id, ${adminId}, stock_quantity, ${quantity},
-					CASE WHEN ${notifies}
-						THEN (SELECT count(*) FROM pre_bookings WHERE book_id = books.id AND status = 'waiting')
-						ELSE 0 END,
-					${now}
-				FROM books WHERE id = ${bookId} AND stock_quantity < ${quantity}
-				RETURNING id`),
-			// Statement 1 inserted this book's newest restock exactly when this one can match (the stock rose).
-			rawQuery<{ user_id: number }>(sql`
-				UPDATE pre_bookings
-				SET status = 'notified', notified_at = ${now},
-					restock_id = (SELECT max(id) FROM restocks WHERE book_id = ${bookId})
-				WHERE book_id = ${bookId} AND status = 'waiting' AND ${notifies}
-				RETURNING user_id`),
-			// Below the held copies, the trigger books_held_within_stock_update aborts the whole batch.
-			db.update(books).set({ stockQuantity: quantity, updatedAt: now }).where(eq(books.id, bookId)),
-			// Rule 5 (hold_queue): the copies this restock made available go to the first in line.
-			...offerHeldCopies(bookId, "restock", now),
-			db.select().from(books).where(eq(books.id, bookId)),
-		]);
-	} catch (err) {
+	const results = await batch(db, [
+		rawQuery<{ id: number }>(sql`
+			INSERT INTO restocks (book_id, admin_id, quantity_before, quantity_after, notified_count, created_at)
+			SELECT id, ${adminId}, stock_quantity, ${quantity},
+				CASE WHEN ${notifies}
+					THEN (SELECT count(*) FROM pre_bookings WHERE book_id = books.id AND status = 'waiting')
+					ELSE 0 END,
+				${now}
+			FROM books WHERE id = ${bookId} AND stock_quantity < ${quantity}
+			RETURNING id`),
+		// Statement 1 inserted this book's newest restock exactly when this one can match (the stock rose).
+		rawQuery<{ user_id: number }>(sql`
+			UPDATE pre_bookings
+			SET status = 'notified', notified_at = ${now},
+				restock_id = (SELECT max(id) FROM restocks WHERE book_id = ${bookId})
+			WHERE book_id = ${bookId} AND status = 'waiting' AND ${notifies}
+			RETURNING user_id`),
+		// The webhook outbox, reading what statements 1 and 2 did.
+		restockCreatedEvent(bookId, now),
+		prebookNotifiedEvents(bookId, now),
+		// Below the held copies, the trigger books_held_within_stock_update aborts the whole batch.
+		db.update(books).set({ stockQuantity: quantity, updatedAt: now }).where(eq(books.id, bookId)),
+		// Rule 5 (hold_queue): the copies this restock made available go to the first in line.
+		...offerHeldCopies(bookId, "restock", now),
+		db.select().from(books).where(eq(books.id, bookId)),
+	]).catch((err: unknown) => {
 		if (constraintViolation(err)?.kind === "check") {
 			throw new AppError(
 				"STOCK_BELOW_HELD",
@@ -86,16 +95,19 @@ async function restockBatch(
 			);
 		}
 		throw err;
-	}
-	const [restock, notified, , round, offered, , updated] = results;
+	});
+	const [restock, notified, restockEvents, notifiedEvents, , round, offered, offeredEvents, , updated] =
+		results;
 	const book = updated[0];
 	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
-	const offers = offerRoundOf(round, offered);
+	const offers = offerRoundOf(round, offered, offeredEvents);
+	const webhookEventIds = eventIdsOf(restockEvents, notifiedEvents);
 	const restockId = restock[0]?.id;
-	if (restockId === undefined || notified.length === 0) return { book, offers };
+	if (restockId === undefined || notified.length === 0) return { book, offers, webhookEventIds };
 	return {
 		book,
 		offers,
+		webhookEventIds,
 		notification: { restockId, notifiedAt: now, userIds: notified.map((row) => row.user_id) },
 	};
 }
@@ -144,7 +156,8 @@ export async function setStock(
 	bookId: number,
 	quantity: number,
 ): Promise<BookRow> {
-	const { book, notification, offers } = await restockBatch(db, adminId, bookId, quantity);
+	const { book, notification, offers, webhookEventIds } = await restockBatch(db, adminId, bookId, quantity);
+	publishWebhookEventsLater(effects, webhookEventIds);
 	await publishOfferRound(effects, offers);
 	if (!notification) return book;
 	if (await publish(effects.queue, bookId, notification)) {

@@ -1,0 +1,13 @@
+import { createRouter } from "../../lib/openapi.ts";
+import * as handlers from "./webhooks.handlers.ts";
+import * as routes from "./webhooks.routes.ts";
+
+export const webhooksRouter = createRouter()
+	.openapi(routes.create, handlers.create)
+	.openapi(routes.list, handlers.list)
+	.openapi(routes.getOne, handlers.getOne)
+	.openapi(routes.patch, handlers.patch)
+	.openapi(routes.remove, handlers.remove)
+	.openapi(routes.rotateSecret, handlers.rotateSecret)
+	.openapi(routes.listDeliveries, handlers.listDeliveries)
+	.openapi(routes.retryDelivery, handlers.retryDelivery);

@@ -1,0 +1,277 @@
+/**
+ * The webhook event catalogue and the outbox statements that record events.
+ *
+ * An event is born in the batch of the change it describes: each builder below is one statement appended to
+ * an existing batch (restock, offers, expiry, checkout), an `INSERT INTO webhook_events … SELECT …` whose
+ * SELECT reads what the batch itself did — the rows an earlier statement changed, found by their new status,
+ * timestamp and restock or round id — so a crash after the commit cannot lose an event and a rolled-back
+ * batch cannot invent one. Events are recorded only when an enabled endpoint subscribes to the type (the
+ * `subscribed` condition sits in the innermost WHERE, so SQLite tests it once before reading any row: a
+ * store without webhooks pays one lookup in an empty table). `source_key` makes every event unique, so two
+ * batches that could see the same rows (one millisecond apart) still record it once.
+ *
+ * Pre-booking events name their users in chunks of at most 100 (as the queue messages do), so a restock that
+ * notifies 100,000 readers records 1,000 events — 1,000 POSTs of a few KB per endpoint, never 100,000 calls
+ * and never one call of megabytes.
+ *
+ * Adding an event type: one entry in `WEBHOOK_EVENTS` (its payload schema, which the OpenAPI document's
+ * `webhooks` section and the endpoint validation read), and the statement in the batch that causes it.
+ */
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type SQL, sql } from "drizzle-orm";
+import { rawQuery } from "../../lib/db.ts";
+import { timestamp } from "../../lib/openapi.ts";
+import { MAX_USER_IDS_PER_MESSAGE } from "../../notifications/prebook-message.ts";
+import type { AppEnv } from "../../types.ts";
+
+/** Users per pre-booking event: the queue messages' split. */
+export const MAX_USERS_PER_EVENT = MAX_USER_IDS_PER_MESSAGE;
+
+const id = (description: string) => z.number().int().openapi({ description, example: 7 });
+const userIds = z.array(z.number().int()).openapi({
+	description: `The readers concerned, at most ${MAX_USERS_PER_EVENT} per event`,
+	example: [3, 9],
+});
+const prebookIds = z.array(z.number().int()).openapi({
+	description: "Their pre-bookings, in the same order as `user_ids` (`prebook_ids[i]` is `user_ids[i]`'s)",
+	example: [41, 42],
+});
+
+const PrebookNotifiedData = z
+	.object({
+		book_id: id("The book"),
+		restock_id: id("The restock that notified them"),
+		notified_at: timestamp,
+		user_ids: userIds,
+		prebook_ids: prebookIds,
+	})
+	.openapi("WebhookPrebookNotified");
+
+const PrebookOfferedData = z
+	.object({
+		book_id: id("The book"),
+		offer_round_id: id("The offer round (every reader offered a copy in one batch)"),
+		reason: z
+			.enum(["restock", "expiry", "cancel", "policy"])
+			.openapi({ description: "What freed the copies" }),
+		offered_at: timestamp,
+		hold_expires_at: timestamp,
+		user_ids: userIds,
+		prebook_ids: prebookIds,
+	})
+	.openapi("WebhookPrebookOffered");
+
+const PrebookExpiredData = z
+	.object({
+		book_id: id("The book"),
+		expired_at: timestamp,
+		user_ids: userIds,
+		prebook_ids: prebookIds,
+	})
+	.openapi("WebhookPrebookExpired");
+
+const PrebookFulfilledData = z
+	.object({
+		prebook_id: id("The pre-booking"),
+		book_id: id("The book"),
+		user_id: id("The buyer"),
+		order_id: id("The confirmed order"),
+		fulfilled_at: timestamp,
+		restock_id: z
+			.number()
+			.int()
+			.nullable()
+			.openapi({ description: "The restock that notified it (notify_all)" }),
+		offer_round_id: z
+			.number()
+			.int()
+			.nullable()
+			.openapi({ description: "The offer round that held the copy (hold_queue)" }),
+	})
+	.openapi("WebhookPrebookFulfilled");
+
+const RestockCreatedData = z
+	.object({
+		restock_id: id("The restock"),
+		book_id: id("The book"),
+		quantity_before: z.number().int(),
+		quantity_after: z.number().int(),
+		notified_count: z
+			.number()
+			.int()
+			.openapi({ description: "Waiting readers this restock notified (notify_all)" }),
+		created_at: timestamp,
+	})
+	.openapi("WebhookRestockCreated");
+
+const event = (summary: string, data: z.ZodType) => ({ summary, data });
+
+/** Every event type, its summary and the schema of its `data`. */
+export const WEBHOOK_EVENTS = {
+	"prebook.notified": event("Waiting readers of a notify_all book were told it is back", PrebookNotifiedData),
+	"prebook.offered": event(
+		"Readers first in line were each offered a held copy (hold_queue)",
+		PrebookOfferedData,
+	),
+	"prebook.expired": event("Held copies were not bought in time; the holds expired", PrebookExpiredData),
+	"prebook.fulfilled": event("A notified or offered reader bought the book", PrebookFulfilledData),
+	"restock.created": event("A book's stock rose", RestockCreatedData),
+} as const;
+
+export type WebhookEventType = keyof typeof WEBHOOK_EVENTS;
+export const WEBHOOK_EVENT_TYPES = Object.keys(WEBHOOK_EVENTS) as [WebhookEventType, ...WebhookEventType[]];
+
+/** At least one enabled endpoint wants this type. */
+const subscribed = (
+	type: WebhookEventType,
+) => sql`EXISTS (SELECT 1 FROM webhook_endpoints AS e, json_each(e.events) AS t
+	WHERE e.enabled = 1 AND t.value = ${type})`;
+
+/** The outbox INSERT around a SELECT of (type, payload, source_key, created_at); returns the new events' ids. */
+const recordEvents = (select: SQL) =>
+	rawQuery<{ id: number }>(sql`INSERT INTO webhook_events (type, payload, source_key, created_at)
+		${select}
+		ON CONFLICT (source_key) DO NOTHING
+		RETURNING id`);
+
+/** Inlined: D1 binds numbers as REAL, and the chunk number must come from an integer division. */
+const CHUNK = sql.raw(String(MAX_USERS_PER_EVENT));
+
+/**
+ * Events of at most `MAX_USERS_PER_EVENT` users each over `rows` (a SELECT of `prebook_id`, `user_id` and
+ * whatever `fields` reads, already filtered by `subscribed`), chunked in user id order — the order of
+ * the restock and round indexes, so no sort of a 100,000-row notification.
+ */
+const perUserChunks = (type: WebhookEventType, now: string, rows: SQL, fields: SQL, subject: SQL) =>
+	recordEvents(sql`SELECT ${type},
+			json_object(${fields}, 'user_ids', json_group_array(user_id), 'prebook_ids', json_group_array(prebook_id)),
+			${type} || ':' || ${subject} || ':' || chunk, ${now}
+		FROM (SELECT *, (row_number() OVER (ORDER BY user_id) - 1) / ${CHUNK} AS chunk FROM (${rows}))
+		WHERE true
+		GROUP BY chunk`);
+
+/** The restock this batch inserted (statement 1 of the restock batch), or NULL if the stock did not rise. */
+const restockOfThisBatch = (bookId: number, now: string) => sql`(SELECT id FROM restocks
+	WHERE id = (SELECT max(id) FROM restocks WHERE book_id = ${bookId}) AND created_at = ${now})`;
+
+/** Restock batch: `restock.created`, when the batch recorded a restock (the stock rose). */
+export const restockCreatedEvent = (bookId: number, now: string) =>
+	recordEvents(sql`SELECT 'restock.created',
+			json_object('restock_id', r.id, 'book_id', r.book_id, 'quantity_before', r.quantity_before,
+				'quantity_after', r.quantity_after, 'notified_count', r.notified_count, 'created_at', r.created_at),
+			'restock.created:' || r.id, ${now}
+		FROM restocks AS r
+		WHERE r.id = ${restockOfThisBatch(bookId, now)} AND ${subscribed("restock.created")}`);
+
+/**
+ * Restock batch, after the notify_all UPDATE: `prebook.notified` for the pre-bookings it notified — the
+ * ones pointing at the restock this batch inserted (idx_pre_bookings_restock_user, no table read).
+ */
+export const prebookNotifiedEvents = (bookId: number, now: string) =>
+	perUserChunks(
+		"prebook.notified",
+		now,
+		sql`SELECT id AS prebook_id, user_id, restock_id FROM pre_bookings
+			WHERE restock_id = ${restockOfThisBatch(bookId, now)} AND ${subscribed("prebook.notified")}`,
+		sql`'book_id', ${bookId}, 'restock_id', restock_id, 'notified_at', ${now}`,
+		sql`restock_id`,
+	);
+
+/**
+ * After the offers UPDATE of `offerHeldCopies`: `prebook.offered` for the round this batch created (the
+ * book's newest round, created at this batch's `now`) and the pre-bookings it offered.
+ */
+export const prebookOfferedEvents = (latestRound: SQL, now: string) =>
+	perUserChunks(
+		"prebook.offered",
+		now,
+		sql`SELECT p.id AS prebook_id, p.user_id, r.id AS round_id, r.book_id, r.reason, r.offered_at, r.hold_expires_at
+			FROM offer_rounds AS r JOIN pre_bookings AS p ON p.offer_round_id = r.id
+			WHERE r.id = (SELECT id FROM offer_rounds WHERE id = ${latestRound} AND created_at = ${now})
+				AND ${subscribed("prebook.offered")}`,
+		sql`'book_id', book_id, 'offer_round_id', round_id, 'reason', reason, 'offered_at', offered_at,
+			'hold_expires_at', hold_expires_at`,
+		sql`round_id`,
+	);
+
+/**
+ * Expiry batch, *before* its UPDATE and over the same selection of lapsed holds (`lapsed`: a SELECT of
+ * pre-booking ids, ordered and limited the same way): `prebook.expired` for the holds the UPDATE expires.
+ * Before, because afterwards this batch's rows cannot be told from an earlier batch's of the same book
+ * in the same cron run (they share `expired_at`); in one transaction the two selections are the same rows.
+ */
+export const prebookExpiredEvents = (lapsed: SQL, at: string) =>
+	perUserChunks(
+		"prebook.expired",
+		at,
+		sql`SELECT id AS prebook_id, user_id, book_id FROM pre_bookings
+			WHERE id IN (${lapsed}) AND ${subscribed("prebook.expired")}`,
+		sql`'book_id', book_id, 'expired_at', ${at}`,
+		sql`min(prebook_id)`,
+	);
+
+/**
+ * Checkout batch, after the UPDATE that fulfils the buyer's pre-bookings of the bought books: one
+ * `prebook.fulfilled` per pre-booking (a cart holds each book once).
+ */
+export const prebookFulfilledEvents = (userId: number, orderItems: string, orderId: SQL, now: string) =>
+	recordEvents(sql`SELECT 'prebook.fulfilled',
+			json_object('prebook_id', p.id, 'book_id', p.book_id, 'user_id', p.user_id, 'order_id', ${orderId},
+				'fulfilled_at', p.fulfilled_at, 'restock_id', p.restock_id, 'offer_round_id', p.offer_round_id),
+			'prebook.fulfilled:' || p.id, ${now}
+		FROM pre_bookings AS p
+		WHERE p.user_id = ${userId} AND p.status = 'fulfilled' AND p.fulfilled_at = ${now}
+			AND p.book_id IN (SELECT value ->> 'book_id' FROM json_each(${orderItems}))
+			AND ${subscribed("prebook.fulfilled")}`);
+
+/** `webhook-id`: the event's, so every endpoint and every retry of one event carry the same id. */
+export const webhookId = (eventId: number) => `evt_${eventId}`;
+
+/** The ids of the events a batch recorded, from its outbox statements' results. */
+export const eventIdsOf = (...results: { id: number }[][]): number[] => results.flat().map((row) => row.id);
+
+/** The body POSTed for an event: the Standard Webhooks shape `{type, timestamp, data}`. */
+export const eventEnvelope = <T extends z.ZodType>(type: string, data: T) =>
+	z.object({
+		type: z.literal(type),
+		timestamp: timestamp.openapi({ description: "When the event happened (RFC 3339 UTC)" }),
+		data,
+	});
+
+const deliveryHeaders = z.object({
+	"webhook-id": z.string().openapi({
+		description: "The event's id (`evt_<n>`), the same on every retry: use it to ignore duplicates",
+		example: "evt_1234",
+	}),
+	"webhook-timestamp": z.string().openapi({
+		description: "Unix seconds of this attempt; refuse old ones (5 minutes)",
+		example: "1795322684",
+	}),
+	"webhook-signature": z.string().openapi({
+		description:
+			'`v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">` keyed with the base64-decoded part of the secret after `whsec_`; one per active secret, space-separated (two during the 24 h after a rotation)',
+		example: "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+	}),
+});
+
+/** The OpenAPI document's `webhooks` section: one entry per event type. */
+export function registerWebhookDocs(app: OpenAPIHono<AppEnv>): void {
+	for (const [type, { summary, data }] of Object.entries(WEBHOOK_EVENTS)) {
+		app.openAPIRegistry.registerWebhook({
+			method: "post",
+			path: type,
+			summary,
+			description:
+				"Signed per the Standard Webhooks specification (see the headers). Any 2xx within 10 s acknowledges; anything else (redirects included: they are not followed) is retried with exponential backoff, then the delivery is marked `dead` (an admin can retry it). Deliveries are at least once: deduplicate on `webhook-id`.",
+			tags: ["Webhooks"],
+			request: {
+				headers: deliveryHeaders,
+				body: {
+					required: true,
+					content: { "application/json": { schema: eventEnvelope(type, data) } },
+				},
+			},
+			responses: { 200: { description: "Any 2xx status acknowledges the event" } },
+		});
+	}
+}

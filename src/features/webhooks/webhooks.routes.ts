@@ -1,0 +1,155 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { WEBHOOK_DELIVERY_STATUSES } from "../../db/schema.ts";
+import { adminOnly } from "../../lib/auth.ts";
+import {
+	adminErrors,
+	bodyErrors,
+	errorResponses,
+	idParam,
+	jsonBody,
+	jsonResponse,
+} from "../../lib/openapi.ts";
+import { pageQuery, pageSchema } from "../../lib/pagination.ts";
+import {
+	WebhookCreate,
+	WebhookCreatedSchema,
+	WebhookDeliverySchema,
+	WebhookPatch,
+	WebhookSchema,
+	WebhookSecretSchema,
+} from "./webhooks.schemas.ts";
+
+const tags = ["Webhooks"];
+const webhookParams = z.object({ id: idParam("id") });
+const notFound = { 404: "WEBHOOK_NOT_FOUND" } as const;
+const urlRules =
+	"422 VALIDATION_ERROR (field `url`) for a URL that is not `https` (plain `http` only to localhost, 127.0.0.1 or [::1] outside production), that carries credentials, or — with `ENVIRONMENT=production` — that names a private, loopback, link-local or local-only host; (field `events`) for an unknown event type.";
+
+export const create = createRoute({
+	method: "post",
+	path: "/admin/webhooks",
+	tags,
+	summary: "Register a webhook endpoint (admin)",
+	description: `The answer carries the signing secret — the only time it is shown. The endpoint receives the listed events that happen from now on (see the document's \`webhooks\` section). ${urlRules}`,
+	...adminOnly,
+	request: { body: jsonBody(WebhookCreate) },
+	responses: {
+		201: jsonResponse(WebhookCreatedSchema, "The endpoint, with its secret (shown only here)"),
+		...errorResponses({ ...adminErrors, ...bodyErrors }),
+	},
+});
+
+export const list = createRoute({
+	method: "get",
+	path: "/admin/webhooks",
+	tags,
+	summary: "List webhook endpoints (admin)",
+	description: "Ordered by id; secrets are never listed.",
+	...adminOnly,
+	request: { query: pageQuery },
+	responses: {
+		200: jsonResponse(pageSchema(WebhookSchema).openapi("WebhookPage"), "A page of endpoints"),
+		...errorResponses({ ...adminErrors, 422: true }),
+	},
+});
+
+export const getOne = createRoute({
+	method: "get",
+	path: "/admin/webhooks/{id}",
+	tags,
+	summary: "A webhook endpoint (admin)",
+	...adminOnly,
+	request: { params: webhookParams },
+	responses: {
+		200: jsonResponse(WebhookSchema, "The endpoint (without its secret)"),
+		...errorResponses({ ...adminErrors, ...notFound, 422: true }),
+	},
+});
+
+export const patch = createRoute({
+	method: "patch",
+	path: "/admin/webhooks/{id}",
+	tags,
+	summary: "Change a webhook endpoint (admin)",
+	description: `Disabling stops new deliveries at once; deliveries already queued are recorded \`dead\` (retry them after enabling). ${urlRules}`,
+	...adminOnly,
+	request: { params: webhookParams, body: jsonBody(WebhookPatch) },
+	responses: {
+		200: jsonResponse(WebhookSchema, "The endpoint"),
+		...errorResponses({ ...adminErrors, ...bodyErrors, ...notFound }),
+	},
+});
+
+export const remove = createRoute({
+	method: "delete",
+	path: "/admin/webhooks/{id}",
+	tags,
+	summary: "Delete a webhook endpoint (admin)",
+	description: "Its secrets and delivery history go with it; nothing more is sent to it.",
+	...adminOnly,
+	request: { params: webhookParams },
+	responses: {
+		204: { description: "Deleted" },
+		...errorResponses({ ...adminErrors, ...notFound, 422: true }),
+	},
+});
+
+export const rotateSecret = createRoute({
+	method: "post",
+	path: "/admin/webhooks/{id}/rotate-secret",
+	tags,
+	summary: "Rotate a webhook endpoint's signing secret (admin)",
+	description:
+		"Returns the new secret (shown only here). For 24 h every delivery is signed with both the old and the new secret (two `v1,` signatures), so the receiver can switch over without missing one; then only the new one signs.",
+	...adminOnly,
+	request: { params: webhookParams },
+	responses: {
+		200: jsonResponse(WebhookSecretSchema, "The new secret"),
+		...errorResponses({ ...adminErrors, ...notFound, 422: true }),
+	},
+});
+
+export const listDeliveries = createRoute({
+	method: "get",
+	path: "/admin/webhooks/{id}/deliveries",
+	tags,
+	summary: "A webhook endpoint's deliveries, newest first (admin)",
+	description: "One per event sent to the endpoint, whatever the retries.",
+	...adminOnly,
+	request: {
+		params: webhookParams,
+		query: pageQuery.extend({
+			status: z
+				.enum(WEBHOOK_DELIVERY_STATUSES, { message: "status must be pending, succeeded, failed or dead" })
+				.optional()
+				.openapi({ param: { name: "status", in: "query" } }),
+		}),
+	},
+	responses: {
+		200: jsonResponse(
+			pageSchema(WebhookDeliverySchema).openapi("WebhookDeliveryPage"),
+			"A page of deliveries",
+		),
+		...errorResponses({ ...adminErrors, ...notFound, 422: true }),
+	},
+});
+
+export const retryDelivery = createRoute({
+	method: "post",
+	path: "/admin/webhooks/{id}/deliveries/{delivery_id}/retry",
+	tags,
+	summary: "Retry a failed or dead delivery (admin)",
+	description:
+		"The delivery becomes `pending` with a fresh set of attempts and goes back on the queue (a `pending` one is queued again). The receiver sees the same `webhook-id` as before.",
+	...adminOnly,
+	request: { params: webhookParams.extend({ delivery_id: idParam("delivery_id") }) },
+	responses: {
+		202: jsonResponse(WebhookDeliverySchema, "The delivery, queued"),
+		...errorResponses({
+			...adminErrors,
+			404: "WEBHOOK_NOT_FOUND / WEBHOOK_DELIVERY_NOT_FOUND",
+			409: "WEBHOOK_DELIVERY_SUCCEEDED: it was delivered already",
+			422: true,
+		}),
+	},
+});

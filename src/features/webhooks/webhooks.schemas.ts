@@ -1,0 +1,146 @@
+import { z } from "@hono/zod-openapi";
+import { WEBHOOK_DELIVERY_STATUSES, type WebhookDeliveryStatus } from "../../db/schema.ts";
+import { timestamp } from "../../lib/openapi.ts";
+import { multiLineText } from "../../lib/text.ts";
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType, webhookId } from "./webhook-events.ts";
+
+export const MAX_WEBHOOK_URL_LENGTH = 2048;
+
+const eventTypeList = WEBHOOK_EVENT_TYPES.join(", ");
+
+const webhookFields = {
+	url: z
+		.string({ message: "url must be a string" })
+		.trim()
+		.min(1, "url must be an absolute https URL")
+		.max(MAX_WEBHOOK_URL_LENGTH, `url must be at most ${MAX_WEBHOOK_URL_LENGTH} characters`)
+		.openapi({
+			format: "uri",
+			example: "https://integrator.example/webhooks/bookstore",
+			description:
+				"Where events are POSTed: `https` (plain `http` only to localhost, 127.0.0.1 or [::1] outside production; in production never a private, loopback, link-local or local-only host)",
+		}),
+	events: z
+		.array(z.enum(WEBHOOK_EVENT_TYPES, { message: `events must be event types: ${eventTypeList}` }), {
+			message: "events must be a list of event types",
+		})
+		.min(1, "events must list at least one event type")
+		.max(WEBHOOK_EVENT_TYPES.length * 2, `events must list each of ${eventTypeList} at most once`)
+		// Stored once each, in catalogue order.
+		.transform((events) => WEBHOOK_EVENT_TYPES.filter((type) => events.includes(type)))
+		.openapi({ description: `The event types to receive (${eventTypeList})`, example: ["prebook.notified"] }),
+	description: multiLineText("description", { max: 500 }).nullish(),
+};
+
+export const WebhookCreate = z
+	.object({ url: webhookFields.url, events: webhookFields.events, description: webhookFields.description })
+	.openapi("WebhookCreate");
+
+export const WebhookPatch = z
+	.object({
+		url: webhookFields.url.optional(),
+		events: webhookFields.events.optional(),
+		description: webhookFields.description,
+		enabled: z.boolean({ message: "enabled must be true or false" }).optional().openapi({
+			description: "A disabled endpoint gets no new deliveries; its queued ones are recorded `dead`",
+		}),
+	})
+	.openapi("WebhookPatch", { description: "Any of the fields; null clears `description`." });
+
+export interface WebhookEndpointView {
+	id: number;
+	url: string;
+	events: WebhookEventType[];
+	description: string | null;
+	enabled: boolean;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export const WebhookSchema = z
+	.object({
+		id: z.number().int(),
+		url: z.string(),
+		events: z.array(z.enum(WEBHOOK_EVENT_TYPES)),
+		description: z.string().nullable(),
+		enabled: z.boolean(),
+		created_at: timestamp,
+		updated_at: timestamp,
+	})
+	.openapi("Webhook");
+
+const secret = z.string().openapi({
+	description:
+		"The signing secret (`whsec_` + base64 of 32 bytes). Shown only now: store it; the HMAC key is the base64-decoded part after `whsec_`.",
+	example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw6Gm0p5U3iEw=",
+});
+
+export const WebhookCreatedSchema = WebhookSchema.extend({ secret }).openapi("WebhookCreated");
+
+export const WebhookSecretSchema = z
+	.object({
+		secret,
+		previous_secret_expires_at: timestamp.nullable().openapi({
+			description: "Until when the previous secret keeps signing alongside the new one (24 h)",
+		}),
+	})
+	.openapi("WebhookSecret");
+
+export const toWebhookResponse = (row: WebhookEndpointView): z.infer<typeof WebhookSchema> => ({
+	id: row.id,
+	url: row.url,
+	events: row.events,
+	description: row.description,
+	enabled: row.enabled,
+	created_at: row.createdAt,
+	updated_at: row.updatedAt,
+});
+
+export interface WebhookDeliveryView {
+	id: number;
+	eventId: number;
+	eventType: string;
+	status: WebhookDeliveryStatus;
+	attempts: number;
+	lastStatusCode: number | null;
+	lastError: string | null;
+	createdAt: string;
+	updatedAt: string;
+	deliveredAt: string | null;
+}
+
+export const WebhookDeliverySchema = z
+	.object({
+		id: z.number().int(),
+		event_id: z.string().openapi({ description: "The event's `webhook-id` header", example: "evt_1234" }),
+		event_type: z.string().openapi({ example: "prebook.notified" }),
+		status: z.enum(WEBHOOK_DELIVERY_STATUSES).openapi({
+			description:
+				"`pending` (not attempted yet, or in flight), `succeeded` (a 2xx), `failed` (retried with backoff), `dead` (retries exhausted, or the endpoint was disabled: POST …/retry revives it)",
+		}),
+		attempts: z.number().int().openapi({ description: "POSTs made (since the last manual retry)" }),
+		last_status_code: z.number().int().nullable().openapi({ description: "The last answer's HTTP status" }),
+		last_error: z.string().nullable().openapi({
+			description:
+				"Why the last attempt failed: `HTTP 500: <start of the body>`, `timeout…`, `redirect (302)…`",
+		}),
+		created_at: timestamp,
+		updated_at: timestamp,
+		delivered_at: timestamp.nullable(),
+	})
+	.openapi("WebhookDelivery");
+
+export const toWebhookDeliveryResponse = (
+	row: WebhookDeliveryView,
+): z.infer<typeof WebhookDeliverySchema> => ({
+	id: row.id,
+	event_id: webhookId(row.eventId),
+	event_type: row.eventType,
+	status: row.status,
+	attempts: row.attempts,
+	last_status_code: row.lastStatusCode,
+	last_error: row.lastError,
+	created_at: row.createdAt,
+	updated_at: row.updatedAt,
+	delivered_at: row.deliveredAt,
+});

@@ -1,0 +1,243 @@
+/**
+ * Webhook endpoints (admin): registration, secrets and their rotation, the delivery log and manual retries.
+ * What is delivered, and how, is in ./webhook-events.ts (the catalogue and the outbox) and
+ * notifications/webhook-*.ts (publication, the ledger, the consumer).
+ *
+ * Every operation is one round trip. Secrets are returned only by `createWebhook` and `rotateSecret`.
+ */
+import { and, asc, desc, eq, gt, sql } from "drizzle-orm";
+import {
+	type WebhookDeliveryStatus,
+	type WebhookEndpointRow,
+	webhookDeliveries,
+	webhookEndpoints,
+} from "../../db/schema.ts";
+import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import type { Effects } from "../../lib/effects.ts";
+import { AppError, describeError, fieldError } from "../../lib/errors.ts";
+import { logEvent } from "../../lib/log.ts";
+import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
+import { webhookUrlProblem } from "../../lib/public-url.ts";
+import { generateWebhookSecret } from "../../lib/standard-webhooks.ts";
+import { confirmEventsPublished, enqueueDeliveries } from "../../notifications/webhook-publication.ts";
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "./webhook-events.ts";
+import type { WebhookDeliveryView, WebhookEndpointView } from "./webhooks.schemas.ts";
+
+/** How long a rotated-out secret keeps signing alongside the new one. */
+export const ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
+
+const webhookNotFound = () => new AppError("WEBHOOK_NOT_FOUND", "No webhook with this id", "id");
+const deliveryNotFound = () =>
+	new AppError("WEBHOOK_DELIVERY_NOT_FOUND", "This webhook has no delivery with this id", "delivery_id");
+
+/** The stored JSON list, as catalogue types (a type dropped from the catalogue is ignored). */
+const eventsOf = (stored: string): WebhookEventType[] => {
+	const listed: unknown = JSON.parse(stored);
+	return Array.isArray(listed) ? WEBHOOK_EVENT_TYPES.filter((type) => listed.includes(type)) : [];
+};
+
+const toView = (row: WebhookEndpointRow): WebhookEndpointView => ({
+	id: row.id,
+	url: row.url,
+	events: eventsOf(row.events),
+	description: row.description,
+	enabled: row.enabled,
+	createdAt: row.createdAt,
+	updatedAt: row.updatedAt,
+});
+
+/**
+ * The URL as it will be stored and called (normalised by the URL parser), or a 422 on `url` when the rules
+ * refuse it (lib/public-url.ts; stricter with `ENVIRONMENT=production`).
+ */
+export function acceptedWebhookUrl(url: string, production: boolean): string {
+	const problem = webhookUrlProblem(url, { production });
+	if (problem) throw fieldError("url", problem);
+	return new URL(url).href;
+}
+
+export async function createWebhook(
+	db: Db,
+	input: { url: string; events: WebhookEventType[]; description?: string | null },
+): Promise<{ webhook: WebhookEndpointView; secret: string }> {
+	const now = new Date().toISOString();
+	const secret = generateWebhookSecret();
+	const [created] = await batch(db, [
+		db
+			.insert(webhookEndpoints)
+			.values({
+				url: input.url,
+				events: JSON.stringify(input.events),
+				description: input.description ?? null,
+				createdAt: now,
+				updatedAt: now,
+			})
+			.returning(),
+		// The endpoint inserted just above is the newest (ids only grow, and batches run one at a time).
+		rawQuery(sql`INSERT INTO webhook_secrets (endpoint_id, secret, created_at)
+			VALUES ((SELECT max(id) FROM webhook_endpoints), ${secret}, ${now})`),
+	]);
+	const row = created[0];
+	if (!row) throw new Error("the inserted webhook was not returned");
+	return { webhook: toView(row), secret };
+}
+
+export async function listWebhooks(
+	db: Db,
+	query: { afterId?: number; limit: number },
+): Promise<WebhookEndpointView[]> {
+	const rows = await db
+		.select()
+		.from(webhookEndpoints)
+		.where(query.afterId !== undefined ? gt(webhookEndpoints.id, query.afterId) : undefined)
+		.orderBy(asc(webhookEndpoints.id))
+		.limit(query.limit + 1);
+	return rows.map(toView);
+}
+
+export async function getWebhook(db: Db, id: number): Promise<WebhookEndpointView> {
+	const [row] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id));
+	if (!row) throw webhookNotFound();
+	return toView(row);
+}
+
+export async function updateWebhook(
+	db: Db,
+	id: number,
+	patch: { url?: string; events?: WebhookEventType[]; description?: string | null; enabled?: boolean },
+): Promise<WebhookEndpointView> {
+	if (Object.values(patch).every((value) => value === undefined)) return getWebhook(db, id);
+	const [row] = await db
+		.update(webhookEndpoints)
+		.set({
+			url: patch.url,
+			events: patch.events === undefined ? undefined : JSON.stringify(patch.events),
+			description: patch.description,
+			enabled: patch.enabled,
+			updatedAt: new Date().toISOString(),
+		})
+		.where(eq(webhookEndpoints.id, id))
+		.returning();
+	if (!row) throw webhookNotFound();
+	return toView(row);
+}
+
+/** Its secrets and deliveries go with it (foreign keys); queued messages of those deliveries do nothing. */
+export async function deleteWebhook(db: Db, id: number): Promise<void> {
+	const deleted = await db
+		.delete(webhookEndpoints)
+		.where(eq(webhookEndpoints.id, id))
+		.returning({ id: webhookEndpoints.id });
+	if (deleted.length === 0) throw webhookNotFound();
+}
+
+/**
+ * One batch: secrets whose grace has passed are dropped, the current one gets `expires_at = now + 24 h`
+ * (it keeps signing until then), and a new current one is made.
+ */
+export async function rotateSecret(
+	db: Db,
+	id: number,
+): Promise<{ secret: string; previousSecretExpiresAt: string | null }> {
+	const now = new Date();
+	const at = now.toISOString();
+	const graceEnd = new Date(now.getTime() + ROTATION_GRACE_MS).toISOString();
+	const secret = generateWebhookSecret();
+	const [, previous, created] = await batch(db, [
+		rawQuery(sql`DELETE FROM webhook_secrets WHERE endpoint_id = ${id} AND expires_at <= ${at}`),
+		rawQuery<{ expires_at: string }>(sql`UPDATE webhook_secrets SET expires_at = ${graceEnd}
+			WHERE endpoint_id = ${id} AND expires_at IS NULL
+			RETURNING expires_at`),
+		rawQuery<{ id: number }>(sql`INSERT INTO webhook_secrets (endpoint_id, secret, created_at)
+			SELECT id, ${secret}, ${at} FROM webhook_endpoints WHERE id = ${id}
+			RETURNING id`),
+	]);
+	if (created.length === 0) throw webhookNotFound();
+	return { secret, previousSecretExpiresAt: previous[0]?.expires_at ?? null };
+}
+
+/** An endpoint's deliveries, newest first (idx_webhook_deliveries_endpoint_[status_]created). */
+export async function listDeliveries(
+	db: Db,
+	endpointId: number,
+	query: { status?: WebhookDeliveryStatus; after?: NewestFirstCursor; limit: number },
+): Promise<WebhookDeliveryView[]> {
+	const [endpoint, rows] = await batch(db, [
+		db.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId)),
+		db
+			.select(deliveryColumns)
+			.from(webhookDeliveries)
+			.where(
+				and(
+					eq(webhookDeliveries.endpointId, endpointId),
+					query.status ? eq(webhookDeliveries.status, query.status) : undefined,
+					newestFirstAfter(webhookDeliveries.createdAt, webhookDeliveries.id, query.after),
+				),
+			)
+			.orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
+			.limit(query.limit + 1),
+	]);
+	if (endpoint.length === 0) throw webhookNotFound();
+	return rows;
+}
+
+const deliveryColumns = {
+	id: webhookDeliveries.id,
+	eventId: webhookDeliveries.eventId,
+	eventType: webhookDeliveries.eventType,
+	status: webhookDeliveries.status,
+	attempts: webhookDeliveries.attempts,
+	lastStatusCode: webhookDeliveries.lastStatusCode,
+	lastError: webhookDeliveries.lastError,
+	createdAt: webhookDeliveries.createdAt,
+	updatedAt: webhookDeliveries.updatedAt,
+	deliveredAt: webhookDeliveries.deliveredAt,
+};
+
+/**
+ * `POST …/retry`: a `failed` or `dead` delivery becomes `pending` with a fresh budget of attempts, and its
+ * event goes back to the relay (`published_at` cleared) in one batch; then the delivery is enqueued and the
+ * event confirmed after the response. If the queue refuses, nothing is stranded: the relay republishes the
+ * event's pending deliveries within a minute or two. A `pending` delivery is enqueued again (a duplicate
+ * message is harmless); a `succeeded` one is refused (409).
+ */
+export async function retryDelivery(
+	db: Db,
+	effects: Effects,
+	endpointId: number,
+	deliveryId: number,
+): Promise<WebhookDeliveryView> {
+	const at = new Date().toISOString();
+	const thisDelivery = and(
+		eq(webhookDeliveries.id, deliveryId),
+		eq(webhookDeliveries.endpointId, endpointId),
+	);
+	const [revived, , current, endpoint] = await batch(db, [
+		rawQuery<{ event_id: number }>(sql`UPDATE webhook_deliveries
+			SET status = 'pending', attempts = 0, claim_token = NULL, claimed_until = NULL, updated_at = ${at}
+			WHERE id = ${deliveryId} AND endpoint_id = ${endpointId} AND status IN ('failed', 'dead')
+				AND (claimed_until IS NULL OR claimed_until <= ${at})
+			RETURNING event_id`),
+		rawQuery(sql`UPDATE webhook_events SET published_at = NULL
+			WHERE id = (SELECT event_id FROM webhook_deliveries
+				WHERE id = ${deliveryId} AND endpoint_id = ${endpointId}
+					AND status = 'pending' AND attempts = 0 AND updated_at = ${at})`),
+		db.select(deliveryColumns).from(webhookDeliveries).where(thisDelivery),
+		db.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId)),
+	]);
+	if (endpoint.length === 0) throw webhookNotFound();
+	const delivery = current[0];
+	if (!delivery) throw deliveryNotFound();
+	if (delivery.status === "succeeded") {
+		throw new AppError("WEBHOOK_DELIVERY_SUCCEEDED", "This delivery already succeeded", "delivery_id");
+	}
+	if (delivery.status !== "pending") return delivery;
+	try {
+		await enqueueDeliveries(effects.webhookQueue, [deliveryId]);
+		const eventId = revived[0]?.event_id;
+		if (eventId !== undefined) effects.afterResponse(confirmEventsPublished(effects.systemDb, [eventId]));
+	} catch (err) {
+		logEvent("error", "webhook_retry_enqueue_failed", { delivery_id: deliveryId, error: describeError(err) });
+	}
+	return delivery;
+}
