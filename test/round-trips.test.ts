@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { api, createAdmin, createBook, createUser, d1RoundTrips, PASSWORD, uniqueEmail } from "./helpers";
 
 /**
@@ -23,6 +23,20 @@ describe("D1 round trips per request (Server-Timing)", () => {
 			"INSERT INTO restocks (book_id, quantity_before, quantity_after) VALUES (?, 0, 1) RETURNING id",
 		)
 			.bind(book.id)
+			.first<{ id: number }>();
+		// Webhooks: an endpoint with a failed delivery to retry (the queue is stubbed: nothing is POSTed).
+		vi.spyOn(env.WEBHOOK_QUEUE, "sendBatch").mockResolvedValue({} as never);
+		const hookBody = { url: "https://receiver.example/round-trips", events: ["prebook.expired"] };
+		const hook = (await api("POST", "/admin/webhooks", { token: admin.token, body: hookBody })).body;
+		const spareHook = (await api("POST", "/admin/webhooks", { token: admin.token, body: hookBody })).body;
+		await env.DB.prepare(
+			"INSERT INTO webhook_events (type, payload, source_key) VALUES ('prebook.expired', '{}', 'round-trips')",
+		).run();
+		const failedDelivery = await env.DB.prepare(
+			`INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, status)
+			 SELECT ?, id, type, 'failed' FROM webhook_events WHERE source_key = 'round-trips' RETURNING id`,
+		)
+			.bind(hook.id)
 			.first<{ id: number }>();
 		const cases: [string, string, { token?: string; body?: unknown }, number][] = [
 			["GET", "/health", {}, 1],
@@ -56,6 +70,24 @@ describe("D1 round trips per request (Server-Timing)", () => {
 			["GET", "/orders", { token: user.token }, 1],
 			["GET", "/admin/orders", { token: admin.token }, 1],
 			["POST", "/cart/items", { token: user.token, body: { book_id: inStock.id, quantity: 1 } }, 1],
+			["POST", "/admin/webhooks", { token: admin.token, body: hookBody }, 1],
+			["GET", "/admin/webhooks", { token: admin.token }, 1],
+			["GET", `/admin/webhooks/${hook.id}`, { token: admin.token }, 1],
+			[
+				"PATCH",
+				`/admin/webhooks/${hook.id}`,
+				{ token: admin.token, body: { description: "Round trips" } },
+				1,
+			],
+			["POST", `/admin/webhooks/${hook.id}/rotate-secret`, { token: admin.token }, 1],
+			["GET", `/admin/webhooks/${hook.id}/deliveries`, { token: admin.token }, 1],
+			[
+				"POST",
+				`/admin/webhooks/${hook.id}/deliveries/${failedDelivery?.id}/retry`,
+				{ token: admin.token },
+				1,
+			],
+			["DELETE", `/admin/webhooks/${spareHook.id}`, { token: admin.token }, 1],
 		];
 		const orders = await api("GET", "/orders", { token: user.token });
 		for (const [method, path, options, expected] of cases) {
@@ -71,6 +103,7 @@ describe("D1 round trips per request (Server-Timing)", () => {
 		const removed = await api("DELETE", `/cart/items/${line.id}`, { token: user.token });
 		expect(removed.status).toBe(204);
 		expect(d1RoundTrips(removed)).toBe(1);
+		vi.restoreAllMocks();
 	});
 
 	it("refusals of the caller cost the same single round trip (401/403 from inside the batch)", async () => {

@@ -6,8 +6,8 @@
  * SELECT reads what the batch itself did — the rows an earlier statement changed, found by their new status,
  * timestamp and restock or round id — so a crash after the commit cannot lose an event and a rolled-back
  * batch cannot invent one. Events are recorded only when an enabled endpoint subscribes to the type (the
- * `subscribed` condition sits in the innermost WHERE, so SQLite tests it once before reading any row: a
- * store without webhooks pays one lookup in an empty table). `source_key` makes every event unique, so two
+ * `subscriber` row heads each statement's FROM, so without one SQLite reads none of the batch's rows: a
+ * store without webhooks pays a lookup in an empty table per statement). `source_key` makes every event unique, so two
  * batches that could see the same rows (one millisecond apart) still record it once.
  *
  * Pre-booking events name their users in chunks of at most 100 (as the queue messages do), so a restock that
@@ -121,11 +121,14 @@ export const WEBHOOK_EVENTS = {
 export type WebhookEventType = keyof typeof WEBHOOK_EVENTS;
 export const WEBHOOK_EVENT_TYPES = Object.keys(WEBHOOK_EVENTS) as [WebhookEventType, ...WebhookEventType[]];
 
-/** At least one enabled endpoint wants this type. */
-const subscribed = (
-	type: WebhookEventType,
-) => sql`EXISTS (SELECT 1 FROM webhook_endpoints AS e, json_each(e.events) AS t
-	WHERE e.enabled = 1 AND t.value = ${type})`;
+/**
+ * One row when an enabled endpoint wants this type, else none — placed first in a statement's FROM with
+ * `CROSS JOIN` (which SQLite never reorders), so without a subscriber the loops over the batch's rows never
+ * start. (A WHERE EXISTS would not do: SQLite does not test a subquery before the scan it filters.)
+ */
+const subscriber = (type: WebhookEventType) =>
+	sql`(SELECT 1 FROM webhook_endpoints AS e, json_each(e.events) AS t
+		WHERE e.enabled = 1 AND t.value = ${type} LIMIT 1) AS subscriber CROSS JOIN`;
 
 /** The outbox INSERT around a SELECT of (type, payload, source_key, created_at); returns the new events' ids. */
 const recordEvents = (select: SQL) =>
@@ -139,7 +142,7 @@ const CHUNK = sql.raw(String(MAX_USERS_PER_EVENT));
 
 /**
  * Events of at most `MAX_USERS_PER_EVENT` users each over `rows` (a SELECT of `prebook_id`, `user_id` and
- * whatever `fields` reads, already filtered by `subscribed`), chunked in user id order — the order of
+ * whatever `fields` reads, starting FROM `subscriber`), chunked in user id order — the order of
  * the restock and round indexes, so no sort of a 100,000-row notification.
  */
 const perUserChunks = (type: WebhookEventType, now: string, rows: SQL, fields: SQL, subject: SQL) =>
@@ -160,8 +163,8 @@ export const restockCreatedEvent = (bookId: number, now: string) =>
 			json_object('restock_id', r.id, 'book_id', r.book_id, 'quantity_before', r.quantity_before,
 				'quantity_after', r.quantity_after, 'notified_count', r.notified_count, 'created_at', r.created_at),
 			'restock.created:' || r.id, ${now}
-		FROM restocks AS r
-		WHERE r.id = ${restockOfThisBatch(bookId, now)} AND ${subscribed("restock.created")}`);
+		FROM ${subscriber("restock.created")} restocks AS r
+		WHERE r.id = ${restockOfThisBatch(bookId, now)}`);
 
 /**
  * Restock batch, after the notify_all UPDATE: `prebook.notified` for the pre-bookings it notified — the
@@ -171,8 +174,8 @@ export const prebookNotifiedEvents = (bookId: number, now: string) =>
 	perUserChunks(
 		"prebook.notified",
 		now,
-		sql`SELECT id AS prebook_id, user_id, restock_id FROM pre_bookings
-			WHERE restock_id = ${restockOfThisBatch(bookId, now)} AND ${subscribed("prebook.notified")}`,
+		sql`SELECT p.id AS prebook_id, p.user_id, p.restock_id FROM ${subscriber("prebook.notified")} pre_bookings AS p
+			WHERE p.restock_id = ${restockOfThisBatch(bookId, now)}`,
 		sql`'book_id', ${bookId}, 'restock_id', restock_id, 'notified_at', ${now}`,
 		sql`restock_id`,
 	);
@@ -186,9 +189,8 @@ export const prebookOfferedEvents = (latestRound: SQL, now: string) =>
 		"prebook.offered",
 		now,
 		sql`SELECT p.id AS prebook_id, p.user_id, r.id AS round_id, r.book_id, r.reason, r.offered_at, r.hold_expires_at
-			FROM offer_rounds AS r JOIN pre_bookings AS p ON p.offer_round_id = r.id
-			WHERE r.id = (SELECT id FROM offer_rounds WHERE id = ${latestRound} AND created_at = ${now})
-				AND ${subscribed("prebook.offered")}`,
+			FROM ${subscriber("prebook.offered")} offer_rounds AS r JOIN pre_bookings AS p ON p.offer_round_id = r.id
+			WHERE r.id = (SELECT id FROM offer_rounds WHERE id = ${latestRound} AND created_at = ${now})`,
 		sql`'book_id', book_id, 'offer_round_id', round_id, 'reason', reason, 'offered_at', offered_at,
 			'hold_expires_at', hold_expires_at`,
 		sql`round_id`,
@@ -204,8 +206,8 @@ export const prebookExpiredEvents = (lapsed: SQL, at: string) =>
 	perUserChunks(
 		"prebook.expired",
 		at,
-		sql`SELECT id AS prebook_id, user_id, book_id FROM pre_bookings
-			WHERE id IN (${lapsed}) AND ${subscribed("prebook.expired")}`,
+		sql`SELECT p.id AS prebook_id, p.user_id, p.book_id FROM ${subscriber("prebook.expired")} pre_bookings AS p
+			WHERE p.id IN (${lapsed})`,
 		sql`'book_id', book_id, 'expired_at', ${at}`,
 		sql`min(prebook_id)`,
 	);
@@ -219,10 +221,9 @@ export const prebookFulfilledEvents = (userId: number, orderItems: string, order
 			json_object('prebook_id', p.id, 'book_id', p.book_id, 'user_id', p.user_id, 'order_id', ${orderId},
 				'fulfilled_at', p.fulfilled_at, 'restock_id', p.restock_id, 'offer_round_id', p.offer_round_id),
 			'prebook.fulfilled:' || p.id, ${now}
-		FROM pre_bookings AS p
+		FROM ${subscriber("prebook.fulfilled")} pre_bookings AS p
 		WHERE p.user_id = ${userId} AND p.status = 'fulfilled' AND p.fulfilled_at = ${now}
-			AND p.book_id IN (SELECT value ->> 'book_id' FROM json_each(${orderItems}))
-			AND ${subscribed("prebook.fulfilled")}`);
+			AND p.book_id IN (SELECT value ->> 'book_id' FROM json_each(${orderItems}))`);
 
 /** `webhook-id`: the event's, so every endpoint and every retry of one event carry the same id. */
 export const webhookId = (eventId: number) => `evt_${eventId}`;

@@ -1,0 +1,237 @@
+/**
+ * The webhook outbox: every pre-booking event is recorded in the batch of the change it describes — only
+ * when that batch commits, only when an endpoint subscribes, and in chunks of at most 100 users.
+ */
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { prebookNotifiedEvents } from "../src/features/webhooks/webhook-events";
+import worker from "../src/index";
+import { batch, createDb, newD1Usage } from "../src/lib/db";
+import { api, bulkUsers, createAdmin, createBook, createUser, type TestUser } from "./helpers";
+import { expectInvariants } from "./invariants";
+import { captureWebhookQueue, eventsOf, registerWebhook } from "./webhooks-helpers";
+
+const ALL_EVENTS = [
+	"prebook.notified",
+	"prebook.offered",
+	"prebook.expired",
+	"prebook.fulfilled",
+	"restock.created",
+];
+const HOUR = 60 * 60 * 1000;
+
+let admin: TestUser;
+beforeAll(async () => {
+	admin = await createAdmin();
+});
+let queue: ReturnType<typeof captureWebhookQueue>;
+beforeEach(() => {
+	// Publications are captured: no consumer runs behind these tests.
+	queue = captureWebhookQueue();
+	vi.spyOn(env.PREBOOK_QUEUE, "sendBatch").mockResolvedValue({} as never);
+});
+afterEach(async () => {
+	vi.restoreAllMocks();
+	await env.DB.prepare("DELETE FROM webhook_endpoints").run();
+});
+
+async function prebookAll(readers: TestUser[], bookId: number): Promise<number[]> {
+	const ids: number[] = [];
+	for (const reader of readers) {
+		const res = await api("POST", "/prebooks", { token: reader.token, body: { book_id: bookId } });
+		expect(res.status, JSON.stringify(res.body)).toBe(201);
+		ids.push(res.body.id);
+	}
+	return ids;
+}
+
+async function buy(reader: TestUser, bookId: number) {
+	expect(
+		(await api("POST", "/cart/items", { token: reader.token, body: { book_id: bookId, quantity: 1 } }))
+			.status,
+	).toBe(201);
+	const order = await api("POST", "/orders/checkout", { token: reader.token, body: {} });
+	expect(order.status).toBe(201);
+	return order.body as { id: number };
+}
+
+async function runCron(at: number) {
+	const ctx = createExecutionContext();
+	await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env, ctx);
+	await waitOnExecutionContext(ctx);
+}
+
+const ofBook = (bookId: number) => ["json_extract(payload, '$.book_id') = ?", bookId] as const;
+
+describe("events are born in the batch of their change", () => {
+	it("a notify_all restock records restock.created and prebook.notified; the purchase records prebook.fulfilled", async () => {
+		await registerWebhook(admin.token, ALL_EVENTS);
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const readers = [await createUser(), await createUser()];
+		const [first] = await prebookAll(readers, book.id);
+		expect(
+			(await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 5 } })).status,
+		).toBe(200);
+		const [restocked] = await eventsOf("restock.created", ...ofBook(book.id));
+		expect(restocked?.data).toMatchObject({
+			book_id: book.id,
+			quantity_before: 0,
+			quantity_after: 5,
+			notified_count: 2,
+		});
+		const [notified] = await eventsOf("prebook.notified", ...ofBook(book.id));
+		expect(notified?.data.restock_id).toBe(restocked?.data.restock_id);
+
+		// A rise from 5 to 6 is a restock too (the stock rose), but notifies nobody.
+		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 6 } });
+		expect(await eventsOf("restock.created", ...ofBook(book.id))).toHaveLength(2);
+		expect(await eventsOf("prebook.notified", ...ofBook(book.id))).toHaveLength(1);
+		// A decrease is no restock.
+		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 4 } });
+		expect(await eventsOf("restock.created", ...ofBook(book.id))).toHaveLength(2);
+
+		const order = await buy(readers[0] as TestUser, book.id);
+		const [fulfilled] = await eventsOf("prebook.fulfilled", ...ofBook(book.id));
+		expect(fulfilled?.data).toMatchObject({
+			prebook_id: first,
+			book_id: book.id,
+			user_id: readers[0]?.id,
+			order_id: order.id,
+			restock_id: restocked?.data.restock_id,
+			offer_round_id: null,
+		});
+		// Each is published right after its response.
+		await vi.waitFor(() => expect(queue.ids()).toHaveLength(4));
+	});
+
+	it("a hold_queue book records prebook.offered (restock, cancel, expiry), prebook.expired and prebook.fulfilled", async () => {
+		await registerWebhook(admin.token, ALL_EVENTS);
+		const book = await createBook(admin.token, {
+			stock_quantity: 0,
+			allocation: "hold_queue",
+			hold_hours: 1,
+		});
+		const readers = [await createUser(), await createUser(), await createUser(), await createUser()];
+		const [first, second, third, fourth] = await prebookAll(readers, book.id);
+		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 2 } });
+		const [restockOffer] = await eventsOf("prebook.offered", ...ofBook(book.id));
+		expect(restockOffer?.data).toMatchObject({ book_id: book.id, reason: "restock" });
+		expect([...(restockOffer?.data.prebook_ids ?? [])].sort()).toEqual([first, second].sort());
+		expect(Date.parse(restockOffer?.data.hold_expires_at) - Date.parse(restockOffer?.data.offered_at)).toBe(
+			HOUR,
+		);
+
+		// The first holder cancels: the copy goes to the third at once.
+		expect((await api("DELETE", `/prebooks/${first}`, { token: readers[0]?.token })).status).toBe(204);
+		const cancelOffer = (await eventsOf("prebook.offered", ...ofBook(book.id)))[1];
+		expect(cancelOffer?.data).toMatchObject({
+			reason: "cancel",
+			user_ids: [readers[2]?.id],
+			prebook_ids: [third],
+		});
+
+		// The third buys the held copy.
+		const order = await buy(readers[2] as TestUser, book.id);
+		const [fulfilled] = await eventsOf("prebook.fulfilled", ...ofBook(book.id));
+		expect(fulfilled?.data).toMatchObject({
+			prebook_id: third,
+			order_id: order.id,
+			offer_round_id: cancelOffer?.data.offer_round_id,
+		});
+
+		// The second lets the hold lapse: the cron expires it and offers the copy to the fourth.
+		await runCron(Date.now() + 2 * HOUR);
+		const [expired] = await eventsOf("prebook.expired", ...ofBook(book.id));
+		expect(expired?.data).toMatchObject({
+			book_id: book.id,
+			user_ids: [readers[1]?.id],
+			prebook_ids: [second],
+		});
+		const expiryOffer = (await eventsOf("prebook.offered", ...ofBook(book.id)))[2];
+		expect(expiryOffer?.data).toMatchObject({ reason: "expiry", prebook_ids: [fourth] });
+		await expectInvariants();
+	});
+
+	it("records only the types an enabled endpoint subscribes to", async () => {
+		const hook = await registerWebhook(admin.token, ["restock.created"]);
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		await prebookAll([await createUser()], book.id);
+		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 1 } });
+		expect(await eventsOf("restock.created", ...ofBook(book.id))).toHaveLength(1);
+		expect(await eventsOf("prebook.notified", ...ofBook(book.id))).toHaveLength(0);
+		await api("PATCH", `/admin/webhooks/${hook.id}`, { token: admin.token, body: { enabled: false } });
+		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 2 } });
+		expect(await eventsOf("restock.created", ...ofBook(book.id))).toHaveLength(1);
+	});
+});
+
+describe("fan-out", () => {
+	/** A book with `count` bulk users waiting on it (inserted straight into D1: no password hashing). */
+	async function bookWithLine(count: number) {
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const pattern = await bulkUsers(count);
+		await env.DB.prepare(
+			`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
+			 SELECT id, ?, 'waiting', strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM users WHERE email LIKE ?`,
+		)
+			.bind(book.id, pattern)
+			.run();
+		return book;
+	}
+
+	it("a restock notifying 1,000 readers records events of at most 100 user ids each, every reader once", async () => {
+		await registerWebhook(admin.token, ["prebook.notified"]);
+		const book = await bookWithLine(1_000);
+		expect(
+			(await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 3 } })).status,
+		).toBe(200);
+		const events = await eventsOf("prebook.notified", ...ofBook(book.id));
+		expect(events).toHaveLength(10);
+		const userIds = events.flatMap((event) => event.data.user_ids as number[]);
+		for (const event of events) {
+			expect(event.data.user_ids.length).toBeLessThanOrEqual(100);
+			expect(event.data.prebook_ids).toHaveLength(event.data.user_ids.length);
+			expect(new Blob([event.payload]).size).toBeLessThan(4_000);
+		}
+		expect(new Set(userIds).size).toBe(1_000);
+		// prebook_ids[i] is user_ids[i]'s pre-booking.
+		const pairs = events.flatMap((event) =>
+			(event.data.user_ids as number[]).map((userId, i) => ({
+				user_id: userId,
+				id: event.data.prebook_ids[i],
+			})),
+		);
+		const { results } = await env.DB.prepare("SELECT id, user_id FROM pre_bookings WHERE book_id = ?")
+			.bind(book.id)
+			.all<{ id: number; user_id: number }>();
+		const sortById = (rows: { id: number; user_id: number }[]) => [...rows].sort((a, b) => a.id - b.id);
+		expect(sortById(pairs)).toEqual(sortById(results));
+		// One delivery per event: 10 POSTs, not 1,000.
+		await vi.waitFor(() => expect(queue.ids()).toHaveLength(10));
+	});
+
+	it("costs a store without subscribers nothing: the outbox statement reads none of the notified rows", async () => {
+		const book = await bookWithLine(1_000);
+		expect(
+			(await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 3 } })).status,
+		).toBe(200);
+		expect(await eventsOf("prebook.notified", ...ofBook(book.id))).toHaveLength(0);
+		const notifiedAt = (
+			await env.DB.prepare("SELECT notified_at FROM pre_bookings WHERE book_id = ? LIMIT 1")
+				.bind(book.id)
+				.first<{ notified_at: string }>()
+		)?.notified_at as string;
+		// The same statement the restock ran, alone, metered: without a subscriber it stops before the
+		// notification's rows (a constant few reads, not 1,000).
+		const usage = newD1Usage();
+		await batch(createDb(env.DB, usage), [prebookNotifiedEvents(book.id, notifiedAt)]);
+		expect(usage.rowsRead).toBeLessThan(50);
+		// With one, it reads the notification's 1,000 index entries (and records the events it had skipped:
+		// the statement is idempotent per notification).
+		await registerWebhook(admin.token, ["prebook.notified"]);
+		const subscribed = newD1Usage();
+		await batch(createDb(env.DB, subscribed), [prebookNotifiedEvents(book.id, notifiedAt)]);
+		expect(subscribed.rowsRead).toBeGreaterThanOrEqual(1_000);
+	});
+});
