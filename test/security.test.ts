@@ -21,6 +21,10 @@ describe("hostile input never causes a 500", () => {
 		const admin = await createAdmin();
 		const user = await createUser();
 		const book = await createBook(admin.token);
+		const hook = await api("POST", "/admin/webhooks", {
+			token: admin.token,
+			body: { url: "https://receiver.example/hooks", events: ["prebook.expired"] },
+		});
 		const routes: [string, string, string | undefined][] = [
 			["POST", "/auth/register", undefined],
 			["POST", "/auth/login", undefined],
@@ -35,6 +39,8 @@ describe("hostile input never causes a 500", () => {
 			["POST", "/wishlist", user.token],
 			["POST", "/cart/items", user.token],
 			["POST", "/orders/checkout", user.token],
+			["POST", "/admin/webhooks", admin.token],
+			["PATCH", `/admin/webhooks/${hook.body.id}`, admin.token],
 		];
 		for (const [method, path, token] of routes) {
 			for (const body of HOSTILE_BODIES) {

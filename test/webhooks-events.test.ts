@@ -235,3 +235,36 @@ describe("fan-out", () => {
 		expect(subscribed.rowsRead).toBeGreaterThanOrEqual(1_000);
 	});
 });
+
+describe("retention", () => {
+	it("the cron drops events older than 30 days with their deliveries, and secrets past their rotation grace", async () => {
+		const hook = await registerWebhook(admin.token, ["restock.created"]);
+		const old = await env.DB.prepare(
+			`INSERT INTO webhook_events (type, payload, source_key, created_at, published_at)
+			 VALUES ('restock.created', '{}', ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-31 days'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-31 days'))
+			 RETURNING id`,
+		)
+			.bind(`retention:${crypto.randomUUID()}`)
+			.first<{ id: number }>();
+		await env.DB.prepare(
+			"INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, status) VALUES (?, ?, 'restock.created', 'succeeded')",
+		)
+			.bind(hook.id, old?.id)
+			.run();
+		await api("POST", `/admin/webhooks/${hook.id}/rotate-secret`, { token: admin.token });
+		await env.DB.prepare(
+			"UPDATE webhook_secrets SET expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 second') WHERE endpoint_id = ? AND expires_at IS NOT NULL",
+		)
+			.bind(hook.id)
+			.run();
+		await runCron(Date.now());
+		const left = await env.DB.prepare(
+			`SELECT (SELECT count(*) FROM webhook_events WHERE id = ?1) AS events,
+				(SELECT count(*) FROM webhook_deliveries WHERE event_id = ?1) AS deliveries,
+				(SELECT count(*) FROM webhook_secrets WHERE endpoint_id = ?2) AS secrets`,
+		)
+			.bind(old?.id, hook.id)
+			.first();
+		expect(left).toEqual({ events: 0, deliveries: 0, secrets: 1 });
+	});
+});

@@ -209,7 +209,12 @@ export async function consumeWebhookDeliveries(
 	}
 	const outcomes = new Map<number, AttemptOutcome>();
 	await inParallel(claim.claimed, async (delivery) => {
-		const outcome = await attemptDelivery(delivery, { production, timeoutMs: options.timeoutMs, now });
+		// Signed at the moment of sending (receivers refuse stale timestamps), unless a test fixes the clock.
+		const outcome = await attemptDelivery(delivery, {
+			production,
+			timeoutMs: options.timeoutMs,
+			now: options.now,
+		});
 		outcomes.set(delivery.id, outcome);
 		logEvent(outcome.succeeded ? "info" : "warn", "webhook_delivery_attempted", {
 			delivery_id: delivery.id,
