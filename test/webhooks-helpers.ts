@@ -139,8 +139,9 @@ export async function eventsOf(type: string, where = "1 = 1", ...params: unknown
 }
 
 /**
- * `count` events of `type` and a pending delivery of each to the endpoint, straight into D1 (for tests about
- * the consumer's bookkeeping, not about how events are born).
+ * `count` events of `type` (a placeholder payload that names no book or restock) and a pending delivery of
+ * each to the endpoint, straight into D1 (for tests about the consumer's bookkeeping, not about how events
+ * are born).
  */
 export async function seedDeliveries(
 	endpointId: number,
@@ -153,7 +154,7 @@ export async function seedDeliveries(
 		const event = await env.DB.prepare(
 			"INSERT INTO webhook_events (type, payload, source_key, published_at) VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id",
 		)
-			.bind(type, JSON.stringify({ restock_id: i + 1, book_id: 1 }), key)
+			.bind(type, JSON.stringify({ seeded: i + 1 }), key)
 			.first<{ id: number }>();
 		const row = await env.DB.prepare(
 			"INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type) VALUES (?, ?, ?) RETURNING id",
