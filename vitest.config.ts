@@ -3,8 +3,10 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 const TEST_JWT_SECRET = "test-only-jwt-secret-0123456789abcdef";
+const TEST_UNSUBSCRIBE_SECRET = "test-only-unsubscribe-secret-0123456789";
 // wrangler.toml declares JWT_SECRET as required; give the config check the test value (never a real one).
 process.env.JWT_SECRET ??= TEST_JWT_SECRET;
+process.env.UNSUBSCRIBE_SECRET ??= TEST_UNSUBSCRIBE_SECRET;
 // Keep wrangler's config chatter ("Using secrets defined in …", once per test file) out of the test output.
 process.env.WRANGLER_LOG ??= "warn";
 
@@ -16,6 +18,7 @@ export default defineConfig(async () => ({
 				bindings: {
 					// Test-only values; production reads JWT_SECRET from `wrangler secret put`.
 					JWT_SECRET: TEST_JWT_SECRET,
+					UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
 					ADMIN_EMAILS: "admin@bookstore.local, Boss@Example.com",
 					// The same SQL files wrangler applies, applied per test file by test/setup.ts.
 					TEST_MIGRATIONS: await readD1Migrations("./migrations"),

@@ -16,6 +16,7 @@ import { healthRouter } from "./features/health/index.ts";
 import { ordersRouter } from "./features/orders/index.ts";
 import { prebooksRouter } from "./features/prebooks/index.ts";
 import { restocksRouter } from "./features/restocks/index.ts";
+import { unsubscribeRouter } from "./features/unsubscribe/index.ts";
 import { usersRouter } from "./features/users/index.ts";
 import { wishlistRouter } from "./features/wishlist/index.ts";
 import { configOrNull, loadConfig } from "./lib/config.ts";
@@ -106,7 +107,8 @@ export function createApp() {
 		.route("/", restocksRouter)
 		.route("/", wishlistRouter)
 		.route("/", cartRouter)
-		.route("/", ordersRouter);
+		.route("/", ordersRouter)
+		.route("/", unsubscribeRouter);
 
 	app.notFound((c) => c.json(errorBody(new AppError("NOT_FOUND", "No such route"), c.get("requestId")), 404));
 	app.onError(onError);

@@ -74,8 +74,12 @@ export async function login(email: string, password = PASSWORD) {
 	return res.body as { access_token: string; refresh_token: string };
 }
 
+/**
+ * A registered, logged-in user. Its address is marked verified (restock emails go only to verified
+ * addresses) unless `verified: false`; the verification flow itself is tested on its own.
+ */
 export async function createUser(
-	options: { role?: "user" | "admin"; email?: string } = {},
+	options: { role?: "user" | "admin"; email?: string; verified?: boolean } = {},
 ): Promise<TestUser> {
 	const email = options.email ?? uniqueEmail(options.role ?? "user");
 	const res = await api("POST", "/auth/register", {
@@ -85,6 +89,8 @@ export async function createUser(
 	// Admins are made directly in D1: ADMIN_EMAILS bootstrap is tested on its own.
 	if (options.role === "admin")
 		await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(res.body.id).run();
+	if (options.verified !== false)
+		await env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(res.body.id).run();
 	const tokens = await login(email);
 	return { id: res.body.id, email, token: tokens.access_token, refreshToken: tokens.refresh_token };
 }
@@ -108,14 +114,14 @@ export async function createBook(adminToken: string, fields: Record<string, unkn
 }
 
 /**
- * Inserts `count` users straight into D1 (no password hashing: they never log in) and returns the LIKE
+ * Inserts `count` verified users straight into D1 (no password hashing: they never log in) and returns the LIKE
  * pattern matching their emails, for tests about thousands of recipients.
  */
 export async function bulkUsers(count: number): Promise<string> {
 	const tag = `bulk-${crypto.randomUUID().slice(0, 8)}`;
 	await env.DB.prepare(
 		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-		 INSERT INTO users (email, password_hash) SELECT ? || '-' || i || '@example.com', 'x' FROM n`,
+		 INSERT INTO users (email, password_hash, email_verified) SELECT ? || '-' || i || '@example.com', 'x', 1 FROM n`,
 	)
 		.bind(count, tag)
 		.run();

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { composeRestockEmail } from "../src/notifications/mailer";
+import { restockEmail } from "../src/notifications/templates";
 import {
 	api,
 	createAdmin,
@@ -130,13 +130,14 @@ describe("text that is not text is refused (422) and text is stored NFC", () => 
 		const { emailBindingMailer } = await import("../src/notifications/mailer");
 		const sent: { subject: string; to: string }[] = [];
 		const binding = { send: async (message: { subject: string; to: string }) => void sent.push(message) };
-		const email = composeRestockEmail({
+		const email = restockEmail({
 			to: "reader@example.com",
 			fullName: null,
 			bookId: 1,
 			title: "Evil\r\nBcc: everyone@example.com",
 			priceCents: 100,
 			appUrl: "https://shop.example",
+			unsubscribe: { prebookUrl: "https://api.example/u/p", allUrl: "https://api.example/u/a" },
 		});
 		await emailBindingMailer(binding as unknown as SendEmail, "Shop <shop@example.com>").send(email);
 		expect(sent[0]?.subject).toBe("Back in stock: Evil Bcc: everyone@example.com");

@@ -9,12 +9,14 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { createDb, newD1Usage } from "../src/lib/db";
 import {
+	consumePrebookNotifications,
 	deliverPrebookEmails,
 	MAX_RETRY_DELAY_SECONDS,
 	retryDelaySeconds,
 } from "../src/notifications/consumer";
-import { composeRestockEmail, type OutgoingEmail, parseSender } from "../src/notifications/mailer";
+import { emailBindingMailer, type OutgoingEmail, parseSender } from "../src/notifications/mailer";
 import type { PrebookNotifiedMessage } from "../src/notifications/prebook-message";
+import { restockEmail } from "../src/notifications/templates";
 import {
 	api,
 	bulkUsers,
@@ -32,15 +34,23 @@ beforeAll(async () => {
 });
 afterEach(() => {
 	vi.restoreAllMocks();
+	provider = null;
 });
 
-/** Records sends on the real EMAIL binding; `failFor` addresses get the provider's error. */
+/**
+ * The email provider, faked: a binding whose `send` records each message (and refuses `failFor`
+ * addresses), wrapped by the app's own mailer, so what is recorded is exactly what Email Service gets.
+ * `deliver` hands it to the consumer; the app's real EMAIL binding is never touched by these tests.
+ */
+let provider: { send: (message: unknown) => Promise<{ messageId: string }> } | null = null;
 function recordEmails(failFor: string[] = []) {
-	return vi.spyOn(env.EMAIL, "send").mockImplementation(async (message) => {
+	const send = vi.fn(async (message: unknown) => {
 		const to = (message as { to: string }).to;
 		if (failFor.includes(to)) throw new Error("provider refused the message");
 		return { messageId: crypto.randomUUID() };
 	});
+	provider = { send };
+	return send;
 }
 
 /**
@@ -82,7 +92,15 @@ async function deliver(queue: string, bodies: unknown[], attempts = 1) {
 	// getQueueResult records that a message was retried but not its delay: spy for the delays.
 	const retries = batch.messages.map((message) => vi.spyOn(message, "retry"));
 	const ctx = createExecutionContext();
-	await worker.queue(batch, env);
+	if (queue === "prebook-notifications" && provider) {
+		await consumePrebookNotifications(
+			batch,
+			env,
+			emailBindingMailer(provider as unknown as SendEmail, env.MAIL_FROM),
+		);
+	} else {
+		await worker.queue(batch, env);
+	}
 	return {
 		result: await getQueueResult(batch, ctx),
 		ids: batch.messages.map((m) => m.id),
@@ -297,7 +315,7 @@ describe("the claim reads only the message's recipients", () => {
 			createDb(env.DB, usage),
 			{ send: async (email) => void sent.push(email) },
 			message,
-			"https://shop.example",
+			{ appUrl: "https://shop.example", apiUrl: "https://api.example", unsubscribeSecret: "s".repeat(32) },
 		);
 		expect(outcome).toEqual({ claimed: 10, sent: 10, failed: 0 });
 		expect(sent).toHaveLength(10);
@@ -382,13 +400,14 @@ describe("GET /admin/restocks", () => {
 
 describe("email content", () => {
 	it("escapes HTML in the book title and parses the sender", () => {
-		const email = composeRestockEmail({
+		const email = restockEmail({
 			to: "a@example.com",
 			fullName: null,
 			bookId: 3,
 			title: `<script>alert("x")</script>`,
 			priceCents: 1999,
 			appUrl: "https://shop.example",
+			unsubscribe: { prebookUrl: "https://api.example/u/p", allUrl: "https://api.example/u/a" },
 		});
 		expect(email.html).not.toContain("<script>");
 		expect(email.subject).toBe(`Back in stock: <script>alert("x")</script>`);

@@ -93,6 +93,29 @@ export function offerRoundOf(
 	};
 }
 
+/**
+ * `recountHeld` and `offerHeldCopies` for several books (a batch that released copies on each), with the
+ * reader of their results: give it the batch's results from `offset`, where these statements start.
+ */
+export function offerHeldCopiesOnBooks(bookIds: number[], reason: OfferReason, now: string) {
+	const statements = bookIds.flatMap((bookId) => [
+		recountHeld(bookId),
+		...offerHeldCopies(bookId, reason, now),
+	]);
+	const roundsOf = (results: readonly unknown[], offset: number): OfferRound[] =>
+		bookIds
+			.map((_, i) => {
+				// Per book: recount, round, offered, recount — the layout of the statements above.
+				const at = offset + i * 4;
+				return offerRoundOf(
+					results[at + 1] as { id: number; book_id: number; hold_expires_at: string }[],
+					results[at + 2] as { user_id: number }[],
+				);
+			})
+			.filter((round): round is OfferRound => round !== null);
+	return { statements, roundsOf };
+}
+
 /** Marks a round's publication as accepted by the queue (the relay then leaves it alone). */
 export async function confirmOfferPublished(db: Db, roundId: number): Promise<void> {
 	await db
