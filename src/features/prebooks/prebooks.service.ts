@@ -322,7 +322,7 @@ export async function confirmGuestPrebook(db: Db, token: string): Promise<Preboo
 	try {
 		results = await batch(db, [
 			rawQuery(sql`INSERT INTO users (email, password_hash, is_guest, email_verified, created_at, updated_at)
-				SELECT email, '!guest', 1, 1, ${now}, ${now} FROM (${link})
+				SELECT email, '!guest', 1, 1, ${now}, ${now} FROM (${link}) WHERE true
 				ON CONFLICT (email) DO UPDATE SET email_verified = 1, updated_at = excluded.updated_at
 				WHERE users.email_verified = 0`),
 			rawQuery(sql`UPDATE email_tokens SET used_at = coalesce(used_at, ${now}) WHERE token_hash = ${tokenHash}
