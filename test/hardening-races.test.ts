@@ -296,7 +296,7 @@ describe("restock publication failures strand nothing", () => {
 			.bind(first.restockId, second.restockId)
 			.run();
 		const sendBatch = vi.spyOn(env.PREBOOK_QUEUE, "sendBatch").mockImplementation(async (messages) => {
-			const restockId = ([...messages][0]?.body as { restock_id: number }).restock_id;
+			const restockId = ([...messages][0]?.body as { restock_id: number } | undefined)?.restock_id;
 			if (restockId === first.restockId) throw new Error("queue refused this one");
 			return {} as never;
 		});

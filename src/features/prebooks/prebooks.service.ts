@@ -318,37 +318,33 @@ export async function confirmGuestPrebook(db: Db, token: string): Promise<Preboo
 		WHERE token_hash = ${tokenHash} AND purpose = 'guest_prebook' AND expires_at > ${now}`;
 	const owner = sql`(SELECT id FROM users WHERE email = (SELECT email FROM (${link})))`;
 	const bookOfLink = sql`(SELECT book_id FROM (${link}))`;
-	let results;
-	try {
-		results = await batch(db, [
-			rawQuery(sql`INSERT INTO users (email, password_hash, is_guest, email_verified, created_at, updated_at)
-				SELECT email, '!guest', 1, 1, ${now}, ${now} FROM (${link}) WHERE true
-				ON CONFLICT (email) DO UPDATE SET email_verified = 1, updated_at = excluded.updated_at
-				WHERE users.email_verified = 0`),
-			rawQuery(sql`UPDATE email_tokens SET used_at = coalesce(used_at, ${now}) WHERE token_hash = ${tokenHash}
-				AND expires_at > ${now}`),
-			rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
-				SELECT u.id, b.id, 'waiting', ${now}
-				FROM users AS u JOIN books AS b ON b.id = ${bookOfLink}
-				WHERE u.id = ${owner} AND u.is_active = 1 AND b.stock_quantity - b.held_quantity = 0
-					AND (SELECT count(*) FROM pre_bookings WHERE user_id = u.id AND status = 'waiting')
-						< ${MAX_WAITING_PER_USER}
-				RETURNING id`),
-			prebookViews(db)
-				.where(and(sql`${preBookings.userId} = ${owner}`, sql`${preBookings.bookId} = ${bookOfLink}`))
-				.orderBy(desc(preBookings.id))
-				.limit(1),
-			// Why a genuine link made no pre-booking, in POST /prebooks' precedence (same transaction).
-			rawQuery<{ link_valid: number; active: number | null; available: number | null; waiting: number }>(sql`
-				SELECT EXISTS (${link}) AS link_valid,
-					(SELECT is_active FROM users WHERE id = ${owner}) AS active,
-					(SELECT stock_quantity - held_quantity FROM books WHERE id = ${bookOfLink}) AS available,
-					(SELECT count(*) FROM pre_bookings WHERE user_id = ${owner} AND status = 'waiting') AS waiting`),
-		]);
-	} catch (err) {
-		if (constraintViolation(err)?.kind === "unique") throw duplicate();
-		throw err;
-	}
+	const results = await batch(db, [
+		rawQuery(sql`INSERT INTO users (email, password_hash, is_guest, email_verified, created_at, updated_at)
+			SELECT email, '!guest', 1, 1, ${now}, ${now} FROM (${link}) WHERE true
+			ON CONFLICT (email) DO UPDATE SET email_verified = 1, updated_at = excluded.updated_at
+			WHERE users.email_verified = 0`),
+		rawQuery(sql`UPDATE email_tokens SET used_at = coalesce(used_at, ${now}) WHERE token_hash = ${tokenHash}
+			AND expires_at > ${now}`),
+		rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
+			SELECT u.id, b.id, 'waiting', ${now}
+			FROM users AS u JOIN books AS b ON b.id = ${bookOfLink}
+			WHERE u.id = ${owner} AND u.is_active = 1 AND b.stock_quantity - b.held_quantity = 0
+				AND (SELECT count(*) FROM pre_bookings WHERE user_id = u.id AND status = 'waiting')
+					< ${MAX_WAITING_PER_USER}
+			RETURNING id`),
+		prebookViews(db)
+			.where(and(sql`${preBookings.userId} = ${owner}`, sql`${preBookings.bookId} = ${bookOfLink}`))
+			.orderBy(desc(preBookings.id))
+			.limit(1),
+		// Why a genuine link made no pre-booking, in POST /prebooks' precedence (same transaction).
+		rawQuery<{ link_valid: number; active: number | null; available: number | null; waiting: number }>(sql`
+			SELECT EXISTS (${link}) AS link_valid,
+				(SELECT is_active FROM users WHERE id = ${owner}) AS active,
+				(SELECT stock_quantity - held_quantity FROM books WHERE id = ${bookOfLink}) AS available,
+				(SELECT count(*) FROM pre_bookings WHERE user_id = ${owner} AND status = 'waiting') AS waiting`),
+	]).catch((err: unknown) => {
+		throw constraintViolation(err)?.kind === "unique" ? duplicate() : err;
+	});
 	const [, , inserted, created, diagnosis] = results;
 	if (inserted.length > 0 && created[0]) return created[0];
 	const state = diagnosis[0];

@@ -52,32 +52,29 @@ async function restockBatch(
 	// and holds inside this transaction, before statement 3 changes the stock.
 	const notifies = sql`(SELECT allocation = 'notify_all' AND stock_quantity - held_quantity = 0
 		AND ${quantity} - held_quantity > 0 FROM books WHERE id = ${bookId})`;
-	let results;
-	try {
-		results = await batch(db, [
-			rawQuery<{ id: number }>(sql`
-				INSERT INTO restocks (book_id, admin_id, quantity_before, quantity_after, notified_count, created_at)
-				SELECT id, ${adminId}, stock_quantity, ${quantity},
-					CASE WHEN ${notifies}
-						THEN (SELECT count(*) FROM pre_bookings WHERE book_id = books.id AND status = 'waiting')
-						ELSE 0 END,
-					${now}
-				FROM books WHERE id = ${bookId} AND stock_quantity < ${quantity}
-				RETURNING id`),
-			// Statement 1 inserted this book's newest restock exactly when this one can match (the stock rose).
-			rawQuery<{ user_id: number }>(sql`
-				UPDATE pre_bookings
-				SET status = 'notified', notified_at = ${now},
-					restock_id = (SELECT max(id) FROM restocks WHERE book_id = ${bookId})
-				WHERE book_id = ${bookId} AND status = 'waiting' AND ${notifies}
-				RETURNING user_id`),
-			// Below the held copies, the trigger books_held_within_stock_update aborts the whole batch.
-			db.update(books).set({ stockQuantity: quantity, updatedAt: now }).where(eq(books.id, bookId)),
-			// Rule 5 (hold_queue): the copies this restock made available go to the first in line.
-			...offerHeldCopies(bookId, "restock", now),
-			db.select().from(books).where(eq(books.id, bookId)),
-		]);
-	} catch (err) {
+	const results = await batch(db, [
+		rawQuery<{ id: number }>(sql`
+			INSERT INTO restocks (book_id, admin_id, quantity_before, quantity_after, notified_count, created_at)
+			SELECT id, ${adminId}, stock_quantity, ${quantity},
+				CASE WHEN ${notifies}
+					THEN (SELECT count(*) FROM pre_bookings WHERE book_id = books.id AND status = 'waiting')
+					ELSE 0 END,
+				${now}
+			FROM books WHERE id = ${bookId} AND stock_quantity < ${quantity}
+			RETURNING id`),
+		// Statement 1 inserted this book's newest restock exactly when this one can match (the stock rose).
+		rawQuery<{ user_id: number }>(sql`
+			UPDATE pre_bookings
+			SET status = 'notified', notified_at = ${now},
+				restock_id = (SELECT max(id) FROM restocks WHERE book_id = ${bookId})
+			WHERE book_id = ${bookId} AND status = 'waiting' AND ${notifies}
+			RETURNING user_id`),
+		// Below the held copies, the trigger books_held_within_stock_update aborts the whole batch.
+		db.update(books).set({ stockQuantity: quantity, updatedAt: now }).where(eq(books.id, bookId)),
+		// Rule 5 (hold_queue): the copies this restock made available go to the first in line.
+		...offerHeldCopies(bookId, "restock", now),
+		db.select().from(books).where(eq(books.id, bookId)),
+	]).catch((err: unknown) => {
 		if (constraintViolation(err)?.kind === "check") {
 			throw new AppError(
 				"STOCK_BELOW_HELD",
@@ -86,7 +83,7 @@ async function restockBatch(
 			);
 		}
 		throw err;
-	}
+	});
 	const [restock, notified, , round, offered, , updated] = results;
 	const book = updated[0];
 	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
