@@ -131,6 +131,13 @@ describe("POST /auth/login", () => {
 		expect(
 			(await api("POST", "/auth/login", { body: { email: other.email, password: PASSWORD } })).status,
 		).toBe(200);
+		// Once the failures are 15 minutes old they no longer count.
+		await env.DB.prepare("UPDATE login_attempts SET attempted_at = ? WHERE email = ?")
+			.bind(new Date(Date.now() - 15 * 60_000 - 1000).toISOString(), user.email)
+			.run();
+		expect(
+			(await api("POST", "/auth/login", { body: { email: user.email, password: PASSWORD } })).status,
+		).toBe(200);
 	});
 
 	it("never lets concurrent guesses past the limit", async () => {
@@ -209,6 +216,11 @@ describe("POST /auth/refresh", () => {
 		expect(d1RoundTrips(res)).toBe(1);
 		const me = await api("GET", "/users/me", { token: res.body.access_token });
 		expect(me.body.id).toBe(user.id);
+		expectError(
+			await api("POST", "/auth/refresh", { body: { refresh_token: user.refreshToken } }),
+			401,
+			"AUTH_INVALID_TOKEN",
+		);
 	});
 
 	it("revokes the whole family when a spent token is presented again", async () => {
@@ -223,7 +235,7 @@ describe("POST /auth/refresh", () => {
 		expectError(successor, 401, "AUTH_INVALID_TOKEN");
 	});
 
-	it("lets exactly one of two concurrent refreshes of one token succeed", async () => {
+	it("lets exactly one of five concurrent refreshes of one token succeed", async () => {
 		const user = await createUser();
 		const results = await Promise.all(
 			Array.from({ length: 5 }, () =>
@@ -252,6 +264,19 @@ describe("POST /auth/refresh", () => {
 			401,
 			"AUTH_INVALID_TOKEN",
 		);
+		// Deactivated in D1 without revoking its tokens (the admin route revokes them too): the refresh
+		// itself must refuse an inactive user.
+		const deactivated = await createUser();
+		await env.DB.prepare("UPDATE users SET is_active = 0 WHERE id = ?").bind(deactivated.id).run();
+		expectError(
+			await api("POST", "/auth/refresh", { body: { refresh_token: deactivated.refreshToken } }),
+			401,
+			"AUTH_INVALID_TOKEN",
+		);
+		const { results } = await env.DB.prepare("SELECT revoked_at FROM refresh_tokens WHERE user_id = ?")
+			.bind(deactivated.id)
+			.all();
+		expect(results).toEqual([{ revoked_at: null }]);
 	});
 });
 
