@@ -312,12 +312,14 @@ describe("access tokens", () => {
 
 	it("refuses forged, tampered, expired and malformed tokens with 401 AUTH_INVALID_TOKEN", async () => {
 		const user = await createUser();
+		const victim = await createUser();
 		const [header, payload, signature] = user.token.split(".");
 		const now = Math.floor(Date.now() / 1000);
 		const forgeries = {
 			algNone: `${b64url({ alg: "none", typ: "JWT" })}.${payload}.`,
 			algNoneNoDot: `${b64url({ alg: "none", typ: "JWT" })}.${payload}`,
-			tamperedSub: `${header}.${b64url({ ...decodePart(payload as string), sub: "1" })}.${signature}`,
+			// The user's signature on a payload naming another user.
+			tamperedSub: `${header}.${b64url({ ...decodePart(payload as string), sub: String(victim.id) })}.${signature}`,
 			wrongSecret: await sign(
 				{ sub: String(user.id), iat: now, exp: now + 900 },
 				"another-secret-of-32-characters!!",
@@ -365,19 +367,25 @@ describe("access tokens", () => {
 describe("housekeeping", () => {
 	it("the cron drops login attempts outside the window and expired refresh tokens, keeping live ones", async () => {
 		const user = await createUser();
+		const recent = await createUser();
 		await api("POST", "/auth/login", { body: { email: user.email, password: "wrong-password" } });
+		const cronTime = Date.now() + 16 * 60_000;
+		// A failure 5 minutes before the cron runs is still inside the 15-minute window.
+		await env.DB.prepare("INSERT INTO login_attempts (email, attempted_at) VALUES (?, ?)")
+			.bind(recent.email, new Date(cronTime - 5 * 60_000).toISOString())
+			.run();
 		await env.DB.prepare(
 			"INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at) VALUES (?, 'old', ?, '2000-01-01T00:00:00.000Z')",
 		)
 			.bind(user.id, crypto.randomUUID())
 			.run();
 		const ctx = createExecutionContext();
-		await worker.scheduled(createScheduledController({ scheduledTime: Date.now() + 16 * 60_000 }), env, ctx);
+		await worker.scheduled(createScheduledController({ scheduledTime: cronTime }), env, ctx);
 		await waitOnExecutionContext(ctx);
-		const attempts = await env.DB.prepare("SELECT count(*) AS n FROM login_attempts WHERE email = ?")
-			.bind(user.email)
-			.first("n");
-		expect(attempts).toBe(0);
+		const attemptsOf = (email: string) =>
+			env.DB.prepare("SELECT count(*) AS n FROM login_attempts WHERE email = ?").bind(email).first("n");
+		expect(await attemptsOf(user.email)).toBe(0);
+		expect(await attemptsOf(recent.email)).toBe(1);
 		const tokens = await env.DB.prepare("SELECT family_id FROM refresh_tokens WHERE user_id = ?")
 			.bind(user.id)
 			.all();

@@ -15,7 +15,7 @@ const ids = (n: number, from = 1) => Array.from({ length: n }, (_, i) => from + 
 const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
 
 describe("splitting notified user ids into queue messages", () => {
-	it("sends one message for one waiting user", () => {
+	it("makes one message for one waiting user", () => {
 		expect(splitNotification(notification, [42])).toEqual([
 			{ type: "prebook.notified", ...notification, user_ids: [42] },
 		]);
@@ -79,7 +79,7 @@ describe("publishing to the queue binding", () => {
 		expect(result.batches).toBeGreaterThan(1);
 	});
 
-	it("rejects when the queue refuses a batch, so the caller leaves the restock to the relay", async () => {
+	it("rejects when the queue refuses any of its batches", async () => {
 		const { sendBatch } = stubQueue();
 		sendBatch.mockResolvedValueOnce({ metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } });
 		sendBatch.mockRejectedValueOnce(new Error("queue unavailable"));
