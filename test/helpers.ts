@@ -156,7 +156,12 @@ export function stubQueue() {
 	return {
 		send,
 		sendBatch,
-		/** The bodies of every message sent to the queue in this test (or since `sendBatch.mockClear()`). */
+		/** Forgets what was published so far. */
+		clear() {
+			send.mockClear();
+			sendBatch.mockClear();
+		},
+		/** The bodies of every message sent to the queue in this test (or since `clear()`). */
 		published: (): PrebookNotifiedMessage[] => [
 			...send.mock.calls.map(([body]) => body as PrebookNotifiedMessage),
 			...sendBatch.mock.calls.flatMap(([batch]) => [...batch].map((m) => m.body as PrebookNotifiedMessage)),
