@@ -33,6 +33,8 @@ export default defineConfig(async () => ({
 	test: {
 		include: ["test/**/*.test.ts"],
 		setupFiles: ["./test/setup.ts"],
+		// Every vi.spyOn is undone before the next test: no test inherits another's stubs.
+		restoreMocks: true,
 		// The app's structured logs are shown for failing tests only.
 		silent: "passed-only" as const,
 		// Storage is isolated per test file on purpose: each file starts from the migrated, empty schema.

@@ -16,6 +16,7 @@ import {
 	expectError,
 	login,
 	PASSWORD,
+	sentEmails,
 	type TestUser,
 	uniqueEmail,
 } from "./helpers";
@@ -28,13 +29,10 @@ interface SentEmail {
 	headers?: Record<string, string>;
 }
 
-/** Records every message sent through the EMAIL binding from now on. */
+/** What the app sent through the EMAIL binding from now on (the binding is stubbed: test/setup.ts). */
 function captureEmails() {
-	const installed = env.EMAIL.send;
-	const spy = vi.isMockFunction(installed) ? vi.mocked(installed) : vi.spyOn(env.EMAIL, "send");
-	spy.mockReset();
-	spy.mockResolvedValue({ messageId: crypto.randomUUID() } as never);
-	return () => spy.mock.calls.map(([message]) => message as unknown as SentEmail);
+	const already = sentEmails().length;
+	return () => sentEmails<SentEmail>().slice(already);
 }
 
 /** The token of the last link of `path` in the emails to `to`. */

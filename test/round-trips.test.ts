@@ -88,5 +88,11 @@ describe("D1 round trips per request (Server-Timing)", () => {
 		const deactivated = await api("GET", "/users/me", { token: user.token });
 		expect(deactivated.status).toBe(403);
 		expect(d1RoundTrips(deactivated)).toBe(1);
+		// Reactivated: the tokens issued before are revoked (a new token version), refused with 401.
+		await api("PATCH", `/admin/users/${user.id}`, { token: admin.token, body: { is_active: true } });
+		const revoked = await api("GET", "/users/me", { token: user.token });
+		expect(revoked.status).toBe(401);
+		expect(revoked.body.code).toBe("AUTH_INVALID_TOKEN");
+		expect(d1RoundTrips(revoked)).toBe(1);
 	});
 });

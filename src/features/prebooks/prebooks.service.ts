@@ -113,7 +113,7 @@ export function listPrebooks(
 	db: Db,
 	userId: number,
 	query: { status?: PrebookStatus; after?: NewestFirstCursor; limit: number },
-): Promise<PrebookView[]> {
+) {
 	return prebookViews(db)
 		.where(
 			and(
