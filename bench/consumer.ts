@@ -56,7 +56,11 @@ const server = createTestHarness({
 				main: "bench/consumer-worker.ts",
 				compatibility_date: app.compatibility_date,
 				// The consumer reads the app's configuration (MAIL_FROM, APP_URL…), which also requires a secret.
-				vars: { ...app.vars, JWT_SECRET: randomBytes(32).toString("base64url") },
+				vars: {
+					...app.vars,
+					JWT_SECRET: randomBytes(32).toString("base64url"),
+					UNSUBSCRIBE_SECRET: randomBytes(32).toString("base64url"),
+				},
 				alias: app.alias,
 				d1_databases: [{ binding: "DB", database_id: db.database_id, migrations_dir: db.migrations_dir }],
 				queues: {

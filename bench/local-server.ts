@@ -81,6 +81,8 @@ export async function startDevServer(state: string, entry?: string): Promise<Dev
 			state,
 			"--var",
 			`JWT_SECRET:${jwtSecret}`,
+			"--var",
+			`UNSUBSCRIBE_SECRET:${randomBytes(32).toString("base64url")}`,
 		],
 		{ stdio: ["ignore", "pipe", "pipe"] },
 	);
