@@ -25,6 +25,7 @@ import { AppError, errorBody, onError } from "./lib/errors.ts";
 import { withLogContext } from "./lib/log.ts";
 import { createRouter } from "./lib/openapi.ts";
 import { limitAuthRequests } from "./lib/rate-limit.ts";
+import { requireUtf8JsonBody } from "./lib/utf8-body.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -85,6 +86,7 @@ export function createApp() {
 			},
 		}),
 	);
+	app.use(requireUtf8JsonBody);
 
 	// Health answers (503, naming the bad variable) even when the configuration is invalid.
 	app.route("/", healthRouter);

@@ -212,3 +212,20 @@ describe("caching and timing headers", () => {
 		expect(d1RoundTrips(preflight)).toBe(0);
 	});
 });
+
+describe("bodies that are not UTF-8", () => {
+	it("are refused (400 MALFORMED_BODY) instead of being stored as replacement characters", async () => {
+		const admin = await createAdmin();
+		const bytes = new TextEncoder().encode(JSON.stringify({ title: "Caf_", author: "A", price: 1 }));
+		bytes[bytes.indexOf("_".charCodeAt(0))] = 0xe9; // a Latin-1 é: not UTF-8
+		const res = await api("POST", "/books", { token: admin.token, rawBody: bytes });
+		expectError(res, 400, "MALFORMED_BODY");
+		expect(res.body.detail).toBe("Request body is not valid UTF-8");
+		const stored = await env.DB.prepare(
+			"SELECT count(*) AS n FROM books WHERE title = 'Caf' || char(65533)",
+		).first<{
+			n: number;
+		}>();
+		expect(stored?.n).toBe(0);
+	});
+});

@@ -286,8 +286,9 @@ export const preBookings = sqliteTable(
 		// The line of a book, in order: the restock and offer UPDATEs, `position` (a count over this range)
 		// and the demand ranking read only a book's waiting rows.
 		index("idx_pre_bookings_book_line").on(t.bookId, t.createdAt, t.id).where(sql`status = 'waiting'`),
-		// A book's held copies (held_quantity is recomputed from these) and the admin line view.
-		index("idx_pre_bookings_book_offered").on(t.bookId).where(sql`status = 'offered'`),
+		// A book's held copies (held_quantity is recounted from these), and the expiry sweep's lapsed holds of
+		// one book, oldest first, as an index range (no sort, no table lookups).
+		index("idx_pre_bookings_book_offered").on(t.bookId, t.holdExpiresAt).where(sql`status = 'offered'`),
 		// The expiry sweep: lapsed holds, oldest first.
 		index("idx_pre_bookings_hold_expiry").on(t.holdExpiresAt).where(sql`status = 'offered'`),
 		// A user's list, newest first, without sorting.

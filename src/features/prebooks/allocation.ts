@@ -41,10 +41,10 @@ const bookRef = (bookId: number | SQL) => (typeof bookId === "number" ? sql`${bo
 /** Sets `held_quantity` to the book's offered pre-bookings, if it differs. */
 export const recountHeld = (bookId: number | SQL) => {
 	const id = bookRef(bookId);
-	const offered = sql`(SELECT count(*) FROM pre_bookings WHERE book_id = ${id} AND status = 'offered')`;
-	return rawQuery(
-		sql`UPDATE books SET held_quantity = ${offered} WHERE id = ${id} AND held_quantity <> ${offered}`,
-	);
+	// Counted once (over idx_pre_bookings_book_offered), not once in SET and again in WHERE.
+	return rawQuery(sql`UPDATE books SET held_quantity = offered.n
+		FROM (SELECT count(*) AS n FROM pre_bookings WHERE book_id = ${id} AND status = 'offered') AS offered
+		WHERE books.id = ${id} AND books.held_quantity <> offered.n`);
 };
 
 /**
