@@ -3,8 +3,10 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig, type Plugin } from "vitest/config";
 
 const TEST_JWT_SECRET = "test-only-jwt-secret-0123456789abcdef";
+const TEST_UNSUBSCRIBE_SECRET = "test-only-unsubscribe-secret-0123456789";
 // wrangler.toml declares JWT_SECRET as required; give the config check the test value (never a real one).
 process.env.JWT_SECRET ??= TEST_JWT_SECRET;
+process.env.UNSUBSCRIBE_SECRET ??= TEST_UNSUBSCRIBE_SECRET;
 // Keep wrangler's config chatter ("Using secrets defined in …", once per test file) out of the test output.
 process.env.WRANGLER_LOG ??= "warn";
 
@@ -29,6 +31,7 @@ export default defineConfig(async () => ({
 				bindings: {
 					// Test-only values; production reads JWT_SECRET from `wrangler secret put`.
 					JWT_SECRET: TEST_JWT_SECRET,
+					UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
 					ADMIN_EMAILS: "admin@bookstore.local, Boss@Example.com",
 					// The same SQL files wrangler applies, applied per test file by test/setup.ts.
 					TEST_MIGRATIONS: await readD1Migrations("./migrations"),
@@ -43,6 +46,8 @@ export default defineConfig(async () => ({
 	test: {
 		include: ["test/**/*.test.ts"],
 		setupFiles: ["./test/setup.ts"],
+		// Every vi.spyOn is undone before the next test: no test inherits another's stubs.
+		restoreMocks: true,
 		// The app's structured logs are shown for failing tests only.
 		silent: "passed-only" as const,
 		// Storage is isolated per test file on purpose: each file starts from the migrated, empty schema.

@@ -28,7 +28,7 @@ async function seed(db: D1Database, count: number) {
 	await db
 		.prepare(
 			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-			 INSERT INTO users (email, password_hash, full_name) SELECT 'reader-' || i || '@example.com', 'x', 'Reader ' || i FROM n`,
+			 INSERT INTO users (email, password_hash, full_name, email_verified) SELECT 'reader-' || i || '@example.com', 'x', 'Reader ' || i, 1 FROM n`,
 		)
 		.bind(count)
 		.run();

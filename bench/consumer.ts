@@ -10,6 +10,7 @@
  *
  * `--send-ms=N` makes every send wait N ms, as a provider would (default 0: the consumer's own cost).
  */
+import { randomBytes } from "node:crypto";
 import { createTestHarness, unstable_readConfig } from "wrangler";
 
 // wrangler logs every queue batch at "info"; keep warnings and errors.
@@ -54,6 +55,12 @@ const server = createTestHarness({
 				name: "bench-consumer",
 				main: "bench/consumer-worker.ts",
 				compatibility_date: app.compatibility_date,
+				// The consumer reads the app's configuration (MAIL_FROM, APP_URL…), which also requires a secret.
+				vars: {
+					...app.vars,
+					JWT_SECRET: randomBytes(32).toString("base64url"),
+					UNSUBSCRIBE_SECRET: randomBytes(32).toString("base64url"),
+				},
 				alias: app.alias,
 				d1_databases: [{ binding: "DB", database_id: db.database_id, migrations_dir: db.migrations_dir }],
 				queues: {

@@ -1,7 +1,7 @@
 /**
  * `npm run dev`: everything a fresh clone needs, then `wrangler dev`.
  *  1. Swagger UI copied into the static assets (as on `npm install`), so /docs works offline;
- *  2. a local JWT_SECRET in .dev.vars (generated once, git-ignored);
+ *  2. local JWT_SECRET and UNSUBSCRIBE_SECRET in .dev.vars (generated once, git-ignored);
  *  3. migrations applied to the local D1 (wrangler's own tracker, as in production);
  *  4. demo data seeded once;
  *  5. `wrangler dev` (extra arguments are passed on, e.g. `npm run dev -- --port 9000`).
@@ -14,16 +14,19 @@ import { DEMO_ADMIN, DEMO_READER, seedDemoData } from "./seed.ts";
 
 const DEV_VARS = ".dev.vars";
 
-function ensureLocalSecret(): void {
-	const current = existsSync(DEV_VARS) ? readFileSync(DEV_VARS, "utf8") : "";
-	if (/^JWT_SECRET=.{32,}$/m.test(current)) return;
-	appendFileSync(
-		DEV_VARS,
-		`${current && !current.endsWith("\n") ? "\n" : ""}JWT_SECRET=${randomBytes(32).toString("base64url")}\n`,
-	);
-	console.log(
-		`Generated a local JWT_SECRET in ${DEV_VARS} (git-ignored; production uses \`wrangler secret put\`).`,
-	);
+/** A random local value for each secret .dev.vars lacks (production sets them with `wrangler secret put`). */
+function ensureLocalSecrets(): void {
+	for (const name of ["JWT_SECRET", "UNSUBSCRIBE_SECRET"]) {
+		const current = existsSync(DEV_VARS) ? readFileSync(DEV_VARS, "utf8") : "";
+		if (new RegExp(`^${name}=.{32,}$`, "m").test(current)) continue;
+		appendFileSync(
+			DEV_VARS,
+			`${current && !current.endsWith("\n") ? "\n" : ""}${name}=${randomBytes(32).toString("base64url")}\n`,
+		);
+		console.log(
+			`Generated a local ${name} in ${DEV_VARS} (git-ignored; production uses \`wrangler secret put\`).`,
+		);
+	}
 }
 
 function wrangler(args: string[]): void {
@@ -32,7 +35,7 @@ function wrangler(args: string[]): void {
 }
 
 copySwaggerUi();
-ensureLocalSecret();
+ensureLocalSecrets();
 wrangler(["d1", "migrations", "apply", "DB", "--local"]);
 const seeded = await seedDemoData();
 console.log(

@@ -80,8 +80,21 @@ export async function seedDemoData(): Promise<"seeded" | "already seeded"> {
 		await db.batch([
 			db.insert(genres).values(GENRES.map((name) => ({ name, nameKey: genreKey(name) }))),
 			db.insert(users).values([
-				{ email: DEMO_ADMIN.email, passwordHash: adminHash, fullName: "Demo Admin", role: "admin" },
-				{ email: DEMO_READER.email, passwordHash: readerHash, fullName: "Demo Reader", role: "user" },
+				// Verified: the demo accounts receive restock and hold emails (in the local email output).
+				{
+					email: DEMO_ADMIN.email,
+					passwordHash: adminHash,
+					fullName: "Demo Admin",
+					role: "admin",
+					emailVerified: true,
+				},
+				{
+					email: DEMO_READER.email,
+					passwordHash: readerHash,
+					fullName: "Demo Reader",
+					role: "user",
+					emailVerified: true,
+				},
 			]),
 			...bookInserts,
 		]);

@@ -16,6 +16,7 @@ import { healthRouter } from "./features/health/index.ts";
 import { ordersRouter } from "./features/orders/index.ts";
 import { prebooksRouter } from "./features/prebooks/index.ts";
 import { restocksRouter } from "./features/restocks/index.ts";
+import { unsubscribeRouter } from "./features/unsubscribe/index.ts";
 import { usersRouter } from "./features/users/index.ts";
 import { webhooksRouter } from "./features/webhooks/index.ts";
 import { wishlistRouter } from "./features/wishlist/index.ts";
@@ -25,6 +26,7 @@ import { AppError, errorBody, onError } from "./lib/errors.ts";
 import { withLogContext } from "./lib/log.ts";
 import { createRouter } from "./lib/openapi.ts";
 import { limitAuthRequests } from "./lib/rate-limit.ts";
+import { requireUtf8JsonBody } from "./lib/utf8-body.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -85,6 +87,7 @@ export function createApp() {
 			},
 		}),
 	);
+	app.use(requireUtf8JsonBody);
 
 	// Health answers (503, naming the bad variable) even when the configuration is invalid.
 	app.route("/", healthRouter);
@@ -108,6 +111,7 @@ export function createApp() {
 		.route("/", wishlistRouter)
 		.route("/", cartRouter)
 		.route("/", ordersRouter)
+		.route("/", unsubscribeRouter)
 		.route("/", webhooksRouter);
 
 	app.notFound((c) => c.json(errorBody(new AppError("NOT_FOUND", "No such route"), c.get("requestId")), 404));

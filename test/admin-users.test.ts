@@ -23,9 +23,18 @@ describe("GET /admin/users", () => {
 
 	it("treats LIKE wildcards in q literally", async () => {
 		const admin = await createAdmin();
-		const res = await api("GET", "/admin/users?q=%25", { token: admin.token });
-		expect(res.status).toBe(200);
-		expect(res.body.items).toEqual([]);
+		const tag = unique("wild").toLowerCase();
+		const underscore = await createUser({ email: `${tag}-a_b@example.com` });
+		// Would match "a_b" if "_" were a wildcard.
+		await createUser({ email: `${tag}-axb@example.com` });
+		const search = async (q: string) => {
+			const res = await api("GET", `/admin/users?q=${encodeURIComponent(q)}`, { token: admin.token });
+			expect(res.status).toBe(200);
+			return res.body.items.map((u: { id: number }) => u.id);
+		};
+		expect(await search(`${tag}-a_b`)).toEqual([underscore.id]);
+		expect(await search("%")).toEqual([]);
+		expect(await search(`${tag}%`)).toEqual([]);
 	});
 
 	it.each(["limit=0", "limit=101", "limit=abc", "limit=1.5", "cursor=not-a-cursor", "cursor=eyJpZCI6LTF9"])(

@@ -1,16 +1,14 @@
-import { exports } from "cloudflare:workers";
 import { hc } from "hono/client";
 import { describe, expect, it } from "vitest";
 import type { AppType } from "../src/index";
-import { createAdmin, createBook } from "./helpers";
+import { createAdmin, createBook, fetchWorker } from "./helpers";
 
 describe("typed client (hono/client)", () => {
 	it("calls the API through the exported AppType", async () => {
 		const admin = await createAdmin();
 		const book = await createBook(admin.token, { price: "7.25" });
 		const client = hc<AppType>("https://api.test", {
-			fetch: (input: RequestInfo | URL, init?: RequestInit) =>
-				exports.default.fetch(new Request(input, init)),
+			fetch: (input: RequestInfo | URL, init?: RequestInit) => fetchWorker(new Request(input, init)),
 		});
 		const res = await client.books[":id"].$get({ param: { id: String(book.id) } });
 		expect(res.status).toBe(200);

@@ -1,10 +1,21 @@
 /**
- * Test helpers: requests go through the Worker's real fetch handler (`exports.default`) with the real
- * D1 binding. Factories make unique data so tests never depend on each other's rows.
+ * Test helpers: requests go through the Worker's fetch handler with the real D1 binding, and each returns
+ * only once the work the request left for after its response (`waitUntil`) has finished. Factories make
+ * unique data so tests never depend on each other's rows.
  */
-import { env, exports } from "cloudflare:workers";
-import { expect } from "vitest";
+import {
+	createExecutionContext,
+	createMessageBatch,
+	getQueueResult,
+	waitOnExecutionContext,
+} from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { expect, vi } from "vitest";
+import worker from "../src/index";
 import { isbn13CheckDigit } from "../src/lib/isbn";
+import { consumePrebookNotifications, PREBOOK_QUEUE_NAME } from "../src/notifications/consumer";
+import { emailBindingMailer } from "../src/notifications/mailer";
+import type { PrebookNotifiedMessage } from "../src/notifications/prebook-message";
 
 export interface ApiResponse<T = any> {
 	status: number;
@@ -20,6 +31,18 @@ export interface RequestOptions {
 	headers?: Record<string, string>;
 }
 
+/**
+ * The Worker's fetch handler, awaited together with everything the request handed to `waitUntil` (the
+ * payment capture record, the restock's publication confirmation): nothing keeps running behind the test.
+ * A failure of that work fails the test.
+ */
+export async function fetchWorker(request: Request): Promise<Response> {
+	const ctx = createExecutionContext();
+	const res = await worker.fetch(request, env, ctx);
+	await waitOnExecutionContext(ctx);
+	return res;
+}
+
 export async function api<T = any>(
 	method: string,
 	path: string,
@@ -30,7 +53,7 @@ export async function api<T = any>(
 	let body: BodyInit | undefined = options.rawBody;
 	if (options.body !== undefined) body = JSON.stringify(options.body);
 	if (body !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
-	const res = await exports.default.fetch(new Request(`https://api.test${path}`, { method, headers, body }));
+	const res = await fetchWorker(new Request(`https://api.test${path}`, { method, headers, body }));
 	const text = await res.text();
 	let parsed: unknown = text;
 	try {
@@ -74,8 +97,12 @@ export async function login(email: string, password = PASSWORD) {
 	return res.body as { access_token: string; refresh_token: string };
 }
 
+/**
+ * A registered, logged-in user. Its address is marked verified (restock emails go only to verified
+ * addresses) unless `verified: false`; the verification flow itself is tested on its own.
+ */
 export async function createUser(
-	options: { role?: "user" | "admin"; email?: string } = {},
+	options: { role?: "user" | "admin"; email?: string; verified?: boolean } = {},
 ): Promise<TestUser> {
 	const email = options.email ?? uniqueEmail(options.role ?? "user");
 	const res = await api("POST", "/auth/register", {
@@ -85,6 +112,8 @@ export async function createUser(
 	// Admins are made directly in D1: ADMIN_EMAILS bootstrap is tested on its own.
 	if (options.role === "admin")
 		await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(res.body.id).run();
+	if (options.verified !== false)
+		await env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(res.body.id).run();
 	const tokens = await login(email);
 	return { id: res.body.id, email, token: tokens.access_token, refreshToken: tokens.refresh_token };
 }
@@ -108,16 +137,148 @@ export async function createBook(adminToken: string, fields: Record<string, unkn
 }
 
 /**
- * Inserts `count` users straight into D1 (no password hashing: they never log in) and returns the LIKE
+ * Inserts `count` verified users straight into D1 (no password hashing: they never log in) and returns the LIKE
  * pattern matching their emails, for tests about thousands of recipients.
  */
 export async function bulkUsers(count: number): Promise<string> {
 	const tag = `bulk-${crypto.randomUUID().slice(0, 8)}`;
 	await env.DB.prepare(
 		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-		 INSERT INTO users (email, password_hash) SELECT ? || '-' || i || '@example.com', 'x' FROM n`,
+		 INSERT INTO users (email, password_hash, email_verified) SELECT ? || '-' || i || '@example.com', 'x', 1 FROM n`,
 	)
 		.bind(count, tag)
 		.run();
 	return `${tag}-%`;
+}
+
+/**
+ * Stubs the pre-booking queue for the current test: the queue accepts every message, which is recorded
+ * here and never reaches a consumer. test/setup.ts does this before every test, so no consumer ever runs in
+ * the background; a test that delivers messages does it itself (`createMessageBatch` + `worker.queue`).
+ * Call it to read what the app published, or to make the queue refuse (`sendBatch.mockRejectedValue`).
+ */
+export function stubQueue() {
+	const metadata = { metrics: { backlogCount: 0, backlogBytes: 0 } };
+	const send = vi.spyOn(env.PREBOOK_QUEUE, "send").mockResolvedValue({ metadata });
+	const sendBatch = vi.spyOn(env.PREBOOK_QUEUE, "sendBatch").mockResolvedValue({ metadata });
+	return {
+		send,
+		sendBatch,
+		/** Forgets what was published so far. */
+		clear() {
+			send.mockClear();
+			sendBatch.mockClear();
+		},
+		/** The bodies of every message sent to the queue in this test (or since `clear()`). */
+		published: (): PrebookNotifiedMessage[] => [
+			...send.mock.calls.map(([body]) => body as PrebookNotifiedMessage),
+			...sendBatch.mock.calls.flatMap(([batch]) => [...batch].map((m) => m.body as PrebookNotifiedMessage)),
+		],
+	};
+}
+
+/**
+ * Stubs the webhook queue for the current test, for the same reason: its consumer would POST to the
+ * receivers' URLs in the background. test/setup.ts does it before every test; the webhook tests read what
+ * was enqueued through `captureWebhookQueue` (test/webhooks-helpers.ts) and run the consumer themselves.
+ */
+export function stubWebhookQueue() {
+	const metadata = { metrics: { backlogCount: 0, backlogBytes: 0 } };
+	vi.spyOn(env.WEBHOOK_QUEUE, "send").mockResolvedValue({ metadata });
+	vi.spyOn(env.WEBHOOK_QUEUE, "sendBatch").mockResolvedValue({ metadata });
+}
+
+/** Cart, checkout and stock, through the API. */
+export const addToCart = (user: TestUser, bookId: unknown, quantity: unknown) =>
+	api("POST", "/cart/items", { token: user.token, body: { book_id: bookId, quantity } });
+export const checkout = (
+	user: TestUser,
+	body: Record<string, unknown> = {},
+	headers: Record<string, string> = {},
+) => api("POST", "/orders/checkout", { token: user.token, body, headers });
+export const stockOf = async (bookId: number): Promise<number> =>
+	(await api("GET", `/books/${bookId}`)).body.stock_quantity;
+export const cartOf = async (user: TestUser) => (await api("GET", "/cart", { token: user.token })).body;
+
+/** Buys `quantity` copies of a book for the user (cart, then checkout) and returns the confirmed order. */
+export async function buy(user: TestUser, bookId: number, quantity = 1) {
+	expect((await addToCart(user, bookId, quantity)).status).toBe(201);
+	const res = await checkout(user);
+	expect(res.status, JSON.stringify(res.body)).toBe(201);
+	return res.body as { id: number; status: string; total: string; [key: string]: unknown };
+}
+
+/**
+ * The email provider, faked for the queue consumer: `deliver` hands the consumer a mailer over this
+ * recording binding (the app's own mailer, so what is recorded is exactly what Email Service would get);
+ * `failFor` addresses get the provider's error. The real EMAIL binding is not spied on: it is an RPC stub,
+ * and a spy restored in one test could linger into the next.
+ */
+let provider: ReturnType<typeof fakeProvider> | null = null;
+const fakeProvider = (failFor: string[]) =>
+	vi.fn(async (message: unknown) => {
+		const to = (message as { to: string }).to;
+		if (failFor.includes(to)) throw new Error("provider refused the message");
+		return { messageId: crypto.randomUUID() };
+	});
+
+export function recordEmails(failFor: string[] = []) {
+	const send = fakeProvider(failFor);
+	provider = send;
+	return Object.assign(send, {
+		/** The recipients, in the order they were sent to. */
+		recipients: () => send.mock.calls.map(([message]) => (message as { to: string }).to),
+	});
+}
+
+/** Called before each test (test/setup.ts): no recorder carries over. */
+export function forgetEmailRecorder(): void {
+	provider = null;
+}
+
+/**
+ * The EMAIL binding is stubbed before every test (test/setup.ts), like the queue: nothing leaves, and
+ * what the app sent from a request (verification, guest confirmation) is kept here, in order.
+ */
+const outbox: unknown[] = [];
+export function stubEmailBinding(): void {
+	outbox.length = 0;
+	vi.spyOn(env.EMAIL, "send").mockImplementation(async (message) => {
+		outbox.push(message);
+		return { messageId: crypto.randomUUID() };
+	});
+}
+/** The emails the app sent through the EMAIL binding during this test. */
+export const sentEmails = <T = unknown>() => [...outbox] as T[];
+
+let messageSequence = 0;
+/**
+ * Delivers message bodies to the Worker's queue handler, as the queue would, and returns what the consumer
+ * acknowledged and retried once its work (and any `waitUntil`) is done.
+ */
+export async function deliver(queue: string, bodies: unknown[], attempts = 1) {
+	const batch = createMessageBatch(
+		queue,
+		bodies.map((body) => ({ id: `msg-${++messageSequence}`, timestamp: new Date(), attempts, body })),
+	);
+	// getQueueResult records that a message was retried but not its delay: spy for the delays.
+	const retries = batch.messages.map((message) => vi.spyOn(message, "retry"));
+	const ctx = createExecutionContext();
+	if (queue === PREBOOK_QUEUE_NAME && provider) {
+		const send = provider;
+		await consumePrebookNotifications(
+			batch,
+			env,
+			emailBindingMailer({ send } as unknown as SendEmail, env.MAIL_FROM),
+		);
+	} else {
+		// Called as the runtime calls it, with the context (the handler's own type leaves it out: unused today).
+		const handler: Required<Pick<ExportedHandler<Env>, "queue">> = worker;
+		await handler.queue(batch, env, ctx);
+	}
+	return {
+		result: await getQueueResult(batch, ctx),
+		ids: batch.messages.map((m) => m.id),
+		retryDelays: retries.flatMap((spy) => spy.mock.calls.map(([options]) => options?.delaySeconds)),
+	};
 }

@@ -346,11 +346,12 @@ describe("the hold email", () => {
 			await worker.queue(batch, env);
 			await getQueueResult(batch, ctx);
 		}
-		expect(sent).toHaveLength(1);
-		expect(sent[0]?.to).toBe(reader.email);
-		expect(sent[0]?.subject).toBe(`A copy is held for you: ${title.title}`);
-		expect(sent[0]?.text).toContain("held for you until");
-		expect(sent[0]?.text).toContain(`/books/${title.id}`);
+		const holds = sent.filter((email) => email.subject.startsWith("A copy is held"));
+		expect(holds).toHaveLength(1);
+		expect(holds[0]?.to).toBe(reader.email);
+		expect(holds[0]?.subject).toBe(`A copy is held for you: ${title.title}`);
+		expect(holds[0]?.text).toContain("held for you until");
+		expect(holds[0]?.text).toContain(`/books/${title.id}`);
 	});
 });
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { composeRestockEmail } from "../src/notifications/mailer";
+import { restockEmail } from "../src/notifications/templates";
 import {
 	api,
 	createAdmin,
@@ -130,13 +130,14 @@ describe("text that is not text is refused (422) and text is stored NFC", () => 
 		const { emailBindingMailer } = await import("../src/notifications/mailer");
 		const sent: { subject: string; to: string }[] = [];
 		const binding = { send: async (message: { subject: string; to: string }) => void sent.push(message) };
-		const email = composeRestockEmail({
+		const email = restockEmail({
 			to: "reader@example.com",
 			fullName: null,
 			bookId: 1,
 			title: "Evil\r\nBcc: everyone@example.com",
 			priceCents: 100,
 			appUrl: "https://shop.example",
+			unsubscribe: { prebookUrl: "https://api.example/u/p", allUrl: "https://api.example/u/a" },
 		});
 		await emailBindingMailer(binding as unknown as SendEmail, "Shop <shop@example.com>").send(email);
 		expect(sent[0]?.subject).toBe("Back in stock: Evil Bcc: everyone@example.com");
@@ -209,5 +210,22 @@ describe("caching and timing headers", () => {
 		});
 		expect(preflight.status).toBe(204);
 		expect(d1RoundTrips(preflight)).toBe(0);
+	});
+});
+
+describe("bodies that are not UTF-8", () => {
+	it("are refused (400 MALFORMED_BODY) instead of being stored as replacement characters", async () => {
+		const admin = await createAdmin();
+		const bytes = new TextEncoder().encode(JSON.stringify({ title: "Caf_", author: "A", price: 1 }));
+		bytes[bytes.indexOf("_".charCodeAt(0))] = 0xe9; // a Latin-1 é: not UTF-8
+		const res = await api("POST", "/books", { token: admin.token, rawBody: bytes });
+		expectError(res, 400, "MALFORMED_BODY");
+		expect(res.body.detail).toBe("Request body is not valid UTF-8");
+		const stored = await env.DB.prepare(
+			"SELECT count(*) AS n FROM books WHERE title = 'Caf' || char(65533)",
+		).first<{
+			n: number;
+		}>();
+		expect(stored?.n).toBe(0);
 	});
 });

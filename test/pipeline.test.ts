@@ -155,11 +155,14 @@ describe("configuration and unexpected failures", () => {
 		const withoutSecret = { ...env, JWT_SECRET: "" };
 		const health = await app.request("/health", {}, withoutSecret);
 		expect(health.status).toBe(503);
+		expect(await health.json()).toMatchObject({
+			code: "SERVICE_UNAVAILABLE",
+			detail: expect.stringContaining("JWT_SECRET"),
+		});
 		const books = await app.request("/books", {}, withoutSecret);
 		expect(books.status).toBe(500);
 		expect(await books.json()).toMatchObject({ code: "INTERNAL_ERROR" });
 		expect(errors.mock.calls.flat().join("\n")).toContain("JWT_SECRET");
-		errors.mockRestore();
 	});
 
 	it("answers 500 INTERNAL_ERROR with nothing internal in the body or the logs", async () => {
@@ -184,7 +187,6 @@ describe("configuration and unexpected failures", () => {
 			expect(errors).toHaveBeenCalled();
 		} finally {
 			await env.DB.exec("ALTER TABLE genres_gone RENAME TO genres");
-			errors.mockRestore();
 		}
 	});
 });

@@ -1,13 +1,10 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { api, createAdmin, createBook, createUser, type TestUser } from "./helpers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { api, createAdmin, createBook, createUser, stubQueue, type TestUser } from "./helpers";
 
 let admin: TestUser;
 beforeAll(async () => {
 	admin = await createAdmin();
-});
-afterEach(() => {
-	vi.restoreAllMocks();
 });
 
 const restock = (bookId: number, quantity: number) =>
@@ -37,7 +34,7 @@ describe("races", () => {
 		const book = await createBook(admin.token, { stock_quantity: 0 });
 		for (const user of users)
 			await api("POST", "/prebooks", { token: user.token, body: { book_id: book.id } });
-		const sendBatch = vi.spyOn(env.PREBOOK_QUEUE, "sendBatch");
+		const queue = stubQueue();
 		const results = await Promise.all([3, 5, 7, 9, 11].map((quantity) => restock(book.id, quantity)));
 		expect(results.every((r) => r.status === 200)).toBe(true);
 		const { results: notifying } = await env.DB.prepare(
@@ -54,9 +51,7 @@ describe("races", () => {
 		expect(rows).toEqual([
 			{ status: "notified", notified_at: expect.any(String), restock_id: notifying[0]?.id },
 		]);
-		const published = sendBatch.mock.calls.flatMap(([messages]) =>
-			[...messages].flatMap((m) => (m.body as { user_ids: number[] }).user_ids),
-		);
+		const published = queue.published().flatMap((message) => message.user_ids);
 		expect(published.sort()).toEqual(users.map((u) => u.id).sort());
 	});
 

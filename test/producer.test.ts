@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
 	type PrebookNotifiedMessage,
 	packIntoBatches,
@@ -8,6 +8,7 @@ import {
 	QUEUE_LIMITS,
 	splitNotification,
 } from "../src/notifications/prebook-message";
+import { stubQueue } from "./helpers";
 
 const notification = {
 	type: "prebook.notified" as const,
@@ -18,20 +19,19 @@ const notification = {
 const ids = (n: number, from = 1) => Array.from({ length: n }, (_, i) => from + i);
 const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
 
-afterEach(() => {
-	vi.restoreAllMocks();
-});
-
 describe("splitting notified user ids into queue messages", () => {
-	it("sends one message for one waiting user", () => {
+	it("makes one message for one waiting user", () => {
 		expect(splitNotification(notification, [42])).toEqual([{ ...notification, user_ids: [42] }]);
 	});
 
-	it.each([1, 99, 100, 101, 5_000, 100_000])("publishes each of %i ids exactly once", (n) => {
-		const messages = splitNotification(notification, ids(n));
-		expect(messages.flatMap((m) => m.user_ids)).toEqual(ids(n));
-		for (const message of messages) expect(prebookNotifiedMessage.parse(message)).toEqual(message);
-	});
+	it.each([1, 99, 100, 101, 5_000, 100_000])(
+		"splits %i ids into valid messages holding each exactly once",
+		(n) => {
+			const messages = splitNotification(notification, ids(n));
+			expect(messages.flatMap((m) => m.user_ids)).toEqual(ids(n));
+			for (const message of messages) expect(prebookNotifiedMessage.parse(message)).toEqual(message);
+		},
+	);
 
 	it("keeps every message under the byte limit even when the id cap would allow more", () => {
 		const bigIds = ids(60_000, 9_000_000_000_000);
@@ -53,16 +53,13 @@ describe("splitting notified user ids into queue messages", () => {
 	});
 });
 
-describe("publishing to the real queue binding", () => {
+describe("publishing to the queue binding", () => {
 	// Measured: Miniflare under @cloudflare/vitest-plugin 1.5.0 accepts oversized messages and batches,
-	// so the limits are asserted on the spied sendBatch calls below rather than left to the runtime.
-	it("needs splitting: one message for 100,000 ids would be far over 128 KB", () => {
-		expect(bytes({ ...notification, user_ids: ids(100_000, 1_000_000) })).toBeGreaterThan(6 * 128_000);
-	});
-
-	it("publishes 100,000 ids within every message and batch limit, each id once", async () => {
-		const sendBatch = vi.spyOn(env.PREBOOK_QUEUE, "sendBatch");
+	// so the limits are asserted on the stubbed sendBatch calls below rather than left to the runtime.
+	it("publishes 100,000 ids (several MB as one message) within every message and batch limit, each id once", async () => {
+		const { sendBatch } = stubQueue();
 		const userIds = ids(100_000, 1_000_000);
+		expect(bytes({ ...notification, user_ids: userIds })).toBeGreaterThan(6 * 128_000);
 		const result = await publishPrebookNotified(env.PREBOOK_QUEUE, notification, userIds);
 		expect(sendBatch).toHaveBeenCalledTimes(result.batches);
 		const published: number[] = [];
@@ -80,5 +77,15 @@ describe("publishing to the real queue binding", () => {
 		}
 		expect(published).toEqual(userIds);
 		expect(result.messages).toBe(1_000);
+		expect(result.batches).toBeGreaterThan(1);
+	});
+
+	it("rejects when the queue refuses any of its batches", async () => {
+		const { sendBatch } = stubQueue();
+		sendBatch.mockResolvedValueOnce({ metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } });
+		sendBatch.mockRejectedValueOnce(new Error("queue unavailable"));
+		await expect(publishPrebookNotified(env.PREBOOK_QUEUE, notification, ids(20_000))).rejects.toThrow(
+			"queue unavailable",
+		);
 	});
 });

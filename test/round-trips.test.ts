@@ -45,6 +45,11 @@ describe("D1 round trips per request (Server-Timing)", () => {
 			["POST", "/auth/refresh", { body: { refresh_token: other.refreshToken } }, 1],
 			["POST", "/auth/logout", { body: { refresh_token: "unknown-token" } }, 1],
 			["GET", "/users/me", { token: user.token }, 1],
+			["GET", "/users/me/preferences", { token: user.token }, 1],
+			["PATCH", "/users/me/preferences", { token: user.token, body: { restock_emails: true } }, 1],
+			["GET", "/users/me/export", { token: user.token }, 1],
+			["POST", "/prebooks/guest", { body: { email: uniqueEmail("guest"), book_id: book.id } }, 1],
+			["GET", `/admin/books/${book.id}/prebooks`, { token: admin.token }, 1],
 			["GET", "/admin/users", { token: admin.token }, 1],
 			["PATCH", `/admin/users/${other.id}`, { token: admin.token, body: { is_active: true } }, 1],
 			["GET", "/genres", {}, 1],
@@ -116,5 +121,11 @@ describe("D1 round trips per request (Server-Timing)", () => {
 		const deactivated = await api("GET", "/users/me", { token: user.token });
 		expect(deactivated.status).toBe(403);
 		expect(d1RoundTrips(deactivated)).toBe(1);
+		// Reactivated: the tokens issued before are revoked (a new token version), refused with 401.
+		await api("PATCH", `/admin/users/${user.id}`, { token: admin.token, body: { is_active: true } });
+		const revoked = await api("GET", "/users/me", { token: user.token });
+		expect(revoked.status).toBe(401);
+		expect(revoked.body.code).toBe("AUTH_INVALID_TOKEN");
+		expect(d1RoundTrips(revoked)).toBe(1);
 	});
 });

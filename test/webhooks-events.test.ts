@@ -253,20 +253,35 @@ describe("fan-out", () => {
 });
 
 describe("retention", () => {
-	it("the cron drops events older than 30 days with their deliveries, and secrets past their rotation grace", async () => {
-		const hook = await registerWebhook(admin.token, ["restock.created"]);
-		const old = await env.DB.prepare(
+	/** An event recorded `daysAgo` days ago, with a succeeded delivery to the endpoint. */
+	async function pastEvent(endpointId: number, daysAgo: number): Promise<number> {
+		const at = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-${daysAgo} days')`;
+		const event = await env.DB.prepare(
 			`INSERT INTO webhook_events (type, payload, source_key, created_at, published_at)
-			 VALUES ('restock.created', '{}', ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-31 days'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-31 days'))
-			 RETURNING id`,
+			 VALUES ('restock.created', '{}', ?, ${at}, ${at}) RETURNING id`,
 		)
 			.bind(`retention:${crypto.randomUUID()}`)
 			.first<{ id: number }>();
 		await env.DB.prepare(
 			"INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, status) VALUES (?, ?, 'restock.created', 'succeeded')",
 		)
-			.bind(hook.id, old?.id)
+			.bind(endpointId, event?.id)
 			.run();
+		return event?.id as number;
+	}
+
+	const remaining = async (eventId: number) =>
+		env.DB.prepare(
+			`SELECT (SELECT count(*) FROM webhook_events WHERE id = ?1) AS events,
+				(SELECT count(*) FROM webhook_deliveries WHERE event_id = ?1) AS deliveries`,
+		)
+			.bind(eventId)
+			.first();
+
+	it("the cron drops events older than 30 days with their deliveries, and secrets past their rotation grace", async () => {
+		const hook = await registerWebhook(admin.token, ["restock.created"]);
+		const old = await pastEvent(hook.id, 31);
+		const recent = await pastEvent(hook.id, 29);
 		await api("POST", `/admin/webhooks/${hook.id}/rotate-secret`, { token: admin.token });
 		await env.DB.prepare(
 			"UPDATE webhook_secrets SET expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 second') WHERE endpoint_id = ? AND expires_at IS NOT NULL",
@@ -274,13 +289,22 @@ describe("retention", () => {
 			.bind(hook.id)
 			.run();
 		await runCron(Date.now());
-		const left = await env.DB.prepare(
-			`SELECT (SELECT count(*) FROM webhook_events WHERE id = ?1) AS events,
-				(SELECT count(*) FROM webhook_deliveries WHERE event_id = ?1) AS deliveries,
-				(SELECT count(*) FROM webhook_secrets WHERE endpoint_id = ?2) AS secrets`,
-		)
-			.bind(old?.id, hook.id)
-			.first();
-		expect(left).toEqual({ events: 0, deliveries: 0, secrets: 1 });
+		expect(await remaining(old)).toEqual({ events: 0, deliveries: 0 });
+		expect(await remaining(recent)).toEqual({ events: 1, deliveries: 1 });
+		const secrets = await env.DB.prepare("SELECT count(*) AS n FROM webhook_secrets WHERE endpoint_id = ?")
+			.bind(hook.id)
+			.first<{ n: number }>();
+		expect(secrets?.n).toBe(1);
+	});
+
+	it("keeps the newest event however old, so an event id (webhook-id) is never given twice", async () => {
+		const hook = await registerWebhook(admin.token, ["restock.created"]);
+		const older = await pastEvent(hook.id, 41);
+		const newest = await pastEvent(hook.id, 40);
+		await runCron(Date.now());
+		expect(await remaining(older)).toEqual({ events: 0, deliveries: 0 });
+		expect(await remaining(newest)).toEqual({ events: 1, deliveries: 1 });
+		const next = await pastEvent(hook.id, 0);
+		expect(next).toBeGreaterThan(newest);
 	});
 });

@@ -27,6 +27,16 @@ export const users = sqliteTable(
 		 * token issued before stays dead even after a reactivation. Checked by the caller guard (below).
 		 */
 		tokenVersion: integer("token_version").notNull().default(0),
+		/** The owner proved the address (a verification or guest-confirmation link). Only verified addresses get restock emails, and only they are granted ADMIN_EMAILS. */
+		emailVerified: integer("email_verified", { mode: "boolean" }).notNull().default(false),
+		/**
+		 * A passwordless account made by a confirmed guest pre-booking. It cannot log in; registering the
+		 * address stores a password, and verifying it turns the guest into an ordinary account that keeps the
+		 * pre-bookings.
+		 */
+		isGuest: integer("is_guest", { mode: "boolean" }).notNull().default(false),
+		/** Preference: restock and hold emails (off → the ledger records them `skipped`). */
+		restockEmails: integer("restock_emails", { mode: "boolean" }).notNull().default(true),
 		createdAt: text("created_at").notNull().default(nowIso),
 		updatedAt: text("updated_at").notNull().default(nowIso),
 	},
@@ -35,6 +45,37 @@ export const users = sqliteTable(
 		// The last-admin rule counts active admins on every demotion or deactivation.
 		index("idx_users_active_admins").on(t.id).where(sql`role = 'admin' AND is_active = 1`),
 		check("ck_users_role", sql`${t.role} IN ('user', 'admin')`),
+	],
+);
+
+export const EMAIL_TOKEN_PURPOSES = ["verify_email", "guest_prebook"] as const;
+
+/**
+ * Single-purpose links sent by email, stored only as SHA-256 hashes, valid 24 hours: an address
+ * verification (for a user) or a guest pre-booking confirmation (for an address and a book).
+ */
+export const emailTokens = sqliteTable(
+	"email_tokens",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		tokenHash: text("token_hash").notNull(),
+		purpose: text("purpose", { enum: EMAIL_TOKEN_PURPOSES }).notNull(),
+		userId: integer("user_id").references(() => users.id, { onDelete: "cascade" }),
+		email: text("email").notNull(),
+		bookId: integer("book_id").references(() => books.id, { onDelete: "cascade" }),
+		/** The network that asked (guest pre-bookings are throttled per network and per address). */
+		network: text("network").notNull().default(""),
+		createdAt: text("created_at").notNull(),
+		expiresAt: text("expires_at").notNull(),
+		usedAt: text("used_at"),
+	},
+	(t) => [
+		uniqueIndex("uq_email_tokens_token_hash").on(t.tokenHash),
+		// The throttles count recent links per address and per user.
+		index("idx_email_tokens_email_created").on(t.email, t.createdAt),
+		index("idx_email_tokens_user_created").on(t.userId, t.createdAt),
+		index("idx_email_tokens_network_created").on(t.network, t.createdAt),
+		index("idx_email_tokens_expires").on(t.expiresAt),
 	],
 );
 
@@ -245,8 +286,9 @@ export const preBookings = sqliteTable(
 		// The line of a book, in order: the restock and offer UPDATEs, `position` (a count over this range)
 		// and the demand ranking read only a book's waiting rows.
 		index("idx_pre_bookings_book_line").on(t.bookId, t.createdAt, t.id).where(sql`status = 'waiting'`),
-		// A book's held copies (held_quantity is recomputed from these) and the admin line view.
-		index("idx_pre_bookings_book_offered").on(t.bookId).where(sql`status = 'offered'`),
+		// A book's held copies (held_quantity is recounted from these), and the expiry sweep's lapsed holds of
+		// one book, oldest first, as an index range (no sort, no table lookups).
+		index("idx_pre_bookings_book_offered").on(t.bookId, t.holdExpiresAt).where(sql`status = 'offered'`),
 		// The expiry sweep: lapsed holds, oldest first.
 		index("idx_pre_bookings_hold_expiry").on(t.holdExpiresAt).where(sql`status = 'offered'`),
 		// A user's list, newest first, without sorting.
@@ -513,11 +555,16 @@ export const webhookSecrets = sqliteTable(
  * commit and publication. `source_key` names what the event is about (`restock.created:<restock id>`,
  * `prebook.notified:<restock id>:<chunk>`…): a second insert of the same event does nothing. `published_at`
  * is set once the event's deliveries are on the queue; the cron relay publishes the rest.
+ *
+ * No AUTOINCREMENT: an INSERT into such a table reads `sqlite_sequence` even when it inserts nothing, and
+ * the outbox statements run in every restock, offer, expiry and checkout batch, subscribed or not. Ids
+ * (the `webhook-id` receivers deduplicate on) are still never reused: a rowid is reused only when the
+ * newest row is deleted, and the retention purge always keeps the newest event.
  */
 export const webhookEvents = sqliteTable(
 	"webhook_events",
 	{
-		id: integer("id").primaryKey({ autoIncrement: true }),
+		id: integer("id").primaryKey(),
 		type: text("type").notNull(),
 		/** The event's `data` (JSON object, snake_case); the delivered body wraps it as `{type, timestamp, data}`. */
 		payload: text("payload").notNull(),

@@ -37,6 +37,15 @@ const configSchema = z.object({
 	APP_URL: z
 		.url({ protocol: /^https?$/, error: "must be the storefront's http(s) URL" })
 		.transform((url) => url.replace(/\/+$/, "")),
+	API_URL: z
+		.url({
+			protocol: /^https?$/,
+			error: "must be this API's public http(s) URL (unsubscribe links point at it)",
+		})
+		.transform((url) => url.replace(/\/+$/, "")),
+	UNSUBSCRIBE_SECRET: z
+		.string({ error: "is missing; set it with `wrangler secret put UNSUBSCRIBE_SECRET`" })
+		.min(32, "must be at least 32 characters"),
 	MAIL_FROM: z
 		.string({ error: "is missing" })
 		.regex(
@@ -55,6 +64,10 @@ export interface AppConfig {
 	corsOrigins: readonly string[];
 	/** The storefront URL emails link to, without a trailing slash. */
 	appUrl: string;
+	/** This API's public URL (one-click unsubscribe links), without a trailing slash. */
+	apiUrl: string;
+	/** Signs unsubscribe links: its own secret, never JWT_SECRET, so one leaking cannot forge the other. */
+	unsubscribeSecret: string;
 	mailFrom: string;
 	paymentProvider: PaymentProviderName;
 	/** `ENVIRONMENT=production`: webhooks refuse plain http and non-public addresses. */
@@ -74,7 +87,12 @@ const cache = new WeakMap<object, AppConfig>();
 export function loadConfig(env: Env): AppConfig {
 	const cached = cache.get(env);
 	if (cached) return cached;
-	const parsed = configSchema.safeParse(env);
+	const parsed = configSchema
+		.refine((vars) => vars.UNSUBSCRIBE_SECRET !== vars.JWT_SECRET, {
+			path: ["UNSUBSCRIBE_SECRET"],
+			message: "must differ from JWT_SECRET",
+		})
+		.safeParse(env);
 	if (!parsed.success) {
 		const problems = parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
 		logEvent("error", "config_invalid", { problems });
@@ -86,6 +104,8 @@ export function loadConfig(env: Env): AppConfig {
 		adminEmails: new Set(vars.ADMIN_EMAILS),
 		corsOrigins: vars.CORS_ORIGINS,
 		appUrl: vars.APP_URL,
+		apiUrl: vars.API_URL,
+		unsubscribeSecret: vars.UNSUBSCRIBE_SECRET,
 		mailFrom: vars.MAIL_FROM,
 		paymentProvider: vars.PAYMENT_PROVIDER,
 		production: vars.ENVIRONMENT === "production",

@@ -1,11 +1,15 @@
 /**
  * What a service does besides its batch, handed in by the caller so services stay plain functions:
  * publish to the notification and webhook queues, run work after the response (`waitUntil`), and write
- * with the system's own client (no caller guard, not metered) — e.g. to confirm a publication.
+ * with the system's own client (no caller guard, not metered) — e.g. to confirm a publication — and send
+ * email.
  */
 import type { Context } from "hono";
+import { emailBindingMailer, type Mailer, type OutgoingEmail } from "../notifications/mailer.ts";
 import type { AppEnv } from "../types.ts";
 import { createDb, type D1Usage, type Db, newD1Usage } from "./db.ts";
+import { describeError } from "./errors.ts";
+import { logEvent } from "./log.ts";
 
 export interface Effects {
 	queue: Queue;
@@ -16,6 +20,8 @@ export interface Effects {
 	systemDb: Db;
 	/** The D1 usage of the work that triggered the effects (logged with a restock; the benchmark reads it). */
 	usage: D1Usage;
+	/** Email Service (`EMAIL`), from `MAIL_FROM`. */
+	mailer: Mailer;
 }
 
 /** A request's effects. */
@@ -25,7 +31,22 @@ export const requestEffects = (c: Context<AppEnv>): Effects => ({
 	afterResponse: (work) => c.executionCtx.waitUntil(work),
 	systemDb: createDb(c.env.DB),
 	usage: c.var.d1Usage,
+	mailer: emailBindingMailer(c.env.EMAIL, c.var.config.mailFrom),
 });
+
+/**
+ * Sends a transactional email (verification, guest confirmation) before answering, so "sent" is true when
+ * the client hears it; a provider failure is logged, never the request's failure (the reader can ask again).
+ */
+export async function sendEmail(effects: Effects, email: OutgoingEmail, kind: string): Promise<boolean> {
+	try {
+		await effects.mailer.send(email);
+		return true;
+	} catch (err) {
+		logEvent("error", "email_send_failed", { kind, error: describeError(err) });
+		return false;
+	}
+}
 
 /** Effects of background work (cron, queue consumers): after-response work is awaited with the rest. */
 export function backgroundEffects(env: Env, pending: Promise<unknown>[]): Effects {
@@ -35,5 +56,6 @@ export function backgroundEffects(env: Env, pending: Promise<unknown>[]): Effect
 		afterResponse: (work) => void pending.push(work),
 		systemDb: createDb(env.DB),
 		usage: newD1Usage(),
+		mailer: emailBindingMailer(env.EMAIL, env.MAIL_FROM),
 	};
 }

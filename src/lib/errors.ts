@@ -21,6 +21,7 @@ export const errorStatus = {
 	AUTH_ACCOUNT_DEACTIVATED: 403,
 	AUTH_FORBIDDEN: 403,
 	AUTH_EMAIL_CONFLICT: 409,
+	EMAIL_ALREADY_VERIFIED: 409,
 	RATE_LIMITED: 429,
 	USER_NOT_FOUND: 404,
 	ADMIN_SELF_MODIFICATION: 409,
@@ -52,7 +53,7 @@ export const errorStatus = {
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;
-export type ErrorStatus = (typeof errorStatus)[ErrorCode];
+export type ErrorStatus = (typeof errorStatus)[ErrorCode] | 400;
 
 export interface FieldError {
 	field: string | null;
@@ -66,11 +67,16 @@ export class AppError extends Error {
 		readonly code: ErrorCode,
 		readonly detail: string,
 		readonly field: string | null = null,
-		readonly extra: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+		readonly extra: {
+			errors?: FieldError[];
+			headers?: Record<string, string>;
+			/** Where the contract answers one code with another status (AUTH_INVALID_TOKEN for an emailed link: 400). */
+			status?: ErrorStatus | 400;
+		} = {},
 	) {
 		super(`${code}: ${detail}`);
 		this.name = "AppError";
-		this.status = errorStatus[code];
+		this.status = extra.status ?? errorStatus[code];
 	}
 }
 

@@ -1,5 +1,6 @@
 /**
- * Access tokens (HS256 JWTs, 15 minutes) and opaque refresh tokens (random, stored only as SHA-256).
+ * Access tokens (HS256 JWTs, 15 minutes) and opaque secret tokens — refresh tokens, email verification and
+ * guest confirmation links — random, stored only as SHA-256.
  */
 import { sign, verify } from "hono/jwt";
 import { z } from "zod";
@@ -54,7 +55,8 @@ export async function verifyAccessToken(token: string, secret: string): Promise<
 	}
 }
 
-export function newRefreshToken(): string {
+/** 256 random bits, base64url: refresh tokens and the links sent by email (stored only as `hashToken`). */
+export function newSecretToken(): string {
 	return toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
 }
 

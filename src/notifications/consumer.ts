@@ -8,13 +8,15 @@
  * consumer records the remaining deliveries as `dead`.
  */
 import { inWaves } from "../lib/concurrency.ts";
-import { loadConfig } from "../lib/config.ts";
+import { type AppConfig, loadConfig } from "../lib/config.ts";
 import { createDb, type Db } from "../lib/db.ts";
 import { describeError } from "../lib/errors.ts";
 import { logEvent, withLogContext } from "../lib/log.ts";
 import { claimRecipients, markDead, recordOutcomes } from "./delivery-ledger.ts";
-import { composeOfferEmail, composeRestockEmail, emailBindingMailer, type Mailer } from "./mailer.ts";
+import { emailBindingMailer, type Mailer } from "./mailer.ts";
 import { PREBOOK_NOTIFIED, type PrebookMessage, prebookMessage } from "./prebook-message.ts";
+import { offerEmail, restockEmail } from "./templates.ts";
+import { signUnsubscribeToken } from "./unsubscribe-token.ts";
 
 export const PREBOOK_QUEUE_NAME = "prebook-notifications";
 export const PREBOOK_DLQ_NAME = "prebook-notifications-dlq";
@@ -34,12 +36,28 @@ export interface DeliveryOutcome {
 	failed: number;
 }
 
-/** Claims, sends and records the emails of one message (a restock's or an offer round's). */
+/** Where the emails link: the storefront, and this API's unsubscribe endpoint with its signing key. */
+export interface EmailLinks {
+	appUrl: string;
+	apiUrl: string;
+	unsubscribeSecret: string;
+}
+
+export const emailLinksOf = (config: AppConfig): EmailLinks => ({
+	appUrl: config.appUrl,
+	apiUrl: config.apiUrl,
+	unsubscribeSecret: config.unsubscribeSecret,
+});
+
+/**
+ * Claims, sends and records the emails of one message (a restock's or an offer round's). Recipients the
+ * ledger recorded `skipped` (restock emails turned off, address not verified) are not among the claimed.
+ */
 export async function deliverPrebookEmails(
 	db: Db,
 	mailer: Mailer,
 	message: PrebookMessage,
-	appUrl: string,
+	links: EmailLinks,
 	now = new Date(),
 ): Promise<DeliveryOutcome> {
 	const { book, recipients, claimToken } = await claimRecipients(db, message, now);
@@ -48,18 +66,25 @@ export async function deliverPrebookEmails(
 	const sent: number[] = [];
 	const failed: { prebookId: number; error: string }[] = [];
 	await inWaves(recipients, async (recipient) => {
+		const unsubscribeUrl = async (scope: "prebook" | "all") =>
+			`${links.apiUrl}/unsubscribe/${await signUnsubscribeToken(links.unsubscribeSecret, {
+				scope,
+				userId: recipient.userId,
+				prebookId: recipient.prebookId,
+			})}`;
 		const content = {
 			to: recipient.email,
 			fullName: recipient.fullName,
 			bookId: book.id,
 			title: book.title,
 			priceCents: book.priceCents,
-			appUrl,
+			appUrl: links.appUrl,
+			unsubscribe: { prebookUrl: await unsubscribeUrl("prebook"), allUrl: await unsubscribeUrl("all") },
 		};
 		const email =
 			message.type === PREBOOK_NOTIFIED
-				? composeRestockEmail(content)
-				: composeOfferEmail({ ...content, holdExpiresAt: message.hold_expires_at });
+				? restockEmail(content)
+				: offerEmail({ ...content, holdExpiresAt: message.hold_expires_at });
 		try {
 			await mailer.send(email);
 			sent.push(recipient.prebookId);
@@ -98,7 +123,7 @@ export async function consumePrebookNotifications(
 			const body = parseMessage(message);
 			if (!body) return;
 			try {
-				const outcome = await deliverPrebookEmails(db, send, body, config.appUrl);
+				const outcome = await deliverPrebookEmails(db, send, body, emailLinksOf(config));
 				logEvent(outcome.failed > 0 ? "warn" : "info", "prebook_emails_delivered", {
 					type: body.type,
 					...notificationIds(body),

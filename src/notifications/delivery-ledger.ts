@@ -7,7 +7,7 @@
  * retried or republished message finds its sent rows and claims nothing for them. Id lists travel as one
  * JSON parameter through `json_each`, so a message of any size stays within D1's 100-parameter cap.
  */
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { books, emailDeliveries, restocks, users } from "../db/schema.ts";
 import { batch, type Db, rawQuery } from "../lib/db.ts";
 import { PREBOOK_NOTIFIED, type PrebookMessage } from "./prebook-message.ts";
@@ -20,6 +20,7 @@ export const CLAIM_LEASE_MS = 20 * 60 * 1000;
 
 export interface Recipient {
 	prebookId: number;
+	userId: number;
 	email: string;
 	fullName: string | null;
 }
@@ -64,20 +65,29 @@ export async function claimRecipients(db: Db, message: PrebookMessage, now: Date
 	const at = now.toISOString();
 	const leaseExpired = new Date(now.getTime() - CLAIM_LEASE_MS).toISOString();
 	const [, recipients, book] = await batch(db, [
+		// A reader who turned restock emails off, or whose address is not verified, is recorded `skipped`
+		// (and stays so for this notification: verifying later means the next one, never a late email).
 		rawQuery(sql`INSERT INTO email_deliveries
 				(prebook_id, ${column}, user_id, status, attempts, claim_token, claimed_at, created_at, updated_at)
-			SELECT p.id, p.${column}, p.user_id, 'sending', 1, ${claimToken}, ${at}, ${at}, ${at}
+			SELECT p.id, p.${column}, p.user_id,
+				CASE WHEN u.email_verified = 1 AND u.restock_emails = 1 THEN 'sending' ELSE 'skipped' END,
+				1, ${claimToken}, ${at}, ${at}, ${at}
 			${stillToBeEmailed(message)}
 			ON CONFLICT (prebook_id, ${column}) DO UPDATE SET
-				status = 'sending', attempts = attempts + 1, claim_token = excluded.claim_token,
+				status = excluded.status, attempts = attempts + 1, claim_token = excluded.claim_token,
 				claimed_at = excluded.claimed_at, updated_at = excluded.updated_at
 			WHERE email_deliveries.status = 'failed'
 				OR (email_deliveries.status = 'sending' AND email_deliveries.claimed_at < ${leaseExpired})`),
 		db
-			.select({ prebookId: emailDeliveries.prebookId, email: users.email, fullName: users.fullName })
+			.select({
+				prebookId: emailDeliveries.prebookId,
+				userId: emailDeliveries.userId,
+				email: users.email,
+				fullName: users.fullName,
+			})
 			.from(emailDeliveries)
 			.innerJoin(users, eq(users.id, emailDeliveries.userId))
-			.where(eq(emailDeliveries.claimToken, claimToken)),
+			.where(and(eq(emailDeliveries.claimToken, claimToken), eq(emailDeliveries.status, "sending"))),
 		db
 			.select({ id: books.id, title: books.title, priceCents: books.priceCents })
 			.from(books)
@@ -115,7 +125,8 @@ export async function markDead(db: Db, message: PrebookMessage, now: Date): Prom
 	const [dead] = await batch(db, [
 		rawQuery<{ prebook_id: number }>(sql`
 			INSERT INTO email_deliveries (prebook_id, ${column}, user_id, status, attempts, created_at, updated_at)
-			SELECT p.id, p.${column}, p.user_id, 'dead', 0, ${at}, ${at}
+			SELECT p.id, p.${column}, p.user_id,
+				CASE WHEN u.email_verified = 1 AND u.restock_emails = 1 THEN 'dead' ELSE 'skipped' END, 0, ${at}, ${at}
 			${stillToBeEmailed(message)}
 			ON CONFLICT (prebook_id, ${column}) DO UPDATE SET status = 'dead', updated_at = excluded.updated_at
 			WHERE email_deliveries.status IN ('failed', 'sending')

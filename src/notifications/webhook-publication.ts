@@ -134,13 +134,15 @@ export async function relayUnpublishedWebhookEvents(db: Db, queue: Queue, now: D
 
 /**
  * Cron: drops delivery history older than the retention period (an event's deliveries go with it, by the
- * foreign key) and secrets whose rotation grace has passed.
+ * foreign key) and secrets whose rotation grace has passed. The newest event always stays: webhook_events
+ * has no AUTOINCREMENT, and keeping its highest id is what keeps ids from ever being reused.
  */
 export async function purgeWebhookHistory(db: Db, now: Date): Promise<void> {
 	const cutoff = new Date(now.getTime() - WEBHOOK_RETENTION_MS).toISOString();
 	await batch(db, [
 		rawQuery(sql`DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events
-			WHERE created_at < ${cutoff} ORDER BY created_at LIMIT ${PURGE_BATCH})`),
+			WHERE created_at < ${cutoff} AND id < (SELECT max(id) FROM webhook_events)
+			ORDER BY created_at LIMIT ${PURGE_BATCH})`),
 		rawQuery(
 			sql`DELETE FROM webhook_secrets WHERE expires_at IS NOT NULL AND expires_at <= ${now.toISOString()}`,
 		),

@@ -1,17 +1,53 @@
+import { requestEffects, sendEmail } from "../../lib/effects.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
+import { verificationEmail } from "../../notifications/templates.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { toUserResponse } from "../users/users.schemas.ts";
 import type * as routes from "./auth.routes.ts";
-import { logIn, registerUser, revokeRefreshToken, rotateRefreshToken } from "./auth.service.ts";
+import {
+	resendVerification as issueVerificationLink,
+	logIn,
+	registerUser,
+	revokeRefreshToken,
+	rotateRefreshToken,
+	verifyEmail as verifyEmailLink,
+} from "./auth.service.ts";
+
+const verificationUrl = (appUrl: string, token: string) =>
+	`${appUrl}/verify-email?token=${encodeURIComponent(token)}`;
 
 export const register: AppRouteHandler<typeof routes.register> = async (c) => {
 	const body = c.req.valid("json");
-	const user = await registerUser(
-		c.var.db,
-		{ email: body.email, password: body.password, fullName: body.full_name ?? null },
-		c.var.config.adminEmails,
+	const { user, verificationToken } = await registerUser(c.var.db, {
+		email: body.email,
+		password: body.password,
+		fullName: body.full_name ?? null,
+	});
+	await sendEmail(
+		requestEffects(c),
+		verificationEmail({
+			to: user.email,
+			fullName: user.fullName,
+			url: verificationUrl(c.var.config.appUrl, verificationToken),
+		}),
+		"verify_email",
 	);
 	return c.json(toUserResponse(user), 201);
+};
+
+export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c) => {
+	const user = await verifyEmailLink(c.var.db, c.req.valid("json").token, c.var.config.adminEmails);
+	return c.json(toUserResponse(user), 200);
+};
+
+export const resendVerification: AppRouteHandler<typeof routes.resendVerification> = async (c) => {
+	const { email, fullName, verificationToken } = await issueVerificationLink(c.var.db, c.var.caller.id);
+	await sendEmail(
+		requestEffects(c),
+		verificationEmail({ to: email, fullName, url: verificationUrl(c.var.config.appUrl, verificationToken) }),
+		"verify_email",
+	);
+	return c.json({ status: "verification_sent" as const }, 202);
 };
 
 export const login: AppRouteHandler<typeof routes.login> = async (c) => {

@@ -1,7 +1,8 @@
-import { createRoute } from "@hono/zod-openapi";
-import { bodyErrors, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi.ts";
+import { createRoute, z } from "@hono/zod-openapi";
+import { signedIn } from "../../lib/auth.ts";
+import { bodyErrors, errorResponses, jsonBody, jsonResponse, userErrors } from "../../lib/openapi.ts";
 import { UserSchema } from "../users/users.schemas.ts";
-import { LoginBody, RefreshBody, RegisterBody, TokenPairSchema } from "./auth.schemas.ts";
+import { EmailLinkBody, LoginBody, RefreshBody, RegisterBody, TokenPairSchema } from "./auth.schemas.ts";
 
 /** Every /auth route shares a per-client budget (src/lib/rate-limit.ts). */
 const clientLimit =
@@ -12,11 +13,48 @@ export const register = createRoute({
 	path: "/auth/register",
 	tags: ["Auth"],
 	summary: "Create an account",
-	description: "Emails listed in the `ADMIN_EMAILS` variable register as admins.",
+	description:
+		"Sends a verification link (`APP_URL/verify-email?token=…`, single use, 24 hours). An address listed in `ADMIN_EMAILS` becomes admin only once verified. Registering the address of a guest (a confirmed guest pre-booking) keeps its pre-bookings once verified.",
 	request: { body: jsonBody(RegisterBody) },
 	responses: {
 		201: jsonResponse(UserSchema, "The new account"),
 		...errorResponses({ ...bodyErrors, 409: "AUTH_EMAIL_CONFLICT (field `email`)", 429: clientLimit }),
+	},
+});
+
+export const verifyEmail = createRoute({
+	method: "post",
+	path: "/auth/verify-email",
+	tags: ["Auth"],
+	summary: "Verify an email address with the emailed link's token",
+	request: { body: jsonBody(EmailLinkBody) },
+	responses: {
+		200: jsonResponse(UserSchema, "The account, `email_verified: true`"),
+		...errorResponses({
+			...bodyErrors,
+			400: "AUTH_INVALID_TOKEN: the link is unknown, used or expired (24 hours); MALFORMED_BODY",
+			429: clientLimit,
+		}),
+	},
+});
+
+export const resendVerification = createRoute({
+	method: "post",
+	path: "/auth/verify-email/resend",
+	tags: ["Auth"],
+	summary: "Send the verification link again",
+	description: "At most one email a minute per user.",
+	...signedIn,
+	responses: {
+		202: jsonResponse(
+			z.object({ status: z.literal("verification_sent") }).openapi("VerificationSent"),
+			"A new link is on its way",
+		),
+		...errorResponses({
+			...userErrors,
+			409: "EMAIL_ALREADY_VERIFIED",
+			429: "RATE_LIMITED: a link was sent less than a minute ago (`Retry-After`), or too many auth requests",
+		}),
 	},
 });
 

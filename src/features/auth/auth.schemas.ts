@@ -34,3 +34,8 @@ export const TokenPairSchema = z
 	.openapi("TokenPair");
 
 export type TokenPair = z.infer<typeof TokenPairSchema>;
+
+/** An emailed link's token (verification, guest confirmation). */
+export const EmailLinkBody = z
+	.object({ token: z.string({ message: "token is required" }).min(1).max(512) })
+	.openapi("EmailLinkRequest");

@@ -15,7 +15,7 @@ import {
 	ACCESS_TOKEN_TTL_SECONDS,
 	type AccessClaims,
 	hashToken,
-	newRefreshToken,
+	newSecretToken,
 	REFRESH_TOKEN_TTL_MS,
 	signAccessToken,
 } from "../../lib/tokens.ts";
@@ -27,24 +27,129 @@ export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 export const MAX_FAILED_LOGINS_PER_NETWORK = 10;
 export const MAX_FAILED_LOGINS_PER_EMAIL = 100;
 
+/** An emailed link that is unknown, used, expired or tampered with (400: it is a body field, not a bearer). */
+export const invalidLink = () =>
+	new AppError("AUTH_INVALID_TOKEN", "This link is unknown, used or expired", "token", { status: 400 });
+
+/** Verification links live 24 hours; a user may ask for one a minute. */
+export const EMAIL_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
+export const RESEND_INTERVAL_MS = 60 * 1000;
+
+/**
+ * One round trip: the account and its verification link. An address listed in ADMIN_EMAILS registers as
+ * a plain user: admin is granted only once the emailed link proves the address (`verifyEmail`), so nobody
+ * can claim it by registering first. Registering the address of a guest (a confirmed guest pre-booking)
+ * stores the password on that account; it stays a guest — unable to log in — until the link is followed,
+ * and then keeps its pre-bookings.
+ */
 export async function registerUser(
 	db: Db,
 	input: { email: string; password: string; fullName: string | null },
+): Promise<{ user: UserView; verificationToken: string }> {
+	const passwordHash = await hashPassword(input.password);
+	const token = newSecretToken();
+	const now = new Date();
+	const [registered] = await batch(db, [
+		db
+			.insert(users)
+			.values({ email: input.email, passwordHash, fullName: input.fullName, role: "user" })
+			.onConflictDoUpdate({
+				target: users.email,
+				set: { passwordHash, fullName: input.fullName, updatedAt: now.toISOString() },
+				setWhere: eq(users.isGuest, true),
+			})
+			.returning(userColumns),
+		// Only for the row this request wrote (its password hash has a fresh salt).
+		rawQuery(sql`INSERT INTO email_tokens (token_hash, purpose, user_id, email, created_at, expires_at)
+			SELECT ${await hashToken(token)}, 'verify_email', id, email, ${now.toISOString()},
+				${new Date(now.getTime() + EMAIL_TOKEN_TTL_MS).toISOString()}
+			FROM users WHERE email = ${input.email} AND password_hash = ${passwordHash}`),
+	]);
+	const user = registered[0];
+	if (!user) throw new AppError("AUTH_EMAIL_CONFLICT", "An account with this email already exists", "email");
+	return { user, verificationToken: token };
+}
+
+/**
+ * One round trip: the link is spent (single use, 24 hours) and the address verified; a guest becomes an
+ * ordinary account, and an address listed in ADMIN_EMAILS becomes admin — decided inside the UPDATE.
+ */
+export async function verifyEmail(
+	db: Db,
+	token: string,
 	adminEmails: ReadonlySet<string>,
 ): Promise<UserView> {
-	const passwordHash = await hashPassword(input.password);
-	const [user] = await db
-		.insert(users)
-		.values({
-			email: input.email,
-			passwordHash,
-			fullName: input.fullName,
-			role: adminEmails.has(input.email) ? "admin" : "user",
-		})
-		.onConflictDoNothing()
-		.returning(userColumns);
-	if (!user) throw new AppError("AUTH_EMAIL_CONFLICT", "An account with this email already exists", "email");
+	const now = new Date().toISOString();
+	const tokenHash = await hashToken(token);
+	const [, verified] = await batch(db, [
+		rawQuery(sql`UPDATE email_tokens SET used_at = ${now}
+			WHERE token_hash = ${tokenHash} AND purpose = 'verify_email' AND used_at IS NULL AND expires_at > ${now}`),
+		db
+			.update(users)
+			.set({
+				emailVerified: true,
+				isGuest: false,
+				role: sql`CASE WHEN ${users.email} IN (SELECT value FROM json_each(${JSON.stringify([...adminEmails])}))
+					THEN 'admin' ELSE ${users.role} END`,
+				updatedAt: now,
+			})
+			.where(
+				eq(
+					users.id,
+					sql`(SELECT user_id FROM email_tokens WHERE token_hash = ${tokenHash} AND used_at = ${now})`,
+				),
+			)
+			.returning(userColumns),
+	]);
+	const user = verified[0];
+	if (!user) throw invalidLink();
 	return user;
+}
+
+/**
+ * One round trip: a new verification link, unless the address is verified (409) or a link went out in the
+ * last minute (429) — both decided inside the INSERT.
+ */
+export async function resendVerification(
+	db: Db,
+	userId: number,
+): Promise<{ email: string; fullName: string | null; verificationToken: string }> {
+	const token = newSecretToken();
+	const now = new Date();
+	const recent = new Date(now.getTime() - RESEND_INTERVAL_MS).toISOString();
+	const [issued, state] = await batch(db, [
+		rawQuery<{
+			email: string;
+		}>(sql`INSERT INTO email_tokens (token_hash, purpose, user_id, email, created_at, expires_at)
+			SELECT ${await hashToken(token)}, 'verify_email', id, email, ${now.toISOString()},
+				${new Date(now.getTime() + EMAIL_TOKEN_TTL_MS).toISOString()}
+			FROM users WHERE id = ${userId} AND email_verified = 0
+				AND NOT EXISTS (SELECT 1 FROM email_tokens
+					WHERE user_id = ${userId} AND purpose = 'verify_email' AND created_at > ${recent})
+			RETURNING email`),
+		db
+			.select({
+				email: users.email,
+				fullName: users.fullName,
+				emailVerified: users.emailVerified,
+				lastSent: sql<string | null>`(SELECT max(created_at) FROM email_tokens
+					WHERE user_id = ${userId} AND purpose = 'verify_email')`,
+			})
+			.from(users)
+			.where(eq(users.id, userId)),
+	]);
+	const user = state[0];
+	if (!user || user.emailVerified) {
+		throw new AppError("EMAIL_ALREADY_VERIFIED", "This email address is already verified");
+	}
+	if (issued.length === 0) {
+		const last = user.lastSent ? Date.parse(user.lastSent) : now.getTime();
+		const retryAfter = Math.max(1, Math.ceil((last + RESEND_INTERVAL_MS - now.getTime()) / 1000));
+		throw new AppError("RATE_LIMITED", "A verification email was sent less than a minute ago", null, {
+			headers: { "Retry-After": String(retryAfter) },
+		});
+	}
+	return { email: user.email, fullName: user.fullName, verificationToken: token };
 }
 
 async function tokenPair(claims: AccessClaims, refreshToken: string, jwtSecret: string): Promise<TokenPair> {
@@ -89,6 +194,7 @@ export async function logIn(
 				id: users.id,
 				passwordHash: users.passwordHash,
 				isActive: users.isActive,
+				isGuest: users.isGuest,
 				tokenVersion: users.tokenVersion,
 			})
 			.from(users)
@@ -109,12 +215,13 @@ export async function logIn(
 		password,
 		account?.passwordHash ?? (await decoyPasswordHash()),
 	);
-	if (!account || !passwordMatches) {
+	// A guest account logs in only once its registration is verified (see `registerUser`).
+	if (!account || !passwordMatches || account.isGuest) {
 		throw new AppError("AUTH_INVALID_CREDENTIALS", "Email or password is incorrect");
 	}
 	if (!account.isActive) throw new AppError("AUTH_ACCOUNT_DEACTIVATED", "This account is deactivated");
 
-	const refreshToken = newRefreshToken();
+	const refreshToken = newSecretToken();
 	await db.batch([
 		db.delete(loginAttempts).where(and(eq(loginAttempts.email, email), eq(loginAttempts.network, network))),
 		db.insert(refreshTokens).values({
@@ -132,7 +239,7 @@ export async function logIn(
 export async function rotateRefreshToken(db: Db, presented: string, jwtSecret: string): Promise<TokenPair> {
 	const now = new Date().toISOString();
 	const presentedHash = await hashToken(presented);
-	const successor = newRefreshToken();
+	const successor = newSecretToken();
 	const successorHash = await hashToken(successor);
 	const expiresAt = new Date(Date.now() + REFRESH_TOKEN_TTL_MS).toISOString();
 

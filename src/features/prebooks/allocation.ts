@@ -47,10 +47,10 @@ const bookRef = (bookId: number | SQL) => (typeof bookId === "number" ? sql`${bo
 /** Sets `held_quantity` to the book's offered pre-bookings, if it differs. */
 export const recountHeld = (bookId: number | SQL) => {
 	const id = bookRef(bookId);
-	const offered = sql`(SELECT count(*) FROM pre_bookings WHERE book_id = ${id} AND status = 'offered')`;
-	return rawQuery(
-		sql`UPDATE books SET held_quantity = ${offered} WHERE id = ${id} AND held_quantity <> ${offered}`,
-	);
+	// Counted once (over idx_pre_bookings_book_offered), not once in SET and again in WHERE.
+	return rawQuery(sql`UPDATE books SET held_quantity = offered.n
+		FROM (SELECT count(*) AS n FROM pre_bookings WHERE book_id = ${id} AND status = 'offered') AS offered
+		WHERE books.id = ${id} AND books.held_quantity <> offered.n`);
 };
 
 /**
@@ -100,6 +100,30 @@ export function offerRoundOf(
 		userIds: offered.map((row) => row.user_id),
 		webhookEventIds: eventIdsOf(webhookEvents),
 	};
+}
+
+/**
+ * `recountHeld` and `offerHeldCopies` for several books (a batch that released copies on each), with the
+ * reader of their results: give it the batch's results from `offset`, where these statements start.
+ */
+export function offerHeldCopiesOnBooks(bookIds: number[], reason: OfferReason, now: string) {
+	const statements = bookIds.flatMap((bookId) => [
+		recountHeld(bookId),
+		...offerHeldCopies(bookId, reason, now),
+	]);
+	const roundsOf = (results: readonly unknown[], offset: number): OfferRound[] =>
+		bookIds
+			.map((_, i) => {
+				// Per book: recount, round, offered, webhook events, recount — the layout of the statements above.
+				const at = offset + i * 5;
+				return offerRoundOf(
+					results[at + 1] as { id: number; book_id: number; hold_expires_at: string }[],
+					results[at + 2] as { user_id: number }[],
+					results[at + 3] as { id: number }[],
+				);
+			})
+			.filter((round): round is OfferRound => round !== null);
+	return { statements, roundsOf };
 }
 
 /** Marks a round's publication as accepted by the queue (the relay then leaves it alone). */

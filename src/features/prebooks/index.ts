@@ -3,6 +3,8 @@ import * as handlers from "./prebooks.handlers.ts";
 import * as routes from "./prebooks.routes.ts";
 
 export const prebooksRouter = createRouter()
+	.openapi(routes.guestCreate, handlers.guestCreate)
+	.openapi(routes.guestConfirm, handlers.guestConfirm)
 	.openapi(routes.create, handlers.create)
 	.openapi(routes.list, handlers.list)
 	.openapi(routes.get, handlers.get)

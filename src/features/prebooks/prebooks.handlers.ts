@@ -1,5 +1,7 @@
-import { requestEffects } from "../../lib/effects.ts";
+import { requestEffects, sendEmail } from "../../lib/effects.ts";
 import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
+import { requestNetwork } from "../../lib/rate-limit.ts";
+import { guestConfirmationEmail } from "../../notifications/templates.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { publishOfferRound } from "./allocation.ts";
 import type * as routes from "./prebooks.routes.ts";
@@ -14,9 +16,11 @@ import {
 import {
 	bookLine,
 	cancelPrebook,
+	confirmGuestPrebook,
 	createPrebook,
 	getPrebook,
 	listPrebooks,
+	requestGuestPrebook,
 	waitingDemand,
 } from "./prebooks.service.ts";
 
@@ -92,3 +96,18 @@ export const line: AppRouteHandler<typeof routes.line> = async (c) => {
 		"Content-Disposition": `attachment; filename="book-${bookId}-prebookings.csv"`,
 	});
 };
+
+export const guestCreate: AppRouteHandler<typeof routes.guestCreate> = async (c) => {
+	const { email, book_id } = c.req.valid("json");
+	const { title, token } = await requestGuestPrebook(c.var.db, {
+		email,
+		bookId: book_id,
+		network: requestNetwork(c),
+	});
+	const url = `${c.var.config.appUrl}/prebooks/confirm?token=${encodeURIComponent(token)}`;
+	await sendEmail(requestEffects(c), guestConfirmationEmail({ to: email, title, url }), "guest_prebook");
+	return c.json({ status: "confirmation_sent" as const }, 202);
+};
+
+export const guestConfirm: AppRouteHandler<typeof routes.guestConfirm> = async (c) =>
+	c.json(toPrebookResponse(await confirmGuestPrebook(c.var.db, c.req.valid("json").token)), 201);

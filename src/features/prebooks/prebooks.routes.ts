@@ -11,7 +11,15 @@ import {
 	userErrors,
 } from "../../lib/openapi.ts";
 import { limitParam, pageQuery, pageSchema } from "../../lib/pagination.ts";
-import { DemandSchema, LineEntrySchema, PrebookCreate, PrebookSchema } from "./prebooks.schemas.ts";
+import {
+	DemandSchema,
+	GuestConfirmBody,
+	GuestPrebookAccepted,
+	GuestPrebookBody,
+	LineEntrySchema,
+	PrebookCreate,
+	PrebookSchema,
+} from "./prebooks.schemas.ts";
 
 const prebookId = z.object({ id: idParam("id") });
 
@@ -132,5 +140,43 @@ export const line = createRoute({
 			},
 		},
 		...errorResponses({ ...adminErrors, 404: "BOOK_NOT_FOUND", 422: true }),
+	},
+});
+
+export const guestCreate = createRoute({
+	method: "post",
+	path: "/prebooks/guest",
+	tags: ["Pre-bookings"],
+	summary: "Pre-book with an email address only (double opt-in)",
+	description:
+		"Sends a confirmation link (`APP_URL/prebooks/confirm?token=…`, 24 hours); nothing is booked until it is followed. The answer is the same whether or not the address has an account. At most 3 links an hour to one address and 20 from one network.",
+	request: { body: jsonBody(GuestPrebookBody) },
+	responses: {
+		202: jsonResponse(GuestPrebookAccepted, "The confirmation email is on its way"),
+		...errorResponses({
+			...bodyErrors,
+			404: "BOOK_NOT_FOUND (field `book_id`)",
+			409: "PREBOOK_BOOK_IN_STOCK (field `book_id`)",
+			429: "RATE_LIMITED: too many confirmation links to this address or from this network (`Retry-After`)",
+		}),
+	},
+});
+
+export const guestConfirm = createRoute({
+	method: "post",
+	path: "/prebooks/guest/confirm",
+	tags: ["Pre-bookings"],
+	summary: "Confirm a guest pre-booking with the emailed link's token",
+	description:
+		"Creates the pre-booking on the account of the address — a passwordless guest account if it has none; a registered address gets it on its account. Following the link verifies the address. A second confirmation is harmless (409 PREBOOK_DUPLICATE while the first is active).",
+	request: { body: jsonBody(GuestConfirmBody) },
+	responses: {
+		201: jsonResponse(PrebookSchema, "The pre-booking"),
+		...errorResponses({
+			...bodyErrors,
+			400: "AUTH_INVALID_TOKEN: the link is unknown or expired; MALFORMED_BODY",
+			404: "BOOK_NOT_FOUND",
+			409: "PREBOOK_BOOK_IN_STOCK / PREBOOK_DUPLICATE / PREBOOK_LIMIT_REACHED (field `book_id`)",
+		}),
 	},
 });

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { PREBOOK_STATUSES, type PrebookStatus } from "../../db/schema.ts";
 import { idField, timestamp } from "../../lib/openapi.ts";
+import { emailInput } from "../users/users.schemas.ts";
 
 export const PrebookSchema = z
 	.object({
@@ -58,6 +59,20 @@ export const toPrebookResponse = (row: PrebookView): PrebookResponse => ({
 });
 
 export const PrebookCreate = z.object({ book_id: idField("book_id") }).openapi("PreBookingCreate");
+
+export const GuestPrebookBody = z
+	.object({ email: emailInput, book_id: idField("book_id") })
+	.openapi("GuestPreBookingRequest");
+
+export const GuestPrebookAccepted = z
+	.object({ status: z.literal("confirmation_sent") })
+	.openapi("GuestPreBookingAccepted", {
+		description: "Always this answer, whether or not the address has an account",
+	});
+
+export const GuestConfirmBody = z
+	.object({ token: z.string({ message: "token is required" }).min(1).max(512) })
+	.openapi("GuestPreBookingConfirm");
 
 export interface DemandView {
 	bookId: number;

@@ -11,6 +11,7 @@ import { books, type PrebookStatus, preBookings, users } from "../../db/schema.t
 import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
+import { hashToken, newSecretToken } from "../../lib/tokens.ts";
 import { type OfferRound, offerHeldCopies, offerRoundOf, recountHeld } from "./allocation.ts";
 import type { DemandView, LineEntryView, PrebookView } from "./prebooks.schemas.ts";
 
@@ -112,7 +113,7 @@ export function listPrebooks(
 	db: Db,
 	userId: number,
 	query: { status?: PrebookStatus; after?: NewestFirstCursor; limit: number },
-): Promise<PrebookView[]> {
+) {
 	return prebookViews(db)
 		.where(
 			and(
@@ -252,3 +253,115 @@ export async function bookLine(
 	let position = ahead[0]?.waiting ?? 0;
 	return rows.map((row) => ({ ...row, position: row.status === "waiting" ? ++position : null }));
 }
+
+/** Guest confirmation links: 24 hours; at most 3 an hour to one address and 20 an hour from one network. */
+export const GUEST_LINK_TTL_MS = 24 * 60 * 60 * 1000;
+export const GUEST_LINKS_PER_ADDRESS_PER_HOUR = 3;
+export const GUEST_LINKS_PER_NETWORK_PER_HOUR = 20;
+
+/**
+ * `POST /prebooks/guest`, one round trip: a confirmation link for (address, book), if the book exists, has
+ * no available copy, and the throttles allow — all conditions of the INSERT. Whether the address has an
+ * account changes nothing here (no enumeration): the link decides at confirmation.
+ */
+export async function requestGuestPrebook(
+	db: Db,
+	request: { email: string; bookId: number; network: string },
+): Promise<{ title: string; token: string }> {
+	const token = newSecretToken();
+	const now = new Date();
+	const hourAgo = new Date(now.getTime() - 60 * 60 * 1000).toISOString();
+	const toAddress = sql`(SELECT count(*) FROM email_tokens
+		WHERE email = ${request.email} AND purpose = 'guest_prebook' AND created_at > ${hourAgo})`;
+	const fromNetwork = sql`(SELECT count(*) FROM email_tokens
+		WHERE network = ${request.network} AND purpose = 'guest_prebook' AND created_at > ${hourAgo})`;
+	const [issued, diagnosis] = await batch(db, [
+		rawQuery<{ id: number }>(sql`INSERT INTO email_tokens
+				(token_hash, purpose, email, book_id, network, created_at, expires_at)
+			SELECT ${await hashToken(token)}, 'guest_prebook', ${request.email}, id, ${request.network},
+				${now.toISOString()}, ${new Date(now.getTime() + GUEST_LINK_TTL_MS).toISOString()}
+			FROM books WHERE id = ${request.bookId} AND stock_quantity - held_quantity = 0
+				AND ${toAddress} < ${GUEST_LINKS_PER_ADDRESS_PER_HOUR}
+				AND (${request.network} = '' OR ${fromNetwork} < ${GUEST_LINKS_PER_NETWORK_PER_HOUR})
+			RETURNING id`),
+		db
+			.select({
+				title: books.title,
+				availableQuantity: sql<number>`${books.stockQuantity} - ${books.heldQuantity}`,
+			})
+			.from(books)
+			.where(eq(books.id, request.bookId)),
+	]);
+	const book = diagnosis[0];
+	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
+	if (book.availableQuantity > 0) {
+		throw new AppError("PREBOOK_BOOK_IN_STOCK", "This book is in stock: buy it instead", "book_id");
+	}
+	if (issued.length === 0) {
+		throw new AppError("RATE_LIMITED", "Too many confirmation emails; try again in an hour", null, {
+			headers: { "Retry-After": "3600" },
+		});
+	}
+	return { title: book.title, token };
+}
+
+/**
+ * `POST /prebooks/guest/confirm`, one round trip. Following the link proves the address: the account of
+ * that address is made (a passwordless guest) or marked verified, and the pre-booking is created under
+ * the same rules as `createPrebook` — evaluated inside the statements. The link stays valid for its 24
+ * hours, so a second confirmation is harmless (409 PREBOOK_DUPLICATE while the first is active).
+ */
+export async function confirmGuestPrebook(db: Db, token: string): Promise<PrebookView> {
+	const now = new Date().toISOString();
+	const tokenHash = await hashToken(token);
+	const link = sql`SELECT email, book_id FROM email_tokens
+		WHERE token_hash = ${tokenHash} AND purpose = 'guest_prebook' AND expires_at > ${now}`;
+	const owner = sql`(SELECT id FROM users WHERE email = (SELECT email FROM (${link})))`;
+	const bookOfLink = sql`(SELECT book_id FROM (${link}))`;
+	const results = await batch(db, [
+		rawQuery(sql`INSERT INTO users (email, password_hash, is_guest, email_verified, created_at, updated_at)
+			SELECT email, '!guest', 1, 1, ${now}, ${now} FROM (${link}) WHERE true
+			ON CONFLICT (email) DO UPDATE SET email_verified = 1, updated_at = excluded.updated_at
+			WHERE users.email_verified = 0`),
+		rawQuery(sql`UPDATE email_tokens SET used_at = coalesce(used_at, ${now}) WHERE token_hash = ${tokenHash}
+			AND expires_at > ${now}`),
+		rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
+			SELECT u.id, b.id, 'waiting', ${now}
+			FROM users AS u JOIN books AS b ON b.id = ${bookOfLink}
+			WHERE u.id = ${owner} AND u.is_active = 1 AND b.stock_quantity - b.held_quantity = 0
+				AND (SELECT count(*) FROM pre_bookings WHERE user_id = u.id AND status = 'waiting')
+					< ${MAX_WAITING_PER_USER}
+			RETURNING id`),
+		prebookViews(db)
+			.where(and(sql`${preBookings.userId} = ${owner}`, sql`${preBookings.bookId} = ${bookOfLink}`))
+			.orderBy(desc(preBookings.id))
+			.limit(1),
+		// Why a genuine link made no pre-booking, in POST /prebooks' precedence (same transaction).
+		rawQuery<{ link_valid: number; active: number | null; available: number | null; waiting: number }>(sql`
+			SELECT EXISTS (${link}) AS link_valid,
+				(SELECT is_active FROM users WHERE id = ${owner}) AS active,
+				(SELECT stock_quantity - held_quantity FROM books WHERE id = ${bookOfLink}) AS available,
+				(SELECT count(*) FROM pre_bookings WHERE user_id = ${owner} AND status = 'waiting') AS waiting`),
+	]).catch((err: unknown) => {
+		throw constraintViolation(err)?.kind === "unique" ? duplicate() : err;
+	});
+	const [, , inserted, created, diagnosis] = results;
+	if (inserted.length > 0 && created[0]) return created[0];
+	const state = diagnosis[0];
+	if (!state?.link_valid || state.active !== 1) throw invalidGuestLink();
+	if (state.available === null) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
+	if (state.available > 0) {
+		throw new AppError("PREBOOK_BOOK_IN_STOCK", "This book is in stock: buy it instead", "book_id");
+	}
+	if (state.waiting >= MAX_WAITING_PER_USER) {
+		throw new AppError(
+			"PREBOOK_LIMIT_REACHED",
+			`You already have ${MAX_WAITING_PER_USER} waiting pre-bookings`,
+			"book_id",
+		);
+	}
+	throw duplicate();
+}
+
+const invalidGuestLink = () =>
+	new AppError("AUTH_INVALID_TOKEN", "This link is unknown or expired", "token", { status: 400 });

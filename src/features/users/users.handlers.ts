@@ -1,8 +1,18 @@
+import { requestEffects } from "../../lib/effects.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
+import { publishOfferRound } from "../prebooks/allocation.ts";
 import type * as routes from "./users.routes.ts";
 import { toUserResponse } from "./users.schemas.ts";
-import { getUser, listUsers, updateUser } from "./users.service.ts";
+import {
+	eraseAccount,
+	exportAccount as exportAccountData,
+	getUser,
+	listUsers,
+	getPreferences as readPreferences,
+	updateUser,
+	setPreferences as writePreferences,
+} from "./users.service.ts";
 
 export const me: AppRouteHandler<typeof routes.me> = async (c) =>
 	c.json(toUserResponse(await getUser(c.var.db, c.var.caller.id)), 200);
@@ -23,4 +33,40 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 		role: body.role,
 	});
 	return c.json(toUserResponse(user), 200);
+};
+
+export const getPreferences: AppRouteHandler<typeof routes.getPreferences> = async (c) => {
+	const { restockEmails } = await readPreferences(c.var.db, c.var.caller.id);
+	return c.json({ restock_emails: restockEmails }, 200);
+};
+
+export const setPreferences: AppRouteHandler<typeof routes.setPreferences> = async (c) => {
+	const { restockEmails } = await writePreferences(c.var.db, c.var.caller.id, {
+		restockEmails: c.req.valid("json").restock_emails,
+	});
+	return c.json({ restock_emails: restockEmails }, 200);
+};
+
+export const exportAccount: AppRouteHandler<typeof routes.exportAccount> = async (c) => {
+	const data = await exportAccountData(c.var.db, c.var.caller.id);
+	return c.json(
+		{
+			exported_at: new Date().toISOString(),
+			account: toUserResponse(data.user),
+			preferences: { restock_emails: data.user.restockEmails },
+			pre_bookings: data.prebookings,
+			wishlist: data.wishlist,
+			cart: data.cart,
+			orders: data.orders,
+			emails: data.emails,
+		},
+		200,
+	);
+};
+
+export const deleteAccount: AppRouteHandler<typeof routes.deleteAccount> = async (c) => {
+	const { offers } = await eraseAccount(c.var.db, c.var.caller.id, c.req.valid("json").password);
+	const effects = requestEffects(c);
+	for (const round of offers) await publishOfferRound(effects, round);
+	return c.body(null, 204);
 };

@@ -11,7 +11,14 @@ import {
 } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
 import { searchText } from "../../lib/text.ts";
-import { UserPatch, UserSchema } from "./users.schemas.ts";
+import {
+	AccountExportSchema,
+	DeleteAccountBody,
+	PreferencesPatch,
+	PreferencesSchema,
+	UserPatch,
+	UserSchema,
+} from "./users.schemas.ts";
 
 export const me = createRoute({
 	method: "get",
@@ -58,6 +65,64 @@ export const update = createRoute({
 			...bodyErrors,
 			404: "USER_NOT_FOUND",
 			409: "ADMIN_SELF_MODIFICATION: an admin cannot deactivate or demote itself (checked first); ADMIN_LAST: the change would leave no active admin",
+		}),
+	},
+});
+
+export const getPreferences = createRoute({
+	method: "get",
+	path: "/users/me/preferences",
+	tags: ["Users"],
+	summary: "The caller's email preferences",
+	...signedIn,
+	responses: { 200: jsonResponse(PreferencesSchema, "The preferences"), ...errorResponses(userErrors) },
+});
+
+export const setPreferences = createRoute({
+	method: "patch",
+	path: "/users/me/preferences",
+	tags: ["Users"],
+	summary: "Turn restock and hold emails on or off",
+	description:
+		"While off, the emails are recorded as `skipped` (GET /admin/restocks counts them), never sent.",
+	...signedIn,
+	request: { body: jsonBody(PreferencesPatch) },
+	responses: {
+		200: jsonResponse(PreferencesSchema, "The preferences"),
+		...errorResponses({ ...userErrors, ...bodyErrors }),
+	},
+});
+
+export const exportAccount = createRoute({
+	method: "get",
+	path: "/users/me/export",
+	tags: ["Users"],
+	summary: "Export everything the bookstore holds about the caller",
+	description:
+		"Account, preferences, pre-bookings, wishlist, cart, orders and the restock and hold emails sent (or skipped) — as JSON, nobody else's data.",
+	...signedIn,
+	responses: {
+		200: jsonResponse(AccountExportSchema, "The caller's data"),
+		...errorResponses(userErrors),
+	},
+});
+
+export const deleteAccount = createRoute({
+	method: "delete",
+	path: "/users/me",
+	tags: ["Users"],
+	summary: "Erase the caller's account",
+	description:
+		"Confirmed with the password. In one transaction: the account is anonymised (no email or name remains) and deactivated, every token ends, the cart and wishlist go, and active pre-bookings are cancelled (held copies pass to the next in line). Orders stay for accounting, without personal data. Two D1 round trips: the password hash is read before anything changes.",
+	...signedIn,
+	request: { body: jsonBody(DeleteAccountBody) },
+	responses: {
+		204: { description: "Erased" },
+		...errorResponses({
+			...userErrors,
+			...bodyErrors,
+			401: "AUTH_INVALID_CREDENTIALS (field `password`), or AUTH_REQUIRED / AUTH_INVALID_TOKEN",
+			409: "ADMIN_LAST: the last active admin cannot erase itself",
 		}),
 	},
 });

@@ -3,7 +3,10 @@ import type { UserRow } from "../../db/schema.ts";
 import { timestamp } from "../../lib/openapi.ts";
 
 /** A user as the API shows it (never the password hash or token version). */
-export type UserView = Pick<UserRow, "id" | "email" | "fullName" | "role" | "isActive" | "createdAt">;
+export type UserView = Pick<
+	UserRow,
+	"id" | "email" | "fullName" | "role" | "isActive" | "emailVerified" | "createdAt"
+>;
 
 export const UserSchema = z
 	.object({
@@ -12,6 +15,7 @@ export const UserSchema = z
 		full_name: z.string().nullable(),
 		role: z.enum(["user", "admin"]),
 		is_active: z.boolean(),
+		email_verified: z.boolean().openapi({ description: "The owner followed the emailed verification link" }),
 		created_at: timestamp,
 	})
 	.openapi("User");
@@ -22,6 +26,7 @@ export const toUserResponse = (user: UserView): z.infer<typeof UserSchema> => ({
 	full_name: user.fullName,
 	role: user.role,
 	is_active: user.isActive,
+	email_verified: user.emailVerified,
 	created_at: user.createdAt,
 });
 
@@ -40,3 +45,35 @@ export const UserPatch = z
 		role: z.enum(["user", "admin"]).optional(),
 	})
 	.openapi("UserPatch");
+
+export const PreferencesSchema = z
+	.object({
+		restock_emails: z.boolean().openapi({
+			description: "Back-in-stock and hold emails; when off they are recorded as skipped, never sent",
+		}),
+	})
+	.openapi("Preferences");
+
+export const PreferencesPatch = z
+	.object({ restock_emails: z.boolean({ message: "restock_emails must be true or false" }) })
+	.openapi("PreferencesPatch");
+
+export const DeleteAccountBody = z
+	.object({ password: z.string({ message: "password is required" }).min(1).max(128) })
+	.openapi("DeleteAccountRequest");
+
+/** Everything the bookstore holds about one user (GET /users/me/export). */
+export const AccountExportSchema = z
+	.object({
+		exported_at: timestamp,
+		account: UserSchema,
+		preferences: PreferencesSchema,
+		pre_bookings: z.array(z.record(z.string(), z.unknown())),
+		wishlist: z.array(z.record(z.string(), z.unknown())),
+		cart: z.array(z.record(z.string(), z.unknown())),
+		orders: z.array(z.record(z.string(), z.unknown())),
+		emails: z.array(z.record(z.string(), z.unknown())).openapi({
+			description: "Restock and hold emails: which book, sent, failed, skipped or dead, and when",
+		}),
+	})
+	.openapi("AccountExport");

@@ -5,10 +5,12 @@
  * so two admins demoting each other at once can never leave the store without an active admin.
  */
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
-import { refreshTokens, users } from "../../db/schema.ts";
-import type { Db } from "../../lib/db.ts";
+import { preBookings, refreshTokens, users } from "../../db/schema.ts";
+import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
+import { verifyPassword } from "../../lib/password.ts";
 import { containsText } from "../../lib/sql.ts";
+import { type OfferRound, offerHeldCopiesOnBooks } from "../prebooks/allocation.ts";
 import type { UserView } from "./users.schemas.ts";
 
 /** The columns of a `UserView`. */
@@ -18,6 +20,7 @@ export const userColumns = {
 	fullName: users.fullName,
 	role: users.role,
 	isActive: users.isActive,
+	emailVerified: users.emailVerified,
 	createdAt: users.createdAt,
 };
 
@@ -108,4 +111,133 @@ export async function updateUser(
 		"This is the last active admin: promote another user first",
 		patch.isActive === false ? "is_active" : "role",
 	);
+}
+
+export async function getPreferences(db: Db, userId: number): Promise<{ restockEmails: boolean }> {
+	const [row] = await db
+		.select({ restockEmails: users.restockEmails })
+		.from(users)
+		.where(eq(users.id, userId));
+	if (!row) throw userNotFound();
+	return row;
+}
+
+export async function setPreferences(
+	db: Db,
+	userId: number,
+	preferences: { restockEmails: boolean },
+): Promise<{ restockEmails: boolean }> {
+	const [row] = await db
+		.update(users)
+		.set({ restockEmails: preferences.restockEmails, updatedAt: new Date().toISOString() })
+		.where(eq(users.id, userId))
+		.returning({ restockEmails: users.restockEmails });
+	if (!row) throw userNotFound();
+	return row;
+}
+
+/**
+ * Everything the bookstore holds about the caller, in one round trip: the account and preferences, every
+ * pre-booking, the wishlist, the cart, the orders with their items, and the restock and hold emails (which
+ * notification, status, when) — nobody else's rows.
+ */
+export async function exportAccount(db: Db, userId: number) {
+	const [account, prebookings, wishlist, cart, orderRows, emails] = await batch(db, [
+		db
+			.select({ ...userColumns, restockEmails: users.restockEmails })
+			.from(users)
+			.where(eq(users.id, userId)),
+		rawQuery<
+			Record<string, unknown>
+		>(sql`SELECT p.id, p.book_id, b.title AS book_title, p.status, p.created_at,
+				p.notified_at, p.offered_at, p.hold_expires_at, p.fulfilled_at, p.expired_at, p.cancelled_at
+			FROM pre_bookings AS p JOIN books AS b ON b.id = p.book_id WHERE p.user_id = ${userId} ORDER BY p.id`),
+		rawQuery<Record<string, unknown>>(sql`SELECT w.book_id, b.title AS book_title, w.added_at
+			FROM wishlist_items AS w JOIN books AS b ON b.id = w.book_id WHERE w.user_id = ${userId} ORDER BY w.id`),
+		rawQuery<Record<string, unknown>>(sql`SELECT ci.book_id, b.title AS book_title, ci.quantity, ci.created_at
+			FROM cart_items AS ci JOIN carts AS c ON c.id = ci.cart_id JOIN books AS b ON b.id = ci.book_id
+			WHERE c.user_id = ${userId} ORDER BY ci.id`),
+		rawQuery<Record<string, unknown>>(sql`SELECT o.id, o.status, o.total_cents, o.created_at,
+				(SELECT json_group_array(json_object('book_id', i.book_id, 'title', i.title,
+					'unit_price_cents', i.unit_price_cents, 'quantity', i.quantity))
+				 FROM order_items AS i WHERE i.order_id = o.id) AS items
+			FROM orders AS o WHERE o.user_id = ${userId} ORDER BY o.id`),
+		rawQuery<
+			Record<string, unknown>
+		>(sql`SELECT CASE WHEN d.restock_id IS NOT NULL THEN 'back_in_stock' ELSE 'hold' END AS kind,
+				p.book_id, b.title AS book_title, d.status, d.attempts, d.created_at, d.sent_at
+			FROM email_deliveries AS d JOIN pre_bookings AS p ON p.id = d.prebook_id JOIN books AS b ON b.id = p.book_id
+			WHERE d.user_id = ${userId} ORDER BY d.id`),
+	]);
+	const user = account[0];
+	if (!user) throw userNotFound();
+	return {
+		user,
+		prebookings,
+		wishlist,
+		cart,
+		orders: orderRows.map((order) => ({ ...order, items: JSON.parse(String(order.items ?? "[]")) })),
+		emails,
+	};
+}
+
+/**
+ * `DELETE /users/me`: round trip 1 reads the password hash (it must be checked before anything changes)
+ * and the books on which the caller holds a copy; round trip 2 is one batch that anonymises and
+ * deactivates the account — no email or name remains, every token ends (token version), the refresh tokens,
+ * cart and wishlist go — and cancels the active pre-bookings, passing each held copy to the next in line.
+ * Orders stay, for accounting, attached to the anonymous row. The last active admin cannot delete itself
+ * (409 ADMIN_LAST, decided inside the UPDATE).
+ */
+export async function eraseAccount(
+	db: Db,
+	userId: number,
+	password: string,
+): Promise<{ offers: OfferRound[] }> {
+	const [account, held] = await batch(db, [
+		db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId)),
+		db
+			.selectDistinct({ bookId: preBookings.bookId })
+			.from(preBookings)
+			.where(and(eq(preBookings.userId, userId), eq(preBookings.status, "offered"))),
+	]);
+	const stored = account[0]?.passwordHash;
+	if (!stored || !(await verifyPassword(password, stored))) {
+		throw new AppError("AUTH_INVALID_CREDENTIALS", "The password is incorrect", "password");
+	}
+	const now = new Date().toISOString();
+	const heldBooks = held.map((row) => row.bookId);
+	const erased = sql`(SELECT is_active FROM users WHERE id = ${userId}) = 0`;
+	const release = offerHeldCopiesOnBooks(heldBooks, "cancel", now);
+	const results = await batch(db, [
+		db
+			.update(users)
+			.set({
+				email: `deleted-user-${userId}@invalid`,
+				fullName: null,
+				passwordHash: "!erased",
+				isActive: false,
+				emailVerified: false,
+				restockEmails: false,
+				tokenVersion: sql`${users.tokenVersion} + 1`,
+				updatedAt: now,
+			})
+			.where(and(eq(users.id, userId), sql`NOT ${leavesNoActiveAdmin(undefined, false)}`))
+			.returning({ id: users.id }),
+		rawQuery(sql`DELETE FROM refresh_tokens WHERE user_id = ${userId} AND ${erased}`),
+		rawQuery(sql`DELETE FROM email_tokens WHERE user_id = ${userId} AND ${erased}`),
+		rawQuery(sql`DELETE FROM wishlist_items WHERE user_id = ${userId} AND ${erased}`),
+		rawQuery(sql`DELETE FROM carts WHERE user_id = ${userId} AND ${erased}`),
+		// A hold made after round trip 1 (on a book not read there) stays offered and expires by cron:
+		// its copy is then passed on like any other, so held_quantity stays exact either way.
+		rawQuery(sql`UPDATE pre_bookings SET status = 'cancelled', cancelled_at = ${now}
+			WHERE user_id = ${userId} AND ${erased}
+				AND (status IN ('waiting', 'notified')
+					OR (status = 'offered' AND book_id IN (SELECT value FROM json_each(${JSON.stringify(heldBooks)}))))`),
+		...release.statements,
+	]);
+	if (results[0].length === 0) {
+		throw new AppError("ADMIN_LAST", "This is the last active admin: promote another user first");
+	}
+	return { offers: release.roundsOf(results, 6) };
 }

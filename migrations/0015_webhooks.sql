@@ -35,7 +35,7 @@ CREATE TABLE `webhook_endpoints` (
 );
 --> statement-breakpoint
 CREATE TABLE `webhook_events` (
-	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`id` integer PRIMARY KEY NOT NULL,
 	`type` text NOT NULL,
 	`payload` text NOT NULL,
 	`source_key` text NOT NULL,

@@ -1,0 +1,149 @@
+/**
+ * What the `wrangler dev` benchmarks share (bench/restock.ts, bench/hold-queue.ts): a fresh local D1 under
+ * its own state directory, seeded directly through `getPlatformProxy` (never through the API), then
+ * `wrangler dev --port 0` on that state, its address read from what wrangler reports, and its log lines
+ * kept so a benchmark can read the events the Worker logged.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { getPlatformProxy } from "wrangler";
+
+function wrangler(args: string[]): void {
+	const result = spawnSync("wrangler", args, {
+		stdio: ["ignore", "ignore", "inherit"],
+		env: { ...process.env, CI: "true" },
+	});
+	if (result.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed`);
+}
+
+/** The part of the D1 binding the seeding uses (this script runs in Node, without Workers types). */
+export interface LocalD1 {
+	prepare(query: string): {
+		bind(...values: unknown[]): { run(): Promise<unknown>; first<T>(): Promise<T | null> };
+	};
+}
+
+/** Deletes `state`, applies the migrations to a fresh local D1 there, and hands its binding to `seed`. */
+export async function seedFreshState<T>(state: string, seed: (db: LocalD1) => Promise<T>): Promise<T> {
+	rmSync(state, { recursive: true, force: true });
+	wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
+	const { env, dispose } = await getPlatformProxy<{ DB: LocalD1 }>({
+		configPath: "wrangler.toml",
+		persist: { path: `${state}/v3` },
+	});
+	try {
+		return await seed(env.DB);
+	} finally {
+		await dispose();
+	}
+}
+
+export interface DevServer {
+	base: string;
+	/** Everything wrangler and the Worker printed so far, line by line. */
+	logLines: string[];
+	/** The JSON log lines of one event (`{"event": name, …}`) the Worker printed so far. */
+	events(name: string): Record<string, unknown>[];
+	stop(): void;
+}
+
+/**
+ * The address `wrangler dev --port 0` bound: the system picks a free port, so a busy one can never make
+ * the benchmark measure another server. Fails loudly if wrangler exits or never says where it listens.
+ */
+async function serverAddress(server: ChildProcess, logLines: string[]): Promise<string> {
+	for (let attempt = 0; attempt < 120; attempt++) {
+		if (server.exitCode !== null) throw new Error(`wrangler dev exited:\n${logLines.join("\n")}`);
+		for (const line of logLines) {
+			const ready = /Ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+			if (ready?.[1] && (await fetch(`${ready[1]}/health`).catch(() => null))?.ok) return ready[1];
+		}
+		await new Promise((resolve) => setTimeout(resolve, 500));
+	}
+	throw new Error("wrangler dev did not start within 60 s");
+}
+
+/** `wrangler dev` on `state` (with a fresh JWT_SECRET); `entry` replaces wrangler.toml's `main`. */
+export async function startDevServer(state: string, entry?: string): Promise<DevServer> {
+	const jwtSecret = randomBytes(32).toString("base64url");
+	const logLines: string[] = [];
+	const server = spawn(
+		"wrangler",
+		[
+			"dev",
+			...(entry ? [entry] : []),
+			"--port",
+			"0",
+			"--ip",
+			"127.0.0.1",
+			"--persist-to",
+			state,
+			"--var",
+			`JWT_SECRET:${jwtSecret}`,
+			"--var",
+			`UNSUBSCRIBE_SECRET:${randomBytes(32).toString("base64url")}`,
+		],
+		{ stdio: ["ignore", "pipe", "pipe"] },
+	);
+	for (const stream of [server.stdout, server.stderr])
+		stream?.on("data", (chunk: Buffer) => logLines.push(...chunk.toString().split("\n")));
+	const stop = () => void server.kill("SIGTERM");
+	try {
+		const base = await serverAddress(server, logLines);
+		const events = (name: string) =>
+			logLines
+				.map((line) => /\{.*"event":"([a-z_]+)".*\}/.exec(line))
+				.filter((match): match is RegExpExecArray => match?.[1] === name)
+				.map((match) => JSON.parse(match[0]) as Record<string, unknown>);
+		return { base, logLines, events, stop };
+	} catch (err) {
+		stop();
+		throw err;
+	}
+}
+
+export interface Answer {
+	res: Response;
+	body: Record<string, unknown>;
+	/** From sending the request to the whole body received. */
+	ms: number;
+}
+
+export async function call(
+	base: string,
+	method: string,
+	path: string,
+	options: { body?: unknown; token?: string } = {},
+): Promise<Answer> {
+	const started = performance.now();
+	const res = await fetch(`${base}${path}`, {
+		method,
+		headers: {
+			...(options.body === undefined ? {} : { "Content-Type": "application/json" }),
+			...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
+		},
+		body: options.body === undefined ? undefined : JSON.stringify(options.body),
+	});
+	const text = await res.text();
+	const ms = performance.now() - started;
+	let body: Record<string, unknown> = {};
+	try {
+		body = JSON.parse(text) as Record<string, unknown>;
+	} catch {
+		body = { text };
+	}
+	return { res, body, ms };
+}
+
+/** The app's `Server-Timing: d1;dur=…;desc="<round trips>"`. */
+export function d1Timing(res: Response): { ms: number; roundTrips: number } | null {
+	const [, ms, trips] = /d1;dur=([\d.]+);desc="(\d+)"/.exec(res.headers.get("Server-Timing") ?? "") ?? [];
+	return ms === undefined || trips === undefined ? null : { ms: Number(ms), roundTrips: Number(trips) };
+}
+
+export async function login(base: string, account: { email: string; password: string }): Promise<string> {
+	const { res, body } = await call(base, "POST", "/auth/login", { body: account });
+	if (!res.ok) throw new Error(`login of ${account.email} answered ${res.status}`);
+	return body.access_token as string;
+}

@@ -1,0 +1,23 @@
+import { requestEffects } from "../../lib/effects.ts";
+import { verifyUnsubscribeToken } from "../../notifications/unsubscribe-token.ts";
+import type { AppRouteHandler } from "../../types.ts";
+import { publishOfferRound } from "../prebooks/allocation.ts";
+import type * as routes from "./unsubscribe.routes.ts";
+import { confirmPage, donePage, notFoundPage, PAGE_CONTENT_SECURITY_POLICY } from "./unsubscribe.schemas.ts";
+import { describeUnsubscribe, unsubscribe } from "./unsubscribe.service.ts";
+
+export const show: AppRouteHandler<typeof routes.show> = async (c) => {
+	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
+	const claims = await verifyUnsubscribeToken(c.var.config.unsubscribeSecret, c.req.valid("param").token);
+	if (!claims) return c.html(notFoundPage(), 404);
+	return c.html(confirmPage(await describeUnsubscribe(c.var.db, claims)), 200);
+};
+
+export const confirm: AppRouteHandler<typeof routes.confirm> = async (c) => {
+	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
+	const claims = await verifyUnsubscribeToken(c.var.config.unsubscribeSecret, c.req.valid("param").token);
+	if (!claims) return c.html(notFoundPage(), 404);
+	const { view, offers } = await unsubscribe(c.var.db, claims);
+	await publishOfferRound(requestEffects(c), offers);
+	return c.html(donePage(view), 200);
+};

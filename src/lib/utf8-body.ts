@@ -1,0 +1,24 @@
+/**
+ * JSON bodies must be valid UTF-8 (RFC 8259). Without this check the runtime's decoder would quietly turn
+ * invalid bytes into U+FFFD before validation ever saw them, and "text that is not valid Unicode" would
+ * be stored as replacement characters. An invalid body is 400 MALFORMED_BODY, like any body that is not
+ * JSON. (Lone surrogates written as `\ud800` escapes are valid JSON text: the text schemas refuse them.)
+ */
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../types.ts";
+import { AppError } from "./errors.ts";
+
+const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+export const requireUtf8JsonBody = createMiddleware<AppEnv>(async (c, next) => {
+	const type = c.req.header("Content-Type") ?? "";
+	if (c.req.raw.body && /^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
+		try {
+			// The body limit (64 KiB) has already bounded what is read here; Hono caches it for the validator.
+			strict.decode(await c.req.arrayBuffer());
+		} catch {
+			throw new AppError("MALFORMED_BODY", "Request body is not valid UTF-8");
+		}
+	}
+	await next();
+});

@@ -1,0 +1,476 @@
+/**
+ * Email readers can trust (API.md: Auth verification, guest pre-booking, unsubscribe and preferences,
+ * privacy). The email provider is faked by recording what the app hands the EMAIL binding.
+ */
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import worker from "../src/index";
+import type { PrebookMessage } from "../src/notifications/prebook-message";
+import {
+	api,
+	createAdmin,
+	createBook,
+	createUser,
+	d1RoundTrips,
+	expectError,
+	login,
+	PASSWORD,
+	sentEmails,
+	type TestUser,
+	uniqueEmail,
+} from "./helpers";
+
+interface SentEmail {
+	to: string;
+	subject: string;
+	text: string;
+	html: string;
+	headers?: Record<string, string>;
+}
+
+/** What the app sent through the EMAIL binding from now on (the binding is stubbed: test/setup.ts). */
+function captureEmails() {
+	const already = sentEmails().length;
+	return () => sentEmails<SentEmail>().slice(already);
+}
+
+/** The token of the last link of `path` in the emails to `to`. */
+function linkToken(emails: SentEmail[], to: string, path: string): string {
+	const email = emails.filter((e) => e.to === to).at(-1);
+	const match = new RegExp(`${path.replace("/", "\\/")}\\?token=([\\w-]+)`).exec(email?.text ?? "");
+	if (!match?.[1]) throw new Error(`no ${path} link in the emails to ${to}`);
+	return match[1];
+}
+
+const unsubscribeLinks = (email: SentEmail) => {
+	const [prebook, all] = [...email.text.matchAll(/https?:\/\/[^\s]+\/unsubscribe\/([\w.-]+)/g)].map(
+		(m) => m[1],
+	);
+	return { prebook: prebook as string, all: all as string };
+};
+
+let admin: TestUser;
+beforeAll(async () => {
+	admin = await createAdmin();
+});
+
+async function deliverAll(messages: PrebookMessage[]) {
+	const batch = createMessageBatch(
+		"prebook-notifications",
+		messages.map((body) => ({ id: crypto.randomUUID(), timestamp: new Date(), attempts: 1, body })),
+	);
+	const ctx = createExecutionContext();
+	await worker.queue(batch, env);
+	return getQueueResult(batch, ctx);
+}
+
+/** Restocks a new out-of-stock book pre-booked by `readers`; returns the queue messages (not delivered). */
+async function restockFor(readers: TestUser[], fields: Record<string, unknown> = {}) {
+	const book = await createBook(admin.token, { stock_quantity: 0, ...fields });
+	for (const reader of readers)
+		await api("POST", "/prebooks", { token: reader.token, body: { book_id: book.id } });
+	const sendBatch = vi.spyOn(env.PREBOOK_QUEUE, "sendBatch").mockResolvedValue({} as never);
+	await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 2 } });
+	const messages = sendBatch.mock.calls.flatMap(([batch]) => [...batch].map((m) => m.body as PrebookMessage));
+	sendBatch.mockRestore();
+	return { book, messages };
+}
+
+describe("email verification", () => {
+	it("registering sends a single-use link; following it verifies the address (once)", async () => {
+		const emails = captureEmails();
+		const email = uniqueEmail("verify");
+		const registered = await api("POST", "/auth/register", { body: { email, password: PASSWORD } });
+		expect(registered.body.email_verified).toBe(false);
+		const sent = emails().find((e) => e.to === email);
+		expect(sent?.subject).toBe("Confirm your email address");
+		expect(sent?.text).toContain("http://localhost:8787/verify-email?token=");
+		const token = linkToken(emails(), email, "/verify-email");
+		const verified = await api("POST", "/auth/verify-email", { body: { token } });
+		expect(verified.status).toBe(200);
+		expect(verified.body).toMatchObject({ email, email_verified: true });
+		expect(d1RoundTrips(verified)).toBe(1);
+		expectError(
+			await api("POST", "/auth/verify-email", { body: { token } }),
+			400,
+			"AUTH_INVALID_TOKEN",
+			"token",
+		);
+	});
+
+	it("refuses unknown, tampered and expired links (400)", async () => {
+		const emails = captureEmails();
+		const email = uniqueEmail("expired");
+		await api("POST", "/auth/register", { body: { email, password: PASSWORD } });
+		const token = linkToken(emails(), email, "/verify-email");
+		const tampered = `${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`;
+		for (const bad of ["unknown-token", tampered]) {
+			expectError(
+				await api("POST", "/auth/verify-email", { body: { token: bad } }),
+				400,
+				"AUTH_INVALID_TOKEN",
+			);
+		}
+		await env.DB.prepare("UPDATE email_tokens SET expires_at = '2000-01-01T00:00:00.000Z' WHERE email = ?")
+			.bind(email)
+			.run();
+		expectError(await api("POST", "/auth/verify-email", { body: { token } }), 400, "AUTH_INVALID_TOKEN");
+	});
+
+	it("resends at most one link a minute, and none to a verified address", async () => {
+		const emails = captureEmails();
+		const user = await createUser({ verified: false });
+		const first = await api("POST", "/auth/verify-email/resend", { token: user.token });
+		expectError(first, 429, "RATE_LIMITED"); // registration sent one a moment ago
+		expect(Number(first.headers.get("Retry-After"))).toBeGreaterThan(0);
+		await env.DB.prepare("UPDATE email_tokens SET created_at = '2000-01-01T00:00:00.000Z' WHERE user_id = ?")
+			.bind(user.id)
+			.run();
+		const resent = await api("POST", "/auth/verify-email/resend", { token: user.token });
+		expect(resent.status).toBe(202);
+		expect(emails().filter((e) => e.to === user.email)).toHaveLength(2);
+		await api("POST", "/auth/verify-email", {
+			body: { token: linkToken(emails(), user.email, "/verify-email") },
+		});
+		expectError(
+			await api("POST", "/auth/verify-email/resend", { token: user.token }),
+			409,
+			"EMAIL_ALREADY_VERIFIED",
+		);
+	});
+
+	it("an ADMIN_EMAILS address is a plain user until verified, and admin after", async () => {
+		const emails = captureEmails();
+		await env.DB.prepare("DELETE FROM users WHERE email = 'boss@example.com'").run();
+		const registered = await api("POST", "/auth/register", {
+			body: { email: "Boss@Example.com", password: PASSWORD },
+		});
+		expect(registered.body.role).toBe("user");
+		const before = await login("boss@example.com");
+		expectError(await api("GET", "/admin/users", { token: before.access_token }), 403, "AUTH_FORBIDDEN");
+		const token = linkToken(emails(), "boss@example.com", "/verify-email");
+		const verified = await api("POST", "/auth/verify-email", { body: { token } });
+		expect(verified.body).toMatchObject({ role: "admin", email_verified: true });
+		expect((await api("GET", "/admin/users", { token: before.access_token })).status).toBe(200);
+	});
+
+	it("unverified readers are recorded skipped, never emailed; verified ones are emailed", async () => {
+		const [verified, unverified] = [await createUser(), await createUser({ verified: false })];
+		const { messages } = await restockFor([verified, unverified]);
+		const emails = captureEmails();
+		await deliverAll(messages);
+		expect(emails().map((e) => e.to)).toEqual([verified.email]);
+		const restocks = await api("GET", "/admin/restocks?limit=1", { token: admin.token });
+		expect(restocks.body.items[0]).toMatchObject({ notified_count: 2, sent_count: 1, skipped_count: 1 });
+		// A retry of the same message never emails the skipped reader, even once verified.
+		await env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(unverified.id).run();
+		await deliverAll(messages);
+		expect(emails()).toHaveLength(1);
+	});
+});
+
+describe("guest pre-booking (double opt-in)", () => {
+	it("answers 202 with identical bodies for a new address and a registered one", async () => {
+		const emails = captureEmails();
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const member = await createUser();
+		const stranger = uniqueEmail("guest");
+		const answers = [];
+		for (const email of [stranger, member.email]) {
+			const res = await api("POST", "/prebooks/guest", { body: { email, book_id: book.id } });
+			expect(res.status).toBe(202);
+			expect(d1RoundTrips(res)).toBe(1);
+			const { request_id: _, ...body } = res.body;
+			answers.push(body);
+		}
+		expect(answers[0]).toEqual({ status: "confirmation_sent" });
+		expect(answers[1]).toEqual(answers[0]);
+		expect(
+			emails()
+				.filter((e) => e.subject.startsWith("Confirm your pre-booking"))
+				.map((e) => e.subject),
+		).toEqual([`Confirm your pre-booking: ${book.title}`, `Confirm your pre-booking: ${book.title}`]);
+		// Nothing is booked before the link is followed.
+		const rows = await env.DB.prepare("SELECT count(*) AS n FROM pre_bookings WHERE book_id = ?")
+			.bind(book.id)
+			.first<{ n: number }>();
+		expect(rows?.n).toBe(0);
+	});
+
+	it("confirming creates the pre-booking on a guest account; a second confirmation is harmless", async () => {
+		const emails = captureEmails();
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const email = uniqueEmail("guest");
+		await api("POST", "/prebooks/guest", { body: { email, book_id: book.id } });
+		const token = linkToken(emails(), email, "/prebooks/confirm");
+		const confirmed = await api("POST", "/prebooks/guest/confirm", { body: { token } });
+		expect(confirmed.status).toBe(201);
+		expect(confirmed.body).toMatchObject({ book_id: book.id, status: "waiting", position: 1 });
+		expect(d1RoundTrips(confirmed)).toBe(1);
+		expectError(
+			await api("POST", "/prebooks/guest/confirm", { body: { token } }),
+			409,
+			"PREBOOK_DUPLICATE",
+			"book_id",
+		);
+		const guest = await env.DB.prepare("SELECT is_guest, email_verified FROM users WHERE email = ?")
+			.bind(email)
+			.first();
+		expect(guest).toEqual({ is_guest: 1, email_verified: 1 });
+		expectError(
+			await api("POST", "/auth/login", { body: { email, password: PASSWORD } }),
+			401,
+			"AUTH_INVALID_CREDENTIALS",
+		);
+		expectError(
+			await api("POST", "/prebooks/guest/confirm", { body: { token: "not-a-token" } }),
+			400,
+			"AUTH_INVALID_TOKEN",
+		);
+	});
+
+	it("a registered address gets the pre-booking on its account", async () => {
+		const emails = captureEmails();
+		const member = await createUser();
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		await api("POST", "/prebooks/guest", { body: { email: member.email, book_id: book.id } });
+		await api("POST", "/prebooks/guest/confirm", {
+			body: { token: linkToken(emails(), member.email, "/prebooks/confirm") },
+		});
+		const mine = await api("GET", "/prebooks", { token: member.token });
+		expect(mine.body.items.map((p: { book_id: number }) => p.book_id)).toContain(book.id);
+	});
+
+	it("a guest is notified at restock like anyone, and registering the address later (verified) keeps the pre-bookings", async () => {
+		const emails = captureEmails();
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const email = uniqueEmail("guest");
+		await api("POST", "/prebooks/guest", { body: { email, book_id: book.id } });
+		await api("POST", "/prebooks/guest/confirm", {
+			body: { token: linkToken(emails(), email, "/prebooks/confirm") },
+		});
+		const sendBatch = vi.spyOn(env.PREBOOK_QUEUE, "sendBatch").mockResolvedValue({} as never);
+		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 1 } });
+		await deliverAll(
+			sendBatch.mock.calls.flatMap(([batch]) => [...batch].map((m) => m.body as PrebookMessage)),
+		);
+		expect(emails().some((e) => e.to === email && e.subject === `Back in stock: ${book.title}`)).toBe(true);
+
+		const registered = await api("POST", "/auth/register", {
+			body: { email, password: PASSWORD, full_name: "Former Guest" },
+		});
+		expect(registered.status).toBe(201);
+		expectError(
+			await api("POST", "/auth/login", { body: { email, password: PASSWORD } }),
+			401,
+			"AUTH_INVALID_CREDENTIALS",
+		);
+		await api("POST", "/auth/verify-email", { body: { token: linkToken(emails(), email, "/verify-email") } });
+		const tokens = await login(email);
+		const mine = await api("GET", "/prebooks", { token: tokens.access_token });
+		expect(mine.body.items.map((p: { book_id: number; status: string }) => [p.book_id, p.status])).toEqual([
+			[book.id, "notified"],
+		]);
+	});
+
+	it("refuses unknown books (404) and books in stock (409), and throttles one address (429)", async () => {
+		captureEmails();
+		const inStock = await createBook(admin.token, { stock_quantity: 3 });
+		const out = await createBook(admin.token, { stock_quantity: 0 });
+		const email = uniqueEmail("guest");
+		expectError(
+			await api("POST", "/prebooks/guest", { body: { email, book_id: 999_999 } }),
+			404,
+			"BOOK_NOT_FOUND",
+			"book_id",
+		);
+		expectError(
+			await api("POST", "/prebooks/guest", { body: { email, book_id: inStock.id } }),
+			409,
+			"PREBOOK_BOOK_IN_STOCK",
+			"book_id",
+		);
+		for (let i = 0; i < 3; i++) {
+			expect((await api("POST", "/prebooks/guest", { body: { email, book_id: out.id } })).status).toBe(202);
+		}
+		const limited = await api("POST", "/prebooks/guest", { body: { email, book_id: out.id } });
+		expectError(limited, 429, "RATE_LIMITED");
+		expect(limited.headers.get("Retry-After")).toBe("3600");
+	});
+});
+
+describe("one-click unsubscribe", () => {
+	async function emailedReader(fields: Record<string, unknown> = {}) {
+		const reader = await createUser();
+		const { book, messages } = await restockFor([reader], fields);
+		const emails = captureEmails();
+		await deliverAll(messages);
+		const email = emails().find((e) => e.to === reader.email) as SentEmail;
+		return { reader, book, email };
+	}
+
+	it("every restock and hold email carries List-Unsubscribe (HTTPS in production), One-Click and Auto-Submitted, and visible links", async () => {
+		for (const allocation of ["notify_all", "hold_queue"]) {
+			const { email } = await emailedReader({ allocation });
+			expect(email.headers).toMatchObject({
+				"List-Unsubscribe": expect.stringMatching(/^<http:\/\/localhost:8787\/unsubscribe\/v1\.a\.[\w.-]+>$/),
+				"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+				"Auto-Submitted": "auto-generated",
+			});
+			expect(email.text).toContain("Cancel this pre-booking: http://localhost:8787/unsubscribe/v1.p.");
+			expect(email.text).toContain("Stop all restock emails: http://localhost:8787/unsubscribe/v1.a.");
+			expect(email.html).toContain('href="http://localhost:8787/unsubscribe/v1.p.');
+		}
+	});
+
+	it("GET shows what will happen and changes nothing; POST One-Click cancels the pre-booking; a replay is harmless", async () => {
+		const { reader, book, email } = await emailedReader();
+		const { prebook } = unsubscribeLinks(email);
+		const page = await api("GET", `/unsubscribe/${prebook}`);
+		expect(page.status).toBe(200);
+		expect(page.headers.get("Content-Type")).toContain("text/html");
+		expect(page.body).toContain(book.title);
+		expect(page.body).toContain('<form method="post">');
+		expect(d1RoundTrips(page)).toBe(1);
+		const before = await api("GET", "/prebooks", { token: reader.token });
+		expect(before.body.items[0].status).toBe("notified");
+		for (let i = 0; i < 2; i++) {
+			const done = await api("POST", `/unsubscribe/${prebook}`, {
+				rawBody: "List-Unsubscribe=One-Click",
+				headers: { "Content-Type": "application/x-www-form-urlencoded" },
+			});
+			expect(done.status).toBe(200);
+			expect(d1RoundTrips(done)).toBe(1);
+		}
+		const after = await api("GET", "/prebooks", { token: reader.token });
+		expect(after.body.items[0].status).toBe("cancelled");
+		expect((await api("GET", "/users/me/preferences", { token: reader.token })).body).toEqual({
+			restock_emails: true,
+		});
+	});
+
+	it("the 'all' link also turns restock emails off; a tampered token is 404", async () => {
+		const { reader, email } = await emailedReader();
+		const { all } = unsubscribeLinks(email);
+		const done = await api("POST", `/unsubscribe/${all}`, {
+			rawBody: "List-Unsubscribe=One-Click",
+			headers: { "Content-Type": "application/x-www-form-urlencoded" },
+		});
+		expect(done.status).toBe(200);
+		expect((await api("GET", "/users/me/preferences", { token: reader.token })).body).toEqual({
+			restock_emails: false,
+		});
+		const forged = all.replace(/\.a\.(\d+)\./, (_, id) => `.a.${Number(id) + 1}.`);
+		expect((await api("GET", `/unsubscribe/${forged}`)).status).toBe(404);
+		expect((await api("POST", `/unsubscribe/${forged}`)).status).toBe(404);
+		expect((await api("GET", "/unsubscribe/garbage")).status).toBe(404);
+	});
+
+	it("with restock emails off, the next restock records the reader skipped", async () => {
+		const reader = await createUser();
+		const patched = await api("PATCH", "/users/me/preferences", {
+			token: reader.token,
+			body: { restock_emails: false },
+		});
+		expect(patched.body).toEqual({ restock_emails: false });
+		expectError(
+			await api("PATCH", "/users/me/preferences", { token: reader.token, body: { restock_emails: "no" } }),
+			422,
+			"VALIDATION_ERROR",
+		);
+		const { messages } = await restockFor([reader]);
+		const emails = captureEmails();
+		await deliverAll(messages);
+		expect(emails()).toHaveLength(0);
+		const delivery = await env.DB.prepare("SELECT status FROM email_deliveries WHERE user_id = ?")
+			.bind(reader.id)
+			.first();
+		expect(delivery).toEqual({ status: "skipped" });
+	});
+});
+
+describe("privacy: export and erasure", () => {
+	it("exports the caller's data and nobody else's", async () => {
+		const [reader, other] = [await createUser(), await createUser()];
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const shelf = await createBook(admin.token, { stock_quantity: 5 });
+		for (const user of [reader, other]) {
+			await api("POST", "/prebooks", { token: user.token, body: { book_id: book.id } });
+			await api("POST", "/wishlist", { token: user.token, body: { book_id: shelf.id } });
+		}
+		await api("POST", "/cart/items", { token: reader.token, body: { book_id: shelf.id, quantity: 1 } });
+		await api("POST", "/orders/checkout", { token: reader.token, body: {} });
+		const res = await api("GET", "/users/me/export", { token: reader.token });
+		expect(res.status).toBe(200);
+		expect(res.headers.get("Cache-Control")).toBe("no-store");
+		expect(d1RoundTrips(res)).toBe(1);
+		expect(res.body.account).toMatchObject({ id: reader.id, email: reader.email });
+		expect(res.body.preferences).toEqual({ restock_emails: true });
+		expect(res.body.pre_bookings.map((p: { book_id: number }) => p.book_id)).toEqual([book.id]);
+		expect(res.body.wishlist.map((w: { book_id: number }) => w.book_id)).toEqual([shelf.id]);
+		expect(res.body.orders).toHaveLength(1);
+		expect(JSON.stringify(res.body)).not.toContain(other.email);
+	});
+
+	it("erasure anonymises and deactivates in one batch: tokens end, active pre-bookings cancelled, held copies passed on, orders kept", async () => {
+		captureEmails();
+		const reader = await createUser();
+		const next = await createUser();
+		const held = await createBook(admin.token, { stock_quantity: 0, allocation: "hold_queue" });
+		for (const user of [reader, next])
+			await api("POST", "/prebooks", { token: user.token, body: { book_id: held.id } });
+		vi.spyOn(env.PREBOOK_QUEUE, "sendBatch").mockResolvedValue({} as never);
+		await api("PATCH", `/books/${held.id}/stock`, { token: admin.token, body: { quantity: 1 } });
+		const shelf = await createBook(admin.token, { stock_quantity: 5 });
+		await api("POST", "/cart/items", { token: reader.token, body: { book_id: shelf.id, quantity: 1 } });
+		const order = await api("POST", "/orders/checkout", { token: reader.token, body: {} });
+
+		expectError(
+			await api("DELETE", "/users/me", { token: reader.token, body: { password: "wrong password" } }),
+			401,
+			"AUTH_INVALID_CREDENTIALS",
+			"password",
+		);
+		const erased = await api("DELETE", "/users/me", { token: reader.token, body: { password: PASSWORD } });
+		expect(erased.status).toBe(204);
+		expect(d1RoundTrips(erased)).toBe(2);
+
+		const row = await env.DB.prepare("SELECT email, full_name, is_active FROM users WHERE id = ?")
+			.bind(reader.id)
+			.first();
+		expect(row).toEqual({ email: `deleted-user-${reader.id}@invalid`, full_name: null, is_active: 0 });
+		expect((await api("GET", "/users/me", { token: reader.token })).status).toBe(403);
+		expectError(
+			await api("POST", "/auth/refresh", { body: { refresh_token: reader.refreshToken } }),
+			401,
+			"AUTH_INVALID_TOKEN",
+		);
+		const statuses = await env.DB.prepare(
+			"SELECT user_id, status FROM pre_bookings WHERE book_id = ? ORDER BY id",
+		)
+			.bind(held.id)
+			.all();
+		expect(statuses.results).toEqual([
+			{ user_id: reader.id, status: "cancelled" },
+			{ user_id: next.id, status: "offered" },
+		]);
+		const kept = await env.DB.prepare("SELECT user_id, status FROM orders WHERE id = ?")
+			.bind(order.body.id)
+			.first();
+		expect(kept).toEqual({ user_id: reader.id, status: "confirmed" });
+	});
+
+	it("the last active admin cannot erase itself (409 ADMIN_LAST)", async () => {
+		await env.DB.prepare("UPDATE users SET role = 'user' WHERE role = 'admin'").run();
+		const last = await createAdmin();
+		expectError(
+			await api("DELETE", "/users/me", { token: last.token, body: { password: PASSWORD } }),
+			409,
+			"ADMIN_LAST",
+		);
+		const row = await env.DB.prepare("SELECT email, is_active FROM users WHERE id = ?").bind(last.id).first();
+		expect(row).toEqual({ email: last.email, is_active: 1 });
+		admin = await createAdmin();
+	});
+});
