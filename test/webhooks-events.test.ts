@@ -8,7 +8,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import { prebookNotifiedEvents } from "../src/features/webhooks/webhook-events";
 import worker from "../src/index";
 import { batch, createDb, newD1Usage } from "../src/lib/db";
-import { api, bulkUsers, createAdmin, createBook, createUser, type TestUser } from "./helpers";
+import { api, bulkUsers, createAdmin, createBook, createUser, PASSWORD, type TestUser } from "./helpers";
 import { expectInvariants } from "./invariants";
 import { captureWebhookQueue, eventsOf, registerWebhook } from "./webhooks-helpers";
 
@@ -166,6 +166,31 @@ describe("events are born in the batch of their change", () => {
 		});
 		const expiryOffer = (await eventsOf("prebook.offered", ...ofBook(book.id)))[2];
 		expect(expiryOffer?.data).toMatchObject({ reason: "expiry", prebook_ids: [fourth] });
+		await expectInvariants();
+	});
+
+	it("an erased account's held copies go to the next in line with prebook.offered (reason cancel)", async () => {
+		await registerWebhook(admin.token, ["prebook.offered"]);
+		const books = [
+			await createBook(admin.token, { stock_quantity: 0, allocation: "hold_queue" }),
+			await createBook(admin.token, { stock_quantity: 0, allocation: "hold_queue" }),
+		];
+		const [holder, next] = [await createUser(), await createUser()];
+		for (const book of books) {
+			await prebookAll([holder as TestUser, next as TestUser], book.id);
+			await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 1 } });
+		}
+		const erased = await api("DELETE", "/users/me", { token: holder?.token, body: { password: PASSWORD } });
+		expect(erased.status).toBe(204);
+		for (const book of books) {
+			const offers = await eventsOf("prebook.offered", ...ofBook(book.id));
+			expect(offers.map((event) => [event.data.reason, event.data.user_ids])).toEqual([
+				["restock", [holder?.id]],
+				["cancel", [next?.id]],
+			]);
+			// Published right after the erasure's response (the batch's results say which events it recorded).
+			for (const event of offers) expect(event.published_at).toMatch(/Z$/);
+		}
 		await expectInvariants();
 	});
 
