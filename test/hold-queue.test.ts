@@ -107,8 +107,13 @@ describe("the hold queue, end to end", () => {
 			available_quantity: 0,
 		});
 
-		// The second lets the hold lapse: the cron expires it and offers the copy to the third.
-		await runCron(Date.now() + 25 * HOUR);
+		// The second lets the hold lapse: the cron expires it and offers the copy to the third. Holds that other
+		// tests of this file left lapse too, and older ones are swept first (at most 20 books a run): the
+		// cron runs again, as it would every minute, until this book's turn has come.
+		for (let run = 0; run < 10; run++) {
+			await runCron(Date.now() + 25 * HOUR);
+			if ((await prebookOf(readers[1] as TestUser, second as number)).status === "expired") break;
+		}
 		expect((await prebookOf(readers[1] as TestUser, second as number)).status).toBe("expired");
 		expect((await prebookOf(readers[2] as TestUser, third as number)).status).toBe("offered");
 		expect(await book(title.id)).toMatchObject({ stock_quantity: 1, held_quantity: 1 });
