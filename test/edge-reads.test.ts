@@ -47,7 +47,7 @@ describe("D1 read replication (Sessions API)", () => {
 		expect(sessions).toHaveBeenCalledTimes(1);
 		expect(sessions).toHaveBeenCalledWith(bookmark);
 		// The answer's bookmark is the session's latest: never older than the one sent.
-		expect(read.headers.get("X-D1-Bookmark")! >= bookmark).toBe(true);
+		expect((read.headers.get("X-D1-Bookmark") ?? "") >= bookmark).toBe(true);
 
 		const authed = await api("GET", "/users/me", {
 			token: admin.token,
