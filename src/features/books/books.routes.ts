@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly } from "../../lib/auth.ts";
+import { notModified, publicCatalog } from "../../lib/http-cache.ts";
 import {
 	adminErrors,
 	bodyErrors,
@@ -21,6 +22,7 @@ export const list = createRoute({
 	path: "/books",
 	tags: ["Catalog"],
 	summary: "Browse the catalog",
+	...publicCatalog,
 	description:
 		"Ordered by id. `q` (1–200 characters) matches part of the title or author, `author` the whole author name; both ignore ASCII case, and `%` or `_` are plain characters. `in_stock` is on `available_quantity`.",
 	request: {
@@ -39,6 +41,7 @@ export const list = createRoute({
 	},
 	responses: {
 		200: jsonResponse(pageSchema(BookSchema).openapi("BookPage"), "A page of books"),
+		...notModified,
 		...errorResponses({ 422: true }),
 	},
 });
@@ -48,9 +51,11 @@ export const get = createRoute({
 	path: "/books/{id}",
 	tags: ["Catalog"],
 	summary: "One book",
+	...publicCatalog,
 	request: { params: bookId },
 	responses: {
 		200: jsonResponse(BookSchema, "The book"),
+		...notModified,
 		...errorResponses({ 404: "BOOK_NOT_FOUND", 422: true }),
 	},
 });

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly } from "../../lib/auth.ts";
+import { notModified, publicCatalog } from "../../lib/http-cache.ts";
 import { adminErrors, bodyErrors, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi.ts";
 import { GenreCreate, GenreSchema } from "./genres.schemas.ts";
 
@@ -8,8 +9,10 @@ export const list = createRoute({
 	path: "/genres",
 	tags: ["Catalog"],
 	summary: "All genres, by name",
+	...publicCatalog,
 	responses: {
 		200: jsonResponse(z.object({ items: z.array(GenreSchema) }).openapi("GenreList"), "Every genre"),
+		...notModified,
 		...errorResponses({}),
 	},
 });
