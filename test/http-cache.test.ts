@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { app } from "../src/app";
 import { etagOf, matchesIfNoneMatch } from "../src/lib/http-cache";
 import { api, createAdmin, createBook, createUser, d1RoundTrips } from "./helpers";
 
@@ -151,6 +153,14 @@ describe("HTTP caching of the public catalog", () => {
 			expect(res.headers.get("Cache-Control"), path).toBe("no-store");
 			expect(res.headers.get("ETag"), path).toBeNull();
 		}
+	});
+
+	it("without an execution context (app.request) a miss is stored before answering, never a 500", async () => {
+		const path = `/genres?probe=${crypto.randomUUID()}`;
+		const res = await app.request(`https://api.test${path}`, {}, env);
+		expect(res.status).toBe(200);
+		expect(res.headers.get("ETag")).toBeTruthy();
+		expect(d1RoundTrips(await api("GET", path))).toBe(0);
 	});
 
 	it("ETags: a strong hash of the body; If-None-Match lists, weak forms and * match", async () => {

@@ -51,6 +51,18 @@ const catalogHeaders = (etag: string, contentType: string | null): Record<string
 	...(contentType ? { "Content-Type": contentType } : {}),
 });
 
+/** `waitUntil` when the runtime gave an execution context (`app.request` in a test may not): else awaited. */
+async function afterResponse(c: Context<AppEnv>, work: Promise<unknown>): Promise<void> {
+	let ctx: { waitUntil(work: Promise<unknown>): void } | undefined;
+	try {
+		ctx = c.executionCtx;
+	} catch {
+		ctx = undefined;
+	}
+	if (ctx) ctx.waitUntil(work);
+	else await work;
+}
+
 /**
  * Route middleware for the public catalog reads (spread `...publicCatalog` into `createRoute`). Runs after
  * the pipeline's middleware, so a hit still gets its own `X-Request-Id`, `Server-Timing` (0 round trips),
@@ -80,7 +92,8 @@ const catalogCache = createMiddleware<AppEnv>(async (c, next) => {
 	const contentType = c.res.headers.get("Content-Type");
 	const etag = await etagOf(body);
 	const stored = new Response(body, { status: 200, headers: catalogHeaders(etag, contentType) });
-	c.executionCtx.waitUntil(
+	await afterResponse(
+		c,
 		cache
 			.put(key, stored)
 			.catch((err) => logEvent("warn", "cache_put_failed", { error: describeError(err) })),
