@@ -35,7 +35,9 @@ async function openApiDocument(): Promise<unknown> {
 	const { app } = (await import(appModule)) as {
 		app: { request(path: string, init: RequestInit, env: object): Promise<Response> };
 	};
-	const res = await app.request("/openapi.json", {}, { DB: {} });
+	// A D1 stand-in with a session: the pipeline opens one per request, the document never queries it.
+	const session = { prepare() {}, batch() {}, getBookmark: () => null };
+	const res = await app.request("/openapi.json", {}, { DB: { withSession: () => session } });
 	expect(res.status).toBe(200);
 	return res.json();
 }

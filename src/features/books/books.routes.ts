@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly } from "../../lib/auth.ts";
+import { notModified, publicCatalog } from "../../lib/http-cache.ts";
 import {
 	adminErrors,
 	bodyErrors,
@@ -27,6 +28,7 @@ export const list = createRoute({
 	path: "/books",
 	tags: ["Catalog"],
 	summary: "Browse the catalog",
+	...publicCatalog,
 	description:
 		"Ordered by id. `q` (1–200 characters) matches part of the title or author, `author` the whole author name; both ignore ASCII case, and `%` or `_` are plain characters. `in_stock` is on `available_quantity`.",
 	request: {
@@ -45,6 +47,7 @@ export const list = createRoute({
 	},
 	responses: {
 		200: jsonResponse(pageSchema(BookSchema).openapi("BookPage"), "A page of books", cacheHeaders),
+		...notModified,
 		...errorResponses(paramErrors),
 	},
 });
@@ -56,9 +59,11 @@ export const get = createRoute({
 	path: "/books/{id}",
 	tags: ["Catalog"],
 	summary: "One book",
+	...publicCatalog,
 	request: { params: bookId },
 	responses: {
 		200: jsonResponse(BookSchema, "The book", cacheHeaders),
+		...notModified,
 		...errorResponses({ ...notFound, ...paramErrors }),
 	},
 });

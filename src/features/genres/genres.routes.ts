@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly } from "../../lib/auth.ts";
+import { notModified, publicCatalog } from "../../lib/http-cache.ts";
 import {
 	adminErrors,
 	bodyErrors,
@@ -18,12 +19,14 @@ export const list = createRoute({
 	path: "/genres",
 	tags: ["Catalog"],
 	summary: "All genres, by name",
+	...publicCatalog,
 	responses: {
 		200: jsonResponse(
 			z.object({ items: z.array(GenreSchema) }).openapi("GenreList"),
 			"Every genre",
 			cacheHeaders,
 		),
+		...notModified,
 		...errorResponses({}),
 	},
 });

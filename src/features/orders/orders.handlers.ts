@@ -1,4 +1,5 @@
 import { createDb } from "../../lib/db.ts";
+import { forgetCatalog } from "../../lib/http-cache.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { checkout as buyCart } from "./checkout.service.ts";
@@ -15,6 +16,13 @@ export const checkout: AppRouteHandler<typeof routes.checkout> = async (c) => {
 	// Recorded after the response on its own (system) client: the request's round trips stay at two.
 	if (result.captured) c.executionCtx.waitUntil(markPaymentCaptured(createDb(c.env.DB), result.order.id));
 	if (result.replayed) c.header("Idempotent-Replayed", "true");
+	// A confirmed order changed the stock of its books: their cached catalog views go.
+	if (result.order.status === "confirmed" && !result.replayed) {
+		await forgetCatalog(
+			c,
+			result.order.items.flatMap((item) => (item.bookId === null ? [] : [item.bookId])),
+		);
+	}
 	return c.json(toOrderResponse(result.order), 201);
 };
 
