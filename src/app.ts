@@ -21,7 +21,7 @@ import { usersRouter } from "./features/users/index.ts";
 import { webhooksRouter } from "./features/webhooks/index.ts";
 import { wishlistRouter } from "./features/wishlist/index.ts";
 import { configOrNull, loadConfig } from "./lib/config.ts";
-import { createDb, newD1Usage } from "./lib/db.ts";
+import { BOOKMARK_HEADER, createDb, newD1Usage, requestSession } from "./lib/db.ts";
 import { AppError, errorBody, onError } from "./lib/errors.ts";
 import { withLogContext } from "./lib/log.ts";
 import { createRouter } from "./lib/openapi.ts";
@@ -44,15 +44,25 @@ export function createApp() {
 		);
 	});
 	app.use(timing({ crossOrigin: true }));
-	// One metered drizzle client per request; its round trips end up in Server-Timing — on every response,
-	// also the CORS preflights and 413s answered by the middleware below. Authenticated routes replace it
-	// with one guarded by the caller (lib/auth.ts).
+	// One metered drizzle client per request, on the request's D1 session (read replication: public reads
+	// may start on a replica, the rest on the primary, a client's `X-D1-Bookmark` sees its own writes); its
+	// round trips end up in Server-Timing and the session's latest bookmark in `X-D1-Bookmark` — on every
+	// response, also the CORS preflights and 413s answered by the middleware below. Authenticated routes
+	// replace the client with one guarded by the caller, on the same session (lib/auth.ts).
 	app.use(async (c, next) => {
 		const usage = newD1Usage();
+		const session = requestSession(c.env.DB, {
+			method: c.req.method,
+			authorization: c.req.header("Authorization"),
+			bookmark: c.req.header(BOOKMARK_HEADER),
+		});
 		c.set("d1Usage", usage);
-		c.set("db", createDb(c.env.DB, usage));
+		c.set("d1Session", session);
+		c.set("db", createDb(session, usage));
 		await next();
 		setMetric(c, "d1", usage.durationMs, String(usage.roundTrips));
+		const bookmark = session.getBookmark();
+		if (bookmark) c.header(BOOKMARK_HEADER, bookmark);
 	});
 	// Nothing is stored by shared caches unless a route says otherwise: most answers carry tokens or one
 	// user's data. The public catalog reads set their own Cache-Control.
@@ -74,8 +84,22 @@ export function createApp() {
 				return allowed.includes("*") || allowed.includes(origin) ? origin : null;
 			},
 			allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-			allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
-			exposeHeaders: ["X-Request-Id", "Server-Timing", "Retry-After", "Idempotent-Replayed"],
+			allowHeaders: [
+				"Authorization",
+				"Content-Type",
+				"Idempotency-Key",
+				"X-Request-Id",
+				BOOKMARK_HEADER,
+				"If-None-Match",
+			],
+			exposeHeaders: [
+				"X-Request-Id",
+				"Server-Timing",
+				"Retry-After",
+				"Idempotent-Replayed",
+				BOOKMARK_HEADER,
+				"ETag",
+			],
 			maxAge: 600,
 		}),
 	);

@@ -55,15 +55,48 @@ export function publishDocs(app: OpenAPIHono<AppEnv>): void {
 		bearerFormat: "JWT",
 		description: "Access token from POST /auth/login or /auth/refresh (15 minutes)",
 	});
+	// The response headers every operation documents by reference (lib/openapi.ts `standardHeaders` and
+	// friends).
+	const headers: Record<string, { description: string; example: string }> = {
+		"X-Request-Id": {
+			description:
+				"This request's id (the client's `X-Request-Id` when it sent a sane one); quote it when reporting a problem",
+			example: "3f2b8c1e-6d0a-4a5e-9c57-1b2f0e7d9a41",
+		},
+		"Server-Timing": {
+			description: 'D1 time and round trips of this request: `d1;dur=<ms>;desc="<round trips>"`',
+			example: 'd1;dur=3.2;desc="1"',
+		},
+		"Retry-After": { description: "Seconds to wait before trying again", example: "60" },
+		"Idempotent-Replayed": {
+			description:
+				"`true` when the answer is the stored order of an earlier request with the same `Idempotency-Key`",
+			example: "true",
+		},
+		ETag: { description: "The representation's validator, for `If-None-Match`", example: '"5f1c2a"' },
+		"Cache-Control": {
+			description: "How long shared caches and browsers may keep the answer",
+			example: "public, max-age=60",
+		},
+	};
+	for (const [name, { description, example }] of Object.entries(headers)) {
+		app.openAPIRegistry.registerComponent("headers", name, {
+			description,
+			schema: { type: "string", example },
+		});
+	}
 	// The document's top-level `webhooks`: what integrators receive, one entry per event type.
 	registerWebhookDocs(app);
 	app.doc31("/openapi.json", {
 		openapi: "3.1.0",
+		// Relative: the document is served by the API it describes, so "Try it out" calls the same origin.
+		servers: [{ url: "/", description: "The origin serving this document" }],
 		info: {
 			title: TITLE,
 			version: "1.0.0",
+			license: { name: "MIT", url: "https://spdx.org/licenses/MIT.html" },
 			description:
-				'Catalog, accounts, wishlist, cart and checkout, and pre-booking of out-of-stock books with back-in-stock emails, and signed webhooks for integrators (`webhooks`). Every error has the body `{code, detail, field}`; every response carries `X-Request-Id` and `Server-Timing` (`d1;desc="<round trips>"`).',
+				'Catalog, accounts, wishlist, cart and checkout, and pre-booking of out-of-stock books with back-in-stock emails, and signed webhooks for integrators (`webhooks`). Every error has the body `{code, detail, field}`; every response carries `X-Request-Id` and `Server-Timing` (`d1;desc="<round trips>"`). Every operation has an `operationId`, and the `code` of each error response is an enum of exactly the codes the operation answers with for that status.',
 		},
 	});
 	app.get("/docs", (c) => {

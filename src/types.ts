@@ -18,6 +18,8 @@ export interface AppEnv {
 		/** The request's database: guarded by the caller on authenticated routes, metered everywhere. */
 		db: Db;
 		d1Usage: D1Usage;
+		/** The request's D1 session (read replication): every round trip of the request runs on it. */
+		d1Session: D1DatabaseSession;
 		/** Set by `requireUser` / `requireAdmin`; absent on public routes. */
 		caller: Caller;
 	};

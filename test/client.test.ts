@@ -1,15 +1,16 @@
 import { hc } from "hono/client";
-import { describe, expect, it } from "vitest";
-import type { AppType } from "../src/index";
-import { createAdmin, createBook, fetchWorker } from "./helpers";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import type { AppType } from "../src/client";
+import { createAdmin, createBook, createUser, fetchWorker } from "./helpers";
+
+const client = hc<AppType>("https://api.test", {
+	fetch: (input: RequestInfo | URL, init?: RequestInit) => fetchWorker(new Request(input, init)),
+});
 
 describe("typed client (hono/client)", () => {
 	it("calls the API through the exported AppType", async () => {
 		const admin = await createAdmin();
 		const book = await createBook(admin.token, { price: "7.25" });
-		const client = hc<AppType>("https://api.test", {
-			fetch: (input: RequestInfo | URL, init?: RequestInit) => fetchWorker(new Request(input, init)),
-		});
 		const res = await client.books[":id"].$get({ param: { id: String(book.id) } });
 		expect(res.status).toBe(200);
 		if (res.status === 200) {
@@ -20,5 +21,32 @@ describe("typed client (hono/client)", () => {
 		}
 		const me = await client.users.me.$get({}, { headers: { Authorization: `Bearer ${admin.token}` } });
 		expect(me.status).toBe(200);
+	});
+
+	it("types each error status's body, with the route's codes for that status", async () => {
+		const admin = await createAdmin();
+		const user = await createUser();
+		const book = await createBook(admin.token, { stock_quantity: 2 });
+		const res = await client.prebooks.$post(
+			{ json: { book_id: book.id } },
+			{ headers: { Authorization: `Bearer ${user.token}` } },
+		);
+		expect(res.status).toBe(409);
+		if (res.status === 409) {
+			const error = await res.json();
+			expectTypeOf(error.code).toEqualTypeOf<
+				"PREBOOK_BOOK_IN_STOCK" | "PREBOOK_DUPLICATE" | "PREBOOK_LIMIT_REACHED"
+			>();
+			expectTypeOf(error.field).toEqualTypeOf<string | null>();
+			expect(error).toMatchObject({ code: "PREBOOK_BOOK_IN_STOCK", field: "book_id" });
+			expect(typeof error.detail).toBe("string");
+		}
+		const missing = await client.books[":id"].$get({ param: { id: "999999999" } });
+		expect(missing.status).toBe(404);
+		if (missing.status === 404) {
+			const error = await missing.json();
+			expectTypeOf(error.code).toEqualTypeOf<"BOOK_NOT_FOUND">();
+			expect(error.code).toBe("BOOK_NOT_FOUND");
+		}
 	});
 });

@@ -16,6 +16,7 @@ import { isbn13CheckDigit } from "../src/lib/isbn";
 import { consumePrebookNotifications, PREBOOK_QUEUE_NAME } from "../src/notifications/consumer";
 import { emailBindingMailer } from "../src/notifications/mailer";
 import type { PrebookNotifiedMessage } from "../src/notifications/prebook-message";
+import { expectDocumentedError } from "./contract";
 
 export interface ApiResponse<T = any> {
 	status: number;
@@ -34,12 +35,15 @@ export interface RequestOptions {
 /**
  * The Worker's fetch handler, awaited together with everything the request handed to `waitUntil` (the
  * payment capture record, the restock's publication confirmation): nothing keeps running behind the test.
- * A failure of that work fails the test.
+ * A failure of that work fails the test, and so does an error answer the OpenAPI document does not list
+ * (test/contract.ts).
  */
 export async function fetchWorker(request: Request): Promise<Response> {
 	const ctx = createExecutionContext();
+	const { method, url } = request;
 	const res = await worker.fetch(request, env, ctx);
 	await waitOnExecutionContext(ctx);
+	await expectDocumentedError(method, url, res);
 	return res;
 }
 

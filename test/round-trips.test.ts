@@ -5,7 +5,8 @@ import { api, createAdmin, createBook, createUser, d1RoundTrips, PASSWORD, uniqu
 /**
  * The budget (README, "D1 round trips per request"): one for every request — the caller's check runs
  * inside the request's own batch — except login (the hash is read before the refresh token is written)
- * and checkout (the cart is read before the payment is authorized): two.
+ * and checkout (the cart is read before the payment is authorized): two. A public catalog read the
+ * data center's cache answers makes none.
  */
 describe("D1 round trips per request (Server-Timing)", () => {
 	it("pins every route at its budget", async () => {
@@ -109,6 +110,29 @@ describe("D1 round trips per request (Server-Timing)", () => {
 		expect(removed.status).toBe(204);
 		expect(d1RoundTrips(removed)).toBe(1);
 		vi.restoreAllMocks();
+	});
+
+	it("a cached catalog read is 0 (the Cache API answers); a write and the next read are 1 each", async () => {
+		const admin = await createAdmin();
+		const book = await createBook(admin.token);
+		for (const path of [`/books/${book.id}`, "/books", "/genres"]) {
+			expect(d1RoundTrips(await api("GET", path)), path).toBe(1);
+			const hit = await api("GET", path);
+			expect(hit.status, path).toBe(200);
+			expect(d1RoundTrips(hit), path).toBe(0);
+			const notModified = await api("GET", path, {
+				headers: { "If-None-Match": hit.headers.get("ETag") ?? "" },
+			});
+			expect(notModified.status, path).toBe(304);
+			expect(d1RoundTrips(notModified), path).toBe(0);
+		}
+		const write = await api("PATCH", `/books/${book.id}/stock`, {
+			token: admin.token,
+			body: { quantity: 2 },
+		});
+		expect(d1RoundTrips(write)).toBe(1);
+		expect(d1RoundTrips(await api("GET", `/books/${book.id}`))).toBe(1);
+		expect(d1RoundTrips(await api("GET", "/books"))).toBe(1);
 	});
 
 	it("refusals of the caller cost the same single round trip (401/403 from inside the batch)", async () => {

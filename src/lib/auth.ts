@@ -23,7 +23,7 @@ const requireRole = (role: CallerGuard["role"]) =>
 		const claims = token ? await verifyAccessToken(token, c.var.config.jwtSecret) : null;
 		if (claims === null) throw new AppError("AUTH_INVALID_TOKEN", "The access token is invalid or expired");
 		c.set("caller", { id: claims.userId });
-		c.set("db", createDb(c.env.DB, c.var.d1Usage, { ...claims, role }));
+		c.set("db", createDb(c.var.d1Session, c.var.d1Usage, { ...claims, role }));
 		await next();
 	});
 

@@ -9,6 +9,10 @@
  *    routes) is still an admin (migrations/0007_caller_guard.sql). It is added here, below drizzle, so no
  *    service can run a statement without it and the check costs no round trip of its own;
  *  - a SELECT in a batch keeps every column even when two share a name (see `keepEveryColumn`).
+ *
+ * A request's binding wraps a D1 **session** (read replication, `requestSession`): public reads may be
+ * served by a nearby replica, everything else starts on the primary, and a client's bookmark makes the
+ * session at least as fresh as what that client saw (read-your-writes). Writes always go to the primary.
  */
 import type { SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
@@ -65,6 +69,42 @@ function recordMeta(usage: D1Usage, result: D1Result | D1ExecResult | null): voi
 	usage.rowsWritten += meta?.rows_written ?? 0;
 }
 
+/** What the request binding runs on: the database itself or one of its sessions (same prepare/batch). */
+export type D1Target = D1Database | D1DatabaseSession;
+
+/**
+ * A D1 bookmark as D1 issues them: hex groups joined by dashes, e.g.
+ * `00000000-00000011-00000000-00000000000000000000000000000000`. Anything else is ignored (never sent
+ * to D1), as is anything longer than 128 characters.
+ */
+const BOOKMARK = /^[0-9a-f]{1,64}(?:-[0-9a-f]{1,64}){0,7}$/i;
+const MAX_BOOKMARK_LENGTH = 128;
+
+/** Request and response header carrying a D1 bookmark (read-your-writes across replicas). */
+export const BOOKMARK_HEADER = "X-D1-Bookmark";
+
+/** The client's `X-D1-Bookmark` if it looks like one, else null. */
+export function validBookmark(header: string | null | undefined): D1SessionBookmark | null {
+	const value = header?.trim();
+	if (!value || value.length > MAX_BOOKMARK_LENGTH || !BOOKMARK.test(value)) return null;
+	return value;
+}
+
+/**
+ * The request's D1 session: built from the client's bookmark when it sent a valid one (its reads see at
+ * least what that bookmark saw); otherwise a public read (`GET`/`HEAD` without `Authorization`) may start on
+ * any replica (`first-unconstrained`) and every other request starts on the primary (`first-primary`).
+ */
+export function requestSession(
+	binding: D1Database,
+	request: { method: string; authorization?: string; bookmark?: string | null },
+): D1DatabaseSession {
+	const bookmark = validBookmark(request.bookmark);
+	if (bookmark) return binding.withSession(bookmark);
+	const publicRead = (request.method === "GET" || request.method === "HEAD") && !request.authorization;
+	return binding.withSession(publicRead ? "first-unconstrained" : "first-primary");
+}
+
 /** A statement of the request binding: its SQL and parameters, prepared on the real binding when it runs. */
 class RequestStatement implements D1PreparedStatement {
 	constructor(
@@ -111,7 +151,7 @@ class RequestStatement implements D1PreparedStatement {
  */
 class RequestD1 implements D1Database {
 	constructor(
-		private readonly inner: D1Database,
+		private readonly inner: D1Target,
 		private readonly usage: D1Usage,
 		private readonly guard?: CallerGuard,
 	) {}
@@ -146,23 +186,30 @@ class RequestD1 implements D1Database {
 		// Multi-statement scripts are for migrations and tests, never a request: they cannot carry the guard.
 		if (this.guard) throw new Error("exec() is not available to authenticated requests");
 		this.usage.roundTrips += 1;
-		return this.inner.exec(query);
+		return this.database("exec()").exec(query);
 	}
 
 	withSession(constraintOrBookmark?: D1SessionBookmark | D1SessionConstraint): D1DatabaseSession {
-		return this.inner.withSession(constraintOrBookmark);
+		return this.database("withSession()").withSession(constraintOrBookmark);
 	}
 
 	dump(): Promise<ArrayBuffer> {
-		return this.inner.dump();
+		return this.database("dump()").dump();
+	}
+
+	/** The database itself, for what a session cannot do (exec, nested sessions, dump). */
+	private database(what: string): D1Database {
+		if (!("exec" in this.inner)) throw new Error(`${what} is not available on a D1 session`);
+		return this.inner;
 	}
 }
 
 /**
- * A drizzle client over the request binding; create one per request (or queue batch). With `guard`, every
- * round trip it makes first checks that the caller may still act (see the file comment).
+ * A drizzle client over the request binding; create one per request (or queue batch), over the request's
+ * D1 session (`requestSession`) or, for background work, the database itself. With `guard`, every round
+ * trip it makes first checks that the caller may still act (see the file comment).
  */
-export function createDb(binding: D1Database, usage: D1Usage = newD1Usage(), guard?: CallerGuard): Db {
+export function createDb(binding: D1Target, usage: D1Usage = newD1Usage(), guard?: CallerGuard): Db {
 	return drizzle(new RequestD1(binding, usage, guard), { schema });
 }
 

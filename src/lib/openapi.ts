@@ -1,10 +1,10 @@
 /**
  * Building blocks for routes: the router factory (one validation hook for every route), the documented
- * error envelope, request bodies and path ids.
+ * error envelope with each route's error codes, response headers, request bodies and path ids.
  */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../types.ts";
-import { validationError } from "./errors.ts";
+import { type ErrorCode, type errorStatus, validationError } from "./errors.ts";
 
 export function createRouter() {
 	return new OpenAPIHono<AppEnv>({
@@ -28,50 +28,135 @@ export const ErrorSchema = z
 			.nullable()
 			.openapi({ description: "The response's `X-Request-Id`, to quote when reporting a problem" }),
 	})
-	.openapi("Error");
+	.openapi("Error", {
+		description: "Every error's body. Each response narrows `code` to the codes that route can answer.",
+	});
 
-const errorDescriptions = {
-	400: "MALFORMED_BODY: the body is not valid JSON",
-	401: "AUTH_REQUIRED / AUTH_INVALID_TOKEN: missing, invalid or expired bearer token",
-	403: "AUTH_ACCOUNT_DEACTIVATED / AUTH_FORBIDDEN",
-	404: "Not found",
-	409: "Conflict",
-	413: "PAYLOAD_TOO_LARGE: body over 64 KiB",
-	415: "UNSUPPORTED_MEDIA_TYPE: body is not application/json",
-	422: "VALIDATION_ERROR: every problem in `errors`, the first one in `field`",
-	429: "RATE_LIMITED: retry after the `Retry-After` header's seconds",
-	500: "INTERNAL_ERROR",
-	503: "SERVICE_UNAVAILABLE",
-} as const;
-type ErrorHttpStatus = keyof typeof errorDescriptions;
+/**
+ * Where a code is answered with another status than `errorStatus` gives it: an emailed link's bad token is
+ * a 400 (`new AppError("AUTH_INVALID_TOKEN", …, { status: 400 })`), not a 401 that would make clients
+ * discard their session.
+ */
+interface StatusExceptions {
+	400: "AUTH_INVALID_TOKEN";
+}
 
-/** Documented error responses; pass a description to name the route's own codes. */
-export function errorResponses(statuses: Partial<Record<ErrorHttpStatus, string | true>>) {
-	const all: Partial<Record<ErrorHttpStatus, string | true>> = { ...statuses, 500: true };
+/** The statuses the API documents errors with. */
+export type ErrorHttpStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
+
+/** The codes `errorStatus` allows for a status (plus the documented exceptions): `CodesFor<404>` = the *_NOT_FOUND. */
+export type CodesFor<S extends ErrorHttpStatus> =
+	| { [C in ErrorCode]: (typeof errorStatus)[C] extends S ? C : never }[ErrorCode]
+	| (S extends keyof StatusExceptions ? StatusExceptions[S] : never);
+
+type Codes<S extends ErrorHttpStatus> = readonly [CodesFor<S>, ...CodesFor<S>[]];
+
+/** One documented error status: its codes, and optionally what they mean for this route. */
+export type ErrorEntry<S extends ErrorHttpStatus> = Codes<S> | { codes: Codes<S>; description: string };
+
+export type ErrorSpec = { [S in ErrorHttpStatus]?: ErrorEntry<S> };
+
+const genericDescriptions: Partial<Record<ErrorHttpStatus, string>> = {
+	400: "The body is not valid JSON",
+	401: "Missing, invalid or expired bearer token",
+	403: "The account is deactivated",
+	413: "The body is over 64 KiB",
+	415: "The body is not application/json",
+	422: "Every problem in `errors`, the first one in `field`",
+	429: "Too many requests: retry after the `Retry-After` header's seconds",
+	500: "Unexpected error",
+	503: "A dependency did not answer",
+};
+
+/** Headers on every response (components in src/docs.ts). */
+const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
+export const standardHeaders = {
+	"X-Request-Id": headerRef("X-Request-Id"),
+	"Server-Timing": headerRef("Server-Timing"),
+};
+/** The public catalog reads: cacheable, revalidated with `If-None-Match`. */
+export const cacheHeaders = {
+	...standardHeaders,
+	ETag: headerRef("ETag"),
+	"Cache-Control": headerRef("Cache-Control"),
+};
+const rateLimitHeaders = { ...standardHeaders, "Retry-After": headerRef("Retry-After") };
+/** Checkout's 201: `Idempotent-Replayed: true` when an earlier request with the same key made the order. */
+export const replayHeaders = { ...standardHeaders, "Idempotent-Replayed": headerRef("Idempotent-Replayed") };
+
+/** The error body of one response: `Error` with `code` narrowed to the route's codes for that status. */
+function errorBodySchema<C extends string>(codes: readonly [C, ...C[]]) {
+	return ErrorSchema.extend({ code: z.enum(codes).openapi({ example: codes[0] }) });
+}
+
+type ErrorResponse<C extends string> = {
+	description: string;
+	headers: typeof standardHeaders;
+	content: { "application/json": { schema: ReturnType<typeof errorBodySchema<C>> } };
+};
+
+type EntryCodes<E> = E extends { codes: readonly (infer C extends string)[] }
+	? C
+	: E extends readonly (infer C extends string)[]
+		? C
+		: never;
+
+export type ErrorResponses<T extends ErrorSpec> = {
+	[S in keyof T & ErrorHttpStatus]: ErrorResponse<EntryCodes<T[S]>>;
+} & { 500: ErrorResponse<"INTERNAL_ERROR"> };
+
+/**
+ * Documented error responses, each with exactly the codes the route can answer with for that status —
+ * checked against `errorStatus` (`errorResponses({ 404: ["PREBOOK_DUPLICATE"] })` does not compile).
+ * Every route also gets 500 INTERNAL_ERROR. Typed per status, so `hc<AppType>` callers can narrow on
+ * `res.status === 409` and read `code` as a union of the route's 409 codes.
+ */
+export function errorResponses<const T extends ErrorSpec>(spec: T): ErrorResponses<T> {
+	const all: ErrorSpec = { ...spec, 500: ["INTERNAL_ERROR"] };
 	return Object.fromEntries(
-		Object.entries(all).map(([status, description]) => [
-			status,
-			{
-				description:
-					description === true ? errorDescriptions[Number(status) as ErrorHttpStatus] : description,
-				content: { "application/json": { schema: ErrorSchema } },
-			},
-		]),
-	);
+		Object.entries(all).map(([key, entry]) => {
+			const status = Number(key) as ErrorHttpStatus;
+			const codes = (Array.isArray(entry) ? entry : (entry as { codes: Codes<ErrorHttpStatus> }).codes) as [
+				string,
+				...string[],
+			];
+			const meaning = Array.isArray(entry)
+				? genericDescriptions[status]
+				: (entry as { description: string }).description;
+			return [
+				key,
+				{
+					description: meaning ? `${codes.join(" / ")}: ${meaning}` : codes.join(" / "),
+					headers: status === 429 ? rateLimitHeaders : standardHeaders,
+					content: { "application/json": { schema: errorBodySchema(codes) } },
+				},
+			];
+		}),
+	) as ErrorResponses<T>;
 }
 
 /** Errors every route with a JSON body can produce before its handler runs. */
-export const bodyErrors = { 400: true, 413: true, 415: true, 422: true } as const;
+export const bodyErrors = {
+	400: ["MALFORMED_BODY"],
+	413: ["PAYLOAD_TOO_LARGE"],
+	415: ["UNSUPPORTED_MEDIA_TYPE"],
+	422: ["VALIDATION_ERROR"],
+} as const satisfies ErrorSpec;
+/** Errors of a route whose path or query is validated. */
+export const paramErrors = { 422: ["VALIDATION_ERROR"] } as const satisfies ErrorSpec;
 /** Errors of a route that needs a signed-in, active user. */
 export const userErrors = {
-	401: true,
-	403: "AUTH_ACCOUNT_DEACTIVATED: the account is deactivated",
-} as const;
+	401: ["AUTH_REQUIRED", "AUTH_INVALID_TOKEN"],
+	403: ["AUTH_ACCOUNT_DEACTIVATED"],
+} as const satisfies ErrorSpec;
 /** Errors of an admin-only route. */
 export const adminErrors = {
-	401: true,
-	403: "AUTH_ACCOUNT_DEACTIVATED / AUTH_FORBIDDEN: not an active admin",
-} as const;
+	401: ["AUTH_REQUIRED", "AUTH_INVALID_TOKEN"],
+	403: { codes: ["AUTH_ACCOUNT_DEACTIVATED", "AUTH_FORBIDDEN"], description: "Not an active admin" },
+} as const satisfies ErrorSpec;
+
+/** A public route: no bearer token, and the document says so (`security: []`). */
+export const publicRoute = { security: [] };
 
 export const bearerAuth = [{ bearerAuth: [] }];
 
@@ -80,10 +165,18 @@ export const jsonBody = <T extends z.ZodType>(schema: T) => ({
 	content: { "application/json": { schema } },
 });
 
-export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+export const jsonResponse = <T extends z.ZodType, H extends object = typeof standardHeaders>(
+	schema: T,
+	description: string,
+	headers: H = standardHeaders as H,
+) => ({
 	description,
+	headers,
 	content: { "application/json": { schema } },
 });
+
+/** A response without a body (204). */
+export const noContent = (description: string) => ({ description, headers: standardHeaders });
 
 /** An id in the path or query: a positive integer in plain digits ("1e3", "-1", "1 OR 1=1" are 422). */
 export const idParam = (name: string, location: "path" | "query" = "path") =>

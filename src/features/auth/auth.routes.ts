@@ -1,14 +1,26 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { signedIn } from "../../lib/auth.ts";
-import { bodyErrors, errorResponses, jsonBody, jsonResponse, userErrors } from "../../lib/openapi.ts";
+import {
+	bodyErrors,
+	errorResponses,
+	jsonBody,
+	jsonResponse,
+	noContent,
+	publicRoute,
+	userErrors,
+} from "../../lib/openapi.ts";
 import { UserSchema } from "../users/users.schemas.ts";
 import { EmailLinkBody, LoginBody, RefreshBody, RegisterBody, TokenPairSchema } from "./auth.schemas.ts";
 
 /** Every /auth route shares a per-client budget (src/lib/rate-limit.ts). */
-const clientLimit =
-	"RATE_LIMITED: more than 30 auth requests a minute from this client network (`Retry-After`)";
+const clientLimit = {
+	codes: ["RATE_LIMITED"],
+	description: "More than 30 auth requests a minute from this client network (`Retry-After`)",
+} as const;
 
 export const register = createRoute({
+	operationId: "register",
+	...publicRoute,
 	method: "post",
 	path: "/auth/register",
 	tags: ["Auth"],
@@ -18,11 +30,17 @@ export const register = createRoute({
 	request: { body: jsonBody(RegisterBody) },
 	responses: {
 		201: jsonResponse(UserSchema, "The new account"),
-		...errorResponses({ ...bodyErrors, 409: "AUTH_EMAIL_CONFLICT (field `email`)", 429: clientLimit }),
+		...errorResponses({
+			...bodyErrors,
+			409: { codes: ["AUTH_EMAIL_CONFLICT"], description: "The email has an account (field `email`)" },
+			429: clientLimit,
+		}),
 	},
 });
 
 export const verifyEmail = createRoute({
+	operationId: "verifyEmail",
+	...publicRoute,
 	method: "post",
 	path: "/auth/verify-email",
 	tags: ["Auth"],
@@ -32,13 +50,17 @@ export const verifyEmail = createRoute({
 		200: jsonResponse(UserSchema, "The account, `email_verified: true`"),
 		...errorResponses({
 			...bodyErrors,
-			400: "AUTH_INVALID_TOKEN: the link is unknown, used or expired (24 hours); MALFORMED_BODY",
+			400: {
+				codes: ["AUTH_INVALID_TOKEN", "MALFORMED_BODY"],
+				description: "The link is unknown, used or expired (24 hours), or the body is not valid JSON",
+			},
 			429: clientLimit,
 		}),
 	},
 });
 
 export const resendVerification = createRoute({
+	operationId: "resendVerificationEmail",
 	method: "post",
 	path: "/auth/verify-email/resend",
 	tags: ["Auth"],
@@ -52,13 +74,18 @@ export const resendVerification = createRoute({
 		),
 		...errorResponses({
 			...userErrors,
-			409: "EMAIL_ALREADY_VERIFIED",
-			429: "RATE_LIMITED: a link was sent less than a minute ago (`Retry-After`), or too many auth requests",
+			409: { codes: ["EMAIL_ALREADY_VERIFIED"], description: "The address is verified already" },
+			429: {
+				codes: ["RATE_LIMITED"],
+				description: "A link was sent less than a minute ago (`Retry-After`), or too many auth requests",
+			},
 		}),
 	},
 });
 
 export const login = createRoute({
+	operationId: "login",
+	...publicRoute,
 	method: "post",
 	path: "/auth/login",
 	tags: ["Auth"],
@@ -70,14 +97,22 @@ export const login = createRoute({
 		200: jsonResponse(TokenPairSchema, "A new access token and refresh token"),
 		...errorResponses({
 			...bodyErrors,
-			401: "AUTH_INVALID_CREDENTIALS (unknown email and wrong password look the same)",
-			403: "AUTH_ACCOUNT_DEACTIVATED",
-			429: `RATE_LIMITED: 10 failed attempts for this email from this network (100 from all networks) within 15 minutes, or ${clientLimit}`,
+			401: {
+				codes: ["AUTH_INVALID_CREDENTIALS"],
+				description: "Unknown email and wrong password look the same",
+			},
+			403: { codes: ["AUTH_ACCOUNT_DEACTIVATED"], description: "The account is deactivated" },
+			429: {
+				codes: ["RATE_LIMITED"],
+				description: `10 failed attempts for this email from this network (100 from all networks) within 15 minutes, or ${clientLimit.description.toLowerCase()}`,
+			},
 		}),
 	},
 });
 
 export const refresh = createRoute({
+	operationId: "refreshTokens",
+	...publicRoute,
 	method: "post",
 	path: "/auth/refresh",
 	tags: ["Auth"],
@@ -87,16 +122,22 @@ export const refresh = createRoute({
 	request: { body: jsonBody(RefreshBody) },
 	responses: {
 		200: jsonResponse(TokenPairSchema, "A new token pair"),
-		...errorResponses({ ...bodyErrors, 401: "AUTH_INVALID_TOKEN", 429: clientLimit }),
+		...errorResponses({
+			...bodyErrors,
+			401: { codes: ["AUTH_INVALID_TOKEN"], description: "The refresh token is unknown, spent or expired" },
+			429: clientLimit,
+		}),
 	},
 });
 
 export const logout = createRoute({
+	operationId: "logout",
+	...publicRoute,
 	method: "post",
 	path: "/auth/logout",
 	tags: ["Auth"],
 	summary: "Revoke a refresh token",
 	description: "Revokes the token's whole login session. Unknown or already revoked tokens also answer 204.",
 	request: { body: jsonBody(RefreshBody) },
-	responses: { 204: { description: "Revoked" }, ...errorResponses({ ...bodyErrors, 429: clientLimit }) },
+	responses: { 204: noContent("Revoked"), ...errorResponses({ ...bodyErrors, 429: clientLimit }) },
 });

@@ -1,4 +1,5 @@
 import { requestEffects } from "../../lib/effects.ts";
+import { forgetCatalog } from "../../lib/http-cache.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { publishOfferRound } from "../prebooks/allocation.ts";
@@ -40,6 +41,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 		allocation: body.allocation,
 		holdHours: body.hold_hours,
 	});
+	await forgetCatalog(c, [book.id]);
 	return c.json(toBookResponse(book), 201);
 };
 
@@ -57,12 +59,15 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 		allocation: body.allocation,
 		holdHours: body.hold_hours,
 	});
+	await forgetCatalog(c, [book.id]);
 	await publishOfferRound(requestEffects(c), offers);
 	return c.json(toBookResponse(book), 200);
 };
 
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
-	await deleteBook(c.var.db, c.req.valid("param").id);
+	const id = c.req.valid("param").id;
+	await deleteBook(c.var.db, id);
+	await forgetCatalog(c, [id]);
 	return c.body(null, 204);
 };
 
@@ -74,5 +79,6 @@ export const setStock: AppRouteHandler<typeof routes.setStock> = async (c) => {
 		c.req.valid("param").id,
 		c.req.valid("json").quantity,
 	);
+	await forgetCatalog(c, [book.id]);
 	return c.json(toBookResponse(book), 200);
 };

@@ -1,26 +1,34 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly } from "../../lib/auth.ts";
+import { notModified, publicCatalog } from "../../lib/http-cache.ts";
 import {
 	adminErrors,
 	bodyErrors,
 	booleanQuery,
+	cacheHeaders,
 	errorResponses,
 	idParam,
 	jsonBody,
 	jsonResponse,
+	noContent,
+	paramErrors,
+	publicRoute,
 } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
 import { searchText, singleLineText } from "../../lib/text.ts";
 import { BookCreate, BookPatch, BookSchema, stockQuantity } from "./books.schemas.ts";
 
 const bookId = z.object({ id: idParam("id") });
-const notFound = { 404: "BOOK_NOT_FOUND" } as const;
+const notFound = { 404: ["BOOK_NOT_FOUND"] } as const;
 
 export const list = createRoute({
+	operationId: "listBooks",
+	...publicRoute,
 	method: "get",
 	path: "/books",
 	tags: ["Catalog"],
 	summary: "Browse the catalog",
+	...publicCatalog,
 	description:
 		"Ordered by id. `q` (1–200 characters) matches part of the title or author, `author` the whole author name; both ignore ASCII case, and `%` or `_` are plain characters. `in_stock` is on `available_quantity`.",
 	request: {
@@ -38,24 +46,30 @@ export const list = createRoute({
 		}),
 	},
 	responses: {
-		200: jsonResponse(pageSchema(BookSchema).openapi("BookPage"), "A page of books"),
-		...errorResponses({ 422: true }),
+		200: jsonResponse(pageSchema(BookSchema).openapi("BookPage"), "A page of books", cacheHeaders),
+		...notModified,
+		...errorResponses(paramErrors),
 	},
 });
 
 export const get = createRoute({
+	operationId: "getBook",
+	...publicRoute,
 	method: "get",
 	path: "/books/{id}",
 	tags: ["Catalog"],
 	summary: "One book",
+	...publicCatalog,
 	request: { params: bookId },
 	responses: {
-		200: jsonResponse(BookSchema, "The book"),
-		...errorResponses({ 404: "BOOK_NOT_FOUND", 422: true }),
+		200: jsonResponse(BookSchema, "The book", cacheHeaders),
+		...notModified,
+		...errorResponses({ ...notFound, ...paramErrors }),
 	},
 });
 
 export const create = createRoute({
+	operationId: "createBook",
 	method: "post",
 	path: "/books",
 	tags: ["Catalog"],
@@ -67,13 +81,14 @@ export const create = createRoute({
 		...errorResponses({
 			...adminErrors,
 			...bodyErrors,
-			404: "GENRE_NOT_FOUND",
-			409: "BOOK_ISBN_CONFLICT",
+			404: { codes: ["GENRE_NOT_FOUND"], description: "No genre with this `genre_id`" },
+			409: { codes: ["BOOK_ISBN_CONFLICT"], description: "A book has this ISBN (either form)" },
 		}),
 	},
 });
 
 export const update = createRoute({
+	operationId: "updateBook",
 	method: "patch",
 	path: "/books/{id}",
 	tags: ["Catalog"],
@@ -86,13 +101,17 @@ export const update = createRoute({
 		...errorResponses({
 			...adminErrors,
 			...bodyErrors,
-			404: "BOOK_NOT_FOUND / GENRE_NOT_FOUND",
-			409: "BOOK_ISBN_CONFLICT",
+			404: {
+				codes: ["BOOK_NOT_FOUND", "GENRE_NOT_FOUND"],
+				description: "No such book, or no genre with this `genre_id`",
+			},
+			409: { codes: ["BOOK_ISBN_CONFLICT"], description: "Another book has this ISBN (either form)" },
 		}),
 	},
 });
 
 export const remove = createRoute({
+	operationId: "deleteBook",
 	method: "delete",
 	path: "/books/{id}",
 	tags: ["Catalog"],
@@ -100,12 +119,13 @@ export const remove = createRoute({
 	...adminOnly,
 	request: { params: bookId },
 	responses: {
-		204: { description: "Deleted" },
-		...errorResponses({ ...adminErrors, ...notFound, 422: true }),
+		204: noContent("Deleted"),
+		...errorResponses({ ...adminErrors, ...notFound, ...paramErrors }),
 	},
 });
 
 export const setStock = createRoute({
+	operationId: "setBookStock",
 	method: "patch",
 	path: "/books/{id}/stock",
 	tags: ["Catalog"],
@@ -123,7 +143,10 @@ export const setStock = createRoute({
 			...adminErrors,
 			...bodyErrors,
 			...notFound,
-			409: "STOCK_BELOW_HELD (field `quantity`): the quantity is below the copies held for readers in line",
+			409: {
+				codes: ["STOCK_BELOW_HELD"],
+				description: "The quantity is below the copies held for readers in line (field `quantity`)",
+			},
 		}),
 	},
 });

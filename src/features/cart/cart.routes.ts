@@ -6,6 +6,8 @@ import {
 	idParam,
 	jsonBody,
 	jsonResponse,
+	noContent,
+	paramErrors,
 	userErrors,
 } from "../../lib/openapi.ts";
 import { CartItemAdd, CartItemUpdate, CartSchema } from "./cart.schemas.ts";
@@ -13,6 +15,7 @@ import { CartItemAdd, CartItemUpdate, CartSchema } from "./cart.schemas.ts";
 const cartItemId = z.object({ id: idParam("id") });
 
 export const get = createRoute({
+	operationId: "getCart",
 	method: "get",
 	path: "/cart",
 	tags: ["Cart"],
@@ -22,6 +25,7 @@ export const get = createRoute({
 });
 
 export const addItem = createRoute({
+	operationId: "addCartItem",
 	method: "post",
 	path: "/cart/items",
 	tags: ["Cart"],
@@ -35,13 +39,14 @@ export const addItem = createRoute({
 		...errorResponses({
 			...userErrors,
 			...bodyErrors,
-			404: "BOOK_NOT_FOUND",
-			409: "INSUFFICIENT_STOCK (field `quantity`)",
+			404: { codes: ["BOOK_NOT_FOUND"], description: "No such book (field `book_id`)" },
+			409: { codes: ["INSUFFICIENT_STOCK"], description: "Not enough copies in stock (field `quantity`)" },
 		}),
 	},
 });
 
 export const updateItem = createRoute({
+	operationId: "updateCartItem",
 	method: "patch",
 	path: "/cart/items/{id}",
 	tags: ["Cart"],
@@ -53,13 +58,14 @@ export const updateItem = createRoute({
 		...errorResponses({
 			...userErrors,
 			...bodyErrors,
-			404: "CART_ITEM_NOT_FOUND (also another user's)",
-			409: "INSUFFICIENT_STOCK (field `quantity`)",
+			404: { codes: ["CART_ITEM_NOT_FOUND"], description: "No such line (also another user's)" },
+			409: { codes: ["INSUFFICIENT_STOCK"], description: "Not enough copies in stock (field `quantity`)" },
 		}),
 	},
 });
 
 export const removeItem = createRoute({
+	operationId: "removeCartItem",
 	method: "delete",
 	path: "/cart/items/{id}",
 	tags: ["Cart"],
@@ -67,7 +73,11 @@ export const removeItem = createRoute({
 	...signedIn,
 	request: { params: cartItemId },
 	responses: {
-		204: { description: "Removed" },
-		...errorResponses({ ...userErrors, 404: "CART_ITEM_NOT_FOUND (also another user's)", 422: true }),
+		204: noContent("Removed"),
+		...errorResponses({
+			...userErrors,
+			404: { codes: ["CART_ITEM_NOT_FOUND"], description: "No such line (also another user's)" },
+			...paramErrors,
+		}),
 	},
 });

@@ -1,3 +1,4 @@
+import { forgetCatalog } from "../../lib/http-cache.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import type * as routes from "./genres.routes.ts";
 import { toGenreResponse } from "./genres.schemas.ts";
@@ -6,5 +7,8 @@ import { createGenre, listGenres } from "./genres.service.ts";
 export const list: AppRouteHandler<typeof routes.list> = async (c) =>
 	c.json({ items: (await listGenres(c.var.db)).map(toGenreResponse) }, 200);
 
-export const create: AppRouteHandler<typeof routes.create> = async (c) =>
-	c.json(toGenreResponse(await createGenre(c.var.db, c.req.valid("json").name)), 201);
+export const create: AppRouteHandler<typeof routes.create> = async (c) => {
+	const genre = await createGenre(c.var.db, c.req.valid("json").name);
+	await forgetCatalog(c);
+	return c.json(toGenreResponse(genre), 201);
+};

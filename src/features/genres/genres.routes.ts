@@ -1,20 +1,38 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly } from "../../lib/auth.ts";
-import { adminErrors, bodyErrors, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi.ts";
+import { notModified, publicCatalog } from "../../lib/http-cache.ts";
+import {
+	adminErrors,
+	bodyErrors,
+	cacheHeaders,
+	errorResponses,
+	jsonBody,
+	jsonResponse,
+	publicRoute,
+} from "../../lib/openapi.ts";
 import { GenreCreate, GenreSchema } from "./genres.schemas.ts";
 
 export const list = createRoute({
+	operationId: "listGenres",
+	...publicRoute,
 	method: "get",
 	path: "/genres",
 	tags: ["Catalog"],
 	summary: "All genres, by name",
+	...publicCatalog,
 	responses: {
-		200: jsonResponse(z.object({ items: z.array(GenreSchema) }).openapi("GenreList"), "Every genre"),
+		200: jsonResponse(
+			z.object({ items: z.array(GenreSchema) }).openapi("GenreList"),
+			"Every genre",
+			cacheHeaders,
+		),
+		...notModified,
 		...errorResponses({}),
 	},
 });
 
 export const create = createRoute({
+	operationId: "createGenre",
 	method: "post",
 	path: "/genres",
 	tags: ["Catalog"],
@@ -28,7 +46,11 @@ export const create = createRoute({
 		...errorResponses({
 			...adminErrors,
 			...bodyErrors,
-			409: "GENRE_NAME_CONFLICT: a genre with this name exists (names compare after NFKC normalisation and case folding)",
+			409: {
+				codes: ["GENRE_NAME_CONFLICT"],
+				description:
+					"A genre with this name exists (names compare after NFKC normalisation and case folding)",
+			},
 		}),
 	},
 });

@@ -1,8 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
-import { errorResponses, jsonResponse } from "../../lib/openapi.ts";
+import { errorResponses, jsonResponse, publicRoute } from "../../lib/openapi.ts";
 import { HealthSchema } from "./health.schemas.ts";
 
 export const health = createRoute({
+	operationId: "getHealth",
+	...publicRoute,
 	method: "get",
 	path: "/health",
 	tags: ["Operations"],
@@ -10,6 +12,11 @@ export const health = createRoute({
 	description: "503 when D1 does not answer or the configuration is invalid (`detail` names the variables).",
 	responses: {
 		200: jsonResponse(HealthSchema, "D1 answers and the configuration is valid"),
-		...errorResponses({ 503: "SERVICE_UNAVAILABLE: D1 did not answer or the Worker is misconfigured" }),
+		...errorResponses({
+			503: {
+				codes: ["SERVICE_UNAVAILABLE"],
+				description: "D1 did not answer or the Worker is misconfigured",
+			},
+		}),
 	},
 });

@@ -1,5 +1,6 @@
 import { createDb } from "../../lib/db.ts";
 import { requestEffects } from "../../lib/effects.ts";
+import { forgetCatalog } from "../../lib/http-cache.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import { publishWebhookEventsLater } from "../../notifications/webhook-publication.ts";
 import type { AppRouteHandler } from "../../types.ts";
@@ -18,6 +19,13 @@ export const checkout: AppRouteHandler<typeof routes.checkout> = async (c) => {
 	if (result.captured) c.executionCtx.waitUntil(markPaymentCaptured(createDb(c.env.DB), result.order.id));
 	publishWebhookEventsLater(requestEffects(c), result.webhookEventIds);
 	if (result.replayed) c.header("Idempotent-Replayed", "true");
+	// A confirmed order changed the stock of its books: their cached catalog views go.
+	if (result.order.status === "confirmed" && !result.replayed) {
+		await forgetCatalog(
+			c,
+			result.order.items.flatMap((item) => (item.bookId === null ? [] : [item.bookId])),
+		);
+	}
 	return c.json(toOrderResponse(result.order), 201);
 };
 

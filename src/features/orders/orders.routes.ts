@@ -8,12 +8,15 @@ import {
 	idParam,
 	jsonBody,
 	jsonResponse,
+	paramErrors,
+	replayHeaders,
 	userErrors,
 } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
 import { AdminOrderSchema, CheckoutBody, CheckoutHeaders, OrderSchema } from "./orders.schemas.ts";
 
 export const checkout = createRoute({
+	operationId: "checkout",
 	method: "post",
 	path: "/orders/checkout",
 	tags: ["Orders"],
@@ -31,18 +34,29 @@ export const checkout = createRoute({
 		body: jsonBody(CheckoutBody),
 	},
 	responses: {
-		201: jsonResponse(OrderSchema, "The order (`confirmed` or `payment_failed`)"),
+		201: jsonResponse(OrderSchema, "The order (`confirmed` or `payment_failed`)", replayHeaders),
 		...errorResponses({
 			...userErrors,
 			...bodyErrors,
-			409: "CART_EMPTY / INSUFFICIENT_STOCK (field `book_id:<id>`; nothing changed)",
-			422: "VALIDATION_ERROR, or IDEMPOTENCY_KEY_REUSED: this key was used with another `payment_token`",
-			429: "RATE_LIMITED: more than 10 checkout attempts, or 3 declined payments, within 15 minutes (`Retry-After`)",
+			409: {
+				codes: ["CART_EMPTY", "INSUFFICIENT_STOCK"],
+				description: "The cart is empty, or a line is short (field `book_id:<id>`); nothing changed",
+			},
+			422: {
+				codes: ["VALIDATION_ERROR", "IDEMPOTENCY_KEY_REUSED"],
+				description: "Invalid input, or this `Idempotency-Key` was used with another `payment_token`",
+			},
+			429: {
+				codes: ["RATE_LIMITED"],
+				description:
+					"More than 10 checkout attempts, or 3 declined payments, within 15 minutes (`Retry-After`)",
+			},
 		}),
 	},
 });
 
 export const list = createRoute({
+	operationId: "listOrders",
 	method: "get",
 	path: "/orders",
 	tags: ["Orders"],
@@ -51,11 +65,12 @@ export const list = createRoute({
 	request: { query: pageQuery },
 	responses: {
 		200: jsonResponse(pageSchema(OrderSchema).openapi("OrderPage"), "A page of orders"),
-		...errorResponses({ ...userErrors, 422: true }),
+		...errorResponses({ ...userErrors, ...paramErrors }),
 	},
 });
 
 export const get = createRoute({
+	operationId: "getOrder",
 	method: "get",
 	path: "/orders/{id}",
 	tags: ["Orders"],
@@ -64,11 +79,16 @@ export const get = createRoute({
 	request: { params: z.object({ id: idParam("id") }) },
 	responses: {
 		200: jsonResponse(OrderSchema, "The order"),
-		...errorResponses({ ...userErrors, 404: "ORDER_NOT_FOUND (also another user's)", 422: true }),
+		...errorResponses({
+			...userErrors,
+			404: { codes: ["ORDER_NOT_FOUND"], description: "No such order (also another user's)" },
+			...paramErrors,
+		}),
 	},
 });
 
 export const adminList = createRoute({
+	operationId: "adminListOrders",
 	method: "get",
 	path: "/admin/orders",
 	tags: ["Admin"],
@@ -85,6 +105,6 @@ export const adminList = createRoute({
 	},
 	responses: {
 		200: jsonResponse(pageSchema(AdminOrderSchema).openapi("AdminOrderPage"), "A page of orders"),
-		...errorResponses({ ...adminErrors, 422: true }),
+		...errorResponses({ ...adminErrors, ...paramErrors }),
 	},
 });

@@ -8,6 +8,10 @@ import {
 	idParam,
 	jsonBody,
 	jsonResponse,
+	noContent,
+	paramErrors,
+	publicRoute,
+	standardHeaders,
 	userErrors,
 } from "../../lib/openapi.ts";
 import { limitParam, pageQuery, pageSchema } from "../../lib/pagination.ts";
@@ -24,6 +28,7 @@ import {
 const prebookId = z.object({ id: idParam("id") });
 
 export const create = createRoute({
+	operationId: "createPrebook",
 	method: "post",
 	path: "/prebooks",
 	tags: ["Pre-bookings"],
@@ -37,13 +42,17 @@ export const create = createRoute({
 		...errorResponses({
 			...userErrors,
 			...bodyErrors,
-			404: "BOOK_NOT_FOUND (field `book_id`)",
-			409: "PREBOOK_BOOK_IN_STOCK / PREBOOK_DUPLICATE / PREBOOK_LIMIT_REACHED (field `book_id`), checked in that order",
+			404: { codes: ["BOOK_NOT_FOUND"], description: "No such book (field `book_id`)" },
+			409: {
+				codes: ["PREBOOK_BOOK_IN_STOCK", "PREBOOK_DUPLICATE", "PREBOOK_LIMIT_REACHED"],
+				description: "Checked in that order (field `book_id`)",
+			},
 		}),
 	},
 });
 
 export const list = createRoute({
+	operationId: "listPrebooks",
 	method: "get",
 	path: "/prebooks",
 	tags: ["Pre-bookings"],
@@ -59,11 +68,12 @@ export const list = createRoute({
 	},
 	responses: {
 		200: jsonResponse(pageSchema(PrebookSchema).openapi("PreBookingPage"), "A page of pre-bookings"),
-		...errorResponses({ ...userErrors, 422: true }),
+		...errorResponses({ ...userErrors, ...paramErrors }),
 	},
 });
 
 export const get = createRoute({
+	operationId: "getPrebook",
 	method: "get",
 	path: "/prebooks/{id}",
 	tags: ["Pre-bookings"],
@@ -72,11 +82,16 @@ export const get = createRoute({
 	request: { params: prebookId },
 	responses: {
 		200: jsonResponse(PrebookSchema, "The pre-booking"),
-		...errorResponses({ ...userErrors, 404: "PREBOOK_NOT_FOUND (also for another user's)", 422: true }),
+		...errorResponses({
+			...userErrors,
+			404: { codes: ["PREBOOK_NOT_FOUND"], description: "No such pre-booking (also another user's)" },
+			...paramErrors,
+		}),
 	},
 });
 
 export const cancel = createRoute({
+	operationId: "cancelPrebook",
 	method: "delete",
 	path: "/prebooks/{id}",
 	tags: ["Pre-bookings"],
@@ -86,17 +101,21 @@ export const cancel = createRoute({
 	...signedIn,
 	request: { params: prebookId },
 	responses: {
-		204: { description: "Cancelled" },
+		204: noContent("Cancelled"),
 		...errorResponses({
 			...userErrors,
-			404: "PREBOOK_NOT_FOUND (also for another user's)",
-			409: "PREBOOK_ALREADY_CANCELLED; PREBOOK_CLOSED for a `fulfilled` or `expired` pre-booking",
-			422: true,
+			404: { codes: ["PREBOOK_NOT_FOUND"], description: "No such pre-booking (also another user's)" },
+			409: {
+				codes: ["PREBOOK_ALREADY_CANCELLED", "PREBOOK_CLOSED"],
+				description: "Cancelled already; PREBOOK_CLOSED for a `fulfilled` or `expired` pre-booking",
+			},
+			...paramErrors,
 		}),
 	},
 });
 
 export const demand = createRoute({
+	operationId: "adminPrebookDemand",
 	method: "get",
 	path: "/admin/prebooks/demand",
 	tags: ["Admin"],
@@ -110,11 +129,12 @@ export const demand = createRoute({
 			z.object({ items: z.array(DemandSchema) }).openapi("PreBookingDemandList"),
 			"Most waiting first",
 		),
-		...errorResponses({ ...adminErrors, 422: true }),
+		...errorResponses({ ...adminErrors, ...paramErrors }),
 	},
 });
 
 export const line = createRoute({
+	operationId: "adminPrebookLine",
 	method: "get",
 	path: "/admin/books/{id}/prebooks",
 	tags: ["Admin"],
@@ -134,16 +154,19 @@ export const line = createRoute({
 	responses: {
 		200: {
 			description: "A page of the line (JSON), or the whole line (CSV)",
+			headers: standardHeaders,
 			content: {
 				"application/json": { schema: pageSchema(LineEntrySchema).openapi("PreBookingLinePage") },
 				"text/csv": { schema: z.string().openapi({ example: "id,user_id,email,status,position,..." }) },
 			},
 		},
-		...errorResponses({ ...adminErrors, 404: "BOOK_NOT_FOUND", 422: true }),
+		...errorResponses({ ...adminErrors, 404: ["BOOK_NOT_FOUND"], ...paramErrors }),
 	},
 });
 
 export const guestCreate = createRoute({
+	operationId: "createGuestPrebook",
+	...publicRoute,
 	method: "post",
 	path: "/prebooks/guest",
 	tags: ["Pre-bookings"],
@@ -155,14 +178,19 @@ export const guestCreate = createRoute({
 		202: jsonResponse(GuestPrebookAccepted, "The confirmation email is on its way"),
 		...errorResponses({
 			...bodyErrors,
-			404: "BOOK_NOT_FOUND (field `book_id`)",
-			409: "PREBOOK_BOOK_IN_STOCK (field `book_id`)",
-			429: "RATE_LIMITED: too many confirmation links to this address or from this network (`Retry-After`)",
+			404: { codes: ["BOOK_NOT_FOUND"], description: "No such book (field `book_id`)" },
+			409: { codes: ["PREBOOK_BOOK_IN_STOCK"], description: "The book is in stock (field `book_id`)" },
+			429: {
+				codes: ["RATE_LIMITED"],
+				description: "Too many confirmation links to this address or from this network (`Retry-After`)",
+			},
 		}),
 	},
 });
 
 export const guestConfirm = createRoute({
+	operationId: "confirmGuestPrebook",
+	...publicRoute,
 	method: "post",
 	path: "/prebooks/guest/confirm",
 	tags: ["Pre-bookings"],
@@ -174,9 +202,16 @@ export const guestConfirm = createRoute({
 		201: jsonResponse(PrebookSchema, "The pre-booking"),
 		...errorResponses({
 			...bodyErrors,
-			400: "AUTH_INVALID_TOKEN: the link is unknown or expired; MALFORMED_BODY",
-			404: "BOOK_NOT_FOUND",
-			409: "PREBOOK_BOOK_IN_STOCK / PREBOOK_DUPLICATE / PREBOOK_LIMIT_REACHED (field `book_id`)",
+			400: {
+				codes: ["AUTH_INVALID_TOKEN", "MALFORMED_BODY"],
+				description: "The link is unknown or expired, or the body is not valid JSON",
+			},
+			404: { codes: ["BOOK_NOT_FOUND"], description: "The book is gone" },
+			409: {
+				codes: ["PREBOOK_BOOK_IN_STOCK", "PREBOOK_DUPLICATE", "PREBOOK_LIMIT_REACHED"],
+				description:
+					"The book is back in stock, the pre-booking exists, or the reader has 100 waiting (field `book_id`)",
+			},
 		}),
 	},
 });

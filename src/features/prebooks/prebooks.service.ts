@@ -142,7 +142,7 @@ export async function cancelPrebook(
 	db: Db,
 	userId: number,
 	id: number,
-): Promise<{ offers: OfferRound | null }> {
+): Promise<{ offers: OfferRound | null; bookId: number | null }> {
 	const now = new Date().toISOString();
 	const bookOf = sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`;
 	const [cancelled, , round, offered, offeredEvents, , current] = await batch(db, [
@@ -156,7 +156,7 @@ export async function cancelPrebook(
 					sql`${preBookings.status} IN ('waiting', 'notified', 'offered')`,
 				),
 			)
-			.returning({ id: preBookings.id }),
+			.returning({ id: preBookings.id, bookId: preBookings.bookId }),
 		recountHeld(bookOf),
 		...offerHeldCopies(bookOf, "cancel", now),
 		db
@@ -164,7 +164,8 @@ export async function cancelPrebook(
 			.from(preBookings)
 			.where(and(eq(preBookings.id, id), eq(preBookings.userId, userId))),
 	]);
-	if (cancelled.length > 0) return { offers: offerRoundOf(round, offered, offeredEvents) };
+	if (cancelled.length > 0)
+		return { offers: offerRoundOf(round, offered, offeredEvents), bookId: cancelled[0]?.bookId ?? null };
 	const status = current[0]?.status;
 	if (status === undefined) throw prebookNotFound();
 	if (status === "cancelled") {

@@ -1,10 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly } from "../../lib/auth.ts";
-import { adminErrors, errorResponses, idParam, jsonResponse } from "../../lib/openapi.ts";
+import { adminErrors, errorResponses, idParam, jsonResponse, paramErrors } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
 import { RestockReplaySchema, RestockSchema } from "./restocks.schemas.ts";
 
 export const list = createRoute({
+	operationId: "adminListRestocks",
 	method: "get",
 	path: "/admin/restocks",
 	tags: ["Admin"],
@@ -15,11 +16,12 @@ export const list = createRoute({
 	request: { query: pageQuery },
 	responses: {
 		200: jsonResponse(pageSchema(RestockSchema).openapi("RestockPage"), "A page of restocks"),
-		...errorResponses({ ...adminErrors, 422: true }),
+		...errorResponses({ ...adminErrors, ...paramErrors }),
 	},
 });
 
 export const replay = createRoute({
+	operationId: "adminReplayRestock",
 	method: "post",
 	path: "/admin/restocks/{id}/replay",
 	tags: ["Admin"],
@@ -30,6 +32,6 @@ export const replay = createRoute({
 	request: { params: z.object({ id: idParam("id") }) },
 	responses: {
 		202: jsonResponse(RestockReplaySchema, "How many deliveries were put back on the queue"),
-		...errorResponses({ ...adminErrors, 404: "RESTOCK_NOT_FOUND", 422: true }),
+		...errorResponses({ ...adminErrors, 404: ["RESTOCK_NOT_FOUND"], ...paramErrors }),
 	},
 });

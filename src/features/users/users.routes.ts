@@ -7,6 +7,8 @@ import {
 	idParam,
 	jsonBody,
 	jsonResponse,
+	noContent,
+	paramErrors,
 	userErrors,
 } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
@@ -21,6 +23,7 @@ import {
 } from "./users.schemas.ts";
 
 export const me = createRoute({
+	operationId: "getMe",
 	method: "get",
 	path: "/users/me",
 	tags: ["Users"],
@@ -30,6 +33,7 @@ export const me = createRoute({
 });
 
 export const list = createRoute({
+	operationId: "adminListUsers",
 	method: "get",
 	path: "/admin/users",
 	tags: ["Admin"],
@@ -45,11 +49,12 @@ export const list = createRoute({
 	},
 	responses: {
 		200: jsonResponse(pageSchema(UserSchema).openapi("UserPage"), "A page of users"),
-		...errorResponses({ ...adminErrors, 422: true }),
+		...errorResponses({ ...adminErrors, ...paramErrors }),
 	},
 });
 
 export const update = createRoute({
+	operationId: "adminUpdateUser",
 	method: "patch",
 	path: "/admin/users/{id}",
 	tags: ["Admin"],
@@ -63,13 +68,18 @@ export const update = createRoute({
 		...errorResponses({
 			...adminErrors,
 			...bodyErrors,
-			404: "USER_NOT_FOUND",
-			409: "ADMIN_SELF_MODIFICATION: an admin cannot deactivate or demote itself (checked first); ADMIN_LAST: the change would leave no active admin",
+			404: ["USER_NOT_FOUND"],
+			409: {
+				codes: ["ADMIN_SELF_MODIFICATION", "ADMIN_LAST"],
+				description:
+					"An admin cannot deactivate or demote itself (checked first); ADMIN_LAST: the change would leave no active admin",
+			},
 		}),
 	},
 });
 
 export const getPreferences = createRoute({
+	operationId: "getPreferences",
 	method: "get",
 	path: "/users/me/preferences",
 	tags: ["Users"],
@@ -79,6 +89,7 @@ export const getPreferences = createRoute({
 });
 
 export const setPreferences = createRoute({
+	operationId: "setPreferences",
 	method: "patch",
 	path: "/users/me/preferences",
 	tags: ["Users"],
@@ -94,6 +105,7 @@ export const setPreferences = createRoute({
 });
 
 export const exportAccount = createRoute({
+	operationId: "exportAccount",
 	method: "get",
 	path: "/users/me/export",
 	tags: ["Users"],
@@ -108,6 +120,7 @@ export const exportAccount = createRoute({
 });
 
 export const deleteAccount = createRoute({
+	operationId: "deleteAccount",
 	method: "delete",
 	path: "/users/me",
 	tags: ["Users"],
@@ -117,12 +130,15 @@ export const deleteAccount = createRoute({
 	...signedIn,
 	request: { body: jsonBody(DeleteAccountBody) },
 	responses: {
-		204: { description: "Erased" },
+		204: noContent("Erased"),
 		...errorResponses({
 			...userErrors,
 			...bodyErrors,
-			401: "AUTH_INVALID_CREDENTIALS (field `password`), or AUTH_REQUIRED / AUTH_INVALID_TOKEN",
-			409: "ADMIN_LAST: the last active admin cannot erase itself",
+			401: {
+				codes: ["AUTH_INVALID_CREDENTIALS", "AUTH_REQUIRED", "AUTH_INVALID_TOKEN"],
+				description: "Wrong password (field `password`), or a missing, invalid or expired bearer token",
+			},
+			409: { codes: ["ADMIN_LAST"], description: "The last active admin cannot erase itself" },
 		}),
 	},
 });

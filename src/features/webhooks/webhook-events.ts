@@ -259,8 +259,11 @@ const deliveryHeaders = z.object({
 export function registerWebhookDocs(app: OpenAPIHono<AppEnv>): void {
 	for (const [type, { summary, data }] of Object.entries(WEBHOOK_EVENTS)) {
 		app.openAPIRegistry.registerWebhook({
+			operationId: `${type.replace(/\.(\w)/g, (_, letter: string) => letter.toUpperCase())}Event`,
 			method: "post",
 			path: type,
+			// Receivers authenticate the sender by the signature headers, not by a bearer token.
+			security: [],
 			summary,
 			description:
 				"Signed per the Standard Webhooks specification (see the headers). Any 2xx within 10 s acknowledges; anything else (redirects included: they are not followed) is retried with exponential backoff, then the delivery is marked `dead` (an admin can retry it). Deliveries are at least once: deduplicate on `webhook-id`.",
@@ -272,7 +275,15 @@ export function registerWebhookDocs(app: OpenAPIHono<AppEnv>): void {
 					content: { "application/json": { schema: eventEnvelope(type, data) } },
 				},
 			},
-			responses: { 200: { description: "Any 2xx status acknowledges the event" } },
+			responses: {
+				200: { description: "Any 2xx status acknowledges the event" },
+				"4XX": {
+					description: "Not acknowledged (as is any non-2xx, a redirect or no answer): retried with backoff",
+				},
+				"5XX": {
+					description: "Not acknowledged: retried with backoff, then the delivery is recorded `dead`",
+				},
+			},
 		});
 	}
 }

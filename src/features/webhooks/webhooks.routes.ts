@@ -8,6 +8,8 @@ import {
 	idParam,
 	jsonBody,
 	jsonResponse,
+	noContent,
+	paramErrors,
 } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
 import {
@@ -21,11 +23,12 @@ import {
 
 const tags = ["Webhooks"];
 const webhookParams = z.object({ id: idParam("id") });
-const notFound = { 404: "WEBHOOK_NOT_FOUND" } as const;
+const notFound = { 404: ["WEBHOOK_NOT_FOUND"] } as const;
 const urlRules =
 	"422 VALIDATION_ERROR (field `url`) for a URL that is not `https` (plain `http` only to localhost, 127.0.0.1 or [::1] outside production), that carries credentials, or — with `ENVIRONMENT=production` — that names a private, loopback, link-local or local-only host; (field `events`) for an unknown event type.";
 
 export const create = createRoute({
+	operationId: "adminCreateWebhook",
 	method: "post",
 	path: "/admin/webhooks",
 	tags,
@@ -40,6 +43,7 @@ export const create = createRoute({
 });
 
 export const list = createRoute({
+	operationId: "adminListWebhooks",
 	method: "get",
 	path: "/admin/webhooks",
 	tags,
@@ -49,11 +53,12 @@ export const list = createRoute({
 	request: { query: pageQuery },
 	responses: {
 		200: jsonResponse(pageSchema(WebhookSchema).openapi("WebhookPage"), "A page of endpoints"),
-		...errorResponses({ ...adminErrors, 422: true }),
+		...errorResponses({ ...adminErrors, ...paramErrors }),
 	},
 });
 
 export const getOne = createRoute({
+	operationId: "adminGetWebhook",
 	method: "get",
 	path: "/admin/webhooks/{id}",
 	tags,
@@ -62,11 +67,12 @@ export const getOne = createRoute({
 	request: { params: webhookParams },
 	responses: {
 		200: jsonResponse(WebhookSchema, "The endpoint (without its secret)"),
-		...errorResponses({ ...adminErrors, ...notFound, 422: true }),
+		...errorResponses({ ...adminErrors, ...notFound, ...paramErrors }),
 	},
 });
 
 export const patch = createRoute({
+	operationId: "adminUpdateWebhook",
 	method: "patch",
 	path: "/admin/webhooks/{id}",
 	tags,
@@ -81,6 +87,7 @@ export const patch = createRoute({
 });
 
 export const remove = createRoute({
+	operationId: "adminDeleteWebhook",
 	method: "delete",
 	path: "/admin/webhooks/{id}",
 	tags,
@@ -89,12 +96,13 @@ export const remove = createRoute({
 	...adminOnly,
 	request: { params: webhookParams },
 	responses: {
-		204: { description: "Deleted" },
-		...errorResponses({ ...adminErrors, ...notFound, 422: true }),
+		204: noContent("Deleted"),
+		...errorResponses({ ...adminErrors, ...notFound, ...paramErrors }),
 	},
 });
 
 export const rotateSecret = createRoute({
+	operationId: "adminRotateWebhookSecret",
 	method: "post",
 	path: "/admin/webhooks/{id}/rotate-secret",
 	tags,
@@ -105,11 +113,12 @@ export const rotateSecret = createRoute({
 	request: { params: webhookParams },
 	responses: {
 		200: jsonResponse(WebhookSecretSchema, "The new secret"),
-		...errorResponses({ ...adminErrors, ...notFound, 422: true }),
+		...errorResponses({ ...adminErrors, ...notFound, ...paramErrors }),
 	},
 });
 
 export const listDeliveries = createRoute({
+	operationId: "adminListWebhookDeliveries",
 	method: "get",
 	path: "/admin/webhooks/{id}/deliveries",
 	tags,
@@ -130,11 +139,12 @@ export const listDeliveries = createRoute({
 			pageSchema(WebhookDeliverySchema).openapi("WebhookDeliveryPage"),
 			"A page of deliveries",
 		),
-		...errorResponses({ ...adminErrors, ...notFound, 422: true }),
+		...errorResponses({ ...adminErrors, ...notFound, ...paramErrors }),
 	},
 });
 
 export const retryDelivery = createRoute({
+	operationId: "adminRetryWebhookDelivery",
 	method: "post",
 	path: "/admin/webhooks/{id}/deliveries/{delivery_id}/retry",
 	tags,
@@ -147,9 +157,9 @@ export const retryDelivery = createRoute({
 		202: jsonResponse(WebhookDeliverySchema, "The delivery, queued"),
 		...errorResponses({
 			...adminErrors,
-			404: "WEBHOOK_NOT_FOUND / WEBHOOK_DELIVERY_NOT_FOUND",
-			409: "WEBHOOK_DELIVERY_SUCCEEDED: it was delivered already",
-			422: true,
+			404: ["WEBHOOK_NOT_FOUND", "WEBHOOK_DELIVERY_NOT_FOUND"],
+			409: { codes: ["WEBHOOK_DELIVERY_SUCCEEDED"], description: "It was delivered already" },
+			...paramErrors,
 		}),
 	},
 });

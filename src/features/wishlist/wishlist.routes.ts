@@ -6,12 +6,15 @@ import {
 	idParam,
 	jsonBody,
 	jsonResponse,
+	noContent,
+	paramErrors,
 	userErrors,
 } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
 import { WishlistAdd, WishlistItemSchema } from "./wishlist.schemas.ts";
 
 export const list = createRoute({
+	operationId: "listWishlist",
 	method: "get",
 	path: "/wishlist",
 	tags: ["Wishlist"],
@@ -20,11 +23,12 @@ export const list = createRoute({
 	request: { query: pageQuery },
 	responses: {
 		200: jsonResponse(pageSchema(WishlistItemSchema).openapi("WishlistPage"), "A page of the wishlist"),
-		...errorResponses({ ...userErrors, 422: true }),
+		...errorResponses({ ...userErrors, ...paramErrors }),
 	},
 });
 
 export const add = createRoute({
+	operationId: "addWishlistItem",
 	method: "post",
 	path: "/wishlist",
 	tags: ["Wishlist"],
@@ -36,13 +40,14 @@ export const add = createRoute({
 		...errorResponses({
 			...userErrors,
 			...bodyErrors,
-			404: "BOOK_NOT_FOUND",
-			409: "WISHLIST_ITEM_DUPLICATE",
+			404: { codes: ["BOOK_NOT_FOUND"], description: "No such book (field `book_id`)" },
+			409: { codes: ["WISHLIST_ITEM_DUPLICATE"], description: "The book is on the wishlist already" },
 		}),
 	},
 });
 
 export const remove = createRoute({
+	operationId: "removeWishlistItem",
 	method: "delete",
 	path: "/wishlist/{book_id}",
 	tags: ["Wishlist"],
@@ -50,7 +55,7 @@ export const remove = createRoute({
 	...signedIn,
 	request: { params: z.object({ book_id: idParam("book_id") }) },
 	responses: {
-		204: { description: "Removed" },
-		...errorResponses({ ...userErrors, 404: "WISHLIST_ITEM_NOT_FOUND", 422: true }),
+		204: noContent("Removed"),
+		...errorResponses({ ...userErrors, 404: ["WISHLIST_ITEM_NOT_FOUND"], ...paramErrors }),
 	},
 });

@@ -1,0 +1,178 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { app } from "../src/app";
+import { etagOf, matchesIfNoneMatch } from "../src/lib/http-cache";
+import { api, createAdmin, createBook, createUser, d1RoundTrips } from "./helpers";
+
+const CATALOG_CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=60";
+
+/** README, "HTTP caching of the catalog". */
+describe("HTTP caching of the public catalog", () => {
+	it("a second identical GET is served by the cache: 0 round trips, the same body and ETag, fresh per-request headers", async () => {
+		const admin = await createAdmin();
+		const book = await createBook(admin.token);
+		for (const path of [`/books/${book.id}`, `/books?author=Test%20Author&probe=${book.id}`, "/genres"]) {
+			const first = await api("GET", path);
+			expect(first.status, path).toBe(200);
+			expect(d1RoundTrips(first), path).toBe(1);
+			expect(first.headers.get("Cache-Control"), path).toBe(CATALOG_CACHE_CONTROL);
+			const etag = first.headers.get("ETag");
+			expect(etag, path).toMatch(/^"[\w-]{22}"$/);
+
+			const second = await api("GET", path);
+			expect(second.status, path).toBe(200);
+			expect(second.headers.get("Server-Timing"), path).toMatch(/d1;dur=[\d.]+;desc="0"/);
+			expect(second.headers.get("ETag"), path).toBe(etag);
+			expect(second.headers.get("Cache-Control"), path).toBe(CATALOG_CACHE_CONTROL);
+			expect(second.headers.get("Content-Type"), path).toMatch(/^application\/json/);
+			expect(second.body, path).toEqual(first.body);
+			// Per-request headers are the request's own, never the stored response's.
+			expect(second.headers.get("X-Request-Id"), path).toBeTruthy();
+			expect(second.headers.get("X-Request-Id"), path).not.toBe(first.headers.get("X-Request-Id"));
+			expect(second.headers.get("X-D1-Bookmark"), path).toBeNull();
+			expect(second.headers.get("X-Content-Type-Options"), path).toBe("nosniff");
+		}
+	});
+
+	it("If-None-Match naming the ETag is a 304 with no body, on a miss and on a hit", async () => {
+		const admin = await createAdmin();
+		const book = await createBook(admin.token);
+		// The tag is a hash of the body: a cold request can compute it and still answer 304.
+		const cold = await api("GET", `/books/${book.id}?v=1`);
+		const etag = cold.headers.get("ETag") as string;
+		const missPath = `/books/${book.id}?v=2`;
+		const miss = await api("GET", missPath, { headers: { "If-None-Match": etag } });
+		expect(miss.status).toBe(304);
+		expect(miss.body).toBeNull();
+		expect(d1RoundTrips(miss)).toBe(1);
+		expect(miss.headers.get("ETag")).toBe(etag);
+
+		for (const ifNoneMatch of [etag, `W/${etag}`, `"other", ${etag}`, "*"]) {
+			const hit = await api("GET", missPath, { headers: { "If-None-Match": ifNoneMatch } });
+			expect(hit.status, ifNoneMatch).toBe(304);
+			expect(hit.body, ifNoneMatch).toBeNull();
+			expect(hit.headers.get("Content-Type"), ifNoneMatch).toBeNull();
+			expect(hit.headers.get("ETag"), ifNoneMatch).toBe(etag);
+			expect(hit.headers.get("X-Request-Id"), ifNoneMatch).toBeTruthy();
+			expect(d1RoundTrips(hit), ifNoneMatch).toBe(0);
+		}
+		const changed = await api("GET", missPath, { headers: { "If-None-Match": '"stale"' } });
+		expect(changed.status).toBe(200);
+		expect(changed.body.id).toBe(book.id);
+	});
+
+	it("a change to a book drops its cached entries: the next GET is fresh (1 round trip)", async () => {
+		const admin = await createAdmin();
+		const book = await createBook(admin.token, { stock_quantity: 2 });
+		const path = `/books/${book.id}`;
+		await api("GET", path);
+		const cached = await api("GET", path);
+		expect(d1RoundTrips(cached)).toBe(0);
+
+		expect((await api("PATCH", `${path}/stock`, { token: admin.token, body: { quantity: 11 } })).status).toBe(
+			200,
+		);
+		const afterStock = await api("GET", path);
+		expect(d1RoundTrips(afterStock)).toBe(1);
+		expect(afterStock.body.stock_quantity).toBe(11);
+		expect(afterStock.headers.get("ETag")).not.toBe(cached.headers.get("ETag"));
+
+		await api("GET", path);
+		expect((await api("PATCH", path, { token: admin.token, body: { title: "Renamed" } })).status).toBe(200);
+		const afterEdit = await api("GET", path);
+		expect(d1RoundTrips(afterEdit)).toBe(1);
+		expect(afterEdit.body.title).toBe("Renamed");
+
+		expect((await api("DELETE", path, { token: admin.token })).status).toBe(204);
+		expect((await api("GET", path)).status).toBe(404);
+	});
+
+	it("new books and genres drop the unfiltered first page and the genre list", async () => {
+		const admin = await createAdmin();
+		await api("GET", "/books");
+		expect(d1RoundTrips(await api("GET", "/books"))).toBe(0);
+		const book = await createBook(admin.token);
+		const books = await api("GET", "/books");
+		expect(d1RoundTrips(books)).toBe(1);
+		expect(books.body.items.map((item: { id: number }) => item.id)).toContain(book.id);
+
+		await api("GET", "/genres");
+		expect(d1RoundTrips(await api("GET", "/genres"))).toBe(0);
+		const name = `Genre ${crypto.randomUUID()}`;
+		expect((await api("POST", "/genres", { token: admin.token, body: { name } })).status).toBe(201);
+		const genres = await api("GET", "/genres");
+		expect(d1RoundTrips(genres)).toBe(1);
+		expect(genres.body.items.map((genre: { name: string }) => genre.name)).toContain(name);
+	});
+
+	it("an authenticated GET is neither served from nor stored in the cache", async () => {
+		const admin = await createAdmin();
+		const book = await createBook(admin.token);
+		const path = `/books/${book.id}`;
+		for (let i = 0; i < 2; i++) {
+			const authed = await api("GET", path, { token: admin.token });
+			expect(authed.status).toBe(200);
+			expect(d1RoundTrips(authed)).toBe(1);
+			expect(authed.headers.get("Cache-Control")).toBe("no-store");
+			expect(authed.headers.get("ETag")).toBeNull();
+		}
+		// Nothing was stored by those: the first public read goes to D1.
+		expect(d1RoundTrips(await api("GET", path))).toBe(1);
+		// And a cached entry is not served to an authenticated request.
+		expect(d1RoundTrips(await api("GET", path))).toBe(0);
+		expect(d1RoundTrips(await api("GET", path, { token: admin.token }))).toBe(1);
+	});
+
+	it("a request with a bookmark reads D1 (its own writes), and refreshes the entry", async () => {
+		const admin = await createAdmin();
+		const book = await createBook(admin.token);
+		const path = `/books/${book.id}`;
+		await api("GET", path);
+		const write = await api("PATCH", `${path}/stock`, { token: admin.token, body: { quantity: 4 } });
+		const bookmark = write.headers.get("X-D1-Bookmark") as string;
+		await api("GET", path);
+		const mine = await api("GET", path, { headers: { "X-D1-Bookmark": bookmark } });
+		expect(d1RoundTrips(mine)).toBe(1);
+		expect(mine.body.stock_quantity).toBe(4);
+		expect(mine.headers.get("X-D1-Bookmark")).toBeTruthy();
+		// A garbage bookmark is ignored: the cache answers.
+		expect(d1RoundTrips(await api("GET", path, { headers: { "X-D1-Bookmark": "garbage" } }))).toBe(0);
+	});
+
+	it("errors and per-user responses are never cached", async () => {
+		const missing = await api("GET", "/books/999999999");
+		expect(missing.status).toBe(404);
+		expect(missing.headers.get("Cache-Control")).toBe("no-store");
+		expect(d1RoundTrips(await api("GET", "/books/999999999"))).toBe(1);
+		expect((await api("GET", "/books?limit=0")).headers.get("Cache-Control")).toBe("no-store");
+
+		const user = await createUser();
+		for (const path of ["/users/me", "/prebooks", "/wishlist", "/cart", "/orders"]) {
+			const res = await api("GET", path, { token: user.token });
+			expect(res.status, path).toBe(200);
+			expect(res.headers.get("Cache-Control"), path).toBe("no-store");
+			expect(res.headers.get("ETag"), path).toBeNull();
+		}
+	});
+
+	it("without an execution context (app.request) a miss is stored before answering, never a 500", async () => {
+		const path = `/genres?probe=${crypto.randomUUID()}`;
+		const res = await app.request(`https://api.test${path}`, {}, env);
+		expect(res.status).toBe(200);
+		expect(res.headers.get("ETag")).toBeTruthy();
+		expect(d1RoundTrips(await api("GET", path))).toBe(0);
+	});
+
+	it("ETags: a strong hash of the body; If-None-Match lists, weak forms and * match", async () => {
+		const bytes = (text: string) => new TextEncoder().encode(text).buffer as ArrayBuffer;
+		const tag = await etagOf(bytes('{"a":1}'));
+		expect(tag).toBe(await etagOf(bytes('{"a":1}')));
+		expect(tag).not.toBe(await etagOf(bytes('{"a":2}')));
+		expect(matchesIfNoneMatch(tag, tag)).toBe(true);
+		expect(matchesIfNoneMatch(`W/${tag}`, tag)).toBe(true);
+		expect(matchesIfNoneMatch(`"x" ,  ${tag}`, tag)).toBe(true);
+		expect(matchesIfNoneMatch("*", tag)).toBe(true);
+		expect(matchesIfNoneMatch('"x"', tag)).toBe(false);
+		expect(matchesIfNoneMatch(undefined, tag)).toBe(false);
+	});
+});
