@@ -29,7 +29,16 @@ async function createInProduction(url: string) {
 			headers: { Authorization: `Bearer ${admin.token}`, "Content-Type": "application/json" },
 			body: JSON.stringify({ url, events: ["restock.created"] }),
 		},
-		{ ...env, ENVIRONMENT: "production" },
+		// A production configuration: the development values are refused there (src/lib/config.ts).
+		{
+			...env,
+			ENVIRONMENT: "production",
+			APP_URL: "https://shop.example.com",
+			API_URL: "https://api.shop.example.com",
+			CORS_ORIGINS: "https://shop.example.com",
+			ADMIN_EMAILS: "owner@shop.example.com",
+			MAIL_FROM: "Bookstore <notifications@shop.example.com>",
+		},
 	);
 	return { status: res.status, body: (await res.json()) as any };
 }

@@ -83,6 +83,43 @@ export class ConfigError extends Error {
 
 const cache = new WeakMap<object, AppConfig>();
 
+const LOCAL_HOST = /^(localhost|127(?:\.\d+){3}|\[::1\]|[^/]*\.(?:local|localhost|example|test))$/i;
+const isLocalUrl = (url: string) => {
+	try {
+		return LOCAL_HOST.test(new URL(url).hostname);
+	} catch {
+		return false;
+	}
+};
+const isLocalAddress = (address: string) => /@[^@>]*\.(?:local|localhost|example|test)>?\s*$/i.test(address);
+
+/**
+ * What a production Worker must not run with: the development values wrangler.toml carries for `npm run
+ * dev` (localhost URLs and origins, `*.local` admins, the example sender). A deploy that forgot to set its
+ * own fails loudly instead of emailing links to localhost or granting admin to a `.local` address.
+ */
+function localValuesIn(vars: {
+	APP_URL: string;
+	API_URL: string;
+	CORS_ORIGINS: string[];
+	ADMIN_EMAILS: string[];
+	MAIL_FROM: string;
+}): [string, string][] {
+	const problems: [string, string][] = [];
+	for (const name of ["APP_URL", "API_URL"] as const) {
+		const url = vars[name];
+		if (isLocalUrl(url)) problems.push([name, "must not be a local URL in production"]);
+		else if (!url.startsWith("https://")) problems.push([name, "must be https in production"]);
+	}
+	if (vars.CORS_ORIGINS.some(isLocalUrl))
+		problems.push(["CORS_ORIGINS", "must not list local origins in production"]);
+	if (vars.ADMIN_EMAILS.some(isLocalAddress))
+		problems.push(["ADMIN_EMAILS", "must not list local addresses in production"]);
+	if (isLocalAddress(vars.MAIL_FROM))
+		problems.push(["MAIL_FROM", "must be an address on your onboarded domain in production"]);
+	return problems;
+}
+
 /** The parsed configuration; throws `ConfigError` naming every bad variable (never their values). */
 export function loadConfig(env: Env): AppConfig {
 	const cached = cache.get(env);
@@ -91,6 +128,11 @@ export function loadConfig(env: Env): AppConfig {
 		.refine((vars) => vars.UNSUBSCRIBE_SECRET !== vars.JWT_SECRET, {
 			path: ["UNSUBSCRIBE_SECRET"],
 			message: "must differ from JWT_SECRET",
+		})
+		.superRefine((vars, ctx) => {
+			if (vars.ENVIRONMENT !== "production") return;
+			for (const [path, message] of localValuesIn(vars))
+				ctx.addIssue({ code: "custom", path: [path], message });
 		})
 		.safeParse(env);
 	if (!parsed.success) {
