@@ -29,14 +29,32 @@ function ensureLocalSecrets(): void {
 	}
 }
 
-function wrangler(args: string[]): void {
-	const result = spawnSync("wrangler", args, { stdio: "inherit", env: { ...process.env, CI: "true" } });
-	if (result.status !== 0) process.exit(result.status ?? 1);
+/**
+ * The local D1's migrations, as production applies them (wrangler's own tracker). wrangler prints its status
+ * table once per migration; a fresh clone would scroll through fifteen of them, so the output is kept and
+ * shown only if something fails, and a one-line summary is printed instead.
+ */
+function applyMigrations(): void {
+	const result = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local"], {
+		encoding: "utf8",
+		env: { ...process.env, CI: "true" },
+	});
+	if (result.status !== 0) {
+		process.stdout.write(result.stdout ?? "");
+		process.stderr.write(result.stderr ?? "");
+		process.exit(result.status ?? 1);
+	}
+	const applied = /About to apply (\d+) migration/.exec(result.stdout ?? "")?.[1];
+	console.log(
+		applied
+			? `Applied ${applied} migration(s) to the local D1 (.wrangler/state).`
+			: "Local D1 is up to date.",
+	);
 }
 
 copySwaggerUi();
 ensureLocalSecrets();
-wrangler(["d1", "migrations", "apply", "DB", "--local"]);
+applyMigrations();
 const seeded = await seedDemoData();
 console.log(
 	`Demo data ${seeded}. Local-only accounts: ${DEMO_ADMIN.email} / ${DEMO_ADMIN.password} (admin), ${DEMO_READER.email} / ${DEMO_READER.password}.`,

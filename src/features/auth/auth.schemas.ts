@@ -16,9 +16,14 @@ export const RegisterBody = z
 	})
 	.openapi("RegisterRequest");
 
+/** The example is the local demo reader that `npm run dev` seeds, so "Try it out" on /docs logs in at once. */
 export const LoginBody = z
 	.object({ email: emailInput, password: z.string({ message: "password is required" }).min(1).max(128) })
-	.openapi("LoginRequest");
+	.openapi("LoginRequest", {
+		example: { email: "reader@bookstore.local", password: "reader-password-local" },
+		description:
+			"The example is the demo reader of a local `npm run dev` (admin: admin@bookstore.local / admin-password-local)",
+	});
 
 export const RefreshBody = z
 	.object({ refresh_token: z.string({ message: "refresh_token is required" }).min(1).max(512) })
