@@ -1,4 +1,3 @@
-import { createDb } from "../../lib/db.ts";
 import { requestEffects } from "../../lib/effects.ts";
 import { forgetCatalog } from "../../lib/http-cache.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
@@ -15,9 +14,10 @@ export const checkout: AppRouteHandler<typeof routes.checkout> = async (c) => {
 		paymentToken: c.req.valid("json").payment_token,
 		idempotencyKey: c.req.valid("header")["idempotency-key"],
 	});
-	// Recorded after the response on its own (system) client: the request's round trips stay at two.
-	if (result.captured) c.executionCtx.waitUntil(markPaymentCaptured(createDb(c.env.DB), result.order.id));
-	publishWebhookEventsLater(requestEffects(c), result.webhookEventIds);
+	const effects = requestEffects(c);
+	// Recorded after the response on the system client: the request's round trips stay at two.
+	if (result.captured) effects.afterResponse(markPaymentCaptured(effects.systemDb, result.order.id));
+	publishWebhookEventsLater(effects, result.webhookEventIds);
 	if (result.replayed) c.header("Idempotent-Replayed", "true");
 	// A confirmed order changed the stock of its books: their cached catalog views go.
 	if (result.order.status === "confirmed" && !result.replayed) {

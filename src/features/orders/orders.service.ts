@@ -1,7 +1,8 @@
 import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { type OrderStatus, orders } from "../../db/schema.ts";
 import type { Db } from "../../lib/db.ts";
-import { AppError } from "../../lib/errors.ts";
+import { AppError, describeError } from "../../lib/errors.ts";
+import { logEvent } from "../../lib/log.ts";
 import type { OrderItemView, OrderView } from "./orders.schemas.ts";
 
 /**
@@ -51,7 +52,15 @@ export async function getOrder(db: Db, userId: number, orderId: number): Promise
 	return order;
 }
 
+/**
+ * Records a capture after the response. A failure leaves the payment `authorized` for reconciliation — the
+ * money was taken — so it is logged like a failed capture, never silent.
+ */
 export async function markPaymentCaptured(db: Db, orderId: number): Promise<void> {
-	await db.run(sql`UPDATE payments SET status = 'captured', updated_at = ${new Date().toISOString()}
-		WHERE order_id = ${orderId} AND status = 'authorized'`);
+	try {
+		await db.run(sql`UPDATE payments SET status = 'captured', updated_at = ${new Date().toISOString()}
+			WHERE order_id = ${orderId} AND status = 'authorized'`);
+	} catch (err) {
+		logEvent("error", "checkout_capture_record_failed", { order_id: orderId, error: describeError(err) });
+	}
 }
