@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig, type Plugin } from "vitest/config";
+import { LOCAL_VARS } from "./scripts/local-vars.ts";
 
 const TEST_JWT_SECRET = "test-only-jwt-secret-0123456789abcdef";
 const TEST_UNSUBSCRIBE_SECRET = "test-only-unsubscribe-secret-0123456789";
@@ -29,6 +30,8 @@ export default defineConfig(async () => ({
 			wrangler: { configPath: "./wrangler.toml" },
 			miniflare: {
 				bindings: {
+					// The development configuration `npm run dev` uses (wrangler.toml holds the production one).
+					...LOCAL_VARS,
 					// Test-only values; production reads JWT_SECRET from `wrangler secret put`.
 					JWT_SECRET: TEST_JWT_SECRET,
 					UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { createTestHarness, unstable_readConfig } from "wrangler";
+import { LOCAL_VARS } from "../scripts/local-vars.ts";
 
 // wrangler logs every queue batch at "info"; keep warnings and errors.
 process.env.WRANGLER_LOG ??= "warn";
@@ -58,6 +59,7 @@ const server = createTestHarness({
 				// The consumer reads the app's configuration (MAIL_FROM, APP_URL…), which also requires a secret.
 				vars: {
 					...app.vars,
+					...LOCAL_VARS,
 					JWT_SECRET: randomBytes(32).toString("base64url"),
 					UNSUBSCRIBE_SECRET: randomBytes(32).toString("base64url"),
 				},

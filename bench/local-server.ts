@@ -8,6 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { getPlatformProxy } from "wrangler";
+import { localVarArgs } from "../scripts/local-vars.ts";
 
 function wrangler(args: string[]): void {
 	const result = spawnSync("wrangler", args, {
@@ -79,10 +80,11 @@ export async function startDevServer(state: string, entry?: string): Promise<Dev
 			"127.0.0.1",
 			"--persist-to",
 			state,
-			"--var",
-			`JWT_SECRET:${jwtSecret}`,
-			"--var",
-			`UNSUBSCRIBE_SECRET:${randomBytes(32).toString("base64url")}`,
+			// The development configuration (never wrangler.toml's production one) and fresh secrets.
+			...localVarArgs({
+				JWT_SECRET: jwtSecret,
+				UNSUBSCRIBE_SECRET: randomBytes(32).toString("base64url"),
+			}),
 		],
 		{ stdio: ["ignore", "pipe", "pipe"] },
 	);

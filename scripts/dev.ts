@@ -1,7 +1,7 @@
 /**
  * `npm run dev`: everything a fresh clone needs, then `wrangler dev`.
  *  1. Swagger UI copied into the static assets (as on `npm install`), so /docs works offline;
- *  2. local JWT_SECRET and UNSUBSCRIBE_SECRET in .dev.vars (generated once, git-ignored);
+ *  2. .dev.vars (git-ignored): the development values and a local JWT_SECRET and UNSUBSCRIBE_SECRET;
  *  3. migrations applied to the local D1 (wrangler's own tracker, as in production);
  *  4. demo data seeded once;
  *  5. `wrangler dev` (extra arguments are passed on, e.g. `npm run dev -- --port 9000`).
@@ -10,23 +10,35 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { copySwaggerUi } from "./docs-assets.ts";
+import { LOCAL_VARS } from "./local-vars.ts";
 import { DEMO_ADMIN, DEMO_READER, seedDemoData } from "./seed.ts";
 
 const DEV_VARS = ".dev.vars";
 
-/** A random local value for each secret .dev.vars lacks (production sets them with `wrangler secret put`). */
-function ensureLocalSecrets(): void {
-	for (const name of ["JWT_SECRET", "UNSUBSCRIBE_SECRET"]) {
-		const current = existsSync(DEV_VARS) ? readFileSync(DEV_VARS, "utf8") : "";
-		if (new RegExp(`^${name}=.{32,}$`, "m").test(current)) continue;
-		appendFileSync(
-			DEV_VARS,
-			`${current && !current.endsWith("\n") ? "\n" : ""}${name}=${randomBytes(32).toString("base64url")}\n`,
-		);
-		console.log(
-			`Generated a local ${name} in ${DEV_VARS} (git-ignored; production uses \`wrangler secret put\`).`,
-		);
-	}
+/** A line `NAME=value` of .dev.vars (dotenv syntax: quoted, so spaces and `<>` survive). */
+const devVarLine = (name: string, value: string) => `${name}=${JSON.stringify(value)}\n`;
+
+/**
+ * .dev.vars, completed without overwriting what is there: the development values (scripts/local-vars.ts;
+ * wrangler.toml holds none, so a deploy cannot inherit them) and a random local value for each secret
+ * (production sets its own with `wrangler secret put`). An edited value stays as edited.
+ */
+function ensureDevVars(): void {
+	const current = existsSync(DEV_VARS) ? readFileSync(DEV_VARS, "utf8") : "";
+	const has = (name: string, pattern = ".*") => new RegExp(`^${name}=${pattern}$`, "m").test(current);
+	const missingVars = Object.entries(LOCAL_VARS).filter(([name]) => !has(name));
+	const missingSecrets = ["JWT_SECRET", "UNSUBSCRIBE_SECRET"].filter((name) => !has(name, ".{32,}"));
+	if (missingVars.length === 0 && missingSecrets.length === 0) return;
+	appendFileSync(
+		DEV_VARS,
+		(current && !current.endsWith("\n") ? "\n" : "") +
+			missingVars.map(([name, value]) => devVarLine(name, value)).join("") +
+			missingSecrets.map((name) => devVarLine(name, randomBytes(32).toString("base64url"))).join(""),
+	);
+	const added = [...missingVars.map(([name]) => name), ...missingSecrets];
+	console.log(
+		`Wrote ${added.join(", ")} to ${DEV_VARS} (local values, git-ignored; production sets its own, see README "Deploy").`,
+	);
 }
 
 /**
@@ -53,7 +65,7 @@ function applyMigrations(): void {
 }
 
 copySwaggerUi();
-ensureLocalSecrets();
+ensureDevVars();
 applyMigrations();
 const seeded = await seedDemoData();
 console.log(

@@ -1,13 +1,16 @@
 /**
- * Variables the Worker reads that wrangler.toml does not declare (so `npm run cf-typegen` does not type
- * them): `ENVIRONMENT` is absent by default (a development setup) and set to "production" for deploys
- * (README, Deploy).
+ * The site's variables, which wrangler.toml does not declare (so `npm run cf-typegen` cannot type them): a
+ * deployment sets its own (README, "Deploy"), development gets them from .dev.vars (scripts/local-vars.ts).
+ * Optional because a deployment may forget one; src/lib/config.ts refuses to run without them.
  */
-interface Env {
-	ENVIRONMENT?: string;
+interface SiteVars {
+	ADMIN_EMAILS?: string;
+	CORS_ORIGINS?: string;
+	APP_URL?: string;
+	API_URL?: string;
+	MAIL_FROM?: string;
 }
+interface Env extends SiteVars {}
 declare namespace Cloudflare {
-	interface Env {
-		ENVIRONMENT?: string;
-	}
+	interface Env extends SiteVars {}
 }

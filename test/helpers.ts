@@ -12,6 +12,7 @@ import {
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import worker from "../src/index";
+import { loadConfig } from "../src/lib/config";
 import { isbn13CheckDigit } from "../src/lib/isbn";
 import { consumePrebookNotifications, PREBOOK_QUEUE_NAME } from "../src/notifications/consumer";
 import { emailBindingMailer } from "../src/notifications/mailer";
@@ -273,7 +274,7 @@ export async function deliver(queue: string, bodies: unknown[], attempts = 1) {
 		await consumePrebookNotifications(
 			batch,
 			env,
-			emailBindingMailer({ send } as unknown as SendEmail, env.MAIL_FROM),
+			emailBindingMailer({ send } as unknown as SendEmail, loadConfig(env).mailFrom),
 		);
 	} else {
 		// Called as the runtime calls it, with the context (the handler's own type leaves it out: unused today).

@@ -17,10 +17,14 @@ export const parseList = (value: string | undefined): string[] =>
 		.map((item) => item.trim())
 		.filter(Boolean);
 
+/** A comma-separated variable that must be set (an empty value is an empty list, on purpose). */
 const commaList = z
-	.string()
-	.optional()
+	.string({ error: "is missing (set it empty for none)" })
 	.transform((value) => parseList(value));
+
+/** A variable's message: "is missing" when it is not set at all, `message` when it is set but wrong. */
+const orMissing = (message: string) => (issue: { input?: unknown }) =>
+	issue.input === undefined ? "is missing" : message;
 
 const configSchema = z.object({
 	JWT_SECRET: z
@@ -35,12 +39,12 @@ const configSchema = z.object({
 		),
 	),
 	APP_URL: z
-		.url({ protocol: /^https?$/, error: "must be the storefront's http(s) URL" })
+		.url({ protocol: /^https?$/, error: orMissing("must be the storefront's http(s) URL") })
 		.transform((url) => url.replace(/\/+$/, "")),
 	API_URL: z
 		.url({
 			protocol: /^https?$/,
-			error: "must be this API's public http(s) URL (unsubscribe links point at it)",
+			error: orMissing("must be this API's public http(s) URL (unsubscribe links point at it)"),
 		})
 		.transform((url) => url.replace(/\/+$/, "")),
 	UNSUBSCRIBE_SECRET: z
@@ -53,9 +57,10 @@ const configSchema = z.object({
 			'must be "Name <address>" or an address',
 		),
 	PAYMENT_PROVIDER: z.enum(PAYMENT_PROVIDERS, { error: `must be one of: ${PAYMENT_PROVIDERS.join(", ")}` }),
-	// Optional: "production" turns on the production-only safety rules (webhook URLs must be public https);
-	// anything else, or nothing (wrangler.toml's default), is a development setup.
-	ENVIRONMENT: z.string().optional(),
+	// "production" (wrangler.toml) turns on the production-only rules: no local values, webhook URLs public
+	// https only. "development" (.dev.vars, the tests) turns them off. Anything else, or nothing, is refused:
+	// a typo must not silently switch the safety rules off.
+	ENVIRONMENT: z.enum(["production", "development"], { error: 'must be "production" or "development"' }),
 });
 
 export interface AppConfig {

@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import { emailBindingMailer, type Mailer, type OutgoingEmail } from "../notifications/mailer.ts";
 import type { AppEnv } from "../types.ts";
+import { loadConfig } from "./config.ts";
 import { createDb, type D1Usage, type Db, newD1Usage } from "./db.ts";
 import { describeError } from "./errors.ts";
 import { logEvent } from "./log.ts";
@@ -56,6 +57,7 @@ export function backgroundEffects(env: Env, pending: Promise<unknown>[]): Effect
 		afterResponse: (work) => void pending.push(work),
 		systemDb: createDb(env.DB),
 		usage: newD1Usage(),
-		mailer: emailBindingMailer(env.EMAIL, env.MAIL_FROM),
+		// MAIL_FROM is read (and checked) when an email is sent: the cron's other work needs no configuration.
+		mailer: { send: (email) => emailBindingMailer(env.EMAIL, loadConfig(env).mailFrom).send(email) },
 	};
 }

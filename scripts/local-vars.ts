@@ -1,0 +1,24 @@
+/**
+ * The development configuration: the values `npm run dev` writes into `.dev.vars`, the tests bind
+ * (vitest.config.ts) and the benchmarks pass to `wrangler dev`. They live here, not in wrangler.toml's
+ * `[vars]`, so a deploy never inherits a localhost URL, a `.local` admin or the example sender: wrangler.toml
+ * says `ENVIRONMENT = "production"` and leaves the site's values to the deployment (README, "Deploy").
+ */
+export const LOCAL_VARS = {
+	// Outside production: webhooks may target http://localhost, and local URLs are accepted.
+	ENVIRONMENT: "development",
+	// Comma-separated emails that become admins once verified (the seeded demo admin is one).
+	ADMIN_EMAILS: "admin@bookstore.local",
+	// Comma-separated browser origins allowed by CORS ("*" allows any origin, without credentials).
+	CORS_ORIGINS: "http://localhost:3000,http://localhost:8787",
+	// The storefront's URL: emails link to books, verification and confirmation pages under it.
+	APP_URL: "http://localhost:8787",
+	// This API's URL: the one-click unsubscribe links point at it.
+	API_URL: "http://localhost:8787",
+	// Sender of the emails (Email Service's local mode accepts any).
+	MAIL_FROM: "Bookstore <notifications@bookstore.example>",
+} as const satisfies Record<string, string>;
+
+/** `--var NAME:value` arguments of `wrangler dev` for each development value (and any extra ones). */
+export const localVarArgs = (extra: Record<string, string> = {}): string[] =>
+	Object.entries({ ...LOCAL_VARS, ...extra }).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
