@@ -1,44 +1,35 @@
 /**
  * `npm run dev`: everything a fresh clone needs, then `wrangler dev`.
  *  1. Swagger UI copied into the static assets (as on `npm install`), so /docs works offline;
- *  2. .dev.vars (git-ignored): the development values and a local JWT_SECRET and UNSUBSCRIBE_SECRET;
+ *  2. local JWT_SECRET and UNSUBSCRIBE_SECRET in .dev.vars (generated once, git-ignored);
  *  3. migrations applied to the local D1 (wrangler's own tracker, as in production);
  *  4. demo data seeded once;
- *  5. `wrangler dev` (extra arguments are passed on, e.g. `npm run dev -- --port 9000`).
+ *  5. `wrangler dev` with the development configuration (scripts/local-vars.ts, as `--var`s: wrangler.toml
+ *     holds production's, and wrangler reads only declared names and secrets from .dev.vars). Extra arguments
+ *     are passed on after them, so `npm run dev -- --port 9000 --var APP_URL:http://localhost:9000` wins.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { copySwaggerUi } from "./docs-assets.ts";
-import { LOCAL_VARS } from "./local-vars.ts";
+import { localVarArgs } from "./local-vars.ts";
 import { DEMO_ADMIN, DEMO_READER, seedDemoData } from "./seed.ts";
 
 const DEV_VARS = ".dev.vars";
 
-/** A line `NAME=value` of .dev.vars (dotenv syntax: quoted, so spaces and `<>` survive). */
-const devVarLine = (name: string, value: string) => `${name}=${JSON.stringify(value)}\n`;
-
-/**
- * .dev.vars, completed without overwriting what is there: the development values (scripts/local-vars.ts;
- * wrangler.toml holds none, so a deploy cannot inherit them) and a random local value for each secret
- * (production sets its own with `wrangler secret put`). An edited value stays as edited.
- */
-function ensureDevVars(): void {
-	const current = existsSync(DEV_VARS) ? readFileSync(DEV_VARS, "utf8") : "";
-	const has = (name: string, pattern = ".*") => new RegExp(`^${name}=${pattern}$`, "m").test(current);
-	const missingVars = Object.entries(LOCAL_VARS).filter(([name]) => !has(name));
-	const missingSecrets = ["JWT_SECRET", "UNSUBSCRIBE_SECRET"].filter((name) => !has(name, ".{32,}"));
-	if (missingVars.length === 0 && missingSecrets.length === 0) return;
-	appendFileSync(
-		DEV_VARS,
-		(current && !current.endsWith("\n") ? "\n" : "") +
-			missingVars.map(([name, value]) => devVarLine(name, value)).join("") +
-			missingSecrets.map((name) => devVarLine(name, randomBytes(32).toString("base64url"))).join(""),
-	);
-	const added = [...missingVars.map(([name]) => name), ...missingSecrets];
-	console.log(
-		`Wrote ${added.join(", ")} to ${DEV_VARS} (local values, git-ignored; production sets its own, see README "Deploy").`,
-	);
+/** A random local value for each secret .dev.vars lacks (production sets them with `wrangler secret put`). */
+function ensureLocalSecrets(): void {
+	for (const name of ["JWT_SECRET", "UNSUBSCRIBE_SECRET"]) {
+		const current = existsSync(DEV_VARS) ? readFileSync(DEV_VARS, "utf8") : "";
+		if (new RegExp(`^${name}=.{32,}$`, "m").test(current)) continue;
+		appendFileSync(
+			DEV_VARS,
+			`${current && !current.endsWith("\n") ? "\n" : ""}${name}=${randomBytes(32).toString("base64url")}\n`,
+		);
+		console.log(
+			`Generated a local ${name} in ${DEV_VARS} (git-ignored; production uses \`wrangler secret put\`).`,
+		);
+	}
 }
 
 /**
@@ -65,13 +56,13 @@ function applyMigrations(): void {
 }
 
 copySwaggerUi();
-ensureDevVars();
+ensureLocalSecrets();
 applyMigrations();
 const seeded = await seedDemoData();
 console.log(
 	`Demo data ${seeded}. Local-only accounts: ${DEMO_ADMIN.email} / ${DEMO_ADMIN.password} (admin), ${DEMO_READER.email} / ${DEMO_READER.password}.`,
 );
 
-const dev = spawn("wrangler", ["dev", ...process.argv.slice(2)], { stdio: "inherit" });
+const dev = spawn("wrangler", ["dev", ...localVarArgs(), ...process.argv.slice(2)], { stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code) => process.exit(code ?? 0));

@@ -1,8 +1,10 @@
 /**
- * The development configuration: the values `npm run dev` writes into `.dev.vars`, the tests bind
- * (vitest.config.ts) and the benchmarks pass to `wrangler dev`. They live here, not in wrangler.toml's
- * `[vars]`, so a deploy never inherits a localhost URL, a `.local` admin or the example sender: wrangler.toml
- * says `ENVIRONMENT = "production"` and leaves the site's values to the deployment (README, "Deploy").
+ * The development configuration: what `npm run dev` and the benchmarks pass to `wrangler dev` (as `--var`s)
+ * and the tests bind (vitest.config.ts). It lives here, not in wrangler.toml's `[vars]`, so a deploy never
+ * inherits a localhost URL, a `.local` admin or the example sender: wrangler.toml says
+ * `ENVIRONMENT = "production"` and leaves the site's values to the deployment (README, "Deploy"). Not in
+ * .dev.vars either: with `[secrets] required` declared, wrangler reads only those secrets and the names
+ * `[vars]` declares from it.
  */
 export const LOCAL_VARS = {
 	// Outside production: webhooks may target http://localhost, and local URLs are accepted.

@@ -1,6 +1,6 @@
 /**
  * The site's variables, which wrangler.toml does not declare (so `npm run cf-typegen` cannot type them): a
- * deployment sets its own (README, "Deploy"), development gets them from .dev.vars (scripts/local-vars.ts).
+ * deployment sets its own (README, "Deploy"), `npm run dev` passes scripts/local-vars.ts.
  * Optional because a deployment may forget one; src/lib/config.ts refuses to run without them.
  */
 interface SiteVars {

@@ -15,7 +15,7 @@ const problemsOf = (config: Env) => {
 
 describe("a production Worker refuses the development configuration", () => {
 	it("names every local value: localhost URLs, local origins, .local admins, the example sender", () => {
-		// The test bindings are the development values `npm run dev` writes into .dev.vars.
+		// The test bindings are the development values `npm run dev` passes (scripts/local-vars.ts).
 		const problems = problemsOf(production({}));
 		expect(problems).toEqual(
 			expect.arrayContaining([

@@ -58,7 +58,7 @@ const configSchema = z.object({
 		),
 	PAYMENT_PROVIDER: z.enum(PAYMENT_PROVIDERS, { error: `must be one of: ${PAYMENT_PROVIDERS.join(", ")}` }),
 	// "production" (wrangler.toml) turns on the production-only rules: no local values, webhook URLs public
-	// https only. "development" (.dev.vars, the tests) turns them off. Anything else, or nothing, is refused:
+	// https only. "development" (`npm run dev`, the tests) turns them off. Anything else, or nothing, is refused:
 	// a typo must not silently switch the safety rules off.
 	ENVIRONMENT: z.enum(["production", "development"], { error: 'must be "production" or "development"' }),
 });
