@@ -461,6 +461,57 @@ describe("privacy: export and erasure", () => {
 		expect(kept).toEqual({ user_id: reader.id, status: "confirmed" });
 	});
 
+	it("a bearer token is no password oracle: wrong erasure passwords count towards the login limits", async () => {
+		const reader = await createUser();
+		const network = { "CF-Connecting-IP": "198.51.100.23" };
+		const guesses = await Promise.all(
+			Array.from({ length: 12 }, (_, i) =>
+				api("DELETE", "/users/me", {
+					token: reader.token,
+					headers: network,
+					body: { password: `wrong guess ${i}` },
+				}),
+			),
+		);
+		// Reserved inside the INSERT: 10 failures per network, however many run at once.
+		expect(guesses.filter((res) => res.status === 401)).toHaveLength(10);
+		const refused = guesses.filter((res) => res.status === 429);
+		expect(refused).toHaveLength(2);
+		for (const res of refused) {
+			expectError(res, 429, "RATE_LIMITED");
+			expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
+		}
+
+		// The right password is refused too from that network (no oracle), and nothing was erased…
+		expectError(
+			await api("DELETE", "/users/me", {
+				token: reader.token,
+				headers: network,
+				body: { password: PASSWORD },
+			}),
+			429,
+			"RATE_LIMITED",
+		);
+		// …and the same ledger as login: this network cannot log in to the account either.
+		expectError(
+			await api("POST", "/auth/login", {
+				headers: network,
+				body: { email: reader.email, password: PASSWORD },
+			}),
+			429,
+			"RATE_LIMITED",
+		);
+		const row = await env.DB.prepare("SELECT is_active FROM users WHERE id = ?").bind(reader.id).first();
+		expect(row).toEqual({ is_active: 1 });
+		// The owner elsewhere still can.
+		const erased = await api("DELETE", "/users/me", {
+			token: reader.token,
+			headers: { "CF-Connecting-IP": "203.0.113.9" },
+			body: { password: PASSWORD },
+		});
+		expect(erased.status).toBe(204);
+	});
+
 	it("the last active admin cannot erase itself (409 ADMIN_LAST)", async () => {
 		await env.DB.prepare("UPDATE users SET role = 'user' WHERE role = 'admin'").run();
 		const last = await createAdmin();

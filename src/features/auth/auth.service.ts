@@ -6,7 +6,7 @@
  * same token exactly one wins. A spent token presented again means it leaked (or a client raced itself):
  * the whole family is revoked, as the contract requires.
  */
-import { and, eq, lte, sql } from "drizzle-orm";
+import { and, eq, lte, type SQL, sql } from "drizzle-orm";
 import { loginAttempts, refreshTokens, users } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
@@ -162,22 +162,17 @@ async function tokenPair(claims: AccessClaims, refreshToken: string, jwtSecret: 
 }
 
 /**
- * Round trip 1 reserves an attempt slot and reads the user. The limits are conditions of the INSERT, so
- * concurrent guesses cannot overshoot them: at most 10 failures per (email, client network) — a stranger
- * elsewhere cannot lock the user out of their own network — and 100 per email from all networks, which
- * keeps guessing bounded. A wrong password leaves its slot as a recorded failure; a correct one clears the
- * slots of this email and network and stores the new refresh token (round trip 2).
+ * The statements that reserve a password attempt for `email` (a value or a SQL expression) from `network`,
+ * for the batch that also reads the stored hash. The limits are conditions of the INSERT, so concurrent
+ * guesses cannot overshoot them: at most 10 failures per (email, client network) — a stranger elsewhere
+ * cannot lock the user out of their own network — and 100 per email from all networks, which keeps guessing
+ * bounded. A wrong password leaves its slot as a recorded failure. Every place that checks a password
+ * (login, account erasure) reserves through here, so a stolen access token is no unlimited guessing oracle.
  */
-export async function logIn(
-	db: Db,
-	credentials: { email: string; password: string; network: string },
-	jwtSecret: string,
-): Promise<TokenPair> {
-	const { email, password, network } = credentials;
-	const now = new Date();
+export function passwordAttempt(email: string | SQL, network: string, now: Date) {
 	const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
 	const fromNetwork = sql`email = ${email} AND network = ${network}`;
-	const [, reserved, oldest, found] = await batch(db, [
+	const statements = [
 		rawQuery(sql`DELETE FROM login_attempts WHERE email = ${email} AND attempted_at <= ${windowStart}`),
 		rawQuery<{ id: number }>(sql`INSERT INTO login_attempts (email, network, attempted_at)
 			SELECT ${email}, ${network}, ${now.toISOString()}
@@ -189,6 +184,34 @@ export async function logIn(
 				WHEN (SELECT count(*) FROM login_attempts WHERE email = ${email}) >= ${MAX_FAILED_LOGINS_PER_EMAIL}
 				THEN (SELECT min(attempted_at) FROM login_attempts WHERE email = ${email})
 				ELSE (SELECT min(attempted_at) FROM login_attempts WHERE ${fromNetwork}) END AS oldest`),
+	] as const;
+	/** Throws 429 with Retry-After when the statements' INSERT reserved no slot. */
+	const ensureReserved = (reserved: { id: number }[], oldest: { oldest: string | null }[]) => {
+		if (reserved.length > 0) return;
+		const oldestText = oldest[0]?.oldest;
+		const oldestAttempt = oldestText ? Date.parse(oldestText) : now.getTime();
+		const retryAfter = Math.max(1, Math.ceil((oldestAttempt + LOGIN_WINDOW_MS - now.getTime()) / 1000));
+		throw new AppError("RATE_LIMITED", "Too many failed password attempts; try again later", null, {
+			headers: { "Retry-After": String(retryAfter) },
+		});
+	};
+	return { statements, ensureReserved };
+}
+
+/**
+ * Round trip 1 reserves an attempt slot (`passwordAttempt`) and reads the user; a correct password clears
+ * the slots of this email and network and stores the new refresh token (round trip 2).
+ */
+export async function logIn(
+	db: Db,
+	credentials: { email: string; password: string; network: string },
+	jwtSecret: string,
+): Promise<TokenPair> {
+	const { email, password, network } = credentials;
+	const now = new Date();
+	const attempt = passwordAttempt(email, network, now);
+	const [, reserved, oldest, found] = await batch(db, [
+		...attempt.statements,
 		db
 			.select({
 				id: users.id,
@@ -200,15 +223,7 @@ export async function logIn(
 			.from(users)
 			.where(eq(users.email, email)),
 	]);
-
-	if (reserved.length === 0) {
-		const oldestText = oldest[0]?.oldest;
-		const oldestAttempt = oldestText ? Date.parse(oldestText) : now.getTime();
-		const retryAfter = Math.max(1, Math.ceil((oldestAttempt + LOGIN_WINDOW_MS - now.getTime()) / 1000));
-		throw new AppError("RATE_LIMITED", "Too many failed login attempts; try again later", null, {
-			headers: { "Retry-After": String(retryAfter) },
-		});
-	}
+	attempt.ensureReserved(reserved, oldest);
 
 	const account = found[0];
 	const passwordMatches = await verifyPassword(

@@ -1,5 +1,6 @@
 import { requestEffects } from "../../lib/effects.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
+import { requestNetwork } from "../../lib/rate-limit.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { publishOfferRound } from "../prebooks/allocation.ts";
 import type * as routes from "./users.routes.ts";
@@ -65,7 +66,11 @@ export const exportAccount: AppRouteHandler<typeof routes.exportAccount> = async
 };
 
 export const deleteAccount: AppRouteHandler<typeof routes.deleteAccount> = async (c) => {
-	const { offers } = await eraseAccount(c.var.db, c.var.caller.id, c.req.valid("json").password);
+	const { offers } = await eraseAccount(c.var.db, {
+		userId: c.var.caller.id,
+		password: c.req.valid("json").password,
+		network: requestNetwork(c),
+	});
 	const effects = requestEffects(c);
 	for (const round of offers) await publishOfferRound(effects, round);
 	return c.body(null, 204);

@@ -10,6 +10,7 @@ import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { verifyPassword } from "../../lib/password.ts";
 import { containsText } from "../../lib/sql.ts";
+import { passwordAttempt } from "../auth/auth.service.ts";
 import { type OfferRound, offerHeldCopiesOnBooks } from "../prebooks/allocation.ts";
 import type { UserView } from "./users.schemas.ts";
 
@@ -182,8 +183,9 @@ export async function exportAccount(db: Db, userId: number) {
 }
 
 /**
- * `DELETE /users/me`: round trip 1 reads the password hash (it must be checked before anything changes)
- * and the books on which the caller holds a copy; round trip 2 is one batch that anonymises and
+ * `DELETE /users/me`: round trip 1 reserves a password attempt (limited as a login is: 429 past the limits)
+ * and reads the password hash (it must be checked before anything changes) and the books on which the
+ * caller holds a copy; round trip 2 is one batch that anonymises and
  * deactivates the account — no email or name remains, every token ends (token version), the refresh tokens,
  * cart and wishlist go — and cancels the active pre-bookings, passing each held copy to the next in line.
  * Orders stay, for accounting, attached to the anonymous row. The last active admin cannot delete itself
@@ -191,16 +193,24 @@ export async function exportAccount(db: Db, userId: number) {
  */
 export async function eraseAccount(
 	db: Db,
-	userId: number,
-	password: string,
+	request: { userId: number; password: string; network: string },
 ): Promise<{ offers: OfferRound[] }> {
-	const [account, held] = await batch(db, [
+	const { userId, password } = request;
+	// The password check is limited like a login's, on the same ledger (this account's email, this network).
+	const attempt = passwordAttempt(
+		sql`(SELECT email FROM users WHERE id = ${userId})`,
+		request.network,
+		new Date(),
+	);
+	const [, reserved, oldest, account, held] = await batch(db, [
+		...attempt.statements,
 		db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId)),
 		db
 			.selectDistinct({ bookId: preBookings.bookId })
 			.from(preBookings)
 			.where(and(eq(preBookings.userId, userId), eq(preBookings.status, "offered"))),
 	]);
+	attempt.ensureReserved(reserved, oldest);
 	const stored = account[0]?.passwordHash;
 	if (!stored || !(await verifyPassword(password, stored))) {
 		throw new AppError("AUTH_INVALID_CREDENTIALS", "The password is incorrect", "password");
