@@ -223,6 +223,45 @@ describe("the hold queue, end to end", () => {
 	});
 });
 
+describe("the offer-round relay", () => {
+	it("republishes a round committed without publication once it is past the grace period, once", async () => {
+		const title = await holdQueueBook();
+		const readers = [await createUser(), await createUser()];
+		await prebookAll(readers, title.id);
+		vi.spyOn(env.PREBOOK_QUEUE, "sendBatch").mockRejectedValue(new Error("queue unavailable"));
+		const restock = await api("PATCH", `/books/${title.id}/stock`, {
+			token: admin.token,
+			body: { quantity: 2 },
+		});
+		expect(restock.status).toBe(200);
+		vi.restoreAllMocks();
+		const round = await env.DB.prepare("SELECT id, published_at FROM offer_rounds WHERE book_id = ?")
+			.bind(title.id)
+			.first<{ id: number; published_at: string | null }>();
+		expect(round?.published_at).toBeNull();
+
+		// The relay republishes every unconfirmed round of the file's database: look at this one's.
+		const messages = captureQueue();
+		const relayedOfThis = () =>
+			messages().filter((m) => m.type === "prebook.offered" && m.offer_round_id === round?.id);
+		await runCron(Date.now()); // too recent: the request might still be publishing
+		expect(relayedOfThis()).toEqual([]);
+
+		await runCron(Date.now() + 5 * 60_000);
+		const relayed = relayedOfThis();
+		expect(relayed).toHaveLength(1);
+		expect(relayed[0]).toMatchObject({ book_id: title.id });
+		expect([...(relayed[0]?.user_ids ?? [])].sort()).toEqual(readers.map((r) => r.id).sort());
+		const confirmed = await env.DB.prepare("SELECT published_at FROM offer_rounds WHERE id = ?")
+			.bind(round?.id)
+			.first<{ published_at: string | null }>();
+		expect(confirmed?.published_at).toMatch(/Z$/);
+
+		await runCron(Date.now() + 10 * 60_000);
+		expect(relayedOfThis()).toHaveLength(1);
+	});
+});
+
 describe("place in line and the admin's view of it", () => {
 	it("GET /prebooks shows each waiting pre-booking's position in one round trip", async () => {
 		const reader = await createUser();

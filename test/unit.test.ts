@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { describeError } from "../src/lib/errors";
 import { normalizeIsbn } from "../src/lib/isbn";
 import { formatCents, parseCents } from "../src/lib/money";
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/lib/password";
+import { RELAY_BATCH, RELAY_GRACE_MS, relayUnconfirmed } from "../src/notifications/relay";
 
 describe("password hashing", () => {
 	it("uses 100,000 PBKDF2 iterations, the most production Workers accept", () => {
@@ -101,5 +102,55 @@ describe("error descriptions for logs", () => {
 		const description = describeError(wrapped);
 		expect(description).toBe("DrizzleQueryError < Error [SQLITE_CONSTRAINT]");
 		expect(description).not.toContain("secret@example.com");
+	});
+});
+
+describe("the cron relay (relayUnconfirmed)", () => {
+	it("takes the bounded batch of units past the grace period, each its own unit of work", async () => {
+		const now = new Date("2030-01-01T12:00:00.000Z");
+		const units = [{ id: 1 }, { id: 2 }, { id: 3 }];
+		const recipients: Record<number, number[]> = { 1: [10, 11], 2: [20], 3: [] };
+		const found: [string, number][] = [];
+		const published: number[] = [];
+		const confirmed: number[] = [];
+		const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+		const error = vi.spyOn(console, "error").mockImplementation(() => {});
+		try {
+			const outcome = await relayUnconfirmed(
+				{
+					name: "thing",
+					findUnconfirmed: async (createdBefore, limit) => {
+						found.push([createdBefore, limit]);
+						return units;
+					},
+					recipientsOf: async (unit) => recipients[unit.id] ?? [],
+					publish: async (unit) => {
+						if (unit.id === 2) throw new Error("queue refused");
+						published.push(unit.id);
+					},
+					confirm: async (unit) => {
+						confirmed.push(unit.id);
+					},
+				},
+				now,
+			);
+			expect(found).toEqual([[new Date(now.getTime() - RELAY_GRACE_MS).toISOString(), RELAY_BATCH]]);
+			// The failing unit stays unconfirmed and does not stop the next; a unit without recipients is
+			// confirmed without a publication.
+			expect(published).toEqual([1]);
+			expect(confirmed).toEqual([1, 3]);
+			expect(outcome).toEqual({ units: 3, recipients: 2, failed: 1 });
+			const lines = (spy: typeof warn) => spy.mock.calls.map(([line]) => JSON.parse(String(line)));
+			expect(lines(warn)).toEqual([
+				{ level: "warn", event: "thing_relayed", thing_id: 1, recipients: 2 },
+				{ level: "warn", event: "thing_relayed", thing_id: 3, recipients: 0 },
+			]);
+			expect(lines(error)).toEqual([
+				{ level: "error", event: "thing_relay_failed", thing_id: 2, error: expect.any(String) },
+			]);
+		} finally {
+			warn.mockRestore();
+			error.mockRestore();
+		}
 	});
 });

@@ -305,10 +305,14 @@ describe("the delivery log", () => {
 		);
 	});
 
-	it("backs off exponentially between attempts, within the queue's 12 h maximum", () => {
-		expect([1, 2, 3, 4, 5, 6, 7, 8].map(webhookRetryDelaySeconds)).toEqual([
-			30, 120, 480, 1920, 7680, 30720, 43200, 43200,
-		]);
+	it("backs off exponentially between attempts, ±20 % of jitter, within the queue's 12 h maximum", () => {
+		const attempts = [1, 2, 3, 4, 5, 6, 7, 8];
+		const delays = (random: number) =>
+			attempts.map((attempt) => webhookRetryDelaySeconds(attempt, () => random));
+		// The middle of each step is the documented schedule; the ends are 80 % and 120 % of it, never past 12 h.
+		expect(delays(0.5).slice(0, 6)).toEqual([30, 120, 480, 1920, 7680, 30720]);
+		expect(delays(0)).toEqual([24, 96, 384, 1536, 6144, 24576, 34560, 34560]);
+		expect(delays(0.999_999)).toEqual([36, 144, 576, 2304, 9216, 36864, 43200, 43200]);
 	});
 });
 

@@ -125,7 +125,14 @@ describe("a delivery", () => {
 				last_error: "HTTP 500: database is down retry later",
 			});
 		}
-		expect(delays).toEqual([30, 120, 480, 1920, 7680, 30720, 43200]);
+		// Each within ±20 % of 30 s × 4ⁿ⁻¹ (jitter), never above the queue's 12 h maximum.
+		const steps = [30, 120, 480, 1920, 7680, 30720, 43200];
+		expect(delays).toHaveLength(steps.length);
+		delays.forEach((delay, i) => {
+			const step = steps[i] as number;
+			expect(delay).toBeGreaterThanOrEqual(step * 0.8);
+			expect(delay).toBeLessThanOrEqual(Math.min(step * 1.2, 43200));
+		});
 		expect(received).toHaveLength(MAX_DELIVERY_ATTEMPTS);
 		// The same webhook-id on every attempt, so the receiver can deduplicate.
 		expect(new Set(received.map((request) => request.headers["webhook-id"])).size).toBe(1);
@@ -142,6 +149,34 @@ describe("a delivery", () => {
 		expect(received).toHaveLength(MAX_DELIVERY_ATTEMPTS);
 	});
 
+	it("spreads the retries of deliveries that failed together (jitter), each within ±20 % of its step", async () => {
+		const hooks = [
+			await registerWebhook(admin.token, ["restock.created"], "https://down-a.example/hooks"),
+			await registerWebhook(admin.token, ["restock.created"], "https://down-b.example/hooks"),
+		];
+		// Each endpoint's in-flight cap: all of them are attempted in this one batch.
+		const ids = [
+			...(await seedDeliveries(hooks[0]?.id as number, MAX_IN_FLIGHT_PER_ENDPOINT)),
+			...(await seedDeliveries(hooks[1]?.id as number, MAX_IN_FLIGHT_PER_ENDPOINT)),
+		];
+		receiver(() => new Response("down", { status: 503 }));
+		// The draws, fixed: 0, 0.1, …, 0.9 — whatever order the consumer makes them in.
+		let draw = 0;
+		vi.spyOn(Math, "random").mockImplementation(() => (draw++ % 10) / 10);
+
+		const { result, retryDelays } = await deliverWebhooks(ids);
+		expect(result.retryMessages).toHaveLength(ids.length);
+		expect(retryDelays).toHaveLength(ids.length);
+		for (const delay of retryDelays) {
+			expect(delay).toBeGreaterThanOrEqual(24);
+			expect(delay).toBeLessThanOrEqual(36);
+		}
+		// Without jitter they would all be 30 s, and come back at once.
+		expect([...retryDelays].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual([
+			24, 25, 26, 28, 29, 30, 31, 32, 34, 35,
+		]);
+	});
+
 	it("fails on a timeout (no answer within the limit) and is retried", async () => {
 		await registerWebhook(admin.token, ["restock.created"]);
 		const queue = captureWebhookQueue();
@@ -156,7 +191,9 @@ describe("a delivery", () => {
 		const { result, retryDelays } = await deliverWebhooks([id], { timeoutMs: 50 });
 		expect(hanging).toHaveBeenCalledTimes(1);
 		expect(result.retryMessages).toHaveLength(1);
-		expect(retryDelays).toEqual([30]);
+		expect(retryDelays).toHaveLength(1);
+		expect(retryDelays[0]).toBeGreaterThanOrEqual(24); // 30 s ± 20 %
+		expect(retryDelays[0]).toBeLessThanOrEqual(36);
 		expect(await delivery(id)).toMatchObject({
 			status: "failed",
 			last_status_code: null,

@@ -7,11 +7,11 @@
  *  2. each claimed delivery is POSTed — at most 6 at a time, each signed per Standard Webhooks with every
  *     active secret, within 10 s, redirects not followed, the response body read only for a short excerpt;
  *  3. one round trip records every outcome (2xx → `succeeded`, else `failed`) and releases the claims.
- * A failed delivery's message is retried with exponential backoff; after `max_retries` the queue moves it
- * to the dead-letter queue, whose consumer records the delivery `dead`. A message whose delivery is already
- * succeeded (a redelivery) is acknowledged without a POST. A delivery whose endpoint is at its in-flight cap
- * is put back on the queue with a short delay as a new message — waiting for a turn is not a failure, so it
- * does not spend the message's retries.
+ * A failed delivery's message is retried with exponential backoff, jittered; after `max_retries` the queue
+ * moves it to the dead-letter queue, whose consumer records the delivery `dead`. A message whose delivery is
+ * already succeeded (a redelivery) is acknowledged without a POST. A delivery whose endpoint is at its
+ * in-flight cap is put back on the queue with a short delay as a new message — waiting for a turn is not a
+ * failure, so it does not spend the message's retries.
  *
  * Logs carry delivery, endpoint and event ids, types and status codes — never the URL (it may carry a
  * token), the secrets or the payload.
@@ -41,12 +41,23 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 /** Bytes of a failed response's body kept (as text) in `last_error`; the rest is never read. */
 const RESPONSE_EXCERPT_BYTES = 512;
 const BASE_RETRY_DELAY_SECONDS = 30;
+/**
+ * Each retry delay is drawn within ±20 % of its step: deliveries that failed together (an endpoint down
+ * for a while) come back spread out, not all in the same second.
+ */
+const RETRY_JITTER = 0.2;
 /** A delivery waiting for its endpoint's turn looks again after 15–45 s (spread, so they do not come back at once). */
 const TURN_DELAY_SECONDS = 15;
 
-/** 30 s, 2 min, 8 min, 32 min, ~2 h, ~8.5 h: ×4 per failed attempt, clamped to the queue's 12 h maximum. */
-export function webhookRetryDelaySeconds(attempts: number): number {
-	return Math.min(BASE_RETRY_DELAY_SECONDS * 4 ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_SECONDS);
+/**
+ * 30 s, 2 min, 8 min, 32 min, ~2 h, ~8.5 h: ×4 per failed attempt, each ±20 % (`random`, in [0, 1), picks
+ * where), never above the queue's 12 h maximum (past it, drawn between 80 % of it and it).
+ */
+export function webhookRetryDelaySeconds(attempts: number, random: () => number = Math.random): number {
+	const step = Math.min(BASE_RETRY_DELAY_SECONDS * 4 ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_SECONDS);
+	const low = step * (1 - RETRY_JITTER);
+	const high = Math.min(step * (1 + RETRY_JITTER), MAX_RETRY_DELAY_SECONDS);
+	return Math.round(low + (high - low) * random());
 }
 
 /** The body of an event's delivery, the same bytes on every attempt: `{type, timestamp, data}`. */

@@ -18,6 +18,7 @@ import type { Effects } from "../lib/effects.ts";
 import { describeError } from "../lib/errors.ts";
 import { logEvent } from "../lib/log.ts";
 import { QUEUE_LIMITS } from "./prebook-message.ts";
+import { relayCutoff } from "./relay.ts";
 
 export const WEBHOOK_QUEUE_NAME = "webhook-deliveries";
 export const WEBHOOK_DLQ_NAME = "webhook-deliveries-dlq";
@@ -26,8 +27,6 @@ export const WEBHOOK_DLQ_NAME = "webhook-deliveries-dlq";
 export const webhookMessage = z.object({ delivery_id: z.number().int().positive() });
 export type WebhookMessage = z.infer<typeof webhookMessage>;
 
-/** Younger events may still be publishing in the request that recorded them. */
-export const WEBHOOK_RELAY_GRACE_MS = 60 * 1000;
 /** Events the relay publishes per cron run; the next run takes the rest. */
 export const WEBHOOK_RELAY_BATCH = 500;
 /** How long delivery history (events and their deliveries) is kept. */
@@ -118,9 +117,14 @@ export function publishWebhookEventsLater(effects: Effects, eventIds: readonly n
 	);
 }
 
-/** Cron: publishes events older than the grace period that are still unpublished. */
+/**
+ * Cron: publishes events older than the grace period (relay.ts) that are still unpublished. Unlike the
+ * restock and offer-round relays, not one unit at a time: the whole selection goes through `publish` —
+ * one round trip for all its deliveries, the sends, one to confirm — and a failure leaves all of it for
+ * the next run (logged by the cron as `cron_task_failed`).
+ */
 export async function relayUnpublishedWebhookEvents(db: Db, queue: Queue, now: Date) {
-	const before = new Date(now.getTime() - WEBHOOK_RELAY_GRACE_MS).toISOString();
+	const before = relayCutoff(now);
 	const published = await publish(
 		db,
 		queue,

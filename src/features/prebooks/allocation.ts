@@ -26,6 +26,7 @@ import type { Effects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { publishPrebookOffered } from "../../notifications/prebook-message.ts";
+import { relayUnconfirmed } from "../../notifications/relay.ts";
 import { publishWebhookEventsLater } from "../../notifications/webhook-publication.ts";
 import { eventIdsOf, prebookExpiredEvents, prebookOfferedEvents } from "../webhooks/webhook-events.ts";
 
@@ -222,41 +223,35 @@ export async function expireLapsedHolds(
 	return totals;
 }
 
-/** Younger rounds may still be publishing in the request that made them. */
-const RELAY_GRACE_MS = 60 * 1000;
-const RELAY_BATCH = 25;
-
-/** Cron: republishes offer rounds committed but never confirmed (each its own unit of work). */
-export async function relayUnpublishedOfferRounds(db: Db, effects: Effects, now: Date): Promise<number> {
-	const pending = await db
-		.select({ id: offerRounds.id, bookId: offerRounds.bookId, holdExpiresAt: offerRounds.holdExpiresAt })
-		.from(offerRounds)
-		.where(
-			and(
-				isNull(offerRounds.publishedAt),
-				lt(offerRounds.createdAt, new Date(now.getTime() - RELAY_GRACE_MS).toISOString()),
-			),
-		)
-		.orderBy(asc(offerRounds.id))
-		.limit(RELAY_BATCH);
-	for (const round of pending) {
-		try {
-			const offered = await db
-				.select({ userId: preBookings.userId })
-				.from(preBookings)
-				.where(eq(preBookings.offerRoundId, round.id));
-			if (offered.length > 0) {
-				await publishPrebookOffered(
+/** Cron: republishes offer rounds committed but never confirmed (notifications/relay.ts: each its own unit). */
+export function relayUnpublishedOfferRounds(db: Db, effects: Effects, now: Date) {
+	return relayUnconfirmed(
+		{
+			name: "offer_round",
+			findUnconfirmed: (createdBefore, limit) =>
+				db
+					.select({
+						id: offerRounds.id,
+						bookId: offerRounds.bookId,
+						holdExpiresAt: offerRounds.holdExpiresAt,
+					})
+					.from(offerRounds)
+					.where(and(isNull(offerRounds.publishedAt), lt(offerRounds.createdAt, createdBefore)))
+					.orderBy(asc(offerRounds.id))
+					.limit(limit),
+			recipientsOf: (round) =>
+				db
+					.select({ userId: preBookings.userId })
+					.from(preBookings)
+					.where(eq(preBookings.offerRoundId, round.id)),
+			publish: (round, offered) =>
+				publishPrebookOffered(
 					effects.queue,
 					{ book_id: round.bookId, offer_round_id: round.id, hold_expires_at: round.holdExpiresAt },
 					offered.map((row) => row.userId),
-				);
-			}
-			await confirmOfferPublished(db, round.id);
-			logEvent("warn", "offer_round_relayed", { offer_round_id: round.id, recipients: offered.length });
-		} catch (err) {
-			logEvent("error", "offer_round_relay_failed", { offer_round_id: round.id, error: describeError(err) });
-		}
-	}
-	return pending.length;
+				),
+			confirm: (round) => confirmOfferPublished(db, round.id),
+		},
+		now,
+	);
 }

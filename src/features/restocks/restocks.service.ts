@@ -28,15 +28,11 @@ import { AppError, describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { reviveDeadDeliveries } from "../../notifications/delivery-ledger.ts";
 import { publishPrebookNotified } from "../../notifications/prebook-message.ts";
+import { relayUnconfirmed } from "../../notifications/relay.ts";
 import { publishWebhookEventsLater } from "../../notifications/webhook-publication.ts";
 import { type OfferRound, offerHeldCopies, offerRoundOf, publishOfferRound } from "../prebooks/allocation.ts";
 import { eventIdsOf, prebookNotifiedEvents, restockCreatedEvent } from "../webhooks/webhook-events.ts";
 import type { RestockView } from "./restocks.schemas.ts";
-
-/** Younger restocks may still be publishing in the request that made them. */
-export const RELAY_GRACE_MS = 60 * 1000;
-/** Restocks republished per cron run; the next minute's run takes the rest. */
-export const RELAY_BATCH = 25;
 
 interface Notification {
 	restockId: number;
@@ -176,36 +172,33 @@ export async function setStock(
 
 /**
  * Cron: republishes every notifying restock older than the grace period whose publication was never
- * confirmed. Each restock is its own unit: one that fails is logged and retried next minute, the others go on.
+ * confirmed (notifications/relay.ts: each restock its own unit, logged `restock_relayed` or
+ * `restock_relay_failed` and then retried next minute).
  */
-export async function relayUnpublishedRestocks(
-	db: Db,
-	queue: Queue,
-	now: Date,
-): Promise<{ restocks: number; recipients: number; failed: number }> {
-	const pending = await db
-		.select({ id: restocks.id, bookId: restocks.bookId, createdAt: restocks.createdAt })
-		.from(restocks)
-		.where(
-			and(
-				isNull(restocks.publishedAt),
-				gt(restocks.notifiedCount, 0),
-				lt(restocks.createdAt, new Date(now.getTime() - RELAY_GRACE_MS).toISOString()),
-			),
-		)
-		.orderBy(asc(restocks.id))
-		.limit(RELAY_BATCH);
-
-	let recipients = 0;
-	let failed = 0;
-	for (const restock of pending) {
-		try {
-			const notified = await db
-				.select({ userId: preBookings.userId, notifiedAt: preBookings.notifiedAt })
-				.from(preBookings)
-				.where(eq(preBookings.restockId, restock.id));
-			if (notified.length > 0) {
-				await publishPrebookNotified(
+export function relayUnpublishedRestocks(db: Db, queue: Queue, now: Date) {
+	return relayUnconfirmed(
+		{
+			name: "restock",
+			findUnconfirmed: (createdBefore, limit) =>
+				db
+					.select({ id: restocks.id, bookId: restocks.bookId, createdAt: restocks.createdAt })
+					.from(restocks)
+					.where(
+						and(
+							isNull(restocks.publishedAt),
+							gt(restocks.notifiedCount, 0),
+							lt(restocks.createdAt, createdBefore),
+						),
+					)
+					.orderBy(asc(restocks.id))
+					.limit(limit),
+			recipientsOf: (restock) =>
+				db
+					.select({ userId: preBookings.userId, notifiedAt: preBookings.notifiedAt })
+					.from(preBookings)
+					.where(eq(preBookings.restockId, restock.id)),
+			publish: (restock, notified) =>
+				publishPrebookNotified(
 					queue,
 					{
 						book_id: restock.bookId,
@@ -213,17 +206,11 @@ export async function relayUnpublishedRestocks(
 						notified_at: notified[0]?.notifiedAt ?? restock.createdAt,
 					},
 					notified.map((row) => row.userId),
-				);
-			}
-			await confirmPublished(db, restock.id);
-			recipients += notified.length;
-			logEvent("warn", "restock_relayed", { restock_id: restock.id, recipients: notified.length });
-		} catch (err) {
-			failed += 1;
-			logEvent("error", "restock_relay_failed", { restock_id: restock.id, error: describeError(err) });
-		}
-	}
-	return { restocks: pending.length, recipients, failed };
+				),
+			confirm: (restock) => confirmPublished(db, restock.id),
+		},
+		now,
+	);
 }
 
 /** Counts one delivery status of a restock through idx_email_deliveries_restock_status. */

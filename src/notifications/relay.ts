@@ -1,0 +1,70 @@
+/**
+ * The cron relay of "publish after commit". A request commits a unit (a restock, an offer round) with
+ * `published_at` null, publishes its messages to the queue, and only then confirms it (`published_at` set).
+ * A Worker that dies in between, or a queue that refuses, leaves the unit unconfirmed; every minute the
+ * cron republishes those older than a grace period and confirms them. A republish may repeat messages that
+ * were already sent, which the consumers' delivery ledgers make harmless.
+ *
+ * The webhook outbox (webhook-publication.ts) follows the same rule but relays set-based — up to 500
+ * events in one batch, all or nothing, not one unit at a time — so it shares only the cutoff.
+ */
+import { describeError } from "../lib/errors.ts";
+import { logEvent } from "../lib/log.ts";
+
+/** Younger units may still be publishing in the request that made them. */
+export const RELAY_GRACE_MS = 60 * 1000;
+/** Units republished per cron run; the next minute's run takes the rest. */
+export const RELAY_BATCH = 25;
+
+/** The `created_at` (ISO 8601, as stored) before which an unconfirmed unit is the relay's. */
+export const relayCutoff = (now: Date): string => new Date(now.getTime() - RELAY_GRACE_MS).toISOString();
+
+/** What is specific to one kind of unit: how to find it, whom it addresses, how to publish and confirm it. */
+export interface Relay<Unit extends { id: number }, Recipient> {
+	/**
+	 * Names the logs: `<name>_relayed` (warn: `<name>_id`, `recipients`) once a unit is republished and
+	 * confirmed, `<name>_relay_failed` (error: `<name>_id`, `error`) when it is left for the next run.
+	 */
+	name: string;
+	/** The unconfirmed units created before `createdBefore`, oldest first, at most `limit`: one round trip. */
+	findUnconfirmed(createdBefore: string, limit: number): Promise<Unit[]>;
+	/** The unit's recipients as committed: one round trip. */
+	recipientsOf(unit: Unit): Promise<Recipient[]>;
+	/** Puts the unit's messages on the queue (called only when it has recipients); rejects if the queue refused. */
+	publish(unit: Unit, recipients: Recipient[]): Promise<unknown>;
+	/** Marks the unit published: one round trip. */
+	confirm(unit: Unit): Promise<unknown>;
+}
+
+/**
+ * Cron: republishes and confirms every unit older than the grace period whose publication was never
+ * confirmed, at most `RELAY_BATCH` a run. Each unit is its own unit of work: one that fails is logged and
+ * stays unconfirmed for the next run, the others go on. A unit without recipients is confirmed as is.
+ */
+export async function relayUnconfirmed<Unit extends { id: number }, Recipient>(
+	relay: Relay<Unit, Recipient>,
+	now: Date,
+): Promise<{ units: number; recipients: number; failed: number }> {
+	const pending = await relay.findUnconfirmed(relayCutoff(now), RELAY_BATCH);
+	let recipients = 0;
+	let failed = 0;
+	for (const unit of pending) {
+		try {
+			const addressed = await relay.recipientsOf(unit);
+			if (addressed.length > 0) await relay.publish(unit, addressed);
+			await relay.confirm(unit);
+			recipients += addressed.length;
+			logEvent("warn", `${relay.name}_relayed`, {
+				[`${relay.name}_id`]: unit.id,
+				recipients: addressed.length,
+			});
+		} catch (err) {
+			failed += 1;
+			logEvent("error", `${relay.name}_relay_failed`, {
+				[`${relay.name}_id`]: unit.id,
+				error: describeError(err),
+			});
+		}
+	}
+	return { units: pending.length, recipients, failed };
+}
