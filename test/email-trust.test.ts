@@ -274,6 +274,96 @@ describe("guest pre-booking (double opt-in)", () => {
 		]);
 	});
 
+	it("a second registration of a guest's address cannot replace the password the owner's own link switches on", async () => {
+		const emails = captureEmails();
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const email = uniqueEmail("guest");
+		await api("POST", "/prebooks/guest", { body: { email, book_id: book.id } });
+		await api("POST", "/prebooks/guest/confirm", {
+			body: { token: linkToken(emails(), email, "/prebooks/confirm") },
+		});
+		const owner = await api("POST", "/auth/register", {
+			body: { email, password: "owner-password-1", full_name: "Owner" },
+		});
+		expect(owner.status).toBe(201);
+		expect(owner.body).toMatchObject({ email, full_name: "Owner", email_verified: false });
+		const ownersLink = linkToken(emails(), email, "/verify-email");
+		// Within the minute a second claim is refused outright (no flood of links to the owner)…
+		expectError(
+			await api("POST", "/auth/register", { body: { email, password: "intruder-password-2" } }),
+			429,
+			"RATE_LIMITED",
+		);
+		// …and after it (the first link aged by a minute in D1), it is a claim of its own, nothing more.
+		await env.DB.prepare(
+			"UPDATE email_tokens SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-2 minutes') WHERE email = ? AND purpose = 'verify_email'",
+		)
+			.bind(email)
+			.run();
+		const intruder = await api("POST", "/auth/register", {
+			body: { email, password: "intruder-password-2", full_name: "click http://evil.example/login" },
+		});
+		expect(intruder.status).toBe(201);
+		const intrudersLink = linkToken(emails(), email, "/verify-email");
+		expect(intrudersLink).not.toBe(ownersLink);
+		// Nobody can log in before a link is followed; the account is untouched.
+		for (const password of ["owner-password-1", "intruder-password-2"])
+			expectError(
+				await api("POST", "/auth/login", { body: { email, password } }),
+				401,
+				"AUTH_INVALID_CREDENTIALS",
+			);
+
+		const verified = await api("POST", "/auth/verify-email", { body: { token: ownersLink } });
+		expect(verified.status).toBe(200);
+		expect(verified.body).toMatchObject({ email, full_name: "Owner", email_verified: true });
+		expect((await api("POST", "/auth/login", { body: { email, password: "owner-password-1" } })).status).toBe(
+			200,
+		);
+		expectError(
+			await api("POST", "/auth/login", { body: { email, password: "intruder-password-2" } }),
+			401,
+			"AUTH_INVALID_CREDENTIALS",
+		);
+		// The other claim's link was spent with the first: following it later changes nothing.
+		expectError(
+			await api("POST", "/auth/verify-email", { body: { token: intrudersLink } }),
+			400,
+			"AUTH_INVALID_TOKEN",
+		);
+		expect((await api("POST", "/auth/login", { body: { email, password: "owner-password-1" } })).status).toBe(
+			200,
+		);
+		// The verification email never carries the name the registrant typed (the address is unproven).
+		const verificationTexts = emails()
+			.filter((e) => e.to === email && e.subject === "Confirm your email address")
+			.map((e) => `${e.text}\n${e.html}`);
+		expect(verificationTexts).toHaveLength(2);
+		for (const text of verificationTexts) expect(text).not.toContain("evil.example");
+	});
+
+	it("a guest link for an address someone registered but never verified neither verifies that account nor books on it", async () => {
+		const emails = captureEmails();
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const squatter = await createUser({ verified: false });
+		await api("POST", "/prebooks/guest", { body: { email: squatter.email, book_id: book.id } });
+		expectError(
+			await api("POST", "/prebooks/guest/confirm", {
+				body: { token: linkToken(emails(), squatter.email, "/prebooks/confirm") },
+			}),
+			400,
+			"AUTH_INVALID_TOKEN",
+			"token",
+		);
+		const account = await env.DB.prepare(
+			"SELECT email_verified, (SELECT count(*) FROM pre_bookings WHERE user_id = users.id) AS prebookings FROM users WHERE id = ?",
+		)
+			.bind(squatter.id)
+			.first();
+		expect(account).toEqual({ email_verified: 0, prebookings: 0 });
+		expect((await api("GET", "/prebooks", { token: squatter.token })).body.items).toEqual([]);
+	});
+
 	it("refuses unknown books (404) and books in stock (409), and throttles one address (429)", async () => {
 		captureEmails();
 		const inStock = await createBook(admin.token, { stock_quantity: 3 });

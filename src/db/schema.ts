@@ -68,6 +68,13 @@ export const emailTokens = sqliteTable(
 		createdAt: text("created_at").notNull(),
 		expiresAt: text("expires_at").notNull(),
 		usedAt: text("used_at"),
+		/**
+		 * A registration of a guest's address: the password and name it chose, applied only when this link is
+		 * followed (`verifyEmail`). Kept on the link, never on the account, so a second registration of the
+		 * address cannot replace what the mailbox owner's own link will switch on.
+		 */
+		claimPasswordHash: text("claim_password_hash"),
+		claimFullName: text("claim_full_name"),
 	},
 	(t) => [
 		uniqueIndex("uq_email_tokens_token_hash").on(t.tokenHash),

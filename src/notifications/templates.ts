@@ -138,18 +138,15 @@ export function offerEmail(input: BookEmailInput & { holdExpiresAt: string }): O
 }
 
 /** The address verification sent at registration (and on request). */
-export function verificationEmail(input: {
-	to: string;
-	fullName: string | null;
-	url: string;
-}): OutgoingEmail {
+export function verificationEmail(input: { to: string; url: string }): OutgoingEmail {
 	return renderEmail({
 		to: input.to,
-		fullName: input.fullName,
+		// No name: it is whatever the registrant typed, and this address has not proved it is theirs.
+		fullName: null,
 		subject: "Confirm your email address",
 		body: [
-			"Please confirm that this address is yours. Until then the bookstore sends it no restock emails.",
-			"The link works once, for 24 hours. If you did not create an account, ignore this email.",
+			"Someone — hopefully you — created a bookstore account with this address. Please confirm that it is yours; until then the bookstore sends it no restock emails.",
+			"The link works once, for 24 hours. If you did not create an account, ignore this email: nothing changes.",
 		],
 		action: { label: "Confirm my email address", url: input.url },
 		reason: "You received this email because this address was used to create a bookstore account.",

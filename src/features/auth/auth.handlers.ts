@@ -25,11 +25,7 @@ export const register: AppRouteHandler<typeof routes.register> = async (c) => {
 	});
 	await sendEmail(
 		requestEffects(c),
-		verificationEmail({
-			to: user.email,
-			fullName: user.fullName,
-			url: verificationUrl(c.var.config.appUrl, verificationToken),
-		}),
+		verificationEmail({ to: user.email, url: verificationUrl(c.var.config.appUrl, verificationToken) }),
 		"verify_email",
 	);
 	return c.json(toUserResponse(user), 201);
@@ -41,10 +37,10 @@ export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c)
 };
 
 export const resendVerification: AppRouteHandler<typeof routes.resendVerification> = async (c) => {
-	const { email, fullName, verificationToken } = await issueVerificationLink(c.var.db, c.var.caller.id);
+	const { email, verificationToken } = await issueVerificationLink(c.var.db, c.var.caller.id);
 	await sendEmail(
 		requestEffects(c),
-		verificationEmail({ to: email, fullName, url: verificationUrl(c.var.config.appUrl, verificationToken) }),
+		verificationEmail({ to: email, url: verificationUrl(c.var.config.appUrl, verificationToken) }),
 		"verify_email",
 	);
 	return c.json({ status: "verification_sent" as const }, 202);

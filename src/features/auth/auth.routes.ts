@@ -26,14 +26,18 @@ export const register = createRoute({
 	tags: ["Auth"],
 	summary: "Create an account",
 	description:
-		"Sends a verification link (`APP_URL/verify-email?token=…`, single use, 24 hours). An address listed in `ADMIN_EMAILS` becomes admin only once verified. Registering the address of a guest (a confirmed guest pre-booking) keeps its pre-bookings once verified.",
+		"Sends a verification link (`APP_URL/verify-email?token=…`, single use, 24 hours). An address listed in `ADMIN_EMAILS` becomes admin only once verified. Registering the address of a guest (a confirmed guest pre-booking) is a claim: the password and name take effect, and the account can log in, only when the link emailed for this registration is followed (the first followed wins; the pre-bookings are kept); until then the account is untouched.",
 	request: { body: jsonBody(RegisterBody) },
 	responses: {
-		201: jsonResponse(UserSchema, "The new account"),
+		201: jsonResponse(UserSchema, "The new account (for a guest's address: as it will be once verified)"),
 		...errorResponses({
 			...bodyErrors,
 			409: { codes: ["AUTH_EMAIL_CONFLICT"], description: "The email has an account (field `email`)" },
-			429: clientLimit,
+			429: {
+				codes: ["RATE_LIMITED"],
+				description:
+					"More than 30 auth requests a minute from this client network, or a guest's address was claimed less than a minute ago (`Retry-After`)",
+			},
 		}),
 	},
 });

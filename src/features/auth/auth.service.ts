@@ -38,9 +38,13 @@ export const RESEND_INTERVAL_MS = 60 * 1000;
 /**
  * One round trip: the account and its verification link. An address listed in ADMIN_EMAILS registers as
  * a plain user: admin is granted only once the emailed link proves the address (`verifyEmail`), so nobody
- * can claim it by registering first. Registering the address of a guest (a confirmed guest pre-booking)
- * stores the password on that account; it stays a guest — unable to log in — until the link is followed,
- * and then keeps its pre-bookings.
+ * can claim it by registering first.
+ *
+ * The address of a guest (a confirmed guest pre-booking) is a **claim**: the account is not touched; the
+ * password and name go on the emailed link and take effect only when that link is followed. The guest
+ * cannot log in until then. So whoever registers the address again (with another password) changes nothing
+ * the mailbox owner's own link will switch on; the first link followed wins and spends the others. A claim
+ * link goes out at most once a minute per guest (429), so registrations cannot flood the mailbox.
  */
 export async function registerUser(
 	db: Db,
@@ -49,30 +53,53 @@ export async function registerUser(
 	const passwordHash = await hashPassword(input.password);
 	const token = newSecretToken();
 	const now = new Date();
-	const [registered] = await batch(db, [
+	const recent = new Date(now.getTime() - RESEND_INTERVAL_MS).toISOString();
+	const [created, issued, guest] = await batch(db, [
 		db
 			.insert(users)
 			.values({ email: input.email, passwordHash, fullName: input.fullName, role: "user" })
-			.onConflictDoUpdate({
-				target: users.email,
-				set: { passwordHash, fullName: input.fullName, updatedAt: now.toISOString() },
-				setWhere: eq(users.isGuest, true),
-			})
+			.onConflictDoNothing({ target: users.email })
 			.returning(userColumns),
-		// Only for the row this request wrote (its password hash has a fresh salt).
-		rawQuery(sql`INSERT INTO email_tokens (token_hash, purpose, user_id, email, created_at, expires_at)
+		// The new account's link (its hash has a fresh salt: only this request's row matches), or a guest's
+		// claim link carrying the password and name.
+		rawQuery<{ id: number }>(sql`INSERT INTO email_tokens
+				(token_hash, purpose, user_id, email, created_at, expires_at, claim_password_hash, claim_full_name)
 			SELECT ${await hashToken(token)}, 'verify_email', id, email, ${now.toISOString()},
-				${new Date(now.getTime() + EMAIL_TOKEN_TTL_MS).toISOString()}
-			FROM users WHERE email = ${input.email} AND password_hash = ${passwordHash}`),
+				${new Date(now.getTime() + EMAIL_TOKEN_TTL_MS).toISOString()},
+				CASE WHEN is_guest = 1 THEN ${passwordHash} END, CASE WHEN is_guest = 1 THEN ${input.fullName} END
+			FROM users WHERE email = ${input.email}
+				AND (password_hash = ${passwordHash} OR (is_guest = 1 AND NOT EXISTS (SELECT 1 FROM email_tokens
+					WHERE user_id = users.id AND purpose = 'verify_email' AND created_at > ${recent})))
+			RETURNING id`),
+		db
+			.select(userColumns)
+			.from(users)
+			.where(and(eq(users.email, input.email), eq(users.isGuest, true))),
 	]);
-	const user = registered[0];
-	if (!user) throw new AppError("AUTH_EMAIL_CONFLICT", "An account with this email already exists", "email");
-	return { user, verificationToken: token };
+	const user = created[0];
+	if (user) return { user, verificationToken: token };
+	const claimed = guest[0];
+	if (!claimed)
+		throw new AppError("AUTH_EMAIL_CONFLICT", "An account with this email already exists", "email");
+	if (issued.length === 0) {
+		throw new AppError(
+			"RATE_LIMITED",
+			"A confirmation link was sent to this address less than a minute ago",
+			null,
+			{
+				headers: { "Retry-After": String(Math.ceil(RESEND_INTERVAL_MS / 1000)) },
+			},
+		);
+	}
+	// The account as the claim will make it once its link is followed.
+	return { user: { ...claimed, fullName: input.fullName, emailVerified: false }, verificationToken: token };
 }
 
 /**
  * One round trip: the link is spent (single use, 24 hours) and the address verified; a guest becomes an
- * ordinary account, and an address listed in ADMIN_EMAILS becomes admin — decided inside the UPDATE.
+ * ordinary account with the password and name its claim link carries, and an address listed in
+ * ADMIN_EMAILS becomes admin — decided inside the UPDATE. The account's other verification links are spent
+ * with it, so a second registration's link cannot later replace the password.
  */
 export async function verifyEmail(
 	db: Db,
@@ -81,6 +108,9 @@ export async function verifyEmail(
 ): Promise<UserView> {
 	const now = new Date().toISOString();
 	const tokenHash = await hashToken(token);
+	const link = (column: SQL) =>
+		sql`(SELECT ${column} FROM email_tokens WHERE token_hash = ${tokenHash} AND used_at = ${now})`;
+	const claimed = sql`${users.isGuest} = 1 AND ${link(sql`claim_password_hash`)} IS NOT NULL`;
 	const [, verified] = await batch(db, [
 		rawQuery(sql`UPDATE email_tokens SET used_at = ${now}
 			WHERE token_hash = ${tokenHash} AND purpose = 'verify_email' AND used_at IS NULL AND expires_at > ${now}`),
@@ -89,17 +119,17 @@ export async function verifyEmail(
 			.set({
 				emailVerified: true,
 				isGuest: false,
+				// SET expressions read the row as it was: `is_guest` is still the guest's.
+				passwordHash: sql`CASE WHEN ${claimed} THEN ${link(sql`claim_password_hash`)} ELSE ${users.passwordHash} END`,
+				fullName: sql`CASE WHEN ${claimed} THEN ${link(sql`claim_full_name`)} ELSE ${users.fullName} END`,
 				role: sql`CASE WHEN ${users.email} IN (SELECT value FROM json_each(${JSON.stringify([...adminEmails])}))
 					THEN 'admin' ELSE ${users.role} END`,
 				updatedAt: now,
 			})
-			.where(
-				eq(
-					users.id,
-					sql`(SELECT user_id FROM email_tokens WHERE token_hash = ${tokenHash} AND used_at = ${now})`,
-				),
-			)
+			.where(eq(users.id, link(sql`user_id`)))
 			.returning(userColumns),
+		rawQuery(sql`UPDATE email_tokens SET used_at = ${now}
+			WHERE user_id = ${link(sql`user_id`)} AND purpose = 'verify_email' AND used_at IS NULL`),
 	]);
 	const user = verified[0];
 	if (!user) throw invalidLink();

@@ -204,7 +204,8 @@ export const guestConfirm = createRoute({
 			...bodyErrors,
 			400: {
 				codes: ["AUTH_INVALID_TOKEN", "MALFORMED_BODY"],
-				description: "The link is unknown or expired, or the body is not valid JSON",
+				description:
+					"The link is unknown or expired, the address belongs to a registered account not verified yet, or the body is not valid JSON",
 			},
 			404: { codes: ["BOOK_NOT_FOUND"], description: "The book is gone" },
 			409: {

@@ -307,9 +307,12 @@ export async function requestGuestPrebook(
 }
 
 /**
- * `POST /prebooks/guest/confirm`, one round trip. Following the link proves the address: the account of
- * that address is made (a passwordless guest) or marked verified, and the pre-booking is created under
- * the same rules as `createPrebook` — evaluated inside the statements. The link stays valid for its 24
+ * `POST /prebooks/guest/confirm`, one round trip. Following the link proves the address: a new address
+ * gets a passwordless guest account, and the pre-booking is created under the same rules as `createPrebook`
+ * — evaluated inside the statements — on the account of that address. A registered account that is not
+ * verified yet is left alone (400): the link proves the mailbox, not that whoever registered the address
+ * (and holds its password) is its owner, so it neither verifies that account nor puts the owner's
+ * pre-booking where the registrant can read it. The link stays valid for its 24
  * hours, so a second confirmation is harmless (409 PREBOOK_DUPLICATE while the first is active).
  */
 export async function confirmGuestPrebook(db: Db, token: string): Promise<PrebookView> {
@@ -322,14 +325,14 @@ export async function confirmGuestPrebook(db: Db, token: string): Promise<Preboo
 	const results = await batch(db, [
 		rawQuery(sql`INSERT INTO users (email, password_hash, is_guest, email_verified, created_at, updated_at)
 			SELECT email, '!guest', 1, 1, ${now}, ${now} FROM (${link}) WHERE true
-			ON CONFLICT (email) DO UPDATE SET email_verified = 1, updated_at = excluded.updated_at
-			WHERE users.email_verified = 0`),
+			ON CONFLICT (email) DO NOTHING`),
 		rawQuery(sql`UPDATE email_tokens SET used_at = coalesce(used_at, ${now}) WHERE token_hash = ${tokenHash}
 			AND expires_at > ${now}`),
 		rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
 			SELECT u.id, b.id, 'waiting', ${now}
 			FROM users AS u JOIN books AS b ON b.id = ${bookOfLink}
-			WHERE u.id = ${owner} AND u.is_active = 1 AND b.stock_quantity - b.held_quantity = 0
+			WHERE u.id = ${owner} AND u.is_active = 1 AND u.email_verified = 1
+				AND b.stock_quantity - b.held_quantity = 0
 				AND (SELECT count(*) FROM pre_bookings WHERE user_id = u.id AND status = 'waiting')
 					< ${MAX_WAITING_PER_USER}
 			RETURNING id`),
@@ -338,9 +341,16 @@ export async function confirmGuestPrebook(db: Db, token: string): Promise<Preboo
 			.orderBy(desc(preBookings.id))
 			.limit(1),
 		// Why a genuine link made no pre-booking, in POST /prebooks' precedence (same transaction).
-		rawQuery<{ link_valid: number; active: number | null; available: number | null; waiting: number }>(sql`
+		rawQuery<{
+			link_valid: number;
+			active: number | null;
+			verified: number | null;
+			available: number | null;
+			waiting: number;
+		}>(sql`
 			SELECT EXISTS (${link}) AS link_valid,
 				(SELECT is_active FROM users WHERE id = ${owner}) AS active,
+				(SELECT email_verified FROM users WHERE id = ${owner}) AS verified,
 				(SELECT stock_quantity - held_quantity FROM books WHERE id = ${bookOfLink}) AS available,
 				(SELECT count(*) FROM pre_bookings WHERE user_id = ${owner} AND status = 'waiting') AS waiting`),
 	]).catch((err: unknown) => {
@@ -350,6 +360,14 @@ export async function confirmGuestPrebook(db: Db, token: string): Promise<Preboo
 	if (inserted.length > 0 && created[0]) return created[0];
 	const state = diagnosis[0];
 	if (!state?.link_valid || state.active !== 1) throw invalidGuestLink();
+	if (state.verified !== 1) {
+		throw new AppError(
+			"AUTH_INVALID_TOKEN",
+			"This address belongs to an account that is not verified yet: follow the link sent when it was registered, then pre-book signed in",
+			"token",
+			{ status: 400 },
+		);
+	}
 	if (state.available === null) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
 	if (state.available > 0) {
 		throw new AppError("PREBOOK_BOOK_IN_STOCK", "This book is in stock: buy it instead", "book_id");
