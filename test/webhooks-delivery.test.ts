@@ -268,6 +268,30 @@ describe("a delivery", () => {
 });
 
 describe("secret rotation", () => {
+	it("never signs with more than two secrets: rotating again ends the grace of the secret rotated out before", async () => {
+		const hook = await registerWebhook(admin.token, ["restock.created"]);
+		const secrets = [hook.secret as string];
+		for (let i = 0; i < 3; i++) {
+			const rotated = await api("POST", `/admin/webhooks/${hook.id}/rotate-secret`, { token: admin.token });
+			expect(rotated.status).toBe(200);
+			secrets.push(rotated.body.secret);
+		}
+		const queue = captureWebhookQueue();
+		await restockWithReaders(0);
+		const [first] = (await queued(queue, 1)) as [number];
+		const { received } = receiver();
+		await deliverWebhooks([first]);
+		const delivery = received[0] as (typeof received)[number];
+		expect(delivery.headers["webhook-signature"]?.split(" ")).toHaveLength(2);
+		const [oldest, older, previous, current] = secrets as [string, string, string, string];
+		for (const secret of [previous, current])
+			expect(new Webhook(secret).verify(delivery.body, delivery.headers)).toMatchObject({
+				type: "restock.created",
+			});
+		for (const secret of [oldest, older])
+			expect(() => new Webhook(secret).verify(delivery.body, delivery.headers)).toThrow(/signature/i);
+	});
+
 	it("signs with both secrets for 24 h (each verifies), then with the new one only", async () => {
 		const hook = await registerWebhook(admin.token, ["restock.created"]);
 		const rotated = await api("POST", `/admin/webhooks/${hook.id}/rotate-secret`, { token: admin.token });

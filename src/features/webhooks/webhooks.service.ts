@@ -144,7 +144,9 @@ export async function rotateSecret(
 	const graceEnd = new Date(now.getTime() + ROTATION_GRACE_MS).toISOString();
 	const secret = generateWebhookSecret();
 	const [, previous, created] = await batch(db, [
-		rawQuery(sql`DELETE FROM webhook_secrets WHERE endpoint_id = ${id} AND expires_at <= ${at}`),
+		// At most two secrets sign: the new one and the one it replaces. A secret rotated out earlier (still
+		// in its grace or not) goes now, so rotating twice in a day does not grow every signature header.
+		rawQuery(sql`DELETE FROM webhook_secrets WHERE endpoint_id = ${id} AND expires_at IS NOT NULL`),
 		rawQuery<{ expires_at: string }>(sql`UPDATE webhook_secrets SET expires_at = ${graceEnd}
 			WHERE endpoint_id = ${id} AND expires_at IS NULL
 			RETURNING expires_at`),
