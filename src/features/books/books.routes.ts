@@ -116,6 +116,10 @@ export const remove = createRoute({
 	path: "/books/{id}",
 	tags: ["Catalog"],
 	summary: "Delete a book (admin)",
+	// API.md says only "204, then 404"; where it is silent the OpenAPI document says what happens (the
+	// schema's ON DELETE rules, asserted by test/book-deletion.test.ts).
+	description:
+		"The book's pre-bookings go with it, whatever their status (held copies included: `GET /prebooks/{id}` answers 404 afterwards, and no email, expiry or offer follows), and so do its cart lines, wishlist entries and restock history. Orders keep their items, with the title and price they had and `book_id` null.",
 	...adminOnly,
 	request: { params: bookId },
 	responses: {

@@ -126,7 +126,7 @@ export const deleteAccount = createRoute({
 	tags: ["Users"],
 	summary: "Erase the caller's account",
 	description:
-		"Confirmed with the password. In one transaction: the account is anonymised (no email or name remains) and deactivated, every token ends, the cart and wishlist go, and active pre-bookings are cancelled (held copies pass to the next in line). Orders stay for accounting, without personal data. Two D1 round trips: the password hash is read before anything changes. Wrong passwords count towards the login limits of the account's email, so a bearer token is no password-guessing oracle.",
+		"Confirmed with the password. In one transaction: the account is anonymised (no email or name remains), deactivated and loses any admin role, every token ends, the cart and wishlist go, and active pre-bookings are cancelled (held copies pass to the next in line). Orders stay for accounting, without personal data. Two D1 round trips: the password hash is read before anything changes. Wrong passwords count towards the login limits of the account's email, so a bearer token is no password-guessing oracle.",
 	...signedIn,
 	request: { body: jsonBody(DeleteAccountBody) },
 	responses: {

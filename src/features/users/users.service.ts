@@ -185,9 +185,9 @@ export async function exportAccount(db: Db, userId: number) {
 /**
  * `DELETE /users/me`: round trip 1 reserves a password attempt (limited as a login is: 429 past the limits)
  * and reads the password hash (it must be checked before anything changes) and the books on which the
- * caller holds a copy; round trip 2 is one batch that anonymises and
- * deactivates the account — no email or name remains, every token ends (token version), the refresh tokens,
- * cart and wishlist go — and cancels the active pre-bookings, passing each held copy to the next in line.
+ * caller holds a copy; round trip 2 is one batch that anonymises and deactivates the account (an admin's
+ * role goes too) — no email or name remains, every token ends (token version), the refresh tokens, cart and
+ * wishlist go — and cancels the active pre-bookings, passing each held copy to the next in line.
  * Orders stay, for accounting, attached to the anonymous row. The last active admin cannot delete itself
  * (409 ADMIN_LAST, decided inside the UPDATE).
  */
@@ -227,6 +227,10 @@ export async function eraseAccount(
 				fullName: null,
 				passwordHash: "!erased",
 				isActive: false,
+				// An erased account keeps no privilege: nobody can log in to it, so if an admin reactivated the
+				// anonymous row it must not count as the store's active admin (ADMIN_LAST would then let the last
+				// real admin go). The WHERE below still sees the row as it was (an admin, active).
+				role: "user",
 				emailVerified: false,
 				restockEmails: false,
 				tokenVersion: sql`${users.tokenVersion} + 1`,
