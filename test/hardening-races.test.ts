@@ -71,7 +71,7 @@ describe("checkout with one Idempotency-Key, raced", () => {
 });
 
 describe("checkout is no card-testing oracle", () => {
-	it(`60 parallel declined checkouts authorize at most ${MAX_CHECKOUT_ATTEMPTS} payments; the rest get 429 with Retry-After`, async () => {
+	it(`60 parallel declined checkouts try at most ${MAX_DECLINED_CHECKOUTS} payments (the decline cap holds in parallel); the rest get 429 with Retry-After`, async () => {
 		const admin = await createAdmin();
 		const tester = await createUser();
 		const book = await createBook(admin.token, { stock_quantity: 5 });
@@ -86,7 +86,8 @@ describe("checkout is no card-testing oracle", () => {
 			),
 		);
 		const limited = results.filter((res) => res.status === 429);
-		expect(limited.length).toBeGreaterThanOrEqual(60 - MAX_CHECKOUT_ATTEMPTS);
+		// Each request counts the others still waiting for the provider as possible declines.
+		expect(limited).toHaveLength(60 - MAX_DECLINED_CHECKOUTS);
 		for (const res of limited) {
 			expectError(res, 429, "RATE_LIMITED");
 			expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
@@ -96,8 +97,45 @@ describe("checkout is no card-testing oracle", () => {
 		)
 			.bind(tester.id)
 			.first<{ n: number }>();
-		expect(payments?.n).toBeLessThanOrEqual(MAX_CHECKOUT_ATTEMPTS);
+		expect(payments?.n).toBe(MAX_DECLINED_CHECKOUTS);
+		expect(MAX_DECLINED_CHECKOUTS).toBeLessThan(MAX_CHECKOUT_ATTEMPTS);
 		await expectInvariants();
+	});
+
+	it("an empty or short cart spends no attempt, and an attempt that never got its answer stops counting after a minute", async () => {
+		const admin = await createAdmin();
+		const buyer = await createUser();
+		for (let i = 0; i < MAX_CHECKOUT_ATTEMPTS + 2; i++)
+			expectError(await api("POST", "/orders/checkout", { token: buyer.token, body: {} }), 409, "CART_EMPTY");
+		const scarce = await createBook(admin.token, { stock_quantity: 1 });
+		await api("POST", "/cart/items", { token: buyer.token, body: { book_id: scarce.id, quantity: 1 } });
+		await api("PATCH", `/books/${scarce.id}/stock`, { token: admin.token, body: { quantity: 0 } });
+		for (let i = 0; i < MAX_CHECKOUT_ATTEMPTS + 2; i++)
+			expectError(
+				await api("POST", "/orders/checkout", { token: buyer.token, body: {} }),
+				409,
+				"INSUFFICIENT_STOCK",
+			);
+		await api("PATCH", `/books/${scarce.id}/stock`, { token: admin.token, body: { quantity: 1 } });
+		// Requests that died waiting for the provider two minutes ago (as D1 would hold them).
+		for (let i = 0; i < MAX_DECLINED_CHECKOUTS; i++)
+			await env.DB.prepare(
+				"INSERT INTO checkout_attempts (user_id, attempted_at, request_fingerprint, pending) VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-2 minutes'), 'x', 1)",
+			)
+				.bind(buyer.id)
+				.run();
+		const bought = await api("POST", "/orders/checkout", {
+			token: buyer.token,
+			body: { payment_token: "tok_visa" },
+		});
+		expect(bought.status).toBe(201);
+		expect(bought.body.status).toBe("confirmed");
+		const attempts = await env.DB.prepare(
+			"SELECT count(*) AS n, sum(pending) AS pending FROM checkout_attempts WHERE user_id = ? AND request_fingerprint <> 'x'",
+		)
+			.bind(buyer.id)
+			.first();
+		expect(attempts).toEqual({ n: 1, pending: 0 });
 	});
 
 	it(`declines are throttled more tightly: after ${MAX_DECLINED_CHECKOUTS} declines even a good card waits`, async () => {

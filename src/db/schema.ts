@@ -475,6 +475,11 @@ export const checkoutAttempts = sqliteTable(
 		attemptedAt: text("attempted_at").notNull(),
 		declined: integer("declined", { mode: "boolean" }).notNull().default(false),
 		/**
+		 * The payment's answer is not in yet. A pending attempt counts as a possible decline (for
+		 * PENDING_ATTEMPT_MS), so parallel checkouts cannot get past the decline cap before any has declined.
+		 */
+		pending: integer("pending", { mode: "boolean" }).notNull().default(false),
+		/**
 		 * A retry of the same purchase (same Idempotency-Key and payment token) reuses its attempt instead
 		 * of spending another: the throttle counts purchases and cards tried, never a client's retries.
 		 */

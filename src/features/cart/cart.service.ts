@@ -18,6 +18,17 @@ const heldFor = (userId: number, bookId: SQL | number) =>
 const buyableBy = (userId: number) =>
 	sql<number>`${books.stockQuantity} - ${books.heldQuantity} + ${heldFor(userId, sql`${books.id}`)}`;
 
+/**
+ * A condition for a statement: the user's cart has lines and none asks for more than the user can buy now
+ * (what `cartLines` would report as CART_EMPTY or INSUFFICIENT_STOCK), so checkout reserves a payment
+ * attempt only for a cart it will really try to pay for.
+ */
+export const cartIsBuyable = (userId: number) => sql`EXISTS (SELECT 1 FROM cart_items
+		JOIN carts ON carts.id = cart_items.cart_id WHERE carts.user_id = ${userId})
+	AND NOT EXISTS (SELECT 1 FROM cart_items JOIN carts ON carts.id = cart_items.cart_id
+		JOIN books ON books.id = cart_items.book_id
+		WHERE carts.user_id = ${userId} AND cart_items.quantity > ${buyableBy(userId)})`;
+
 /** The caller's cart lines with current title, price and availability (a builder: alone or in a batch). */
 export const cartLines = (db: Db, userId: number) =>
 	db

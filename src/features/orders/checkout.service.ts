@@ -22,7 +22,7 @@ import { logEvent } from "../../lib/log.ts";
 import { formatCents } from "../../lib/money.ts";
 import { hashToken } from "../../lib/tokens.ts";
 import type { CartLine } from "../cart/cart.schemas.ts";
-import { cartLines } from "../cart/cart.service.ts";
+import { cartIsBuyable, cartLines } from "../cart/cart.service.ts";
 import { eventIdsOf, prebookFulfilledEvents } from "../webhooks/webhook-events.ts";
 import type { OrderView } from "./orders.schemas.ts";
 import { newestOrderOf, orderColumns, selectOrders } from "./orders.service.ts";
@@ -58,8 +58,28 @@ const insufficientStock = (line: Pick<CartLine, "bookId" | "bookTitle" | "availa
 export const CHECKOUT_WINDOW_MS = 15 * 60 * 1000;
 export const MAX_CHECKOUT_ATTEMPTS = 10;
 export const MAX_DECLINED_CHECKOUTS = 3;
+/**
+ * How long an attempt whose payment has not answered counts as a possible decline: longer than a checkout
+ * runs (authorize + one batch), short enough that a request that died mid-way blocks nobody for long.
+ */
+export const PENDING_ATTEMPT_MS = 60 * 1000;
 
 export const checkoutWindowStart = (now: Date) => new Date(now.getTime() - CHECKOUT_WINDOW_MS).toISOString();
+
+/** 429 for a refused attempt slot, saying when one frees up. */
+function checkoutThrottled(
+	started: Date,
+	throttle: { limit: "attempts" | "declines" | "pending"; since: string | null } | undefined,
+) {
+	const since = throttle?.since ? Date.parse(throttle.since) : started.getTime();
+	const retryAfter =
+		throttle?.limit === "pending"
+			? Math.ceil(PENDING_ATTEMPT_MS / 1000)
+			: Math.max(1, Math.ceil((since + CHECKOUT_WINDOW_MS - started.getTime()) / 1000));
+	return new AppError("RATE_LIMITED", "Too many checkout attempts; try again later", null, {
+		headers: { "Retry-After": String(retryAfter) },
+	});
+}
 
 export async function checkout(
 	db: Db,
@@ -74,9 +94,14 @@ export async function checkout(
 	const sameRequest = sql`user_id = ${userId} AND idempotency_key = ${idempotencyKey ?? null}
 		AND request_fingerprint = ${fingerprint} AND attempted_at > ${windowStart}`;
 	const recent = sql`user_id = ${userId} AND attempted_at > ${windowStart}`;
+	// Declined, or not answered yet (and recent enough to be still running): parallel checkouts each count
+	// the others in flight, so at most MAX_DECLINED_CHECKOUTS payments can decline, however many race.
+	const mayDecline = sql`${recent} AND (declined = 1
+		OR (pending = 1 AND attempted_at > ${new Date(started.getTime() - PENDING_ATTEMPT_MS).toISOString()}))`;
 	// Round trip 1: the order already made with this key (a replay), the cart, and an attempt slot. The slot
 	// is reserved by a conditional INSERT, so parallel requests cannot overshoot the throttle; a retry of the
-	// same purchase (same key and card) reuses its slot.
+	// same purchase (same key and card) reuses its slot. A cart that is empty or short reserves nothing: no
+	// payment will be tried for it.
 	const [previous, lines, reserved, throttle] = await batch(db, [
 		db
 			.select({ order: orderColumns(), fingerprint: orders.requestFingerprint })
@@ -85,17 +110,24 @@ export async function checkout(
 			.limit(1),
 		cartLines(db, userId),
 		rawQuery<{ id: number }>(sql`INSERT INTO checkout_attempts
-				(user_id, attempted_at, idempotency_key, request_fingerprint)
-			SELECT ${userId}, ${started.toISOString()}, ${idempotencyKey ?? null}, ${fingerprint}
+				(user_id, attempted_at, idempotency_key, request_fingerprint, pending)
+			SELECT ${userId}, ${started.toISOString()}, ${idempotencyKey ?? null}, ${fingerprint}, 1
 			WHERE NOT EXISTS (SELECT 1 FROM checkout_attempts WHERE ${sameRequest})
+				AND ${cartIsBuyable(userId)}
 				AND (SELECT count(*) FROM checkout_attempts WHERE ${recent}) < ${MAX_CHECKOUT_ATTEMPTS}
-				AND (SELECT count(*) FROM checkout_attempts WHERE ${recent} AND declined = 1) < ${MAX_DECLINED_CHECKOUTS}
+				AND (SELECT count(*) FROM checkout_attempts WHERE ${mayDecline}) < ${MAX_DECLINED_CHECKOUTS}
 			RETURNING id`),
-		rawQuery<{ retried: number; oldest: string | null }>(sql`SELECT
-				EXISTS (SELECT 1 FROM checkout_attempts WHERE ${sameRequest}) AS retried,
-				CASE WHEN (SELECT count(*) FROM checkout_attempts WHERE ${recent} AND declined = 1) >= ${MAX_DECLINED_CHECKOUTS}
-					THEN (SELECT min(attempted_at) FROM checkout_attempts WHERE ${recent} AND declined = 1)
-					ELSE (SELECT min(attempted_at) FROM checkout_attempts WHERE ${recent}) END AS oldest`),
+		// When refused, which limit and since when: the attempts cap frees up a window after its oldest
+		// attempt, the decline cap a window after its oldest decline; answers still pending come within
+		// PENDING_ATTEMPT_MS.
+		rawQuery<{ retried: number; limit: "attempts" | "declines" | "pending"; since: string | null }>(sql`
+			SELECT EXISTS (SELECT 1 FROM checkout_attempts WHERE ${sameRequest}) AS retried,
+				CASE WHEN (SELECT count(*) FROM checkout_attempts WHERE ${recent}) >= ${MAX_CHECKOUT_ATTEMPTS} THEN 'attempts'
+					WHEN (SELECT count(*) FROM checkout_attempts WHERE ${recent} AND declined = 1) >= ${MAX_DECLINED_CHECKOUTS}
+					THEN 'declines' ELSE 'pending' END AS "limit",
+				CASE WHEN (SELECT count(*) FROM checkout_attempts WHERE ${recent}) >= ${MAX_CHECKOUT_ATTEMPTS}
+					THEN (SELECT min(attempted_at) FROM checkout_attempts WHERE ${recent})
+					ELSE (SELECT min(attempted_at) FROM checkout_attempts WHERE ${recent} AND declined = 1) END AS since`),
 	]);
 	const earlier = previous[0];
 	if (earlier) {
@@ -104,17 +136,11 @@ export async function checkout(
 	}
 
 	if (lines.length === 0) throw new AppError("CART_EMPTY", "Your cart is empty", null);
-	const attemptId = reserved[0]?.id;
-	if (attemptId === undefined && !throttle[0]?.retried) {
-		const oldest = throttle[0]?.oldest ? Date.parse(throttle[0].oldest) : started.getTime();
-		const retryAfter = Math.max(1, Math.ceil((oldest + CHECKOUT_WINDOW_MS - started.getTime()) / 1000));
-		throw new AppError("RATE_LIMITED", "Too many checkout attempts; try again later", null, {
-			headers: { "Retry-After": String(retryAfter) },
-		});
-	}
-	// A line already short needs no payment attempt; the batch re-checks whatever happens meanwhile.
+	// A line already short needs no payment attempt (none was reserved); the batch re-checks meanwhile.
 	const short = lines.find((line) => line.quantity > line.availableQuantity);
 	if (short) throw insufficientStock(short);
+	const attemptId = reserved[0]?.id;
+	if (attemptId === undefined && !throttle[0]?.retried) throw checkoutThrottled(started, throttle[0]);
 
 	const totalCents = lines.reduce((sum, line) => sum + line.unitPriceCents * line.quantity, 0);
 	const authorization = await payments.authorize({
@@ -147,6 +173,7 @@ export async function checkout(
 			VALUES (${newestOrderOf(userId)}, ${payments.name}, ${status}, ${reference}, ${totalCents}, ${now}, ${now})`);
 	const readBack = selectOrders(db, eq(orders.id, newestOrderOf(userId)), 1);
 
+	const thisAttempt = sql`id = ${attemptId ?? null} OR (${attemptId ?? null} IS NULL AND ${sameRequest})`;
 	let order: OrderView | undefined;
 	let webhookEventIds: number[] = [];
 	try {
@@ -156,8 +183,7 @@ export async function checkout(
 				payment("declined", null),
 				readBack,
 				// Declines are throttled more tightly than attempts; a retry's decline marks its first attempt.
-				rawQuery(sql`UPDATE checkout_attempts SET declined = 1
-					WHERE id = ${attemptId ?? null} OR (${attemptId ?? null} IS NULL AND ${sameRequest})`),
+				rawQuery(sql`UPDATE checkout_attempts SET declined = 1, pending = 0 WHERE ${thisAttempt}`),
 			]);
 			logEvent("info", "checkout_payment_declined", { user_id: userId, reason: authorization.reason });
 			if (!declined[0]) throw new Error("checkout: the declined order was not read back");
@@ -185,6 +211,8 @@ export async function checkout(
 				sql`DELETE FROM cart_items WHERE id IN (SELECT value FROM json_each(${JSON.stringify(lines.map((l) => l.id))}))`,
 			),
 			readBack,
+			// Approved: no longer a possible decline.
+			rawQuery(sql`UPDATE checkout_attempts SET pending = 0 WHERE ${thisAttempt}`),
 		]);
 		order = confirmed[0];
 		if (!order) throw new Error("checkout: the confirmed order was not read back");

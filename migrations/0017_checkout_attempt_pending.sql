@@ -1,0 +1,1 @@
+ALTER TABLE `checkout_attempts` ADD `pending` integer DEFAULT false NOT NULL;
