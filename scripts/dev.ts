@@ -5,8 +5,8 @@
  *  3. migrations applied to the local D1 (wrangler's own tracker, as in production);
  *  4. demo data seeded once;
  *  5. `wrangler dev` with the development configuration (scripts/local-vars.ts, as `--var`s: wrangler.toml
- *     holds production's, and wrangler reads only declared names and secrets from .dev.vars). Extra arguments
- *     are passed on after them, so `npm run dev -- --port 9000 --var APP_URL:http://localhost:9000` wins.
+ *     holds production's, and wrangler reads only declared names and secrets from .dev.vars), its URLs on
+ *     the `--port` given. Extra arguments are passed on after them (a later `--var NAME:value` wins).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -63,6 +63,22 @@ console.log(
 	`Demo data ${seeded}. Local-only accounts: ${DEMO_ADMIN.email} / ${DEMO_ADMIN.password} (admin), ${DEMO_READER.email} / ${DEMO_READER.password}.`,
 );
 
-const dev = spawn("wrangler", ["dev", ...localVarArgs(), ...process.argv.slice(2)], { stdio: "inherit" });
+/** `--port N` or `--port=N` among the arguments, so the email links point at the port the API listens on. */
+function portOf(args: string[]): string | undefined {
+	const at = args.findIndex((arg) => arg === "--port" || arg.startsWith("--port="));
+	if (at < 0) return undefined;
+	return args[at]?.includes("=") ? args[at]?.split("=")[1] : args[at + 1];
+}
+
+const args = process.argv.slice(2);
+const port = portOf(args);
+const local: Record<string, string> = port
+	? {
+			APP_URL: `http://localhost:${port}`,
+			API_URL: `http://localhost:${port}`,
+			CORS_ORIGINS: `http://localhost:3000,http://localhost:${port}`,
+		}
+	: {};
+const dev = spawn("wrangler", ["dev", ...localVarArgs(local), ...args], { stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code) => process.exit(code ?? 0));
