@@ -102,6 +102,76 @@ describe("checkout is no card-testing oracle", () => {
 		await expectInvariants();
 	});
 
+	it("a reused key (422) or a replay spends no attempt; race losers' attempts are settled; an answer still pending holds for a minute at most", async () => {
+		const admin = await createAdmin();
+		const buyer = await createUser();
+		const book = await createBook(admin.token, { stock_quantity: 5 });
+		await api("POST", "/cart/items", { token: buyer.token, body: { book_id: book.id, quantity: 1 } });
+		const declined = await api("POST", "/orders/checkout", {
+			token: buyer.token,
+			headers: { "Idempotency-Key": "first-card" },
+			body: { payment_token: "tok_fail" },
+		});
+		expect(declined.body.status).toBe("payment_failed");
+		for (let i = 0; i < 5; i++) {
+			expectError(
+				await api("POST", "/orders/checkout", {
+					token: buyer.token,
+					headers: { "Idempotency-Key": "first-card" },
+					body: { payment_token: `tok_other_${i}` },
+				}),
+				422,
+				"IDEMPOTENCY_KEY_REUSED",
+			);
+			const replay = await api("POST", "/orders/checkout", {
+				token: buyer.token,
+				headers: { "Idempotency-Key": "first-card" },
+				body: { payment_token: "tok_fail" },
+			});
+			expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
+		}
+		const attempts = await env.DB.prepare(
+			"SELECT count(*) AS n, sum(pending) AS pending FROM checkout_attempts WHERE user_id = ?",
+		)
+			.bind(buyer.id)
+			.first();
+		expect(attempts).toEqual({ n: 1, pending: 0 });
+		const bought = await api("POST", "/orders/checkout", {
+			token: buyer.token,
+			body: { payment_token: "tok_visa" },
+		});
+		expect(bought.body.status).toBe("confirmed");
+
+		// Five buyers race for the last copy: the losers' approved-then-voided payments are no possible declines.
+		const last = await createBook(admin.token, { stock_quantity: 1 });
+		const buyers = await Promise.all(Array.from({ length: 5 }, () => createUser()));
+		for (const racer of buyers)
+			await api("POST", "/cart/items", { token: racer.token, body: { book_id: last.id, quantity: 1 } });
+		const raced = await Promise.all(
+			buyers.map((racer) => api("POST", "/orders/checkout", { token: racer.token, body: {} })),
+		);
+		expect(raced.filter((res) => res.status === 201)).toHaveLength(1);
+		const unsettled = await env.DB.prepare(
+			`SELECT count(*) AS n FROM checkout_attempts WHERE pending = 1 AND user_id IN (${buyers.map((b) => b.id).join(",")})`,
+		).first();
+		expect(unsettled).toEqual({ n: 0 });
+
+		// Possible declines still awaiting their answer (as D1 holds them while the provider thinks).
+		const waiting = await createUser();
+		await api("POST", "/cart/items", { token: waiting.token, body: { book_id: book.id, quantity: 1 } });
+		for (let i = 0; i < MAX_DECLINED_CHECKOUTS; i++)
+			await env.DB.prepare(
+				"INSERT INTO checkout_attempts (user_id, attempted_at, request_fingerprint, pending) VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-10 seconds'), 'x', 1)",
+			)
+				.bind(waiting.id)
+				.run();
+		const held = await api("POST", "/orders/checkout", { token: waiting.token, body: {} });
+		expectError(held, 429, "RATE_LIMITED");
+		const retryAfter = Number(held.headers.get("Retry-After"));
+		expect(retryAfter).toBeGreaterThanOrEqual(45);
+		expect(retryAfter).toBeLessThanOrEqual(50);
+	});
+
 	it("an empty or short cart spends no attempt, and an attempt that never got its answer stops counting after a minute", async () => {
 		const admin = await createAdmin();
 		const buyer = await createUser();

@@ -18,14 +18,19 @@ const verificationUrl = (appUrl: string, token: string) =>
 
 export const register: AppRouteHandler<typeof routes.register> = async (c) => {
 	const body = c.req.valid("json");
-	const { user, verificationToken } = await registerUser(c.var.db, {
+	const { user, verificationToken, requestedAt } = await registerUser(c.var.db, {
 		email: body.email,
 		password: body.password,
 		fullName: body.full_name ?? null,
+		network: requestNetwork(c),
 	});
 	await sendEmail(
 		requestEffects(c),
-		verificationEmail({ to: user.email, url: verificationUrl(c.var.config.appUrl, verificationToken) }),
+		verificationEmail({
+			to: user.email,
+			url: verificationUrl(c.var.config.appUrl, verificationToken),
+			requestedAt,
+		}),
 		"verify_email",
 	);
 	return c.json(toUserResponse(user), 201);

@@ -44,16 +44,22 @@ export const RESEND_INTERVAL_MS = 60 * 1000;
  * password and name go on the emailed link and take effect only when that link is followed. The guest
  * cannot log in until then. So whoever registers the address again (with another password) changes nothing
  * the mailbox owner's own link will switch on; the first link followed wins and spends the others. A claim
- * link goes out at most once a minute per guest (429), so registrations cannot flood the mailbox.
+ * link goes out at most once a minute per guest and client network (429): one network cannot flood the
+ * mailbox, and nobody elsewhere can keep the owner from getting a link of their own. The email says when the
+ * registration was made, so the owner can tell their own link from somebody else's.
  */
 export async function registerUser(
 	db: Db,
-	input: { email: string; password: string; fullName: string | null },
-): Promise<{ user: UserView; verificationToken: string }> {
+	input: { email: string; password: string; fullName: string | null; network: string },
+): Promise<{ user: UserView; verificationToken: string; requestedAt: string }> {
 	const passwordHash = await hashPassword(input.password);
 	const token = newSecretToken();
 	const now = new Date();
-	const recent = new Date(now.getTime() - RESEND_INTERVAL_MS).toISOString();
+	const requestedAt = now.toISOString();
+	// This network's claim links to this address in the last minute.
+	const recentClaimsFromHere = sql`SELECT created_at FROM email_tokens
+		WHERE email = ${input.email} AND purpose = 'verify_email' AND network = ${input.network}
+			AND created_at > ${new Date(now.getTime() - RESEND_INTERVAL_MS).toISOString()}`;
 	const [created, issued, guest] = await batch(db, [
 		db
 			.insert(users)
@@ -62,37 +68,41 @@ export async function registerUser(
 			.returning(userColumns),
 		// The new account's link (its hash has a fresh salt: only this request's row matches), or a guest's
 		// claim link carrying the password and name.
-		rawQuery<{ id: number }>(sql`INSERT INTO email_tokens
-				(token_hash, purpose, user_id, email, created_at, expires_at, claim_password_hash, claim_full_name)
-			SELECT ${await hashToken(token)}, 'verify_email', id, email, ${now.toISOString()},
+		rawQuery<{ id: number }>(sql`INSERT INTO email_tokens (token_hash, purpose, user_id, email, network,
+				created_at, expires_at, claim_password_hash, claim_full_name)
+			SELECT ${await hashToken(token)}, 'verify_email', id, email, ${input.network}, ${requestedAt},
 				${new Date(now.getTime() + EMAIL_TOKEN_TTL_MS).toISOString()},
 				CASE WHEN is_guest = 1 THEN ${passwordHash} END, CASE WHEN is_guest = 1 THEN ${input.fullName} END
 			FROM users WHERE email = ${input.email}
-				AND (password_hash = ${passwordHash} OR (is_guest = 1 AND NOT EXISTS (SELECT 1 FROM email_tokens
-					WHERE user_id = users.id AND purpose = 'verify_email' AND created_at > ${recent})))
+				AND (password_hash = ${passwordHash} OR (is_guest = 1 AND NOT EXISTS (${recentClaimsFromHere})))
 			RETURNING id`),
 		db
-			.select(userColumns)
+			.select({
+				...userColumns,
+				lastClaimAt: sql<string | null>`(SELECT max(created_at) FROM (${recentClaimsFromHere}))`,
+			})
 			.from(users)
 			.where(and(eq(users.email, input.email), eq(users.isGuest, true))),
 	]);
 	const user = created[0];
-	if (user) return { user, verificationToken: token };
+	if (user) return { user, verificationToken: token, requestedAt };
 	const claimed = guest[0];
 	if (!claimed)
 		throw new AppError("AUTH_EMAIL_CONFLICT", "An account with this email already exists", "email");
 	if (issued.length === 0) {
-		throw new AppError(
-			"RATE_LIMITED",
-			"A confirmation link was sent to this address less than a minute ago",
-			null,
-			{
-				headers: { "Retry-After": String(Math.ceil(RESEND_INTERVAL_MS / 1000)) },
-			},
-		);
+		const last = claimed.lastClaimAt ? Date.parse(claimed.lastClaimAt) : now.getTime();
+		const retryAfter = Math.max(1, Math.ceil((last + RESEND_INTERVAL_MS - now.getTime()) / 1000));
+		throw new AppError("RATE_LIMITED", "This address was registered from here less than a minute ago", null, {
+			headers: { "Retry-After": String(retryAfter) },
+		});
 	}
 	// The account as the claim will make it once its link is followed.
-	return { user: { ...claimed, fullName: input.fullName, emailVerified: false }, verificationToken: token };
+	const { lastClaimAt: _, ...account } = claimed;
+	return {
+		user: { ...account, fullName: input.fullName, emailVerified: false },
+		verificationToken: token,
+		requestedAt,
+	};
 }
 
 /**
@@ -191,6 +201,14 @@ async function tokenPair(claims: AccessClaims, refreshToken: string, jwtSecret: 
 	};
 }
 
+/** The password-attempt ledger of one email and network, read when a slot is refused. */
+interface LedgerState {
+	for_email: number;
+	oldest_for_email: string | null;
+	from_network: number;
+	oldest_from_network: string | null;
+}
+
 /**
  * The statements that reserve a password attempt for `email` (a value or a SQL expression) from `network`,
  * for the batch that also reads the stored hash. The limits are conditions of the INSERT, so concurrent
@@ -209,18 +227,24 @@ export function passwordAttempt(email: string | SQL, network: string, now: Date)
 			WHERE (SELECT count(*) FROM login_attempts WHERE ${fromNetwork}) < ${MAX_FAILED_LOGINS_PER_NETWORK}
 				AND (SELECT count(*) FROM login_attempts WHERE email = ${email}) < ${MAX_FAILED_LOGINS_PER_EMAIL}
 			RETURNING id`),
-		// When refused: the oldest failure that counts, whichever limit was hit, says when a slot frees up.
-		rawQuery<{ oldest: string | null }>(sql`SELECT CASE
-				WHEN (SELECT count(*) FROM login_attempts WHERE email = ${email}) >= ${MAX_FAILED_LOGINS_PER_EMAIL}
-				THEN (SELECT min(attempted_at) FROM login_attempts WHERE email = ${email})
-				ELSE (SELECT min(attempted_at) FROM login_attempts WHERE ${fromNetwork}) END AS oldest`),
+		// When refused: each limit's count and oldest failure say when it has a free slot again.
+		rawQuery<LedgerState>(sql`SELECT
+				(SELECT count(*) FROM login_attempts WHERE email = ${email}) AS for_email,
+				(SELECT min(attempted_at) FROM login_attempts WHERE email = ${email}) AS oldest_for_email,
+				(SELECT count(*) FROM login_attempts WHERE ${fromNetwork}) AS from_network,
+				(SELECT min(attempted_at) FROM login_attempts WHERE ${fromNetwork}) AS oldest_from_network`),
 	] as const;
-	/** Throws 429 with Retry-After when the statements' INSERT reserved no slot. */
-	const ensureReserved = (reserved: { id: number }[], oldest: { oldest: string | null }[]) => {
+	/** Throws 429 with Retry-After (when every limit hit has a free slot) if the INSERT reserved no slot. */
+	const ensureReserved = (reserved: { id: number }[], ledger: LedgerState[]) => {
 		if (reserved.length > 0) return;
-		const oldestText = oldest[0]?.oldest;
-		const oldestAttempt = oldestText ? Date.parse(oldestText) : now.getTime();
-		const retryAfter = Math.max(1, Math.ceil((oldestAttempt + LOGIN_WINDOW_MS - now.getTime()) / 1000));
+		const state = ledger[0];
+		const freeAt = (oldest: string | null | undefined) =>
+			(oldest ? Date.parse(oldest) : now.getTime()) + LOGIN_WINDOW_MS;
+		const waits = [now.getTime()];
+		if (state && state.for_email >= MAX_FAILED_LOGINS_PER_EMAIL) waits.push(freeAt(state.oldest_for_email));
+		if (state && state.from_network >= MAX_FAILED_LOGINS_PER_NETWORK)
+			waits.push(freeAt(state.oldest_from_network));
+		const retryAfter = Math.max(1, Math.ceil((Math.max(...waits) - now.getTime()) / 1000));
 		throw new AppError("RATE_LIMITED", "Too many failed password attempts; try again later", null, {
 			headers: { "Retry-After": String(retryAfter) },
 		});

@@ -66,16 +66,28 @@ export const PENDING_ATTEMPT_MS = 60 * 1000;
 
 export const checkoutWindowStart = (now: Date) => new Date(now.getTime() - CHECKOUT_WINDOW_MS).toISOString();
 
-/** 429 for a refused attempt slot, saying when one frees up. */
-function checkoutThrottled(
-	started: Date,
-	throttle: { limit: "attempts" | "declines" | "pending"; since: string | null } | undefined,
-) {
-	const since = throttle?.since ? Date.parse(throttle.since) : started.getTime();
-	const retryAfter =
-		throttle?.limit === "pending"
-			? Math.ceil(PENDING_ATTEMPT_MS / 1000)
-			: Math.max(1, Math.ceil((since + CHECKOUT_WINDOW_MS - started.getTime()) / 1000));
+interface ThrottleState {
+	retried: number;
+	attempts: number;
+	oldest_attempt: string | null;
+	declines: number;
+	oldest_decline: string | null;
+	may_decline: number;
+	oldest_pending: string | null;
+}
+
+/** 429 for a refused attempt slot; Retry-After is when every limit it hit has a free slot again. */
+function checkoutThrottled(started: Date, state: ThrottleState | undefined) {
+	const at = (iso: string | null, after: number) => (iso ? Date.parse(iso) + after : started.getTime());
+	const freeAt = [started.getTime()];
+	if (state && state.attempts >= MAX_CHECKOUT_ATTEMPTS)
+		freeAt.push(at(state.oldest_attempt, CHECKOUT_WINDOW_MS));
+	if (state && state.declines >= MAX_DECLINED_CHECKOUTS)
+		freeAt.push(at(state.oldest_decline, CHECKOUT_WINDOW_MS));
+	// Possible declines still waiting for the provider: their answers come within PENDING_ATTEMPT_MS.
+	else if (state && state.may_decline >= MAX_DECLINED_CHECKOUTS)
+		freeAt.push(at(state.oldest_pending, PENDING_ATTEMPT_MS));
+	const retryAfter = Math.max(1, Math.ceil((Math.max(...freeAt) - started.getTime()) / 1000));
 	return new AppError("RATE_LIMITED", "Too many checkout attempts; try again later", null, {
 		headers: { "Retry-After": String(retryAfter) },
 	});
@@ -100,8 +112,8 @@ export async function checkout(
 		OR (pending = 1 AND attempted_at > ${new Date(started.getTime() - PENDING_ATTEMPT_MS).toISOString()}))`;
 	// Round trip 1: the order already made with this key (a replay), the cart, and an attempt slot. The slot
 	// is reserved by a conditional INSERT, so parallel requests cannot overshoot the throttle; a retry of the
-	// same purchase (same key and card) reuses its slot. A cart that is empty or short reserves nothing: no
-	// payment will be tried for it.
+	// same purchase (same key and card) reuses its slot. A replay (or a reused key) of an order already made,
+	// and a cart that is empty or short, reserve nothing: no payment will be tried for them.
 	const [previous, lines, reserved, throttle] = await batch(db, [
 		db
 			.select({ order: orderColumns(), fingerprint: orders.requestFingerprint })
@@ -113,21 +125,20 @@ export async function checkout(
 				(user_id, attempted_at, idempotency_key, request_fingerprint, pending)
 			SELECT ${userId}, ${started.toISOString()}, ${idempotencyKey ?? null}, ${fingerprint}, 1
 			WHERE NOT EXISTS (SELECT 1 FROM checkout_attempts WHERE ${sameRequest})
+				AND NOT EXISTS (SELECT 1 FROM orders WHERE user_id = ${userId} AND idempotency_key = ${idempotencyKey ?? null})
 				AND ${cartIsBuyable(userId)}
 				AND (SELECT count(*) FROM checkout_attempts WHERE ${recent}) < ${MAX_CHECKOUT_ATTEMPTS}
 				AND (SELECT count(*) FROM checkout_attempts WHERE ${mayDecline}) < ${MAX_DECLINED_CHECKOUTS}
 			RETURNING id`),
-		// When refused, which limit and since when: the attempts cap frees up a window after its oldest
-		// attempt, the decline cap a window after its oldest decline; answers still pending come within
-		// PENDING_ATTEMPT_MS.
-		rawQuery<{ retried: number; limit: "attempts" | "declines" | "pending"; since: string | null }>(sql`
-			SELECT EXISTS (SELECT 1 FROM checkout_attempts WHERE ${sameRequest}) AS retried,
-				CASE WHEN (SELECT count(*) FROM checkout_attempts WHERE ${recent}) >= ${MAX_CHECKOUT_ATTEMPTS} THEN 'attempts'
-					WHEN (SELECT count(*) FROM checkout_attempts WHERE ${recent} AND declined = 1) >= ${MAX_DECLINED_CHECKOUTS}
-					THEN 'declines' ELSE 'pending' END AS "limit",
-				CASE WHEN (SELECT count(*) FROM checkout_attempts WHERE ${recent}) >= ${MAX_CHECKOUT_ATTEMPTS}
-					THEN (SELECT min(attempted_at) FROM checkout_attempts WHERE ${recent})
-					ELSE (SELECT min(attempted_at) FROM checkout_attempts WHERE ${recent} AND declined = 1) END AS since`),
+		// When refused: how full each limit is and since when, to say when a slot frees up.
+		rawQuery<ThrottleState>(sql`SELECT
+				EXISTS (SELECT 1 FROM checkout_attempts WHERE ${sameRequest}) AS retried,
+				(SELECT count(*) FROM checkout_attempts WHERE ${recent}) AS attempts,
+				(SELECT min(attempted_at) FROM checkout_attempts WHERE ${recent}) AS oldest_attempt,
+				(SELECT count(*) FROM checkout_attempts WHERE ${recent} AND declined = 1) AS declines,
+				(SELECT min(attempted_at) FROM checkout_attempts WHERE ${recent} AND declined = 1) AS oldest_decline,
+				(SELECT count(*) FROM checkout_attempts WHERE ${mayDecline}) AS may_decline,
+				(SELECT min(attempted_at) FROM checkout_attempts WHERE ${mayDecline} AND declined = 0) AS oldest_pending`),
 	]);
 	const earlier = previous[0];
 	if (earlier) {
@@ -220,18 +231,24 @@ export async function checkout(
 	} catch (err) {
 		if (authorization.approved) await payments.void(authorization.reference);
 		const violation = constraintViolation(err);
+		// The batch rolled back: this attempt's payment was answered (and voided), so it is no possible
+		// decline any more. Cleared in the same round trip as the error path's read.
+		const settle = rawQuery(sql`UPDATE checkout_attempts SET pending = 0 WHERE ${thisAttempt}`);
 		if (violation?.kind === "unique" && idempotencyKey) {
 			// A concurrent request with the same key made the order: answer with it.
-			const [winner] = await db
-				.select({ order: orderColumns(), fingerprint: orders.requestFingerprint })
-				.from(orders)
-				.where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, idempotencyKey)));
+			const [, [winner]] = await batch(db, [
+				settle,
+				db
+					.select({ order: orderColumns(), fingerprint: orders.requestFingerprint })
+					.from(orders)
+					.where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, idempotencyKey))),
+			]);
 			if (winner && winner.fingerprint !== fingerprint) throw keyReused();
 			if (winner) return { order: winner.order, replayed: true, captured: false, webhookEventIds: [] };
 		}
 		if (violation?.kind === "check" || violation?.kind === "foreign_key") {
 			// Another buyer took the last copies (or the book was removed) between the read and the batch.
-			const current = await cartLines(db, userId);
+			const [, current] = await batch(db, [settle, cartLines(db, userId)]);
 			const short = current.find((line) => line.quantity > line.availableQuantity);
 			throw short
 				? insufficientStock(short)

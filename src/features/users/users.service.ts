@@ -220,6 +220,8 @@ export async function eraseAccount(
 	const erased = sql`(SELECT is_active FROM users WHERE id = ${userId}) = 0`;
 	const release = offerHeldCopiesOnBooks(heldBooks, "cancel", now);
 	const results = await batch(db, [
+		// The right password: its slot is no failure (as a login clears its own), erased or refused alike.
+		rawQuery(sql`DELETE FROM login_attempts WHERE id = ${reserved[0]?.id ?? null}`),
 		db
 			.update(users)
 			.set({
@@ -250,8 +252,8 @@ export async function eraseAccount(
 					OR (status = 'offered' AND book_id IN (SELECT value FROM json_each(${JSON.stringify(heldBooks)}))))`),
 		...release.statements,
 	]);
-	if (results[0].length === 0) {
+	if (results[1].length === 0) {
 		throw new AppError("ADMIN_LAST", "This is the last active admin: promote another user first");
 	}
-	return { offers: release.roundsOf(results, 6) };
+	return { offers: release.roundsOf(results, 7) };
 }
