@@ -195,9 +195,7 @@ export const idField = (name: string) =>
 		.max(Number.MAX_SAFE_INTEGER, `${name} must be a positive integer`)
 		.openapi({ example: 1 });
 
-/** Strict boolean query flag: only "true" or "false". */
-export const booleanQuery = z
-	.enum(["true", "false"], { message: "must be true or false" })
-	.transform((value) => value === "true");
+/** Strict boolean query flag: only "true" or "false" ("in_stock must be true or false" otherwise). */
+export const booleanQuery = z.enum(["true", "false"]).transform((value) => value === "true");
 
 export const timestamp = z.string().openapi({ example: "2026-11-21T10:15:30.123Z", format: "date-time" });

@@ -135,7 +135,7 @@ export const setStock = createRoute({
 	...adminOnly,
 	request: {
 		params: bookId,
-		body: jsonBody(z.object({ quantity: stockQuantity }).openapi("StockUpdate")),
+		body: jsonBody(z.object({ quantity: stockQuantity("quantity") }).openapi("StockUpdate")),
 	},
 	responses: {
 		200: jsonResponse(BookSchema, "The book with its new stock"),
