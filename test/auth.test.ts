@@ -208,6 +208,38 @@ describe("per-client limit on auth requests", () => {
 	});
 });
 
+describe("requests without a usable client address", () => {
+	it("share one 'unknown' budget instead of passing unlimited (missing or unparseable CF-Connecting-IP)", async () => {
+		// A stand-in limiter: the real one's "unknown" bucket is shared by the whole run.
+		const keys: string[] = [];
+		const limiter = {
+			limit: async ({ key }: { key: string }) => {
+				keys.push(key);
+				return { success: keys.length <= 3 };
+			},
+		};
+		const testEnv = { ...env, AUTH_RATE_LIMITER: limiter } as unknown as Env;
+		const statuses: number[] = [];
+		for (const address of [undefined, "", "not-an-ip", "999.1.2.3", "010.0.0.1"]) {
+			const headers = new Headers({ "Content-Type": "application/json" });
+			if (address !== undefined) headers.set("CF-Connecting-IP", address);
+			const request = new Request("https://api.test/auth/logout", {
+				method: "POST",
+				headers,
+				body: JSON.stringify({ refresh_token: "unknown-token" }),
+			});
+			const ctx = createExecutionContext();
+			const res = await worker.fetch(request, testEnv, ctx);
+			await waitOnExecutionContext(ctx);
+			statuses.push(res.status);
+			if (res.status === 429) expect(res.headers.get("Retry-After")).toBe("60");
+			await res.arrayBuffer();
+		}
+		expect(keys).toEqual(Array(5).fill("auth:unknown"));
+		expect(statuses).toEqual([204, 204, 204, 429, 429]);
+	});
+});
+
 describe("POST /auth/refresh", () => {
 	it("rotates: returns a new pair and spends the old refresh token, in one round trip", async () => {
 		const user = await createUser();

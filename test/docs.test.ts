@@ -66,6 +66,45 @@ describe("/docs works offline", () => {
 		expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
 	});
 
+	it("serves the static files with the Worker's security headers (public/_headers)", async () => {
+		// The headers the Worker's secureHeaders middleware puts on every response it makes.
+		const worker = await api("GET", "/openapi.json");
+		const security = [
+			"Cross-Origin-Opener-Policy",
+			"Cross-Origin-Resource-Policy",
+			"Origin-Agent-Cluster",
+			"Referrer-Policy",
+			"Strict-Transport-Security",
+			"X-Content-Type-Options",
+			"X-DNS-Prefetch-Control",
+			"X-Download-Options",
+			"X-Frame-Options",
+			"X-Permitted-Cross-Domain-Policies",
+			"X-XSS-Protection",
+		];
+		for (const path of [
+			"/docs/swagger-ui/swagger-ui-bundle.js",
+			"/docs/swagger-ui/swagger-ui.css",
+			"/docs/swagger-ui/favicon-32x32.png",
+			"/docs/docs.js",
+		]) {
+			const res = await asset(path);
+			expect(res.status, path).toBe(200);
+			for (const name of security) {
+				expect(worker.headers.get(name), name).not.toBeNull();
+				expect(res.headers.get(name), `${path} ${name}`).toBe(worker.headers.get(name));
+			}
+			const policy = res.headers.get("Content-Security-Policy") ?? "";
+			expect(policy, path).toContain("default-src 'none'");
+			expect(policy, path).toContain("frame-ancestors 'none'");
+			await res.arrayBuffer();
+		}
+		// The rules file itself is not an asset.
+		const rules = await asset("/_headers");
+		expect(rules.status).toBe(404);
+		await rules.arrayBuffer();
+	});
+
 	it("redirects / to /docs", async () => {
 		// Not followed: a fetch through the Worker's own entrypoint would follow it to /docs.
 		const res = await exports.default.fetch(new Request("https://api.test/", { redirect: "manual" }));

@@ -14,6 +14,7 @@ import {
 	createUser,
 	d1RoundTrips,
 	expectError,
+	fetchWorker,
 	login,
 	PASSWORD,
 	sentEmails,
@@ -463,6 +464,46 @@ describe("one-click unsubscribe", () => {
 		expect((await api("GET", `/unsubscribe/${forged}`)).status).toBe(404);
 		expect((await api("POST", `/unsubscribe/${forged}`)).status).toBe(404);
 		expect((await api("GET", "/unsubscribe/garbage")).status).toBe(404);
+	});
+
+	it("answers any token that is not a genuine one, however long, with the 404 page (never a 422)", async () => {
+		const { email } = await emailedReader();
+		const { prebook } = unsubscribeLinks(email);
+		for (const token of ["a".repeat(201), `${prebook}${"x".repeat(300)}`, "%F0%9F%93%9A".repeat(100)]) {
+			for (const method of ["GET", "POST"]) {
+				const res = await api(method, `/unsubscribe/${token}`);
+				expect(res.status, `${method} ${token.slice(0, 20)}`).toBe(404);
+				expect(res.headers.get("Content-Type")).toContain("text/html");
+				expect(res.body).toContain("This link is not valid");
+			}
+		}
+	});
+
+	it("POST takes a one-click form (urlencoded or multipart) or no body; JSON and text are 415", async () => {
+		const { reader, email } = await emailedReader();
+		const { prebook } = unsubscribeLinks(email);
+		const status = async () => (await api("GET", "/prebooks", { token: reader.token })).body.items[0].status;
+		for (const [type, body] of [
+			["application/json", JSON.stringify({ "List-Unsubscribe": "One-Click" })],
+			["text/plain", "List-Unsubscribe=One-Click"],
+		] as const) {
+			const refused = await api("POST", `/unsubscribe/${prebook}`, {
+				rawBody: body,
+				headers: { "Content-Type": type },
+			});
+			expectError(refused, 415, "UNSUPPORTED_MEDIA_TYPE", null);
+		}
+		expect(await status()).toBe("notified");
+		const form = new FormData();
+		form.set("List-Unsubscribe", "One-Click");
+		const multipart = await fetchWorker(
+			new Request(`https://api.test/unsubscribe/${prebook}`, { method: "POST", body: form }),
+		);
+		expect(multipart.status).toBe(200);
+		expect(await multipart.text()).toContain("Your pre-booking is cancelled");
+		expect(await status()).toBe("cancelled");
+		const empty = await api("POST", `/unsubscribe/${prebook}`);
+		expect(empty.status).toBe(200);
 	});
 
 	it("with restock emails off, the next restock records the reader skipped", async () => {

@@ -144,6 +144,71 @@ describe("text that is not text is refused (422) and text is stored NFC", () => 
 	});
 });
 
+describe("text must show what it is", () => {
+	it("refuses one-line text that looks empty: only invisible, default-ignorable or combining characters", async () => {
+		const admin = await createAdmin();
+		for (const name of ["\u00ad", "\u0301", "\u200b\u200d", " \u00ad ", "\ufe0f", "\u2060\u034f"]) {
+			const res = await api("POST", "/genres", { token: admin.token, body: { name } });
+			expectError(res, 422, "VALIDATION_ERROR", "name");
+			expect(res.body.detail, JSON.stringify(name)).toBe("name must contain a visible character");
+		}
+		const title = await api("POST", "/books", {
+			token: admin.token,
+			body: { title: "\u0301", author: "A", price: 1 },
+		});
+		expectError(title, 422, "VALIDATION_ERROR", "title");
+		// Visible text with such characters inside is fine.
+		const genre = await api("POST", "/genres", {
+			token: admin.token,
+			body: { name: `Soft\u00adware ${unique("g")}` },
+		});
+		expect(genre.status).toBe(201);
+	});
+
+	it("refuses bidirectional embeddings, overrides and isolates in names and titles", async () => {
+		const admin = await createAdmin();
+		for (const text of ["\u202eevil", "a\u202ab", "x\u202c", "\u2066left\u2069", "\u2067x", "\u2068x"]) {
+			for (const [path, body, field] of [
+				["/books", { title: text, author: "A", price: 1 }, "title"],
+				["/books", { title: "T", author: text, price: 1 }, "author"],
+				["/genres", { name: text }, "name"],
+				[
+					"/auth/register",
+					{ email: `${unique("b")}@example.com`, password: "long enough", full_name: text },
+					"full_name",
+				],
+			] as const) {
+				const res = await api("POST", path, { token: admin.token, body });
+				expectError(res, 422, "VALIDATION_ERROR", field);
+				expect(res.body.detail).toBe(
+					`${field} must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069)`,
+				);
+			}
+		}
+		// Right-to-left text itself, and the implicit marks, are text.
+		const book = await createBook(admin.token, { title: `\u05e9\u05dc\u05d5\u05dd\u200f ${unique("rtl")}` });
+		expect(book.title.startsWith("\u05e9\u05dc\u05d5\u05dd\u200f")).toBe(true);
+	});
+
+	it("refuses query text that is not UTF-8, like the same text in a JSON body (422 naming the parameter)", async () => {
+		const admin = await createAdmin();
+		for (const [query, field] of [
+			["q=%ff", "q"],
+			["q=%ED%A0%80", "q"],
+			["author=%C0%AF", "author"],
+			["limit=10&q=ok%E2%82", "q"],
+		]) {
+			const res = await api("GET", `/books?${query}`);
+			expectError(res, 422, "VALIDATION_ERROR", field);
+			expect(res.body.detail).toBe(`${field} must be valid Unicode text (percent-encoded UTF-8)`);
+		}
+		expectError(await api("GET", "/admin/users?q=%ff", { token: admin.token }), 422, "VALIDATION_ERROR", "q");
+		// A literal percent sign, encoded, is text.
+		expect((await api("GET", "/books?q=%25ff")).status).toBe(200);
+		expect((await api("GET", `/books?q=${encodeURIComponent("€ 𝄞")}`)).status).toBe(200);
+	});
+});
+
 describe("things that are the same are one", () => {
 	it("genres compare after NFKC and case folding (409 GENRE_NAME_CONFLICT)", async () => {
 		const admin = await createAdmin();

@@ -35,7 +35,7 @@ const configSchema = z.object({
 	),
 	CORS_ORIGINS: commaList.pipe(
 		z.array(
-			z.union([z.literal("*"), z.url({ protocol: /^https?$/, error: "must list http(s) origins or *" })]),
+			z.union([z.literal("*"), z.url({ protocol: /^https?$/ })], { error: "must list http(s) origins or *" }),
 		),
 	),
 	APP_URL: z

@@ -7,6 +7,8 @@ import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 import type { AppEnv } from "../types.ts";
 import { logEvent } from "./log.ts";
+// zod's messages for issues no schema worded: "author must be at most 255 characters" (set once, globally).
+import "./validation-messages.ts";
 
 /** Every error code the API can answer with, and its HTTP status. */
 export const errorStatus = {
@@ -80,12 +82,21 @@ export class AppError extends Error {
 	}
 }
 
-/** Maps zod issues to the contract's VALIDATION_ERROR: every problem listed, `field` = the first one. */
+/**
+ * Maps zod issues to the contract's VALIDATION_ERROR: every problem listed once (two checks refusing one
+ * value with one message, e.g. an id that is neither safe nor in range, are one problem), `field` = the
+ * first one.
+ */
 export function validationError(error: ZodError): AppError {
-	const errors: FieldError[] = error.issues.map((issue) => ({
-		field: issue.path.length > 0 ? issue.path.join(".") : null,
-		detail: issue.message,
-	}));
+	const seen = new Set<string>();
+	const errors: FieldError[] = [];
+	for (const issue of error.issues) {
+		const problem = { field: issue.path.length > 0 ? issue.path.join(".") : null, detail: issue.message };
+		const key = JSON.stringify([problem.field, problem.detail]);
+		if (seen.has(key)) continue;
+		seen.add(key);
+		errors.push(problem);
+	}
 	const first = errors[0] ?? { field: null, detail: "Invalid request" };
 	return new AppError("VALIDATION_ERROR", first.detail, first.field, { errors });
 }

@@ -4,8 +4,11 @@
  * - Responses say `Cache-Control: public, max-age=30, stale-while-revalidate=60` and carry a strong `ETag`
  *   (the first 128 bits of the SHA-256 of the exact body bytes, base64url): equal bodies, equal tags.
  *   `If-None-Match` naming it is answered `304` without a body.
- * - The Worker keeps them in the Cache API (`caches.default`, per data center) under the request URL alone
- *   (no client header is part of the key): a hit answers without D1 (0 round trips). A miss is stored after
+ * - The Worker keeps them in the Cache API (`caches.default`, per data center) under the request's
+ *   normalized URL alone (no client header is part of the key): the path and only the query parameters the
+ *   route declares, in a fixed (alphabetical) order, so `/books?x=1` and `/books?utm_source=…` are hits of
+ *   `/books`, and random parameters cannot fill the cache or reach D1. A hit answers without D1 (0 round
+ *   trips). A miss is stored after
  *   the response (`waitUntil`). What is stored is built from an allow-list — body, `Content-Type`,
  *   `Cache-Control`, `ETag` — so per-request headers (`X-Request-Id`, `X-D1-Bookmark`, `Server-Timing`,
  *   CORS) are never stored; a hit gets fresh ones from the pipeline.
@@ -13,11 +16,12 @@
  *   `no-store`). A request with a valid `X-D1-Bookmark` (a client reading its own writes) skips the lookup
  *   but stores what it read (it is at least as fresh as what is cached).
  * - Writes to the catalog `forgetCatalog(...)` the entries they can name: the book's `GET /books/{id}`,
- *   the unfiltered first page `GET /books` and `GET /genres`. Other list URLs (filters, cursors, limits)
+ *   the unfiltered first page `GET /books` (which `/books?x=1` also reads) and `GET /genres`. Other list
+ *   URLs (filters, cursors, limits)
  *   and other data centers (a `cache.delete` is local) are bounded by the 30 s TTL; caches outside the
  *   Worker (browsers, proxies) may add `stale-while-revalidate`: 90 s at worst.
  */
-import type { Context } from "hono";
+import type { Context, Next } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../types.ts";
 import { BOOKMARK_HEADER, validBookmark } from "./db.ts";
@@ -29,8 +33,39 @@ export const CATALOG_MAX_AGE_SECONDS = 30;
 export const CATALOG_STALE_WHILE_REVALIDATE_SECONDS = 60;
 export const CATALOG_CACHE_CONTROL = `public, max-age=${CATALOG_MAX_AGE_SECONDS}, stale-while-revalidate=${CATALOG_STALE_WHILE_REVALIDATE_SECONDS}`;
 
-/** The cache key: the URL only, as a plain GET (no client header can vary or poison the entry). */
-const cacheKey = (url: string) => new Request(url, { method: "GET" });
+/**
+ * The cache key of a catalog read: its path and the parameters its route declares (`params`), decoded as
+ * Hono decodes them, in alphabetical order (several values of one name keep their order), re-encoded one
+ * way; as a plain GET, so no client header can vary or poison the entry. Parameters the route ignores are
+ * dropped: they cannot change the answer. `null` — do not use the cache — when a name or value is not
+ * percent-encoded UTF-8: validation refuses that request, and no lossy decoding may map it onto another
+ * request's entry.
+ */
+export function catalogCacheKey(url: string, params: readonly string[]): Request | null {
+	const { origin, pathname, search } = new URL(url);
+	const kept: [string, string][] = [];
+	for (const pair of search.length > 1 ? search.slice(1).split("&") : []) {
+		if (pair === "") continue;
+		const separator = pair.indexOf("=");
+		const name = decodeQueryText(separator < 0 ? pair : pair.slice(0, separator));
+		const value = decodeQueryText(separator < 0 ? "" : pair.slice(separator + 1));
+		if (name === null || value === null) return null;
+		if (params.includes(name)) kept.push([name, value]);
+	}
+	// A stable sort: the order of names is fixed, the order of one name's values is the request's.
+	kept.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+	const query = new URLSearchParams(kept).toString();
+	return new Request(`${origin}${pathname}${query ? `?${query}` : ""}`, { method: "GET" });
+}
+
+/** A query name or value as Hono reads it (`+` is a space); null when it is not percent-encoded UTF-8. */
+function decodeQueryText(text: string): string | null {
+	try {
+		return decodeURIComponent(text.replace(/\+/g, " "));
+	} catch {
+		return null;
+	}
+}
 
 /** A strong ETag of the body: base64url of the first 16 bytes of its SHA-256. */
 export async function etagOf(body: ArrayBuffer): Promise<string> {
@@ -65,14 +100,18 @@ async function afterResponse(c: Context<AppEnv>, work: Promise<unknown>): Promis
 }
 
 /**
- * Route middleware for the public catalog reads (spread `...publicCatalog` into `createRoute`). Runs after
+ * Route middleware for the public catalog reads (spread `...publicCatalog(query)` into `createRoute`). Runs after
  * the pipeline's middleware, so a hit still gets its own `X-Request-Id`, `Server-Timing` (0 round trips),
  * security and CORS headers.
  */
-const catalogCache = createMiddleware<AppEnv>(async (c, next) => {
+const catalogCache = (params: readonly string[]) =>
+	createMiddleware<AppEnv>((c, next) => cachedCatalogRead(c, next, params));
+
+async function cachedCatalogRead(c: Context<AppEnv>, next: Next, params: readonly string[]) {
 	if (c.req.header("Authorization") !== undefined) return next();
+	const key = catalogCacheKey(c.req.url, params);
+	if (key === null) return next();
 	const cache = caches.default;
-	const key = cacheKey(c.req.url);
 	const ifNoneMatch = c.req.header("If-None-Match");
 
 	if (!validBookmark(c.req.header(BOOKMARK_HEADER))) {
@@ -110,10 +149,15 @@ const catalogCache = createMiddleware<AppEnv>(async (c, next) => {
 	} else {
 		c.res = new Response(body, { status: 200, headers });
 	}
-});
+}
 
-/** Spread into a public catalog read's `createRoute`: cached as the file comment says. */
-export const publicCatalog = { middleware: [catalogCache] };
+/**
+ * Spread into a public catalog read's `createRoute` with the route's query schema, if it has one
+ * (`...publicCatalog(query)`): cached as the file comment says, keyed on that schema's parameters.
+ */
+export const publicCatalog = (query?: { shape: Record<string, unknown> }) => ({
+	middleware: [catalogCache(Object.keys(query?.shape ?? {}))],
+});
 
 /** The 304 a conditional catalog read may get, for the route's `responses`. */
 export const notModified = {
@@ -132,8 +176,10 @@ export const notModified = {
 export async function forgetCatalog(c: Context<AppEnv>, bookIds: readonly number[] = []): Promise<void> {
 	const origin = new URL(c.req.url).origin;
 	const paths = ["/books", "/genres", ...bookIds.map((id) => `/books/${id}`)];
+	// The keys those reads are stored under: no parameter, so the normalized key is the bare path.
+	const keys = paths.map((path) => catalogCacheKey(`${origin}${path}`, []) as Request);
 	try {
-		await Promise.all(paths.map((path) => caches.default.delete(cacheKey(`${origin}${path}`))));
+		await Promise.all(keys.map((key) => caches.default.delete(key)));
 	} catch (err) {
 		logEvent("warn", "cache_delete_failed", { error: describeError(err) });
 	}

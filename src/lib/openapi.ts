@@ -4,11 +4,26 @@
  */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../types.ts";
-import { type ErrorCode, type errorStatus, validationError } from "./errors.ts";
+import { AppError, type ErrorCode, type errorStatus, validationError } from "./errors.ts";
+import { malformedQueryParams } from "./text.ts";
 
 export function createRouter() {
 	return new OpenAPIHono<AppEnv>({
-		defaultHook: (result) => {
+		defaultHook: (result, c) => {
+			// A query is text like a JSON body's strings: bytes that are not UTF-8 are refused, naming the
+			// parameter, before its (already decoded, or left as raw `%…`) values are judged.
+			if (result.target === "query") {
+				const malformed = malformedQueryParams(c.req.url);
+				if (malformed.length > 0) {
+					const errors = malformed.map((field) => ({
+						field,
+						detail: `${field} must be valid Unicode text (percent-encoded UTF-8)`,
+					}));
+					throw new AppError("VALIDATION_ERROR", errors[0]?.detail ?? "", errors[0]?.field ?? null, {
+						errors,
+					});
+				}
+			}
 			if (!result.success) throw validationError(result.error);
 		},
 	});
@@ -195,9 +210,7 @@ export const idField = (name: string) =>
 		.max(Number.MAX_SAFE_INTEGER, `${name} must be a positive integer`)
 		.openapi({ example: 1 });
 
-/** Strict boolean query flag: only "true" or "false". */
-export const booleanQuery = z
-	.enum(["true", "false"], { message: "must be true or false" })
-	.transform((value) => value === "true");
+/** Strict boolean query flag: only "true" or "false" ("in_stock must be true or false" otherwise). */
+export const booleanQuery = z.enum(["true", "false"]).transform((value) => value === "true");
 
 export const timestamp = z.string().openapi({ example: "2026-11-21T10:15:30.123Z", format: "date-time" });

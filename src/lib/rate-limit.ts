@@ -10,20 +10,26 @@ import type { AppEnv } from "../types.ts";
 import { clientNetwork } from "./client-network.ts";
 import { AppError } from "./errors.ts";
 
-/** The caller's network key ('' when the request carries no client address: a local tool). */
+/** The caller's network key ('' when the request carries no usable client address). */
 export const requestNetwork = (c: Context<AppEnv>): string =>
 	clientNetwork(c.req.header("CF-Connecting-IP")) ?? "";
 
+/**
+ * The budget of requests whose client address is missing or is not an IP address. Cloudflare sets
+ * `CF-Connecting-IP` on every request that reaches a deployed Worker, so in production this bucket should
+ * stay empty; if a request ever arrives without a usable address (a misrouted path, a future platform
+ * change, a local tool), it shares this one budget instead of having none — a missing header must never
+ * switch the limit off.
+ */
+export const UNKNOWN_NETWORK = "unknown";
+
 export const limitAuthRequests = createMiddleware<AppEnv>(async (c, next) => {
-	// Cloudflare sets the client's address on every request; without it (a local tool) there is no key.
-	const network = requestNetwork(c);
-	if (network) {
-		const { success } = await c.env.AUTH_RATE_LIMITER.limit({ key: `auth:${network}` });
-		if (!success) {
-			throw new AppError("RATE_LIMITED", "Too many requests from this network; try again in a minute", null, {
-				headers: { "Retry-After": "60" },
-			});
-		}
+	const network = requestNetwork(c) || UNKNOWN_NETWORK;
+	const { success } = await c.env.AUTH_RATE_LIMITER.limit({ key: `auth:${network}` });
+	if (!success) {
+		throw new AppError("RATE_LIMITED", "Too many requests from this network; try again in a minute", null, {
+			headers: { "Retry-After": "60" },
+		});
 	}
 	await next();
 });

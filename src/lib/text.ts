@@ -1,6 +1,7 @@
 /**
  * Text inputs, as the contract defines them: valid Unicode only (no lone UTF-16 surrogates), no control
- * characters (a multi-line field may hold line breaks and tabs), trimmed, stored NFC-normalised. Every
+ * characters (a multi-line field may hold line breaks and tabs), trimmed, stored NFC-normalised. A
+ * one-line field also refuses bidirectional controls and must show at least one visible character. Every
  * refusal is a message that names the field and says what is wrong; "is required" is kept for a value that
  * is not there at all.
  *
@@ -14,6 +15,14 @@ import { z } from "@hono/zod-openapi";
 // not controls, but JavaScript and many renderers treat them as line breaks, so they are refused too.
 const SINGLE_LINE_FORBIDDEN = /[\p{Cc}\u2028\u2029]/u;
 const MULTI_LINE_FORBIDDEN = /(?![\t\n\r])[\p{Cc}\u2028\u2029]/u;
+// Bidirectional embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO; LRI, RLI, FSI, PDI) reorder
+// the text around them wherever it is shown: a title or name could display as something else than it is
+// ("Trojan Source"). Refused in one-line fields; the implicit marks LRM/RLM/ALM are harmless and allowed.
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/u;
+// A visible character: not white space, not default-ignorable (soft hyphen, zero-width space and joiners,
+// variation selectors…), not a combining mark on nothing, not a control. A one-line field of only those
+// looks empty ("\u00ad", "\u0301", "\u200b") and is refused.
+const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{M}\p{Cc}\p{Cf}]/u;
 
 export interface TextLimits {
 	/** Fewest code points after trimming and NFC. */
@@ -27,6 +36,7 @@ export function singleLineText(field: string, { min = 1, max }: TextLimits) {
 	return textInput(field, min, max, {
 		forbidden: SINGLE_LINE_FORBIDDEN,
 		forbiddenMessage: `${field} must not contain control characters or line breaks`,
+		singleLine: true,
 	});
 }
 
@@ -58,7 +68,7 @@ function textInput(
 	field: string,
 	min: number,
 	max: number,
-	rules: { forbidden: RegExp; forbiddenMessage: string; newlines?: boolean },
+	rules: { forbidden: RegExp; forbiddenMessage: string; newlines?: boolean; singleLine?: boolean },
 ) {
 	const tooShort = min <= 1 ? `${field} must not be empty` : `${field} must be at least ${min} characters`;
 	return (
@@ -77,14 +87,49 @@ function textInput(
 				abort: true,
 			})
 			.refine((value) => !rules.forbidden.test(value), { message: rules.forbiddenMessage, abort: true })
+			.refine((value) => !(rules.singleLine && BIDI_CONTROLS.test(value)), {
+				message: `${field} must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069)`,
+				abort: true,
+			})
 			.overwrite((value) => (rules.newlines ? value.replace(/\r\n?/g, "\n") : value))
 			.trim()
 			.normalize("NFC")
 			.refine((value) => codePointLength(value) >= min, { message: tooShort, abort: true })
+			// Checked after trimming and NFC: what is left of a one-line value must show something.
+			.refine((value) => !rules.singleLine || value === "" || VISIBLE.test(value), {
+				message: `${field} must contain a visible character`,
+				abort: true,
+			})
 			.refine((value) => codePointLength(value) <= max, {
 				message: `${field} must be at most ${max} characters`,
 			})
 			// The custom length checks are invisible to the OpenAPI generator; state the limits it should show.
 			.openapi(min > 0 ? { minLength: min, maxLength: max } : { maxLength: max })
 	);
+}
+
+/**
+ * The query parameters of `url` whose name or value is not percent-encoded UTF-8 (`q=%ff`, an encoded lone
+ * surrogate `q=%ED%A0%80`). Hono's query reader keeps such a value as its raw `%…` text instead of
+ * refusing it, so without this check the text rules above would pass it as a literal "%ff".
+ */
+export function malformedQueryParams(url: string): string[] {
+	const search = new URL(url).search.slice(1);
+	const malformed: string[] = [];
+	for (const pair of search ? search.split("&") : []) {
+		const separator = pair.indexOf("=");
+		const name = separator < 0 ? pair : pair.slice(0, separator);
+		const value = separator < 0 ? "" : pair.slice(separator + 1);
+		const decodedName = decodeStrict(name);
+		if (decodedName === null || decodeStrict(value) === null) malformed.push(decodedName ?? name);
+	}
+	return [...new Set(malformed)];
+}
+
+function decodeStrict(text: string): string | null {
+	try {
+		return decodeURIComponent(text.replace(/\+/g, " "));
+	} catch {
+		return null;
+	}
 }

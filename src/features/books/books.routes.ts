@@ -21,6 +21,17 @@ import { BookCreate, BookPatch, BookSchema, stockQuantity } from "./books.schema
 const bookId = z.object({ id: idParam("id") });
 const notFound = { 404: ["BOOK_NOT_FOUND"] } as const;
 
+const listQuery = pageQuery.extend({
+	q: searchText("q")
+		.optional()
+		.openapi({ param: { name: "q", in: "query" } }),
+	author: singleLineText("author", { max: 255 })
+		.optional()
+		.openapi({ param: { name: "author", in: "query" } }),
+	genre_id: idParam("genre_id", "query").optional(),
+	in_stock: booleanQuery.optional().openapi({ param: { name: "in_stock", in: "query" }, type: "boolean" }),
+});
+
 export const list = createRoute({
 	operationId: "listBooks",
 	...publicRoute,
@@ -28,23 +39,10 @@ export const list = createRoute({
 	path: "/books",
 	tags: ["Catalog"],
 	summary: "Browse the catalog",
-	...publicCatalog,
+	...publicCatalog(listQuery),
 	description:
 		"Ordered by id. `q` (1–200 characters) matches part of the title or author, `author` the whole author name; both ignore ASCII case, and `%` or `_` are plain characters. `in_stock` is on `available_quantity`.",
-	request: {
-		query: pageQuery.extend({
-			q: searchText("q")
-				.optional()
-				.openapi({ param: { name: "q", in: "query" } }),
-			author: singleLineText("author", { max: 255 })
-				.optional()
-				.openapi({ param: { name: "author", in: "query" } }),
-			genre_id: idParam("genre_id", "query").optional(),
-			in_stock: booleanQuery
-				.optional()
-				.openapi({ param: { name: "in_stock", in: "query" }, type: "boolean" }),
-		}),
-	},
+	request: { query: listQuery },
 	responses: {
 		200: jsonResponse(pageSchema(BookSchema).openapi("BookPage"), "A page of books", cacheHeaders),
 		...notModified,
@@ -59,7 +57,7 @@ export const get = createRoute({
 	path: "/books/{id}",
 	tags: ["Catalog"],
 	summary: "One book",
-	...publicCatalog,
+	...publicCatalog(),
 	request: { params: bookId },
 	responses: {
 		200: jsonResponse(BookSchema, "The book", cacheHeaders),
@@ -139,7 +137,7 @@ export const setStock = createRoute({
 	...adminOnly,
 	request: {
 		params: bookId,
-		body: jsonBody(z.object({ quantity: stockQuantity }).openapi("StockUpdate")),
+		body: jsonBody(z.object({ quantity: stockQuantity("quantity") }).openapi("StockUpdate")),
 	},
 	responses: {
 		200: jsonResponse(BookSchema, "The book with its new stock"),

@@ -69,11 +69,11 @@ const isbnInput = z
 		example: "978-0-306-40615-7",
 	});
 
-export const stockQuantity = z
-	.number({ message: "quantity must be an integer from 0 to 1000000" })
-	.int("quantity must be an integer from 0 to 1000000")
-	.min(0, "quantity must be an integer from 0 to 1000000")
-	.max(MAX_STOCK, "quantity must be an integer from 0 to 1000000");
+/** A stock count, 0–1000000; the message names the field it is (`quantity`, `stock_quantity`). */
+export const stockQuantity = (field: string) => {
+	const message = `${field} must be an integer from 0 to ${MAX_STOCK}`;
+	return z.number({ message }).int(message).min(0, message).max(MAX_STOCK, message);
+};
 
 const bookFields = {
 	title: singleLineText("title", { max: 500 }),
@@ -94,7 +94,7 @@ const bookFields = {
 export const BookCreate = z
 	.object({
 		...bookFields,
-		stock_quantity: stockQuantity.default(0),
+		stock_quantity: stockQuantity("stock_quantity").default(0),
 		allocation: bookFields.allocation.default("notify_all"),
 		hold_hours: bookFields.hold_hours.default(48),
 	})

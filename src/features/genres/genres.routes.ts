@@ -19,7 +19,7 @@ export const list = createRoute({
 	path: "/genres",
 	tags: ["Catalog"],
 	summary: "All genres, by name",
-	...publicCatalog,
+	...publicCatalog(),
 	responses: {
 		200: jsonResponse(
 			z.object({ items: z.array(GenreSchema) }).openapi("GenreList"),

@@ -71,7 +71,9 @@ export const GuestPrebookAccepted = z
 	});
 
 export const GuestConfirmBody = z
-	.object({ token: z.string({ message: "token is required" }).min(1).max(512) })
+	// No message of its own: a schema's message would also word its checks ("token is required" for a
+	// 5000-character token). The global messages say what is wrong (lib/validation-messages.ts).
+	.object({ token: z.string().min(1).max(512) })
 	.openapi("GuestPreBookingConfirm");
 
 export interface DemandView {

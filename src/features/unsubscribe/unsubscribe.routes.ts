@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import { errorResponses, paramErrors, publicRoute, standardHeaders } from "../../lib/openapi.ts";
-import { htmlPage, UnsubscribeParams } from "./unsubscribe.schemas.ts";
+import { errorResponses, publicRoute, standardHeaders } from "../../lib/openapi.ts";
+import { htmlPage, oneClickBody, oneClickBodyOnly, UnsubscribeParams } from "./unsubscribe.schemas.ts";
 
 export const show = createRoute({
 	operationId: "showUnsubscribePage",
@@ -14,8 +14,8 @@ export const show = createRoute({
 	request: { params: UnsubscribeParams },
 	responses: {
 		200: { ...htmlPage("What the link will do, and a button"), headers: standardHeaders },
-		404: { ...htmlPage("The token is unknown or was tampered with"), headers: standardHeaders },
-		...errorResponses(paramErrors),
+		404: { ...htmlPage("The token is unknown, malformed or was tampered with"), headers: standardHeaders },
+		...errorResponses({}),
 	},
 });
 
@@ -27,11 +27,18 @@ export const confirm = createRoute({
 	tags: ["Unsubscribe"],
 	summary: "One-click unsubscribe (RFC 8058)",
 	description:
-		"Takes `application/x-www-form-urlencoded` `List-Unsubscribe=One-Click` (what mail providers send) or the page's form. Cancels the pre-booking (a held copy goes to the next in line) and, for an all-restock-emails token, turns restock emails off. Idempotent; no login.",
-	request: { params: UnsubscribeParams },
+		"Takes `application/x-www-form-urlencoded` `List-Unsubscribe=One-Click` (what mail providers send), the page's form, or no body; any other content type is 415. Cancels the pre-booking (a held copy goes to the next in line) and, for an all-restock-emails token, turns restock emails off. Idempotent; no login.",
+	middleware: [oneClickBodyOnly],
+	request: { params: UnsubscribeParams, body: oneClickBody },
 	responses: {
 		200: { ...htmlPage("Done"), headers: standardHeaders },
-		404: { ...htmlPage("The token is unknown or was tampered with"), headers: standardHeaders },
-		...errorResponses(paramErrors),
+		404: { ...htmlPage("The token is unknown, malformed or was tampered with"), headers: standardHeaders },
+		...errorResponses({
+			413: ["PAYLOAD_TOO_LARGE"],
+			415: {
+				codes: ["UNSUPPORTED_MEDIA_TYPE"],
+				description: "The body is not a form (application/x-www-form-urlencoded or multipart/form-data)",
+			},
+		}),
 	},
 });

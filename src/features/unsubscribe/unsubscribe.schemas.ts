@@ -1,12 +1,57 @@
 import { z } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
 import { html } from "hono/html";
+import { AppError } from "../../lib/errors.ts";
 import type { UnsubscribeScope } from "../../notifications/unsubscribe-token.ts";
+import type { AppEnv } from "../../types.ts";
 
+/**
+ * No length or format rule here: any token that is not a genuine one, however long, gets the 404 page the
+ * contract promises (verifyUnsubscribeToken's anchored pattern refuses it before any HMAC), never a 422.
+ */
 export const UnsubscribeParams = z.object({
 	token: z
 		.string()
-		.max(200)
 		.openapi({ param: { name: "token", in: "path" }, description: "The signed token from the email's link" }),
+});
+
+/**
+ * The one-click body (RFC 8058): `List-Unsubscribe=One-Click`, form-encoded, or the page's form. Documented
+ * as a plain schema, not a zod one, so nothing parses it: the signed token is all the request needs.
+ */
+const oneClickForm = {
+	type: "object" as const,
+	properties: {
+		"List-Unsubscribe": { type: "string" as const, enum: ["One-Click"], example: "One-Click" },
+	},
+};
+
+export const oneClickBody = {
+	required: false,
+	description:
+		"`List-Unsubscribe=One-Click` (RFC 8058), what mail providers send, or the page's form; an empty body (no `Content-Type`) is taken too. The body's fields are not checked: the signed token decides.",
+	content: {
+		"application/x-www-form-urlencoded": { schema: oneClickForm },
+		"multipart/form-data": { schema: oneClickForm },
+	},
+};
+
+const FORM_TYPE = /^\s*(?:application\/x-www-form-urlencoded|multipart\/form-data)\s*(?:;|$)/i;
+
+/**
+ * One-click posts are forms (RFC 8058 §3.1: `application/x-www-form-urlencoded` or `multipart/form-data`);
+ * a POST without a body is taken too. Anything else — JSON, text — is 415 UNSUPPORTED_MEDIA_TYPE.
+ */
+export const oneClickBodyOnly = createMiddleware<AppEnv>(async (c, next) => {
+	const type = c.req.header("Content-Type");
+	const acceptable = type ? FORM_TYPE.test(type) : (await c.req.arrayBuffer()).byteLength === 0;
+	if (!acceptable) {
+		throw new AppError(
+			"UNSUPPORTED_MEDIA_TYPE",
+			"Send the one-click form as application/x-www-form-urlencoded or multipart/form-data, or no body",
+		);
+	}
+	await next();
 });
 
 export const htmlPage = (description: string) => ({
