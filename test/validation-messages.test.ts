@@ -68,6 +68,8 @@ describe("validation messages", () => {
 		});
 	});
 
+	type ApiCall = () => ReturnType<typeof api>;
+
 	it("says what is wrong with a guest confirmation token, not 'token is required'", async () => {
 		const confirm = (body: unknown) => api("POST", "/prebooks/guest/confirm", { body });
 		const cases: [unknown, string][] = [
@@ -83,6 +85,45 @@ describe("validation messages", () => {
 				detail,
 			});
 		}
+	});
+
+	it("says what is wrong with auth and account fields too (no blanket 'is required')", async () => {
+		const reader = await createUser();
+		const cases: [ApiCall, string, string][] = [
+			[
+				() => api("POST", "/auth/login", { body: { email: 5, password: "x" } }),
+				"email",
+				"email must be a string",
+			],
+			[
+				() => api("POST", "/auth/login", { body: { email: "a@b.co", password: "p".repeat(129) } }),
+				"password",
+				"password must be at most 128 characters",
+			],
+			[
+				() => api("POST", "/auth/refresh", { body: { refresh_token: ["x"] } }),
+				"refresh_token",
+				"refresh_token must be a string",
+			],
+			[
+				() => api("POST", "/auth/verify-email", { body: { token: "t".repeat(513) } }),
+				"token",
+				"token must be at most 512 characters",
+			],
+			[
+				() => api("DELETE", "/users/me", { token: reader.token, body: { password: 12 } }),
+				"password",
+				"password must be a string",
+			],
+			[
+				() => api("PATCH", "/users/me/preferences", { token: reader.token, body: { restock_emails: "no" } }),
+				"restock_emails",
+				"restock_emails must be true or false",
+			],
+			[() => api("POST", "/auth/login", { body: { email: "a@b.co" } }), "password", "password is required"],
+		];
+		for (const [call, field, detail] of cases)
+			expect(problemOf(await call()), detail).toEqual({ field, detail });
 	});
 
 	it("lists one problem once: an id past 2^63 is one error, not two", async () => {

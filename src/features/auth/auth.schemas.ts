@@ -3,7 +3,7 @@ import { singleLineText } from "../../lib/text.ts";
 import { emailInput } from "../users/users.schemas.ts";
 
 const password = z
-	.string({ message: "password is required" })
+	.string()
 	.min(8, "password must be 8 to 128 characters")
 	.max(128, "password must be 8 to 128 characters")
 	.openapi({ example: "correct horse battery" });
@@ -18,16 +18,14 @@ export const RegisterBody = z
 
 /** The example is the local demo reader that `npm run dev` seeds, so "Try it out" on /docs logs in at once. */
 export const LoginBody = z
-	.object({ email: emailInput, password: z.string({ message: "password is required" }).min(1).max(128) })
+	.object({ email: emailInput, password: z.string().min(1).max(128) })
 	.openapi("LoginRequest", {
 		example: { email: "reader@bookstore.local", password: "reader-password-local" },
 		description:
 			"The example is the demo reader of a local `npm run dev` (admin: admin@bookstore.local / admin-password-local)",
 	});
 
-export const RefreshBody = z
-	.object({ refresh_token: z.string({ message: "refresh_token is required" }).min(1).max(512) })
-	.openapi("RefreshRequest");
+export const RefreshBody = z.object({ refresh_token: z.string().min(1).max(512) }).openapi("RefreshRequest");
 
 export const TokenPairSchema = z
 	.object({
@@ -41,6 +39,4 @@ export const TokenPairSchema = z
 export type TokenPair = z.infer<typeof TokenPairSchema>;
 
 /** An emailed link's token (verification, guest confirmation). */
-export const EmailLinkBody = z
-	.object({ token: z.string({ message: "token is required" }).min(1).max(512) })
-	.openapi("EmailLinkRequest");
+export const EmailLinkBody = z.object({ token: z.string().min(1).max(512) }).openapi("EmailLinkRequest");

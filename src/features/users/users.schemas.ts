@@ -32,7 +32,7 @@ export const toUserResponse = (user: UserView): z.infer<typeof UserSchema> => ({
 
 /** Emails are compared trimmed and lower-cased everywhere. */
 export const emailInput = z
-	.string({ message: "email is required" })
+	.string()
 	.trim()
 	.normalize("NFC")
 	.toLowerCase()
@@ -54,12 +54,10 @@ export const PreferencesSchema = z
 	})
 	.openapi("Preferences");
 
-export const PreferencesPatch = z
-	.object({ restock_emails: z.boolean({ message: "restock_emails must be true or false" }) })
-	.openapi("PreferencesPatch");
+export const PreferencesPatch = z.object({ restock_emails: z.boolean() }).openapi("PreferencesPatch");
 
 export const DeleteAccountBody = z
-	.object({ password: z.string({ message: "password is required" }).min(1).max(128) })
+	.object({ password: z.string().min(1).max(128) })
 	.openapi("DeleteAccountRequest");
 
 /** Everything the bookstore holds about one user (GET /users/me/export). */
