@@ -3,9 +3,11 @@ import { purgeExpiredAuthRecords } from "./features/auth/auth.service.ts";
 import { purgeExpiredCheckoutAttempts } from "./features/orders/checkout.service.ts";
 import { expireLapsedHolds, relayUnpublishedOfferRounds } from "./features/prebooks/allocation.ts";
 import { relayUnpublishedRestocks } from "./features/restocks/restocks.service.ts";
+import { configOrNull } from "./lib/config.ts";
 import { createDb } from "./lib/db.ts";
 import { backgroundEffects } from "./lib/effects.ts";
 import { describeError } from "./lib/errors.ts";
+import { forgetCatalogAt } from "./lib/http-cache.ts";
 import { logEvent, withLogContext } from "./lib/log.ts";
 import {
 	consumeDeadLetters,
@@ -56,7 +58,13 @@ export default {
 		const effects = backgroundEffects(env, confirmations);
 		ctx.waitUntil(
 			withLogContext({ cron: controller.cron, scheduled_time: now.toISOString() }, async () => {
-				await cronTask("expire_holds", () => expireLapsedHolds(db, effects, now));
+				await cronTask("expire_holds", async () => {
+					const { bookIds } = await expireLapsedHolds(db, effects, now);
+					// Their held and available copies changed: drop this location's cached catalog entries (no
+					// request here, so under API_URL, the origin clients read from; other locations: the TTL).
+					const config = configOrNull(env);
+					if (config && bookIds.length > 0) await forgetCatalogAt(config.apiUrl, bookIds);
+				});
 				await cronTask("relay_restocks", () => relayUnpublishedRestocks(db, env.PREBOOK_QUEUE, now));
 				await cronTask("relay_offer_rounds", () => relayUnpublishedOfferRounds(db, effects, now));
 				await cronTask("relay_webhook_events", () =>

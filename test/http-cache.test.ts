@@ -1,8 +1,11 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../src/app";
+import worker from "../src/index";
+import { loadConfig } from "../src/lib/config";
 import { etagOf, matchesIfNoneMatch } from "../src/lib/http-cache";
-import { api, createAdmin, createBook, createUser, d1RoundTrips } from "./helpers";
+import { api, createAdmin, createBook, createUser, d1RoundTrips, fetchWorker } from "./helpers";
 
 const CATALOG_CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=60";
 
@@ -33,6 +36,42 @@ describe("HTTP caching of the public catalog", () => {
 			expect(second.headers.get("X-D1-Bookmark"), path).toBeNull();
 			expect(second.headers.get("X-Content-Type-Options"), path).toBe("nosniff");
 		}
+	});
+
+	it("a hold that lapses in the cron drops the book's cached entry (under API_URL, where clients read)", async () => {
+		const admin = await createAdmin();
+		const reader = await createUser();
+		const book = await createBook(admin.token, {
+			stock_quantity: 0,
+			allocation: "hold_queue",
+			hold_hours: 1,
+		});
+		await api("POST", "/prebooks", { token: reader.token, body: { book_id: book.id } });
+		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 1 } });
+		// Read through the API's public URL, as a client does, until the cache serves it.
+		const read = async () => {
+			const res = await fetchWorker(new Request(`${loadConfig(env).apiUrl}/books/${book.id}`));
+			return {
+				body: (await res.json()) as { held_quantity: number },
+				timing: res.headers.get("Server-Timing"),
+			};
+		};
+		await read();
+		const cached = await read();
+		expect(cached.timing).toMatch(/desc="0"/);
+		expect(cached.body.held_quantity).toBe(1);
+
+		const ctx = createExecutionContext();
+		await worker.scheduled(
+			createScheduledController({ scheduledTime: Date.now() + 2 * 60 * 60 * 1000, cron: "* * * * *" }),
+			env,
+			ctx,
+		);
+		await waitOnExecutionContext(ctx);
+
+		const after = await read();
+		expect(after.timing).toMatch(/desc="1"/);
+		expect(after.body.held_quantity).toBe(0);
 	});
 
 	it("If-None-Match naming the ETag is a 304 with no body, on a miss and on a hit", async () => {

@@ -173,8 +173,15 @@ export const notModified = {
  * writer's next read here is fresh; a failure is logged, never the write's (it has committed; the TTL
  * bounds the staleness).
  */
-export async function forgetCatalog(c: Context<AppEnv>, bookIds: readonly number[] = []): Promise<void> {
-	const origin = new URL(c.req.url).origin;
+export function forgetCatalog(c: Context<AppEnv>, bookIds: readonly number[] = []): Promise<void> {
+	return forgetCatalogAt(new URL(c.req.url).origin, bookIds);
+}
+
+/**
+ * `forgetCatalog` for work that has no request (the cron's hold expiries): the entries under `origin`, the
+ * API's public URL (API_URL) — the origin clients read the catalog from.
+ */
+export async function forgetCatalogAt(origin: string, bookIds: readonly number[] = []): Promise<void> {
 	const paths = ["/books", "/genres", ...bookIds.map((id) => `/books/${id}`)];
 	// The keys those reads are stored under: no parameter, so the normalized key is the bare path.
 	const keys = paths.map((path) => catalogCacheKey(`${origin}${path}`, []) as Request);

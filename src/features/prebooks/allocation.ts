@@ -177,9 +177,10 @@ export async function expireLapsedHolds(
 	db: Db,
 	effects: Effects,
 	now: Date,
-): Promise<{ expired: number; offered: number; batches: number }> {
+): Promise<{ expired: number; offered: number; batches: number; bookIds: number[] }> {
 	const at = now.toISOString();
-	const totals = { expired: 0, offered: 0, batches: 0 };
+	// bookIds: the books whose holds changed (their cached catalog entries are stale).
+	const totals = { expired: 0, offered: 0, batches: 0, bookIds: [] as number[] };
 	while (totals.batches < EXPIRY_BATCHES_PER_RUN) {
 		// Served by idx_pre_bookings_hold_expiry: the oldest lapsed hold names the next book to sweep.
 		const [next] = await db
@@ -208,6 +209,7 @@ export async function expireLapsedHolds(
 			const made = offerRoundOf(round, offered, offeredEvents);
 			publishWebhookEventsLater(effects, eventIdsOf(expiredEvents));
 			totals.expired += expired.length;
+			if (!totals.bookIds.includes(next.bookId)) totals.bookIds.push(next.bookId);
 			totals.offered += made?.userIds.length ?? 0;
 			logEvent("info", "holds_expired", {
 				book_id: next.bookId,
