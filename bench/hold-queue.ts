@@ -28,10 +28,12 @@
 import { hashPassword } from "../src/lib/password.ts";
 import {
 	type Answer,
+	BENCH_ADMIN,
 	call,
 	type DevServer,
 	d1Timing,
 	login,
+	seedBenchAdmin,
 	seedFreshState,
 	startDevServer,
 } from "./local-server.ts";
@@ -43,7 +45,6 @@ const READER_BOOKS = 100;
 const LINE = 5_000;
 const DEPTHS = [100, 1_000, 5_000];
 const STATE = ".wrangler/bench-hold";
-const ADMIN = { email: "admin@bookstore.local", password: "bench-admin-password" };
 const readerAccount = (depth: number) => ({
 	email: `reader-${depth}@bench.local`,
 	password: "bench-reader-password",
@@ -63,6 +64,7 @@ console.log(
 );
 const seedStarted = performance.now();
 const seeded = await seedFreshState(STATE, async (db) => {
+	await seedBenchAdmin(db);
 	await db
 		.prepare(
 			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
@@ -193,8 +195,7 @@ function problems(server: DevServer): string[] {
 const server = await startDevServer(STATE, "bench/metered-worker.ts");
 try {
 	const { base } = server;
-	await call(base, "POST", "/auth/register", { body: ADMIN });
-	const admin = await login(base, ADMIN);
+	const admin = await login(base, BENCH_ADMIN);
 
 	// 1. The hold_queue restock.
 	console.log(

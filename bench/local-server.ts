@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { getPlatformProxy } from "wrangler";
 import { localVarArgs } from "../scripts/local-vars.ts";
+import { hashPassword } from "../src/lib/password.ts";
 
 function wrangler(args: string[]): void {
 	const result = spawnSync("wrangler", args, {
@@ -26,6 +27,18 @@ export interface LocalD1 {
 }
 
 /** Deletes `state`, applies the migrations to a fresh local D1 there, and hands its binding to `seed`. */
+/** The benchmark's admin, made directly (admin comes with a verified address, never with registration). */
+export const BENCH_ADMIN = { email: "admin@bookstore.local", password: "bench-admin-password" };
+
+export async function seedBenchAdmin(db: LocalD1): Promise<void> {
+	await db
+		.prepare(
+			"INSERT INTO users (email, password_hash, full_name, role, email_verified) VALUES (?, ?, 'Bench Admin', 'admin', 1)",
+		)
+		.bind(BENCH_ADMIN.email, await hashPassword(BENCH_ADMIN.password))
+		.run();
+}
+
 export async function seedFreshState<T>(state: string, seed: (db: LocalD1) => Promise<T>): Promise<T> {
 	rmSync(state, { recursive: true, force: true });
 	wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);

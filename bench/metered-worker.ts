@@ -24,6 +24,20 @@ interface Meter {
 const meters = new AsyncLocalStorage<Meter>();
 const newMeter = (): Meter => ({ roundTrips: 0, rowsRead: 0, rowsWritten: 0 });
 
+/** Adds a batch's round trip and the rows D1 reports to the meter of the work in progress. */
+async function meteredBatch<T>(pending: Promise<D1Result<T>[]>): Promise<D1Result<T>[]> {
+	const results = await pending;
+	const meter = meters.getStore();
+	if (meter) {
+		meter.roundTrips += 1;
+		for (const result of results) {
+			meter.rowsRead += result.meta?.rows_read ?? 0;
+			meter.rowsWritten += result.meta?.rows_written ?? 0;
+		}
+	}
+	return results;
+}
+
 /** Every statement of the app runs through `batch` (src/lib/db.ts), so that is where rows are counted. */
 class MeteredD1 implements D1Database {
 	constructor(private readonly inner: D1Database) {}
@@ -32,25 +46,22 @@ class MeteredD1 implements D1Database {
 		return this.inner.prepare(query);
 	}
 
-	async batch<T>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
-		const results = await this.inner.batch<T>(statements);
-		const meter = meters.getStore();
-		if (meter) {
-			meter.roundTrips += 1;
-			for (const result of results) {
-				meter.rowsRead += result.meta?.rows_read ?? 0;
-				meter.rowsWritten += result.meta?.rows_written ?? 0;
-			}
-		}
-		return results;
+	batch<T>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
+		return meteredBatch(this.inner.batch<T>(statements));
 	}
 
 	exec(query: string): Promise<D1ExecResult> {
 		return this.inner.exec(query);
 	}
 
+	/** Requests read and write through a session (src/lib/db.ts): metered the same way. */
 	withSession(constraintOrBookmark?: D1SessionBookmark | D1SessionConstraint): D1DatabaseSession {
-		return this.inner.withSession(constraintOrBookmark);
+		const session = this.inner.withSession(constraintOrBookmark);
+		return {
+			prepare: (query) => session.prepare(query),
+			batch: (statements) => meteredBatch(session.batch(statements)),
+			getBookmark: () => session.getBookmark(),
+		};
 	}
 
 	dump(): Promise<ArrayBuffer> {

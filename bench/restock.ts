@@ -7,16 +7,24 @@
  * state under .wrangler/bench (your dev data is untouched) and stops the server when done.
  * The seeded users are inactive, so the queue consumer skips them instead of sending 100,000 emails.
  */
-import { call, d1Timing, login, seedFreshState, startDevServer } from "./local-server.ts";
+import {
+	BENCH_ADMIN,
+	call,
+	d1Timing,
+	login,
+	seedBenchAdmin,
+	seedFreshState,
+	startDevServer,
+} from "./local-server.ts";
 
 const SIZES = [1_000, 10_000, 100_000];
 const STATE = ".wrangler/bench";
-const ADMIN = { email: "admin@bookstore.local", password: "bench-admin-password" };
 
 console.log(
 	`Seeding ${Math.max(...SIZES).toLocaleString()} users and ${SIZES.map((s) => s.toLocaleString()).join(" / ")} waiting pre-bookings…`,
 );
 const bookIds = await seedFreshState(STATE, async (db) => {
+	await seedBenchAdmin(db);
 	const max = Math.max(...SIZES);
 	await db
 		.prepare(
@@ -49,8 +57,7 @@ const bookIds = await seedFreshState(STATE, async (db) => {
 const server = await startDevServer(STATE);
 try {
 	const { base } = server;
-	await call(base, "POST", "/auth/register", { body: ADMIN });
-	const token = await login(base, ADMIN);
+	const token = await login(base, BENCH_ADMIN);
 
 	console.log("\nwaiting   response   d1 round trips   d1 time   rows read   rows written   ms per 1k");
 	for (const [index, size] of SIZES.entries()) {

@@ -1,14 +1,5 @@
-/**
- * `DELETE /books/{id}` of a book people are in line for (API.md, Catalog: 204, then 404). The contract says
- * nothing more, so the OpenAPI document does: the book's pre-bookings (held or waiting), cart lines and
- * wishlist entries go with it, orders keep their snapshot. These tests hold a hold_queue book with held
- * copies and a line, delete it, and check what its readers see afterwards, that the database keeps its
- * invariants, and that no later cron run (expiry sweep, relays) or queued email is about the deleted book.
- */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
 import { PREBOOK_QUEUE_NAME } from "../src/notifications/consumer";
 import {
 	addToCart,
@@ -19,6 +10,8 @@ import {
 	createUser,
 	deliver,
 	expectError,
+	prebookAll,
+	runCron,
 	sentEmails,
 	stubQueue,
 	type TestUser,
@@ -31,22 +24,6 @@ beforeAll(async () => {
 });
 
 const HOUR = 60 * 60 * 1000;
-
-async function runCron(at: number) {
-	const ctx = createExecutionContext();
-	await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env, ctx);
-	await waitOnExecutionContext(ctx);
-}
-
-async function prebookAll(readers: TestUser[], bookId: number): Promise<number[]> {
-	const ids: number[] = [];
-	for (const reader of readers) {
-		const res = await api("POST", "/prebooks", { token: reader.token, body: { book_id: bookId } });
-		expect(res.status, JSON.stringify(res.body)).toBe(201);
-		ids.push(res.body.id);
-	}
-	return ids;
-}
 
 const restock = (bookId: number, quantity: number) =>
 	api("PATCH", `/books/${bookId}/stock`, { token: admin.token, body: { quantity } });

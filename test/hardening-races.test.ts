@@ -2,13 +2,13 @@
  * Abuse and race findings (issue: hardening), each reproduced with real concurrency where it is a race,
  * and the database's invariants checked afterwards.
  */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { describe, expect, it, vi } from "vitest";
 import { MAX_CHECKOUT_ATTEMPTS, MAX_DECLINED_CHECKOUTS } from "../src/features/orders/checkout.service";
 import worker from "../src/index";
-import { api, createAdmin, createBook, createUser, expectError, PASSWORD } from "./helpers";
+import { api, createAdmin, createBook, createUser, expectError, PASSWORD, runCron } from "./helpers";
 import { expectInvariants } from "./invariants";
 
 const fromNetwork = (ip: string) => ({ "CF-Connecting-IP": ip });
@@ -333,12 +333,6 @@ describe("access tokens", () => {
 });
 
 describe("restock publication failures strand nothing", () => {
-	const runCron = async (at: number) => {
-		const ctx = createExecutionContext();
-		await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env, ctx);
-		await waitOnExecutionContext(ctx);
-	};
-
 	async function deadRestock(admin: { token: string }) {
 		const reader = await createUser();
 		const book = await createBook(admin.token, { stock_quantity: 0 });

@@ -6,6 +6,7 @@
 import {
 	createExecutionContext,
 	createMessageBatch,
+	createScheduledController,
 	getQueueResult,
 	waitOnExecutionContext,
 } from "cloudflare:test";
@@ -316,4 +317,22 @@ export async function deliver(queue: string, bodies: unknown[], attempts = 1) {
 		ids: batch.messages.map((m) => m.id),
 		retryDelays: retries.flatMap((spy) => spy.mock.calls.map(([options]) => options?.delaySeconds)),
 	};
+}
+
+/** Runs the Worker's cron (`scheduled`) as the platform would at `at` (ms), and waits for all its work. */
+export async function runCron(at: number = Date.now()): Promise<void> {
+	const ctx = createExecutionContext();
+	await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env, ctx);
+	await waitOnExecutionContext(ctx);
+}
+
+/** Each reader pre-books the book (201 expected); the pre-booking ids, in order. */
+export async function prebookAll(readers: TestUser[], bookId: number): Promise<number[]> {
+	const ids: number[] = [];
+	for (const reader of readers) {
+		const res = await api("POST", "/prebooks", { token: reader.token, body: { book_id: bookId } });
+		expect(res.status, JSON.stringify(res.body)).toBe(201);
+		ids.push(res.body.id);
+	}
+	return ids;
 }

@@ -2,13 +2,7 @@
  * The hold queue (API.md, Pre-bookings rules 5–7): place in line, held copies, expiry and roll-forward.
  * The queue's answer is stubbed (the messages are captured here), so no consumer runs behind a test.
  */
-import {
-	createExecutionContext,
-	createMessageBatch,
-	createScheduledController,
-	getQueueResult,
-	waitOnExecutionContext,
-} from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
@@ -21,6 +15,8 @@ import {
 	createUser,
 	d1RoundTrips,
 	expectError,
+	prebookAll,
+	runCron,
 	type TestUser,
 } from "./helpers";
 import { expectInvariants } from "./invariants";
@@ -40,25 +36,9 @@ function captureQueue() {
 const holdQueueBook = (fields: Record<string, unknown> = {}) =>
 	createBook(admin.token, { stock_quantity: 0, allocation: "hold_queue", hold_hours: 24, ...fields });
 
-async function prebookAll(users: TestUser[], bookId: number) {
-	const ids: number[] = [];
-	for (const user of users) {
-		const res = await api("POST", "/prebooks", { token: user.token, body: { book_id: bookId } });
-		expect(res.status, JSON.stringify(res.body)).toBe(201);
-		ids.push(res.body.id);
-	}
-	return ids;
-}
-
 const prebookOf = async (user: TestUser, id: number) =>
 	(await api("GET", `/prebooks/${id}`, { token: user.token })).body;
 const book = async (id: number) => (await api("GET", `/books/${id}`)).body;
-
-async function runCron(at: number) {
-	const ctx = createExecutionContext();
-	await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env, ctx);
-	await waitOnExecutionContext(ctx);
-}
 
 async function buy(user: TestUser, bookId: number, quantity = 1) {
 	const added = await api("POST", "/cart/items", { token: user.token, body: { book_id: bookId, quantity } });

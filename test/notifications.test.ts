@@ -1,7 +1,5 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
 import { createDb, newD1Usage } from "../src/lib/db";
 import {
 	deliverPrebookEmails,
@@ -21,6 +19,7 @@ import {
 	deliver,
 	expectError,
 	recordEmails,
+	runCron,
 	stubQueue,
 	type TestUser,
 } from "./helpers";
@@ -271,12 +270,6 @@ describe("the claim reads only the message's recipients", () => {
 });
 
 describe("the relay", () => {
-	const runCron = async (at: number) => {
-		const ctx = createExecutionContext();
-		await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env, ctx);
-		await waitOnExecutionContext(ctx);
-	};
-
 	it("confirms publication after a successful send", async () => {
 		const { restockId, messages } = await notifiedRestock([await createUser()]);
 		expect(messages).toHaveLength(1);

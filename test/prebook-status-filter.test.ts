@@ -1,16 +1,15 @@
-/**
- * The `status` filter of `GET /prebooks` and `GET /admin/books/{id}/prebooks` (API.md, Pre-bookings): for
- * every status a pre-booking can have, the filter returns exactly the rows in it — no other status, nobody
- * else's, in the list's order — and an unknown status is the contract's 422 VALIDATION_ERROR envelope.
- * Every state is reached the way the product reaches it: a pre-booking, a restock (notify_all: notified;
- * hold_queue: offered), a checkout (fulfilled), the cron's expiry sweep (expired), a cancel (cancelled).
- */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PREBOOK_STATUSES, type PrebookStatus } from "../src/db/schema";
-import worker from "../src/index";
-import { api, buy, createAdmin, createBook, createUser, expectError, type TestUser } from "./helpers";
+import {
+	api,
+	buy,
+	createAdmin,
+	createBook,
+	createUser,
+	expectError,
+	runCron,
+	type TestUser,
+} from "./helpers";
 import { expectInvariants } from "./invariants";
 
 let admin: TestUser;
@@ -19,12 +18,6 @@ beforeAll(async () => {
 });
 
 const HOUR = 60 * 60 * 1000;
-
-async function runCron(at: number) {
-	const ctx = createExecutionContext();
-	await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env, ctx);
-	await waitOnExecutionContext(ctx);
-}
 
 async function prebook(reader: TestUser, bookId: number): Promise<number> {
 	const res = await api("POST", "/prebooks", { token: reader.token, body: { book_id: bookId } });

@@ -1,19 +1,12 @@
-/**
- * Webhook deliveries, end to end: a change in the store → an event born in its batch → a delivery per
- * subscribed endpoint on the queue → a signed POST to the receiver (the only fake), with retries, dead
- * letters, manual retries, secret rotation and the per-endpoint in-flight cap.
- */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
 import {
 	CLAIM_LEASE_MS,
 	MAX_DELIVERY_ATTEMPTS,
 	MAX_IN_FLIGHT_PER_ENDPOINT,
 } from "../src/notifications/webhook-ledger";
-import { api, createAdmin, createBook, createUser, type TestUser } from "./helpers";
+import { api, createAdmin, createBook, createUser, runCron, type TestUser } from "./helpers";
 import {
 	captureWebhookQueue,
 	deadLetter,
@@ -393,12 +386,6 @@ describe("the in-flight cap per endpoint", () => {
 });
 
 describe("the outbox", () => {
-	const runCron = async (at: number) => {
-		const ctx = createExecutionContext();
-		await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env, ctx);
-		await waitOnExecutionContext(ctx);
-	};
-
 	it("a restock whose queue publications both fail still gets its webhook events delivered, by the relay", async () => {
 		await registerWebhook(admin.token, ["restock.created", "prebook.notified"]);
 		const book = await createBook(admin.token, { stock_quantity: 0 });

@@ -1,14 +1,18 @@
-/**
- * The webhook outbox: every pre-booking event is recorded in the batch of the change it describes — only
- * when that batch commits, only when an endpoint subscribes, and in chunks of at most 100 users.
- */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { prebookNotifiedEvents } from "../src/features/webhooks/webhook-events";
-import worker from "../src/index";
 import { batch, createDb, newD1Usage } from "../src/lib/db";
-import { api, bulkUsers, createAdmin, createBook, createUser, PASSWORD, type TestUser } from "./helpers";
+import {
+	api,
+	bulkUsers,
+	createAdmin,
+	createBook,
+	createUser,
+	PASSWORD,
+	prebookAll,
+	runCron,
+	type TestUser,
+} from "./helpers";
 import { expectInvariants } from "./invariants";
 import { captureWebhookQueue, eventsOf, registerWebhook } from "./webhooks-helpers";
 
@@ -36,16 +40,6 @@ afterEach(async () => {
 	await env.DB.prepare("DELETE FROM webhook_endpoints").run();
 });
 
-async function prebookAll(readers: TestUser[], bookId: number): Promise<number[]> {
-	const ids: number[] = [];
-	for (const reader of readers) {
-		const res = await api("POST", "/prebooks", { token: reader.token, body: { book_id: bookId } });
-		expect(res.status, JSON.stringify(res.body)).toBe(201);
-		ids.push(res.body.id);
-	}
-	return ids;
-}
-
 async function buy(reader: TestUser, bookId: number) {
 	expect(
 		(await api("POST", "/cart/items", { token: reader.token, body: { book_id: bookId, quantity: 1 } }))
@@ -54,12 +48,6 @@ async function buy(reader: TestUser, bookId: number) {
 	const order = await api("POST", "/orders/checkout", { token: reader.token, body: {} });
 	expect(order.status).toBe(201);
 	return order.body as { id: number };
-}
-
-async function runCron(at: number) {
-	const ctx = createExecutionContext();
-	await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env, ctx);
-	await waitOnExecutionContext(ctx);
 }
 
 /**
