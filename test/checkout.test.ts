@@ -115,6 +115,38 @@ describe("checkout", () => {
 		expect(orders).toBe(0);
 	});
 
+	it("a provider that does not answer is 503 with Retry-After: nothing ordered or charged, no decline counted", async () => {
+		const user = await createUser();
+		const book = await createBook(admin.token, { stock_quantity: 2 });
+		await addToCart(user, book.id, 1);
+		const signals: AbortSignal[] = [];
+		vi.spyOn(testPaymentProvider, "authorize").mockImplementation(async ({ signal }) => {
+			signals.push(signal);
+			throw new Error("provider unreachable");
+		});
+		vi.spyOn(console, "error").mockImplementation(() => {});
+		for (let i = 0; i < 4; i++) {
+			const res = await checkout(user);
+			expectError(res, 503, "SERVICE_UNAVAILABLE");
+			expect(res.headers.get("Retry-After")).toBe("30");
+		}
+		// The provider was given a live deadline to give up by.
+		expect(signals.every((signal) => signal instanceof AbortSignal && !signal.aborted)).toBe(true);
+		expect(await stockOf(book.id)).toBe(2);
+		expect((await api("GET", "/orders", { token: user.token })).body.items).toEqual([]);
+		const attempts = await env.DB.prepare(
+			"SELECT count(*) AS n, sum(pending) AS pending, sum(declined) AS declined FROM checkout_attempts WHERE user_id = ?",
+		)
+			.bind(user.id)
+			.first();
+		expect(attempts).toEqual({ n: 4, pending: 0, declined: 0 });
+		// Four outages are no three declines: the provider back, the purchase goes through.
+		vi.mocked(testPaymentProvider.authorize).mockRestore();
+		const res = await checkout(user);
+		expect(res.status).toBe(201);
+		expect(res.body.status).toBe("confirmed");
+	});
+
 	it("keeps a committed order when the capture fails, leaving the payment authorized for reconciliation", async () => {
 		const user = await createUser();
 		const book = await createBook(admin.token, { stock_quantity: 2 });

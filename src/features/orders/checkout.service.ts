@@ -17,7 +17,7 @@
 import { and, eq, lte, sql } from "drizzle-orm";
 import { checkoutAttempts, type OrderStatus, orders } from "../../db/schema.ts";
 import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
-import { AppError } from "../../lib/errors.ts";
+import { AppError, describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { formatCents } from "../../lib/money.ts";
 import { hashToken } from "../../lib/tokens.ts";
@@ -26,7 +26,7 @@ import { cartIsBuyable, cartLines } from "../cart/cart.service.ts";
 import { eventIdsOf, prebookFulfilledEvents } from "../webhooks/webhook-events.ts";
 import type { OrderView } from "./orders.schemas.ts";
 import { newestOrderOf, orderColumns, selectOrders } from "./orders.service.ts";
-import type { PaymentProvider } from "./payment.ts";
+import type { Authorization, PaymentProvider } from "./payment.ts";
 
 export interface CheckoutResult {
 	order: OrderView;
@@ -65,6 +65,21 @@ export const MAX_DECLINED_CHECKOUTS = 3;
 export const PENDING_ATTEMPT_MS = 60 * 1000;
 
 export const checkoutWindowStart = (now: Date) => new Date(now.getTime() - CHECKOUT_WINDOW_MS).toISOString();
+
+/** How long checkout waits for the provider's authorization: well inside PENDING_ATTEMPT_MS. */
+export const AUTHORIZE_TIMEOUT_MS = 20 * 1000;
+
+/** `authorize` with its abort signal, given up after AUTHORIZE_TIMEOUT_MS even if the provider ignores it. */
+function authorizeInTime(
+	payments: PaymentProvider,
+	input: { token: string; amountCents: number; description: string },
+): Promise<Authorization> {
+	const signal = AbortSignal.timeout(AUTHORIZE_TIMEOUT_MS);
+	const timedOut = new Promise<never>((_, reject) =>
+		signal.addEventListener("abort", () => reject(signal.reason), { once: true }),
+	);
+	return Promise.race([payments.authorize({ ...input, signal }), timedOut]);
+}
 
 interface ThrottleState {
 	retried: number;
@@ -105,6 +120,9 @@ export async function checkout(
 	const windowStart = checkoutWindowStart(started);
 	const sameRequest = sql`user_id = ${userId} AND idempotency_key = ${idempotencyKey ?? null}
 		AND request_fingerprint = ${fingerprint} AND attempted_at > ${windowStart}`;
+	// This request's attempt: the slot it reserved, or the one its first try reserved (a retry).
+	const thisAttempt = (attemptId: number | undefined) =>
+		sql`id = ${attemptId ?? null} OR (${attemptId ?? null} IS NULL AND ${sameRequest})`;
 	const recent = sql`user_id = ${userId} AND attempted_at > ${windowStart}`;
 	// Declined, or not answered yet (and recent enough to be still running): parallel checkouts each count
 	// the others in flight, so at most MAX_DECLINED_CHECKOUTS payments can decline, however many race.
@@ -154,10 +172,23 @@ export async function checkout(
 	if (attemptId === undefined && !throttle[0]?.retried) throw checkoutThrottled(started, throttle[0]);
 
 	const totalCents = lines.reduce((sum, line) => sum + line.unitPriceCents * line.quantity, 0);
-	const authorization = await payments.authorize({
+	const authorization = await authorizeInTime(payments, {
 		token: options.paymentToken ?? "tok_default",
 		amountCents: totalCents,
 		description: `Bookstore order of ${lines.length} line(s), ${formatCents(totalCents)}`,
+	}).catch(async (err: unknown) => {
+		// No answer (an outage, or none within the timeout): nothing was ordered or charged, and it is no
+		// decline — the attempt is settled (it still counts towards the 10 attempts).
+		logEvent("error", "checkout_payment_unavailable", { user_id: userId, error: describeError(err) });
+		await db.run(sql`UPDATE checkout_attempts SET pending = 0 WHERE ${thisAttempt(attemptId)}`);
+		throw new AppError(
+			"SERVICE_UNAVAILABLE",
+			"The payment provider did not answer; nothing was charged",
+			null,
+			{
+				headers: { "Retry-After": "30" },
+			},
+		);
 	});
 	const now = new Date().toISOString();
 	const orderItems = JSON.stringify(
@@ -184,7 +215,6 @@ export async function checkout(
 			VALUES (${newestOrderOf(userId)}, ${payments.name}, ${status}, ${reference}, ${totalCents}, ${now}, ${now})`);
 	const readBack = selectOrders(db, eq(orders.id, newestOrderOf(userId)), 1);
 
-	const thisAttempt = sql`id = ${attemptId ?? null} OR (${attemptId ?? null} IS NULL AND ${sameRequest})`;
 	let order: OrderView | undefined;
 	let webhookEventIds: number[] = [];
 	try {
@@ -194,7 +224,7 @@ export async function checkout(
 				payment("declined", null),
 				readBack,
 				// Declines are throttled more tightly than attempts; a retry's decline marks its first attempt.
-				rawQuery(sql`UPDATE checkout_attempts SET declined = 1, pending = 0 WHERE ${thisAttempt}`),
+				rawQuery(sql`UPDATE checkout_attempts SET declined = 1, pending = 0 WHERE ${thisAttempt(attemptId)}`),
 			]);
 			logEvent("info", "checkout_payment_declined", { user_id: userId, reason: authorization.reason });
 			if (!declined[0]) throw new Error("checkout: the declined order was not read back");
@@ -223,7 +253,7 @@ export async function checkout(
 			),
 			readBack,
 			// Approved: no longer a possible decline.
-			rawQuery(sql`UPDATE checkout_attempts SET pending = 0 WHERE ${thisAttempt}`),
+			rawQuery(sql`UPDATE checkout_attempts SET pending = 0 WHERE ${thisAttempt(attemptId)}`),
 		]);
 		order = confirmed[0];
 		if (!order) throw new Error("checkout: the confirmed order was not read back");
@@ -233,7 +263,7 @@ export async function checkout(
 		const violation = constraintViolation(err);
 		// The batch rolled back: this attempt's payment was answered (and voided), so it is no possible
 		// decline any more. Cleared in the same round trip as the error path's read.
-		const settle = rawQuery(sql`UPDATE checkout_attempts SET pending = 0 WHERE ${thisAttempt}`);
+		const settle = rawQuery(sql`UPDATE checkout_attempts SET pending = 0 WHERE ${thisAttempt(attemptId)}`);
 		if (violation?.kind === "unique" && idempotencyKey) {
 			// A concurrent request with the same key made the order: answer with it.
 			const [, [winner]] = await batch(db, [

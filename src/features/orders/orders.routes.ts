@@ -51,6 +51,11 @@ export const checkout = createRoute({
 				description:
 					"More than 10 checkout attempts, or 3 declined payments, within 15 minutes (`Retry-After`)",
 			},
+			503: {
+				codes: ["SERVICE_UNAVAILABLE"],
+				description:
+					"The payment provider did not answer (within 20 s): nothing was ordered or charged, and no decline is counted (`Retry-After`)",
+			},
 		}),
 	},
 });

@@ -11,7 +11,16 @@ export type Authorization = { approved: true; reference: string } | { approved: 
 
 export interface PaymentProvider {
 	readonly name: string;
-	authorize(input: { token: string; amountCents: number; description: string }): Promise<Authorization>;
+	/**
+	 * `signal` aborts after AUTHORIZE_TIMEOUT_MS: give up then (checkout answers 503 and counts no decline).
+	 * An approval that arrives later is never captured; providers release uncaptured authorizations.
+	 */
+	authorize(input: {
+		token: string;
+		amountCents: number;
+		description: string;
+		signal: AbortSignal;
+	}): Promise<Authorization>;
 	capture(reference: string): Promise<void>;
 	void(reference: string): Promise<void>;
 }
