@@ -373,6 +373,24 @@ describe("guest pre-booking (double opt-in)", () => {
 		expect((await api("GET", "/prebooks", { token: squatter.token })).body.items).toEqual([]);
 	});
 
+	it("requests without a usable client address share one guest-link budget (never unlimited)", async () => {
+		captureEmails();
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const unknown = { "CF-Connecting-IP": "not-an-address" };
+		const answers = [];
+		for (let i = 0; i < 21; i++)
+			answers.push(
+				(
+					await api("POST", "/prebooks/guest", {
+						headers: unknown,
+						body: { email: uniqueEmail("g"), book_id: book.id },
+					})
+				).status,
+			);
+		expect(answers.slice(0, 20).every((status) => status === 202)).toBe(true);
+		expect(answers[20]).toBe(429);
+	});
+
 	it("refuses unknown books (404) and books in stock (409), and throttles one address (429)", async () => {
 		captureEmails();
 		const inStock = await createBook(admin.token, { stock_quantity: 3 });
@@ -479,13 +497,13 @@ describe("one-click unsubscribe", () => {
 		}
 	});
 
-	it("POST takes a one-click form (urlencoded or multipart) or no body; JSON and text are 415", async () => {
+	it("POST takes any one-click body (forms, text, none) but JSON, which is 415", async () => {
 		const { reader, email } = await emailedReader();
 		const { prebook } = unsubscribeLinks(email);
 		const status = async () => (await api("GET", "/prebooks", { token: reader.token })).body.items[0].status;
 		for (const [type, body] of [
 			["application/json", JSON.stringify({ "List-Unsubscribe": "One-Click" })],
-			["text/plain", "List-Unsubscribe=One-Click"],
+			["application/merge-patch+json; charset=utf-8", "{}"],
 		] as const) {
 			const refused = await api("POST", `/unsubscribe/${prebook}`, {
 				rawBody: body,
@@ -504,6 +522,20 @@ describe("one-click unsubscribe", () => {
 		expect(await status()).toBe("cancelled");
 		const empty = await api("POST", `/unsubscribe/${prebook}`);
 		expect(empty.status).toBe(200);
+		// Senders that do not follow RFC 8058 to the letter still unsubscribe: text, or bytes with no type.
+		for (const init of [
+			{ body: "List-Unsubscribe=One-Click" }, // text/plain;charset=UTF-8
+			{ body: new TextEncoder().encode("List-Unsubscribe=One-Click") }, // no Content-Type
+			{
+				body: "List-Unsubscribe=One-Click",
+				headers: { "Content-Type": "application/x-www-form-urlencoded; charset=utf-8" },
+			},
+		]) {
+			const res = await fetchWorker(
+				new Request(`https://api.test/unsubscribe/${prebook}`, { method: "POST", ...init }),
+			);
+			expect(res.status).toBe(200);
+		}
 	});
 
 	it("with restock emails off, the next restock records the reader skipped", async () => {

@@ -167,7 +167,15 @@ describe("text must show what it is", () => {
 
 	it("refuses bidirectional embeddings, overrides and isolates in names and titles", async () => {
 		const admin = await createAdmin();
-		for (const text of ["\u202eevil", "a\u202ab", "x\u202c", "\u2066left\u2069", "\u2067x", "\u2068x"]) {
+		for (const text of [
+			"\u202eevil",
+			"a\u202ab",
+			"x\u202c",
+			"\u2067x",
+			"\u2068x",
+			"x\u2069",
+			"\u2069\u2066x",
+		]) {
 			for (const [path, body, field] of [
 				["/books", { title: text, author: "A", price: 1 }, "title"],
 				["/books", { title: "T", author: text, price: 1 }, "author"],
@@ -181,13 +189,18 @@ describe("text must show what it is", () => {
 				const res = await api("POST", path, { token: admin.token, body });
 				expectError(res, 422, "VALIDATION_ERROR", field);
 				expect(res.body.detail).toBe(
-					`${field} must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069)`,
+					`${field} must not contain bidirectional overrides (U+202A–U+202E) or unbalanced isolates (U+2066–U+2069)`,
 				);
 			}
 		}
-		// Right-to-left text itself, and the implicit marks, are text.
+		// Right-to-left text itself, the implicit marks, and balanced isolates (how Unicode says to wrap text
+		// of the other direction) are text.
 		const book = await createBook(admin.token, { title: `\u05e9\u05dc\u05d5\u05dd\u200f ${unique("rtl")}` });
 		expect(book.title.startsWith("\u05e9\u05dc\u05d5\u05dd\u200f")).toBe(true);
+		const isolated = await createBook(admin.token, {
+			title: `Book \u2068\u0645\u0631\u062d\u0628\u0627\u2069 ${unique("fsi")}`,
+		});
+		expect(isolated.title).toContain("\u2068\u0645\u0631\u062d\u0628\u0627\u2069");
 	});
 
 	it("refuses query text that is not UTF-8, like the same text in a JSON body (422 naming the parameter)", async () => {
@@ -203,8 +216,12 @@ describe("text must show what it is", () => {
 			expect(res.body.detail).toBe(`${field} must be valid Unicode text (percent-encoded UTF-8)`);
 		}
 		expectError(await api("GET", "/admin/users?q=%ff", { token: admin.token }), 422, "VALIDATION_ERROR", "q");
-		// A literal percent sign, encoded, is text.
+		// A literal percent sign, encoded or bare (as the URL standard reads "100%"), is text.
 		expect((await api("GET", "/books?q=%25ff")).status).toBe(200);
+		for (const query of ["q=100%", "q=50%off", "q=%zz"])
+			expect((await api("GET", `/books?${query}`)).status, query).toBe(200);
+		// A parameter the route does not read is never judged (a tracking parameter in Latin-1).
+		expect((await api("GET", "/books?utm_source=caf%E9")).status).toBe(200);
 		expect((await api("GET", `/books?q=${encodeURIComponent("€ 𝄞")}`)).status).toBe(200);
 	});
 });

@@ -121,6 +121,11 @@ describe("validation messages", () => {
 				"restock_emails must be true or false",
 			],
 			[() => api("POST", "/auth/login", { body: { email: "a@b.co" } }), "password", "password is required"],
+			[
+				() => api("POST", "/auth/login", { body: { email: null, password: "x" } }),
+				"email",
+				"email must not be null (it must be a string)",
+			],
 		];
 		for (const [call, field, detail] of cases)
 			expect(problemOf(await call()), detail).toEqual({ field, detail });

@@ -28,6 +28,7 @@ import { BOOKMARK_HEADER, validBookmark } from "./db.ts";
 import { describeError } from "./errors.ts";
 import { logEvent } from "./log.ts";
 import { cacheHeaders } from "./openapi.ts";
+import { decodeQueryText } from "./text.ts";
 
 export const CATALOG_MAX_AGE_SECONDS = 30;
 export const CATALOG_STALE_WHILE_REVALIDATE_SECONDS = 60;
@@ -48,23 +49,16 @@ export function catalogCacheKey(url: string, params: readonly string[]): Request
 		if (pair === "") continue;
 		const separator = pair.indexOf("=");
 		const name = decodeQueryText(separator < 0 ? pair : pair.slice(0, separator));
+		// A parameter the route does not read cannot change the answer: it is not part of the key.
+		if (name === null || !params.includes(name)) continue;
 		const value = decodeQueryText(separator < 0 ? "" : pair.slice(separator + 1));
-		if (name === null || value === null) return null;
-		if (params.includes(name)) kept.push([name, value]);
+		if (value === null) return null;
+		kept.push([name, value]);
 	}
 	// A stable sort: the order of names is fixed, the order of one name's values is the request's.
 	kept.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 	const query = new URLSearchParams(kept).toString();
 	return new Request(`${origin}${pathname}${query ? `?${query}` : ""}`, { method: "GET" });
-}
-
-/** A query name or value as Hono reads it (`+` is a space); null when it is not percent-encoded UTF-8. */
-function decodeQueryText(text: string): string | null {
-	try {
-		return decodeURIComponent(text.replace(/\+/g, " "));
-	} catch {
-		return null;
-	}
 }
 
 /** A strong ETag of the body: base64url of the first 16 bytes of its SHA-256. */

@@ -10,10 +10,11 @@ import { malformedQueryParams } from "./text.ts";
 export function createRouter() {
 	return new OpenAPIHono<AppEnv>({
 		defaultHook: (result, c) => {
-			// A query is text like a JSON body's strings: bytes that are not UTF-8 are refused, naming the
-			// parameter, before its (already decoded, or left as raw `%…`) values are judged.
-			if (result.target === "query") {
-				const malformed = malformedQueryParams(c.req.url);
+			// A query is text like a JSON body's strings: a parameter the route reads whose bytes are not UTF-8
+			// is refused, naming it (Hono hands such a value on as its raw `%…` text, which the schema would
+			// pass). The route reads the parameters its schema parsed.
+			if (result.target === "query" && result.success) {
+				const malformed = malformedQueryParams(c.req.url, Object.keys(result.data as object));
 				if (malformed.length > 0) {
 					const errors = malformed.map((field) => ({
 						field,

@@ -18,7 +18,21 @@ const MULTI_LINE_FORBIDDEN = /(?![\t\n\r])[\p{Cc}\u2028\u2029]/u;
 // Bidirectional embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO; LRI, RLI, FSI, PDI) reorder
 // the text around them wherever it is shown: a title or name could display as something else than it is
 // ("Trojan Source"). Refused in one-line fields; the implicit marks LRM/RLM/ALM are harmless and allowed.
-const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/u;
+/** Bidi embeddings and overrides (U+202A–U+202E): they can reorder what follows them, so they are refused. */
+const BIDI_OVERRIDES = /[\u202a-\u202e]/u;
+
+/**
+ * Bidi isolates (U+2066–U+2068 … U+2069) are how Unicode recommends wrapping text of the other direction,
+ * so balanced ones are kept; one left open (or a stray PDI) would reorder what follows, so it is refused.
+ */
+function hasUnbalancedIsolates(value: string): boolean {
+	let depth = 0;
+	for (const char of value) {
+		if (char === "\u2066" || char === "\u2067" || char === "\u2068") depth += 1;
+		else if (char === "\u2069" && --depth < 0) return true;
+	}
+	return depth !== 0;
+}
 // A visible character: not white space, not default-ignorable (soft hyphen, zero-width space and joiners,
 // variation selectors…), not a combining mark on nothing, not a control. A one-line field of only those
 // looks empty ("\u00ad", "\u0301", "\u200b") and is refused.
@@ -87,10 +101,13 @@ function textInput(
 				abort: true,
 			})
 			.refine((value) => !rules.forbidden.test(value), { message: rules.forbiddenMessage, abort: true })
-			.refine((value) => !(rules.singleLine && BIDI_CONTROLS.test(value)), {
-				message: `${field} must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069)`,
-				abort: true,
-			})
+			.refine(
+				(value) => !(rules.singleLine && (BIDI_OVERRIDES.test(value) || hasUnbalancedIsolates(value))),
+				{
+					message: `${field} must not contain bidirectional overrides (U+202A–U+202E) or unbalanced isolates (U+2066–U+2069)`,
+					abort: true,
+				},
+			)
 			.overwrite((value) => (rules.newlines ? value.replace(/\r\n?/g, "\n") : value))
 			.trim()
 			.normalize("NFC")
@@ -109,27 +126,39 @@ function textInput(
 }
 
 /**
- * The query parameters of `url` whose name or value is not percent-encoded UTF-8 (`q=%ff`, an encoded lone
- * surrogate `q=%ED%A0%80`). Hono's query reader keeps such a value as its raw `%…` text instead of
- * refusing it, so without this check the text rules above would pass it as a literal "%ff".
+ * A query name or value as the URL standard and Hono read it — `+` is a space, each valid `%XX` is a byte, a
+ * bare `%` stays itself ("100%") — or null when those bytes are not UTF-8 (`%ff`, an encoded lone surrogate
+ * `%ED%A0%80`). Hono keeps such a value as its raw `%…` text instead of refusing it.
  */
-export function malformedQueryParams(url: string): string[] {
+export function decodeQueryText(text: string): string | null {
+	const bytes: number[] = [];
+	for (let i = 0; i < text.length; i++) {
+		const char = text[i] as string;
+		const hex = char === "%" ? text.slice(i + 1, i + 3) : "";
+		if (/^[0-9a-f]{2}$/i.test(hex)) {
+			bytes.push(Number.parseInt(hex, 16));
+			i += 2;
+		} else bytes.push(...new TextEncoder().encode(char === "+" ? " " : char));
+	}
+	try {
+		return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(new Uint8Array(bytes));
+	} catch {
+		return null;
+	}
+}
+
+/**
+ * The parameters among `declared` whose value in `url` is not percent-encoded UTF-8. Parameters the route
+ * does not read are never judged (a tracking parameter in Latin-1 changes nothing), as unknown body fields.
+ */
+export function malformedQueryParams(url: string, declared: readonly string[]): string[] {
 	const search = new URL(url).search.slice(1);
 	const malformed: string[] = [];
 	for (const pair of search ? search.split("&") : []) {
 		const separator = pair.indexOf("=");
-		const name = separator < 0 ? pair : pair.slice(0, separator);
-		const value = separator < 0 ? "" : pair.slice(separator + 1);
-		const decodedName = decodeStrict(name);
-		if (decodedName === null || decodeStrict(value) === null) malformed.push(decodedName ?? name);
+		const name = decodeQueryText(separator < 0 ? pair : pair.slice(0, separator));
+		if (name === null || !declared.includes(name)) continue;
+		if (decodeQueryText(separator < 0 ? "" : pair.slice(separator + 1)) === null) malformed.push(name);
 	}
 	return [...new Set(malformed)];
-}
-
-function decodeStrict(text: string): string | null {
-	try {
-		return decodeURIComponent(text.replace(/\+/g, " "));
-	} catch {
-		return null;
-	}
 }

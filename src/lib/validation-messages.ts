@@ -57,7 +57,8 @@ const listValues = (values: readonly unknown[]) =>
 function problem(issue: Issue): string {
 	switch (issue.code) {
 		case "invalid_type":
-			if (issue.input === undefined || issue.input === null) return "is required";
+			if (issue.input === undefined) return "is required";
+			if (issue.input === null) return `must not be null (it must be ${typeName(issue.expected)})`;
 			return `must be ${typeName(issue.expected)}`;
 		case "invalid_value": {
 			const values = issue.values;

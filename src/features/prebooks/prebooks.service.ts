@@ -274,6 +274,7 @@ export async function requestGuestPrebook(
 	const hourAgo = new Date(now.getTime() - 60 * 60 * 1000).toISOString();
 	const toAddress = sql`(SELECT count(*) FROM email_tokens
 		WHERE email = ${request.email} AND purpose = 'guest_prebook' AND created_at > ${hourAgo})`;
+	// A request without a usable client address counts in one shared "" bucket: never unlimited.
 	const fromNetwork = sql`(SELECT count(*) FROM email_tokens
 		WHERE network = ${request.network} AND purpose = 'guest_prebook' AND created_at > ${hourAgo})`;
 	const [issued, diagnosis] = await batch(db, [
@@ -283,7 +284,7 @@ export async function requestGuestPrebook(
 				${now.toISOString()}, ${new Date(now.getTime() + GUEST_LINK_TTL_MS).toISOString()}
 			FROM books WHERE id = ${request.bookId} AND stock_quantity - held_quantity = 0
 				AND ${toAddress} < ${GUEST_LINKS_PER_ADDRESS_PER_HOUR}
-				AND (${request.network} = '' OR ${fromNetwork} < ${GUEST_LINKS_PER_NETWORK_PER_HOUR})
+				AND ${fromNetwork} < ${GUEST_LINKS_PER_NETWORK_PER_HOUR}
 			RETURNING id`),
 		db
 			.select({

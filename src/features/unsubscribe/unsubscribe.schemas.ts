@@ -36,19 +36,19 @@ export const oneClickBody = {
 	},
 };
 
-const FORM_TYPE = /^\s*(?:application\/x-www-form-urlencoded|multipart\/form-data)\s*(?:;|$)/i;
+const JSON_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
- * One-click posts are forms (RFC 8058 §3.1: `application/x-www-form-urlencoded` or `multipart/form-data`);
- * a POST without a body is taken too. Anything else — JSON, text — is 415 UNSUPPORTED_MEDIA_TYPE.
+ * One-click posts are forms (RFC 8058 §3.1: `application/x-www-form-urlencoded` or `multipart/form-data`),
+ * but senders vary (no `Content-Type`, `text/plain`) and the body is never read — the signed token decides —
+ * so any body is taken except JSON: a JSON client is calling the wrong thing (415 UNSUPPORTED_MEDIA_TYPE).
  */
 export const oneClickBodyOnly = createMiddleware<AppEnv>(async (c, next) => {
 	const type = c.req.header("Content-Type");
-	const acceptable = type ? FORM_TYPE.test(type) : (await c.req.arrayBuffer()).byteLength === 0;
-	if (!acceptable) {
+	if (type && JSON_TYPE.test(type)) {
 		throw new AppError(
 			"UNSUPPORTED_MEDIA_TYPE",
-			"Send the one-click form as application/x-www-form-urlencoded or multipart/form-data, or no body",
+			"One-click unsubscribe takes a form (application/x-www-form-urlencoded or multipart/form-data) or no body, not JSON",
 		);
 	}
 	await next();
