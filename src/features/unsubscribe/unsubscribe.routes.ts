@@ -27,7 +27,7 @@ export const confirm = createRoute({
 	tags: ["Unsubscribe"],
 	summary: "One-click unsubscribe (RFC 8058)",
 	description:
-		"Takes `application/x-www-form-urlencoded` `List-Unsubscribe=One-Click` (what mail providers send), the page's form, or no body; any other content type is 415. Cancels the pre-booking (a held copy goes to the next in line) and, for an all-restock-emails token, turns restock emails off. Idempotent; no login.",
+		"Takes `application/x-www-form-urlencoded` `List-Unsubscribe=One-Click` (what mail providers send), the page's form, or no body (a text body or one without a type is taken too: it is never read); only JSON is 415. Cancels the pre-booking (a held copy goes to the next in line) and, for an all-restock-emails token, turns restock emails off. Idempotent; no login.",
 	middleware: [oneClickBodyOnly],
 	request: { params: UnsubscribeParams, body: oneClickBody },
 	responses: {
@@ -37,7 +37,7 @@ export const confirm = createRoute({
 			413: ["PAYLOAD_TOO_LARGE"],
 			415: {
 				codes: ["UNSUPPORTED_MEDIA_TYPE"],
-				description: "The body is not a form (application/x-www-form-urlencoded or multipart/form-data)",
+				description: "The body is JSON (send the one-click form, or no body)",
 			},
 		}),
 	},
