@@ -34,6 +34,13 @@ export const invalidLink = () =>
 /** Verification links live 24 hours; a user may ask for one a minute. */
 export const EMAIL_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
 export const RESEND_INTERVAL_MS = 60 * 1000;
+/** Claim links (registrations of a guest's address) an address receives an hour, from all networks. */
+export const CLAIM_LINKS_PER_ADDRESS_PER_HOUR = 5;
+/**
+ * Two claims of one guest from different networks this close in time are ambiguous (their emails differ
+ * only by a minute-precise time): following either applies neither.
+ */
+export const CLAIM_CONFLICT_WINDOW_MS = 15 * 60 * 1000;
 
 /**
  * One round trip: the account and its verification link. An address listed in ADMIN_EMAILS registers as
@@ -44,9 +51,11 @@ export const RESEND_INTERVAL_MS = 60 * 1000;
  * password and name go on the emailed link and take effect only when that link is followed. The guest
  * cannot log in until then. So whoever registers the address again (with another password) changes nothing
  * the mailbox owner's own link will switch on; the first link followed wins and spends the others. A claim
- * link goes out at most once a minute per guest and client network (429): one network cannot flood the
- * mailbox, and nobody elsewhere can keep the owner from getting a link of their own. The email says when the
- * registration was made, so the owner can tell their own link from somebody else's.
+ * link goes out at most once a minute per guest and client network and five times an hour per guest (429):
+ * nobody can flood the mailbox, and nobody elsewhere can keep the owner from getting a link of their own.
+ * The email says when the registration was made, so the owner can tell their own link from somebody
+ * else's; two claims too close to tell apart (`CLAIM_CONFLICT_WINDOW_MS`, different networks) apply
+ * neither (`verifyEmail`).
  */
 export async function registerUser(
 	db: Db,
@@ -56,10 +65,13 @@ export async function registerUser(
 	const token = newSecretToken();
 	const now = new Date();
 	const requestedAt = now.toISOString();
-	// This network's claim links to this address in the last minute.
+	// This network's claim links to this address in the last minute, and everyone's in the last hour.
 	const recentClaimsFromHere = sql`SELECT created_at FROM email_tokens
 		WHERE email = ${input.email} AND purpose = 'verify_email' AND network = ${input.network}
 			AND created_at > ${new Date(now.getTime() - RESEND_INTERVAL_MS).toISOString()}`;
+	const claimsThisHour = sql`SELECT created_at FROM email_tokens
+		WHERE email = ${input.email} AND purpose = 'verify_email' AND claim_password_hash IS NOT NULL
+			AND created_at > ${new Date(now.getTime() - 60 * 60 * 1000).toISOString()}`;
 	const [created, issued, guest] = await batch(db, [
 		db
 			.insert(users)
@@ -74,12 +86,15 @@ export async function registerUser(
 				${new Date(now.getTime() + EMAIL_TOKEN_TTL_MS).toISOString()},
 				CASE WHEN is_guest = 1 THEN ${passwordHash} END, CASE WHEN is_guest = 1 THEN ${input.fullName} END
 			FROM users WHERE email = ${input.email}
-				AND (password_hash = ${passwordHash} OR (is_guest = 1 AND NOT EXISTS (${recentClaimsFromHere})))
+				AND (password_hash = ${passwordHash} OR (is_guest = 1 AND NOT EXISTS (${recentClaimsFromHere})
+					AND (SELECT count(*) FROM (${claimsThisHour})) < ${CLAIM_LINKS_PER_ADDRESS_PER_HOUR}))
 			RETURNING id`),
 		db
 			.select({
 				...userColumns,
 				lastClaimAt: sql<string | null>`(SELECT max(created_at) FROM (${recentClaimsFromHere}))`,
+				claimsThisHour: sql<number>`(SELECT count(*) FROM (${claimsThisHour}))`,
+				oldestClaimThisHour: sql<string | null>`(SELECT min(created_at) FROM (${claimsThisHour}))`,
 			})
 			.from(users)
 			.where(and(eq(users.email, input.email), eq(users.isGuest, true))),
@@ -90,14 +105,24 @@ export async function registerUser(
 	if (!claimed)
 		throw new AppError("AUTH_EMAIL_CONFLICT", "An account with this email already exists", "email");
 	if (issued.length === 0) {
-		const last = claimed.lastClaimAt ? Date.parse(claimed.lastClaimAt) : now.getTime();
-		const retryAfter = Math.max(1, Math.ceil((last + RESEND_INTERVAL_MS - now.getTime()) / 1000));
-		throw new AppError("RATE_LIMITED", "This address was registered from here less than a minute ago", null, {
-			headers: { "Retry-After": String(retryAfter) },
-		});
+		const capped = claimed.claimsThisHour >= CLAIM_LINKS_PER_ADDRESS_PER_HOUR;
+		const since = capped ? claimed.oldestClaimThisHour : claimed.lastClaimAt;
+		const wait = capped ? 60 * 60 * 1000 : RESEND_INTERVAL_MS;
+		const retryAfter = Math.max(
+			1,
+			Math.ceil(((since ? Date.parse(since) : now.getTime()) + wait - now.getTime()) / 1000),
+		);
+		throw new AppError(
+			"RATE_LIMITED",
+			capped
+				? "This address was registered too often in the last hour"
+				: "This address was registered from here less than a minute ago",
+			null,
+			{ headers: { "Retry-After": String(retryAfter) } },
+		);
 	}
 	// The account as the claim will make it once its link is followed.
-	const { lastClaimAt: _, ...account } = claimed;
+	const { lastClaimAt: _, claimsThisHour: __, oldestClaimThisHour: ___, ...account } = claimed;
 	return {
 		user: { ...account, fullName: input.fullName, emailVerified: false },
 		verificationToken: token,
@@ -121,7 +146,15 @@ export async function verifyEmail(
 	const link = (column: SQL) =>
 		sql`(SELECT ${column} FROM email_tokens WHERE token_hash = ${tokenHash} AND used_at = ${now})`;
 	const claimed = sql`${users.isGuest} = 1 AND ${link(sql`claim_password_hash`)} IS NOT NULL`;
-	const [, verified] = await batch(db, [
+	// Another registration's claim on the same guest, from another network, made close enough in time that
+	// the owner could not tell the two emails apart: then neither is applied (see registerUser).
+	const rivalClaim = sql`${link(sql`claim_password_hash`)} IS NOT NULL AND EXISTS (SELECT 1 FROM email_tokens AS rival
+		WHERE rival.user_id = ${link(sql`user_id`)} AND rival.purpose = 'verify_email'
+			AND rival.token_hash <> ${tokenHash} AND rival.claim_password_hash IS NOT NULL
+			AND (rival.used_at IS NULL OR rival.used_at = ${now}) AND rival.expires_at > ${now}
+			AND rival.network <> ${link(sql`network`)}
+			AND abs(julianday(rival.created_at) - julianday(${link(sql`created_at`)})) * 86400000 < ${CLAIM_CONFLICT_WINDOW_MS})`;
+	const [, verified, , conflict] = await batch(db, [
 		rawQuery(sql`UPDATE email_tokens SET used_at = ${now}
 			WHERE token_hash = ${tokenHash} AND purpose = 'verify_email' AND used_at IS NULL AND expires_at > ${now}`),
 		db
@@ -136,14 +169,24 @@ export async function verifyEmail(
 					THEN 'admin' ELSE ${users.role} END`,
 				updatedAt: now,
 			})
-			.where(eq(users.id, link(sql`user_id`)))
+			.where(and(eq(users.id, link(sql`user_id`)), sql`NOT (${claimed} AND ${rivalClaim})`))
 			.returning(userColumns),
+		// The account's other links are spent with this one — rival claims too, applied or not.
 		rawQuery(sql`UPDATE email_tokens SET used_at = ${now}
 			WHERE user_id = ${link(sql`user_id`)} AND purpose = 'verify_email' AND used_at IS NULL`),
+		rawQuery<{ conflicted: number }>(sql`SELECT ${rivalClaim} AS conflicted`),
 	]);
 	const user = verified[0];
-	if (!user) throw invalidLink();
-	return user;
+	if (user) return user;
+	if (conflict[0]?.conflicted) {
+		throw new AppError(
+			"AUTH_INVALID_TOKEN",
+			"This address was registered more than once at about the same time (perhaps by someone else), so no registration was applied: register again and follow the link of that email",
+			"token",
+			{ status: 400 },
+		);
+	}
+	throw invalidLink();
 }
 
 /**
