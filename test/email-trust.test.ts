@@ -78,6 +78,18 @@ async function restockFor(readers: TestUser[], fields: Record<string, unknown> =
 	return { book, messages };
 }
 
+/** A guest account (a confirmed guest pre-booking of a new out-of-stock book) and the emails since. */
+async function confirmedGuest() {
+	const emails = captureEmails();
+	const book = await createBook(admin.token, { stock_quantity: 0 });
+	const email = uniqueEmail("guest");
+	await api("POST", "/prebooks/guest", { body: { email, book_id: book.id } });
+	await api("POST", "/prebooks/guest/confirm", {
+		body: { token: linkToken(emails(), email, "/prebooks/confirm") },
+	});
+	return { emails, book, email };
+}
+
 describe("email verification", () => {
 	it("registering sends a single-use link; following it verifies the address (once)", async () => {
 		const emails = captureEmails();
@@ -244,13 +256,7 @@ describe("guest pre-booking (double opt-in)", () => {
 	});
 
 	it("a guest is notified at restock like anyone, and registering the address later (verified) keeps the pre-bookings", async () => {
-		const emails = captureEmails();
-		const book = await createBook(admin.token, { stock_quantity: 0 });
-		const email = uniqueEmail("guest");
-		await api("POST", "/prebooks/guest", { body: { email, book_id: book.id } });
-		await api("POST", "/prebooks/guest/confirm", {
-			body: { token: linkToken(emails(), email, "/prebooks/confirm") },
-		});
+		const { emails, book, email } = await confirmedGuest();
 		const sendBatch = vi.spyOn(env.PREBOOK_QUEUE, "sendBatch").mockResolvedValue({} as never);
 		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 1 } });
 		await deliverAll(
@@ -276,13 +282,7 @@ describe("guest pre-booking (double opt-in)", () => {
 	});
 
 	it("a second registration of a guest's address cannot replace the password the owner's own link switches on", async () => {
-		const emails = captureEmails();
-		const book = await createBook(admin.token, { stock_quantity: 0 });
-		const email = uniqueEmail("guest");
-		await api("POST", "/prebooks/guest", { body: { email, book_id: book.id } });
-		await api("POST", "/prebooks/guest/confirm", {
-			body: { token: linkToken(emails(), email, "/prebooks/confirm") },
-		});
+		const { emails, email } = await confirmedGuest();
 		const fromOwner = { "CF-Connecting-IP": "198.51.100.7" };
 		const fromIntruder = { "CF-Connecting-IP": "203.0.113.66" };
 		const register = (headers: Record<string, string>, password: string, fullName?: string) =>
@@ -345,13 +345,7 @@ describe("guest pre-booking (double opt-in)", () => {
 	});
 
 	it("two claims of a guest from different networks at about the same time: neither applies, whichever link is followed", async () => {
-		const emails = captureEmails();
-		const book = await createBook(admin.token, { stock_quantity: 0 });
-		const email = uniqueEmail("guest");
-		await api("POST", "/prebooks/guest", { body: { email, book_id: book.id } });
-		await api("POST", "/prebooks/guest/confirm", {
-			body: { token: linkToken(emails(), email, "/prebooks/confirm") },
-		});
+		const { emails, email } = await confirmedGuest();
 		const register = (ip: string, password: string) =>
 			api("POST", "/auth/register", { headers: { "CF-Connecting-IP": ip }, body: { email, password } });
 		expect((await register("198.51.100.8", "owner-password-1")).status).toBe(201);
@@ -379,13 +373,7 @@ describe("guest pre-booking (double opt-in)", () => {
 	});
 
 	it("a guest's address gets at most five claim links an hour, whatever the networks", async () => {
-		const emails = captureEmails();
-		const book = await createBook(admin.token, { stock_quantity: 0 });
-		const email = uniqueEmail("guest");
-		await api("POST", "/prebooks/guest", { body: { email, book_id: book.id } });
-		await api("POST", "/prebooks/guest/confirm", {
-			body: { token: linkToken(emails(), email, "/prebooks/confirm") },
-		});
+		const { email } = await confirmedGuest();
 		const statuses = [];
 		for (let i = 1; i <= 6; i++)
 			statuses.push(
