@@ -102,6 +102,15 @@ export function validationError(error: ZodError): AppError {
 }
 
 /** A VALIDATION_ERROR about one field found after schema validation (a cursor, a merged quantity). */
+/**
+ * 429 RATE_LIMITED whose `Retry-After` says when a slot frees up: `freeAt` (ms since the epoch), at least
+ * one second away.
+ */
+export function rateLimited(detail: string, freeAt: number, now: number): AppError {
+	const seconds = Math.max(1, Math.ceil((freeAt - now) / 1000));
+	return new AppError("RATE_LIMITED", detail, null, { headers: { "Retry-After": String(seconds) } });
+}
+
 export function fieldError(field: string, detail: string): AppError {
 	return new AppError("VALIDATION_ERROR", detail, field, { errors: [{ field, detail }] });
 }

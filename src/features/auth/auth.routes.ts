@@ -36,7 +36,7 @@ export const register = createRoute({
 			429: {
 				codes: ["RATE_LIMITED"],
 				description:
-					"More than 30 auth requests a minute from this client network, or a guest's address was claimed less than a minute ago (`Retry-After`)",
+					"More than 30 auth requests a minute from this client network, or a guest's address was claimed from this network less than a minute ago or five times in the last hour (`Retry-After`)",
 			},
 		}),
 	},

@@ -9,7 +9,7 @@
 import { and, eq, lte, type SQL, sql } from "drizzle-orm";
 import { loginAttempts, refreshTokens, users } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
-import { AppError } from "../../lib/errors.ts";
+import { AppError, rateLimited } from "../../lib/errors.ts";
 import { decoyPasswordHash, hashPassword, verifyPassword } from "../../lib/password.ts";
 import {
 	ACCESS_TOKEN_TTL_SECONDS,
@@ -107,18 +107,12 @@ export async function registerUser(
 	if (issued.length === 0) {
 		const capped = claimed.claimsThisHour >= CLAIM_LINKS_PER_ADDRESS_PER_HOUR;
 		const since = capped ? claimed.oldestClaimThisHour : claimed.lastClaimAt;
-		const wait = capped ? 60 * 60 * 1000 : RESEND_INTERVAL_MS;
-		const retryAfter = Math.max(
-			1,
-			Math.ceil(((since ? Date.parse(since) : now.getTime()) + wait - now.getTime()) / 1000),
-		);
-		throw new AppError(
-			"RATE_LIMITED",
+		throw rateLimited(
 			capped
 				? "This address was registered too often in the last hour"
 				: "This address was registered from here less than a minute ago",
-			null,
-			{ headers: { "Retry-After": String(retryAfter) } },
+			(since ? Date.parse(since) : now.getTime()) + (capped ? 60 * 60 * 1000 : RESEND_INTERVAL_MS),
+			now.getTime(),
 		);
 	}
 	// The account as the claim will make it once its link is followed.
@@ -227,10 +221,11 @@ export async function resendVerification(
 	}
 	if (issued.length === 0) {
 		const last = user.lastSent ? Date.parse(user.lastSent) : now.getTime();
-		const retryAfter = Math.max(1, Math.ceil((last + RESEND_INTERVAL_MS - now.getTime()) / 1000));
-		throw new AppError("RATE_LIMITED", "A verification email was sent less than a minute ago", null, {
-			headers: { "Retry-After": String(retryAfter) },
-		});
+		throw rateLimited(
+			"A verification email was sent less than a minute ago",
+			last + RESEND_INTERVAL_MS,
+			now.getTime(),
+		);
 	}
 	return { email: user.email, fullName: user.fullName, verificationToken: token };
 }
@@ -287,10 +282,11 @@ export function passwordAttempt(email: string | SQL, network: string, now: Date)
 		if (state && state.for_email >= MAX_FAILED_LOGINS_PER_EMAIL) waits.push(freeAt(state.oldest_for_email));
 		if (state && state.from_network >= MAX_FAILED_LOGINS_PER_NETWORK)
 			waits.push(freeAt(state.oldest_from_network));
-		const retryAfter = Math.max(1, Math.ceil((Math.max(...waits) - now.getTime()) / 1000));
-		throw new AppError("RATE_LIMITED", "Too many failed password attempts; try again later", null, {
-			headers: { "Retry-After": String(retryAfter) },
-		});
+		throw rateLimited(
+			"Too many failed password attempts; try again later",
+			Math.max(...waits),
+			now.getTime(),
+		);
 	};
 	return { statements, ensureReserved };
 }

@@ -17,7 +17,7 @@
 import { and, eq, lte, sql } from "drizzle-orm";
 import { checkoutAttempts, type OrderStatus, orders } from "../../db/schema.ts";
 import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
-import { AppError, describeError } from "../../lib/errors.ts";
+import { AppError, describeError, rateLimited } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { formatCents } from "../../lib/money.ts";
 import { hashToken } from "../../lib/tokens.ts";
@@ -102,10 +102,7 @@ function checkoutThrottled(started: Date, state: ThrottleState | undefined) {
 	// Possible declines still waiting for the provider: their answers come within PENDING_ATTEMPT_MS.
 	else if (state && state.may_decline >= MAX_DECLINED_CHECKOUTS)
 		freeAt.push(at(state.oldest_pending, PENDING_ATTEMPT_MS));
-	const retryAfter = Math.max(1, Math.ceil((Math.max(...freeAt) - started.getTime()) / 1000));
-	return new AppError("RATE_LIMITED", "Too many checkout attempts; try again later", null, {
-		headers: { "Retry-After": String(retryAfter) },
-	});
+	return rateLimited("Too many checkout attempts; try again later", Math.max(...freeAt), started.getTime());
 }
 
 export async function checkout(
