@@ -97,11 +97,20 @@ export function validationError(error: ZodError): AppError {
 		seen.add(key);
 		errors.push(problem);
 	}
+	return fieldErrors(errors);
+}
+
+/** A VALIDATION_ERROR listing `errors`; its `detail` and `field` are the first one's. */
+export function fieldErrors(errors: FieldError[]): AppError {
 	const first = errors[0] ?? { field: null, detail: "Invalid request" };
 	return new AppError("VALIDATION_ERROR", first.detail, first.field, { errors });
 }
 
 /** A VALIDATION_ERROR about one field found after schema validation (a cursor, a merged quantity). */
+export function fieldError(field: string, detail: string): AppError {
+	return fieldErrors([{ field, detail }]);
+}
+
 /**
  * 429 RATE_LIMITED whose `Retry-After` says when a slot frees up: `freeAt` (ms since the epoch), at least
  * one second away.
@@ -109,10 +118,6 @@ export function validationError(error: ZodError): AppError {
 export function rateLimited(detail: string, freeAt: number, now: number): AppError {
 	const seconds = Math.max(1, Math.ceil((freeAt - now) / 1000));
 	return new AppError("RATE_LIMITED", detail, null, { headers: { "Retry-After": String(seconds) } });
-}
-
-export function fieldError(field: string, detail: string): AppError {
-	return new AppError("VALIDATION_ERROR", detail, field, { errors: [{ field, detail }] });
 }
 
 /** Framework exceptions (raised by Hono's validators and middleware) mapped onto contract codes. */

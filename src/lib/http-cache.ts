@@ -25,10 +25,11 @@ import type { Context, Next } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../types.ts";
 import { BOOKMARK_HEADER, validBookmark } from "./db.ts";
+import { toBase64Url } from "./encoding.ts";
 import { describeError } from "./errors.ts";
 import { logEvent } from "./log.ts";
 import { cacheHeaders } from "./openapi.ts";
-import { decodeQueryText } from "./text.ts";
+import { declaredQueryPairs } from "./text.ts";
 
 export const CATALOG_MAX_AGE_SECONDS = 30;
 export const CATALOG_STALE_WHILE_REVALIDATE_SECONDS = 60;
@@ -43,15 +44,10 @@ export const CATALOG_CACHE_CONTROL = `public, max-age=${CATALOG_MAX_AGE_SECONDS}
  * request's entry.
  */
 export function catalogCacheKey(url: string, params: readonly string[]): Request | null {
-	const { origin, pathname, search } = new URL(url);
+	const { origin, pathname } = new URL(url);
 	const kept: [string, string][] = [];
-	for (const pair of search.length > 1 ? search.slice(1).split("&") : []) {
-		if (pair === "") continue;
-		const separator = pair.indexOf("=");
-		const name = decodeQueryText(separator < 0 ? pair : pair.slice(0, separator));
-		// A parameter the route does not read cannot change the answer: it is not part of the key.
-		if (name === null || !params.includes(name)) continue;
-		const value = decodeQueryText(separator < 0 ? "" : pair.slice(separator + 1));
+	// A parameter the route does not read cannot change the answer: it is not part of the key.
+	for (const [name, value] of declaredQueryPairs(url, params)) {
 		if (value === null) return null;
 		kept.push([name, value]);
 	}
@@ -64,8 +60,7 @@ export function catalogCacheKey(url: string, params: readonly string[]): Request
 /** A strong ETag of the body: base64url of the first 16 bytes of its SHA-256. */
 export async function etagOf(body: ArrayBuffer): Promise<string> {
 	const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body)).slice(0, 16);
-	const base64 = btoa(String.fromCharCode(...digest));
-	return `"${base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}"`;
+	return `"${toBase64Url(digest)}"`;
 }
 
 /** `If-None-Match` (a list of tags, or `*`) names `etag`; compared weakly, as RFC 9110 says for GET. */

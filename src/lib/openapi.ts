@@ -4,7 +4,7 @@
  */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../types.ts";
-import { AppError, type ErrorCode, type errorStatus, validationError } from "./errors.ts";
+import { type ErrorCode, type errorStatus, fieldErrors, validationError } from "./errors.ts";
 import { malformedQueryParams } from "./text.ts";
 
 export function createRouter() {
@@ -16,13 +16,12 @@ export function createRouter() {
 			if (result.target === "query" && result.success) {
 				const malformed = malformedQueryParams(c.req.url, Object.keys(result.data as object));
 				if (malformed.length > 0) {
-					const errors = malformed.map((field) => ({
-						field,
-						detail: `${field} must be valid Unicode text (percent-encoded UTF-8)`,
-					}));
-					throw new AppError("VALIDATION_ERROR", errors[0]?.detail ?? "", errors[0]?.field ?? null, {
-						errors,
-					});
+					throw fieldErrors(
+						malformed.map((field) => ({
+							field,
+							detail: `${field} must be valid Unicode text (percent-encoded UTF-8)`,
+						})),
+					);
 				}
 			}
 			if (!result.success) throw validationError(result.error);

@@ -6,14 +6,10 @@
  * `webhook-signature`: `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, one per active secret,
  * space-separated — during a rotation receivers holding either secret verify the same request.
  */
+import { fromBase64, toBase64 } from "./encoding.ts";
+
 const SECRET_PREFIX = "whsec_";
 const SECRET_BYTES = 32;
-
-const toBase64 = (bytes: Uint8Array): string => {
-	let binary = "";
-	for (const byte of bytes) binary += String.fromCharCode(byte);
-	return btoa(binary);
-};
 
 /** A new signing secret (`whsec_…`). */
 export function generateWebhookSecret(): string {
@@ -22,8 +18,7 @@ export function generateWebhookSecret(): string {
 
 function secretKey(secret: string): Uint8Array<ArrayBuffer> {
 	if (!secret.startsWith(SECRET_PREFIX)) throw new Error("webhook secret without the whsec_ prefix");
-	const binary = atob(secret.slice(SECRET_PREFIX.length));
-	return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+	return fromBase64(secret.slice(SECRET_PREFIX.length));
 }
 
 /** `v1,<signature>` of one message under one secret. */

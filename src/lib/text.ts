@@ -148,17 +148,28 @@ export function decodeQueryText(text: string): string | null {
 }
 
 /**
- * The parameters among `declared` whose value in `url` is not percent-encoded UTF-8. Parameters the route
- * does not read are never judged (a tracking parameter in Latin-1 changes nothing), as unknown body fields.
+ * The query parameters of `url` the route reads (`declared`), in order, each value decoded — or null when it
+ * is not percent-encoded UTF-8. Parameters the route does not read are skipped, never judged.
  */
-export function malformedQueryParams(url: string, declared: readonly string[]): string[] {
+export function* declaredQueryPairs(
+	url: string,
+	declared: readonly string[],
+): Generator<[string, string | null]> {
 	const search = new URL(url).search.slice(1);
-	const malformed: string[] = [];
 	for (const pair of search ? search.split("&") : []) {
 		const separator = pair.indexOf("=");
 		const name = decodeQueryText(separator < 0 ? pair : pair.slice(0, separator));
 		if (name === null || !declared.includes(name)) continue;
-		if (decodeQueryText(separator < 0 ? "" : pair.slice(separator + 1)) === null) malformed.push(name);
+		yield [name, decodeQueryText(separator < 0 ? "" : pair.slice(separator + 1))];
 	}
-	return [...new Set(malformed)];
+}
+
+/**
+ * The parameters among `declared` whose value in `url` is not percent-encoded UTF-8. Parameters the route
+ * does not read are never judged (a tracking parameter in Latin-1 changes nothing), as unknown body fields.
+ */
+export function malformedQueryParams(url: string, declared: readonly string[]): string[] {
+	const malformed = new Set<string>();
+	for (const [name, value] of declaredQueryPairs(url, declared)) if (value === null) malformed.add(name);
+	return [...malformed];
 }

@@ -146,10 +146,10 @@ export async function rotateSecret(
 	const [, previous, created] = await batch(db, [
 		// Every rotated-out secret signs for its 24 h (API.md), but at most three secrets sign at once: the new
 		// one, the one it replaces, and the one rotated out just before (a double-submitted rotation leaves the
-		// receiver's secret working). Older ones, and expired ones, go now.
+		// receiver's secret working). Every other rotated-out secret — older, or expired — goes now.
 		rawQuery(sql`DELETE FROM webhook_secrets WHERE endpoint_id = ${id} AND expires_at IS NOT NULL
-			AND (expires_at <= ${at} OR id NOT IN (SELECT id FROM webhook_secrets
-				WHERE endpoint_id = ${id} AND expires_at > ${at} ORDER BY expires_at DESC, id DESC LIMIT 1))`),
+			AND id NOT IN (SELECT id FROM webhook_secrets
+				WHERE endpoint_id = ${id} AND expires_at > ${at} ORDER BY expires_at DESC, id DESC LIMIT 1)`),
 		rawQuery<{ expires_at: string }>(sql`UPDATE webhook_secrets SET expires_at = ${graceEnd}
 			WHERE endpoint_id = ${id} AND expires_at IS NULL
 			RETURNING expires_at`),
