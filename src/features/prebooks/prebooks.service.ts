@@ -134,18 +134,13 @@ export async function getPrebook(db: Db, userId: number, id: number): Promise<Pr
 }
 
 /**
- * Soft cancel, one round trip: the row stays with status `cancelled`. A waiting, notified or offered
- * pre-booking may be cancelled; an offered one's held copy goes to the next in line in the same batch.
- * Only the owner's pre-booking matches (another user's is "not found").
+ * The statements that cancel a user's active pre-booking and pass a held copy on, for a caller's batch
+ * (`POST` cancel, one-click unsubscribe). Results: [the cancelled row ({id, bookId}) if any, —, the offer
+ * round, the offered users, the round's webhook events, —].
  */
-export async function cancelPrebook(
-	db: Db,
-	userId: number,
-	id: number,
-): Promise<{ offers: OfferRound | null; bookId: number | null }> {
-	const now = new Date().toISOString();
+export function cancelStatements(db: Db, userId: number, id: number, now: string) {
 	const bookOf = sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`;
-	const [cancelled, , round, offered, offeredEvents, , current] = await batch(db, [
+	return [
 		db
 			.update(preBookings)
 			.set({ status: "cancelled", cancelledAt: now })
@@ -159,6 +154,22 @@ export async function cancelPrebook(
 			.returning({ id: preBookings.id, bookId: preBookings.bookId }),
 		recountHeld(bookOf),
 		...offerHeldCopies(bookOf, "cancel", now),
+	] as const;
+}
+
+/**
+ * Soft cancel, one round trip: the row stays with status `cancelled`. A waiting, notified or offered
+ * pre-booking may be cancelled; an offered one's held copy goes to the next in line in the same batch.
+ * Only the owner's pre-booking matches (another user's is "not found").
+ */
+export async function cancelPrebook(
+	db: Db,
+	userId: number,
+	id: number,
+): Promise<{ offers: OfferRound | null; bookId: number | null }> {
+	const now = new Date().toISOString();
+	const [cancelled, , round, offered, offeredEvents, , current] = await batch(db, [
+		...cancelStatements(db, userId, id, now),
 		db
 			.select({ status: preBookings.status })
 			.from(preBookings)
