@@ -463,6 +463,19 @@ describe("one-click unsubscribe", () => {
 		return { reader, book, email };
 	}
 
+	it("a one-click cancel of a held copy drops the book's cached catalog entry, as DELETE /prebooks/{id} does", async () => {
+		const { book, email } = await emailedReader({ allocation: "hold_queue" });
+		await api("GET", `/books/${book.id}`);
+		const cached = await api("GET", `/books/${book.id}`);
+		expect(d1RoundTrips(cached)).toBe(0);
+		expect(cached.body.held_quantity).toBe(1);
+		const res = await api("POST", `/unsubscribe/${unsubscribeLinks(email).prebook}`);
+		expect(res.status).toBe(200);
+		const after = await api("GET", `/books/${book.id}`);
+		expect(d1RoundTrips(after)).toBe(1);
+		expect(after.body.held_quantity).toBe(0);
+	});
+
 	it("every restock and hold email carries List-Unsubscribe (HTTPS in production), One-Click and Auto-Submitted, and visible links", async () => {
 		for (const allocation of ["notify_all", "hold_queue"]) {
 			const { email } = await emailedReader({ allocation });

@@ -1,4 +1,5 @@
 import { requestEffects } from "../../lib/effects.ts";
+import { forgetCatalog } from "../../lib/http-cache.ts";
 import { verifyUnsubscribeToken } from "../../notifications/unsubscribe-token.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { publishOfferRound } from "../prebooks/allocation.ts";
@@ -17,7 +18,9 @@ export const confirm: AppRouteHandler<typeof routes.confirm> = async (c) => {
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
 	const claims = await verifyUnsubscribeToken(c.var.config.unsubscribeSecret, c.req.valid("param").token);
 	if (!claims) return c.html(notFoundPage(), 404);
-	const { view, offers } = await unsubscribe(c.var.db, claims);
+	const { view, offers, bookId } = await unsubscribe(c.var.db, claims);
+	// A cancelled hold changes the book's held copies, as `DELETE /prebooks/{id}` does.
+	if (bookId !== null) await forgetCatalog(c, [bookId]);
 	await publishOfferRound(requestEffects(c), offers);
 	return c.html(donePage(view), 200);
 };
