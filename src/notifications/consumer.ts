@@ -23,11 +23,11 @@ export const PREBOOK_DLQ_NAME = "prebook-notifications-dlq";
 
 /** Queues delays at most 12 hours. */
 export const MAX_RETRY_DELAY_SECONDS = 12 * 60 * 60;
-const BASE_RETRY_DELAY_SECONDS = 30;
+export const BASE_RETRY_DELAY_SECONDS = 30;
 
-/** 30 s, 60 s, 120 s, … doubling per attempt, clamped to the platform's maximum. */
-export function retryDelaySeconds(attempts: number): number {
-	return Math.min(BASE_RETRY_DELAY_SECONDS * 2 ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_SECONDS);
+/** 30 s, 60 s, 120 s, … ×`growth` (2: doubling) per attempt, clamped to the platform's maximum. */
+export function retryDelaySeconds(attempts: number, growth = 2): number {
+	return Math.min(BASE_RETRY_DELAY_SECONDS * growth ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_SECONDS);
 }
 
 export interface DeliveryOutcome {

@@ -24,7 +24,7 @@ import { describeError } from "../lib/errors.ts";
 import { logEvent } from "../lib/log.ts";
 import { webhookUrlProblem } from "../lib/public-url.ts";
 import { webhookHeaders } from "../lib/standard-webhooks.ts";
-import { MAX_RETRY_DELAY_SECONDS } from "./consumer.ts";
+import { BASE_RETRY_DELAY_SECONDS, MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from "./consumer.ts";
 import {
 	type AttemptOutcome,
 	CLAIM_LEASE_MS,
@@ -40,7 +40,6 @@ import { enqueueDeliveries, webhookMessage } from "./webhook-publication.ts";
 export const DELIVERY_TIMEOUT_MS = 10_000;
 /** Bytes of a failed response's body kept (as text) in `last_error`; the rest is never read. */
 const RESPONSE_EXCERPT_BYTES = 512;
-const BASE_RETRY_DELAY_SECONDS = 30;
 /**
  * Each retry delay is drawn within ±20 % of its step: deliveries that failed together (an endpoint down
  * for a while) come back spread out, not all in the same second.
@@ -54,7 +53,7 @@ const TURN_DELAY_SECONDS = 15;
  * where), never above the queue's 12 h maximum (past it, drawn between 80 % of it and it).
  */
 export function webhookRetryDelaySeconds(attempts: number, random: () => number = Math.random): number {
-	const step = Math.min(BASE_RETRY_DELAY_SECONDS * 4 ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_SECONDS);
+	const step = retryDelaySeconds(attempts, 4);
 	const low = step * (1 - RETRY_JITTER);
 	const high = Math.min(step * (1 + RETRY_JITTER), MAX_RETRY_DELAY_SECONDS);
 	return Math.round(low + (high - low) * random());

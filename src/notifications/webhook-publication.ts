@@ -17,7 +17,7 @@ import { batch, type Db, rawQuery } from "../lib/db.ts";
 import type { Effects } from "../lib/effects.ts";
 import { describeError } from "../lib/errors.ts";
 import { logEvent } from "../lib/log.ts";
-import { QUEUE_LIMITS } from "./prebook-message.ts";
+import { packIntoBatches } from "./prebook-message.ts";
 import { relayCutoff } from "./relay.ts";
 
 export const WEBHOOK_QUEUE_NAME = "webhook-deliveries";
@@ -34,20 +34,11 @@ export const WEBHOOK_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** Events purged per cron run. */
 const PURGE_BATCH = 1_000;
 
-/** One message per delivery, in `sendBatch` calls of at most 100 (each message is a few bytes). */
+/** One message per delivery, in `sendBatch` calls within the Queues limits (packIntoBatches). */
 export async function enqueueDeliveries(queue: Queue, deliveryIds: readonly number[], delaySeconds?: number) {
-	const batches: number[][] = [];
-	for (let i = 0; i < deliveryIds.length; i += QUEUE_LIMITS.batchMessages) {
-		batches.push(deliveryIds.slice(i, i + QUEUE_LIMITS.batchMessages));
-	}
-	await inWaves(batches, (ids) =>
-		queue.sendBatch(
-			ids.map((id) => ({
-				body: { delivery_id: id } satisfies WebhookMessage,
-				contentType: "json" as const,
-				delaySeconds,
-			})),
-		),
+	const messages = deliveryIds.map((id): WebhookMessage => ({ delivery_id: id }));
+	await inWaves(packIntoBatches(messages), (batch) =>
+		queue.sendBatch(batch.map((body) => ({ body, contentType: "json" as const, delaySeconds }))),
 	);
 }
 
