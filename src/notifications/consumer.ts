@@ -25,10 +25,13 @@ export const PREBOOK_DLQ_NAME = "prebook-notifications-dlq";
 export const MAX_RETRY_DELAY_SECONDS = 12 * 60 * 60;
 export const BASE_RETRY_DELAY_SECONDS = 30;
 
-/** 30 s, 60 s, 120 s, … ×`growth` (2: doubling) per attempt, clamped to the platform's maximum. */
-export function retryDelaySeconds(attempts: number, growth = 2): number {
+/** 30 s, then ×`growth` per further attempt, clamped to the platform's maximum. */
+export function backoffSeconds(attempts: number, growth: number): number {
 	return Math.min(BASE_RETRY_DELAY_SECONDS * growth ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_SECONDS);
 }
+
+/** The email consumer's: 30 s, 60 s, 120 s, … doubling per attempt. */
+export const retryDelaySeconds = (attempts: number): number => backoffSeconds(attempts, 2);
 
 export interface DeliveryOutcome {
 	claimed: number;

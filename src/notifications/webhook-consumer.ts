@@ -24,7 +24,7 @@ import { describeError } from "../lib/errors.ts";
 import { logEvent } from "../lib/log.ts";
 import { webhookUrlProblem } from "../lib/public-url.ts";
 import { webhookHeaders } from "../lib/standard-webhooks.ts";
-import { BASE_RETRY_DELAY_SECONDS, MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from "./consumer.ts";
+import { BASE_RETRY_DELAY_SECONDS, backoffSeconds, MAX_RETRY_DELAY_SECONDS } from "./consumer.ts";
 import {
 	type AttemptOutcome,
 	CLAIM_LEASE_MS,
@@ -53,7 +53,7 @@ const TURN_DELAY_SECONDS = 15;
  * where), never above the queue's 12 h maximum (past it, drawn between 80 % of it and it).
  */
 export function webhookRetryDelaySeconds(attempts: number, random: () => number = Math.random): number {
-	const step = retryDelaySeconds(attempts, 4);
+	const step = backoffSeconds(attempts, 4);
 	const low = step * (1 - RETRY_JITTER);
 	const high = Math.min(step * (1 + RETRY_JITTER), MAX_RETRY_DELAY_SECONDS);
 	return Math.round(low + (high - low) * random());
