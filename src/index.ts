@@ -1,13 +1,15 @@
 import { app } from "./app.ts";
+import {
+	endLapsedPauses,
+	expireLapsedHolds,
+	relayUnpublishedNotices,
+	relayUnpublishedOfferRounds,
+} from "./features/allocation/sweeps.ts";
 import { purgeExpiredAuthRecords } from "./features/auth/auth.service.ts";
 import { purgeExpiredCheckoutAttempts } from "./features/orders/checkout.service.ts";
-import { expireLapsedHolds, relayUnpublishedOfferRounds } from "./features/prebooks/allocation.ts";
-import { relayUnpublishedRestocks } from "./features/restocks/restocks.service.ts";
-import { configOrNull } from "./lib/config.ts";
 import { createDb } from "./lib/db.ts";
 import { backgroundEffects } from "./lib/effects.ts";
 import { describeError } from "./lib/errors.ts";
-import { forgetCatalogAt } from "./lib/http-cache.ts";
 import { logEvent, withLogContext } from "./lib/log.ts";
 import {
 	consumeDeadLetters,
@@ -47,8 +49,8 @@ export default {
 	},
 
 	/**
-	 * Every minute, each task on its own: expire lapsed holds (offering the copies to the next in line),
-	 * republish unconfirmed restocks and offer rounds, publish webhook events still unpublished, drop expired
+	 * Every minute, each task on its own: expire lapsed holds and end lapsed pauses (the allocation engine
+	 * serves their lines), republish unconfirmed notices and offer rounds, publish webhook events still unpublished, drop expired
 	 * auth and checkout records and old webhook history.
 	 */
 	async scheduled(controller, env, ctx) {
@@ -58,15 +60,10 @@ export default {
 		const effects = backgroundEffects(env, confirmations);
 		ctx.waitUntil(
 			withLogContext({ cron: controller.cron, scheduled_time: now.toISOString() }, async () => {
-				await cronTask("expire_holds", async () => {
-					const { bookIds } = await expireLapsedHolds(db, effects, now);
-					// Their held and available copies changed: drop this location's cached catalog entries (no
-					// request here, so under API_URL, the origin clients read from; other locations: the TTL).
-					const config = configOrNull(env);
-					if (config && bookIds.length > 0) await forgetCatalogAt(config.apiUrl, bookIds);
-				});
-				await cronTask("relay_restocks", () => relayUnpublishedRestocks(db, env.PREBOOK_QUEUE, now));
-				await cronTask("relay_offer_rounds", () => relayUnpublishedOfferRounds(db, effects, now));
+				await cronTask("expire_holds", () => expireLapsedHolds(db, effects, now));
+				await cronTask("end_pauses", () => endLapsedPauses(db, effects, now));
+				await cronTask("relay_notices", () => relayUnpublishedNotices(db, env.PREBOOK_QUEUE, now));
+				await cronTask("relay_offer_rounds", () => relayUnpublishedOfferRounds(db, env.PREBOOK_QUEUE, now));
 				await cronTask("relay_webhook_events", () =>
 					relayUnpublishedWebhookEvents(db, env.WEBHOOK_QUEUE, now),
 				);

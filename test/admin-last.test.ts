@@ -205,17 +205,19 @@ describe("PATCH /admin/users/{id}: the rule itself, below the HTTP layer", () =>
 		expect(await accountRow(last.id)).toEqual({ email: last.email, role: "admin", is_active: 1 });
 		// A change that keeps it an active admin is no removal.
 		await expect(updateUser(db, 0, last.id, { role: "admin", isActive: true })).resolves.toMatchObject({
-			role: "admin",
-			isActive: true,
+			user: { role: "admin", isActive: true },
 		});
 		// The inactive admin is not the last *active* one: it may be demoted, and it may come back.
-		await expect(updateUser(db, 0, inactive.id, { role: "user" })).resolves.toMatchObject({ role: "user" });
+		await expect(updateUser(db, 0, inactive.id, { role: "user" })).resolves.toMatchObject({
+			user: { role: "user" },
+		});
 		await expect(updateUser(db, 0, inactive.id, { role: "admin", isActive: true })).resolves.toMatchObject({
-			role: "admin",
-			isActive: true,
+			user: { role: "admin", isActive: true },
 		});
 		// With a second active admin, the first may go.
-		await expect(updateUser(db, 0, last.id, { isActive: false })).resolves.toMatchObject({ isActive: false });
+		await expect(updateUser(db, 0, last.id, { isActive: false })).resolves.toMatchObject({
+			user: { isActive: false },
+		});
 		expect(await activeAdmins()).toEqual([inactive.id]);
 		await expectInvariants();
 	});

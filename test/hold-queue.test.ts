@@ -311,10 +311,10 @@ describe("place in line and the admin's view of it", () => {
 		expect(csv.headers.get("Content-Type")).toContain("text/csv");
 		const lines = (csv.body as string).trim().split("\r\n");
 		expect(lines[0]).toBe(
-			"id,user_id,email,status,position,created_at,notified_at,offered_at,hold_expires_at,fulfilled_at",
+			"id,user_id,email,status,position,on_hold_reason,created_at,notified_at,offered_at,hold_expires_at,fulfilled_at",
 		);
 		expect(lines).toHaveLength(5);
-		expect(lines[2]).toContain(`,${readers[1]?.email},waiting,1,`);
+		expect(lines[2]).toContain(`,${readers[1]?.email},waiting,1,,`);
 
 		const user = await createUser();
 		expectError(

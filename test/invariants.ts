@@ -3,7 +3,10 @@
  * may ever be false. Each query returns the rows that break its rule.
  */
 import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
 import { expect } from "vitest";
+import { aliases, onHoldReason } from "../src/features/allocation/line";
+import { createDb } from "../src/lib/db";
 
 const VIOLATIONS: Record<string, string> = {
 	"stock is never negative": "SELECT id FROM books WHERE stock_quantity < 0",
@@ -25,17 +28,41 @@ const VIOLATIONS: Record<string, string> = {
 		"SELECT id FROM books WHERE held_quantity < 0 OR held_quantity > stock_quantity",
 	"held_quantity is the number of offered pre-bookings": `SELECT b.id FROM books AS b
 		WHERE b.held_quantity <> (SELECT count(*) FROM pre_bookings AS p WHERE p.book_id = b.id AND p.status = 'offered')`,
-	"no waiting pre-booking on a book with available copies": `SELECT DISTINCT p.book_id FROM pre_bookings AS p
-		JOIN books AS b ON b.id = p.book_id WHERE p.status = 'waiting' AND b.stock_quantity > b.held_quantity`,
+	// Rule 11, from the contract's words rather than the engine's SQL: passed over are paused members and,
+	// except under notify_all, members whose reader cannot be told.
+	"no waiting pre-booking that is not passed over on a book with available copies": `SELECT DISTINCT p.book_id
+		FROM pre_bookings AS p JOIN books AS b ON b.id = p.book_id JOIN users AS u ON u.id = p.user_id
+		WHERE p.status = 'waiting' AND b.stock_quantity > b.held_quantity
+			AND (p.paused_until IS NULL OR p.paused_until <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+			AND (b.allocation = 'notify_all' OR (u.email_verified = 1 AND u.restock_emails = 1 AND u.is_active = 1))`,
 	"every offered pre-booking has offered_at, hold_expires_at and its round": `SELECT id FROM pre_bookings
 		WHERE status = 'offered' AND (offered_at IS NULL OR hold_expires_at IS NULL OR offer_round_id IS NULL)`,
 	"one active (waiting or offered) pre-booking per user and book": `SELECT user_id, book_id FROM pre_bookings
 		WHERE status IN ('waiting', 'offered') GROUP BY user_id, book_id HAVING count(*) > 1`,
 };
 
+/**
+ * `on_hold_reason` as the app computes it (features/allocation/line.ts) against the contract's definition,
+ * for every waiting pre-booking: the reason the engine acts on is the one readers are shown.
+ */
+async function onHoldReasonViolations(): Promise<unknown[]> {
+	const now = new Date().toISOString();
+	const row = aliases("p", "u", "b");
+	return createDb(env.DB).all<{ id: number }>(sql`
+		SELECT p.id FROM pre_bookings AS p JOIN books AS b ON b.id = p.book_id JOIN users AS u ON u.id = p.user_id
+		WHERE p.status = 'waiting' AND coalesce(${onHoldReason(row, now)}, '-') <> CASE
+			WHEN p.paused_until > ${now} THEN 'paused'
+			WHEN b.allocation = 'notify_all' THEN '-'
+			WHEN u.email_verified = 0 THEN 'email_unverified'
+			WHEN u.restock_emails = 0 THEN 'emails_off'
+			WHEN u.is_active = 0 THEN 'account_deactivated'
+			ELSE '-' END`);
+}
+
 export async function expectInvariants(): Promise<void> {
 	for (const [rule, query] of Object.entries(VIOLATIONS)) {
 		const { results } = await env.DB.prepare(query).all();
 		expect(results, rule).toEqual([]);
 	}
+	expect(await onHoldReasonViolations(), "on_hold_reason follows rule 4").toEqual([]);
 }

@@ -155,6 +155,12 @@ export const genres = sqliteTable(
 );
 
 export const ALLOCATIONS = ["notify_all", "hold_queue"] as const;
+/**
+ * What made the allocation engine run (features/allocation): recorded on each offer round and notice.
+ * `eligible`: a reader it had passed over can be served again (resumed, emails back on, reactivated).
+ */
+export const ALLOCATION_REASONS = ["restock", "expiry", "cancel", "policy", "eligible"] as const;
+export type AllocationReason = (typeof ALLOCATION_REASONS)[number];
 export type Allocation = (typeof ALLOCATIONS)[number];
 
 export const books = sqliteTable(
@@ -211,6 +217,12 @@ export const restocks = sqliteTable(
 		quantityBefore: integer("quantity_before").notNull(),
 		quantityAfter: integer("quantity_after").notNull(),
 		notifiedCount: integer("notified_count").notNull().default(0),
+		/**
+		 * `restock` when the stock rose; otherwise the engine notified a notify_all line because copies became
+		 * available another way (a held copy released, a policy switch, a reader eligible again): then
+		 * `quantity_before = quantity_after` and there is no admin.
+		 */
+		reason: text("reason", { enum: ALLOCATION_REASONS }).notNull().default("restock"),
 		createdAt: text("created_at").notNull().default(nowIso),
 		/**
 		 * When the queue accepted every notified id. Null on a notifying restock means the Worker may have
@@ -247,7 +259,7 @@ export const offerRounds = sqliteTable(
 			.notNull()
 			.references(() => books.id, { onDelete: "cascade" }),
 		/** What freed the copies. */
-		reason: text("reason", { enum: ["restock", "expiry", "cancel", "policy"] }).notNull(),
+		reason: text("reason", { enum: ALLOCATION_REASONS }).notNull(),
 		offeredAt: text("offered_at").notNull(),
 		holdExpiresAt: text("hold_expires_at").notNull(),
 		createdAt: text("created_at").notNull().default(nowIso),
@@ -280,6 +292,10 @@ export const preBookings = sqliteTable(
 		cancelledAt: text("cancelled_at"),
 		restockId: integer("restock_id").references(() => restocks.id, { onDelete: "set null" }),
 		offerRoundId: integer("offer_round_id").references(() => offerRounds.id, { onDelete: "set null" }),
+		/** A waiting pre-booking is passed over until then, keeping its place (rule 4); null: not paused. */
+		pausedUntil: text("paused_until"),
+		/** How many more offers may be passed (rule 7's pass). */
+		passesLeft: integer("passes_left").notNull().default(2),
 	},
 	(t) => [
 		check(
@@ -292,7 +308,15 @@ export const preBookings = sqliteTable(
 			.where(sql`status IN ('waiting', 'offered')`),
 		// The line of a book, in order: the restock and offer UPDATEs, `position` (a count over this range)
 		// and the demand ranking read only a book's waiting rows.
-		index("idx_pre_bookings_book_line").on(t.bookId, t.createdAt, t.id).where(sql`status = 'waiting'`),
+		// It carries `paused_until` and `user_id` so eligibility (rule 4) is read from the index and a seek
+		// into users, never from the table's rows.
+		index("idx_pre_bookings_book_waiting_line")
+			.on(t.bookId, t.createdAt, t.id, t.pausedUntil, t.userId)
+			.where(sql`status = 'waiting'`),
+		// The cron ends lapsed pauses (and runs the engine for their lines).
+		index("idx_pre_bookings_pause_lapse")
+			.on(t.pausedUntil)
+			.where(sql`status = 'waiting' AND paused_until IS NOT NULL`),
 		// A book's held copies (held_quantity is recounted from these), and the expiry sweep's lapsed holds of
 		// one book, oldest first, as an index range (no sort, no table lookups).
 		index("idx_pre_bookings_book_offered").on(t.bookId, t.holdExpiresAt).where(sql`status = 'offered'`),

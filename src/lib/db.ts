@@ -230,9 +230,50 @@ export const rawQuery = <Row = Record<string, never>>(query: SQL): RawQuery<Row>
 	sql: query,
 });
 
-type Statement = RawQuery<unknown> | BatchItem<"sqlite">;
+export type Statement = RawQuery<unknown> | BatchItem<"sqlite">;
 type StatementResult<S> =
 	S extends RawQuery<infer Row> ? Row[] : S extends BatchItem<"sqlite"> ? S["_"]["result"] : never;
+type StatementResults<S extends readonly Statement[]> = { -readonly [K in keyof S]: StatementResult<S[K]> };
+
+/**
+ * Statements that belong together in a caller's batch (a cancel, the engine's allocation) and the reader
+ * of their own results: a caller appends the group to its batch by name and gets `read`'s value back, so
+ * nobody counts positions in someone else's statements.
+ */
+export interface StatementGroup<T> {
+	readonly kind: "group";
+	readonly statements: readonly Statement[];
+	read(results: readonly unknown[]): T;
+}
+
+/** A group from its statements and a reader typed by them. */
+export function statementGroup<const S extends readonly Statement[], T>(
+	statements: S,
+	read: (results: StatementResults<S>) => T,
+): StatementGroup<T> {
+	// The only place a group's untyped slice of batch results meets its statements' types.
+	return { kind: "group", statements, read: (results) => read(results as StatementResults<S>) };
+}
+
+/** Several groups as one, read as an array (the same statements for several books, say). */
+export function groupAll<T>(groups: readonly StatementGroup<T>[]): StatementGroup<T[]> {
+	return {
+		kind: "group",
+		statements: groups.flatMap((group) => group.statements),
+		read: (results) => {
+			let at = 0;
+			return groups.map((group) => {
+				const slice = results.slice(at, at + group.statements.length);
+				at += group.statements.length;
+				return group.read(slice);
+			});
+		},
+	};
+}
+
+type BatchPart = Statement | StatementGroup<unknown>;
+type PartResult<P> = P extends StatementGroup<infer T> ? T : P extends Statement ? StatementResult<P> : never;
+const isGroup = (part: BatchPart): part is StatementGroup<unknown> => "kind" in part && part.kind === "group";
 
 /** What drizzle's own `db.batch` calls on a builder (internal to drizzle, stable across 0.x). */
 interface PreparedBuilder {
@@ -244,18 +285,8 @@ const prepareBuilder = (builder: BatchItem<"sqlite">) =>
 
 const dialect = new SQLiteAsyncDialect();
 
-/**
- * Runs statements as one D1 batch — one transaction, one round trip, the caller guard at its head — and
- * returns each statement's typed result: a builder's as drizzle maps it, a `rawQuery`'s rows as declared.
- *
- * drizzle's own `db.batch` does this for builders (use it when every statement is one), but cannot bind
- * the parameters of raw `sql` (drizzle-orm#2277, fixed in drizzle 1.0; this function can then become
- * `db.batch`). The atomic rules here (restock, checkout, token rotation) need raw conditional statements.
- */
-export async function batch<const S extends readonly Statement[]>(
-	db: Db,
-	statements: S,
-): Promise<{ -readonly [K in keyof S]: StatementResult<S[K]> }> {
+/** Runs statements as one round trip and returns each one's typed result, in order. */
+async function runStatements(db: Db, statements: readonly Statement[]): Promise<unknown[]> {
 	const isRaw = (statement: Statement): statement is RawQuery<unknown> => "kind" in statement;
 	const prepared = statements.map((statement) => (isRaw(statement) ? null : prepareBuilder(statement)));
 	const bound = statements.map((statement, i) => {
@@ -268,7 +299,54 @@ export async function batch<const S extends readonly Statement[]>(
 	return statements.map((statement, i) => {
 		const result = results[i] as D1Result;
 		return isRaw(statement) ? result.results : (prepared[i] as PreparedBuilder).mapResult(result, true);
-	}) as { -readonly [K in keyof S]: StatementResult<S[K]> };
+	});
+}
+
+/**
+ * Runs statements as one D1 batch — one transaction, one round trip, the caller guard at its head — and
+ * returns their typed results. Give it a record of named parts (statements and statement groups) and get
+ * the same names back: `batch(db, { cancelled, allocation: allocate(…), title })`. A plain list of
+ * statements (each read by the caller) is accepted too, for batches of a few statements of one service.
+ *
+ * drizzle's own `db.batch` does this for builders, but cannot bind the parameters of raw `sql`
+ * (drizzle-orm#2277, fixed in drizzle 1.0). The atomic rules here need raw conditional statements.
+ */
+export async function batch<const S extends readonly Statement[]>(
+	db: Db,
+	statements: S,
+): Promise<StatementResults<S>>;
+export async function batch<const P extends Record<string, BatchPart>>(
+	db: Db,
+	parts: P,
+): Promise<{ [K in keyof P]: PartResult<P[K]> }>;
+export async function batch(
+	db: Db,
+	parts: readonly Statement[] | Record<string, BatchPart>,
+): Promise<unknown> {
+	if (Array.isArray(parts)) return runStatements(db, parts);
+	const group = namedGroup(parts as Record<string, BatchPart>);
+	return group.read(await runStatements(db, group.statements));
+}
+
+/** Named parts as one group whose result has the same names (what `batch` runs; groups nest). */
+export function namedGroup<const P extends Record<string, BatchPart>>(
+	parts: P,
+): StatementGroup<{ [K in keyof P]: PartResult<P[K]> }> {
+	const entries = Object.entries(parts);
+	return {
+		kind: "group",
+		statements: entries.flatMap(([, part]) => (isGroup(part) ? part.statements : [part])),
+		read: (results) => {
+			let at = 0;
+			const named: Record<string, unknown> = {};
+			for (const [name, part] of entries) {
+				const size = isGroup(part) ? part.statements.length : 1;
+				named[name] = isGroup(part) ? part.read(results.slice(at, at + size)) : results[at];
+				at += size;
+			}
+			return named as { [K in keyof P]: PartResult<P[K]> };
+		},
+	};
 }
 
 export type ConstraintKind = "unique" | "foreign_key" | "check" | "not_null";

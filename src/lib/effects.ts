@@ -7,9 +7,10 @@
 import type { Context } from "hono";
 import { emailBindingMailer, type Mailer, type OutgoingEmail } from "../notifications/mailer.ts";
 import type { AppEnv } from "../types.ts";
-import { loadConfig } from "./config.ts";
+import { configOrNull, loadConfig } from "./config.ts";
 import { createDb, type D1Usage, type Db, newD1Usage } from "./db.ts";
 import { describeError } from "./errors.ts";
+import { forgetCatalog, forgetCatalogAt } from "./http-cache.ts";
 import { logEvent } from "./log.ts";
 
 export interface Effects {
@@ -23,6 +24,8 @@ export interface Effects {
 	usage: D1Usage;
 	/** Email Service (`EMAIL`), from `MAIL_FROM`. */
 	mailer: Mailer;
+	/** Drops the cached catalog entries of these books (and the lists) at this location. */
+	forgetCatalog(bookIds: readonly number[]): Promise<void>;
 }
 
 /** A request's effects. */
@@ -33,6 +36,7 @@ export const requestEffects = (c: Context<AppEnv>): Effects => ({
 	systemDb: createDb(c.env.DB),
 	usage: c.var.d1Usage,
 	mailer: emailBindingMailer(c.env.EMAIL, c.var.config.mailFrom),
+	forgetCatalog: (bookIds) => forgetCatalog(c, bookIds),
 });
 
 /**
@@ -59,5 +63,10 @@ export function backgroundEffects(env: Env, pending: Promise<unknown>[]): Effect
 		usage: newD1Usage(),
 		// MAIL_FROM is read (and checked) when an email is sent: the cron's other work needs no configuration.
 		mailer: { send: (email) => emailBindingMailer(env.EMAIL, loadConfig(env).mailFrom).send(email) },
+		// No request here: the entries clients read are keyed under API_URL (other locations: the TTL).
+		forgetCatalog: async (bookIds) => {
+			const config = configOrNull(env);
+			if (config) await forgetCatalogAt(config.apiUrl, bookIds);
+		},
 	};
 }

@@ -1,8 +1,6 @@
-import { requestEffects } from "../../lib/effects.ts";
-import { forgetCatalog } from "../../lib/http-cache.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
-import { publishOfferRound } from "../prebooks/allocation.ts";
+import { outcomeOf, publishAfterCommit } from "../allocation/outcome.ts";
 import { setStock as setBookStock } from "../restocks/restocks.service.ts";
 import type * as routes from "./books.routes.ts";
 import { toBookResponse } from "./books.schemas.ts";
@@ -41,14 +39,14 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 		allocation: body.allocation,
 		holdHours: body.hold_hours,
 	});
-	await forgetCatalog(c, [book.id]);
+	await publishAfterCommit(c, outcomeOf({ catalogBookIds: [book.id] }));
 	return c.json(toBookResponse(book), 201);
 };
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 	const body = c.req.valid("json");
 	// undefined leaves a column alone; null (allowed for optional fields) clears it.
-	const { book, offers } = await updateBook(c.var.db, c.req.valid("param").id, {
+	const { book, outcome } = await updateBook(c.var.db, c.req.valid("param").id, {
 		title: body.title,
 		author: body.author,
 		priceCents: body.price,
@@ -59,26 +57,24 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 		allocation: body.allocation,
 		holdHours: body.hold_hours,
 	});
-	await forgetCatalog(c, [book.id]);
-	await publishOfferRound(requestEffects(c), offers);
+	await publishAfterCommit(c, outcome);
 	return c.json(toBookResponse(book), 200);
 };
 
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
 	const id = c.req.valid("param").id;
 	await deleteBook(c.var.db, id);
-	await forgetCatalog(c, [id]);
+	await publishAfterCommit(c, outcomeOf({ catalogBookIds: [id] }));
 	return c.body(null, 204);
 };
 
 export const setStock: AppRouteHandler<typeof routes.setStock> = async (c) => {
-	const book = await setBookStock(
+	const { book, outcome } = await setBookStock(
 		c.var.db,
-		requestEffects(c),
 		c.var.caller.id,
 		c.req.valid("param").id,
 		c.req.valid("json").quantity,
 	);
-	await forgetCatalog(c, [book.id]);
+	await publishAfterCommit(c, outcome);
 	return c.json(toBookResponse(book), 200);
 };

@@ -3,7 +3,8 @@ import { type BookRow, books } from "../../db/schema.ts";
 import { batch, constraintViolation, type Db } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { containsText } from "../../lib/sql.ts";
-import { type OfferRound, offerHeldCopies, offerRoundOf } from "../prebooks/allocation.ts";
+import { allocateBook } from "../allocation/engine.ts";
+import { NOTHING, type Outcome, outcomeOf } from "../allocation/outcome.ts";
 
 export interface BookFilters {
 	q?: string;
@@ -86,30 +87,30 @@ export async function createBook(
 }
 
 /**
- * One round trip: the change and, when it makes the book hold_queue while copies are available and
- * readers wait (a switch of policy), the offers to the first in line — in the same batch.
+ * One round trip: the change and the engine for the book (rule 9: a switch of policy, or of `hold_hours`,
+ * serves the line at once under the new rules).
  */
 export async function updateBook(
 	db: Db,
 	id: number,
 	values: BookValues,
-): Promise<{ book: BookRow; offers: OfferRound | null }> {
+): Promise<{ book: BookRow; outcome: Outcome }> {
 	if (Object.values(values).every((value) => value === undefined))
-		return { book: await getBook(db, id), offers: null };
+		return { book: await getBook(db, id), outcome: NOTHING };
 	const now = new Date().toISOString();
 	try {
-		const [updated, round, offered, offeredEvents, , current] = await batch(db, [
-			db
+		const { updated, allocation, current } = await batch(db, {
+			updated: db
 				.update(books)
 				.set({ ...values, updatedAt: now })
 				.where(eq(books.id, id))
 				.returning({ id: books.id }),
-			...offerHeldCopies(id, "policy", now),
-			db.select().from(books).where(eq(books.id, id)),
-		]);
+			allocation: allocateBook(id, "policy", now),
+			current: db.select().from(books).where(eq(books.id, id)),
+		});
 		const book = current[0];
 		if (updated.length === 0 || !book) throw bookNotFound();
-		return { book, offers: offerRoundOf(round, offered, offeredEvents) };
+		return { book, outcome: outcomeOf(allocation, { catalogBookIds: [id] }) };
 	} catch (err) {
 		throw asBookWriteError(err);
 	}

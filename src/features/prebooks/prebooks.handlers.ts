@@ -1,10 +1,9 @@
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
-import { forgetCatalog } from "../../lib/http-cache.ts";
 import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
 import { guestConfirmationEmail } from "../../notifications/templates.ts";
 import type { AppRouteHandler } from "../../types.ts";
-import { publishOfferRound } from "./allocation.ts";
+import { publishAfterCommit } from "../allocation/outcome.ts";
 import type * as routes from "./prebooks.routes.ts";
 import {
 	LINE_CSV_COLUMNS,
@@ -44,10 +43,7 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) =>
 	c.json(toPrebookResponse(await getPrebook(c.var.db, c.var.caller.id, c.req.valid("param").id)), 200);
 
 export const cancel: AppRouteHandler<typeof routes.cancel> = async (c) => {
-	const { offers, bookId } = await cancelPrebook(c.var.db, c.var.caller.id, c.req.valid("param").id);
-	// A cancelled hold changes the book's held and available copies: its cached catalog view goes.
-	if (bookId !== null) await forgetCatalog(c, [bookId]);
-	await publishOfferRound(requestEffects(c), offers);
+	await publishAfterCommit(c, await cancelPrebook(c.var.db, c.var.caller.id, c.req.valid("param").id));
 	return c.body(null, 204);
 };
 

@@ -1,7 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { PREBOOK_STATUSES, type PrebookStatus } from "../../db/schema.ts";
 import { idField, timestamp } from "../../lib/openapi.ts";
+import { ON_HOLD_REASONS, type OnHoldReason } from "../allocation/line.ts";
 import { emailInput } from "../users/users.schemas.ts";
+
+const onHoldReason = z.enum(ON_HOLD_REASONS).nullable().openapi({
+	description:
+		"Why the allocation engine passes this waiting pre-booking over while it keeps its place: paused, or (except on notify_all books) a reader who cannot be told — address unverified, restock emails off, account deactivated. Null when it is served in turn.",
+});
 
 export const PrebookSchema = z
 	.object({
@@ -12,8 +18,13 @@ export const PrebookSchema = z
 		status: z.enum(PREBOOK_STATUSES),
 		position: z.number().int().nullable().openapi({
 			description:
-				"Place in the book's line while `waiting` (1 = next; it only moves forward); null otherwise",
+				"While `waiting` and not passed over: the place among the members of the book's line that are not passed over (1 = next); null otherwise",
 		}),
+		paused_until: timestamp.nullable().openapi({
+			description: "While paused: when the pause ends by itself (the place in line is kept)",
+		}),
+		passes_left: z.number().int().openapi({ description: "How many more offers may be passed" }),
+		on_hold_reason: onHoldReason,
 		created_at: timestamp,
 		notified_at: timestamp.nullable(),
 		offered_at: timestamp.nullable(),
@@ -33,6 +44,9 @@ export interface PrebookView {
 	bookAuthor: string;
 	status: PrebookStatus;
 	position: number | null;
+	pausedUntil: string | null;
+	passesLeft: number;
+	onHoldReason: OnHoldReason | null;
 	createdAt: string;
 	notifiedAt: string | null;
 	offeredAt: string | null;
@@ -49,6 +63,9 @@ export const toPrebookResponse = (row: PrebookView): PrebookResponse => ({
 	book_author: row.bookAuthor,
 	status: row.status,
 	position: row.status === "waiting" ? row.position : null,
+	paused_until: row.status === "waiting" ? row.pausedUntil : null,
+	passes_left: row.passesLeft,
+	on_hold_reason: row.onHoldReason,
 	created_at: row.createdAt,
 	notified_at: row.notifiedAt,
 	offered_at: row.offeredAt,
@@ -115,6 +132,7 @@ export interface LineEntryView {
 	email: string;
 	status: PrebookStatus;
 	position: number | null;
+	onHoldReason: OnHoldReason | null;
 	createdAt: string;
 	notifiedAt: string | null;
 	offeredAt: string | null;
@@ -129,6 +147,7 @@ export const LineEntrySchema = z
 		email: z.string(),
 		status: z.enum(PREBOOK_STATUSES),
 		position: z.number().int().nullable(),
+		on_hold_reason: onHoldReason,
 		created_at: timestamp,
 		notified_at: timestamp.nullable(),
 		offered_at: timestamp.nullable(),
@@ -145,6 +164,7 @@ export const toLineEntry = (row: LineEntryView): LineEntry => ({
 	email: row.email,
 	status: row.status,
 	position: row.position,
+	on_hold_reason: row.onHoldReason,
 	created_at: row.createdAt,
 	notified_at: row.notifiedAt,
 	offered_at: row.offeredAt,

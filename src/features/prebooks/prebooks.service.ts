@@ -4,15 +4,17 @@
  *  2. one active (waiting or offered) pre-booking per user and book (partial unique index
  *     uq_pre_bookings_user_book_active);
  *  3. at most 100 waiting pre-bookings per user.
- * What happens when copies come back is in features/restocks (notify_all) and ./allocation.ts (hold_queue).
+ * Who gets the copies when they come back is decided by the allocation engine (features/allocation).
  */
 import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
 import { books, type PrebookStatus, preBookings, users } from "../../db/schema.ts";
-import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
+import { batch, constraintViolation, type Db, namedGroup, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
 import { hashToken, newSecretToken } from "../../lib/tokens.ts";
-import { type OfferRound, offerHeldCopies, offerRoundOf, recountHeld } from "./allocation.ts";
+import { allocateBook } from "../allocation/engine.ts";
+import { aliases, onHoldReason, positionInLine, servable } from "../allocation/line.ts";
+import type { Outcome } from "../allocation/outcome.ts";
 import type { DemandView, LineEntryView, PrebookView } from "./prebooks.schemas.ts";
 
 export const MAX_WAITING_PER_USER = 100;
@@ -21,17 +23,14 @@ const prebookNotFound = () => new AppError("PREBOOK_NOT_FOUND", "No pre-booking 
 const duplicate = () =>
 	new AppError("PREBOOK_DUPLICATE", "You already have an active pre-booking for this book", "book_id");
 
-/**
- * A waiting pre-booking's place in its book's line: the waiting rows up to and including it, counted over
- * the partial index idx_pre_bookings_book_line (it reads the rows ahead, never the table). Null otherwise.
- */
-const positionOf = sql<number | null>`CASE WHEN ${preBookings.status} = 'waiting' THEN (
-	SELECT count(*) FROM pre_bookings AS ahead
-	WHERE ahead.book_id = ${preBookings.bookId} AND ahead.status = 'waiting'
-		AND (ahead.created_at, ahead.id) <= (${preBookings.createdAt}, ${preBookings.id})) END`;
+/** Column references of `pre_bookings`, `users` and `books` as the views below join them. */
+const lineRow = aliases("pre_bookings", "users", "books");
 
-/** Pre-bookings with their book's title and author and their place in line (a builder: add where/order). */
-const prebookViews = (db: Db) =>
+/**
+ * Pre-bookings with their book's title and author, their place in line and why they are passed over, as
+ * of `now` (a builder: add where/order).
+ */
+const prebookViews = (db: Db, now = new Date().toISOString()) =>
 	db
 		.select({
 			id: preBookings.id,
@@ -39,7 +38,12 @@ const prebookViews = (db: Db) =>
 			bookTitle: books.title,
 			bookAuthor: books.author,
 			status: preBookings.status,
-			position: positionOf,
+			position: positionInLine(lineRow, now),
+			pausedUntil: sql<
+				string | null
+			>`CASE WHEN ${preBookings.pausedUntil} > ${now} THEN ${preBookings.pausedUntil} END`,
+			passesLeft: preBookings.passesLeft,
+			onHoldReason: onHoldReason(lineRow, now),
 			createdAt: preBookings.createdAt,
 			notifiedAt: preBookings.notifiedAt,
 			offeredAt: preBookings.offeredAt,
@@ -50,6 +54,7 @@ const prebookViews = (db: Db) =>
 		})
 		.from(preBookings)
 		.innerJoin(books, eq(books.id, preBookings.bookId))
+		.innerJoin(users, eq(users.id, preBookings.userId))
 		.$dynamic();
 
 /**
@@ -134,14 +139,12 @@ export async function getPrebook(db: Db, userId: number, id: number): Promise<Pr
 }
 
 /**
- * The statements that cancel a user's active pre-booking and pass a held copy on, for a caller's batch
- * (`POST` cancel, one-click unsubscribe). Results: [the cancelled row ({id, bookId}) if any, —, the offer
- * round, the offered users, the round's webhook events, —].
+ * The statements that cancel a user's active pre-booking and run the engine for its book (a held copy
+ * goes to the next in line), for a caller's batch (`POST` cancel, one-click unsubscribe).
  */
 export function cancelStatements(db: Db, userId: number, id: number, now: string) {
-	const bookOf = sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`;
-	return [
-		db
+	return namedGroup({
+		cancelled: db
 			.update(preBookings)
 			.set({ status: "cancelled", cancelledAt: now })
 			.where(
@@ -152,9 +155,12 @@ export function cancelStatements(db: Db, userId: number, id: number, now: string
 				),
 			)
 			.returning({ id: preBookings.id, bookId: preBookings.bookId }),
-		recountHeld(bookOf),
-		...offerHeldCopies(bookOf, "cancel", now),
-	] as const;
+		allocation: allocateBook(
+			sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`,
+			"cancel",
+			now,
+		),
+	});
 }
 
 /**
@@ -162,21 +168,16 @@ export function cancelStatements(db: Db, userId: number, id: number, now: string
  * pre-booking may be cancelled; an offered one's held copy goes to the next in line in the same batch.
  * Only the owner's pre-booking matches (another user's is "not found").
  */
-export async function cancelPrebook(
-	db: Db,
-	userId: number,
-	id: number,
-): Promise<{ offers: OfferRound | null; bookId: number | null }> {
+export async function cancelPrebook(db: Db, userId: number, id: number): Promise<Outcome> {
 	const now = new Date().toISOString();
-	const [cancelled, , round, offered, offeredEvents, , current] = await batch(db, [
-		...cancelStatements(db, userId, id, now),
-		db
+	const { cancel, current } = await batch(db, {
+		cancel: cancelStatements(db, userId, id, now),
+		current: db
 			.select({ status: preBookings.status })
 			.from(preBookings)
 			.where(and(eq(preBookings.id, id), eq(preBookings.userId, userId))),
-	]);
-	if (cancelled.length > 0)
-		return { offers: offerRoundOf(round, offered, offeredEvents), bookId: cancelled[0]?.bookId ?? null };
+	});
+	if (cancel.cancelled.length > 0) return cancel.allocation;
 	const status = current[0]?.status;
 	if (status === undefined) throw prebookNotFound();
 	if (status === "cancelled") {
@@ -220,16 +221,18 @@ export async function bookLine(
 	bookId: number,
 	query: { status?: PrebookStatus; after?: { at: string; id: number }; limit: number },
 ): Promise<LineEntryView[]> {
+	const now = new Date().toISOString();
 	const after: SQL | undefined = query.after
 		? sql`(${preBookings.createdAt}, ${preBookings.id}) > (${query.after.at}, ${query.after.id})`
 		: undefined;
-	const [rows, ahead, book] = await batch(db, [
-		db
+	const { rows, ahead, book } = await batch(db, {
+		rows: db
 			.select({
 				id: preBookings.id,
 				userId: preBookings.userId,
 				email: users.email,
 				status: preBookings.status,
+				onHoldReason: onHoldReason(lineRow, now),
 				createdAt: preBookings.createdAt,
 				notifiedAt: preBookings.notifiedAt,
 				offeredAt: preBookings.offeredAt,
@@ -238,6 +241,7 @@ export async function bookLine(
 			})
 			.from(preBookings)
 			.innerJoin(users, eq(users.id, preBookings.userId))
+			.innerJoin(books, eq(books.id, preBookings.bookId))
 			.where(
 				and(
 					eq(preBookings.bookId, bookId),
@@ -247,23 +251,30 @@ export async function bookLine(
 			)
 			.orderBy(asc(preBookings.createdAt), asc(preBookings.id))
 			.limit(query.limit + 1),
-		db
-			.select({ waiting: count() })
+		// The members not passed over before this page: positions continue from there.
+		ahead: db
+			.select({ servable: count() })
 			.from(preBookings)
+			.innerJoin(users, eq(users.id, preBookings.userId))
+			.innerJoin(books, eq(books.id, preBookings.bookId))
 			.where(
 				and(
 					eq(preBookings.bookId, bookId),
 					eq(preBookings.status, "waiting"),
+					sql`${servable(lineRow, now)}`,
 					query.after
 						? sql`(${preBookings.createdAt}, ${preBookings.id}) <= (${query.after.at}, ${query.after.id})`
 						: sql`0`,
 				),
 			),
-		db.select({ id: books.id }).from(books).where(eq(books.id, bookId)),
-	]);
+		book: db.select({ id: books.id }).from(books).where(eq(books.id, bookId)),
+	});
 	if (book.length === 0) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
-	let position = ahead[0]?.waiting ?? 0;
-	return rows.map((row) => ({ ...row, position: row.status === "waiting" ? ++position : null }));
+	let position = ahead[0]?.servable ?? 0;
+	return rows.map((row) => ({
+		...row,
+		position: row.status === "waiting" && row.onHoldReason === null ? ++position : null,
+	}));
 }
 
 /** Guest confirmation links: 24 hours; at most 3 an hour to one address and 20 an hour from one network. */

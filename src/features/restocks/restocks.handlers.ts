@@ -1,6 +1,6 @@
-import { requestEffects } from "../../lib/effects.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
+import { publishAfterCommit } from "../allocation/outcome.ts";
 import type * as routes from "./restocks.routes.ts";
 import { toRestockResponse } from "./restocks.schemas.ts";
 import { listRestocks, replayDeadDeliveries } from "./restocks.service.ts";
@@ -16,6 +16,7 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 
 export const replay: AppRouteHandler<typeof routes.replay> = async (c) => {
 	const restockId = c.req.valid("param").id;
-	const requeued = await replayDeadDeliveries(c.var.db, requestEffects(c), restockId);
-	return c.json({ restock_id: restockId, requeued }, 202);
+	const { revived, outcome } = await replayDeadDeliveries(c.var.db, restockId);
+	await publishAfterCommit(c, outcome);
+	return c.json({ restock_id: restockId, requeued: revived }, 202);
 };

@@ -1,8 +1,6 @@
-import { requestEffects } from "../../lib/effects.ts";
-import { forgetCatalog } from "../../lib/http-cache.ts";
 import { verifyUnsubscribeToken } from "../../notifications/unsubscribe-token.ts";
 import type { AppRouteHandler } from "../../types.ts";
-import { publishOfferRound } from "../prebooks/allocation.ts";
+import { publishAfterCommit } from "../allocation/outcome.ts";
 import type * as routes from "./unsubscribe.routes.ts";
 import { confirmPage, donePage, notFoundPage, PAGE_CONTENT_SECURITY_POLICY } from "./unsubscribe.schemas.ts";
 import { describeUnsubscribe, unsubscribe } from "./unsubscribe.service.ts";
@@ -18,9 +16,7 @@ export const confirm: AppRouteHandler<typeof routes.confirm> = async (c) => {
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
 	const claims = await verifyUnsubscribeToken(c.var.config.unsubscribeSecret, c.req.valid("param").token);
 	if (!claims) return c.html(notFoundPage(), 404);
-	const { view, offers, bookId } = await unsubscribe(c.var.db, claims);
-	// A cancelled hold changes the book's held copies, as `DELETE /prebooks/{id}` does.
-	if (bookId !== null) await forgetCatalog(c, [bookId]);
-	await publishOfferRound(requestEffects(c), offers);
+	const { view, outcome } = await unsubscribe(c.var.db, claims);
+	await publishAfterCommit(c, outcome);
 	return c.html(donePage(view), 200);
 };

@@ -4,11 +4,11 @@
  * was about (a held copy goes to the next in line in the same batch) and, for an "all" token, turns the
  * reader's restock emails off; repeating it changes nothing more.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { books, preBookings, users } from "../../db/schema.ts";
-import { batch, type Db } from "../../lib/db.ts";
+import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import type { UnsubscribeClaims } from "../../notifications/unsubscribe-token.ts";
-import { type OfferRound, offerRoundOf } from "../prebooks/allocation.ts";
+import type { Outcome } from "../allocation/outcome.ts";
 import { cancelStatements } from "../prebooks/prebooks.service.ts";
 import type { UnsubscribeView } from "./unsubscribe.schemas.ts";
 
@@ -27,24 +27,22 @@ export async function describeUnsubscribe(db: Db, claims: UnsubscribeClaims): Pr
 }
 
 /**
- * One round trip: cancel (and pass a held copy on, as `POST` cancel does), turn emails off for "all", read
- * back for the page. `bookId`: the book whose held copies may have changed, when this request cancelled.
+ * One round trip: cancel (the engine passes a held copy on, as `POST` cancel does), turn emails off for
+ * "all", read back for the page.
  */
 export async function unsubscribe(
 	db: Db,
 	claims: UnsubscribeClaims,
-): Promise<{ view: UnsubscribeView; offers: OfferRound | null; bookId: number | null }> {
+): Promise<{ view: UnsubscribeView; outcome: Outcome }> {
 	const now = new Date().toISOString();
-	const [cancelled, , round, offered, offeredEvents, , title] = await batch(db, [
-		...cancelStatements(db, claims.userId, claims.prebookId, now),
-		titleOf(db, claims),
-		...(claims.scope === "all"
-			? [db.update(users).set({ restockEmails: false, updatedAt: now }).where(eq(users.id, claims.userId))]
-			: []),
-	]);
-	return {
-		view: { scope: claims.scope, bookTitle: title[0]?.title ?? null },
-		offers: offerRoundOf(round, offered, offeredEvents),
-		bookId: cancelled[0]?.bookId ?? null,
-	};
+	const emailsOff =
+		claims.scope === "all"
+			? db.update(users).set({ restockEmails: false, updatedAt: now }).where(eq(users.id, claims.userId))
+			: rawQuery(sql`SELECT 1 WHERE false`);
+	const { cancel, title } = await batch(db, {
+		cancel: cancelStatements(db, claims.userId, claims.prebookId, now),
+		title: titleOf(db, claims),
+		emailsOff,
+	});
+	return { view: { scope: claims.scope, bookTitle: title[0]?.title ?? null }, outcome: cancel.allocation };
 }

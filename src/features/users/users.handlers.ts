@@ -1,8 +1,7 @@
-import { requestEffects } from "../../lib/effects.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
 import type { AppRouteHandler } from "../../types.ts";
-import { publishOfferRound } from "../prebooks/allocation.ts";
+import { publishAfterCommit } from "../allocation/outcome.ts";
 import type * as routes from "./users.routes.ts";
 import { toUserResponse } from "./users.schemas.ts";
 import {
@@ -29,10 +28,11 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 	const body = c.req.valid("json");
-	const user = await updateUser(c.var.db, c.var.caller.id, c.req.valid("param").id, {
+	const { user, outcome } = await updateUser(c.var.db, c.var.caller.id, c.req.valid("param").id, {
 		isActive: body.is_active,
 		role: body.role,
 	});
+	await publishAfterCommit(c, outcome);
 	return c.json(toUserResponse(user), 200);
 };
 
@@ -42,10 +42,11 @@ export const getPreferences: AppRouteHandler<typeof routes.getPreferences> = asy
 };
 
 export const setPreferences: AppRouteHandler<typeof routes.setPreferences> = async (c) => {
-	const { restockEmails } = await writePreferences(c.var.db, c.var.caller.id, {
+	const { preferences, outcome } = await writePreferences(c.var.db, c.var.caller.id, {
 		restockEmails: c.req.valid("json").restock_emails,
 	});
-	return c.json({ restock_emails: restockEmails }, 200);
+	await publishAfterCommit(c, outcome);
+	return c.json({ restock_emails: preferences.restockEmails }, 200);
 };
 
 export const exportAccount: AppRouteHandler<typeof routes.exportAccount> = async (c) => {
@@ -66,12 +67,11 @@ export const exportAccount: AppRouteHandler<typeof routes.exportAccount> = async
 };
 
 export const deleteAccount: AppRouteHandler<typeof routes.deleteAccount> = async (c) => {
-	const { offers } = await eraseAccount(c.var.db, {
+	const outcome = await eraseAccount(c.var.db, {
 		userId: c.var.caller.id,
 		password: c.req.valid("json").password,
 		network: requestNetwork(c),
 	});
-	const effects = requestEffects(c);
-	for (const round of offers) await publishOfferRound(effects, round);
+	await publishAfterCommit(c, outcome);
 	return c.body(null, 204);
 };

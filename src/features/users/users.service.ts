@@ -5,13 +5,14 @@
  * so two admins demoting each other at once can never leave the store without an active admin.
  */
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
-import { preBookings, refreshTokens, users } from "../../db/schema.ts";
+import { refreshTokens, users } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { verifyPassword } from "../../lib/password.ts";
 import { containsText } from "../../lib/sql.ts";
+import { allocate, booksIn, linesOfReader } from "../allocation/engine.ts";
+import { NOTHING, type Outcome } from "../allocation/outcome.ts";
 import { passwordAttempt } from "../auth/auth.service.ts";
-import { type OfferRound, offerHeldCopiesOnBooks } from "../prebooks/allocation.ts";
 import type { UserView } from "./users.schemas.ts";
 
 /** The columns of a `UserView`. */
@@ -69,7 +70,7 @@ export async function updateUser(
 	actorId: number,
 	userId: number,
 	patch: { isActive?: boolean; role?: "user" | "admin" },
-): Promise<UserView> {
+): Promise<{ user: UserView; outcome: Outcome }> {
 	if (userId === actorId && (patch.isActive === false || patch.role === "user")) {
 		throw new AppError(
 			"ADMIN_SELF_MODIFICATION",
@@ -77,11 +78,12 @@ export async function updateUser(
 			patch.isActive === false ? "is_active" : "role",
 		);
 	}
-	if (patch.isActive === undefined && patch.role === undefined) return getUser(db, userId);
+	if (patch.isActive === undefined && patch.role === undefined)
+		return { user: await getUser(db, userId), outcome: NOTHING };
 	const now = new Date().toISOString();
 	const deactivating = patch.isActive === false;
-	const [updated, , found] = await db.batch([
-		db
+	const { updated, found, allocation } = await batch(db, {
+		updated: db
 			.update(users)
 			.set({
 				isActive: patch.isActive,
@@ -92,7 +94,7 @@ export async function updateUser(
 			.where(and(eq(users.id, userId), sql`NOT ${leavesNoActiveAdmin(patch.role, patch.isActive)}`))
 			.returning(userColumns),
 		// Only when the UPDATE above deactivated the user (same transaction, so it sees the new state).
-		db
+		revoked: db
 			.update(refreshTokens)
 			.set({ revokedAt: now })
 			.where(
@@ -102,10 +104,12 @@ export async function updateUser(
 					deactivating ? sql`(SELECT is_active FROM users WHERE id = ${userId}) = 0` : sql`0`,
 				),
 			),
-		db.select({ id: users.id }).from(users).where(eq(users.id, userId)),
-	]);
+		found: db.select({ id: users.id }).from(users).where(eq(users.id, userId)),
+		// A reactivated reader is servable again (rule 4): the engine serves the lines they wait in.
+		allocation: allocate(linesOfReader(userId, now), "eligible", now),
+	});
 	const user = updated[0];
-	if (user) return user;
+	if (user) return { user, outcome: allocation };
 	if (found.length === 0) throw userNotFound();
 	throw new AppError(
 		"ADMIN_LAST",
@@ -123,18 +127,24 @@ export async function getPreferences(db: Db, userId: number): Promise<{ restockE
 	return row;
 }
 
+/** Restock emails back on make the reader servable again (rule 4): the engine serves their lines. */
 export async function setPreferences(
 	db: Db,
 	userId: number,
 	preferences: { restockEmails: boolean },
-): Promise<{ restockEmails: boolean }> {
-	const [row] = await db
-		.update(users)
-		.set({ restockEmails: preferences.restockEmails, updatedAt: new Date().toISOString() })
-		.where(eq(users.id, userId))
-		.returning({ restockEmails: users.restockEmails });
+): Promise<{ preferences: { restockEmails: boolean }; outcome: Outcome }> {
+	const now = new Date().toISOString();
+	const { updated, allocation } = await batch(db, {
+		updated: db
+			.update(users)
+			.set({ restockEmails: preferences.restockEmails, updatedAt: now })
+			.where(eq(users.id, userId))
+			.returning({ restockEmails: users.restockEmails }),
+		allocation: allocate(linesOfReader(userId, now), "eligible", now),
+	});
+	const row = updated[0];
 	if (!row) throw userNotFound();
-	return row;
+	return { preferences: row, outcome: allocation };
 }
 
 /**
@@ -184,17 +194,17 @@ export async function exportAccount(db: Db, userId: number) {
 
 /**
  * `DELETE /users/me`: round trip 1 reserves a password attempt (limited as a login is: 429 past the limits)
- * and reads the password hash (it must be checked before anything changes) and the books on which the
- * caller holds a copy; round trip 2 is one batch that anonymises and deactivates the account (an admin's
- * role goes too) — no email or name remains, every token ends (token version), the refresh tokens, cart and
- * wishlist go — and cancels the active pre-bookings, passing each held copy to the next in line.
- * Orders stay, for accounting, attached to the anonymous row. The last active admin cannot delete itself
- * (409 ADMIN_LAST, decided inside the UPDATE).
+ * and reads the password hash (it must be checked before anything changes); round trip 2 is one batch that
+ * anonymises and deactivates the account (an admin's role goes too) — no email or name remains, every
+ * token ends (token version), the refresh tokens, cart and wishlist go — cancels the active pre-bookings and
+ * runs the engine for their books (each held copy goes to the next in line). Orders stay, for accounting,
+ * attached to the anonymous row. The last active admin cannot delete itself (409 ADMIN_LAST, decided
+ * inside the UPDATE).
  */
 export async function eraseAccount(
 	db: Db,
 	request: { userId: number; password: string; network: string },
-): Promise<{ offers: OfferRound[] }> {
+): Promise<Outcome> {
 	const { userId, password } = request;
 	// The password check is limited like a login's, on the same ledger (this account's email, this network).
 	const attempt = passwordAttempt(
@@ -202,13 +212,9 @@ export async function eraseAccount(
 		request.network,
 		new Date(),
 	);
-	const [, reserved, oldest, account, held] = await batch(db, [
+	const [, reserved, oldest, account] = await batch(db, [
 		...attempt.statements,
 		db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId)),
-		db
-			.selectDistinct({ bookId: preBookings.bookId })
-			.from(preBookings)
-			.where(and(eq(preBookings.userId, userId), eq(preBookings.status, "offered"))),
 	]);
 	attempt.ensureReserved(reserved, oldest);
 	const stored = account[0]?.passwordHash;
@@ -216,13 +222,11 @@ export async function eraseAccount(
 		throw new AppError("AUTH_INVALID_CREDENTIALS", "The password is incorrect", "password");
 	}
 	const now = new Date().toISOString();
-	const heldBooks = held.map((row) => row.bookId);
 	const erased = sql`(SELECT is_active FROM users WHERE id = ${userId}) = 0`;
-	const release = offerHeldCopiesOnBooks(heldBooks, "cancel", now);
-	const results = await batch(db, [
+	const { anonymised, allocation } = await batch(db, {
 		// The right password: its slot is no failure (as a login clears its own), erased or refused alike.
-		rawQuery(sql`DELETE FROM login_attempts WHERE id = ${reserved[0]?.id ?? null}`),
-		db
+		attemptCleared: rawQuery(sql`DELETE FROM login_attempts WHERE id = ${reserved[0]?.id ?? null}`),
+		anonymised: db
 			.update(users)
 			.set({
 				email: `deleted-user-${userId}@invalid`,
@@ -240,20 +244,22 @@ export async function eraseAccount(
 			})
 			.where(and(eq(users.id, userId), sql`NOT ${leavesNoActiveAdmin(undefined, false)}`))
 			.returning({ id: users.id }),
-		rawQuery(sql`DELETE FROM refresh_tokens WHERE user_id = ${userId} AND ${erased}`),
-		rawQuery(sql`DELETE FROM email_tokens WHERE user_id = ${userId} AND ${erased}`),
-		rawQuery(sql`DELETE FROM wishlist_items WHERE user_id = ${userId} AND ${erased}`),
-		rawQuery(sql`DELETE FROM carts WHERE user_id = ${userId} AND ${erased}`),
-		// A hold made after round trip 1 (on a book not read there) stays offered and expires by cron:
-		// its copy is then passed on like any other, so held_quantity stays exact either way.
-		rawQuery(sql`UPDATE pre_bookings SET status = 'cancelled', cancelled_at = ${now}
-			WHERE user_id = ${userId} AND ${erased}
-				AND (status IN ('waiting', 'notified')
-					OR (status = 'offered' AND book_id IN (SELECT value FROM json_each(${JSON.stringify(heldBooks)}))))`),
-		...release.statements,
-	]);
-	if (results[1].length === 0) {
+		refreshTokens: rawQuery(sql`DELETE FROM refresh_tokens WHERE user_id = ${userId} AND ${erased}`),
+		emailTokens: rawQuery(sql`DELETE FROM email_tokens WHERE user_id = ${userId} AND ${erased}`),
+		wishlist: rawQuery(sql`DELETE FROM wishlist_items WHERE user_id = ${userId} AND ${erased}`),
+		cart: rawQuery(sql`DELETE FROM carts WHERE user_id = ${userId} AND ${erased}`),
+		cancelled: rawQuery(sql`UPDATE pre_bookings SET status = 'cancelled', cancelled_at = ${now}
+			WHERE user_id = ${userId} AND ${erased} AND status IN ('waiting', 'notified', 'offered')`),
+		// The books whose pre-bookings this batch cancelled: a released hold goes to the next in line.
+		allocation: allocate(
+			booksIn(sql`SELECT DISTINCT book_id FROM pre_bookings
+				WHERE user_id = ${userId} AND status = 'cancelled' AND cancelled_at = ${now}`),
+			"cancel",
+			now,
+		),
+	});
+	if (anonymised.length === 0) {
 		throw new AppError("ADMIN_LAST", "This is the last active admin: promote another user first");
 	}
-	return { offers: release.roundsOf(results, 7) };
+	return allocation;
 }

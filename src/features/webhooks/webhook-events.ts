@@ -19,6 +19,7 @@
  */
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { type SQL, sql } from "drizzle-orm";
+import { ALLOCATION_REASONS } from "../../db/schema.ts";
 import { rawQuery } from "../../lib/db.ts";
 import { timestamp } from "../../lib/openapi.ts";
 import { MAX_USER_IDS_PER_MESSAGE } from "../../notifications/prebook-message.ts";
@@ -51,9 +52,10 @@ const PrebookOfferedData = z
 	.object({
 		book_id: id("The book"),
 		offer_round_id: id("The offer round (every reader offered a copy in one batch)"),
-		reason: z
-			.enum(["restock", "expiry", "cancel", "policy"])
-			.openapi({ description: "What freed the copies" }),
+		reason: z.enum(ALLOCATION_REASONS).openapi({
+			description:
+				"What made the copies go to these readers: a restock, an expired hold, a cancel, a policy switch, or readers eligible again (`eligible`: resumed, emails back on, reactivated)",
+		}),
 		offered_at: timestamp,
 		hold_expires_at: timestamp,
 		user_ids: userIds,
@@ -145,17 +147,27 @@ const CHUNK = sql.raw(String(MAX_USERS_PER_EVENT));
  * whatever `fields` reads, starting FROM `subscriber`), chunked in user id order — the order of
  * the restock and round indexes, so no sort of a 100,000-row notification.
  */
-const perUserChunks = (type: WebhookEventType, now: string, rows: SQL, fields: SQL, subject: SQL) =>
+const perUserChunks = (
+	type: WebhookEventType,
+	now: string,
+	rows: SQL,
+	fields: SQL,
+	chunks: { of: SQL; key: SQL },
+) =>
 	recordEvents(sql`SELECT ${type},
 			json_object(${fields}, 'user_ids', json_group_array(user_id), 'prebook_ids', json_group_array(prebook_id)),
-			${type} || ':' || ${subject} || ':' || chunk, ${now}
-		FROM (SELECT *, (row_number() OVER (ORDER BY user_id) - 1) / ${CHUNK} AS chunk FROM (${rows}))
+			${type} || ':' || ${chunks.key} || ':' || chunk, ${now}
+		FROM (SELECT *, (row_number() OVER (PARTITION BY ${chunks.of} ORDER BY user_id) - 1) / ${CHUNK} AS chunk
+			FROM (${rows}))
 		WHERE true
-		GROUP BY chunk`);
+		GROUP BY ${chunks.of}, chunk`);
 
-/** The restock this batch inserted (statement 1 of the restock batch), or NULL if the stock did not rise. */
-const restockOfThisBatch = (bookId: number, now: string) => sql`(SELECT id FROM restocks
-	WHERE id = (SELECT max(id) FROM restocks WHERE book_id = ${bookId}) AND created_at = ${now})`;
+/**
+ * The restock records (`restocks` rows: a restock, or a notice the engine recorded) this batch inserted on
+ * the given books: each book's newest, if it carries this batch's `now`.
+ */
+export const noticesOfThisBatch = (books: SQL, now: string) => sql`SELECT id FROM restocks
+	WHERE id IN (SELECT max(id) FROM restocks WHERE book_id IN (${books}) GROUP BY book_id) AND created_at = ${now}`;
 
 /** Restock batch: `restock.created`, when the batch recorded a restock (the stock rose). */
 export const restockCreatedEvent = (bookId: number, now: string) =>
@@ -164,36 +176,39 @@ export const restockCreatedEvent = (bookId: number, now: string) =>
 				'quantity_after', r.quantity_after, 'notified_count', r.notified_count, 'created_at', r.created_at),
 			'restock.created:' || r.id, ${now}
 		FROM ${subscriber("restock.created")} restocks AS r
-		WHERE r.id = ${restockOfThisBatch(bookId, now)}`);
+		WHERE r.id IN (${noticesOfThisBatch(sql`${bookId}`, now)}) AND r.reason = 'restock'`);
 
 /**
- * Restock batch, after the notify_all UPDATE: `prebook.notified` for the pre-bookings it notified — the
- * ones pointing at the restock this batch inserted (idx_pre_bookings_restock_user, no table read).
+ * After the engine's notify_all UPDATE: `prebook.notified` for the pre-bookings it notified — the ones
+ * pointing at the restock records this batch inserted (idx_pre_bookings_restock_user, no table read).
  */
-export const prebookNotifiedEvents = (bookId: number, now: string) =>
+export const prebookNotifiedEvents = (books: SQL, now: string) =>
 	perUserChunks(
 		"prebook.notified",
 		now,
-		sql`SELECT p.id AS prebook_id, p.user_id, p.restock_id FROM ${subscriber("prebook.notified")} pre_bookings AS p
-			WHERE p.restock_id = ${restockOfThisBatch(bookId, now)}`,
-		sql`'book_id', ${bookId}, 'restock_id', restock_id, 'notified_at', ${now}`,
-		sql`restock_id`,
+		sql`SELECT p.id AS prebook_id, p.user_id, p.restock_id, p.book_id
+			FROM ${subscriber("prebook.notified")} pre_bookings AS p
+			WHERE p.restock_id IN (${noticesOfThisBatch(books, now)})`,
+		sql`'book_id', book_id, 'restock_id', restock_id, 'notified_at', ${now}`,
+		{ of: sql`restock_id`, key: sql`restock_id` },
 	);
 
 /**
- * After the offers UPDATE of `offerHeldCopies`: `prebook.offered` for the round this batch created (the
- * book's newest round, created at this batch's `now`) and the pre-bookings it offered.
+ * After the engine's hold_queue UPDATE: `prebook.offered` for the rounds this batch created on the given
+ * books (each book's newest round, created at this batch's `now`) and the pre-bookings they offered.
  */
-export const prebookOfferedEvents = (latestRound: SQL, now: string) =>
+export const prebookOfferedEvents = (books: SQL, now: string) =>
 	perUserChunks(
 		"prebook.offered",
 		now,
 		sql`SELECT p.id AS prebook_id, p.user_id, r.id AS round_id, r.book_id, r.reason, r.offered_at, r.hold_expires_at
 			FROM ${subscriber("prebook.offered")} offer_rounds AS r JOIN pre_bookings AS p ON p.offer_round_id = r.id
-			WHERE r.id = (SELECT id FROM offer_rounds WHERE id = ${latestRound} AND created_at = ${now})`,
+			WHERE r.id IN (SELECT id FROM offer_rounds
+				WHERE id IN (SELECT max(id) FROM offer_rounds WHERE book_id IN (${books}) GROUP BY book_id)
+					AND created_at = ${now})`,
 		sql`'book_id', book_id, 'offer_round_id', round_id, 'reason', reason, 'offered_at', offered_at,
 			'hold_expires_at', hold_expires_at`,
-		sql`round_id`,
+		{ of: sql`round_id`, key: sql`round_id` },
 	);
 
 /**
@@ -209,7 +224,7 @@ export const prebookExpiredEvents = (lapsed: SQL, at: string) =>
 		sql`SELECT p.id AS prebook_id, p.user_id, p.book_id FROM ${subscriber("prebook.expired")} pre_bookings AS p
 			WHERE p.id IN (${lapsed})`,
 		sql`'book_id', book_id, 'expired_at', ${at}`,
-		sql`min(prebook_id)`,
+		{ of: sql`book_id`, key: sql`min(prebook_id)` },
 	);
 
 /**

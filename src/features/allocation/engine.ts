@@ -1,0 +1,57 @@
+/**
+ * The allocation engine: who gets the copies of a book, for every policy (API.md, Pre-bookings).
+ *
+ * Every change that can free copies or change a line — a restock or stock decrease, a policy switch, a
+ * cancel, an expiry, an erasure, an unsubscribe, a reader eligible again — appends `allocate(scope, reason,
+ * now)` to its own batch. The group recounts `held_quantity` from the offered pre-bookings (so a batch that
+ * released or sold held copies is exact before anything is given), runs every policy's statements (each
+ * acts only on books that follow it), and recounts again. All of it is one transaction with the change:
+ * "is a copy available?" and "who is next?" are evaluated inside it, so concurrent changes serialize in D1
+ * and never give one copy twice or leave a servable reader waiting beside an available copy (rule 11).
+ *
+ * The group's result is an `Outcome`: the notices and offer rounds to email, the webhook events recorded,
+ * and the books whose held copies changed (their cached catalog entries). It is published once, after the
+ * commit, by `publishOutcome` (outcome.ts).
+ */
+import { type SQL, sql } from "drizzle-orm";
+import type { AllocationReason } from "../../db/schema.ts";
+import { groupAll, namedGroup, rawQuery, type StatementGroup } from "../../lib/db.ts";
+import { type Outcome, outcomeOf } from "./outcome.ts";
+import { POLICIES } from "./policies.ts";
+import { booksOf, type LineScope, oneBook } from "./scope.ts";
+
+export { booksIn, linesOfReader, oneBook } from "./scope.ts";
+
+/**
+ * Sets the scope's books' `held_quantity` to their offered pre-bookings where it differs (counted once per
+ * book over idx_pre_bookings_book_offered) and returns those books.
+ */
+export const recountHeld = (scope: LineScope) =>
+	rawQuery<{ id: number }>(sql`UPDATE books SET held_quantity = offered.n
+		FROM (SELECT b.id AS book_id,
+				(SELECT count(*) FROM pre_bookings AS p WHERE p.book_id = b.id AND p.status = 'offered') AS n
+			FROM books AS b WHERE b.id IN (${booksOf(scope)})) AS offered
+		WHERE books.id = offered.book_id AND books.held_quantity <> offered.n
+		RETURNING books.id`);
+
+/** The engine's statements for a batch, and the reader of what they did. */
+export function allocate(scope: LineScope, reason: AllocationReason, now: string): StatementGroup<Outcome> {
+	const run = namedGroup({
+		released: recountHeld(scope),
+		policies: groupAll(Object.values(POLICIES).map((policy) => policy(scope, reason, now))),
+		recounted: recountHeld(scope),
+	});
+	return {
+		...run,
+		read: (results) => {
+			const { released, policies, recounted } = run.read(results);
+			return outcomeOf(...policies, {
+				catalogBookIds: [...released, ...recounted].map((row) => row.id),
+			});
+		},
+	};
+}
+
+/** `allocate` for one book, the common case: its id or SQL naming it inside the batch. */
+export const allocateBook = (bookId: number | SQL, reason: AllocationReason, now: string) =>
+	allocate(oneBook(bookId), reason, now);

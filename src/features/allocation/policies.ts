@@ -1,0 +1,148 @@
+/**
+ * The allocation policies (API.md, Pre-bookings rules 5–9): each one is the statements that give a book's
+ * available copies to its line, guarded inside the SQL by `books.allocation`, so a batch carries every
+ * policy's statements and exactly the book's current policy acts — decided in the transaction, never read
+ * beforehand. A new policy is a new entry here, not a new call site.
+ *
+ *  - `notify_all`: whenever the book has available copies, every waiting member that is not paused becomes
+ *    `notified`, all with this batch's `notified_at`, under one restock record (the restock of this batch,
+ *    or a notice the engine records when copies came back another way). Under the invariant (rule 11) this
+ *    is exactly rule 5's "available went from 0 to more": a book with available copies has nobody left
+ *    waiting but paused members.
+ *  - `hold_queue`: the first `available` servable members become `offered`, one offer round per book, and
+ *    `held_quantity` follows (the engine recounts it).
+ */
+import { type SQL, sql } from "drizzle-orm";
+import type { Allocation, AllocationReason } from "../../db/schema.ts";
+import { rawQuery, type StatementGroup, statementGroup } from "../../lib/db.ts";
+import {
+	eventIdsOf,
+	noticesOfThisBatch,
+	prebookNotifiedEvents,
+	prebookOfferedEvents,
+} from "../webhooks/webhook-events.ts";
+import { aliases, servable } from "./line.ts";
+import type { Notice, Outcome } from "./outcome.ts";
+import { booksOf, type LineScope } from "./scope.ts";
+
+/** What a policy did in a batch: its part of the engine's outcome. */
+export type PolicyOutcome = Pick<Outcome, "notices" | "offers" | "webhookEventIds">;
+
+export type Policy = (
+	scope: LineScope,
+	reason: AllocationReason,
+	now: string,
+) => StatementGroup<PolicyOutcome>;
+
+const p = aliases("p", "u", "b");
+
+/** The scope's books that follow `policy` and have available copies, as `b` (a FROM clause). */
+const openBooks = (scope: LineScope, policy: Allocation) => sql`books AS b
+	WHERE b.id IN (${booksOf(scope)}) AND b.allocation = ${policy} AND b.stock_quantity > b.held_quantity`;
+
+/** Whether book `b` has a member its policy serves now. */
+const hasServable = (
+	now: string,
+) => sql`EXISTS (SELECT 1 FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
+	WHERE p.book_id = b.id AND p.status = 'waiting' AND ${servable(p, now)})`;
+
+const notifyAll: Policy = (scope, reason, now) =>
+	statementGroup(
+		[
+			// A restock records itself (features/restocks) before the engine runs; any other change that makes
+			// copies available gets a notice record here, so every notification has a restock id to be emailed
+			// under (the delivery ledger is keyed by pre-booking and restock).
+			rawQuery(sql`
+				INSERT INTO restocks (book_id, admin_id, quantity_before, quantity_after, notified_count, reason, created_at)
+				SELECT b.id, NULL, b.stock_quantity, b.stock_quantity, 0, ${reason}, ${now}
+				FROM ${openBooks(scope, "notify_all")} AND ${hasServable(now)}
+					AND NOT EXISTS (${noticesOfThisBatch(sql`b.id`, now)})`),
+			rawQuery<{ user_id: number; book_id: number; restock_id: number }>(sql`
+				UPDATE pre_bookings
+				SET status = 'notified', notified_at = ${now},
+					restock_id = (SELECT max(id) FROM restocks AS r WHERE r.book_id = pre_bookings.book_id)
+				WHERE status = 'waiting' AND book_id IN (SELECT b.id FROM ${openBooks(scope, "notify_all")})
+					AND NOT coalesce(paused_until > ${now}, 0)
+				RETURNING user_id, book_id, restock_id`),
+			rawQuery(sql`UPDATE restocks
+				SET notified_count = (SELECT count(*) FROM pre_bookings AS p WHERE p.restock_id = restocks.id)
+				WHERE id IN (${noticesOfThisBatch(booksOf(scope), now)})`),
+			prebookNotifiedEvents(booksOf(scope), now),
+		],
+		([, notified, , events]) => {
+			const byRestock = new Map<number, Notice>();
+			for (const row of notified) {
+				const notice = byRestock.get(row.restock_id) ?? {
+					restockId: row.restock_id,
+					bookId: row.book_id,
+					notifiedAt: now,
+					userIds: [],
+				};
+				notice.userIds.push(row.user_id);
+				byRestock.set(row.restock_id, notice);
+			}
+			return { notices: [...byRestock.values()], offers: [], webhookEventIds: eventIdsOf(events) };
+		},
+	);
+
+/**
+ * The members a hold_queue book offers its available copies to: the first `available` servable ones in
+ * line. For one book, a walk of the line index that stops after them; for a reader's lines, the same
+ * choice per book with a window (those books' lines hold nobody servable but the reader, rule 11).
+ */
+function nextInLine(scope: LineScope, now: string): SQL {
+	if (scope.kind === "book") {
+		return sql`SELECT p.id FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
+			JOIN books AS b ON b.id = p.book_id
+			WHERE p.book_id = ${scope.book} AND p.status = 'waiting' AND ${servable(p, now)}
+			ORDER BY p.created_at, p.id
+			LIMIT coalesce((SELECT max(0, stock_quantity - held_quantity) FROM books
+				WHERE id = ${scope.book} AND allocation = 'hold_queue'), 0)`;
+	}
+	return sql`SELECT id FROM (
+		SELECT p.id, b.stock_quantity - b.held_quantity AS available,
+			row_number() OVER (PARTITION BY p.book_id ORDER BY p.created_at, p.id) AS place
+		FROM books AS b JOIN pre_bookings AS p ON p.book_id = b.id AND p.status = 'waiting'
+			JOIN users AS u ON u.id = p.user_id
+		WHERE b.id IN (${booksOf(scope)}) AND b.allocation = 'hold_queue' AND b.stock_quantity > b.held_quantity
+			AND ${servable(p, now)})
+	WHERE place <= available`;
+}
+
+const holdQueue: Policy = (scope, reason, now) => {
+	const roundOfBook = sql`(SELECT max(r.id) FROM offer_rounds AS r WHERE r.book_id = pre_bookings.book_id)`;
+	return statementGroup(
+		[
+			rawQuery<{ id: number; book_id: number; hold_expires_at: string }>(sql`
+				INSERT INTO offer_rounds (book_id, reason, offered_at, hold_expires_at, created_at)
+				SELECT b.id, ${reason}, ${now}, strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '+' || b.hold_hours || ' hours'), ${now}
+				FROM ${openBooks(scope, "hold_queue")} AND ${hasServable(now)}
+				RETURNING id, book_id, hold_expires_at`),
+			rawQuery<{ user_id: number; offer_round_id: number }>(sql`
+				UPDATE pre_bookings
+				SET status = 'offered', offered_at = ${now}, offer_round_id = ${roundOfBook},
+					hold_expires_at = (SELECT hold_expires_at FROM offer_rounds WHERE id = ${roundOfBook})
+				WHERE id IN (${nextInLine(scope, now)})
+				RETURNING user_id, offer_round_id`),
+			prebookOfferedEvents(booksOf(scope), now),
+		],
+		([rounds, offered, events]) => ({
+			notices: [],
+			offers: rounds
+				.map((round) => ({
+					bookId: round.book_id,
+					roundId: round.id,
+					holdExpiresAt: round.hold_expires_at,
+					userIds: offered.filter((row) => row.offer_round_id === round.id).map((row) => row.user_id),
+				}))
+				.filter((round) => round.userIds.length > 0),
+			webhookEventIds: eventIdsOf(events),
+		}),
+	);
+};
+
+/** Every policy, by the value of `books.allocation`. */
+export const POLICIES: Record<Allocation, Policy> = {
+	notify_all: notifyAll,
+	hold_queue: holdQueue,
+};

@@ -1,0 +1,192 @@
+/**
+ * The engine's cron work, each unit its own batch (a failure is logged and retried next minute):
+ *  - lapsed holds expire and their copies go to the next in line (rule 7), one batch per book and
+ *    `EXPIRY_BATCH` holds;
+ *  - lapsed pauses end and the engine runs for their lines (rule 4), one batch per book;
+ *  - notices and offer rounds committed but never confirmed as published are republished (the relay).
+ */
+import { and, asc, eq, gt, isNotNull, isNull, lt, lte, sql } from "drizzle-orm";
+import { offerRounds, preBookings, restocks } from "../../db/schema.ts";
+import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import type { Effects } from "../../lib/effects.ts";
+import { describeError } from "../../lib/errors.ts";
+import { logEvent } from "../../lib/log.ts";
+import { publishPrebookNotified, publishPrebookOffered } from "../../notifications/prebook-message.ts";
+import { relayUnconfirmed } from "../../notifications/relay.ts";
+import { eventIdsOf, prebookExpiredEvents } from "../webhooks/webhook-events.ts";
+import { allocateBook } from "./engine.ts";
+import { confirmNoticePublished, confirmOfferPublished, outcomeOf, publishOutcome } from "./outcome.ts";
+
+/** Holds expired per batch: a batch stays far inside D1's 30 s and statement limits at any line length. */
+export const EXPIRY_BATCH = 1_000;
+/** Batches per cron run (per sweep); a run that hits this leaves the rest to the next minute. */
+export const SWEEP_BATCHES_PER_RUN = 20;
+
+/**
+ * Runs `sweepBook` for the book `nextBook` names until none is left or the run's batches are spent. Each
+ * batch is its own unit of work: a failure is logged and ends this run (the next minute retries).
+ */
+async function sweep(
+	name: string,
+	nextBook: () => Promise<number | undefined>,
+	sweepBook: (bookId: number) => Promise<Record<string, number>>,
+): Promise<{ batches: number; bookIds: number[] }> {
+	const done = { batches: 0, bookIds: [] as number[] };
+	while (done.batches < SWEEP_BATCHES_PER_RUN) {
+		const bookId = await nextBook();
+		if (bookId === undefined) break;
+		done.batches += 1;
+		try {
+			const counts = await sweepBook(bookId);
+			if (!done.bookIds.includes(bookId)) done.bookIds.push(bookId);
+			logEvent("info", name, { book_id: bookId, ...counts });
+		} catch (err) {
+			logEvent("error", `${name}_failed`, { book_id: bookId, error: describeError(err) });
+			break;
+		}
+	}
+	return done;
+}
+
+/** Cron: expires lapsed holds and gives the freed copies to the book's line, whatever its policy now. */
+export function expireLapsedHolds(db: Db, effects: Effects, now: Date) {
+	const at = now.toISOString();
+	return sweep(
+		"holds_expired",
+		// Served by idx_pre_bookings_hold_expiry: the oldest lapsed hold names the next book to sweep.
+		async () =>
+			(
+				await db
+					.select({ bookId: preBookings.bookId })
+					.from(preBookings)
+					.where(and(eq(preBookings.status, "offered"), lte(preBookings.holdExpiresAt, at)))
+					.orderBy(asc(preBookings.holdExpiresAt))
+					.limit(1)
+			)[0]?.bookId,
+		async (bookId) => {
+			// `id` breaks ties, so the webhook events' selection and the UPDATE's are the same rows.
+			const lapsed = sql`SELECT id FROM pre_bookings
+				WHERE book_id = ${bookId} AND status = 'offered' AND hold_expires_at <= ${at}
+				ORDER BY hold_expires_at, id LIMIT ${EXPIRY_BATCH}`;
+			const { expiredEvents, expired, allocation } = await batch(db, {
+				expiredEvents: prebookExpiredEvents(lapsed, at),
+				expired: rawQuery<{ id: number }>(sql`
+					UPDATE pre_bookings SET status = 'expired', expired_at = ${at}
+					WHERE id IN (${lapsed})
+					RETURNING id`),
+				allocation: allocateBook(bookId, "expiry", at),
+			});
+			await publishOutcome(
+				effects,
+				outcomeOf(allocation, { webhookEventIds: eventIdsOf(expiredEvents), catalogBookIds: [bookId] }),
+			);
+			return { expired: expired.length, offered: allocation.offers.length };
+		},
+	);
+}
+
+/** Cron: pauses that reached their `paused_until` end, and the engine serves their lines (rule 4). */
+export function endLapsedPauses(db: Db, effects: Effects, now: Date) {
+	const at = now.toISOString();
+	return sweep(
+		"pauses_ended",
+		// Served by idx_pre_bookings_pause_lapse.
+		async () =>
+			(
+				await db
+					.select({ bookId: preBookings.bookId })
+					.from(preBookings)
+					.where(
+						and(
+							eq(preBookings.status, "waiting"),
+							isNotNull(preBookings.pausedUntil),
+							lte(preBookings.pausedUntil, at),
+						),
+					)
+					.orderBy(asc(preBookings.pausedUntil))
+					.limit(1)
+			)[0]?.bookId,
+		async (bookId) => {
+			const { ended, allocation } = await batch(db, {
+				ended: rawQuery<{ id: number }>(sql`UPDATE pre_bookings SET paused_until = NULL
+					WHERE book_id = ${bookId} AND status = 'waiting' AND paused_until <= ${at}
+					RETURNING id`),
+				allocation: allocateBook(bookId, "eligible", at),
+			});
+			await publishOutcome(effects, allocation);
+			return { ended: ended.length, offered: allocation.offers.length };
+		},
+	);
+}
+
+/** Cron: republishes notices (restock records) committed but never confirmed (each its own unit). */
+export function relayUnpublishedNotices(db: Db, queue: Queue, now: Date) {
+	return relayUnconfirmed(
+		{
+			name: "restock",
+			findUnconfirmed: (createdBefore, limit) =>
+				db
+					.select({ id: restocks.id, bookId: restocks.bookId, createdAt: restocks.createdAt })
+					.from(restocks)
+					.where(
+						and(
+							isNull(restocks.publishedAt),
+							gt(restocks.notifiedCount, 0),
+							lt(restocks.createdAt, createdBefore),
+						),
+					)
+					.orderBy(asc(restocks.id))
+					.limit(limit),
+			recipientsOf: (restock) =>
+				db
+					.select({ userId: preBookings.userId, notifiedAt: preBookings.notifiedAt })
+					.from(preBookings)
+					.where(eq(preBookings.restockId, restock.id)),
+			publish: (restock, notified) =>
+				publishPrebookNotified(
+					queue,
+					{
+						book_id: restock.bookId,
+						restock_id: restock.id,
+						notified_at: notified[0]?.notifiedAt ?? restock.createdAt,
+					},
+					notified.map((row) => row.userId),
+				),
+			confirm: (restock) => confirmNoticePublished(db, restock.id),
+		},
+		now,
+	);
+}
+
+/** Cron: republishes offer rounds committed but never confirmed (each its own unit). */
+export function relayUnpublishedOfferRounds(db: Db, queue: Queue, now: Date) {
+	return relayUnconfirmed(
+		{
+			name: "offer_round",
+			findUnconfirmed: (createdBefore, limit) =>
+				db
+					.select({
+						id: offerRounds.id,
+						bookId: offerRounds.bookId,
+						holdExpiresAt: offerRounds.holdExpiresAt,
+					})
+					.from(offerRounds)
+					.where(and(isNull(offerRounds.publishedAt), lt(offerRounds.createdAt, createdBefore)))
+					.orderBy(asc(offerRounds.id))
+					.limit(limit),
+			recipientsOf: (round) =>
+				db
+					.select({ userId: preBookings.userId })
+					.from(preBookings)
+					.where(eq(preBookings.offerRoundId, round.id)),
+			publish: (round, offered) =>
+				publishPrebookOffered(
+					queue,
+					{ book_id: round.bookId, offer_round_id: round.id, hold_expires_at: round.holdExpiresAt },
+					offered.map((row) => row.userId),
+				),
+			confirm: (round) => confirmOfferPublished(db, round.id),
+		},
+		now,
+	);
+}
