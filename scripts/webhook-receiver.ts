@@ -1,5 +1,5 @@
 /**
- * A local webhook receiver, to try the webhooks as an integrator would (README, Webhooks, "Try it locally"):
+ * A local webhook receiver, to try the webhooks as an integrator would (docs/webhooks.md, "Try it locally"):
  *
  *   node scripts/webhook-receiver.ts [port]        (port 0 or none: a free one, printed)
  *
