@@ -33,16 +33,12 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createApp() {
 	const app = createRouter();
 
+	// The request's id: the client's `X-Request-Id` when it is a sane token (hono/request-id: at most 255
+	// word characters, `-` and `=`), else a new UUID. It is the one in the response header, in error bodies
+	// and in every log line of the request, so a client's support ticket finds the server's logs. (A client
+	// can choose the id its own requests log under; it cannot reach other requests' lines.)
 	app.use(requestId());
-	// Every log line of the request carries the server's id (and the client's, when it sent a sane one).
-	app.use(async (c, next) => {
-		const serverId = crypto.randomUUID();
-		const clientId = c.req.header("X-Request-Id");
-		await withLogContext(
-			{ request_id: serverId, client_request_id: clientId === c.var.requestId ? clientId : undefined },
-			next,
-		);
-	});
+	app.use((c, next) => withLogContext({ request_id: c.var.requestId }, next));
 	app.use(timing({ crossOrigin: true }));
 	// One metered drizzle client per request, on the request's D1 session (read replication: public reads
 	// may start on a replica, the rest on the primary, a client's `X-D1-Bookmark` sees its own writes); its
