@@ -5,8 +5,8 @@
  * handler seeds the notified recipients and reports what was recorded.
  */
 import { createDb, newD1Usage } from "../src/lib/db.ts";
-import { consumePrebookNotifications } from "../src/notifications/consumer.ts";
-import type { Mailer } from "../src/notifications/mailer.ts";
+import type { Mailer } from "../src/lib/mailer.ts";
+import { consumePrebookNotifications } from "../src/prebook-emails/email-consumer.ts";
 
 const usage = newD1Usage();
 const recipients = new Set<string>();

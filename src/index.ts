@@ -7,6 +7,13 @@ import {
 } from "./features/allocation/sweeps.ts";
 import { purgeExpiredAuthRecords } from "./features/auth/auth.service.ts";
 import { purgeExpiredCheckoutAttempts } from "./features/orders/checkout.service.ts";
+import { consumeWebhookDeadLetters, consumeWebhookDeliveries } from "./features/webhooks/webhook-consumer.ts";
+import {
+	purgeWebhookHistory,
+	relayUnpublishedWebhookEvents,
+	WEBHOOK_DLQ_NAME,
+	WEBHOOK_QUEUE_NAME,
+} from "./features/webhooks/webhook-publication.ts";
 import { createDb } from "./lib/db.ts";
 import { backgroundEffects } from "./lib/effects.ts";
 import { describeError } from "./lib/errors.ts";
@@ -16,14 +23,7 @@ import {
 	consumePrebookNotifications,
 	PREBOOK_DLQ_NAME,
 	PREBOOK_QUEUE_NAME,
-} from "./notifications/consumer.ts";
-import { consumeWebhookDeadLetters, consumeWebhookDeliveries } from "./notifications/webhook-consumer.ts";
-import {
-	purgeWebhookHistory,
-	relayUnpublishedWebhookEvents,
-	WEBHOOK_DLQ_NAME,
-	WEBHOOK_QUEUE_NAME,
-} from "./notifications/webhook-publication.ts";
+} from "./prebook-emails/email-consumer.ts";
 
 export type { AppType } from "./app.ts";
 

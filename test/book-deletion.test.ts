@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { PREBOOK_QUEUE_NAME } from "../src/notifications/consumer";
+import { PREBOOK_QUEUE_NAME } from "../src/prebook-emails/email-consumer";
 import {
 	addToCart,
 	api,

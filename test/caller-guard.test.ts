@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { CALLER_GUARD_REFUSALS } from "../src/lib/db";
+import { errorStatus } from "../src/lib/errors";
 import { api, createAdmin, createBook, createUser, expectError, unique } from "./helpers";
 
 const activeAdmins = async () =>
@@ -98,5 +100,19 @@ describe("the last active admin", () => {
 		}
 		const row = await env.DB.prepare("SELECT role, is_active FROM users WHERE id = ?").bind(last.id).first();
 		expect(row).toEqual({ role: "admin", is_active: 1 });
+	});
+});
+
+describe("the guard's trigger and the code that answers for it", () => {
+	it("every refusal the trigger raises is mapped to the contract's answer, and nothing else is", async () => {
+		const trigger = await env.DB.prepare(
+			"SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'caller_guard'",
+		).first<{ sql: string }>();
+		const raised = new Set([...(trigger?.sql ?? "").matchAll(/caller_guard:([A-Z_]+)/g)].map((m) => m[1]));
+		expect([...raised].sort()).toEqual(Object.keys(CALLER_GUARD_REFUSALS).sort());
+		for (const [code, refusal] of Object.entries(CALLER_GUARD_REFUSALS)) {
+			expect(refusal.code).toBe(code);
+			expect(errorStatus[refusal.code]).toBeOneOf([401, 403]);
+		}
 	});
 });

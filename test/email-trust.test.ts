@@ -6,7 +6,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
-import type { PrebookMessage } from "../src/notifications/prebook-message";
+import type { PrebookMessage } from "../src/prebook-emails/messages";
 import {
 	api,
 	createAdmin,

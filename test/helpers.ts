@@ -15,9 +15,9 @@ import { expect, vi } from "vitest";
 import worker from "../src/index";
 import { loadConfig } from "../src/lib/config";
 import { isbn13CheckDigit } from "../src/lib/isbn";
-import { consumePrebookNotifications, PREBOOK_QUEUE_NAME } from "../src/notifications/consumer";
-import { emailBindingMailer } from "../src/notifications/mailer";
-import type { PrebookNotifiedMessage } from "../src/notifications/prebook-message";
+import { emailBindingMailer } from "../src/lib/mailer";
+import { consumePrebookNotifications, PREBOOK_QUEUE_NAME } from "../src/prebook-emails/email-consumer";
+import type { PrebookNotifiedMessage } from "../src/prebook-emails/messages";
 import { expectDocumentedError } from "./contract";
 
 export interface ApiResponse<T = any> {

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { restockEmail } from "../src/notifications/templates";
+import { restockEmail } from "../src/prebook-emails/templates";
 import {
 	api,
 	createAdmin,
@@ -127,7 +127,7 @@ describe("text that is not text is refused (422) and text is stored NFC", () => 
 	});
 
 	it("never puts a line break in an email header, whatever reaches the mailer", async () => {
-		const { emailBindingMailer } = await import("../src/notifications/mailer");
+		const { emailBindingMailer } = await import("../src/lib/mailer");
 		const sent: { subject: string; to: string }[] = [];
 		const binding = { send: async (message: { subject: string; to: string }) => void sent.push(message) };
 		const email = restockEmail({

@@ -1,14 +1,14 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createDb, newD1Usage } from "../src/lib/db";
+import { type OutgoingEmail, parseSender } from "../src/lib/mailer";
 import {
 	deliverPrebookEmails,
 	MAX_RETRY_DELAY_SECONDS,
 	retryDelaySeconds,
-} from "../src/notifications/consumer";
-import { type OutgoingEmail, parseSender } from "../src/notifications/mailer";
-import type { PrebookNotifiedMessage } from "../src/notifications/prebook-message";
-import { restockEmail } from "../src/notifications/templates";
+} from "../src/prebook-emails/email-consumer";
+import type { PrebookNotifiedMessage } from "../src/prebook-emails/messages";
+import { restockEmail } from "../src/prebook-emails/templates";
 import {
 	api,
 	bulkUsers,

@@ -7,7 +7,7 @@ import {
 	publishPrebookNotified,
 	QUEUE_LIMITS,
 	splitNotification,
-} from "../src/notifications/prebook-message";
+} from "../src/prebook-emails/messages";
 import { stubQueue } from "./helpers";
 
 const notification = {

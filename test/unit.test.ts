@@ -3,7 +3,7 @@ import { describeError } from "../src/lib/errors";
 import { normalizeIsbn } from "../src/lib/isbn";
 import { formatCents, parseCents } from "../src/lib/money";
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/lib/password";
-import { RELAY_BATCH, RELAY_GRACE_MS, relayUnconfirmed } from "../src/notifications/relay";
+import { RELAY_BATCH, RELAY_GRACE_MS, relayUnconfirmed } from "../src/lib/relay";
 
 describe("password hashing", () => {
 	it("uses 100,000 PBKDF2 iterations, the most production Workers accept", () => {

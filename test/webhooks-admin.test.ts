@@ -5,8 +5,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { app } from "../src/app";
+import { webhookRetryDelaySeconds } from "../src/features/webhooks/webhook-consumer";
 import { isPublicHost, webhookUrlProblem } from "../src/lib/public-url";
-import { webhookRetryDelaySeconds } from "../src/notifications/webhook-consumer";
 import { api, createAdmin, createUser, expectError, type TestUser } from "./helpers";
 import { RECEIVER_URL, registerWebhook, seedDeliveries } from "./webhooks-helpers";
 

@@ -5,7 +5,7 @@ import {
 	CLAIM_LEASE_MS,
 	MAX_DELIVERY_ATTEMPTS,
 	MAX_IN_FLIGHT_PER_ENDPOINT,
-} from "../src/notifications/webhook-ledger";
+} from "../src/features/webhooks/webhook-ledger";
 import { api, createAdmin, createBook, createUser, runCron, type TestUser } from "./helpers";
 import {
 	captureWebhookQueue,

@@ -6,8 +6,11 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
+import {
+	consumeWebhookDeliveries,
+	type WebhookConsumerOptions,
+} from "../src/features/webhooks/webhook-consumer";
 import worker from "../src/index";
-import { consumeWebhookDeliveries, type WebhookConsumerOptions } from "../src/notifications/webhook-consumer";
 import { api } from "./helpers";
 
 export const RECEIVER_URL = "https://receiver.example/hooks";

@@ -6,7 +6,7 @@
  * and they sort correctly as strings. Money is integer cents.
  */
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, sqliteTable, sqliteView, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** SQL default for timestamp columns, same format as `new Date().toISOString()`. */
 const nowIso = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
@@ -47,6 +47,21 @@ export const users = sqliteTable(
 		check("ck_users_role", sql`${t.role} IN ('user', 'admin')`),
 	],
 );
+
+/**
+ * The **caller guard**: a view that stores nothing, whose INSTEAD OF INSERT trigger `caller_guard_check`
+ * (migrations/0007_caller_guard.sql) aborts the transaction unless the caller still exists, is active,
+ * holds an unrevoked token version and, on admin routes, is still an admin. src/lib/db.ts inserts one row
+ * at the head of every batch an authenticated request runs, so no write commits for a caller who lost the
+ * right meanwhile, at no round trip of its own; the trigger's `caller_guard:<code>` messages become the
+ * contract's 401/403 there (`CALLER_GUARD_REFUSALS`; test/caller-guard.test.ts ties the two together).
+ * Declared here so the data model names it; drizzle-kit leaves an `existing()` view to the migration.
+ */
+export const callerGuard = sqliteView("caller_guard", {
+	userId: integer("user_id").notNull(),
+	tokenVersion: integer("token_version").notNull(),
+	role: text("role", { enum: ["user", "admin"] }).notNull(),
+}).existing();
 
 export const EMAIL_TOKEN_PURPOSES = ["verify_email", "guest_prebook"] as const;
 

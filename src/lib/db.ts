@@ -6,7 +6,7 @@
  *    `Server-Timing: d1;dur=…;desc="<round trips>"`;
  *  - an authenticated request's every round trip starts with the **caller guard**: a statement that aborts
  *    the transaction unless the caller still exists, is active, holds an unrevoked token and (on admin
- *    routes) is still an admin (migrations/0007_caller_guard.sql). It is added here, below drizzle, so no
+ *    routes) is still an admin (`callerGuard` in db/schema.ts, migrations/0007_caller_guard.sql). It is added here, below drizzle, so no
  *    service can run a statement without it and the check costs no round trip of its own;
  *  - a SELECT in a batch keeps every column even when two share a name (see `keepEveryColumn`).
  *
@@ -41,7 +41,8 @@ export interface CallerGuard {
 }
 
 const GUARD_SQL = "INSERT INTO caller_guard (user_id, token_version, role) VALUES (?, ?, ?)";
-const GUARD_REFUSALS: Record<string, { code: ErrorCode; detail: string }> = {
+/** The trigger's refusals (`RAISE(ABORT, 'caller_guard:<code>')`, db/schema.ts `callerGuard`) and their answers. */
+export const CALLER_GUARD_REFUSALS: Record<string, { code: ErrorCode; detail: string }> = {
 	AUTH_INVALID_TOKEN: { code: "AUTH_INVALID_TOKEN", detail: "The access token is invalid or expired" },
 	AUTH_ACCOUNT_DEACTIVATED: { code: "AUTH_ACCOUNT_DEACTIVATED", detail: "This account is deactivated" },
 	AUTH_FORBIDDEN: { code: "AUTH_FORBIDDEN", detail: "This action needs an admin account" },
@@ -50,7 +51,7 @@ const GUARD_REFUSALS: Record<string, { code: ErrorCode; detail: string }> = {
 /** The guard's refusal (`RAISE(ABORT, 'caller_guard:<code>')`) as the contract's 401/403. */
 function guardRefusal(err: unknown): AppError | null {
 	const code = err instanceof Error ? /caller_guard:([A-Z_]+)/.exec(err.message)?.[1] : undefined;
-	const refusal = code ? GUARD_REFUSALS[code] : undefined;
+	const refusal = code ? CALLER_GUARD_REFUSALS[code] : undefined;
 	return refusal ? new AppError(refusal.code, refusal.detail) : null;
 }
 

@@ -5,17 +5,17 @@
  * email.
  */
 import type { Context } from "hono";
-import { emailBindingMailer, type Mailer, type OutgoingEmail } from "../notifications/mailer.ts";
 import type { AppEnv } from "../types.ts";
 import { configOrNull, loadConfig } from "./config.ts";
 import { createDb, type D1Usage, type Db, newD1Usage } from "./db.ts";
 import { describeError } from "./errors.ts";
 import { forgetCatalog, forgetCatalogAt } from "./http-cache.ts";
 import { logEvent } from "./log.ts";
+import { emailBindingMailer, type Mailer, type OutgoingEmail } from "./mailer.ts";
 
 export interface Effects {
 	queue: Queue;
-	/** `webhook-deliveries` (notifications/webhook-publication.ts). */
+	/** `webhook-deliveries` (features/webhooks/webhook-publication.ts). */
 	webhookQueue: Queue;
 	/** Runs after the response (`executionCtx.waitUntil`), or at once outside a request. */
 	afterResponse(work: Promise<unknown>): void;

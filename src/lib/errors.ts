@@ -5,7 +5,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
-import type { AppEnv } from "../types.ts";
 import { logEvent } from "./log.ts";
 // zod's messages for issues no schema worded: "author must be at most 255 characters" (set once, globally).
 import "./validation-messages.ts";
@@ -159,7 +158,8 @@ function findAppError(err: unknown): AppError | null {
 	return null;
 }
 
-export function onError(err: Error, c: Context<AppEnv>) {
+/** The app's error handler: any app whose variables include hono/request-id's `requestId`. */
+export function onError<E extends { Variables: { requestId: string } }>(err: Error, c: Context<E>) {
 	let appError = findAppError(err);
 	if (appError === null && err instanceof HTTPException) appError = fromHttpException(err);
 	if (appError === null) {
@@ -172,7 +172,7 @@ export function onError(err: Error, c: Context<AppEnv>) {
 		appError = new AppError("INTERNAL_ERROR", "An unexpected error occurred");
 	}
 	for (const [name, value] of Object.entries(appError.extra.headers ?? {})) c.header(name, value);
-	return c.json(errorBody(appError, c.get("requestId")), appError.status);
+	return c.json(errorBody(appError, c.var.requestId), appError.status);
 }
 
 /**

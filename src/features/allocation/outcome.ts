@@ -15,9 +15,9 @@ import type { Db } from "../../lib/db.ts";
 import { type Effects, requestEffects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
-import { publishPrebookNotified, publishPrebookOffered } from "../../notifications/prebook-message.ts";
-import { publishWebhookEventsLater } from "../../notifications/webhook-publication.ts";
+import { publishPrebookNotified, publishPrebookOffered } from "../../prebook-emails/messages.ts";
 import type { AppEnv } from "../../types.ts";
+import { publishWebhookEventsLater } from "../webhooks/webhook-publication.ts";
 
 /** Readers of a notify_all line told the book is back, under one restock record. */
 export interface Notice {

@@ -1,6 +1,6 @@
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
-import { verificationEmail } from "../../notifications/templates.ts";
+import { verificationEmail } from "../../prebook-emails/templates.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { toUserResponse } from "../users/users.schemas.ts";
 import type * as routes from "./auth.routes.ts";

@@ -1,7 +1,6 @@
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { outcomeOf, publishAfterCommit } from "../allocation/outcome.ts";
-import { setStock as setBookStock } from "../restocks/restocks.service.ts";
 import type * as routes from "./books.routes.ts";
 import { toBookResponse } from "./books.schemas.ts";
 import { createBook, deleteBook, getBook, listBooks, updateBook } from "./books.service.ts";
@@ -66,15 +65,4 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
 	await deleteBook(c.var.db, id);
 	await publishAfterCommit(c, outcomeOf({ catalogBookIds: [id] }));
 	return c.body(null, 204);
-};
-
-export const setStock: AppRouteHandler<typeof routes.setStock> = async (c) => {
-	const { book, outcome } = await setBookStock(
-		c.var.db,
-		c.var.caller.id,
-		c.req.valid("param").id,
-		c.req.valid("json").quantity,
-	);
-	await publishAfterCommit(c, outcome);
-	return c.json(toBookResponse(book), 200);
 };

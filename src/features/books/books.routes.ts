@@ -16,7 +16,7 @@ import {
 } from "../../lib/openapi.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
 import { searchText, singleLineText } from "../../lib/text.ts";
-import { BookCreate, BookPatch, BookSchema, stockQuantity } from "./books.schemas.ts";
+import { BookCreate, BookPatch, BookSchema } from "./books.schemas.ts";
 
 const bookId = z.object({ id: idParam("id") });
 const notFound = { 404: ["BOOK_NOT_FOUND"] } as const;
@@ -123,32 +123,5 @@ export const remove = createRoute({
 	responses: {
 		204: noContent("Deleted"),
 		...errorResponses({ ...adminErrors, ...notFound, ...paramErrors }),
-	},
-});
-
-export const setStock = createRoute({
-	operationId: "setBookStock",
-	method: "patch",
-	path: "/books/{id}/stock",
-	tags: ["Catalog"],
-	summary: "Set a book's stock (admin)",
-	description:
-		"Sets the absolute quantity. notify_all: when the available copies go from 0 to more than 0, every waiting pre-booking becomes `notified` in the same transaction. hold_queue: the newly available copies are offered to the first in line (`offered`, held for `hold_hours`), in the same transaction. The stock cannot go below `held_quantity` (409 STOCK_BELOW_HELD).",
-	...adminOnly,
-	request: {
-		params: bookId,
-		body: jsonBody(z.object({ quantity: stockQuantity("quantity") }).openapi("StockUpdate")),
-	},
-	responses: {
-		200: jsonResponse(BookSchema, "The book with its new stock"),
-		...errorResponses({
-			...adminErrors,
-			...bodyErrors,
-			...notFound,
-			409: {
-				codes: ["STOCK_BELOW_HELD"],
-				description: "The quantity is below the copies held for readers in line (field `quantity`)",
-			},
-		}),
 	},
 });

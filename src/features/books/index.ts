@@ -7,5 +7,4 @@ export const booksRouter = createRouter()
 	.openapi(routes.get, handlers.get)
 	.openapi(routes.create, handlers.create)
 	.openapi(routes.update, handlers.update)
-	.openapi(routes.remove, handlers.remove)
-	.openapi(routes.setStock, handlers.setStock);
+	.openapi(routes.remove, handlers.remove);

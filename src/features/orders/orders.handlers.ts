@@ -1,8 +1,8 @@
 import { requestEffects } from "../../lib/effects.ts";
 import { forgetCatalog } from "../../lib/http-cache.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
-import { publishWebhookEventsLater } from "../../notifications/webhook-publication.ts";
 import type { AppRouteHandler } from "../../types.ts";
+import { publishWebhookEventsLater } from "../webhooks/webhook-publication.ts";
 import { checkout as buyCart } from "./checkout.service.ts";
 import type * as routes from "./orders.routes.ts";
 import { toAdminOrderResponse, toOrderResponse } from "./orders.schemas.ts";

@@ -1,7 +1,7 @@
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
 import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
-import { guestConfirmationEmail } from "../../notifications/templates.ts";
+import { guestConfirmationEmail } from "../../prebook-emails/templates.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { publishAfterCommit } from "../allocation/outcome.ts";
 import type * as routes from "./prebooks.routes.ts";

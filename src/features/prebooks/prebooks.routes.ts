@@ -34,7 +34,7 @@ export const create = createRoute({
 	tags: ["Pre-bookings"],
 	summary: "Pre-book an out-of-stock book",
 	description:
-		"Only while the book's stock is 0; one waiting pre-booking per book; at most 100 waiting per user. When the book is restocked the pre-booking becomes `notified` and the user is emailed once.",
+		"Only while the book has no available copy (`available_quantity` 0); one active (waiting or offered) pre-booking per book; at most 100 waiting per user. When copies come back the allocation engine serves the line under the book's policy: `notify_all` — the pre-booking becomes `notified`; `hold_queue` — the first servable readers in line are `offered` a held copy for `hold_hours`. Either way the reader is emailed once. A reader who cannot be told (address unverified, restock emails off) or is paused keeps their place but is passed over (`on_hold_reason`).",
 	...signedIn,
 	request: { body: jsonBody(PrebookCreate) },
 	responses: {
@@ -140,7 +140,7 @@ export const line = createRoute({
 	tags: ["Admin"],
 	summary: "A book's line of pre-bookings (admin)",
 	description:
-		"Every pre-booking of the book in line order (`created_at`, then `id`), with each waiting one's `position`; keyset pages. With `Accept: text/csv` the whole line (every page, same columns, same filter) is streamed as CSV instead.",
+		"Every pre-booking of the book in line order (`created_at`, then `id`), with each waiting one's `position` among the members not passed over and its `on_hold_reason`; keyset pages. With `Accept: text/csv` the whole line (every page, same columns, same filter) is streamed as CSV instead.",
 	...adminOnly,
 	request: {
 		params: z.object({ id: idParam("id") }),

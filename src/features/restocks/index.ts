@@ -4,4 +4,5 @@ import * as routes from "./restocks.routes.ts";
 
 export const restocksRouter = createRouter()
 	.openapi(routes.list, handlers.list)
-	.openapi(routes.replay, handlers.replay);
+	.openapi(routes.replay, handlers.replay)
+	.openapi(routes.setStock, handlers.setStock);

@@ -14,7 +14,7 @@ import { type BookRow, books, restocks } from "../../db/schema.ts";
 import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
-import { reviveDeadDeliveries } from "../../notifications/delivery-ledger.ts";
+import { reviveDeadDeliveries } from "../../prebook-emails/delivery-ledger.ts";
 import { allocateBook } from "../allocation/engine.ts";
 import { type Outcome, outcomeOf } from "../allocation/outcome.ts";
 import { eventIdsOf, restockCreatedEvent } from "../webhooks/webhook-events.ts";

@@ -1,4 +1,4 @@
-import { verifyUnsubscribeToken } from "../../notifications/unsubscribe-token.ts";
+import { verifyUnsubscribeToken } from "../../prebook-emails/unsubscribe-token.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { publishAfterCommit } from "../allocation/outcome.ts";
 import type * as routes from "./unsubscribe.routes.ts";

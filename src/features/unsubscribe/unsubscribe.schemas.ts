@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { html } from "hono/html";
 import { AppError } from "../../lib/errors.ts";
-import type { UnsubscribeScope } from "../../notifications/unsubscribe-token.ts";
+import type { UnsubscribeScope } from "../../prebook-emails/unsubscribe-token.ts";
 import type { AppEnv } from "../../types.ts";
 
 /**

@@ -1,13 +1,13 @@
 /**
  * One-click unsubscribe (RFC 8058): the links in every restock and hold email. No login — the token is
- * the authority (signed, see notifications/unsubscribe-token.ts). POST cancels the pre-booking the email
+ * the authority (signed, see prebook-emails/unsubscribe-token.ts). POST cancels the pre-booking the email
  * was about (a held copy goes to the next in line in the same batch) and, for an "all" token, turns the
  * reader's restock emails off; repeating it changes nothing more.
  */
 import { and, eq, sql } from "drizzle-orm";
 import { books, preBookings, users } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
-import type { UnsubscribeClaims } from "../../notifications/unsubscribe-token.ts";
+import type { UnsubscribeClaims } from "../../prebook-emails/unsubscribe-token.ts";
 import type { Outcome } from "../allocation/outcome.ts";
 import { cancelStatements } from "../prebooks/prebooks.service.ts";
 import type { UnsubscribeView } from "./unsubscribe.schemas.ts";

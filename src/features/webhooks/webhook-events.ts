@@ -22,7 +22,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { ALLOCATION_REASONS } from "../../db/schema.ts";
 import { rawQuery } from "../../lib/db.ts";
 import { timestamp } from "../../lib/openapi.ts";
-import { MAX_USER_IDS_PER_MESSAGE } from "../../notifications/prebook-message.ts";
+import { MAX_USER_IDS_PER_MESSAGE } from "../../prebook-emails/messages.ts";
 import type { AppEnv } from "../../types.ts";
 
 /** Users per pre-booking event: the queue messages' split. */

@@ -1,7 +1,7 @@
 /**
  * Webhook endpoints (admin): registration, secrets and their rotation, the delivery log and manual retries.
  * What is delivered, and how, is in ./webhook-events.ts (the catalogue and the outbox) and
- * notifications/webhook-*.ts (publication, the ledger, the consumer).
+ * webhook-publication.ts, webhook-ledger.ts and webhook-consumer.ts beside it.
  *
  * Every operation is one round trip. Secrets are returned only by `createWebhook` and `rotateSecret`.
  */
@@ -18,9 +18,9 @@ import { AppError, describeError, fieldError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
 import { webhookUrlProblem } from "../../lib/public-url.ts";
-import { generateWebhookSecret } from "../../lib/standard-webhooks.ts";
-import { confirmEventsPublished, enqueueDeliveries } from "../../notifications/webhook-publication.ts";
+import { generateWebhookSecret } from "./signing.ts";
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "./webhook-events.ts";
+import { confirmEventsPublished, enqueueDeliveries } from "./webhook-publication.ts";
 import type { WebhookDeliveryView, WebhookEndpointView } from "./webhooks.schemas.ts";
 
 /** How long a rotated-out secret keeps signing alongside the new one. */

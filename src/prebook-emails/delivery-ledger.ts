@@ -10,7 +10,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { books, emailDeliveries, restocks, users } from "../db/schema.ts";
 import { batch, type Db, rawQuery } from "../lib/db.ts";
-import { PREBOOK_NOTIFIED, type PrebookMessage } from "./prebook-message.ts";
+import { PREBOOK_NOTIFIED, type PrebookMessage } from "./messages.ts";
 
 /**
  * A `sending` claim older than this was abandoned by a consumer that died mid-send (a queue invocation

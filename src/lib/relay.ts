@@ -8,8 +8,8 @@
  * The webhook outbox (webhook-publication.ts) follows the same rule but relays set-based — up to 500
  * events in one batch, all or nothing, not one unit at a time — so it shares only the cutoff.
  */
-import { describeError } from "../lib/errors.ts";
-import { logEvent } from "../lib/log.ts";
+import { describeError } from "./errors.ts";
+import { logEvent } from "./log.ts";
 
 /** Younger units may still be publishing in the request that made them. */
 export const RELAY_GRACE_MS = 60 * 1000;

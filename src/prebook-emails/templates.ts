@@ -3,8 +3,9 @@
  * Content is text, never markup: the HTML escapes every string by construction, and the subject and
  * headers are reduced to one line (`headerText`), so no book title or name can inject markup or a header.
  */
+
+import { headerText, type OutgoingEmail } from "../lib/mailer.ts";
 import { formatCents } from "../lib/money.ts";
-import { headerText, type OutgoingEmail } from "./mailer.ts";
 
 interface Link {
 	label: string;

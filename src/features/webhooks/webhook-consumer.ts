@@ -16,15 +16,20 @@
  * Logs carry delivery, endpoint and event ids, types and status codes — never the URL (it may carry a
  * token), the secrets or the payload.
  */
-import { webhookId } from "../features/webhooks/webhook-events.ts";
-import { inParallel } from "../lib/concurrency.ts";
-import { loadConfig } from "../lib/config.ts";
-import { createDb } from "../lib/db.ts";
-import { describeError } from "../lib/errors.ts";
-import { logEvent } from "../lib/log.ts";
-import { webhookUrlProblem } from "../lib/public-url.ts";
-import { webhookHeaders } from "../lib/standard-webhooks.ts";
-import { BASE_RETRY_DELAY_SECONDS, backoffSeconds, MAX_RETRY_DELAY_SECONDS } from "./consumer.ts";
+
+import { inParallel } from "../../lib/concurrency.ts";
+import { loadConfig } from "../../lib/config.ts";
+import { createDb } from "../../lib/db.ts";
+import { describeError } from "../../lib/errors.ts";
+import { logEvent } from "../../lib/log.ts";
+import { webhookUrlProblem } from "../../lib/public-url.ts";
+import {
+	BASE_RETRY_DELAY_SECONDS,
+	backoffSeconds,
+	MAX_RETRY_DELAY_SECONDS,
+} from "../../prebook-emails/email-consumer.ts";
+import { webhookHeaders } from "./signing.ts";
+import { webhookId } from "./webhook-events.ts";
 import {
 	type AttemptOutcome,
 	CLAIM_LEASE_MS,

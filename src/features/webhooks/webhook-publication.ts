@@ -11,14 +11,14 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { webhookEvents } from "../db/schema.ts";
-import { inWaves } from "../lib/concurrency.ts";
-import { batch, type Db, rawQuery } from "../lib/db.ts";
-import type { Effects } from "../lib/effects.ts";
-import { describeError } from "../lib/errors.ts";
-import { logEvent } from "../lib/log.ts";
-import { packIntoBatches } from "./prebook-message.ts";
-import { relayCutoff } from "./relay.ts";
+import { webhookEvents } from "../../db/schema.ts";
+import { inWaves } from "../../lib/concurrency.ts";
+import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import type { Effects } from "../../lib/effects.ts";
+import { describeError } from "../../lib/errors.ts";
+import { logEvent } from "../../lib/log.ts";
+import { relayCutoff } from "../../lib/relay.ts";
+import { packIntoBatches } from "../../prebook-emails/messages.ts";
 
 export const WEBHOOK_QUEUE_NAME = "webhook-deliveries";
 export const WEBHOOK_DLQ_NAME = "webhook-deliveries-dlq";

@@ -6,7 +6,7 @@
  * `webhook-signature`: `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, one per active secret,
  * space-separated — during a rotation receivers holding either secret verify the same request.
  */
-import { fromBase64, toBase64 } from "./encoding.ts";
+import { fromBase64, toBase64 } from "../../lib/encoding.ts";
 
 const SECRET_PREFIX = "whsec_";
 const SECRET_BYTES = 32;

@@ -12,9 +12,9 @@ import { type AppConfig, loadConfig } from "../lib/config.ts";
 import { createDb, type Db } from "../lib/db.ts";
 import { describeError } from "../lib/errors.ts";
 import { logEvent, withLogContext } from "../lib/log.ts";
+import { emailBindingMailer, type Mailer } from "../lib/mailer.ts";
 import { claimRecipients, markDead, recordOutcomes } from "./delivery-ledger.ts";
-import { emailBindingMailer, type Mailer } from "./mailer.ts";
-import { PREBOOK_NOTIFIED, type PrebookMessage, prebookMessage } from "./prebook-message.ts";
+import { PREBOOK_NOTIFIED, type PrebookMessage, prebookMessage } from "./messages.ts";
 import { offerEmail, restockEmail } from "./templates.ts";
 import { signUnsubscribeToken } from "./unsubscribe-token.ts";
 
