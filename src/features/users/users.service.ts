@@ -10,7 +10,7 @@ import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { verifyPassword } from "../../lib/password.ts";
 import { containsText } from "../../lib/sql.ts";
-import { passwordAttempt } from "../auth/auth.service.ts";
+import { passwordAttempt } from "../auth/login-limits.ts";
 import { type OfferRound, offerHeldCopiesOnBooks } from "../prebooks/allocation.ts";
 import type { UserView } from "./users.schemas.ts";
 
