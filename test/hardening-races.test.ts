@@ -279,6 +279,60 @@ describe("nobody can lock anybody out of login", () => {
 		expectError(anywhere, 429, "RATE_LIMITED");
 	});
 
+	it("10 networks × 10 failures cannot lock the owner out of a network it logged in from within 30 days", async () => {
+		const victim = await createUser();
+		const home = freshIpv4();
+		const loginFrom = (network: string, password: string) =>
+			api("POST", "/auth/login", { body: { email: victim.email, password }, headers: fromNetwork(network) });
+		expect((await loginFrom(home, PASSWORD)).status).toBe(200);
+		const statuses = await Promise.all(
+			Array.from({ length: 10 }, async () => {
+				const network = freshIpv4();
+				const seen: number[] = [];
+				for (let i = 0; i < 10; i++) seen.push((await loginFrom(network, "wrong password")).status);
+				return seen;
+			}),
+		);
+		expect(statuses.flat().filter((status) => status === 401)).toHaveLength(100);
+		// Locked everywhere else (guessing stays bounded)…
+		expectError(await loginFrom(freshIpv4(), PASSWORD), 429, "RATE_LIMITED");
+		// …but not at home, where only the per-network limit applies.
+		expect((await loginFrom(home, PASSWORD)).status).toBe(200);
+		const guesses = await Promise.all(Array.from({ length: 12 }, () => loginFrom(home, "wrong password")));
+		expect(guesses.map((res) => res.status).sort()).toEqual([...Array(10).fill(401), 429, 429]);
+		const limited = await loginFrom(home, PASSWORD);
+		expectError(limited, 429, "RATE_LIMITED");
+		expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(0);
+	});
+
+	it("a network counts as known for 30 days, and only under the account's current tokens", async () => {
+		const victim = await createUser();
+		const home = freshIpv4();
+		const loginFrom = (network: string, password: string) =>
+			api("POST", "/auth/login", { body: { email: victim.email, password }, headers: fromNetwork(network) });
+		expect((await loginFrom(home, PASSWORD)).status).toBe(200);
+		const now = new Date().toISOString();
+		await env.DB.prepare(
+			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+			 INSERT INTO login_attempts (email, network, attempted_at) SELECT ?, 'elsewhere-' || i, ? FROM n`,
+		)
+			.bind(victim.email, now)
+			.run();
+		const setKnownAt = (at: string) =>
+			env.DB.prepare("UPDATE login_networks SET last_login_at = ? WHERE user_id = ?")
+				.bind(at, victim.id)
+				.run();
+		await setKnownAt(new Date(Date.now() - 31 * 24 * 3600 * 1000).toISOString());
+		expectError(await loginFrom(home, PASSWORD), 429, "RATE_LIMITED");
+		await setKnownAt(new Date(Date.now() - 29 * 24 * 3600 * 1000).toISOString());
+		expect((await loginFrom(home, PASSWORD)).status).toBe(200);
+		// Deactivation ends every token, and with them what the account's networks were trusted for.
+		await env.DB.prepare("UPDATE users SET token_version = token_version + 1 WHERE id = ?")
+			.bind(victim.id)
+			.run();
+		expectError(await loginFrom(home, PASSWORD), 429, "RATE_LIMITED");
+	});
+
 	it("IPv6 clients are one client per /64, whatever the spelling (the 31st auth request of the minute is 429)", async () => {
 		const prefix = `2001:db8:${(Date.now() % 65535).toString(16)}:${(networkSequence++ % 65535).toString(16)}`;
 		const spellings = [

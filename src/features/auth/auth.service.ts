@@ -22,7 +22,12 @@ import {
 import type { UserView } from "../users/users.schemas.ts";
 import { userColumns } from "../users/users.service.ts";
 import type { TokenPair } from "./auth.schemas.ts";
-import { LOGIN_WINDOW_MS, passwordAttempt } from "./login-limits.ts";
+import {
+	forgetOldLoginNetworks,
+	LOGIN_WINDOW_MS,
+	passwordAttempt,
+	rememberLoginNetwork,
+} from "./login-limits.ts";
 
 /** An emailed link that is unknown, used, expired or tampered with (400: it is a body field, not a bearer). */
 export const invalidLink = () =>
@@ -238,7 +243,7 @@ async function tokenPair(claims: AccessClaims, refreshToken: string, jwtSecret: 
 
 /**
  * Round trip 1 reserves an attempt slot (`passwordAttempt`) and reads the user; a correct password clears
- * the slots of this email and network and stores the new refresh token (round trip 2).
+ * the slots of this email and network, stores the new refresh token and remembers the network (round trip 2).
  */
 export async function logIn(
 	db: Db,
@@ -275,6 +280,12 @@ export async function logIn(
 	if (!account.isActive) throw new AppError("AUTH_ACCOUNT_DEACTIVATED", "This account is deactivated");
 
 	const refreshToken = newSecretToken();
+	const known = rememberLoginNetwork(db, {
+		userId: account.id,
+		network,
+		tokenVersion: account.tokenVersion,
+		at: now,
+	});
 	await db.batch([
 		db.delete(loginAttempts).where(and(eq(loginAttempts.email, email), eq(loginAttempts.network, network))),
 		db.insert(refreshTokens).values({
@@ -284,6 +295,7 @@ export async function logIn(
 			expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_MS).toISOString(),
 			createdAt: now.toISOString(),
 		}),
+		...(known ? [known] : []),
 	]);
 	return tokenPair({ userId: account.id, tokenVersion: account.tokenVersion }, refreshToken, jwtSecret);
 }
@@ -333,13 +345,14 @@ export async function revokeRefreshToken(db: Db, presented: string): Promise<voi
 }
 
 /**
- * Housekeeping (cron): login attempts outside the window and refresh tokens past their expiry no longer
- * decide anything. Expired tokens are the only ones removed, so reuse detection keeps every live family.
+ * Housekeeping (cron): login attempts outside the window, refresh tokens past their expiry and networks
+ * not logged in from for 30 days no longer decide anything. Expired tokens are the only ones removed, so reuse detection keeps every live family.
  */
 export async function purgeExpiredAuthRecords(db: Db, now: Date): Promise<void> {
 	const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
 	await db.batch([
 		db.delete(loginAttempts).where(lte(loginAttempts.attemptedAt, windowStart)),
 		db.delete(refreshTokens).where(lte(refreshTokens.expiresAt, now.toISOString())),
+		forgetOldLoginNetworks(db, now),
 	]);
 }
