@@ -10,7 +10,7 @@ import { and, eq, lte, type SQL, sql } from "drizzle-orm";
 import { loginAttempts, refreshTokens, users } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError, rateLimited } from "../../lib/errors.ts";
-import { decoyPasswordHash, hashPassword, verifyPassword } from "../../lib/password.ts";
+import { hashPassword, verifyPassword } from "../../lib/password.ts";
 import {
 	ACCESS_TOKEN_TTL_SECONDS,
 	type AccessClaims,
@@ -269,10 +269,8 @@ export async function logIn(
 	attempt.ensureReserved(reserved, oldest);
 
 	const account = found[0];
-	const passwordMatches = await verifyPassword(
-		password,
-		account?.passwordHash ?? (await decoyPasswordHash()),
-	);
+	// One key derivation whatever the account: unknown, passwordless guest or wrong password alike.
+	const passwordMatches = await verifyPassword(password, account?.passwordHash ?? null);
 	// A guest account logs in only once its registration is verified (see `registerUser`).
 	if (!account || !passwordMatches || account.isGuest) {
 		throw new AppError("AUTH_INVALID_CREDENTIALS", "Email or password is incorrect");
