@@ -1,8 +1,9 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
+import { PBKDF2_ITERATIONS } from "../src/lib/password";
 import {
 	api,
 	createAdmin,
@@ -114,6 +115,24 @@ describe("POST /auth/login", () => {
 		const { request_id: _wrongId, ...wrongBody } = wrong.body;
 		expect(unknownBody).toEqual(wrongBody);
 		expect(unknown.status).toBe(wrong.status);
+	});
+
+	it("does the same work for an unknown address, a passwordless guest and a wrong password: one PBKDF2 derivation", async () => {
+		const user = await createUser();
+		const guest = uniqueEmail("guest");
+		await env.DB.prepare(
+			"INSERT INTO users (email, password_hash, is_guest, email_verified) VALUES (?, '!guest', 1, 1)",
+		)
+			.bind(guest)
+			.run();
+		const derive = vi.spyOn(crypto.subtle, "deriveBits");
+		for (const email of [uniqueEmail("unknown"), uniqueEmail("unknown"), guest, user.email]) {
+			derive.mockClear();
+			const res = await api("POST", "/auth/login", { body: { email, password: "wrong-password" } });
+			expectError(res, 401, "AUTH_INVALID_CREDENTIALS", null);
+			const iterations = derive.mock.calls.map(([params]) => (params as { iterations: number }).iterations);
+			expect(iterations, email).toEqual([PBKDF2_ITERATIONS]);
+		}
 	});
 
 	it("limits one email to 10 failed attempts in 15 minutes (429 with Retry-After)", async () => {

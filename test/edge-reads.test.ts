@@ -82,8 +82,22 @@ describe("D1 read replication (Sessions API)", () => {
 		expect(validBookmark("00000000-00000011-00000000-00000000000000000000000000000000")).toBe(
 			"00000000-00000011-00000000-00000000000000000000000000000000",
 		);
-		expect(validBookmark(" 0000abcd-00000001 ")).toBe("0000abcd-00000001");
-		for (const junk of [undefined, null, "", "xyz", "00 00", "00_00", "0".repeat(129), "00\n00"])
+		expect(validBookmark(" 0000ABCD-00000001-00000000-0000000000000000000000000000000F ")).toBe(
+			"0000abcd-00000001-00000000-0000000000000000000000000000000f",
+		);
+		// Only D1's fixed-width groups sort as strings: `f-f` would look newer than every real bookmark.
+		for (const junk of [
+			undefined,
+			null,
+			"",
+			"xyz",
+			"00 00",
+			"00_00",
+			"0".repeat(129),
+			"00\n00",
+			"f-f",
+			"0000abcd-00000001",
+		])
 			expect(validBookmark(junk)).toBeNull();
 	});
 

@@ -7,8 +7,18 @@ import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { describe, expect, it, vi } from "vitest";
 import { MAX_CHECKOUT_ATTEMPTS, MAX_DECLINED_CHECKOUTS } from "../src/features/orders/checkout.service";
+import { testPaymentProvider } from "../src/features/orders/payment";
 import worker from "../src/index";
-import { api, createAdmin, createBook, createUser, expectError, PASSWORD, runCron } from "./helpers";
+import {
+	type ApiResponse,
+	api,
+	createAdmin,
+	createBook,
+	createUser,
+	expectError,
+	PASSWORD,
+	runCron,
+} from "./helpers";
 import { expectInvariants } from "./invariants";
 
 const fromNetwork = (ip: string) => ({ "CF-Connecting-IP": ip });
@@ -67,6 +77,88 @@ describe("checkout with one Idempotency-Key, raced", () => {
 		});
 		expect(replay.status).toBe(201);
 		expect(replay.body.id).toBe(first.body.id);
+	});
+});
+
+describe("checkout without an Idempotency-Key, raced", () => {
+	it("a double-clicked checkout makes one order; the other click gets 409 CART_EMPTY and is not charged", async () => {
+		const admin = await createAdmin();
+		const buyer = await createUser();
+		const book = await createBook(admin.token, { stock_quantity: 10, price: "7.00" });
+		await api("POST", "/cart/items", { token: buyer.token, body: { book_id: book.id, quantity: 2 } });
+		const capture = vi.spyOn(testPaymentProvider, "capture");
+		const voided = vi.spyOn(testPaymentProvider, "void");
+		const authorize = vi.spyOn(testPaymentProvider, "authorize");
+		const clicks = await Promise.all(
+			[1, 2].map(() => api("POST", "/orders/checkout", { token: buyer.token, body: {} })),
+		);
+		expect(clicks.map((res) => res.status).sort()).toEqual([201, 409]);
+		expectError(clicks.find((res) => res.status === 409) as ApiResponse, 409, "CART_EMPTY", null);
+		expect((await api("GET", `/books/${book.id}`)).body.stock_quantity).toBe(8);
+		// Only the order's payment is taken; an authorization the losing click got is released.
+		expect(capture).toHaveBeenCalledTimes(1);
+		expect(voided).toHaveBeenCalledTimes(authorize.mock.calls.length - 1);
+		await expectInvariants();
+	});
+
+	it("5 parallel checkouts of one cart make one order; the rest are 409 CART_EMPTY (or 429 past the in-flight cap)", async () => {
+		const admin = await createAdmin();
+		const buyer = await createUser();
+		const book = await createBook(admin.token, { stock_quantity: 10, price: "7.00" });
+		await api("POST", "/cart/items", { token: buyer.token, body: { book_id: book.id, quantity: 2 } });
+		const capture = vi.spyOn(testPaymentProvider, "capture");
+		const authorize = vi.spyOn(testPaymentProvider, "authorize");
+		const results = await Promise.all(
+			Array.from({ length: 5 }, () => api("POST", "/orders/checkout", { token: buyer.token, body: {} })),
+		);
+		expect(results.filter((res) => res.status === 201)).toHaveLength(1);
+		for (const res of results.filter((res) => res.status !== 201)) {
+			// Attempts still waiting for the provider count as possible declines: at most 3 are tried at once.
+			expect(["409 CART_EMPTY", "429 RATE_LIMITED"]).toContain(`${res.status} ${res.body.code}`);
+		}
+		expect(authorize.mock.calls.length).toBeLessThanOrEqual(MAX_DECLINED_CHECKOUTS);
+		const orders = await env.DB.prepare(
+			"SELECT count(*) AS n, sum(total_cents) AS cents FROM orders WHERE user_id = ?",
+		)
+			.bind(buyer.id)
+			.first<{ n: number; cents: number }>();
+		expect(orders).toEqual({ n: 1, cents: 1400 });
+		expect((await api("GET", `/books/${book.id}`)).body.stock_quantity).toBe(8);
+		expect(capture).toHaveBeenCalledTimes(1);
+		const pending = await env.DB.prepare("SELECT sum(pending) AS n FROM checkout_attempts WHERE user_id = ?")
+			.bind(buyer.id)
+			.first<{ n: number }>();
+		expect(pending?.n).toBe(0);
+		await expectInvariants();
+	});
+
+	it("a cart changed between pricing and commit is 409 CART_CHANGED: nothing ordered, charged or taken from stock", async () => {
+		const admin = await createAdmin();
+		const buyer = await createUser();
+		const book = await createBook(admin.token, { stock_quantity: 10 });
+		const other = await createBook(admin.token, { stock_quantity: 10 });
+		await api("POST", "/cart/items", { token: buyer.token, body: { book_id: book.id, quantity: 1 } });
+		// The buyer raises the quantity in another tab while the payment is being authorized.
+		const authorize = testPaymentProvider.authorize.bind(testPaymentProvider);
+		vi.spyOn(testPaymentProvider, "authorize").mockImplementationOnce(async (input) => {
+			await api("POST", "/cart/items", { token: buyer.token, body: { book_id: book.id, quantity: 3 } });
+			await api("POST", "/cart/items", { token: buyer.token, body: { book_id: other.id, quantity: 1 } });
+			return authorize(input);
+		});
+		const capture = vi.spyOn(testPaymentProvider, "capture");
+		const voided = vi.spyOn(testPaymentProvider, "void");
+		const res = await api("POST", "/orders/checkout", { token: buyer.token, body: {} });
+		expectError(res, 409, "CART_CHANGED", null);
+		expect(capture).not.toHaveBeenCalled();
+		expect(voided).toHaveBeenCalledTimes(1);
+		expect((await api("GET", `/books/${book.id}`)).body.stock_quantity).toBe(10);
+		const cart = await api("GET", "/cart", { token: buyer.token });
+		expect(cart.body.items.map((line: { quantity: number }) => line.quantity)).toEqual([4, 1]);
+		// The changed cart is bought as it now is.
+		const bought = await api("POST", "/orders/checkout", { token: buyer.token, body: {} });
+		expect(bought.status).toBe(201);
+		expect(bought.body.items.map((item: { quantity: number }) => item.quantity)).toEqual([4, 1]);
+		await expectInvariants();
 	});
 });
 
@@ -277,6 +369,60 @@ describe("nobody can lock anybody out of login", () => {
 			headers: fromNetwork(freshIpv4()),
 		});
 		expectError(anywhere, 429, "RATE_LIMITED");
+	});
+
+	it("10 networks × 10 failures cannot lock the owner out of a network it logged in from within 30 days", async () => {
+		const victim = await createUser();
+		const home = freshIpv4();
+		const loginFrom = (network: string, password: string) =>
+			api("POST", "/auth/login", { body: { email: victim.email, password }, headers: fromNetwork(network) });
+		expect((await loginFrom(home, PASSWORD)).status).toBe(200);
+		const statuses = await Promise.all(
+			Array.from({ length: 10 }, async () => {
+				const network = freshIpv4();
+				const seen: number[] = [];
+				for (let i = 0; i < 10; i++) seen.push((await loginFrom(network, "wrong password")).status);
+				return seen;
+			}),
+		);
+		expect(statuses.flat().filter((status) => status === 401)).toHaveLength(100);
+		// Locked everywhere else (guessing stays bounded)…
+		expectError(await loginFrom(freshIpv4(), PASSWORD), 429, "RATE_LIMITED");
+		// …but not at home, where only the per-network limit applies.
+		expect((await loginFrom(home, PASSWORD)).status).toBe(200);
+		const guesses = await Promise.all(Array.from({ length: 12 }, () => loginFrom(home, "wrong password")));
+		expect(guesses.map((res) => res.status).sort()).toEqual([...Array(10).fill(401), 429, 429]);
+		const limited = await loginFrom(home, PASSWORD);
+		expectError(limited, 429, "RATE_LIMITED");
+		expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(0);
+	});
+
+	it("a network counts as known for 30 days, and only under the account's current tokens", async () => {
+		const victim = await createUser();
+		const home = freshIpv4();
+		const loginFrom = (network: string, password: string) =>
+			api("POST", "/auth/login", { body: { email: victim.email, password }, headers: fromNetwork(network) });
+		expect((await loginFrom(home, PASSWORD)).status).toBe(200);
+		const now = new Date().toISOString();
+		await env.DB.prepare(
+			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+			 INSERT INTO login_attempts (email, network, attempted_at) SELECT ?, 'elsewhere-' || i, ? FROM n`,
+		)
+			.bind(victim.email, now)
+			.run();
+		const setKnownAt = (at: string) =>
+			env.DB.prepare("UPDATE login_networks SET last_login_at = ? WHERE user_id = ?")
+				.bind(at, victim.id)
+				.run();
+		await setKnownAt(new Date(Date.now() - 31 * 24 * 3600 * 1000).toISOString());
+		expectError(await loginFrom(home, PASSWORD), 429, "RATE_LIMITED");
+		await setKnownAt(new Date(Date.now() - 29 * 24 * 3600 * 1000).toISOString());
+		expect((await loginFrom(home, PASSWORD)).status).toBe(200);
+		// Deactivation ends every token, and with them what the account's networks were trusted for.
+		await env.DB.prepare("UPDATE users SET token_version = token_version + 1 WHERE id = ?")
+			.bind(victim.id)
+			.run();
+		expectError(await loginFrom(home, PASSWORD), 429, "RATE_LIMITED");
 	});
 
 	it("IPv6 clients are one client per /64, whatever the spelling (the 31st auth request of the minute is 429)", async () => {

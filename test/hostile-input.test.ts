@@ -226,6 +226,33 @@ describe("text must show what it is", () => {
 	});
 });
 
+describe("addresses that cannot be delivered are refused (422)", () => {
+	it("a local part over 64 characters, a domain label of 64 or more, or a label starting or ending with '-'", async () => {
+		const login = (email: string) =>
+			api("POST", "/auth/login", { body: { email, password: "whatever-password" } });
+		for (const email of [
+			`${"a".repeat(65)}@example.com`,
+			`reader@${"b".repeat(64)}.example.com`,
+			`reader@example.${"c".repeat(64)}`,
+			"reader@bad-.example.com",
+			"reader@-bad.example.com",
+			"reader@example-.com",
+		]) {
+			const res = await login(email);
+			expectError(res, 422, "VALIDATION_ERROR", "email");
+			expect(res.body.detail, email).toMatch(/^email /);
+		}
+		// At the limits, and with inner hyphens, an address is fine (an unknown one: 401).
+		for (const email of [
+			`${"a".repeat(64)}@example.com`,
+			`reader@${"b".repeat(63)}.example.com`,
+			"reader@ex-am--ple.co-op.example",
+		]) {
+			expectError(await login(email), 401, "AUTH_INVALID_CREDENTIALS");
+		}
+	});
+});
+
 describe("things that are the same are one", () => {
 	it("genres compare after NFKC and case folding (409 GENRE_NAME_CONFLICT)", async () => {
 		const admin = await createAdmin();

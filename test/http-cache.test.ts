@@ -1,6 +1,6 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { app } from "../src/app";
 import worker from "../src/index";
 import { loadConfig } from "../src/lib/config";
@@ -177,20 +177,75 @@ describe("HTTP caching of the public catalog", () => {
 		expect(d1RoundTrips(await api("GET", path, { token: admin.token }))).toBe(1);
 	});
 
-	it("a request with a bookmark reads D1 (its own writes), and refreshes the entry", async () => {
+	it("a malformed or forged Authorization header is still served from the cache; only a valid token skips it", async () => {
 		const admin = await createAdmin();
 		const book = await createBook(admin.token);
 		const path = `/books/${book.id}`;
-		await api("GET", path);
-		const write = await api("PATCH", `${path}/stock`, { token: admin.token, body: { quantity: 4 } });
-		const bookmark = write.headers.get("X-D1-Bookmark") as string;
-		await api("GET", path);
+		expect(d1RoundTrips(await api("GET", path))).toBe(1);
+		const [header, payload] = admin.token.split(".");
+		for (const authorization of [
+			"Bearer garbage",
+			"Basic Zm9vOmJhcg==",
+			`Bearer ${header}.${payload}.forged`,
+			"",
+		]) {
+			const res = await api("GET", path, { headers: { Authorization: authorization } });
+			expect(d1RoundTrips(res), authorization).toBe(0);
+			expect(res.headers.get("Cache-Control"), authorization).toBe(CATALOG_CACHE_CONTROL);
+		}
+		expect(d1RoundTrips(await api("GET", path, { token: admin.token }))).toBe(1);
+	});
+
+	it("a bookmark no newer than the cached answer is served from the cache and rewrites nothing", async () => {
+		const admin = await createAdmin();
+		const book = await createBook(admin.token);
+		const path = `/books/${book.id}`;
+		const first = await api("GET", path);
+		const seen = first.headers.get("X-D1-Bookmark") as string;
+		expect(seen).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/);
+		const put = vi.spyOn(caches.default, "put");
+		const older = "00000000-00000000-00000000-00000000000000000000000000000000";
+		for (const bookmark of [seen, older, seen.toUpperCase(), older, seen]) {
+			const res = await api("GET", path, { headers: { "X-D1-Bookmark": bookmark } });
+			expect(d1RoundTrips(res), bookmark).toBe(0);
+			expect(res.body, bookmark).toEqual(first.body);
+		}
+		expect(put).not.toHaveBeenCalled();
+	});
+
+	it("a bookmark newer than the cached answer reads D1 (its own writes) and refreshes the entry once", async () => {
+		const admin = await createAdmin();
+		const book = await createBook(admin.token, { stock_quantity: 3 });
+		const path = `/books/${book.id}`;
+		expect(d1RoundTrips(await api("GET", path))).toBe(1);
+		// A write whose purge this data center never saw (cache.delete is local): the entry is now stale.
+		const elsewhere = env.DB.withSession("first-primary");
+		await elsewhere.prepare("UPDATE books SET stock_quantity = 4 WHERE id = ?").bind(book.id).run();
+		const bookmark = elsewhere.getBookmark() as string;
+		const put = vi.spyOn(caches.default, "put");
 		const mine = await api("GET", path, { headers: { "X-D1-Bookmark": bookmark } });
 		expect(d1RoundTrips(mine)).toBe(1);
 		expect(mine.body.stock_quantity).toBe(4);
 		expect(mine.headers.get("X-D1-Bookmark")).toBeTruthy();
+		expect(put).toHaveBeenCalledTimes(1);
+		// The refreshed entry answers that bookmark, and everybody else, from the cache.
+		for (const headers of [{ "X-D1-Bookmark": bookmark }, {}] as Record<string, string>[]) {
+			const again = await api("GET", path, { headers });
+			expect(d1RoundTrips(again)).toBe(0);
+			expect(again.body.stock_quantity).toBe(4);
+		}
+		expect(put).toHaveBeenCalledTimes(1);
 		// A garbage bookmark is ignored: the cache answers.
 		expect(d1RoundTrips(await api("GET", path, { headers: { "X-D1-Bookmark": "garbage" } }))).toBe(0);
+		// A bookmark "from the future" reads D1, but never becomes the entry's: real bookmarks still refresh it.
+		const forged = `ffffffff-ffffffff-ffffffff-${"f".repeat(32)}`;
+		expect(d1RoundTrips(await api("GET", path, { headers: { "X-D1-Bookmark": forged } }))).toBe(1);
+		expect(put).toHaveBeenCalledTimes(1);
+		await elsewhere.prepare("UPDATE books SET stock_quantity = 5 WHERE id = ?").bind(book.id).run();
+		const later = await api("GET", path, { headers: { "X-D1-Bookmark": elsewhere.getBookmark() as string } });
+		expect(later.body.stock_quantity).toBe(5);
+		expect(d1RoundTrips(await api("GET", path))).toBe(0);
+		expect((await api("GET", path)).body.stock_quantity).toBe(5);
 	});
 
 	it("errors and per-user responses are never cached", async () => {

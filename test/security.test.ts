@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addToCart, api, cartOf, createAdmin, createBook, createUser } from "./helpers";
+import { addToCart, api, cartOf, createAdmin, createBook, createUser, expectError } from "./helpers";
 
 const HOSTILE_BODIES: unknown[] = [
 	null,
@@ -96,5 +96,63 @@ describe("hostile input never causes a 500", () => {
 				expect(res.status, `${path}?${query}`).toBeLessThan(500);
 			}
 		}
+	});
+});
+
+describe("admin routes answer a non-admin 403 before anything else", () => {
+	it("a reader gets 403 AUTH_FORBIDDEN on every admin route, whatever its path, query or body", async () => {
+		const reader = await createUser();
+		const document = (await api("GET", "/openapi.json")).body as {
+			paths: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+		};
+		// Every operation documenting AUTH_FORBIDDEN is an admin route (lib/openapi.ts, adminErrors).
+		const adminRoutes = Object.entries(document.paths).flatMap(([path, operations]) =>
+			Object.entries(operations)
+				.filter(([, operation]) =>
+					JSON.stringify(operation.responses?.["403"] ?? "").includes("AUTH_FORBIDDEN"),
+				)
+				.map(([method]) => [method.toUpperCase(), path] as const),
+		);
+		expect(adminRoutes.length).toBeGreaterThanOrEqual(20);
+		for (const [method, template] of adminRoutes) {
+			for (const id of [String(reader.id), "not-an-id"]) {
+				const path = template.replace(/\{[^}]+\}/g, id);
+				const requests: { path: string; rawBody?: string }[] = [{ path }, { path: `${path}?limit=100000` }];
+				if (method !== "GET" && method !== "DELETE") {
+					requests.push({ path, rawBody: "{}" }, { path, rawBody: '{"url": 7' });
+					requests.push({ path, rawBody: JSON.stringify({ is_active: false, url: "http://10.0.0.1/x" }) });
+				}
+				for (const request of requests) {
+					const res = await api(method, request.path, { token: reader.token, rawBody: request.rawBody });
+					expectError(res, 403, "AUTH_FORBIDDEN");
+				}
+			}
+		}
+	});
+
+	it("a reader demoting itself or creating a webhook with a forbidden URL gets 403, not 409 or 422", async () => {
+		const reader = await createUser();
+		const self = await api("PATCH", `/admin/users/${reader.id}`, {
+			token: reader.token,
+			body: { is_active: false },
+		});
+		expectError(self, 403, "AUTH_FORBIDDEN");
+		const hook = await api("POST", "/admin/webhooks", {
+			token: reader.token,
+			body: { url: "ftp://127.0.0.1/hooks", events: ["prebook.expired"] },
+		});
+		expectError(hook, 403, "AUTH_FORBIDDEN");
+		// An admin still gets the business answers.
+		const admin = await createAdmin();
+		const own = await api("PATCH", `/admin/users/${admin.id}`, {
+			token: admin.token,
+			body: { role: "user" },
+		});
+		expectError(own, 409, "ADMIN_SELF_MODIFICATION");
+		const bad = await api("POST", "/admin/webhooks", {
+			token: admin.token,
+			body: { url: "ftp://127.0.0.1/hooks", events: ["prebook.expired"] },
+		});
+		expect(bad.status).toBe(422);
 	});
 });

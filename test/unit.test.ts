@@ -1,9 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
+import { fromBase64Url } from "../src/lib/encoding";
 import { describeError } from "../src/lib/errors";
 import { normalizeIsbn } from "../src/lib/isbn";
 import { formatCents, parseCents } from "../src/lib/money";
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/lib/password";
 import { RELAY_BATCH, RELAY_GRACE_MS, relayUnconfirmed } from "../src/lib/relay";
+import { signUnsubscribeToken, verifyUnsubscribeToken } from "../src/prebook-emails/unsubscribe-token";
 
 describe("password hashing", () => {
 	it("uses 100,000 PBKDF2 iterations, the most production Workers accept", () => {
@@ -50,6 +52,28 @@ describe("password hashing", () => {
 		expect(await verifyPassword("x", "pbkdf2_sha256$200000$abc$def")).toBe(false);
 		expect(await verifyPassword("x", "md5$1$abc$def")).toBe(false);
 		expect(await verifyPassword("x", "garbage")).toBe(false);
+	});
+});
+
+describe("unsubscribe tokens", () => {
+	const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+	it("accept only the canonical spelling: the unused bits of the last base64url character must be 0", async () => {
+		const claims = { scope: "all" as const, userId: 7, prebookId: 42 };
+		const token = await signUnsubscribeToken("unsubscribe-secret", claims);
+		expect(await verifyUnsubscribeToken("unsubscribe-secret", token)).toEqual(claims);
+		// 32 signature bytes are 43 characters: the last carries 4 bits of the signature and 2 unused ones.
+		const last = ALPHABET.indexOf(token.at(-1) as string);
+		const spellings = [1, 2, 3].map((bits) => `${token.slice(0, -1)}${ALPHABET[last ^ bits]}`);
+		for (const spelling of spellings) {
+			expect(await verifyUnsubscribeToken("unsubscribe-secret", spelling), spelling).toBeNull();
+		}
+	});
+
+	it("base64url decoding refuses non-canonical input instead of reading it as the canonical bytes", () => {
+		expect([...fromBase64Url("AQ")]).toEqual([1]);
+		for (const text of ["AR", "AS", "AT", "AQ==", "A", "A+", "A/"])
+			expect(() => fromBase64Url(text), text).toThrow();
 	});
 });
 

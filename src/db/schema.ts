@@ -153,6 +153,29 @@ export const loginAttempts = sqliteTable(
 	],
 );
 
+/**
+ * Client networks an account logged in from (API.md, login limits): from a network the account used within
+ * `KNOWN_NETWORK_MS`, only the per-network failure limit applies, so failures elsewhere cannot lock the owner
+ * out where they really log in. A row counts only under the account's current `token_version`: whatever ends
+ * every token (deactivation, erasure, a new password) also forgets these networks. The cron purges old rows.
+ */
+export const loginNetworks = sqliteTable(
+	"login_networks",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		userId: integer("user_id")
+			.notNull()
+			.references(() => users.id, { onDelete: "cascade" }),
+		network: text("network").notNull(),
+		tokenVersion: integer("token_version").notNull(),
+		lastLoginAt: text("last_login_at").notNull(),
+	},
+	(t) => [
+		uniqueIndex("uq_login_networks_user_network").on(t.userId, t.network),
+		index("idx_login_networks_time").on(t.lastLoginAt),
+	],
+);
+
 export const genres = sqliteTable(
 	"genres",
 	{

@@ -4,27 +4,41 @@
  * of every D1 round trip the request makes (lib/db.ts) — in the same transaction as the work, so a
  * deactivated user or a demoted admin is refused at once and its write never commits, at no extra round
  * trip. Routes declare their access level with `...signedIn` or `...adminOnly`.
+ *
+ * On admin routes a non-admin gets 403 before anything else (API.md): validation, and some rules decided
+ * without D1 (ADMIN_SELF_MODIFICATION, the webhook URL policy), answer before any round trip, and a route
+ * may need none at all. So when an admin request made no round trip, one is made for the guard alone
+ * after the handler, whatever it answered: a refusal replaces that answer. Routes that read D1 pay nothing.
  */
+import { sql } from "drizzle-orm";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../types.ts";
 import { type CallerGuard, createDb } from "./db.ts";
 import { AppError } from "./errors.ts";
 import { bearerAuth } from "./openapi.ts";
-import { verifyAccessToken } from "./tokens.ts";
+import { type AccessClaims, verifyAccessToken } from "./tokens.ts";
 
 const BEARER = /^Bearer +([\w-]+\.[\w-]+\.[\w-]+)$/i;
 
+/** The claims of the request's bearer access token; null without one or when it is not valid. */
+export async function accessTokenClaims(c: Context<AppEnv>): Promise<AccessClaims | null> {
+	const token = BEARER.exec(c.req.header("Authorization")?.trim() ?? "")?.[1];
+	return token ? verifyAccessToken(token, c.var.config.jwtSecret) : null;
+}
+
 const requireRole = (role: CallerGuard["role"]) =>
 	createMiddleware<AppEnv>(async (c, next) => {
-		const header = c.req.header("Authorization");
-		if (!header)
+		if (!c.req.header("Authorization"))
 			throw new AppError("AUTH_REQUIRED", "Send a bearer access token in the Authorization header");
-		const token = BEARER.exec(header.trim())?.[1];
-		const claims = token ? await verifyAccessToken(token, c.var.config.jwtSecret) : null;
+		const claims = await accessTokenClaims(c);
 		if (claims === null) throw new AppError("AUTH_INVALID_TOKEN", "The access token is invalid or expired");
 		c.set("caller", { id: claims.userId });
 		c.set("db", createDb(c.var.d1Session, c.var.d1Usage, { ...claims, role }));
+		const roundTrips = c.var.d1Usage.roundTrips;
 		await next();
+		// Throws the guard's 401/403, which the error handler puts in place of the route's answer.
+		if (role === "admin" && c.var.d1Usage.roundTrips === roundTrips) await c.var.db.run(sql`SELECT 1`);
 	});
 
 export const requireUser = requireRole("user");

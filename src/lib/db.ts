@@ -74,21 +74,22 @@ function recordMeta(usage: D1Usage, result: D1Result | D1ExecResult | null): voi
 export type D1Target = D1Database | D1DatabaseSession;
 
 /**
- * A D1 bookmark as D1 issues them: hex groups joined by dashes, e.g.
- * `00000000-00000011-00000000-00000000000000000000000000000000`. Anything else is ignored (never sent
- * to D1), as is anything longer than 128 characters.
+ * A D1 bookmark as D1 issues them: four fixed-width hex groups, e.g.
+ * `00000000-00000011-00000000-00000000000000000000000000000000`. Fixed width is what makes bookmarks sort
+ * oldest to newest as plain strings (D1's glossary: "lexicographically sortable"), which the edge cache
+ * relies on (lib/http-cache.ts); a shorter `f-f` would sort after every real one. Anything else is
+ * ignored (never sent to D1).
  */
-const BOOKMARK = /^[0-9a-f]{1,64}(?:-[0-9a-f]{1,64}){0,7}$/i;
-const MAX_BOOKMARK_LENGTH = 128;
+const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/i;
 
 /** Request and response header carrying a D1 bookmark (read-your-writes across replicas). */
 export const BOOKMARK_HEADER = "X-D1-Bookmark";
 
-/** The client's `X-D1-Bookmark` if it looks like one, else null. */
+/** The client's `X-D1-Bookmark` if it is one (lower-cased, so that bookmarks compare as strings), else null. */
 export function validBookmark(header: string | null | undefined): D1SessionBookmark | null {
 	const value = header?.trim();
-	if (!value || value.length > MAX_BOOKMARK_LENGTH || !BOOKMARK.test(value)) return null;
-	return value;
+	if (!value || !BOOKMARK.test(value)) return null;
+	return value.toLowerCase();
 }
 
 /**

@@ -12,9 +12,14 @@
  *   the response (`waitUntil`). What is stored is built from an allow-list — body, `Content-Type`,
  *   `Cache-Control`, `ETag` — so per-request headers (`X-Request-Id`, `X-D1-Bookmark`, `Server-Timing`,
  *   CORS) are never stored; a hit gets fresh ones from the pipeline.
- * - A request with `Authorization` is never served from, nor stored in, the cache (its answer stays
- *   `no-store`). A request with a valid `X-D1-Bookmark` (a client reading its own writes) skips the lookup
- *   but stores what it read (it is at least as fresh as what is cached).
+ * - A request with a valid access token is never served from, nor stored in, the cache (its answer stays
+ *   `no-store`); any other `Authorization` header (`Bearer garbage`) changes nothing, so it cannot send a
+ *   read past the cache to D1.
+ * - Each entry keeps the D1 bookmark its answer was read at (stored, never served). A request with an
+ *   `X-D1-Bookmark` (a client reading its own writes) is answered from the entry when the entry is at least
+ *   as fresh as that bookmark; only a newer bookmark reads D1, and what it read replaces the entry only if
+ *   it is newer still — so sending bookmarks can neither bypass the cache nor rewrite it at will. D1
+ *   bookmarks are fixed-width hex groups that sort oldest to newest as strings (`validBookmark`).
  * - Writes to the catalog `forgetCatalog(...)` the entries they can name: the book's `GET /books/{id}`,
  *   the unfiltered first page `GET /books` (which `/books?x=1` also reads) and `GET /genres`. Other list
  *   URLs (filters, cursors, limits)
@@ -24,6 +29,7 @@
 import type { Context, Next } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../types.ts";
+import { accessTokenClaims } from "./auth.ts";
 import { BOOKMARK_HEADER, validBookmark } from "./db.ts";
 import { toBase64Url } from "./encoding.ts";
 import { describeError } from "./errors.ts";
@@ -70,6 +76,13 @@ export function matchesIfNoneMatch(header: string | undefined, etag: string): bo
 	return header.split(",").some((tag) => tag.trim() === "*" || opaque(tag) === opaque(etag));
 }
 
+/** Where an entry keeps the bookmark its answer was read at: stored, never part of a response. */
+const ENTRY_BOOKMARK = "X-Catalog-Read-At";
+
+/** `bookmark` is later than `than` (null: no bookmark, older than any); both as `validBookmark` returns them. */
+const isNewer = (bookmark: string | null, than: string | null) =>
+	bookmark !== null && (than === null || bookmark > than);
+
 const catalogHeaders = (etag: string, contentType: string | null): Record<string, string> => ({
 	"Cache-Control": CATALOG_CACHE_CONTROL,
 	ETag: etag,
@@ -97,41 +110,51 @@ const catalogCache = (params: readonly string[]) =>
 	createMiddleware<AppEnv>((c, next) => cachedCatalogRead(c, next, params));
 
 async function cachedCatalogRead(c: Context<AppEnv>, next: Next, params: readonly string[]) {
-	if (c.req.header("Authorization") !== undefined) return next();
+	if (c.req.header("Authorization") && (await accessTokenClaims(c)) !== null) return next();
 	const key = catalogCacheKey(c.req.url, params);
 	if (key === null) return next();
 	const cache = caches.default;
 	const ifNoneMatch = c.req.header("If-None-Match");
 
-	if (!validBookmark(c.req.header(BOOKMARK_HEADER))) {
-		const hit = await cache.match(key);
-		const etag = hit?.headers.get("ETag");
-		if (hit && etag) {
-			if (matchesIfNoneMatch(ifNoneMatch, etag)) {
-				await hit.body?.cancel();
-				return c.body(null, 304, catalogHeaders(etag, null));
-			}
-			return c.body(await hit.arrayBuffer(), 200, catalogHeaders(etag, hit.headers.get("Content-Type")));
+	const sent = validBookmark(c.req.header(BOOKMARK_HEADER));
+	const hit = await cache.match(key);
+	const etag = hit?.headers.get("ETag");
+	const entryReadAt = validBookmark(hit?.headers.get(ENTRY_BOOKMARK));
+	if (hit && etag && !isNewer(sent, entryReadAt)) {
+		if (matchesIfNoneMatch(ifNoneMatch, etag)) {
+			await hit.body?.cancel();
+			return c.body(null, 304, catalogHeaders(etag, null));
 		}
+		return c.body(await hit.arrayBuffer(), 200, catalogHeaders(etag, hit.headers.get("Content-Type")));
 	}
+	await hit?.body?.cancel();
 
 	await next();
 	if (c.res.status !== 200) return;
 	const body = await c.res.arrayBuffer();
 	const contentType = c.res.headers.get("Content-Type");
-	const etag = await etagOf(body);
-	const stored = new Response(body, { status: 200, headers: catalogHeaders(etag, contentType) });
-	await afterResponse(
-		c,
-		cache
-			.put(key, stored)
-			.catch((err) => logEvent("warn", "cache_put_failed", { error: describeError(err) })),
-	);
+	// The session reports the newest bookmark it knows, which may be the client's own (even a forged one
+	// "from the future"): only a bookmark D1 answered with is kept, so no client can pin an entry.
+	const sessionAt = validBookmark(c.var.d1Session.getBookmark());
+	const readAt = sessionAt === sent ? null : sessionAt;
+	const fresh = await etagOf(body);
+	if (!hit || isNewer(readAt, entryReadAt)) {
+		const stored = new Response(body, {
+			status: 200,
+			headers: { ...catalogHeaders(fresh, contentType), ...(readAt ? { [ENTRY_BOOKMARK]: readAt } : {}) },
+		});
+		await afterResponse(
+			c,
+			cache
+				.put(key, stored)
+				.catch((err) => logEvent("warn", "cache_put_failed", { error: describeError(err) })),
+		);
+	}
 	const headers = new Headers(c.res.headers);
-	for (const [name, value] of Object.entries(catalogHeaders(etag, contentType))) headers.set(name, value);
+	for (const [name, value] of Object.entries(catalogHeaders(fresh, contentType))) headers.set(name, value);
 	// Replace, not merge: the handler's response is consumed, this one is the same body with the cache headers.
 	c.res = undefined;
-	if (matchesIfNoneMatch(ifNoneMatch, etag)) {
+	if (matchesIfNoneMatch(ifNoneMatch, fresh)) {
 		headers.delete("Content-Type");
 		headers.delete("Content-Length");
 		c.res = new Response(null, { status: 304, headers });

@@ -35,9 +35,14 @@ export async function hashPassword(password: string): Promise<string> {
 	return `${ALGORITHM}$${PBKDF2_ITERATIONS}$${toBase64Url(salt)}$${toBase64Url(hash)}`;
 }
 
-/** Constant-time check of a password against a stored hash; false for any malformed stored value. */
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-	const [algorithm, iterationsText, saltText, hashText] = stored.split("$");
+interface StoredHash {
+	iterations: number;
+	salt: Uint8Array<ArrayBuffer>;
+	hash: Uint8Array<ArrayBuffer>;
+}
+
+function parseHash(stored: string): StoredHash | null {
+	const [algorithm, iterationsText, saltText, hashText, ...rest] = stored.split("$");
 	const iterations = Number(iterationsText);
 	if (
 		algorithm !== ALGORITHM ||
@@ -45,13 +50,37 @@ export async function verifyPassword(password: string, stored: string): Promise<
 		iterations < 1 ||
 		iterations > PBKDF2_ITERATIONS ||
 		!saltText ||
-		!hashText
+		!hashText ||
+		rest.length > 0
 	) {
-		return false;
+		return null;
 	}
-	const expected = fromBase64Url(hashText);
-	const actual = await derive(password, fromBase64Url(saltText), iterations);
-	return constantTimeEqual(expected, actual);
+	try {
+		return { iterations, salt: fromBase64Url(saltText), hash: fromBase64Url(hashText) };
+	} catch {
+		return null;
+	}
+}
+
+/**
+ * A well-formed hash at today's cost that no password matches (its bytes derive from none we know), checked
+ * against when there is no usable hash: an unknown email, a passwordless guest, an erased account.
+ */
+const NO_PASSWORD = parseHash(
+	`${ALGORITHM}$${PBKDF2_ITERATIONS}$${"A".repeat(22)}$${"A".repeat(43)}`,
+) as StoredHash;
+
+/**
+ * Constant-time check of a password against a stored hash (`null`: there is none); false for a missing or
+ * malformed one. Every call derives one key — without a usable hash, at `PBKDF2_ITERATIONS` against
+ * `NO_PASSWORD` — so the answer takes the same work whether the account exists, has no password or the
+ * password is wrong (API.md: login answers take the same time).
+ */
+export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
+	const parsed = stored === null ? null : parseHash(stored);
+	const { iterations, salt, hash } = parsed ?? NO_PASSWORD;
+	const actual = await derive(password, salt, iterations);
+	return constantTimeEqual(hash, actual) && parsed !== null;
 }
 
 /** Compares every byte whatever the first difference (this module also runs in Node for the seed). */
@@ -60,14 +89,4 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 	let difference = 0;
 	for (let i = 0; i < a.byteLength; i++) difference |= (a[i] as number) ^ (b[i] as number);
 	return difference === 0;
-}
-
-/**
- * A real hash of a random password, verified against when the email is unknown, so an unknown email and
- * a wrong password cost the same time and give the same answer.
- */
-let decoyHash: Promise<string> | undefined;
-export function decoyPasswordHash(): Promise<string> {
-	decoyHash ??= hashPassword(crypto.randomUUID());
-	return decoyHash;
 }

@@ -4,7 +4,8 @@
  * HMAC-SHA256 over those, keyed by `UNSUBSCRIBE_SECRET` (never JWT_SECRET). It needs no login and does not
  * expire: a reader may unsubscribe from an email of last year. A tampered token fails verification.
  *
- * Format: `v1.<scope>.<user id>.<pre-booking id>.<base64url signature>` — URL-safe as it is.
+ * Format: `v1.<scope>.<user id>.<pre-booking id>.<base64url signature>` — URL-safe as it is; the signature
+ * in its one canonical spelling only.
  */
 import { fromBase64Url, toBase64Url } from "../lib/encoding.ts";
 
@@ -43,10 +44,17 @@ export async function verifyUnsubscribeToken(
 	if (!match) return null;
 	const [, scope = "", userId = "", prebookId = "", signature = ""] = match;
 	const payload = `v1.${scope}.${userId}.${prebookId}`;
+	// Only the canonical spelling: the last character's two unused bits would otherwise give four tokens.
+	let signatureBytes: Uint8Array<ArrayBuffer>;
+	try {
+		signatureBytes = fromBase64Url(signature);
+	} catch {
+		return null;
+	}
 	const genuine = await crypto.subtle.verify(
 		"HMAC",
 		await key(secret, "verify"),
-		fromBase64Url(signature),
+		signatureBytes,
 		new TextEncoder().encode(payload),
 	);
 	const resolved = SCOPES[scope];

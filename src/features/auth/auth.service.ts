@@ -1,5 +1,5 @@
 /**
- * Registration, login (with its per-email failure limit), refresh-token rotation and logout.
+ * Registration, login (limited by the failure ledger of ./login-limits.ts), refresh-token rotation and logout.
  *
  * Refresh tokens: every login starts a family. A refresh spends its token and issues the successor in
  * one batch, decided by one conditional UPDATE (`used_at IS NULL`), so of two concurrent refreshes of the
@@ -10,7 +10,7 @@ import { and, eq, lte, type SQL, sql } from "drizzle-orm";
 import { loginAttempts, refreshTokens, users } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError, rateLimited } from "../../lib/errors.ts";
-import { decoyPasswordHash, hashPassword, verifyPassword } from "../../lib/password.ts";
+import { hashPassword, verifyPassword } from "../../lib/password.ts";
 import {
 	ACCESS_TOKEN_TTL_SECONDS,
 	type AccessClaims,
@@ -22,10 +22,12 @@ import {
 import type { UserView } from "../users/users.schemas.ts";
 import { userColumns } from "../users/users.service.ts";
 import type { TokenPair } from "./auth.schemas.ts";
-
-export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
-export const MAX_FAILED_LOGINS_PER_NETWORK = 10;
-export const MAX_FAILED_LOGINS_PER_EMAIL = 100;
+import {
+	forgetOldLoginNetworks,
+	LOGIN_WINDOW_MS,
+	passwordAttempt,
+	rememberLoginNetwork,
+} from "./login-limits.ts";
 
 /** An emailed link that is unknown, used, expired or tampered with (400: it is a body field, not a bearer). */
 export const invalidLink = () =>
@@ -239,61 +241,9 @@ async function tokenPair(claims: AccessClaims, refreshToken: string, jwtSecret: 
 	};
 }
 
-/** The password-attempt ledger of one email and network, read when a slot is refused. */
-interface LedgerState {
-	for_email: number;
-	oldest_for_email: string | null;
-	from_network: number;
-	oldest_from_network: string | null;
-}
-
-/**
- * The statements that reserve a password attempt for `email` (a value or a SQL expression) from `network`,
- * for the batch that also reads the stored hash. The limits are conditions of the INSERT, so concurrent
- * guesses cannot overshoot them: at most 10 failures per (email, client network) — a stranger elsewhere
- * cannot lock the user out of their own network — and 100 per email from all networks, which keeps guessing
- * bounded. A wrong password leaves its slot as a recorded failure. Every place that checks a password
- * (login, account erasure) reserves through here, so a stolen access token is no unlimited guessing oracle.
- */
-export function passwordAttempt(email: string | SQL, network: string, now: Date) {
-	const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
-	const fromNetwork = sql`email = ${email} AND network = ${network}`;
-	const statements = [
-		rawQuery(sql`DELETE FROM login_attempts WHERE email = ${email} AND attempted_at <= ${windowStart}`),
-		rawQuery<{ id: number }>(sql`INSERT INTO login_attempts (email, network, attempted_at)
-			SELECT ${email}, ${network}, ${now.toISOString()}
-			WHERE (SELECT count(*) FROM login_attempts WHERE ${fromNetwork}) < ${MAX_FAILED_LOGINS_PER_NETWORK}
-				AND (SELECT count(*) FROM login_attempts WHERE email = ${email}) < ${MAX_FAILED_LOGINS_PER_EMAIL}
-			RETURNING id`),
-		// When refused: each limit's count and oldest failure say when it has a free slot again.
-		rawQuery<LedgerState>(sql`SELECT
-				(SELECT count(*) FROM login_attempts WHERE email = ${email}) AS for_email,
-				(SELECT min(attempted_at) FROM login_attempts WHERE email = ${email}) AS oldest_for_email,
-				(SELECT count(*) FROM login_attempts WHERE ${fromNetwork}) AS from_network,
-				(SELECT min(attempted_at) FROM login_attempts WHERE ${fromNetwork}) AS oldest_from_network`),
-	] as const;
-	/** Throws 429 with Retry-After (when every limit hit has a free slot) if the INSERT reserved no slot. */
-	const ensureReserved = (reserved: { id: number }[], ledger: LedgerState[]) => {
-		if (reserved.length > 0) return;
-		const state = ledger[0];
-		const freeAt = (oldest: string | null | undefined) =>
-			(oldest ? Date.parse(oldest) : now.getTime()) + LOGIN_WINDOW_MS;
-		const waits = [now.getTime()];
-		if (state && state.for_email >= MAX_FAILED_LOGINS_PER_EMAIL) waits.push(freeAt(state.oldest_for_email));
-		if (state && state.from_network >= MAX_FAILED_LOGINS_PER_NETWORK)
-			waits.push(freeAt(state.oldest_from_network));
-		throw rateLimited(
-			"Too many failed password attempts; try again later",
-			Math.max(...waits),
-			now.getTime(),
-		);
-	};
-	return { statements, ensureReserved };
-}
-
 /**
  * Round trip 1 reserves an attempt slot (`passwordAttempt`) and reads the user; a correct password clears
- * the slots of this email and network and stores the new refresh token (round trip 2).
+ * the slots of this email and network, stores the new refresh token and remembers the network (round trip 2).
  */
 export async function logIn(
 	db: Db,
@@ -319,10 +269,8 @@ export async function logIn(
 	attempt.ensureReserved(reserved, oldest);
 
 	const account = found[0];
-	const passwordMatches = await verifyPassword(
-		password,
-		account?.passwordHash ?? (await decoyPasswordHash()),
-	);
+	// One key derivation whatever the account: unknown, passwordless guest or wrong password alike.
+	const passwordMatches = await verifyPassword(password, account?.passwordHash ?? null);
 	// A guest account logs in only once its registration is verified (see `registerUser`).
 	if (!account || !passwordMatches || account.isGuest) {
 		throw new AppError("AUTH_INVALID_CREDENTIALS", "Email or password is incorrect");
@@ -330,6 +278,12 @@ export async function logIn(
 	if (!account.isActive) throw new AppError("AUTH_ACCOUNT_DEACTIVATED", "This account is deactivated");
 
 	const refreshToken = newSecretToken();
+	const known = rememberLoginNetwork(db, {
+		userId: account.id,
+		network,
+		tokenVersion: account.tokenVersion,
+		at: now,
+	});
 	await db.batch([
 		db.delete(loginAttempts).where(and(eq(loginAttempts.email, email), eq(loginAttempts.network, network))),
 		db.insert(refreshTokens).values({
@@ -339,6 +293,7 @@ export async function logIn(
 			expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_MS).toISOString(),
 			createdAt: now.toISOString(),
 		}),
+		...(known ? [known] : []),
 	]);
 	return tokenPair({ userId: account.id, tokenVersion: account.tokenVersion }, refreshToken, jwtSecret);
 }
@@ -388,13 +343,14 @@ export async function revokeRefreshToken(db: Db, presented: string): Promise<voi
 }
 
 /**
- * Housekeeping (cron): login attempts outside the window and refresh tokens past their expiry no longer
- * decide anything. Expired tokens are the only ones removed, so reuse detection keeps every live family.
+ * Housekeeping (cron): login attempts outside the window, refresh tokens past their expiry and networks
+ * not logged in from for 30 days no longer decide anything. Expired tokens are the only ones removed, so reuse detection keeps every live family.
  */
 export async function purgeExpiredAuthRecords(db: Db, now: Date): Promise<void> {
 	const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
 	await db.batch([
 		db.delete(loginAttempts).where(lte(loginAttempts.attemptedAt, windowStart)),
 		db.delete(refreshTokens).where(lte(refreshTokens.expiresAt, now.toISOString())),
+		forgetOldLoginNetworks(db, now),
 	]);
 }

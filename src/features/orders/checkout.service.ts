@@ -4,15 +4,20 @@
  *  1. read the cart (and the order already made with this Idempotency-Key, if any) — round trip 1;
  *  2. authorize the total with the payment provider. Declined: record a `payment_failed` order; stock and
  *     cart are untouched;
- *  3. one batch — round trip 2: decrement every line's stock (the `CHECK (stock_quantity >= 0)` aborts the
+ *  3. one batch — round trip 2: check that the cart is still exactly the lines priced in step 1 (else the
+ *     batch aborts: 409 `CART_EMPTY` when another checkout bought them meanwhile — a double click —, or
+ *     `CART_CHANGED`), decrement every line's stock (the `CHECK (stock_quantity >= 0)` aborts the
  *     whole batch on a short line, so nothing changes), insert the order, its items and the payment, and
  *     remove the purchased cart lines (and record the `prebook.fulfilled` webhook events of the buyer's
  *     fulfilled pre-bookings, when an endpoint subscribes). If it aborts, the authorization is voided: nobody pays for copies
- *     they did not get, and no copy is sold twice;
+ *     they did not get, nobody pays twice for one cart, and no copy is sold twice;
  *  4. capture the authorization (the handler records it after the response).
  *
  * Idempotency: one order per (user, key), enforced by a unique index inside the batch, so two concurrent
  * requests with the same key produce one order; the loser voids its authorization and returns the winner's.
+ * Without a key, the cart check of step 3 does the same for one cart: whichever batch commits first buys
+ * it, the others find it consumed. Authorization comes before the check (it must be known to hold before
+ * anything commits), so a loser may hold an authorization for a moment, but only the winner's is captured.
  */
 import { and, eq, lte, sql } from "drizzle-orm";
 import { checkoutAttempts, type OrderStatus, orders } from "../../db/schema.ts";
@@ -44,6 +49,16 @@ const keyReused = () =>
 		"This Idempotency-Key was already used for a checkout with another payment_token",
 		"payment_token",
 	);
+
+/** The cart is no longer the one priced: it changed between the read and the batch. */
+const cartChanged = () =>
+	new AppError(
+		"CART_CHANGED",
+		"Your cart changed while the order was being placed; nothing was charged. Review it and check out again",
+		null,
+	);
+
+const cartEmpty = () => new AppError("CART_EMPTY", "Your cart is empty", null);
 
 const insufficientStock = (line: Pick<CartLine, "bookId" | "bookTitle" | "availableQuantity">) =>
 	new AppError(
@@ -161,7 +176,7 @@ export async function checkout(
 		return { order: earlier.order, replayed: true, captured: false, webhookEventIds: [] };
 	}
 
-	if (lines.length === 0) throw new AppError("CART_EMPTY", "Your cart is empty", null);
+	if (lines.length === 0) throw cartEmpty();
 	// A line already short needs no payment attempt (none was reserved); the batch re-checks meanwhile.
 	const short = lines.find((line) => line.quantity > line.availableQuantity);
 	if (short) throw insufficientStock(short);
@@ -211,6 +226,15 @@ export async function checkout(
 		rawQuery(sql`INSERT INTO payments (order_id, provider, status, reference, amount_cents, created_at, updated_at)
 			VALUES (${newestOrderOf(userId)}, ${payments.name}, ${status}, ${reference}, ${totalCents}, ${now}, ${now})`);
 	const readBack = selectOrders(db, eq(orders.id, newestOrderOf(userId)), 1);
+	// The cart must still be exactly the priced lines (same lines, same quantities, none added). Else this
+	// statement breaks `carts.user_id`'s NOT NULL and the whole batch rolls back (SQLite's RAISE exists only
+	// in triggers): of two checkouts of one cart, only the first to commit buys it.
+	const priced = JSON.stringify(lines.map((line) => ({ id: line.id, quantity: line.quantity })));
+	const cartIsStillPriced = rawQuery(sql`UPDATE carts SET user_id = NULL WHERE user_id = ${userId}
+		AND NOT ((SELECT count(*) FROM cart_items WHERE cart_id = carts.id) = ${lines.length}
+			AND (SELECT count(*) FROM cart_items JOIN json_each(${priced}) AS p
+				ON cart_items.id = p.value ->> 'id' AND cart_items.quantity = p.value ->> 'quantity'
+				WHERE cart_items.cart_id = carts.id) = ${lines.length})`);
 
 	let order: OrderView | undefined;
 	let webhookEventIds: number[] = [];
@@ -227,8 +251,10 @@ export async function checkout(
 			if (!declined[0]) throw new Error("checkout: the declined order was not read back");
 			return { order: declined[0], replayed: false, captured: false, webhookEventIds: [] };
 		}
-		const [, , , , fulfilledEvents, , , confirmed] = await batch(db, [
+		const [, , , , , fulfilledEvents, , , confirmed] = await batch(db, [
 			...newOrder("confirmed"),
+			// After the order: a concurrent request with the same key still answers with the winner's order.
+			cartIsStillPriced,
 			// The buyer's held copy (hold_queue) comes out of held_quantity, the rest out of the available
 			// copies; the triggers of migrations/0012 abort the batch if that would take a copy held for
 			// someone else (held_quantity > stock_quantity) or the stock below 0.
@@ -272,6 +298,11 @@ export async function checkout(
 			]);
 			if (winner && winner.fingerprint !== fingerprint) throw keyReused();
 			if (winner) return { order: winner.order, replayed: true, captured: false, webhookEventIds: [] };
+		}
+		if (violation?.kind === "not_null" && violation.target === "carts.user_id") {
+			// Another checkout bought the cart (or the buyer changed it) between the read and the batch.
+			const [, current] = await batch(db, [settle, cartLines(db, userId)]);
+			throw current.length === 0 ? cartEmpty() : cartChanged();
 		}
 		if (violation?.kind === "check" || violation?.kind === "foreign_key") {
 			// Another buyer took the last copies (or the book was removed) between the read and the batch.

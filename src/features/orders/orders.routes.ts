@@ -25,6 +25,7 @@ export const checkout = createRoute({
 		"Authorizes the payment, then in one D1 transaction decrements every line's stock, records the order and empties the purchased lines; the payment is captured after it commits.",
 		"A declined payment (test provider: `payment_token` `tok_fail`) records a `payment_failed` order (201) and changes neither stock nor cart.",
 		"A short line changes nothing: 409 `INSUFFICIENT_STOCK` with `field` `book_id:<id>`.",
+		"The transaction buys exactly the cart lines that were priced: of two concurrent checkouts of one cart (a double click), one makes the order and the other gets 409 `CART_EMPTY` — or `CART_CHANGED` when the cart changed in between — and is not charged.",
 		"Send an `Idempotency-Key` header (1–255 characters) to make retries safe: the same key from the same user returns the same order (header `Idempotent-Replayed: true`), never charging or decrementing twice — also when the requests race. The same key with another `payment_token` is 422 `IDEMPOTENCY_KEY_REUSED`.",
 		"Throttled per user: 10 attempts and 3 declined payments per 15 minutes (429 with `Retry-After`); a retry with the same key and token does not count again.",
 	].join("\n\n"),
@@ -39,8 +40,9 @@ export const checkout = createRoute({
 			...userErrors,
 			...bodyErrors,
 			409: {
-				codes: ["CART_EMPTY", "INSUFFICIENT_STOCK"],
-				description: "The cart is empty, or a line is short (field `book_id:<id>`); nothing changed",
+				codes: ["CART_EMPTY", "CART_CHANGED", "INSUFFICIENT_STOCK"],
+				description:
+					"The cart is empty (also when a concurrent checkout bought it), changed while the order was being placed, or a line is short (field `book_id:<id>`); nothing changed or charged",
 			},
 			422: {
 				codes: ["VALIDATION_ERROR", "IDEMPOTENCY_KEY_REUSED"],

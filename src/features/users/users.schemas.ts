@@ -30,13 +30,37 @@ export const toUserResponse = (user: UserView): z.infer<typeof UserSchema> => ({
 	created_at: user.createdAt,
 });
 
+/**
+ * Why mail to a syntactically valid address could not be delivered, or null: SMTP limits the part before
+ * the @ to 64 octets (RFC 5321 §4.5.3.1.1), and DNS each domain label to 63, which may neither start nor
+ * end with a hyphen (RFC 1035 §2.3.1).
+ */
+function undeliverable(email: string): string | null {
+	const at = email.lastIndexOf("@");
+	if (at > 64) return "email must have at most 64 characters before the @";
+	for (const label of email.slice(at + 1).split(".")) {
+		if (label.length > 63) return "email must have at most 63 characters in each part of its domain";
+		if (label.startsWith("-") || label.endsWith("-"))
+			return "email must not have a part of its domain that starts or ends with '-'";
+	}
+	return null;
+}
+
 /** Emails are compared trimmed and lower-cased everywhere. */
 export const emailInput = z
 	.string()
 	.trim()
 	.normalize("NFC")
 	.toLowerCase()
-	.pipe(z.email("email must be a valid email address").max(254, "email must be at most 254 characters"))
+	.pipe(
+		z
+			.email("email must be a valid email address")
+			.max(254, "email must be at most 254 characters")
+			.superRefine((email, ctx) => {
+				const problem = undeliverable(email);
+				if (problem) ctx.addIssue({ code: "custom", message: problem });
+			}),
+	)
 	.openapi({ format: "email", example: "reader@example.com" });
 
 export const UserPatch = z

@@ -12,7 +12,7 @@ import { verifyPassword } from "../../lib/password.ts";
 import { containsText } from "../../lib/sql.ts";
 import { allocate, booksIn, linesOfReader } from "../allocation/engine.ts";
 import { NOTHING, type Outcome } from "../allocation/outcome.ts";
-import { passwordAttempt } from "../auth/auth.service.ts";
+import { passwordAttempt } from "../auth/login-limits.ts";
 import type { UserView } from "./users.schemas.ts";
 
 /** The columns of a `UserView`. */
@@ -246,6 +246,8 @@ export async function eraseAccount(
 			.returning({ id: users.id }),
 		refreshTokens: rawQuery(sql`DELETE FROM refresh_tokens WHERE user_id = ${userId} AND ${erased}`),
 		emailTokens: rawQuery(sql`DELETE FROM email_tokens WHERE user_id = ${userId} AND ${erased}`),
+		// The networks it logged in from (login limits): no client network of the person stays.
+		loginNetworks: rawQuery(sql`DELETE FROM login_networks WHERE user_id = ${userId} AND ${erased}`),
 		wishlist: rawQuery(sql`DELETE FROM wishlist_items WHERE user_id = ${userId} AND ${erased}`),
 		cart: rawQuery(sql`DELETE FROM carts WHERE user_id = ${userId} AND ${erased}`),
 		cancelled: rawQuery(sql`UPDATE pre_bookings SET status = 'cancelled', cancelled_at = ${now}
