@@ -348,6 +348,7 @@ describe("the OpenAPI document", () => {
 			"prebook.fulfilled",
 			"prebook.notified",
 			"prebook.offered",
+			"prebook.passed",
 			"restock.created",
 		]);
 		const notified = doc.webhooks["prebook.notified"].post;

@@ -197,7 +197,7 @@ export const ALLOCATIONS = ["notify_all", "hold_queue"] as const;
  * What made the allocation engine run (features/allocation): recorded on each offer round and notice.
  * `eligible`: a reader it had passed over can be served again (resumed, emails back on, reactivated).
  */
-export const ALLOCATION_REASONS = ["restock", "expiry", "cancel", "policy", "eligible"] as const;
+export const ALLOCATION_REASONS = ["restock", "expiry", "cancel", "pass", "policy", "eligible"] as const;
 export type AllocationReason = (typeof ALLOCATION_REASONS)[number];
 export type Allocation = (typeof ALLOCATIONS)[number];
 

@@ -9,5 +9,8 @@ export const prebooksRouter = createRouter()
 	.openapi(routes.list, handlers.list)
 	.openapi(routes.get, handlers.get)
 	.openapi(routes.cancel, handlers.cancel)
+	.openapi(routes.pause, handlers.pause)
+	.openapi(routes.resume, handlers.resume)
+	.openapi(routes.pass, handlers.pass)
 	.openapi(routes.demand, handlers.demand)
 	.openapi(routes.line, handlers.line);

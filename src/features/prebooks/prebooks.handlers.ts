@@ -20,7 +20,10 @@ import {
 	createPrebook,
 	getPrebook,
 	listPrebooks,
+	passOffer,
+	pausePrebook,
 	requestGuestPrebook,
+	resumePrebook,
 	waitingDemand,
 } from "./prebooks.service.ts";
 
@@ -45,6 +48,24 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) =>
 export const cancel: AppRouteHandler<typeof routes.cancel> = async (c) => {
 	await publishAfterCommit(c, await cancelPrebook(c.var.db, c.var.caller.id, c.req.valid("param").id));
 	return c.body(null, 204);
+};
+
+export const pause: AppRouteHandler<typeof routes.pause> = async (c) => {
+	const { id } = c.req.valid("param");
+	const prebook = await pausePrebook(c.var.db, c.var.caller.id, id, c.req.valid("json").until);
+	return c.json(toPrebookResponse(prebook), 200);
+};
+
+export const resume: AppRouteHandler<typeof routes.resume> = async (c) => {
+	const { prebook, outcome } = await resumePrebook(c.var.db, c.var.caller.id, c.req.valid("param").id);
+	await publishAfterCommit(c, outcome);
+	return c.json(toPrebookResponse(prebook), 200);
+};
+
+export const pass: AppRouteHandler<typeof routes.pass> = async (c) => {
+	const { prebook, outcome } = await passOffer(c.var.db, c.var.caller.id, c.req.valid("param").id);
+	await publishAfterCommit(c, outcome);
+	return c.json(toPrebookResponse(prebook), 200);
 };
 
 export const demand: AppRouteHandler<typeof routes.demand> = async (c) => {

@@ -4,6 +4,7 @@ import { adminOnly, signedIn } from "../../lib/auth.ts";
 import {
 	adminErrors,
 	bodyErrors,
+	type CodesFor,
 	errorResponses,
 	idParam,
 	jsonBody,
@@ -21,6 +22,7 @@ import {
 	GuestPrebookAccepted,
 	GuestPrebookBody,
 	LineEntrySchema,
+	PauseBody,
 	PrebookCreate,
 	PrebookSchema,
 } from "./prebooks.schemas.ts";
@@ -113,6 +115,75 @@ export const cancel = createRoute({
 		}),
 	},
 });
+
+/** A `POST /prebooks/{id}/<change>` of the caller's pre-booking, answered with the pre-booking after it. */
+const prebookChange = <const P extends string, const C extends readonly [CodesFor<409>, ...CodesFor<409>[]]>(
+	operationId: string,
+	path: P,
+	summary: string,
+	description: string,
+	conflicts: { codes: C; description: string },
+) =>
+	createRoute({
+		operationId,
+		method: "post",
+		path,
+		tags: ["Pre-bookings"],
+		summary,
+		description,
+		...signedIn,
+		request: { params: prebookId },
+		responses: {
+			200: jsonResponse(PrebookSchema, "The pre-booking after the change"),
+			...errorResponses({
+				...userErrors,
+				404: { codes: ["PREBOOK_NOT_FOUND"], description: "No such pre-booking (also another user's)" },
+				409: conflicts,
+				...paramErrors,
+			}),
+		},
+	});
+
+export const pause = createRoute({
+	operationId: "pausePrebook",
+	method: "post",
+	path: "/prebooks/{id}/pause",
+	tags: ["Pre-bookings"],
+	summary: "Pause a waiting pre-booking",
+	description:
+		"Until `until` (at most 180 days ahead) the pre-booking keeps its place but is passed over: no copy is offered to it and, on notify_all books, it is not notified (`on_hold_reason: paused`, `position` null). The pause ends by itself at `until` (the allocation engine then serves the line within a minute) or with `resume`. Pausing again moves the end.",
+	...signedIn,
+	request: { params: prebookId, body: jsonBody(PauseBody) },
+	responses: {
+		200: jsonResponse(PrebookSchema, "The paused pre-booking"),
+		...errorResponses({
+			...userErrors,
+			...bodyErrors,
+			404: { codes: ["PREBOOK_NOT_FOUND"], description: "No such pre-booking (also another user's)" },
+			409: { codes: ["PREBOOK_NOT_WAITING"], description: "Only a waiting pre-booking can be paused" },
+			...paramErrors,
+		}),
+	},
+});
+
+export const resume = prebookChange(
+	"resumePrebook",
+	"/prebooks/{id}/resume",
+	"End a pause now",
+	"The pause ends now and, in the same transaction, the allocation engine serves the book's line: a copy left beside the reader while they were paused is theirs if they are next.",
+	{ codes: ["PREBOOK_NOT_PAUSED"], description: "The pre-booking is not paused (or no longer waiting)" },
+);
+
+export const pass = prebookChange(
+	"passOffer",
+	"/prebooks/{id}/pass",
+	"Pass on the copy held for you",
+	"An `offered` pre-booking goes back to `waiting` with its place in line, paused for 7 days, and its held copy goes to the next in line in the same transaction (webhook `prebook.passed`). Two passes per pre-booking (`passes_left`).",
+	{
+		codes: ["PREBOOK_NOT_OFFERED", "PREBOOK_PASS_LIMIT"],
+		description: "Only an offer can be passed; PREBOOK_PASS_LIMIT when `passes_left` is 0",
+	},
+);
 
 export const demand = createRoute({
 	operationId: "adminPrebookDemand",

@@ -75,6 +75,25 @@ export const toPrebookResponse = (row: PrebookView): PrebookResponse => ({
 	cancelled_at: row.cancelledAt,
 });
 
+/** The longest pause (API.md, pause): a reader keeps their place for up to 180 days. */
+export const MAX_PAUSE_DAYS = 180;
+
+export const PauseBody = z
+	.object({
+		until: z.iso
+			.datetime({ offset: true, error: "until must be an RFC 3339 date-time, e.g. 2027-01-31T09:00:00Z" })
+			.refine((until) => Date.parse(until) > Date.now(), "until must be in the future")
+			.refine(
+				(until) => Date.parse(until) <= Date.now() + MAX_PAUSE_DAYS * 24 * 60 * 60 * 1000,
+				`until must be at most ${MAX_PAUSE_DAYS} days ahead`,
+			)
+			.openapi({
+				description: `When the pause ends by itself (RFC 3339, in the future, at most ${MAX_PAUSE_DAYS} days ahead)`,
+				example: "2027-01-31T09:00:00Z",
+			}),
+	})
+	.openapi("PreBookingPause");
+
 export const PrebookCreate = z.object({ book_id: idField("book_id") }).openapi("PreBookingCreate");
 
 export const GuestPrebookBody = z

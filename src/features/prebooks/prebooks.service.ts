@@ -14,7 +14,8 @@ import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.t
 import { hashToken, newSecretToken } from "../../lib/tokens.ts";
 import { allocateBook } from "../allocation/engine.ts";
 import { aliases, onHoldReason, positionInLine, servable } from "../allocation/line.ts";
-import type { Outcome } from "../allocation/outcome.ts";
+import { type Outcome, outcomeOf } from "../allocation/outcome.ts";
+import { eventIdsOf, prebookPassedEvent } from "../webhooks/webhook-events.ts";
 import type { DemandView, LineEntryView, PrebookView } from "./prebooks.schemas.ts";
 
 export const MAX_WAITING_PER_USER = 100;
@@ -184,6 +185,114 @@ export async function cancelPrebook(db: Db, userId: number, id: number): Promise
 		throw new AppError("PREBOOK_ALREADY_CANCELLED", "This pre-booking is already cancelled", "id");
 	}
 	throw new AppError("PREBOOK_CLOSED", `This pre-booking is ${status} and can no longer be cancelled`, "id");
+}
+
+/** How long a pass keeps the reader paused (API.md, pass): the copy goes on, they keep their place. */
+export const PASS_PAUSE_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** The caller's pre-booking, as its view, read in a batch after a change (another user's is absent). */
+const ownView = (db: Db, userId: number, id: number, now: string) =>
+	prebookViews(db, now).where(and(eq(preBookings.id, id), eq(preBookings.userId, userId)));
+
+/**
+ * `POST /prebooks/{id}/pause`, one round trip: a waiting pre-booking is passed over until `until` (rule 4)
+ * and keeps its place. Nothing is freed, so the engine has nothing to do; the pause ends by itself (the
+ * cron's `endLapsedPauses`) or by `resume`.
+ */
+export async function pausePrebook(db: Db, userId: number, id: number, until: string): Promise<PrebookView> {
+	const now = new Date().toISOString();
+	const { paused, view } = await batch(db, {
+		paused: rawQuery<{
+			id: number;
+		}>(sql`UPDATE pre_bookings SET paused_until = ${new Date(until).toISOString()}
+			WHERE id = ${id} AND user_id = ${userId} AND status = 'waiting'
+			RETURNING id`),
+		view: ownView(db, userId, id, now),
+	});
+	const prebook = view[0];
+	if (!prebook) throw prebookNotFound();
+	if (paused.length === 0) {
+		throw new AppError(
+			"PREBOOK_NOT_WAITING",
+			`This pre-booking is ${prebook.status}: only a waiting one can be paused`,
+			"id",
+		);
+	}
+	return prebook;
+}
+
+/**
+ * `POST /prebooks/{id}/resume`, one round trip: the pause ends now and the engine serves the line in the
+ * same batch (a copy left beside the paused reader goes to them if they are next).
+ */
+export async function resumePrebook(
+	db: Db,
+	userId: number,
+	id: number,
+): Promise<{ prebook: PrebookView; outcome: Outcome }> {
+	const now = new Date().toISOString();
+	const { resumed, allocation, view } = await batch(db, {
+		resumed: rawQuery<{ id: number }>(sql`UPDATE pre_bookings SET paused_until = NULL
+			WHERE id = ${id} AND user_id = ${userId} AND status = 'waiting' AND paused_until > ${now}
+			RETURNING id`),
+		allocation: allocateBook(
+			sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`,
+			"eligible",
+			now,
+		),
+		view: ownView(db, userId, id, now),
+	});
+	const prebook = view[0];
+	if (!prebook) throw prebookNotFound();
+	if (resumed.length === 0) throw new AppError("PREBOOK_NOT_PAUSED", "This pre-booking is not paused", "id");
+	return { prebook, outcome: allocation };
+}
+
+/**
+ * `POST /prebooks/{id}/pass`, one round trip: an offered pre-booking goes back to `waiting` — its place
+ * kept, paused for 7 days, one pass spent — and the engine gives its held copy to the next in line in the
+ * same batch. Every condition (offered, passes left) is part of the UPDATE.
+ */
+export async function passOffer(
+	db: Db,
+	userId: number,
+	id: number,
+): Promise<{ prebook: PrebookView; outcome: Outcome }> {
+	const now = new Date().toISOString();
+	const pausedUntil = new Date(Date.parse(now) + PASS_PAUSE_MS).toISOString();
+	const passing = sql`SELECT id FROM pre_bookings
+		WHERE id = ${id} AND user_id = ${userId} AND status = 'offered' AND passes_left > 0`;
+	const { passedEvent, passed, allocation, view } = await batch(db, {
+		passedEvent: prebookPassedEvent(passing, now, pausedUntil),
+		passed: rawQuery<{ id: number }>(sql`UPDATE pre_bookings
+			SET status = 'waiting', passes_left = passes_left - 1, paused_until = ${pausedUntil},
+				offered_at = NULL, hold_expires_at = NULL, offer_round_id = NULL
+			WHERE id IN (${passing})
+			RETURNING id`),
+		allocation: allocateBook(
+			sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`,
+			"pass",
+			now,
+		),
+		view: ownView(db, userId, id, now),
+	});
+	const prebook = view[0];
+	if (!prebook) throw prebookNotFound();
+	if (passed.length > 0) {
+		return { prebook, outcome: outcomeOf(allocation, { webhookEventIds: eventIdsOf(passedEvent) }) };
+	}
+	if (prebook.status !== "offered") {
+		throw new AppError(
+			"PREBOOK_NOT_OFFERED",
+			`This pre-booking is ${prebook.status}: only an offer can be passed`,
+			"id",
+		);
+	}
+	throw new AppError(
+		"PREBOOK_PASS_LIMIT",
+		"This pre-booking has no passes left: buy the copy or let it go",
+		"id",
+	);
 }
 
 /** Books by number of waiting pre-bookings, most first (served by idx_pre_bookings_book_line). */

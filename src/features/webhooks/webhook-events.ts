@@ -92,6 +92,17 @@ const PrebookFulfilledData = z
 	})
 	.openapi("WebhookPrebookFulfilled");
 
+const PrebookPassedData = z
+	.object({
+		prebook_id: id("The pre-booking"),
+		book_id: id("The book whose held copy was passed on"),
+		user_id: id("The reader who passed"),
+		passed_at: timestamp,
+		passes_left: z.number().int().openapi({ description: "Passes the pre-booking has left" }),
+		paused_until: timestamp.openapi({ description: "The reader keeps their place, paused until then" }),
+	})
+	.openapi("WebhookPrebookPassed");
+
 const RestockCreatedData = z
 	.object({
 		restock_id: id("The restock"),
@@ -117,6 +128,10 @@ export const WEBHOOK_EVENTS = {
 	),
 	"prebook.expired": event("Held copies were not bought in time; the holds expired", PrebookExpiredData),
 	"prebook.fulfilled": event("A notified or offered reader bought the book", PrebookFulfilledData),
+	"prebook.passed": event(
+		"A reader passed on the copy held for them: it went to the next in line, they keep their place",
+		PrebookPassedData,
+	),
 	"restock.created": event("A book's stock rose", RestockCreatedData),
 } as const;
 
@@ -239,6 +254,18 @@ export const prebookFulfilledEvents = (userId: number, orderItems: string, order
 		FROM ${subscriber("prebook.fulfilled")} pre_bookings AS p
 		WHERE p.user_id = ${userId} AND p.status = 'fulfilled' AND p.fulfilled_at = ${now}
 			AND p.book_id IN (SELECT value ->> 'book_id' FROM json_each(${orderItems}))`);
+
+/**
+ * Before a pass's UPDATE, on the same condition (the pre-booking is offered and has passes left):
+ * `prebook.passed` with the state the UPDATE gives it (`passes_left` one less, paused until `pausedUntil`).
+ */
+export const prebookPassedEvent = (passing: SQL, now: string, pausedUntil: string) =>
+	recordEvents(sql`SELECT 'prebook.passed',
+			json_object('prebook_id', p.id, 'book_id', p.book_id, 'user_id', p.user_id, 'passed_at', ${now},
+				'passes_left', p.passes_left - 1, 'paused_until', ${pausedUntil}),
+			'prebook.passed:' || p.id || ':' || (p.passes_left - 1), ${now}
+		FROM ${subscriber("prebook.passed")} pre_bookings AS p
+		WHERE p.id IN (${passing})`);
 
 /** `webhook-id`: the event's, so every endpoint and every retry of one event carry the same id. */
 export const webhookId = (eventId: number) => `evt_${eventId}`;
