@@ -6,6 +6,10 @@
  * the D1 round trips and time from Server-Timing, and the rows D1 read and wrote. It uses its own local
  * state under .wrangler/bench (your dev data is untouched) and stops the server when done.
  * The seeded users are inactive, so the queue consumer skips them instead of sending 100,000 emails.
+ *
+ * Then the same restock on `waves` books with 10,000 and 100,000 waiting (verified, active readers, so the
+ * engine serves them): only the first wave, 5 copies × wave_factor 3 = 15 readers, is notified, and the
+ * line is walked no further than that.
  */
 import {
 	BENCH_ADMIN,
@@ -18,6 +22,7 @@ import {
 } from "./local-server.ts";
 
 const SIZES = [1_000, 10_000, 100_000];
+const WAVE_SIZES = [10_000, 100_000];
 const STATE = ".wrangler/bench";
 
 console.log(
@@ -46,6 +51,30 @@ const bookIds = await seedFreshState(STATE, async (db) => {
 			.prepare(
 				`INSERT INTO pre_bookings (user_id, book_id, status)
 				 SELECT id, ?, 'waiting' FROM users WHERE email LIKE 'bench-%' ORDER BY id LIMIT ?`,
+			)
+			.bind(book.id, size)
+			.run();
+		ids.push(book.id);
+	}
+	await db
+		.prepare(
+			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+			 INSERT INTO users (email, password_hash, email_verified) SELECT 'wave-' || i || '@example.com', 'x', 1 FROM n`,
+		)
+		.bind(Math.max(...WAVE_SIZES))
+		.run();
+	for (const size of WAVE_SIZES) {
+		const book = await db
+			.prepare(
+				"INSERT INTO books (title, author, price_cents, stock_quantity, allocation) VALUES (?, 'Bench', 1000, 0, 'waves') RETURNING id",
+			)
+			.bind(`Bench waves ${size}`)
+			.first<{ id: number }>();
+		if (!book) throw new Error("could not seed a book");
+		await db
+			.prepare(
+				`INSERT INTO pre_bookings (user_id, book_id, status)
+				 SELECT id, ?, 'waiting' FROM users WHERE email LIKE 'wave-%' ORDER BY id LIMIT ?`,
 			)
 			.bind(book.id, size)
 			.run();
@@ -84,7 +113,30 @@ try {
 		if (logged && logged.notified !== size)
 			throw new Error(`expected ${size} notified, got ${logged.notified}`);
 	}
-	const failures = server.logLines.filter((line) => line.includes("restock_publish_failed"));
+	console.log("\nwaves: waiting   response   d1 round trips   d1 time   rows read   notified");
+	for (const [index, size] of WAVE_SIZES.entries()) {
+		const bookId = bookIds[SIZES.length + index];
+		const { res, ms: elapsed } = await call(base, "PATCH", `/books/${bookId}/stock`, {
+			body: { quantity: 5 },
+			token,
+		});
+		if (!res.ok) throw new Error(`restock answered ${res.status}`);
+		const timing = d1Timing(res);
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		const logged = server.events("restock_notified").find((event) => event.book_id === bookId);
+		console.log(
+			[
+				size.toLocaleString().padStart(14),
+				`${elapsed.toFixed(0)} ms`.padStart(10),
+				String(timing?.roundTrips ?? "?").padStart(16),
+				`${timing?.ms ?? "?"} ms`.padStart(9),
+				String(logged?.d1_rows_read ?? "?").padStart(11),
+				String(logged?.notified ?? "?").padStart(10),
+			].join(" "),
+		);
+		if (logged && logged.notified !== 15) throw new Error(`expected a wave of 15, got ${logged.notified}`);
+	}
+	const failures = server.logLines.filter((line) => line.includes("notice_publish_failed"));
 	if (failures.length > 0) throw new Error(`publishing failed:\n${failures.join("\n")}`);
 } finally {
 	server.stop();

@@ -2,6 +2,7 @@ import { app } from "./app.ts";
 import {
 	endLapsedPauses,
 	expireLapsedHolds,
+	notifyNextWaves,
 	relayUnpublishedNotices,
 	relayUnpublishedOfferRounds,
 } from "./features/allocation/sweeps.ts";
@@ -62,6 +63,7 @@ export default {
 			withLogContext({ cron: controller.cron, scheduled_time: now.toISOString() }, async () => {
 				await cronTask("expire_holds", () => expireLapsedHolds(db, effects, now));
 				await cronTask("end_pauses", () => endLapsedPauses(db, effects, now));
+				await cronTask("next_waves", () => notifyNextWaves(db, effects, now));
 				await cronTask("relay_notices", () => relayUnpublishedNotices(db, env.PREBOOK_QUEUE, now));
 				await cronTask("relay_offer_rounds", () => relayUnpublishedOfferRounds(db, env.PREBOOK_QUEUE, now));
 				await cronTask("relay_webhook_events", () =>

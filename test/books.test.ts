@@ -50,6 +50,8 @@ describe("POST /books", () => {
 			available_quantity: 4,
 			allocation: "notify_all",
 			hold_hours: 48,
+			wave_factor: 3,
+			wave_minutes: 60,
 			created_at: expect.any(String),
 			updated_at: expect.any(String),
 		});

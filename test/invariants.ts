@@ -29,10 +29,10 @@ const VIOLATIONS: Record<string, string> = {
 	"held_quantity is the number of offered pre-bookings": `SELECT b.id FROM books AS b
 		WHERE b.held_quantity <> (SELECT count(*) FROM pre_bookings AS p WHERE p.book_id = b.id AND p.status = 'offered')`,
 	// Rule 11, from the contract's words rather than the engine's SQL: passed over are paused members and,
-	// except under notify_all, members whose reader cannot be told.
+	// except under notify_all, members whose reader cannot be told. (Under waves the rest wait their wave.)
 	"no waiting pre-booking that is not passed over on a book with available copies": `SELECT DISTINCT p.book_id
 		FROM pre_bookings AS p JOIN books AS b ON b.id = p.book_id JOIN users AS u ON u.id = p.user_id
-		WHERE p.status = 'waiting' AND b.stock_quantity > b.held_quantity
+		WHERE p.status = 'waiting' AND b.stock_quantity > b.held_quantity AND b.allocation <> 'waves'
 			AND (p.paused_until IS NULL OR p.paused_until <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 			AND (b.allocation = 'notify_all' OR (u.email_verified = 1 AND u.restock_emails = 1 AND u.is_active = 1))`,
 	"every offered pre-booking has offered_at, hold_expires_at and its round": `SELECT id FROM pre_bookings

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { prebookNotifiedEvents } from "../src/features/webhooks/webhook-events";
+import { noticesOfThisBatch, prebookNotifiedEvents } from "../src/features/webhooks/webhook-events";
 import { batch, createDb, newD1Usage } from "../src/lib/db";
 import {
 	api,
@@ -255,13 +255,17 @@ describe("fan-out", () => {
 		// The same statement the restock ran, alone, metered: without a subscriber it stops before the
 		// notification's rows (a constant few reads, not 1,000).
 		const usage = newD1Usage();
-		await batch(createDb(env.DB, usage), [prebookNotifiedEvents(sql`SELECT ${book.id}`, notifiedAt)]);
+		await batch(createDb(env.DB, usage), [
+			prebookNotifiedEvents(noticesOfThisBatch(sql`SELECT ${book.id}`, notifiedAt), notifiedAt),
+		]);
 		expect(usage.rowsRead).toBeLessThan(50);
 		// With one, it reads the notification's 1,000 index entries (and records the events it had skipped:
 		// the statement is idempotent per notification).
 		await registerWebhook(admin.token, ["prebook.notified"]);
 		const subscribed = newD1Usage();
-		await batch(createDb(env.DB, subscribed), [prebookNotifiedEvents(sql`SELECT ${book.id}`, notifiedAt)]);
+		await batch(createDb(env.DB, subscribed), [
+			prebookNotifiedEvents(noticesOfThisBatch(sql`SELECT ${book.id}`, notifiedAt), notifiedAt),
+		]);
 		expect(subscribed.rowsRead).toBeGreaterThanOrEqual(1_000);
 	});
 });

@@ -192,12 +192,21 @@ export const genres = sqliteTable(
 	(t) => [uniqueIndex("uq_genres_name_key").on(t.nameKey)],
 );
 
-export const ALLOCATIONS = ["notify_all", "hold_queue"] as const;
+export const ALLOCATIONS = ["notify_all", "waves", "hold_queue"] as const;
 /**
  * What made the allocation engine run (features/allocation): recorded on each offer round and notice.
- * `eligible`: a reader it had passed over can be served again (resumed, emails back on, reactivated).
+ * `eligible`: a reader it had passed over can be served again (resumed, emails back on, reactivated);
+ * `wave`: the cron's next wave of a `waves` book.
  */
-export const ALLOCATION_REASONS = ["restock", "expiry", "cancel", "pass", "policy", "eligible"] as const;
+export const ALLOCATION_REASONS = [
+	"restock",
+	"expiry",
+	"cancel",
+	"pass",
+	"policy",
+	"eligible",
+	"wave",
+] as const;
 export type AllocationReason = (typeof ALLOCATION_REASONS)[number];
 export type Allocation = (typeof ALLOCATIONS)[number];
 
@@ -227,6 +236,10 @@ export const books = sqliteTable(
 		allocation: text("allocation", { enum: ALLOCATIONS }).notNull().default("notify_all"),
 		/** How long an offered copy is held for its reader (hold_queue), 1–168. */
 		holdHours: integer("hold_hours").notNull().default(48),
+		/** `waves`: each wave notifies ceil(available × wave_factor) readers, 1–20. */
+		waveFactor: integer("wave_factor").notNull().default(3),
+		/** `waves`: minutes between waves while copies remain, 5–1440. */
+		waveMinutes: integer("wave_minutes").notNull().default(60),
 		createdAt: text("created_at").notNull().default(nowIso),
 		updatedAt: text("updated_at").notNull().default(nowIso),
 	},
@@ -234,6 +247,8 @@ export const books = sqliteTable(
 		uniqueIndex("uq_books_isbn").on(t.isbn),
 		index("idx_books_genre").on(t.genreId),
 		index("idx_books_author").on(sql`lower(${t.author})`),
+		// The cron's next waves look only at `waves` books.
+		index("idx_books_waves").on(t.id).where(sql`allocation = 'waves'`),
 		// The last line of defence against overselling: a batch that would take stock below 0 fails whole.
 		check("ck_books_stock_non_negative", sql`${t.stockQuantity} >= 0`),
 		check("ck_books_price_range", sql`${t.priceCents} > 0 AND ${t.priceCents} <= 10000000`),
@@ -271,6 +286,32 @@ export const restocks = sqliteTable(
 	(t) => [
 		index("idx_restocks_book").on(t.bookId, t.id),
 		index("idx_restocks_unpublished").on(t.id).where(sql`published_at IS NULL AND notified_count > 0`),
+	],
+);
+
+/**
+ * The waves of a `waves` book's notification (API.md, Pre-bookings rule 6): each one notified the next
+ * readers in line under the same restock record (its first at the restock, the next ones by the cron every
+ * `wave_minutes` while copies remain). `GET /admin/restocks` lists them per restock.
+ */
+export const noticeWaves = sqliteTable(
+	"notice_waves",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		restockId: integer("restock_id")
+			.notNull()
+			.references(() => restocks.id, { onDelete: "cascade" }),
+		bookId: integer("book_id")
+			.notNull()
+			.references(() => books.id, { onDelete: "cascade" }),
+		/** 1 for the restock's first wave, then 2, 3… */
+		wave: integer("wave").notNull(),
+		notifiedCount: integer("notified_count").notNull(),
+		createdAt: text("created_at").notNull(),
+	},
+	(t) => [
+		uniqueIndex("uq_notice_waves_restock_wave").on(t.restockId, t.wave),
+		index("idx_notice_waves_book_created").on(t.bookId, t.createdAt),
 	],
 );
 

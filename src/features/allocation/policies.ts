@@ -9,6 +9,8 @@
  *    or a notice the engine records when copies came back another way). Under the invariant (rule 11) this
  *    is exactly rule 5's "available went from 0 to more": a book with available copies has nobody left
  *    waiting but paused members.
+ *  - `waves`: one wave of `available × wave_factor` servable members becomes `notified` when the restock
+ *    record has no wave yet or its last is `wave_minutes` old; the cron calls for the next ones.
  *  - `hold_queue`: the first `available` servable members become `offered`, one offer round per book, and
  *    `held_quantity` follows (the engine recounts it).
  */
@@ -67,23 +69,105 @@ const notifyAll: Policy = (scope, reason, now) =>
 			rawQuery(sql`UPDATE restocks
 				SET notified_count = (SELECT count(*) FROM pre_bookings AS p WHERE p.restock_id = restocks.id)
 				WHERE id IN (${noticesOfThisBatch(booksOf(scope), now)})`),
-			prebookNotifiedEvents(booksOf(scope), now),
+			prebookNotifiedEvents(noticesOfThisBatch(booksOf(scope), now), now),
 		],
-		([, notified, , events]) => {
-			const byRestock = new Map<number, Notice>();
-			for (const row of notified) {
-				const notice = byRestock.get(row.restock_id) ?? {
-					restockId: row.restock_id,
-					bookId: row.book_id,
-					notifiedAt: now,
-					userIds: [],
-				};
-				notice.userIds.push(row.user_id);
-				byRestock.set(row.restock_id, notice);
-			}
-			return { notices: [...byRestock.values()], offers: [], webhookEventIds: eventIdsOf(events) };
-		},
+		([, notified, , events]) => noticesOf(notified, events, now),
 	);
+
+/** What a notifying policy did: its notified readers grouped by restock record, and their events. */
+function noticesOf(
+	notified: { user_id: number; book_id: number; restock_id: number }[],
+	events: { id: number }[],
+	now: string,
+): PolicyOutcome {
+	const byRestock = new Map<number, Notice>();
+	for (const row of notified) {
+		const notice = byRestock.get(row.restock_id) ?? {
+			restockId: row.restock_id,
+			bookId: row.book_id,
+			notifiedAt: now,
+			userIds: [],
+		};
+		notice.userIds.push(row.user_id);
+		byRestock.set(row.restock_id, notice);
+	}
+	return { notices: [...byRestock.values()], offers: [], webhookEventIds: eventIdsOf(events) };
+}
+
+/** This batch's waves on the scope's books (a subquery of `notice_waves` rows). */
+const wavesOfThisBatch = (scope: LineScope, now: string) =>
+	sql`SELECT id, restock_id, book_id FROM notice_waves WHERE created_at = ${now} AND book_id IN (${booksOf(scope)})`;
+
+/**
+ * The next readers of a waves book: the first `available × wave_factor` servable ones in line, on a book
+ * that got a wave in this batch. Per book, a walk of the line index; for a set of books, a window.
+ */
+function nextWave(scope: LineScope, now: string): SQL {
+	const waveNow = sql`EXISTS (SELECT 1 FROM notice_waves AS w WHERE w.book_id = b.id AND w.created_at = ${now})`;
+	if (scope.kind === "book") {
+		return sql`SELECT p.id FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
+			JOIN books AS b ON b.id = p.book_id
+			WHERE p.book_id = ${scope.book} AND p.status = 'waiting' AND ${servable(p, now)}
+			ORDER BY p.created_at, p.id
+			LIMIT coalesce((SELECT (b.stock_quantity - b.held_quantity) * b.wave_factor FROM books AS b
+				WHERE b.id = ${scope.book} AND b.allocation = 'waves' AND ${waveNow}), 0)`;
+	}
+	return sql`SELECT id FROM (
+		SELECT p.id, (b.stock_quantity - b.held_quantity) * b.wave_factor AS size,
+			row_number() OVER (PARTITION BY p.book_id ORDER BY p.created_at, p.id) AS place
+		FROM books AS b JOIN pre_bookings AS p ON p.book_id = b.id AND p.status = 'waiting'
+			JOIN users AS u ON u.id = p.user_id
+		WHERE b.id IN (${booksOf(scope)}) AND b.allocation = 'waves' AND b.stock_quantity > b.held_quantity
+			AND ${waveNow} AND ${servable(p, now)})
+	WHERE place <= size`;
+}
+
+/**
+ * `waves` (rule 6): a book with available copies and servable readers gets a wave when its latest restock
+ * record has none yet (the restock's first wave, at once) or its last wave is `wave_minutes` old (the
+ * next, by the cron or by any change that runs the engine). Each wave is a `notice_waves` row under the
+ * restock record; its readers become `notified` under that record, which goes back to the relay until the
+ * wave's publication is confirmed. No copy is held.
+ */
+const waves: Policy = (scope, reason, now) => {
+	const latestRestock = sql`(SELECT max(id) FROM restocks WHERE book_id = b.id)`;
+	return statementGroup(
+		[
+			// A book switched to waves with copies and no restock record at all gets one to notify under.
+			rawQuery(sql`
+				INSERT INTO restocks (book_id, admin_id, quantity_before, quantity_after, notified_count, reason, created_at)
+				SELECT b.id, NULL, b.stock_quantity, b.stock_quantity, 0, ${reason}, ${now}
+				FROM ${openBooks(scope, "waves")} AND ${hasServable(now)}
+					AND NOT EXISTS (SELECT 1 FROM restocks WHERE book_id = b.id)`),
+			rawQuery(sql`
+				INSERT INTO notice_waves (restock_id, book_id, wave, notified_count, created_at)
+				SELECT r.id, b.id, coalesce((SELECT max(w.wave) FROM notice_waves AS w WHERE w.restock_id = r.id), 0) + 1,
+					0, ${now}
+				FROM books AS b JOIN restocks AS r ON r.id = ${latestRestock}
+				WHERE b.id IN (${booksOf(scope)}) AND b.allocation = 'waves' AND b.stock_quantity > b.held_quantity
+					AND ${hasServable(now)}
+					AND coalesce((SELECT max(w.created_at) FROM notice_waves AS w WHERE w.restock_id = r.id)
+						<= strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '-' || b.wave_minutes || ' minutes'), 1)`),
+			rawQuery<{ user_id: number; book_id: number; restock_id: number }>(sql`
+				UPDATE pre_bookings
+				SET status = 'notified', notified_at = ${now},
+					restock_id = (SELECT max(id) FROM restocks AS r WHERE r.book_id = pre_bookings.book_id)
+				WHERE id IN (${nextWave(scope, now)})
+				RETURNING user_id, book_id, restock_id`),
+			rawQuery(sql`UPDATE notice_waves
+				SET notified_count = (SELECT count(*) FROM pre_bookings AS p
+					WHERE p.restock_id = notice_waves.restock_id AND p.notified_at = ${now})
+				WHERE id IN (SELECT id FROM (${wavesOfThisBatch(scope, now)}))`),
+			// The record counts every wave's readers, and is unconfirmed until this wave is published.
+			rawQuery(sql`UPDATE restocks
+				SET notified_count = (SELECT count(*) FROM pre_bookings AS p WHERE p.restock_id = restocks.id),
+					published_at = NULL
+				WHERE id IN (SELECT restock_id FROM (${wavesOfThisBatch(scope, now)}))`),
+			prebookNotifiedEvents(sql`SELECT restock_id FROM (${wavesOfThisBatch(scope, now)})`, now),
+		],
+		([, , notified, , , events]) => noticesOf(notified, events, now),
+	);
+};
 
 /**
  * The members a hold_queue book offers its available copies to: the first `available` servable ones in
@@ -144,5 +228,6 @@ const holdQueue: Policy = (scope, reason, now) => {
 /** Every policy, by the value of `books.allocation`. */
 export const POLICIES: Record<Allocation, Policy> = {
 	notify_all: notifyAll,
+	waves,
 	hold_queue: holdQueue,
 };

@@ -119,6 +119,35 @@ export function endLapsedPauses(db: Db, effects: Effects, now: Date) {
 	);
 }
 
+/**
+ * Cron: the next wave of every `waves` book whose last wave is `wave_minutes` old while copies remain
+ * (rule 6): the engine, one batch per book, decides and re-checks the stock inside its statements.
+ */
+export function notifyNextWaves(db: Db, effects: Effects, now: Date) {
+	const at = now.toISOString();
+	let after = 0;
+	return sweep(
+		"wave_notified",
+		// Served by idx_books_waves; `after` walks the books once a run (one whose line is all passed over
+		// gets no wave and is not retried until the next minute).
+		async () => {
+			const [next] = await db.all<{ id: number }>(sql`SELECT b.id FROM books AS b
+				WHERE b.allocation = 'waves' AND b.id > ${after} AND b.stock_quantity > b.held_quantity
+					AND EXISTS (SELECT 1 FROM pre_bookings AS p WHERE p.book_id = b.id AND p.status = 'waiting')
+					AND coalesce((SELECT max(w.created_at) FROM notice_waves AS w WHERE w.book_id = b.id)
+						<= strftime('%Y-%m-%dT%H:%M:%fZ', ${at}, '-' || b.wave_minutes || ' minutes'), 1)
+				ORDER BY b.id LIMIT 1`);
+			after = next?.id ?? after;
+			return next?.id;
+		},
+		async (bookId) => {
+			const { allocation } = await batch(db, { allocation: allocateBook(bookId, "wave", at) });
+			await publishOutcome(effects, allocation);
+			return { notified: allocation.notices.reduce((sum, notice) => sum + notice.userIds.length, 0) };
+		},
+	);
+}
+
 /** Cron: republishes notices (restock records) committed but never confirmed (each its own unit). */
 export function relayUnpublishedNotices(db: Db, queue: Queue, now: Date) {
 	return relayUnconfirmed(

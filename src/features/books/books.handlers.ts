@@ -37,6 +37,8 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 		stockQuantity: body.stock_quantity,
 		allocation: body.allocation,
 		holdHours: body.hold_hours,
+		waveFactor: body.wave_factor,
+		waveMinutes: body.wave_minutes,
 	});
 	await publishAfterCommit(c, outcomeOf({ catalogBookIds: [book.id] }));
 	return c.json(toBookResponse(book), 201);
@@ -55,6 +57,8 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 		publishDate: body.publish_date,
 		allocation: body.allocation,
 		holdHours: body.hold_hours,
+		waveFactor: body.wave_factor,
+		waveMinutes: body.wave_minutes,
 	});
 	await publishAfterCommit(c, outcome);
 	return c.json(toBookResponse(book), 200);

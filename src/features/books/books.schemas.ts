@@ -25,9 +25,14 @@ export const BookSchema = z
 			.openapi({ description: "`stock_quantity − held_quantity`: what anyone else can buy" }),
 		allocation: z.enum(ALLOCATIONS).openapi({
 			description:
-				"`notify_all`: a restock emails everyone waiting, first come first served. `hold_queue`: copies are held for the readers in line, in order, for `hold_hours` each.",
+				"`notify_all`: everyone waiting is emailed when copies come back, first come first served. `waves`: the first ceil(available × `wave_factor`) in line are emailed, then the next wave every `wave_minutes` while copies remain. `hold_queue`: copies are held for the readers in line, in order, for `hold_hours` each.",
 		}),
 		hold_hours: z.number().int().openapi({ description: "How long an offered copy is held (hold_queue)" }),
+		wave_factor: z
+			.number()
+			.int()
+			.openapi({ description: "Readers emailed per available copy in each wave (waves), 1–20" }),
+		wave_minutes: z.number().int().openapi({ description: "Minutes between waves (waves), 5–1440" }),
 		created_at: timestamp,
 		updated_at: timestamp,
 	})
@@ -49,6 +54,8 @@ export const toBookResponse = (book: BookRow): BookResponse => ({
 	available_quantity: book.stockQuantity - book.heldQuantity,
 	allocation: book.allocation,
 	hold_hours: book.holdHours,
+	wave_factor: book.waveFactor,
+	wave_minutes: book.waveMinutes,
 	created_at: book.createdAt,
 	updated_at: book.updatedAt,
 });
@@ -75,6 +82,11 @@ export const stockQuantity = (field: string) => {
 	return z.number({ message }).int(message).min(0, message).max(MAX_STOCK, message);
 };
 
+const integerFrom = (field: string, min: number, max: number) => {
+	const message = `${field} must be an integer from ${min} to ${max}`;
+	return z.number({ message }).int(message).min(min, message).max(max, message);
+};
+
 const bookFields = {
 	title: singleLineText("title", { max: 500 }),
 	author: singleLineText("author", { max: 255 }),
@@ -83,12 +95,14 @@ const bookFields = {
 	description: multiLineText("description", { max: 10_000 }).nullish(),
 	genre_id: idField("genre_id").nullish(),
 	publish_date: z.iso.date("publish_date must be a valid YYYY-MM-DD date").nullish(),
-	allocation: z.enum(ALLOCATIONS, { message: "allocation must be notify_all or hold_queue" }),
+	allocation: z.enum(ALLOCATIONS, { message: `allocation must be one of ${ALLOCATIONS.join(", ")}` }),
 	hold_hours: z
 		.number({ message: "hold_hours must be an integer from 1 to 168" })
 		.int("hold_hours must be an integer from 1 to 168")
 		.min(1, "hold_hours must be an integer from 1 to 168")
 		.max(168, "hold_hours must be an integer from 1 to 168"),
+	wave_factor: integerFrom("wave_factor", 1, 20),
+	wave_minutes: integerFrom("wave_minutes", 5, 1440),
 };
 
 export const BookCreate = z
@@ -97,6 +111,8 @@ export const BookCreate = z
 		stock_quantity: stockQuantity("stock_quantity").default(0),
 		allocation: bookFields.allocation.default("notify_all"),
 		hold_hours: bookFields.hold_hours.default(48),
+		wave_factor: bookFields.wave_factor.default(3),
+		wave_minutes: bookFields.wave_minutes.default(60),
 	})
 	.openapi("BookCreate");
 
@@ -111,8 +127,10 @@ export const BookPatch = z
 		publish_date: bookFields.publish_date,
 		allocation: bookFields.allocation.optional(),
 		hold_hours: bookFields.hold_hours.optional(),
+		wave_factor: bookFields.wave_factor.optional(),
+		wave_minutes: bookFields.wave_minutes.optional(),
 	})
 	.openapi("BookPatch", {
 		description:
-			"Any book field but stock_quantity; null clears an optional field. Switching to `hold_queue` offers the available copies to the first in line at once.",
+			"Any book field but stock_quantity; null clears an optional field. The allocation engine serves the book's line in the same transaction under the (new) policy: switching to `hold_queue` offers the available copies to the first in line at once.",
 	});

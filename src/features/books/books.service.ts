@@ -28,6 +28,8 @@ export type BookValues = Partial<
 		| "stockQuantity"
 		| "allocation"
 		| "holdHours"
+		| "waveFactor"
+		| "waveMinutes"
 	>
 >;
 

@@ -1,8 +1,20 @@
 import { z } from "@hono/zod-openapi";
+import { ALLOCATION_REASONS, type AllocationReason } from "../../db/schema.ts";
 import { timestamp } from "../../lib/openapi.ts";
+
+const WaveSchema = z
+	.object({
+		wave: z.number().int().openapi({ description: "1 for the first wave, then 2, 3…" }),
+		notified_count: z.number().int(),
+		created_at: timestamp,
+	})
+	.openapi("NoticeWave");
 
 export interface RestockView {
 	id: number;
+	reason: AllocationReason;
+	/** `notice_waves` rows as SQLite's JSON array (json_group_array). */
+	wavesJson: string;
 	bookId: number;
 	bookTitle: string;
 	quantityBefore: number;
@@ -24,6 +36,13 @@ export const RestockSchema = z
 		book_title: z.string(),
 		quantity_before: z.number().int(),
 		quantity_after: z.number().int(),
+		reason: z.enum(ALLOCATION_REASONS).openapi({
+			description:
+				"`restock` when the stock rose; otherwise a notice the allocation engine recorded when copies became available to a notify_all or waves line another way (a released hold, a policy switch, a reader eligible again): then `quantity_before = quantity_after`",
+		}),
+		waves: z.array(WaveSchema).openapi({
+			description: "A `waves` book's waves under this restock, in order (empty for other policies)",
+		}),
 		notified_count: z.number().int().openapi({ description: "Pre-bookings this restock notified" }),
 		sent_count: z.number().int().openapi({ description: "Emails sent" }),
 		failed_count: z.number().int().openapi({ description: "Emails that failed and await a retry" }),
@@ -49,6 +68,8 @@ export const toRestockResponse = (row: RestockView): z.infer<typeof RestockSchem
 	book_title: row.bookTitle,
 	quantity_before: row.quantityBefore,
 	quantity_after: row.quantityAfter,
+	reason: row.reason,
+	waves: z.array(WaveSchema).parse(JSON.parse(row.wavesJson)),
 	notified_count: row.notifiedCount,
 	sent_count: row.sentCount,
 	failed_count: row.failedCount,

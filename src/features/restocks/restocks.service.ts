@@ -76,6 +76,10 @@ export function listRestocks(db: Db, query: { beforeId?: number; limit: number }
 	return db
 		.select({
 			id: restocks.id,
+			reason: restocks.reason,
+			wavesJson: sql<string>`(SELECT json_group_array(json_object('wave', w.wave,
+				'notified_count', w.notified_count, 'created_at', w.created_at))
+				FROM (SELECT * FROM notice_waves WHERE restock_id = ${restocks.id} ORDER BY wave) AS w)`,
 			bookId: restocks.bookId,
 			bookTitle: books.title,
 			quantityBefore: restocks.quantityBefore,

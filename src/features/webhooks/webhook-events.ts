@@ -194,18 +194,19 @@ export const restockCreatedEvent = (bookId: number, now: string) =>
 		WHERE r.id IN (${noticesOfThisBatch(sql`${bookId}`, now)}) AND r.reason = 'restock'`);
 
 /**
- * After the engine's notify_all UPDATE: `prebook.notified` for the pre-bookings it notified — the ones
- * pointing at the restock records this batch inserted (idx_pre_bookings_restock_user, no table read).
+ * After a notifying UPDATE of the engine: `prebook.notified` for the pre-bookings it notified — the ones
+ * pointing at the given restock records with this batch's `notified_at` (idx_pre_bookings_restock_user).
+ * A restock's waves share its record, so each wave's events are keyed by their time as well.
  */
-export const prebookNotifiedEvents = (books: SQL, now: string) =>
+export const prebookNotifiedEvents = (restockIds: SQL, now: string) =>
 	perUserChunks(
 		"prebook.notified",
 		now,
 		sql`SELECT p.id AS prebook_id, p.user_id, p.restock_id, p.book_id
 			FROM ${subscriber("prebook.notified")} pre_bookings AS p
-			WHERE p.restock_id IN (${noticesOfThisBatch(books, now)})`,
+			WHERE p.restock_id IN (${restockIds}) AND p.notified_at = ${now}`,
 		sql`'book_id', book_id, 'restock_id', restock_id, 'notified_at', ${now}`,
-		{ of: sql`restock_id`, key: sql`restock_id` },
+		{ of: sql`restock_id`, key: sql`restock_id || '@' || ${now}` },
 	);
 
 /**
