@@ -61,7 +61,9 @@ const testNetworks = new Map<string, string>();
  * the run. A test about addresses sets the header itself.
  */
 export function testNetwork(): string {
-	const test = expect.getState().currentTestName ?? "";
+	// Keyed by file too: one runtime serves every file, so same-named tests of two files must not share one.
+	const { testPath, currentTestName } = expect.getState();
+	const test = `${testPath} > ${currentTestName}`;
 	let address = testNetworks.get(test);
 	if (address === undefined) {
 		address = newNetwork();
