@@ -17,6 +17,7 @@ import {
 	fetchWorker,
 	login,
 	PASSWORD,
+	registerAndLogIn,
 	sentEmails,
 	type TestUser,
 	uniqueEmail,
@@ -133,7 +134,7 @@ describe("email verification", () => {
 
 	it("resends at most one link a minute, and none to a verified address", async () => {
 		const emails = captureEmails();
-		const user = await createUser({ verified: false });
+		const user = await registerAndLogIn({ verified: false });
 		const first = await api("POST", "/auth/verify-email/resend", { token: user.token });
 		expectError(first, 429, "RATE_LIMITED"); // registration sent one a moment ago
 		expect(Number(first.headers.get("Retry-After"))).toBeGreaterThan(0);
@@ -390,7 +391,7 @@ describe("guest pre-booking (double opt-in)", () => {
 	it("a guest link for an address someone registered but never verified neither verifies that account nor books on it", async () => {
 		const emails = captureEmails();
 		const book = await createBook(admin.token, { stock_quantity: 0 });
-		const squatter = await createUser({ verified: false });
+		const squatter = await registerAndLogIn({ verified: false });
 		await api("POST", "/prebooks/guest", { body: { email: squatter.email, book_id: book.id } });
 		expectError(
 			await api("POST", "/prebooks/guest/confirm", {

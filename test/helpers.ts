@@ -15,6 +15,8 @@ import { expect, vi } from "vitest";
 import worker from "../src/index";
 import { loadConfig } from "../src/lib/config";
 import { isbn13CheckDigit } from "../src/lib/isbn";
+import { hashPassword } from "../src/lib/password";
+import { hashToken, newSecretToken, REFRESH_TOKEN_TTL_MS, signAccessToken } from "../src/lib/tokens";
 import { consumePrebookNotifications, PREBOOK_QUEUE_NAME } from "../src/notifications/consumer";
 import { emailBindingMailer } from "../src/notifications/mailer";
 import type { PrebookNotifiedMessage } from "../src/notifications/prebook-message";
@@ -133,10 +135,56 @@ export async function login(email: string, password = PASSWORD, headers?: Record
 }
 
 /**
- * A registered, logged-in user. Its address is marked verified (restock emails go only to verified
- * addresses) unless `verified: false`; the verification flow itself is tested on its own.
+ * The stored hash of PASSWORD every test user gets: one PBKDF2 derivation for the run (this module is
+ * evaluated once), where registering and logging in cost two per user. Logging in with PASSWORD, or erasing
+ * an account with it, still checks it for real.
+ */
+let passwordHash: Promise<string> | undefined;
+const hashOfPassword = () => {
+	passwordHash ??= hashPassword(PASSWORD);
+	return passwordHash;
+};
+
+/**
+ * A user as registration and login leave one (the account, named "Test Reader", and one refresh-token
+ * family), made in one D1 round trip with an access token signed as the login signs it: no PBKDF2 and no
+ * auth request. Its address is marked verified (restock emails go only to verified addresses) unless
+ * `verified: false`; admins are made directly too (ADMIN_EMAILS bootstrap is tested on its own). Tests whose
+ * subject is registration, verification or login use `registerAndLogIn` instead.
  */
 export async function createUser(
+	options: { role?: "user" | "admin"; email?: string; verified?: boolean } = {},
+): Promise<TestUser> {
+	// As the API stores it (users.schemas.ts `emailInput`).
+	const email = (options.email ?? uniqueEmail(options.role ?? "user")).trim().normalize("NFC").toLowerCase();
+	const refreshToken = newSecretToken();
+	const [account] = await env.DB.batch<{ id: number; token_version: number }>([
+		env.DB.prepare(
+			`INSERT INTO users (email, password_hash, full_name, role, email_verified)
+			 VALUES (?, ?, 'Test Reader', ?, ?) RETURNING id, token_version`,
+		).bind(email, await hashOfPassword(), options.role ?? "user", options.verified === false ? 0 : 1),
+		env.DB.prepare(
+			`INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
+			 SELECT id, ?, ?, ? FROM users WHERE email = ?`,
+		).bind(
+			crypto.randomUUID(),
+			await hashToken(refreshToken),
+			new Date(Date.now() + REFRESH_TOKEN_TTL_MS).toISOString(),
+			email,
+		),
+	]);
+	const row = account?.results[0];
+	if (!row) throw new Error(`could not create the test user ${email}`);
+	const token = await signAccessToken({ userId: row.id, tokenVersion: row.token_version }, env.JWT_SECRET);
+	return { id: row.id, email, token, refreshToken };
+}
+
+/**
+ * A user made through the real routes: `POST /auth/register` (the verification email goes out), then
+ * `POST /auth/login` — two PBKDF2 derivations. For tests whose subject is registration, verification or
+ * login; other tests use `createUser`. Verified and admin as `createUser` makes them.
+ */
+export async function registerAndLogIn(
 	options: { role?: "user" | "admin"; email?: string; verified?: boolean } = {},
 ): Promise<TestUser> {
 	const email = options.email ?? uniqueEmail(options.role ?? "user");
@@ -147,7 +195,6 @@ export async function createUser(
 		headers,
 	});
 	expect(res.status, JSON.stringify(res.body)).toBe(201);
-	// Admins are made directly in D1: ADMIN_EMAILS bootstrap is tested on its own.
 	if (options.role === "admin")
 		await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(res.body.id).run();
 	if (options.verified !== false)
