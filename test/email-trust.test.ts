@@ -737,27 +737,4 @@ describe("privacy: export and erasure", () => {
 		).first();
 		expect(left).toEqual({ n: 0 });
 	});
-
-	it("the last active admin cannot erase itself (409 ADMIN_LAST)", async () => {
-		await env.DB.prepare("UPDATE users SET role = 'user' WHERE role = 'admin'").run();
-		const last = await createAdmin();
-		expectError(
-			await api("DELETE", "/users/me", { token: last.token, body: { password: PASSWORD } }),
-			409,
-			"ADMIN_LAST",
-		);
-		const row = await env.DB.prepare("SELECT email, is_active FROM users WHERE id = ?").bind(last.id).first();
-		expect(row).toEqual({ email: last.email, is_active: 1 });
-		// Asking again with the right password is no failed guess: it never locks the admin out of login.
-		for (let i = 0; i < 11; i++)
-			expectError(
-				await api("DELETE", "/users/me", { token: last.token, body: { password: PASSWORD } }),
-				409,
-				"ADMIN_LAST",
-			);
-		expect(
-			(await api("POST", "/auth/login", { body: { email: last.email, password: PASSWORD } })).status,
-		).toBe(200);
-		admin = await createAdmin();
-	});
 });
