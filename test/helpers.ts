@@ -4,10 +4,12 @@
  * unique data so tests never depend on each other's rows.
  */
 import {
+	applyD1Migrations,
 	createExecutionContext,
 	createMessageBatch,
 	createScheduledController,
 	getQueueResult,
+	reset,
 	waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -99,6 +101,23 @@ export async function api<T = any>(
 		// not JSON (e.g. the docs page)
 	}
 	return { status: res.status, headers: res.headers, body: parsed as T };
+}
+
+/**
+ * The migrated, empty schema (`reset()` drops every binding's stored data) and an empty catalog cache.
+ * test/setup.ts starts every file with it: one runtime serves all files (`isolate: false`). A file whose
+ * tests sweep the whole database (the cron's hold expiry) calls it before each test, so that no test sweeps,
+ * waits on or is slowed by another's rows. `reset()` leaves the Cache API alone and ids start again at 1, so
+ * an earlier cached `GET /books/1` would answer for the new book 1: `caches.default` becomes a cache of its
+ * own (the same Cache API, under a name nothing else uses).
+ */
+export async function startFromEmptyStorage(): Promise<void> {
+	await reset();
+	await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+	Object.defineProperty(caches, "default", {
+		value: await caches.open(`test-${crypto.randomUUID()}`),
+		configurable: true,
+	});
 }
 
 /** D1 round trips the request made, from `Server-Timing: d1;dur=…;desc="<n>"`. */
