@@ -53,9 +53,10 @@ export default defineConfig(async () => ({
 		restoreMocks: true,
 		// The app's structured logs are shown for failing tests only.
 		silent: "passed-only" as const,
-		// Storage is isolated per test file on purpose: each file starts from the migrated, empty schema.
-		isolate: true,
-		// PBKDF2 at 100k iterations makes account-heavy tests take a while on 2 cores.
+		// One runtime (workerd, with its module cache) for every test file: starting one per file cost about
+		// 3 s a file. Each file still starts from the migrated, empty schema and an empty cache (test/setup.ts).
+		isolate: false,
+		// The 50,000-row and 50-round race tests take seconds on 2 cores.
 		testTimeout: 30_000,
 		hookTimeout: 30_000,
 	},

@@ -5,8 +5,8 @@
  * deactivated admin is no admin to fall back on, and changing one takes nobody away.
  *
  * Over HTTP, a PATCH can only meet the rule in a race (its caller is itself an active admin, checked in the
- * same transaction, and may not change itself), which test/caller-guard.test.ts covers along with the
- * service-level refusal; here the service is called directly for what HTTP cannot reach. Every test starts
+ * same transaction, and may not change itself), which test/caller-guard.test.ts covers; here the service is
+ * called directly for what HTTP cannot reach, the service-level refusal itself. Every test starts
  * from a store whose only admins are its own (the file's database is its own).
  */
 import { env } from "cloudflare:workers";
@@ -54,6 +54,11 @@ describe("DELETE /users/me by an admin", () => {
 		expectError(await erase(staying), 409, "ADMIN_LAST");
 		expect(await accountRow(staying.id)).toEqual({ email: staying.email, role: "admin", is_active: 1 });
 		expect((await api("GET", "/admin/users", { token: staying.token })).status).toBe(200);
+		// Asking again with the right password is no failed guess: it never locks the admin out of login.
+		for (let i = 0; i < 11; i++) expectError(await erase(staying), 409, "ADMIN_LAST");
+		expect(
+			(await api("POST", "/auth/login", { body: { email: staying.email, password: PASSWORD } })).status,
+		).toBe(200);
 		await expectInvariants();
 	});
 

@@ -12,6 +12,7 @@ import {
 	expectError,
 	login,
 	PASSWORD,
+	registerAndLogIn,
 	uniqueEmail,
 } from "./helpers";
 
@@ -261,7 +262,7 @@ describe("requests without a usable client address", () => {
 
 describe("POST /auth/refresh", () => {
 	it("rotates: returns a new pair and spends the old refresh token, in one round trip", async () => {
-		const user = await createUser();
+		const user = await registerAndLogIn();
 		const res = await api("POST", "/auth/refresh", { body: { refresh_token: user.refreshToken } });
 		expect(res.status).toBe(200);
 		expect(res.body.refresh_token).not.toBe(user.refreshToken);
@@ -276,7 +277,7 @@ describe("POST /auth/refresh", () => {
 	});
 
 	it("revokes the whole family when a spent token is presented again", async () => {
-		const user = await createUser();
+		const user = await registerAndLogIn();
 		const rotated = await api("POST", "/auth/refresh", { body: { refresh_token: user.refreshToken } });
 		const replay = await api("POST", "/auth/refresh", { body: { refresh_token: user.refreshToken } });
 		expectError(replay, 401, "AUTH_INVALID_TOKEN");
@@ -288,7 +289,7 @@ describe("POST /auth/refresh", () => {
 	});
 
 	it("lets exactly one of five concurrent refreshes of one token succeed", async () => {
-		const user = await createUser();
+		const user = await registerAndLogIn();
 		const results = await Promise.all(
 			Array.from({ length: 5 }, () =>
 				api("POST", "/auth/refresh", { body: { refresh_token: user.refreshToken } }),
@@ -305,7 +306,7 @@ describe("POST /auth/refresh", () => {
 			401,
 			"AUTH_INVALID_TOKEN",
 		);
-		const user = await createUser();
+		const user = await registerAndLogIn();
 		await env.DB.prepare(
 			"UPDATE refresh_tokens SET expires_at = '2000-01-01T00:00:00.000Z' WHERE user_id = ?",
 		)
@@ -318,7 +319,7 @@ describe("POST /auth/refresh", () => {
 		);
 		// Deactivated in D1 without revoking its tokens (the admin route revokes them too): the refresh
 		// itself must refuse an inactive user.
-		const deactivated = await createUser();
+		const deactivated = await registerAndLogIn();
 		await env.DB.prepare("UPDATE users SET is_active = 0 WHERE id = ?").bind(deactivated.id).run();
 		expectError(
 			await api("POST", "/auth/refresh", { body: { refresh_token: deactivated.refreshToken } }),
@@ -334,7 +335,7 @@ describe("POST /auth/refresh", () => {
 
 describe("POST /auth/logout", () => {
 	it("revokes the refresh token (204) and is idempotent", async () => {
-		const user = await createUser();
+		const user = await registerAndLogIn();
 		const res = await api("POST", "/auth/logout", { body: { refresh_token: user.refreshToken } });
 		expect(res.status).toBe(204);
 		expectError(
@@ -418,8 +419,8 @@ describe("access tokens", () => {
 
 describe("housekeeping", () => {
 	it("the cron drops login attempts outside the window and expired refresh tokens, keeping live ones", async () => {
-		const user = await createUser();
-		const recent = await createUser();
+		const user = await registerAndLogIn();
+		const recent = await registerAndLogIn();
 		await api("POST", "/auth/login", { body: { email: user.email, password: "wrong-password" } });
 		const cronTime = Date.now() + 16 * 60_000;
 		// A failure 5 minutes before the cron runs is still inside the 15-minute window.

@@ -87,22 +87,6 @@ describe("the caller is checked inside the request's transaction", () => {
 	});
 });
 
-describe("the last active admin", () => {
-	it("is decided inside the UPDATE: demoting or deactivating it is refused (409 ADMIN_LAST)", async () => {
-		const { createDb } = await import("../src/lib/db");
-		const { updateUser } = await import("../src/features/users/users.service");
-		await env.DB.prepare("UPDATE users SET role = 'user' WHERE role = 'admin'").run();
-		const last = await createAdmin();
-		// Called below the HTTP layer (no caller guard): nothing else stands between the change and the rule.
-		const db = createDb(env.DB);
-		for (const patch of [{ role: "user" as const }, { isActive: false }]) {
-			await expect(updateUser(db, 0, last.id, patch)).rejects.toMatchObject({ code: "ADMIN_LAST" });
-		}
-		const row = await env.DB.prepare("SELECT role, is_active FROM users WHERE id = ?").bind(last.id).first();
-		expect(row).toEqual({ role: "admin", is_active: 1 });
-	});
-});
-
 describe("the guard's trigger and the code that answers for it", () => {
 	it("every refusal the trigger raises is mapped to the contract's answer, and nothing else is", async () => {
 		const trigger = await env.DB.prepare(

@@ -4,10 +4,12 @@
  * unique data so tests never depend on each other's rows.
  */
 import {
+	applyD1Migrations,
 	createExecutionContext,
 	createMessageBatch,
 	createScheduledController,
 	getQueueResult,
+	reset,
 	waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -16,6 +18,8 @@ import worker from "../src/index";
 import { loadConfig } from "../src/lib/config";
 import { isbn13CheckDigit } from "../src/lib/isbn";
 import { emailBindingMailer } from "../src/lib/mailer";
+import { hashPassword } from "../src/lib/password";
+import { hashToken, newSecretToken, REFRESH_TOKEN_TTL_MS, signAccessToken } from "../src/lib/tokens";
 import { consumePrebookNotifications, PREBOOK_QUEUE_NAME } from "../src/prebook-emails/email-consumer";
 import type { PrebookNotifiedMessage } from "../src/prebook-emails/messages";
 import { expectDocumentedError } from "./contract";
@@ -61,7 +65,9 @@ const testNetworks = new Map<string, string>();
  * the run. A test about addresses sets the header itself.
  */
 export function testNetwork(): string {
-	const test = expect.getState().currentTestName ?? "";
+	// Keyed by file too: one runtime serves every file, so same-named tests of two files must not share one.
+	const { testPath, currentTestName } = expect.getState();
+	const test = `${testPath} > ${currentTestName}`;
 	let address = testNetworks.get(test);
 	if (address === undefined) {
 		address = newNetwork();
@@ -95,6 +101,23 @@ export async function api<T = any>(
 		// not JSON (e.g. the docs page)
 	}
 	return { status: res.status, headers: res.headers, body: parsed as T };
+}
+
+/**
+ * The migrated, empty schema (`reset()` drops every binding's stored data) and an empty catalog cache.
+ * test/setup.ts starts every file with it: one runtime serves all files (`isolate: false`). A file whose
+ * tests sweep the whole database (the cron's hold expiry) calls it before each test, so that no test sweeps,
+ * waits on or is slowed by another's rows. `reset()` leaves the Cache API alone and ids start again at 1, so
+ * an earlier cached `GET /books/1` would answer for the new book 1: `caches.default` becomes a cache of its
+ * own (the same Cache API, under a name nothing else uses).
+ */
+export async function startFromEmptyStorage(): Promise<void> {
+	await reset();
+	await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+	Object.defineProperty(caches, "default", {
+		value: await caches.open(`test-${crypto.randomUUID()}`),
+		configurable: true,
+	});
 }
 
 /** D1 round trips the request made, from `Server-Timing: d1;dur=…;desc="<n>"`. */
@@ -131,10 +154,56 @@ export async function login(email: string, password = PASSWORD, headers?: Record
 }
 
 /**
- * A registered, logged-in user. Its address is marked verified (restock emails go only to verified
- * addresses) unless `verified: false`; the verification flow itself is tested on its own.
+ * The stored hash of PASSWORD every test user gets: one PBKDF2 derivation for the run (this module is
+ * evaluated once), where registering and logging in cost two per user. Logging in with PASSWORD, or erasing
+ * an account with it, still checks it for real.
+ */
+let passwordHash: Promise<string> | undefined;
+const hashOfPassword = () => {
+	passwordHash ??= hashPassword(PASSWORD);
+	return passwordHash;
+};
+
+/**
+ * A user as registration and login leave one (the account, named "Test Reader", and one refresh-token
+ * family), made in one D1 round trip with an access token signed as the login signs it: no PBKDF2 and no
+ * auth request. Its address is marked verified (restock emails go only to verified addresses) unless
+ * `verified: false`; admins are made directly too (ADMIN_EMAILS bootstrap is tested on its own). Tests whose
+ * subject is registration, verification or login use `registerAndLogIn` instead.
  */
 export async function createUser(
+	options: { role?: "user" | "admin"; email?: string; verified?: boolean } = {},
+): Promise<TestUser> {
+	// As the API stores it (users.schemas.ts `emailInput`).
+	const email = (options.email ?? uniqueEmail(options.role ?? "user")).trim().normalize("NFC").toLowerCase();
+	const refreshToken = newSecretToken();
+	const [account] = await env.DB.batch<{ id: number; token_version: number }>([
+		env.DB.prepare(
+			`INSERT INTO users (email, password_hash, full_name, role, email_verified)
+			 VALUES (?, ?, 'Test Reader', ?, ?) RETURNING id, token_version`,
+		).bind(email, await hashOfPassword(), options.role ?? "user", options.verified === false ? 0 : 1),
+		env.DB.prepare(
+			`INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
+			 SELECT id, ?, ?, ? FROM users WHERE email = ?`,
+		).bind(
+			crypto.randomUUID(),
+			await hashToken(refreshToken),
+			new Date(Date.now() + REFRESH_TOKEN_TTL_MS).toISOString(),
+			email,
+		),
+	]);
+	const row = account?.results[0];
+	if (!row) throw new Error(`could not create the test user ${email}`);
+	const token = await signAccessToken({ userId: row.id, tokenVersion: row.token_version }, env.JWT_SECRET);
+	return { id: row.id, email, token, refreshToken };
+}
+
+/**
+ * A user made through the real routes: `POST /auth/register` (the verification email goes out), then
+ * `POST /auth/login` — two PBKDF2 derivations. For tests whose subject is registration, verification or
+ * login; other tests use `createUser`. Verified and admin as `createUser` makes them.
+ */
+export async function registerAndLogIn(
 	options: { role?: "user" | "admin"; email?: string; verified?: boolean } = {},
 ): Promise<TestUser> {
 	const email = options.email ?? uniqueEmail(options.role ?? "user");
@@ -145,7 +214,6 @@ export async function createUser(
 		headers,
 	});
 	expect(res.status, JSON.stringify(res.body)).toBe(201);
-	// Admins are made directly in D1: ADMIN_EMAILS bootstrap is tested on its own.
 	if (options.role === "admin")
 		await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(res.body.id).run();
 	if (options.verified !== false)

@@ -35,6 +35,13 @@ describe("search: every accepted q works as 'contains' and never answers 500", (
 		}
 		const hits = await api("GET", `/books?${query({ q: "100% of_it \\" })}`);
 		expect(hits.body.items.map((b: { id: number }) => b.id)).toEqual([literal.id]);
+		// Nor is q ever SQL.
+		for (const q of ["' OR 1=1 --", '"; DROP TABLE books; --']) {
+			const res = await api("GET", `/books?${query({ q })}`);
+			expect(res.status, q).toBe(200);
+			expect(res.body.items, q).toEqual([]);
+		}
+		expect((await api("GET", `/books/${literal.id}`)).status).toBe(200);
 	});
 
 	it("refuses control characters in q (a NUL used to cut the pattern short and match everything)", async () => {

@@ -141,13 +141,6 @@ describe("operations", () => {
 		);
 		expect(res.body.components.securitySchemes.bearerAuth.scheme).toBe("bearer");
 	});
-
-	it("serves an interactive docs page", async () => {
-		const res = await api("GET", "/docs");
-		expect(res.status).toBe(200);
-		expect(res.headers.get("Content-Type")).toContain("text/html");
-		expect(String(res.body)).toContain("/openapi.json");
-	});
 });
 
 describe("configuration and unexpected failures", () => {

@@ -198,34 +198,6 @@ describe("GET /prebooks", () => {
 		expect(bobs.body.items[0].id).not.toBe(res.body.items[0].id);
 	});
 
-	it("shows every status unless filtered, and filters by status", async () => {
-		const user = await createUser();
-		const waitingBook = await outOfStockBook();
-		const notifiedBook = await outOfStockBook();
-		const cancelledBook = await outOfStockBook();
-		await prebook(user, waitingBook.id);
-		await prebook(user, notifiedBook.id);
-		const cancelled = await prebook(user, cancelledBook.id);
-		await api("DELETE", `/prebooks/${cancelled.body.id}`, { token: user.token });
-		await restock(notifiedBook.id, 5);
-		const all = await api("GET", "/prebooks", { token: user.token });
-		expect(all.body.items.map((p: { status: string }) => p.status).sort()).toEqual([
-			"cancelled",
-			"notified",
-			"waiting",
-		]);
-		for (const status of ["waiting", "notified", "cancelled"]) {
-			const filtered = await api("GET", `/prebooks?status=${status}`, { token: user.token });
-			expect(filtered.body.items.map((p: { status: string }) => p.status)).toEqual([status]);
-		}
-		expectError(
-			await api("GET", "/prebooks?status=pending", { token: user.token }),
-			422,
-			"VALIDATION_ERROR",
-			"status",
-		);
-	});
-
 	it("reads a user's page from idx_pre_bookings_user_created, without sorting", async () => {
 		const user = await createUser();
 		// The app's own query, as GET /prebooks runs it.

@@ -1,17 +1,26 @@
-import { applyD1Migrations } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { beforeEach } from "vitest";
-import { forgetEmailRecorder, stubEmailBinding, stubQueue, stubWebhookQueue } from "./helpers";
+import {
+	forgetEmailRecorder,
+	startFromEmptyStorage,
+	stubEmailBinding,
+	stubQueue,
+	stubWebhookQueue,
+} from "./helpers";
 
-// Storage is isolated per test file: each file starts from the migrated, empty schema.
-await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+// One runtime serves every test file (`isolate: false`, vitest.config.ts), yet each file starts as if it
+// had the runtime to itself: the migrated, empty schema and an empty catalog cache.
+await startFromEmptyStorage();
 
 // No message reaches the real queues: their consumers would run in the background, outside any test, and
 // write to the file's database while later tests run. Tests deliver messages to the consumer themselves.
-// (`restoreMocks` undoes the stub after each test; this makes a fresh one.)
-beforeEach(() => {
+// Stubbed for the file's `beforeAll` hooks too, and again before each test (`restoreMocks` undoes the stubs
+// after each one). A real send through the EMAIL binding after another file's spy was restored leaves the
+// binding so that the app's later sends miss the next spy: the binding is never used unstubbed.
+function stubOutboundBindings() {
 	stubQueue();
 	stubWebhookQueue();
 	stubEmailBinding();
 	forgetEmailRecorder();
-});
+}
+stubOutboundBindings();
+beforeEach(stubOutboundBindings);
