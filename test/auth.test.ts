@@ -449,3 +449,30 @@ describe("housekeeping", () => {
 		);
 	});
 });
+
+describe("the password-attempt group", () => {
+	it("is read by name in a batch: the reserved slot, then 429 with Retry-After once the limit is hit", async () => {
+		const { batch, createDb, rawQuery } = await import("../src/lib/db");
+		const { MAX_FAILED_LOGINS_PER_NETWORK, passwordAttempt } = await import(
+			"../src/features/auth/login-limits"
+		);
+		const { sql } = await import("drizzle-orm");
+		const db = createDb(env.DB);
+		const email = uniqueEmail();
+		const network = "10.9.8.0/24";
+		const slots: number[] = [];
+		for (let i = 0; i < MAX_FAILED_LOGINS_PER_NETWORK; i++) {
+			const { attempt, recorded } = await batch(db, {
+				attempt: passwordAttempt(email, network, new Date()),
+				recorded: rawQuery<{ id: number }>(sql`SELECT id FROM login_attempts WHERE email = ${email}`),
+			});
+			slots.push(attempt.slotId);
+			expect(recorded.map((row) => row.id)).toContain(attempt.slotId);
+		}
+		expect(new Set(slots).size).toBe(MAX_FAILED_LOGINS_PER_NETWORK);
+		await expect(batch(db, { attempt: passwordAttempt(email, network, new Date()) })).rejects.toMatchObject({
+			code: "RATE_LIMITED",
+			extra: { headers: { "Retry-After": expect.stringMatching(/^\d+$/) } },
+		});
+	});
+});

@@ -64,10 +64,10 @@ export async function claimRecipients(db: Db, message: PrebookMessage, now: Date
 	const claimToken = crypto.randomUUID();
 	const at = now.toISOString();
 	const leaseExpired = new Date(now.getTime() - CLAIM_LEASE_MS).toISOString();
-	const [, recipients, book] = await batch(db, [
+	const { recipients, book } = await batch(db, {
 		// A reader who turned restock emails off, or whose address is not verified, is recorded `skipped`
 		// (and stays so for this notification: verifying later means the next one, never a late email).
-		rawQuery(sql`INSERT INTO email_deliveries
+		claimed: rawQuery(sql`INSERT INTO email_deliveries
 				(prebook_id, ${column}, user_id, status, attempts, claim_token, claimed_at, created_at, updated_at)
 			SELECT p.id, p.${column}, p.user_id,
 				CASE WHEN u.email_verified = 1 AND u.restock_emails = 1 THEN 'sending' ELSE 'skipped' END,
@@ -78,7 +78,7 @@ export async function claimRecipients(db: Db, message: PrebookMessage, now: Date
 				claimed_at = excluded.claimed_at, updated_at = excluded.updated_at
 			WHERE email_deliveries.status = 'failed'
 				OR (email_deliveries.status = 'sending' AND email_deliveries.claimed_at < ${leaseExpired})`),
-		db
+		recipients: db
 			.select({
 				prebookId: emailDeliveries.prebookId,
 				userId: emailDeliveries.userId,
@@ -88,11 +88,11 @@ export async function claimRecipients(db: Db, message: PrebookMessage, now: Date
 			.from(emailDeliveries)
 			.innerJoin(users, eq(users.id, emailDeliveries.userId))
 			.where(and(eq(emailDeliveries.claimToken, claimToken), eq(emailDeliveries.status, "sending"))),
-		db
+		book: db
 			.select({ id: books.id, title: books.title, priceCents: books.priceCents })
 			.from(books)
 			.where(eq(books.id, message.book_id)),
-	]);
+	});
 	return { claimToken, book: book[0] ?? null, recipients };
 }
 
@@ -105,14 +105,15 @@ export async function recordOutcomes(
 	now: Date,
 ): Promise<void> {
 	const at = now.toISOString();
-	await batch(db, [
-		rawQuery(sql`UPDATE email_deliveries SET status = 'sent', sent_at = ${at}, updated_at = ${at}, last_error = NULL
+	await batch(db, {
+		sent: rawQuery(sql`UPDATE email_deliveries SET status = 'sent', sent_at = ${at}, updated_at = ${at}, last_error = NULL
 			WHERE claim_token = ${claimToken} AND prebook_id IN (SELECT value FROM json_each(${JSON.stringify(sent)}))`),
-		rawQuery(sql`UPDATE email_deliveries SET status = 'failed', updated_at = ${at}, last_error = f.value ->> 'error'
+		failed:
+			rawQuery(sql`UPDATE email_deliveries SET status = 'failed', updated_at = ${at}, last_error = f.value ->> 'error'
 			FROM json_each(${JSON.stringify(failed)}) AS f
 			WHERE email_deliveries.claim_token = ${claimToken}
 				AND email_deliveries.prebook_id = f.value ->> 'prebookId'`),
-	]);
+	});
 }
 
 /**
@@ -146,17 +147,19 @@ export async function reviveDeadDeliveries(
 	now: Date,
 ): Promise<{ restock: { bookId: number; createdAt: string } | null; userIds: number[] }> {
 	const at = now.toISOString();
-	const [revived, , restock] = await batch(db, [
-		rawQuery<{ user_id: number }>(sql`UPDATE email_deliveries SET status = 'failed', updated_at = ${at}
+	const { revived, restock } = await batch(db, {
+		revived: rawQuery<{
+			user_id: number;
+		}>(sql`UPDATE email_deliveries SET status = 'failed', updated_at = ${at}
 			WHERE restock_id = ${restockId} AND status = 'dead'
 			RETURNING user_id`),
-		rawQuery(sql`UPDATE restocks SET published_at = NULL
+		backToRelay: rawQuery(sql`UPDATE restocks SET published_at = NULL
 			WHERE id = ${restockId} AND EXISTS (SELECT 1 FROM email_deliveries
 				WHERE restock_id = ${restockId} AND status = 'failed' AND updated_at = ${at})`),
-		db
+		restock: db
 			.select({ bookId: restocks.bookId, createdAt: restocks.createdAt })
 			.from(restocks)
 			.where(eq(restocks.id, restockId)),
-	]);
+	});
 	return { restock: restock[0] ?? null, userIds: revived.map((row) => row.user_id) };
 }

@@ -5,7 +5,7 @@
  */
 import { lte, type SQL, sql } from "drizzle-orm";
 import { loginNetworks } from "../../db/schema.ts";
-import { type Db, rawQuery } from "../../lib/db.ts";
+import { type Db, namedGroup, rawQuery } from "../../lib/db.ts";
 import { rateLimited } from "../../lib/errors.ts";
 
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
@@ -23,9 +23,16 @@ interface LedgerState {
 	known_network: number;
 }
 
+/** A password attempt that got its slot: its id, which a correct password deletes (no failure recorded). */
+export interface ReservedAttempt {
+	slotId: number;
+}
+
 /**
  * The statements that reserve a password attempt for `email` (a value or a SQL expression) from `network`,
- * for the batch that also reads the stored hash. The limits are conditions of the INSERT, so concurrent
+ * as a group for the batch that also reads the stored hash: `batch(db, { attempt: passwordAttempt(…),
+ * account: … })`. Its result is the reserved slot; a refused attempt throws 429 with Retry-After (when every
+ * limit hit has a free slot again). The limits are conditions of the INSERT, so concurrent
  * guesses cannot overshoot them: at most 10 failures per (email, client network) — a stranger elsewhere
  * cannot lock the user out of their own network — and 100 per email from all networks, which keeps guessing
  * bounded, except from a network the account logged in from within 30 days (`rememberLoginNetwork`): there
@@ -41,26 +48,26 @@ export function passwordAttempt(email: string | SQL, network: string, now: Date)
 		JOIN users ON users.id = known.user_id AND users.token_version = known.token_version
 		WHERE users.email = ${email} AND known.network = ${network}
 			AND known.last_login_at > ${new Date(now.getTime() - KNOWN_NETWORK_MS).toISOString()})`;
-	const statements = [
-		rawQuery(sql`DELETE FROM login_attempts WHERE email = ${email} AND attempted_at <= ${windowStart}`),
-		rawQuery<{ id: number }>(sql`INSERT INTO login_attempts (email, network, attempted_at)
+	const parts = {
+		outsideWindow: rawQuery(
+			sql`DELETE FROM login_attempts WHERE email = ${email} AND attempted_at <= ${windowStart}`,
+		),
+		reserved: rawQuery<{ id: number }>(sql`INSERT INTO login_attempts (email, network, attempted_at)
 			SELECT ${email}, ${network}, ${now.toISOString()}
 			WHERE (SELECT count(*) FROM login_attempts WHERE ${fromNetwork}) < ${MAX_FAILED_LOGINS_PER_NETWORK}
 				AND ((SELECT count(*) FROM login_attempts WHERE email = ${email}) < ${MAX_FAILED_LOGINS_PER_EMAIL}
 					OR ${knownNetwork})
 			RETURNING id`),
 		// When refused: each limit's count and oldest failure say when it has a free slot again.
-		rawQuery<LedgerState>(sql`SELECT
+		ledger: rawQuery<LedgerState>(sql`SELECT
 				(SELECT count(*) FROM login_attempts WHERE email = ${email}) AS for_email,
 				(SELECT min(attempted_at) FROM login_attempts WHERE email = ${email}) AS oldest_for_email,
 				(SELECT count(*) FROM login_attempts WHERE ${fromNetwork}) AS from_network,
 				(SELECT min(attempted_at) FROM login_attempts WHERE ${fromNetwork}) AS oldest_from_network,
 				${knownNetwork} AS known_network`),
-	] as const;
-	/** Throws 429 with Retry-After (when every limit hit has a free slot) if the INSERT reserved no slot. */
-	const ensureReserved = (reserved: { id: number }[], ledger: LedgerState[]) => {
-		if (reserved.length > 0) return;
-		const state = ledger[0];
+	};
+	/** 429 with Retry-After: when every limit hit has a free slot again. */
+	const refused = (state: LedgerState | undefined) => {
 		const freeAt = (oldest: string | null | undefined) =>
 			(oldest ? Date.parse(oldest) : now.getTime()) + LOGIN_WINDOW_MS;
 		const waits = [now.getTime()];
@@ -68,13 +75,30 @@ export function passwordAttempt(email: string | SQL, network: string, now: Date)
 			waits.push(freeAt(state.oldest_for_email));
 		if (state && state.from_network >= MAX_FAILED_LOGINS_PER_NETWORK)
 			waits.push(freeAt(state.oldest_from_network));
-		throw rateLimited(
+		return rateLimited(
 			"Too many failed password attempts; try again later",
 			Math.max(...waits),
 			now.getTime(),
 		);
 	};
-	return { statements, ensureReserved };
+	const attempt = namedGroup(parts);
+	return {
+		...attempt,
+		read: (results: readonly unknown[]): ReservedAttempt => {
+			const { reserved, ledger } = attempt.read(results);
+			const slot = reserved[0];
+			if (!slot) throw refused(ledger[0]);
+			return { slotId: slot.id };
+		},
+		// The former shape, for the callers that still spread the statements into a list and check the slot
+		// themselves (`logIn`, `eraseAccount`) until they name the group in their batch.
+		/** The group's statements, typed one by one (the same as a group's `statements`). */
+		statements: [parts.outsideWindow, parts.reserved, parts.ledger] as const,
+		/** Throws 429 if the INSERT reserved no slot (what the group's reader does). */
+		ensureReserved: (reserved: { id: number }[], ledger: LedgerState[]) => {
+			if (reserved.length === 0) throw refused(ledger[0]);
+		},
+	};
 }
 
 /**

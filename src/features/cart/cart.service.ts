@@ -69,9 +69,11 @@ export async function addToCart(
 	const now = new Date().toISOString();
 	const inCart = sql`coalesce((SELECT ci.quantity FROM cart_items AS ci JOIN carts AS c ON c.id = ci.cart_id
 		WHERE c.user_id = ${userId} AND ci.book_id = ${bookId}), 0)`;
-	const [, added, diagnosis, lines] = await batch(db, [
-		db.insert(carts).values({ userId, createdAt: now }).onConflictDoNothing(),
-		rawQuery<{ id: number }>(sql`INSERT INTO cart_items (cart_id, book_id, quantity, created_at, updated_at)
+	const { added, diagnosis, lines } = await batch(db, {
+		cart: db.insert(carts).values({ userId, createdAt: now }).onConflictDoNothing(),
+		added: rawQuery<{
+			id: number;
+		}>(sql`INSERT INTO cart_items (cart_id, book_id, quantity, created_at, updated_at)
 			SELECT c.id, b.id, ${quantity}, ${now}, ${now}
 			FROM carts AS c JOIN books AS b ON b.id = ${bookId}
 			WHERE c.user_id = ${userId}
@@ -80,12 +82,13 @@ export async function addToCart(
 			ON CONFLICT (cart_id, book_id) DO UPDATE
 				SET quantity = quantity + excluded.quantity, updated_at = excluded.updated_at
 			RETURNING id`),
-		db
+		// When nothing was added: whether the book exists, what the user may buy and already has.
+		diagnosis: db
 			.select({ availableQuantity: buyableBy(userId), inCart: sql<number>`${inCart}` })
 			.from(books)
 			.where(eq(books.id, bookId)),
-		cartLines(db, userId),
-	]);
+		lines: cartLines(db, userId),
+	});
 	if (added.length > 0) return lines;
 	const book = diagnosis[0];
 	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
@@ -102,22 +105,22 @@ export async function setCartItemQuantity(
 	itemId: number,
 	quantity: number,
 ): Promise<CartLine[]> {
-	const [updated, diagnosis, lines] = await batch(db, [
-		rawQuery<{
+	const { updated, diagnosis, lines } = await batch(db, {
+		updated: rawQuery<{
 			id: number;
 		}>(sql`UPDATE cart_items SET quantity = ${quantity}, updated_at = ${new Date().toISOString()}
 			WHERE id = ${itemId} AND cart_id = (SELECT id FROM carts WHERE user_id = ${userId})
 				AND (SELECT stock_quantity - held_quantity FROM books WHERE id = cart_items.book_id)
 					+ ${heldFor(userId, sql`cart_items.book_id`)} >= ${quantity}
 			RETURNING id`),
-		db
+		diagnosis: db
 			.select({ availableQuantity: buyableBy(userId) })
 			.from(cartItems)
 			.innerJoin(carts, eq(carts.id, cartItems.cartId))
 			.innerJoin(books, eq(books.id, cartItems.bookId))
 			.where(and(eq(cartItems.id, itemId), eq(carts.userId, userId))),
-		cartLines(db, userId),
-	]);
+		lines: cartLines(db, userId),
+	});
 	if (updated.length > 0) return lines;
 	const line = diagnosis[0];
 	if (!line) throw new AppError("CART_ITEM_NOT_FOUND", "No such line in your cart", "id");

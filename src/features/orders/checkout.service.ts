@@ -21,7 +21,7 @@
  */
 import { and, eq, lte, sql } from "drizzle-orm";
 import { checkoutAttempts, type OrderStatus, orders } from "../../db/schema.ts";
-import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
+import { batch, constraintViolation, type Db, namedGroup, rawQuery } from "../../lib/db.ts";
 import { AppError, describeError, rateLimited } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { formatCents } from "../../lib/money.ts";
@@ -144,14 +144,14 @@ export async function checkout(
 	// is reserved by a conditional INSERT, so parallel requests cannot overshoot the throttle; a retry of the
 	// same purchase (same key and card) reuses its slot. A replay (or a reused key) of an order already made,
 	// and a cart that is empty or short, reserve nothing: no payment will be tried for them.
-	const [previous, lines, reserved, throttle] = await batch(db, [
-		db
+	const { previous, lines, reserved, throttle } = await batch(db, {
+		previous: db
 			.select({ order: orderColumns(), fingerprint: orders.requestFingerprint })
 			.from(orders)
 			.where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, idempotencyKey ?? "")))
 			.limit(1),
-		cartLines(db, userId),
-		rawQuery<{ id: number }>(sql`INSERT INTO checkout_attempts
+		lines: cartLines(db, userId),
+		reserved: rawQuery<{ id: number }>(sql`INSERT INTO checkout_attempts
 				(user_id, attempted_at, idempotency_key, request_fingerprint, pending)
 			SELECT ${userId}, ${started.toISOString()}, ${idempotencyKey ?? null}, ${fingerprint}, 1
 			WHERE NOT EXISTS (SELECT 1 FROM checkout_attempts WHERE ${sameRequest})
@@ -161,7 +161,7 @@ export async function checkout(
 				AND (SELECT count(*) FROM checkout_attempts WHERE ${mayDecline}) < ${MAX_DECLINED_CHECKOUTS}
 			RETURNING id`),
 		// When refused: how full each limit is and since when, to say when a slot frees up.
-		rawQuery<ThrottleState>(sql`SELECT
+		throttle: rawQuery<ThrottleState>(sql`SELECT
 				EXISTS (SELECT 1 FROM checkout_attempts WHERE ${sameRequest}) AS retried,
 				(SELECT count(*) FROM checkout_attempts WHERE ${recent}) AS attempts,
 				(SELECT min(attempted_at) FROM checkout_attempts WHERE ${recent}) AS oldest_attempt,
@@ -169,7 +169,7 @@ export async function checkout(
 				(SELECT min(attempted_at) FROM checkout_attempts WHERE ${recent} AND declined = 1) AS oldest_decline,
 				(SELECT count(*) FROM checkout_attempts WHERE ${mayDecline}) AS may_decline,
 				(SELECT min(attempted_at) FROM checkout_attempts WHERE ${mayDecline} AND declined = 0) AS oldest_pending`),
-	]);
+	});
 	const earlier = previous[0];
 	if (earlier) {
 		if (earlier.fingerprint !== null && earlier.fingerprint !== fingerprint) throw keyReused();
@@ -214,14 +214,15 @@ export async function checkout(
 	// The order goes first: a concurrent request with the same Idempotency-Key fails on the unique index
 	// before anything else, so it answers with the winner's order instead of a stock error.
 	const newOrder = (status: OrderStatus) =>
-		[
-			rawQuery(sql`INSERT INTO orders (user_id, status, total_cents, idempotency_key, request_fingerprint, created_at)
+		namedGroup({
+			order:
+				rawQuery(sql`INSERT INTO orders (user_id, status, total_cents, idempotency_key, request_fingerprint, created_at)
 			VALUES (${userId}, ${status}, ${totalCents}, ${idempotencyKey ?? null}, ${fingerprint}, ${now})`),
-			rawQuery(sql`INSERT INTO order_items (order_id, book_id, title, unit_price_cents, quantity)
+			items: rawQuery(sql`INSERT INTO order_items (order_id, book_id, title, unit_price_cents, quantity)
 			SELECT ${newestOrderOf(userId)},
 				value ->> 'book_id', value ->> 'title', value ->> 'price', value ->> 'quantity'
 			FROM json_each(${orderItems})`),
-		] as const;
+		});
 	const payment = (status: "authorized" | "declined", reference: string | null) =>
 		rawQuery(sql`INSERT INTO payments (order_id, provider, status, reference, amount_cents, created_at, updated_at)
 			VALUES (${newestOrderOf(userId)}, ${payments.name}, ${status}, ${reference}, ${totalCents}, ${now}, ${now})`);
@@ -240,25 +241,27 @@ export async function checkout(
 	let webhookEventIds: number[] = [];
 	try {
 		if (!authorization.approved) {
-			const [, , , declined] = await batch(db, [
-				...newOrder("payment_failed"),
-				payment("declined", null),
-				readBack,
+			const { declined } = await batch(db, {
+				order: newOrder("payment_failed"),
+				payment: payment("declined", null),
+				declined: readBack,
 				// Declines are throttled more tightly than attempts; a retry's decline marks its first attempt.
-				rawQuery(sql`UPDATE checkout_attempts SET declined = 1, pending = 0 WHERE ${thisAttempt(attemptId)}`),
-			]);
+				attemptDeclined: rawQuery(
+					sql`UPDATE checkout_attempts SET declined = 1, pending = 0 WHERE ${thisAttempt(attemptId)}`,
+				),
+			});
 			logEvent("info", "checkout_payment_declined", { user_id: userId, reason: authorization.reason });
 			if (!declined[0]) throw new Error("checkout: the declined order was not read back");
 			return { order: declined[0], replayed: false, captured: false, webhookEventIds: [] };
 		}
-		const [, , , , , fulfilledEvents, , , confirmed] = await batch(db, [
-			...newOrder("confirmed"),
+		const { fulfilledEvents, confirmed } = await batch(db, {
+			order: newOrder("confirmed"),
 			// After the order: a concurrent request with the same key still answers with the winner's order.
 			cartIsStillPriced,
 			// The buyer's held copy (hold_queue) comes out of held_quantity, the rest out of the available
 			// copies; the triggers of migrations/0012 abort the batch if that would take a copy held for
 			// someone else (held_quantity > stock_quantity) or the stock below 0.
-			rawQuery(sql`UPDATE books SET stock_quantity = stock_quantity - (j.value ->> 'quantity'),
+			stock: rawQuery(sql`UPDATE books SET stock_quantity = stock_quantity - (j.value ->> 'quantity'),
 				held_quantity = held_quantity - min(j.value ->> 'quantity', (SELECT count(*) FROM pre_bookings AS held
 					WHERE held.user_id = ${userId} AND held.book_id = books.id AND held.status = 'offered')),
 				updated_at = ${now}
@@ -266,18 +269,18 @@ export async function checkout(
 				WHERE books.id = j.value ->> 'book_id'`),
 			// Rule 6: the buyer's notified or offered pre-booking of each bought book is fulfilled (after the
 			// statement above has counted the held copy).
-			rawQuery(sql`UPDATE pre_bookings SET status = 'fulfilled', fulfilled_at = ${now}
+			fulfilled: rawQuery(sql`UPDATE pre_bookings SET status = 'fulfilled', fulfilled_at = ${now}
 				WHERE user_id = ${userId} AND status IN ('notified', 'offered')
 					AND book_id IN (SELECT value ->> 'book_id' FROM json_each(${orderItems}))`),
-			prebookFulfilledEvents(userId, orderItems, newestOrderOf(userId), now),
-			payment("authorized", authorization.reference),
-			rawQuery(
+			fulfilledEvents: prebookFulfilledEvents(userId, orderItems, newestOrderOf(userId), now),
+			payment: payment("authorized", authorization.reference),
+			boughtLines: rawQuery(
 				sql`DELETE FROM cart_items WHERE id IN (SELECT value FROM json_each(${JSON.stringify(lines.map((l) => l.id))}))`,
 			),
-			readBack,
+			confirmed: readBack,
 			// Approved: no longer a possible decline.
-			rawQuery(sql`UPDATE checkout_attempts SET pending = 0 WHERE ${thisAttempt(attemptId)}`),
-		]);
+			attemptSettled: rawQuery(sql`UPDATE checkout_attempts SET pending = 0 WHERE ${thisAttempt(attemptId)}`),
+		});
 		order = confirmed[0];
 		if (!order) throw new Error("checkout: the confirmed order was not read back");
 		webhookEventIds = eventIdsOf(fulfilledEvents);
@@ -289,24 +292,25 @@ export async function checkout(
 		const settle = rawQuery(sql`UPDATE checkout_attempts SET pending = 0 WHERE ${thisAttempt(attemptId)}`);
 		if (violation?.kind === "unique" && idempotencyKey) {
 			// A concurrent request with the same key made the order: answer with it.
-			const [, [winner]] = await batch(db, [
-				settle,
-				db
+			const { winners } = await batch(db, {
+				settled: settle,
+				winners: db
 					.select({ order: orderColumns(), fingerprint: orders.requestFingerprint })
 					.from(orders)
 					.where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, idempotencyKey))),
-			]);
+			});
+			const winner = winners[0];
 			if (winner && winner.fingerprint !== fingerprint) throw keyReused();
 			if (winner) return { order: winner.order, replayed: true, captured: false, webhookEventIds: [] };
 		}
 		if (violation?.kind === "not_null" && violation.target === "carts.user_id") {
 			// Another checkout bought the cart (or the buyer changed it) between the read and the batch.
-			const [, current] = await batch(db, [settle, cartLines(db, userId)]);
+			const { current } = await batch(db, { settled: settle, current: cartLines(db, userId) });
 			throw current.length === 0 ? cartEmpty() : cartChanged();
 		}
 		if (violation?.kind === "check" || violation?.kind === "foreign_key") {
 			// Another buyer took the last copies (or the book was removed) between the read and the batch.
-			const [, current] = await batch(db, [settle, cartLines(db, userId)]);
+			const { current } = await batch(db, { settled: settle, current: cartLines(db, userId) });
 			const short = current.find((line) => line.quantity > line.availableQuantity);
 			throw short
 				? insufficientStock(short)

@@ -66,38 +66,31 @@ const prebookViews = (db: Db, now = new Date().toISOString()) =>
  */
 export async function createPrebook(db: Db, userId: number, bookId: number): Promise<PrebookView> {
 	const now = new Date().toISOString();
-	let results: [
-		{ id: number }[],
-		PrebookView[],
-		{ availableQuantity: number; hasActive: number; waiting: number }[],
-	];
-	try {
-		results = await batch(db, [
-			rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
-				SELECT ${userId}, id, 'waiting', ${now} FROM books
-				WHERE id = ${bookId} AND stock_quantity - held_quantity = 0
-					AND (SELECT count(*) FROM pre_bookings WHERE user_id = ${userId} AND status = 'waiting')
-						< ${MAX_WAITING_PER_USER}
-				RETURNING id`),
-			prebookViews(db)
-				.where(and(eq(preBookings.userId, userId), eq(preBookings.bookId, bookId)))
-				.orderBy(desc(preBookings.id))
-				.limit(1),
-			db
-				.select({
-					availableQuantity: sql<number>`${books.stockQuantity} - ${books.heldQuantity}`,
-					hasActive: sql<number>`EXISTS (SELECT 1 FROM pre_bookings
-						WHERE user_id = ${userId} AND book_id = ${bookId} AND status IN ('waiting', 'offered'))`,
-					waiting: sql<number>`(SELECT count(*) FROM pre_bookings WHERE user_id = ${userId} AND status = 'waiting')`,
-				})
-				.from(books)
-				.where(eq(books.id, bookId)),
-		]);
-	} catch (err) {
+	const { inserted, created, diagnosis } = await batch(db, {
+		inserted: rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
+			SELECT ${userId}, id, 'waiting', ${now} FROM books
+			WHERE id = ${bookId} AND stock_quantity - held_quantity = 0
+				AND (SELECT count(*) FROM pre_bookings WHERE user_id = ${userId} AND status = 'waiting')
+					< ${MAX_WAITING_PER_USER}
+			RETURNING id`),
+		created: prebookViews(db)
+			.where(and(eq(preBookings.userId, userId), eq(preBookings.bookId, bookId)))
+			.orderBy(desc(preBookings.id))
+			.limit(1),
+		// When nothing was inserted: which rule refused.
+		diagnosis: db
+			.select({
+				availableQuantity: sql<number>`${books.stockQuantity} - ${books.heldQuantity}`,
+				hasActive: sql<number>`EXISTS (SELECT 1 FROM pre_bookings
+					WHERE user_id = ${userId} AND book_id = ${bookId} AND status IN ('waiting', 'offered'))`,
+				waiting: sql<number>`(SELECT count(*) FROM pre_bookings WHERE user_id = ${userId} AND status = 'waiting')`,
+			})
+			.from(books)
+			.where(eq(books.id, bookId)),
+	}).catch((err: unknown) => {
 		if (constraintViolation(err)?.kind === "unique") throw duplicate();
 		throw err;
-	}
-	const [inserted, created, diagnosis] = results;
+	});
 	if (inserted.length > 0 && created[0]) return created[0];
 	const book = diagnosis[0];
 	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");

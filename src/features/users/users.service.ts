@@ -153,33 +153,35 @@ export async function setPreferences(
  * notification, status, when) — nobody else's rows.
  */
 export async function exportAccount(db: Db, userId: number) {
-	const [account, prebookings, wishlist, cart, orderRows, emails] = await batch(db, [
-		db
+	const { account, prebookings, wishlist, cart, orders, emails } = await batch(db, {
+		account: db
 			.select({ ...userColumns, restockEmails: users.restockEmails })
 			.from(users)
 			.where(eq(users.id, userId)),
-		rawQuery<
+		prebookings: rawQuery<
 			Record<string, unknown>
 		>(sql`SELECT p.id, p.book_id, b.title AS book_title, p.status, p.created_at,
 				p.notified_at, p.offered_at, p.hold_expires_at, p.fulfilled_at, p.expired_at, p.cancelled_at
 			FROM pre_bookings AS p JOIN books AS b ON b.id = p.book_id WHERE p.user_id = ${userId} ORDER BY p.id`),
-		rawQuery<Record<string, unknown>>(sql`SELECT w.book_id, b.title AS book_title, w.added_at
+		wishlist: rawQuery<Record<string, unknown>>(sql`SELECT w.book_id, b.title AS book_title, w.added_at
 			FROM wishlist_items AS w JOIN books AS b ON b.id = w.book_id WHERE w.user_id = ${userId} ORDER BY w.id`),
-		rawQuery<Record<string, unknown>>(sql`SELECT ci.book_id, b.title AS book_title, ci.quantity, ci.created_at
+		cart: rawQuery<
+			Record<string, unknown>
+		>(sql`SELECT ci.book_id, b.title AS book_title, ci.quantity, ci.created_at
 			FROM cart_items AS ci JOIN carts AS c ON c.id = ci.cart_id JOIN books AS b ON b.id = ci.book_id
 			WHERE c.user_id = ${userId} ORDER BY ci.id`),
-		rawQuery<Record<string, unknown>>(sql`SELECT o.id, o.status, o.total_cents, o.created_at,
+		orders: rawQuery<Record<string, unknown>>(sql`SELECT o.id, o.status, o.total_cents, o.created_at,
 				(SELECT json_group_array(json_object('book_id', i.book_id, 'title', i.title,
 					'unit_price_cents', i.unit_price_cents, 'quantity', i.quantity))
 				 FROM order_items AS i WHERE i.order_id = o.id) AS items
 			FROM orders AS o WHERE o.user_id = ${userId} ORDER BY o.id`),
-		rawQuery<
+		emails: rawQuery<
 			Record<string, unknown>
 		>(sql`SELECT CASE WHEN d.restock_id IS NOT NULL THEN 'back_in_stock' ELSE 'hold' END AS kind,
 				p.book_id, b.title AS book_title, d.status, d.attempts, d.created_at, d.sent_at
 			FROM email_deliveries AS d JOIN pre_bookings AS p ON p.id = d.prebook_id JOIN books AS b ON b.id = p.book_id
 			WHERE d.user_id = ${userId} ORDER BY d.id`),
-	]);
+	});
 	const user = account[0];
 	if (!user) throw userNotFound();
 	return {
@@ -187,7 +189,7 @@ export async function exportAccount(db: Db, userId: number) {
 		prebookings,
 		wishlist,
 		cart,
-		orders: orderRows.map((order) => ({ ...order, items: JSON.parse(String(order.items ?? "[]")) })),
+		orders: orders.map((order) => ({ ...order, items: JSON.parse(String(order.items ?? "[]")) })),
 		emails,
 	};
 }

@@ -84,10 +84,10 @@ export async function claimDeliveries(
 	const at = now.toISOString();
 	const leaseEnd = new Date(now.getTime() + CLAIM_LEASE_MS).toISOString();
 	const ids = JSON.stringify([...new Set(deliveryIds)]);
-	const [, claimed, secrets, states] = await batch(db, [
+	const { claimed, secrets, states } = await batch(db, {
 		// Ranked per endpoint, so one statement claiming several deliveries of one endpoint stays within the
 		// cap: the candidates and the live claims are counted before any row is updated.
-		rawQuery(sql`UPDATE webhook_deliveries
+		claim: rawQuery(sql`UPDATE webhook_deliveries
 			SET claim_token = ${claimToken}, claimed_until = ${leaseEnd}, attempts = attempts + 1, updated_at = ${at}
 			WHERE id IN (SELECT id FROM (
 				SELECT d.id,
@@ -100,7 +100,7 @@ export async function claimDeliveries(
 				WHERE d.status IN ('pending', 'failed') AND e.enabled = 1 AND d.attempts < ${MAX_DELIVERY_ATTEMPTS}
 					AND (d.claimed_until IS NULL OR d.claimed_until <= ${at}))
 				WHERE turn + in_flight <= ${MAX_IN_FLIGHT_PER_ENDPOINT})`),
-		rawQuery<{
+		claimed: rawQuery<{
 			id: number;
 			event_id: number;
 			endpoint_id: number;
@@ -115,16 +115,16 @@ export async function claimDeliveries(
 			JOIN webhook_events AS ev ON ev.id = d.event_id
 			WHERE d.claim_token = ${claimToken}
 			ORDER BY d.id`),
-		rawQuery<{ endpoint_id: number; secret: string }>(sql`SELECT s.endpoint_id, s.secret
+		secrets: rawQuery<{ endpoint_id: number; secret: string }>(sql`SELECT s.endpoint_id, s.secret
 			FROM webhook_secrets AS s
 			WHERE s.endpoint_id IN (SELECT endpoint_id FROM webhook_deliveries WHERE claim_token = ${claimToken})
 				AND (s.expires_at IS NULL OR s.expires_at > ${at})
 			ORDER BY s.id DESC`),
-		rawQuery<DeliveryState>(sql`SELECT j.value AS id, d.status, d.attempts, d.claimed_until, e.enabled
+		states: rawQuery<DeliveryState>(sql`SELECT j.value AS id, d.status, d.attempts, d.claimed_until, e.enabled
 			FROM json_each(${ids}) AS j
 			LEFT JOIN webhook_deliveries AS d ON d.id = j.value
 			LEFT JOIN webhook_endpoints AS e ON e.id = d.endpoint_id`),
-	]);
+	});
 	const claimedIds = new Set(claimed.map((row) => row.id));
 	const unclaimed = new Map<number, Unclaimed>();
 	for (const state of states) {
@@ -173,20 +173,20 @@ export async function recordAttempts(
 	const at = now.toISOString();
 	const succeeded = JSON.stringify(outcomes.filter((o) => o.succeeded));
 	const failed = JSON.stringify(outcomes.filter((o) => !o.succeeded));
-	await batch(db, [
-		rawQuery(sql`UPDATE webhook_deliveries
+	await batch(db, {
+		succeeded: rawQuery(sql`UPDATE webhook_deliveries
 			SET status = 'succeeded', delivered_at = ${at}, updated_at = ${at}, last_status_code = o.value ->> 'statusCode',
 				last_error = NULL, claim_token = NULL, claimed_until = NULL
 			FROM json_each(${succeeded}) AS o
 			WHERE webhook_deliveries.id = o.value ->> 'deliveryId' AND webhook_deliveries.status <> 'succeeded'`),
-		rawQuery(sql`UPDATE webhook_deliveries
+		failed: rawQuery(sql`UPDATE webhook_deliveries
 			SET status = 'failed', updated_at = ${at}, last_status_code = o.value ->> 'statusCode',
 				last_error = o.value ->> 'error', claim_token = NULL, claimed_until = NULL
 			FROM json_each(${failed}) AS o
 			WHERE webhook_deliveries.id = o.value ->> 'deliveryId' AND webhook_deliveries.claim_token = ${claimToken}
 				AND webhook_deliveries.status IN ('pending', 'failed')`),
-		markDeadStatement(dead, at),
-	]);
+		dead: markDeadStatement(dead, at),
+	});
 }
 
 /** Deliveries still to be attempted become `dead`, unless a consumer holds a live claim on one. */

@@ -59,22 +59,23 @@ export async function confirmEventsPublished(db: Db, eventIds: readonly number[]
  */
 async function publish(db: Db, queue: Queue, selection: SQL, now: Date) {
 	const at = now.toISOString();
-	const [, toSend, events] = await batch(db, [
-		rawQuery(sql`INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, status, attempts, created_at, updated_at)
+	const { toSend, events } = await batch(db, {
+		deliveries:
+			rawQuery(sql`INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, status, attempts, created_at, updated_at)
 			SELECT e.id, ev.id, ev.type, 'pending', 0, ${at}, ${at}
 			FROM webhook_events AS ev JOIN webhook_endpoints AS e ON e.enabled = 1 AND e.created_at <= ev.created_at
 			WHERE ev.id IN (${selection}) AND ev.published_at IS NULL
 				AND EXISTS (SELECT 1 FROM json_each(e.events) AS t WHERE t.value = ev.type)
 			ON CONFLICT (endpoint_id, event_id) DO NOTHING`),
-		rawQuery<{ id: number }>(sql`SELECT d.id FROM webhook_deliveries AS d
+		toSend: rawQuery<{ id: number }>(sql`SELECT d.id FROM webhook_deliveries AS d
 			JOIN webhook_events AS ev ON ev.id = d.event_id
 			WHERE d.event_id IN (${selection}) AND ev.published_at IS NULL
 				AND d.status = 'pending' AND d.attempts = 0
 			ORDER BY d.id`),
-		rawQuery<{ id: number }>(
+		events: rawQuery<{ id: number }>(
 			sql`SELECT id FROM webhook_events WHERE id IN (${selection}) AND published_at IS NULL`,
 		),
-	]);
+	});
 	const eventIds = events.map((row) => row.id);
 	if (eventIds.length === 0) return { events: 0, deliveries: 0 };
 	await enqueueDeliveries(
@@ -134,12 +135,12 @@ export async function relayUnpublishedWebhookEvents(db: Db, queue: Queue, now: D
  */
 export async function purgeWebhookHistory(db: Db, now: Date): Promise<void> {
 	const cutoff = new Date(now.getTime() - WEBHOOK_RETENTION_MS).toISOString();
-	await batch(db, [
-		rawQuery(sql`DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events
+	await batch(db, {
+		oldEvents: rawQuery(sql`DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events
 			WHERE created_at < ${cutoff} AND id < (SELECT max(id) FROM webhook_events)
 			ORDER BY created_at LIMIT ${PURGE_BATCH})`),
-		rawQuery(
+		expiredSecrets: rawQuery(
 			sql`DELETE FROM webhook_secrets WHERE expires_at IS NOT NULL AND expires_at <= ${now.toISOString()}`,
 		),
-	]);
+	});
 }

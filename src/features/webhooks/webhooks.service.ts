@@ -62,8 +62,8 @@ export async function createWebhook(
 ): Promise<{ webhook: WebhookEndpointView; secret: string }> {
 	const now = new Date().toISOString();
 	const secret = generateWebhookSecret();
-	const [created] = await batch(db, [
-		db
+	const { created } = await batch(db, {
+		created: db
 			.insert(webhookEndpoints)
 			.values({
 				url: input.url,
@@ -74,9 +74,9 @@ export async function createWebhook(
 			})
 			.returning(),
 		// The endpoint inserted just above is the newest (ids only grow, and batches run one at a time).
-		rawQuery(sql`INSERT INTO webhook_secrets (endpoint_id, secret, created_at)
+		signingSecret: rawQuery(sql`INSERT INTO webhook_secrets (endpoint_id, secret, created_at)
 			VALUES ((SELECT max(id) FROM webhook_endpoints), ${secret}, ${now})`),
-	]);
+	});
 	const row = created[0];
 	if (!row) throw new Error("the inserted webhook was not returned");
 	return { webhook: toView(row), secret };
@@ -143,22 +143,23 @@ export async function rotateSecret(
 	const at = now.toISOString();
 	const graceEnd = new Date(now.getTime() + ROTATION_GRACE_MS).toISOString();
 	const secret = generateWebhookSecret();
-	const [, previous, created] = await batch(db, [
+	const { previousSecret, newSecret } = await batch(db, {
 		// Every rotated-out secret signs for its 24 h (API.md), but at most three secrets sign at once: the new
 		// one, the one it replaces, and the one rotated out just before (a double-submitted rotation leaves the
 		// receiver's secret working). Every other rotated-out secret — older, or expired — goes now.
-		rawQuery(sql`DELETE FROM webhook_secrets WHERE endpoint_id = ${id} AND expires_at IS NOT NULL
+		staleSecrets:
+			rawQuery(sql`DELETE FROM webhook_secrets WHERE endpoint_id = ${id} AND expires_at IS NOT NULL
 			AND id NOT IN (SELECT id FROM webhook_secrets
 				WHERE endpoint_id = ${id} AND expires_at > ${at} ORDER BY expires_at DESC, id DESC LIMIT 1)`),
-		rawQuery<{ expires_at: string }>(sql`UPDATE webhook_secrets SET expires_at = ${graceEnd}
+		previousSecret: rawQuery<{ expires_at: string }>(sql`UPDATE webhook_secrets SET expires_at = ${graceEnd}
 			WHERE endpoint_id = ${id} AND expires_at IS NULL
 			RETURNING expires_at`),
-		rawQuery<{ id: number }>(sql`INSERT INTO webhook_secrets (endpoint_id, secret, created_at)
+		newSecret: rawQuery<{ id: number }>(sql`INSERT INTO webhook_secrets (endpoint_id, secret, created_at)
 			SELECT id, ${secret}, ${at} FROM webhook_endpoints WHERE id = ${id}
 			RETURNING id`),
-	]);
-	if (created.length === 0) throw webhookNotFound();
-	return { secret, previousSecretExpiresAt: previous[0]?.expires_at ?? null };
+	});
+	if (newSecret.length === 0) throw webhookNotFound();
+	return { secret, previousSecretExpiresAt: previousSecret[0]?.expires_at ?? null };
 }
 
 /** An endpoint's deliveries, newest first (idx_webhook_deliveries_endpoint_[status_]created). */
@@ -217,19 +218,22 @@ export async function retryDelivery(
 		eq(webhookDeliveries.id, deliveryId),
 		eq(webhookDeliveries.endpointId, endpointId),
 	);
-	const [revived, , current, endpoint] = await batch(db, [
-		rawQuery<{ event_id: number }>(sql`UPDATE webhook_deliveries
+	const { revived, current, endpoint } = await batch(db, {
+		revived: rawQuery<{ event_id: number }>(sql`UPDATE webhook_deliveries
 			SET status = 'pending', attempts = 0, claim_token = NULL, claimed_until = NULL, updated_at = ${at}
 			WHERE id = ${deliveryId} AND endpoint_id = ${endpointId} AND status IN ('failed', 'dead')
 				AND (claimed_until IS NULL OR claimed_until <= ${at})
 			RETURNING event_id`),
-		rawQuery(sql`UPDATE webhook_events SET published_at = NULL
+		eventBackToRelay: rawQuery(sql`UPDATE webhook_events SET published_at = NULL
 			WHERE id = (SELECT event_id FROM webhook_deliveries
 				WHERE id = ${deliveryId} AND endpoint_id = ${endpointId}
 					AND status = 'pending' AND attempts = 0 AND updated_at = ${at})`),
-		db.select(deliveryColumns).from(webhookDeliveries).where(thisDelivery),
-		db.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId)),
-	]);
+		current: db.select(deliveryColumns).from(webhookDeliveries).where(thisDelivery),
+		endpoint: db
+			.select({ id: webhookEndpoints.id })
+			.from(webhookEndpoints)
+			.where(eq(webhookEndpoints.id, endpointId)),
+	});
 	if (endpoint.length === 0) throw webhookNotFound();
 	const delivery = current[0];
 	if (!delivery) throw deliveryNotFound();

@@ -17,17 +17,17 @@ const wishlistColumns = {
 
 /** One round trip: the insert (a duplicate is left alone by the unique index) and the entry it made. */
 export async function addToWishlist(db: Db, userId: number, bookId: number): Promise<WishlistView> {
-	const [inserted, entry] = await batch(db, [
-		rawQuery<{ id: number }>(sql`INSERT INTO wishlist_items (user_id, book_id, added_at)
+	const { inserted, entry } = await batch(db, {
+		inserted: rawQuery<{ id: number }>(sql`INSERT INTO wishlist_items (user_id, book_id, added_at)
 			SELECT ${userId}, id, ${new Date().toISOString()} FROM books WHERE id = ${bookId}
 			ON CONFLICT (user_id, book_id) DO NOTHING
 			RETURNING id`),
-		db
+		entry: db
 			.select(wishlistColumns)
 			.from(wishlistItems)
 			.innerJoin(books, eq(books.id, wishlistItems.bookId))
 			.where(and(eq(wishlistItems.userId, userId), eq(wishlistItems.bookId, bookId))),
-	]);
+	});
 	const item = entry[0];
 	if (!item) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
 	if (inserted.length === 0) {
