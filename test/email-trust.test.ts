@@ -660,7 +660,7 @@ describe("privacy: export and erasure", () => {
 			.bind(reader.id)
 			.first();
 		expect(row).toEqual({ email: `deleted-user-${reader.id}@invalid`, full_name: null, is_active: 0 });
-		expect((await api("GET", "/users/me", { token: reader.token })).status).toBe(403);
+		expectError(await api("GET", "/users/me", { token: reader.token }), 401, "AUTH_INVALID_TOKEN");
 		expectError(
 			await api("POST", "/auth/refresh", { body: { refresh_token: reader.refreshToken } }),
 			401,

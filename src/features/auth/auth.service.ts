@@ -7,7 +7,7 @@
  * the whole family is revoked, as the contract requires.
  */
 import { and, eq, lte, type SQL, sql } from "drizzle-orm";
-import { loginAttempts, refreshTokens, users } from "../../db/schema.ts";
+import { emailTokens, loginAttempts, refreshTokens, users } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError, rateLimited } from "../../lib/errors.ts";
 import { hashPassword, verifyPassword } from "../../lib/password.ts";
@@ -343,8 +343,11 @@ export async function revokeRefreshToken(db: Db, presented: string): Promise<voi
 }
 
 /**
- * Housekeeping (cron): login attempts outside the window, refresh tokens past their expiry and networks
- * not logged in from for 30 days no longer decide anything. Expired tokens are the only ones removed, so reuse detection keeps every live family.
+ * Housekeeping (cron): login attempts outside the window, refresh tokens past their expiry, networks not
+ * logged in from for 30 days and emailed links past their expiry no longer decide anything, and the links
+ * carry an address and a client network that must not stay longer than they serve (API.md, Privacy). The
+ * email throttles count links of the last day at most, and a link lives 24 hours. Expired refresh tokens are
+ * the only ones removed, so reuse detection keeps every live family.
  */
 export async function purgeExpiredAuthRecords(db: Db, now: Date): Promise<void> {
 	const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
@@ -352,5 +355,6 @@ export async function purgeExpiredAuthRecords(db: Db, now: Date): Promise<void> 
 		db.delete(loginAttempts).where(lte(loginAttempts.attemptedAt, windowStart)),
 		db.delete(refreshTokens).where(lte(refreshTokens.expiresAt, now.toISOString())),
 		forgetOldLoginNetworks(db, now),
+		db.delete(emailTokens).where(lte(emailTokens.expiresAt, now.toISOString())),
 	]);
 }
