@@ -6,7 +6,9 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
+import { loadConfig } from "../src/lib/config";
 import type { PrebookMessage } from "../src/prebook-emails/messages";
+import { signUnsubscribeToken } from "../src/prebook-emails/unsubscribe-token";
 import {
 	api,
 	createAdmin,
@@ -21,6 +23,7 @@ import {
 	type TestUser,
 	uniqueEmail,
 } from "./helpers";
+import { expectInvariants } from "./invariants";
 
 interface SentEmail {
 	to: string;
@@ -211,7 +214,7 @@ describe("guest pre-booking (double opt-in)", () => {
 		expect(rows?.n).toBe(0);
 	});
 
-	it("confirming creates the pre-booking on a guest account; a second confirmation is harmless", async () => {
+	it("confirming creates the pre-booking on a guest account; the link is single use (then 400 AUTH_INVALID_TOKEN)", async () => {
 		const emails = captureEmails();
 		const book = await createBook(admin.token, { stock_quantity: 0 });
 		const email = uniqueEmail("guest");
@@ -223,9 +226,9 @@ describe("guest pre-booking (double opt-in)", () => {
 		expect(d1RoundTrips(confirmed)).toBe(1);
 		expectError(
 			await api("POST", "/prebooks/guest/confirm", { body: { token } }),
-			409,
-			"PREBOOK_DUPLICATE",
-			"book_id",
+			400,
+			"AUTH_INVALID_TOKEN",
+			"token",
 		);
 		const guest = await env.DB.prepare("SELECT is_guest, email_verified FROM users WHERE email = ?")
 			.bind(email)
@@ -241,6 +244,60 @@ describe("guest pre-booking (double opt-in)", () => {
 			400,
 			"AUTH_INVALID_TOKEN",
 		);
+	});
+
+	it("a replayed link after the guest cancelled answers 400 AUTH_INVALID_TOKEN and creates nothing", async () => {
+		const emails = captureEmails();
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const email = uniqueEmail("guest");
+		await api("POST", "/prebooks/guest", { body: { email, book_id: book.id } });
+		const token = linkToken(emails(), email, "/prebooks/confirm");
+		const confirmed = await api("POST", "/prebooks/guest/confirm", { body: { token } });
+		expect(confirmed.status).toBe(201);
+		// The guest cancels through the one-click link its emails carry.
+		const guest = await env.DB.prepare("SELECT id FROM users WHERE email = ?")
+			.bind(email)
+			.first<{ id: number }>();
+		const unsubscribe = await signUnsubscribeToken(loadConfig(env).unsubscribeSecret, {
+			scope: "prebook",
+			userId: guest?.id ?? 0,
+			prebookId: confirmed.body.id,
+		});
+		expect((await api("POST", `/unsubscribe/${unsubscribe}`)).status).toBe(200);
+
+		expectError(
+			await api("POST", "/prebooks/guest/confirm", { body: { token } }),
+			400,
+			"AUTH_INVALID_TOKEN",
+			"token",
+		);
+		const rows = await env.DB.prepare("SELECT status FROM pre_bookings WHERE book_id = ? ORDER BY id")
+			.bind(book.id)
+			.all();
+		expect(rows.results).toEqual([{ status: "cancelled" }]);
+	});
+
+	it("two parallel confirmations of one link: one 201, one 400, one pre-booking", async () => {
+		for (let round = 0; round < 5; round++) {
+			const emails = captureEmails();
+			const book = await createBook(admin.token, { stock_quantity: 0 });
+			// A new address (the guest account is made by the confirmation) and a registered one.
+			const email = round % 2 === 0 ? uniqueEmail("guest") : (await createUser()).email;
+			await api("POST", "/prebooks/guest", { body: { email, book_id: book.id } });
+			const token = linkToken(emails(), email, "/prebooks/confirm");
+			const answers = await Promise.all(
+				Array.from({ length: 2 }, () => api("POST", "/prebooks/guest/confirm", { body: { token } })),
+			);
+			expect(answers.map((res) => res.status).sort()).toEqual([201, 400]);
+			expectError(answers.find((res) => res.status === 400) as never, 400, "AUTH_INVALID_TOKEN", "token");
+			const rows = await env.DB.prepare(
+				"SELECT count(*) AS n, (SELECT count(*) FROM users WHERE email = ?) AS accounts FROM pre_bookings WHERE book_id = ?",
+			)
+				.bind(email, book.id)
+				.first();
+			expect(rows).toEqual({ n: 1, accounts: 1 });
+			await expectInvariants();
+		}
 	});
 
 	it("a registered address gets the pre-booking on its account", async () => {

@@ -196,7 +196,7 @@ export const guestConfirm = createRoute({
 	tags: ["Pre-bookings"],
 	summary: "Confirm a guest pre-booking with the emailed link's token",
 	description:
-		"Creates the pre-booking on the account of the address — a passwordless guest account if it has none; a registered address gets it on its account. Following the link verifies the address. A second confirmation is harmless (409 PREBOOK_DUPLICATE while the first is active).",
+		"Creates the pre-booking on the account of the address — a passwordless guest account if it has none; a registered address gets it on its account. Following the link verifies the address. The link is single use: once followed (whatever the answer), it answers 400 AUTH_INVALID_TOKEN and creates nothing, also after the guest cancelled.",
 	request: { body: jsonBody(GuestConfirmBody) },
 	responses: {
 		201: jsonResponse(PrebookSchema, "The pre-booking"),
@@ -205,7 +205,7 @@ export const guestConfirm = createRoute({
 			400: {
 				codes: ["AUTH_INVALID_TOKEN", "MALFORMED_BODY"],
 				description:
-					"The link is unknown or expired, the address belongs to a registered account not verified yet, or the body is not valid JSON",
+					"The link is unknown, used or expired, the address belongs to a registered account not verified yet, or the body is not valid JSON",
 			},
 			404: { codes: ["BOOK_NOT_FOUND"], description: "The book is gone" },
 			409: {

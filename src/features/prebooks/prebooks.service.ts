@@ -335,36 +335,42 @@ export async function requestGuestPrebook(
  * — evaluated inside the statements — on the account of that address. A registered account that is not
  * verified yet is left alone (400): the link proves the mailbox, not that whoever registered the address
  * (and holds its password) is its owner, so it neither verifies that account nor puts the owner's
- * pre-booking where the registrant can read it. The link stays valid for its 24
- * hours, so a second confirmation is harmless (409 PREBOOK_DUPLICATE while the first is active).
+ * pre-booking where the registrant can read it.
+ *
+ * The link is single use: every statement acts only on a link still unused, and the last one spends it
+ * (`used_at IS NULL` in its own WHERE). Batches do not interleave, so of two confirmations of one link the
+ * first does the work and spends it, and the second finds it used — 400, nothing created, also long after
+ * (a replay once the guest cancelled makes no new pre-booking).
  */
 export async function confirmGuestPrebook(db: Db, token: string): Promise<PrebookView> {
 	const now = new Date().toISOString();
 	const tokenHash = await hashToken(token);
-	const link = sql`SELECT email, book_id FROM email_tokens
-		WHERE token_hash = ${tokenHash} AND purpose = 'guest_prebook' AND expires_at > ${now}`;
+	const unused = sql`token_hash = ${tokenHash} AND purpose = 'guest_prebook' AND expires_at > ${now}
+		AND used_at IS NULL`;
+	const link = sql`SELECT email, book_id FROM email_tokens WHERE ${unused}`;
 	const owner = sql`(SELECT id FROM users WHERE email = (SELECT email FROM (${link})))`;
 	const bookOfLink = sql`(SELECT book_id FROM (${link}))`;
-	const results = await batch(db, [
-		rawQuery(sql`INSERT INTO users (email, password_hash, is_guest, email_verified, created_at, updated_at)
+	const { inserted, created, diagnosis } = await batch(db, {
+		guestAccount: rawQuery(sql`INSERT INTO users
+				(email, password_hash, is_guest, email_verified, created_at, updated_at)
 			SELECT email, '!guest', 1, 1, ${now}, ${now} FROM (${link}) WHERE true
 			ON CONFLICT (email) DO NOTHING`),
-		rawQuery(sql`UPDATE email_tokens SET used_at = coalesce(used_at, ${now}) WHERE token_hash = ${tokenHash}
-			AND expires_at > ${now}`),
-		rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
+		inserted: rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
 			SELECT u.id, b.id, 'waiting', ${now}
 			FROM users AS u JOIN books AS b ON b.id = ${bookOfLink}
 			WHERE u.id = ${owner} AND u.is_active = 1 AND u.email_verified = 1
 				AND b.stock_quantity - b.held_quantity = 0
 				AND (SELECT count(*) FROM pre_bookings WHERE user_id = u.id AND status = 'waiting')
 					< ${MAX_WAITING_PER_USER}
+			ON CONFLICT DO NOTHING
 			RETURNING id`),
-		prebookViews(db)
+		created: prebookViews(db)
 			.where(and(sql`${preBookings.userId} = ${owner}`, sql`${preBookings.bookId} = ${bookOfLink}`))
 			.orderBy(desc(preBookings.id))
 			.limit(1),
-		// Why a genuine link made no pre-booking, in POST /prebooks' precedence (same transaction).
-		rawQuery<{
+		// Why a genuine link made no pre-booking, in POST /prebooks' precedence (same transaction, before
+		// the link is spent).
+		diagnosis: rawQuery<{
 			link_valid: number;
 			active: number | null;
 			verified: number | null;
@@ -376,10 +382,9 @@ export async function confirmGuestPrebook(db: Db, token: string): Promise<Preboo
 				(SELECT email_verified FROM users WHERE id = ${owner}) AS verified,
 				(SELECT stock_quantity - held_quantity FROM books WHERE id = ${bookOfLink}) AS available,
 				(SELECT count(*) FROM pre_bookings WHERE user_id = ${owner} AND status = 'waiting') AS waiting`),
-	]).catch((err: unknown) => {
-		throw constraintViolation(err)?.kind === "unique" ? duplicate() : err;
+		// Spent whatever the outcome: a duplicate (rule 2's index) inserts nothing rather than failing the batch.
+		spent: rawQuery(sql`UPDATE email_tokens SET used_at = ${now} WHERE ${unused}`),
 	});
-	const [, , inserted, created, diagnosis] = results;
 	if (inserted.length > 0 && created[0]) return created[0];
 	const state = diagnosis[0];
 	if (!state?.link_valid || state.active !== 1) throw invalidGuestLink();
@@ -406,4 +411,4 @@ export async function confirmGuestPrebook(db: Db, token: string): Promise<Preboo
 }
 
 const invalidGuestLink = () =>
-	new AppError("AUTH_INVALID_TOKEN", "This link is unknown or expired", "token", { status: 400 });
+	new AppError("AUTH_INVALID_TOKEN", "This link is unknown, used or expired", "token", { status: 400 });
