@@ -18,6 +18,7 @@ import {
 	expectError,
 	fetchWorker,
 	login,
+	newNetwork,
 	PASSWORD,
 	sentEmails,
 	type TestUser,
@@ -484,8 +485,8 @@ describe("guest pre-booking (double opt-in)", () => {
 		expect(answers[20]).toBe(429);
 	});
 
-	it("refuses unknown books (404) and books in stock (409), and throttles one address (429)", async () => {
-		captureEmails();
+	it("refuses unknown books (404) and books in stock (409); past 3 links an hour to one address it answers 202 and sends nothing", async () => {
+		const emails = captureEmails();
 		const inStock = await createBook(admin.token, { stock_quantity: 3 });
 		const out = await createBook(admin.token, { stock_quantity: 0 });
 		const email = uniqueEmail("guest");
@@ -501,12 +502,62 @@ describe("guest pre-booking (double opt-in)", () => {
 			"PREBOOK_BOOK_IN_STOCK",
 			"book_id",
 		);
-		for (let i = 0; i < 3; i++) {
-			expect((await api("POST", "/prebooks/guest", { body: { email, book_id: out.id } })).status).toBe(202);
+		const answers = [];
+		for (let i = 0; i < 4; i++)
+			answers.push(await api("POST", "/prebooks/guest", { body: { email, book_id: out.id } }));
+		expect(answers.map((res) => res.status)).toEqual([202, 202, 202, 202]);
+		expect(answers[3]?.body).toMatchObject({ status: "confirmation_sent" });
+		expect(emails().filter((e) => e.to === email)).toHaveLength(3);
+	});
+
+	it("at most 3 guest-confirmation emails an hour and 10 a day to one address, whoever asks; beyond, 202 and no email", async () => {
+		const emails = captureEmails();
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const email = uniqueEmail("bombed");
+		const sentTo = () => emails().filter((e) => e.to === email).length;
+		// Each request from a network of its own: the cap is the address's, whoever asks.
+		const ask = async () => {
+			const res = await api("POST", "/prebooks/guest", {
+				headers: { "CF-Connecting-IP": newNetwork() },
+				body: { email, book_id: book.id },
+			});
+			expect(res.status).toBe(202);
+			expect(res.body).toMatchObject({ status: "confirmation_sent" });
+		};
+		/** The links to the address so far were sent `minutes` earlier than recorded. */
+		const age = (minutes: number) =>
+			env.DB.prepare(
+				`UPDATE email_tokens SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', created_at, ?) WHERE email = ?`,
+			)
+				.bind(`-${minutes} minutes`, email)
+				.run();
+
+		for (const expected of [
+			[1, 2, 3, 3, 3],
+			[4, 5, 6, 6],
+			[7, 8, 9, 9],
+		]) {
+			for (const count of expected) {
+				await ask();
+				expect(sentTo()).toBe(count);
+			}
+			await age(61);
 		}
-		const limited = await api("POST", "/prebooks/guest", { body: { email, book_id: out.id } });
-		expectError(limited, 429, "RATE_LIMITED");
-		expect(limited.headers.get("Retry-After")).toBe("3600");
+		// The tenth of the day is sent; then none, although this hour has room.
+		await ask();
+		expect(sentTo()).toBe(10);
+		await age(61);
+		await ask();
+		await ask();
+		expect(sentTo()).toBe(10);
+		const links = await env.DB.prepare("SELECT count(*) AS n FROM email_tokens WHERE email = ?")
+			.bind(email)
+			.first();
+		expect(links).toEqual({ n: 10 });
+		// A day after the first ones, the address may be emailed again.
+		await age(24 * 60 - 4 * 61 + 1);
+		await ask();
+		expect(sentTo()).toBe(11);
 	});
 });
 

@@ -172,7 +172,7 @@ export const guestCreate = createRoute({
 	tags: ["Pre-bookings"],
 	summary: "Pre-book with an email address only (double opt-in)",
 	description:
-		"Sends a confirmation link (`APP_URL/prebooks/confirm?token=…`, 24 hours); nothing is booked until it is followed. The answer is the same whether or not the address has an account. At most 3 links an hour to one address and 20 from one network.",
+		"Sends a confirmation link (`APP_URL/prebooks/confirm?token=…`, 24 hours, single use); nothing is booked until it is followed. The answer is the same whether or not the address has an account. One address gets at most 3 confirmation emails an hour and 10 a day, whoever asks: beyond that the request still answers 202 and no email is sent. One network may ask for at most 20 an hour (then 429).",
 	request: { body: jsonBody(GuestPrebookBody) },
 	responses: {
 		202: jsonResponse(GuestPrebookAccepted, "The confirmation email is on its way"),
@@ -182,7 +182,8 @@ export const guestCreate = createRoute({
 			409: { codes: ["PREBOOK_BOOK_IN_STOCK"], description: "The book is in stock (field `book_id`)" },
 			429: {
 				codes: ["RATE_LIMITED"],
-				description: "Too many confirmation links to this address or from this network (`Retry-After`)",
+				description:
+					"Too many confirmation links asked for from this network: 20 an hour (`Retry-After`). The per-address limit never answers 429.",
 			},
 		}),
 	},
