@@ -140,7 +140,7 @@ export const line = createRoute({
 	tags: ["Admin"],
 	summary: "A book's line of pre-bookings (admin)",
 	description:
-		"Every pre-booking of the book in line order (`created_at`, then `id`), with each waiting one's `position` among the members not passed over and its `on_hold_reason`; keyset pages. With `Accept: text/csv` the whole line (every page, same columns, same filter) is streamed as CSV instead.",
+		"Every pre-booking of the book in line order (`created_at`, then `id`), with each waiting one's `position` among the members not passed over and its `on_hold_reason`; keyset pages. With `Accept: text/csv` the whole line (every page, same columns, same filter) is streamed as CSV instead; a cell starting with =, +, -, @, a TAB or a CR gets a leading `'` so spreadsheets do not read it as a formula.",
 	...adminOnly,
 	request: {
 		params: z.object({ id: idParam("id") }),
