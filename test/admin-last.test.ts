@@ -48,7 +48,7 @@ describe("DELETE /users/me by an admin", () => {
 		const [leaving, staying] = [await createAdmin(), await createAdmin()];
 		expect((await erase(leaving)).status).toBe(204);
 		expect(await activeAdmins()).toEqual([staying.id]);
-		expectError(await api("GET", "/admin/users", { token: leaving.token }), 403, "AUTH_ACCOUNT_DEACTIVATED");
+		expectError(await api("GET", "/admin/users", { token: leaving.token }), 401, "AUTH_INVALID_TOKEN");
 		expect((await api("GET", "/admin/users", { token: staying.token })).status).toBe(200);
 
 		expectError(await erase(staying), 409, "ADMIN_LAST");
@@ -132,18 +132,23 @@ describe("DELETE /users/me by an admin", () => {
 		await expectInvariants();
 	});
 
-	it("an erased admin is no admin: reactivating its anonymous row does not let the last real admin erase itself", async () => {
+	it("an erased admin is no admin: its anonymous row can never be revived (409 USER_ERASED), so the last real admin cannot erase itself", async () => {
 		await noOtherAdmins();
 		const [erased, last] = [await createAdmin(), await createAdmin()];
 		expect((await erase(erased)).status).toBe(204);
-		// The erased row can be reactivated (like any deactivated account), but nobody can log in to it: it
-		// must not count as the store's active admin.
-		const revived = await api("PATCH", `/admin/users/${erased.id}`, {
-			token: last.token,
-			body: { is_active: true },
+		// Nobody can log in to the erased row: it must never count as the store's active admin again.
+		for (const body of [{ is_active: true }, { role: "admin" }, { is_active: true, role: "admin" }])
+			expectError(
+				await api("PATCH", `/admin/users/${erased.id}`, { token: last.token, body }),
+				409,
+				"USER_ERASED",
+				"id",
+			);
+		expect(await accountRow(erased.id)).toEqual({
+			email: `deleted-user-${erased.id}@invalid`,
+			role: "user",
+			is_active: 0,
 		});
-		expect(revived.status).toBe(200);
-		expect(revived.body).toMatchObject({ email: `deleted-user-${erased.id}@invalid`, role: "user" });
 		expectError(await erase(last), 409, "ADMIN_LAST");
 		expect(await activeAdmins()).toEqual([last.id]);
 		await expectInvariants();
@@ -175,8 +180,8 @@ describe("DELETE /users/me by an admin", () => {
 			]);
 			outcomes.add(`${erased.status}/${deactivated.status}`);
 			if (erased.status === 204) {
-				// The erasure went first: `a` is no longer an admin who may act.
-				expectError(deactivated, 403, "AUTH_ACCOUNT_DEACTIVATED");
+				// The erasure went first: `a`'s tokens are no longer valid.
+				expectError(deactivated, 401, "AUTH_INVALID_TOKEN");
 				expect(await activeAdmins()).toEqual([b.id]);
 			} else {
 				// The deactivation went first: `a` is now the last active admin.
@@ -186,7 +191,7 @@ describe("DELETE /users/me by an admin", () => {
 			}
 			await expectInvariants();
 		}
-		expect([...outcomes].every((outcome) => outcome === "204/403" || outcome === "409/200")).toBe(true);
+		expect([...outcomes].every((outcome) => outcome === "204/401" || outcome === "409/200")).toBe(true);
 	});
 });
 

@@ -6,7 +6,9 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
+import { loadConfig } from "../src/lib/config";
 import type { PrebookMessage } from "../src/prebook-emails/messages";
+import { signUnsubscribeToken } from "../src/prebook-emails/unsubscribe-token";
 import {
 	api,
 	createAdmin,
@@ -16,12 +18,14 @@ import {
 	expectError,
 	fetchWorker,
 	login,
+	newNetwork,
 	PASSWORD,
 	registerAndLogIn,
 	sentEmails,
 	type TestUser,
 	uniqueEmail,
 } from "./helpers";
+import { expectInvariants } from "./invariants";
 
 interface SentEmail {
 	to: string;
@@ -212,7 +216,7 @@ describe("guest pre-booking (double opt-in)", () => {
 		expect(rows?.n).toBe(0);
 	});
 
-	it("confirming creates the pre-booking on a guest account; a second confirmation is harmless", async () => {
+	it("confirming creates the pre-booking on a guest account; the link is single use (then 400 AUTH_INVALID_TOKEN)", async () => {
 		const emails = captureEmails();
 		const book = await createBook(admin.token, { stock_quantity: 0 });
 		const email = uniqueEmail("guest");
@@ -224,9 +228,9 @@ describe("guest pre-booking (double opt-in)", () => {
 		expect(d1RoundTrips(confirmed)).toBe(1);
 		expectError(
 			await api("POST", "/prebooks/guest/confirm", { body: { token } }),
-			409,
-			"PREBOOK_DUPLICATE",
-			"book_id",
+			400,
+			"AUTH_INVALID_TOKEN",
+			"token",
 		);
 		const guest = await env.DB.prepare("SELECT is_guest, email_verified FROM users WHERE email = ?")
 			.bind(email)
@@ -242,6 +246,60 @@ describe("guest pre-booking (double opt-in)", () => {
 			400,
 			"AUTH_INVALID_TOKEN",
 		);
+	});
+
+	it("a replayed link after the guest cancelled answers 400 AUTH_INVALID_TOKEN and creates nothing", async () => {
+		const emails = captureEmails();
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const email = uniqueEmail("guest");
+		await api("POST", "/prebooks/guest", { body: { email, book_id: book.id } });
+		const token = linkToken(emails(), email, "/prebooks/confirm");
+		const confirmed = await api("POST", "/prebooks/guest/confirm", { body: { token } });
+		expect(confirmed.status).toBe(201);
+		// The guest cancels through the one-click link its emails carry.
+		const guest = await env.DB.prepare("SELECT id FROM users WHERE email = ?")
+			.bind(email)
+			.first<{ id: number }>();
+		const unsubscribe = await signUnsubscribeToken(loadConfig(env).unsubscribeSecret, {
+			scope: "prebook",
+			userId: guest?.id ?? 0,
+			prebookId: confirmed.body.id,
+		});
+		expect((await api("POST", `/unsubscribe/${unsubscribe}`)).status).toBe(200);
+
+		expectError(
+			await api("POST", "/prebooks/guest/confirm", { body: { token } }),
+			400,
+			"AUTH_INVALID_TOKEN",
+			"token",
+		);
+		const rows = await env.DB.prepare("SELECT status FROM pre_bookings WHERE book_id = ? ORDER BY id")
+			.bind(book.id)
+			.all();
+		expect(rows.results).toEqual([{ status: "cancelled" }]);
+	});
+
+	it("two parallel confirmations of one link: one 201, one 400, one pre-booking", async () => {
+		for (let round = 0; round < 5; round++) {
+			const emails = captureEmails();
+			const book = await createBook(admin.token, { stock_quantity: 0 });
+			// A new address (the guest account is made by the confirmation) and a registered one.
+			const email = round % 2 === 0 ? uniqueEmail("guest") : (await createUser()).email;
+			await api("POST", "/prebooks/guest", { body: { email, book_id: book.id } });
+			const token = linkToken(emails(), email, "/prebooks/confirm");
+			const answers = await Promise.all(
+				Array.from({ length: 2 }, () => api("POST", "/prebooks/guest/confirm", { body: { token } })),
+			);
+			expect(answers.map((res) => res.status).sort()).toEqual([201, 400]);
+			expectError(answers.find((res) => res.status === 400) as never, 400, "AUTH_INVALID_TOKEN", "token");
+			const rows = await env.DB.prepare(
+				"SELECT count(*) AS n, (SELECT count(*) FROM users WHERE email = ?) AS accounts FROM pre_bookings WHERE book_id = ?",
+			)
+				.bind(email, book.id)
+				.first();
+			expect(rows).toEqual({ n: 1, accounts: 1 });
+			await expectInvariants();
+		}
 	});
 
 	it("a registered address gets the pre-booking on its account", async () => {
@@ -428,8 +486,8 @@ describe("guest pre-booking (double opt-in)", () => {
 		expect(answers[20]).toBe(429);
 	});
 
-	it("refuses unknown books (404) and books in stock (409), and throttles one address (429)", async () => {
-		captureEmails();
+	it("refuses unknown books (404) and books in stock (409); past 3 links an hour to one address it answers 202 and sends nothing", async () => {
+		const emails = captureEmails();
 		const inStock = await createBook(admin.token, { stock_quantity: 3 });
 		const out = await createBook(admin.token, { stock_quantity: 0 });
 		const email = uniqueEmail("guest");
@@ -445,12 +503,62 @@ describe("guest pre-booking (double opt-in)", () => {
 			"PREBOOK_BOOK_IN_STOCK",
 			"book_id",
 		);
-		for (let i = 0; i < 3; i++) {
-			expect((await api("POST", "/prebooks/guest", { body: { email, book_id: out.id } })).status).toBe(202);
+		const answers = [];
+		for (let i = 0; i < 4; i++)
+			answers.push(await api("POST", "/prebooks/guest", { body: { email, book_id: out.id } }));
+		expect(answers.map((res) => res.status)).toEqual([202, 202, 202, 202]);
+		expect(answers[3]?.body).toMatchObject({ status: "confirmation_sent" });
+		expect(emails().filter((e) => e.to === email)).toHaveLength(3);
+	});
+
+	it("at most 3 guest-confirmation emails an hour and 10 a day to one address, whoever asks; beyond, 202 and no email", async () => {
+		const emails = captureEmails();
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const email = uniqueEmail("bombed");
+		const sentTo = () => emails().filter((e) => e.to === email).length;
+		// Each request from a network of its own: the cap is the address's, whoever asks.
+		const ask = async () => {
+			const res = await api("POST", "/prebooks/guest", {
+				headers: { "CF-Connecting-IP": newNetwork() },
+				body: { email, book_id: book.id },
+			});
+			expect(res.status).toBe(202);
+			expect(res.body).toMatchObject({ status: "confirmation_sent" });
+		};
+		/** The links to the address so far were sent `minutes` earlier than recorded. */
+		const age = (minutes: number) =>
+			env.DB.prepare(
+				`UPDATE email_tokens SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', created_at, ?) WHERE email = ?`,
+			)
+				.bind(`-${minutes} minutes`, email)
+				.run();
+
+		for (const expected of [
+			[1, 2, 3, 3, 3],
+			[4, 5, 6, 6],
+			[7, 8, 9, 9],
+		]) {
+			for (const count of expected) {
+				await ask();
+				expect(sentTo()).toBe(count);
+			}
+			await age(61);
 		}
-		const limited = await api("POST", "/prebooks/guest", { body: { email, book_id: out.id } });
-		expectError(limited, 429, "RATE_LIMITED");
-		expect(limited.headers.get("Retry-After")).toBe("3600");
+		// The tenth of the day is sent; then none, although this hour has room.
+		await ask();
+		expect(sentTo()).toBe(10);
+		await age(61);
+		await ask();
+		await ask();
+		expect(sentTo()).toBe(10);
+		const links = await env.DB.prepare("SELECT count(*) AS n FROM email_tokens WHERE email = ?")
+			.bind(email)
+			.first();
+		expect(links).toEqual({ n: 10 });
+		// A day after the first ones, the address may be emailed again.
+		await age(24 * 60 - 4 * 61 + 1);
+		await ask();
+		expect(sentTo()).toBe(11);
 	});
 });
 
@@ -661,7 +769,7 @@ describe("privacy: export and erasure", () => {
 			.bind(reader.id)
 			.first();
 		expect(row).toEqual({ email: `deleted-user-${reader.id}@invalid`, full_name: null, is_active: 0 });
-		expect((await api("GET", "/users/me", { token: reader.token })).status).toBe(403);
+		expectError(await api("GET", "/users/me", { token: reader.token }), 401, "AUTH_INVALID_TOKEN");
 		expectError(
 			await api("POST", "/auth/refresh", { body: { refresh_token: reader.refreshToken } }),
 			401,

@@ -37,6 +37,12 @@ export const users = sqliteTable(
 		isGuest: integer("is_guest", { mode: "boolean" }).notNull().default(false),
 		/** Preference: restock and hold emails (off → the ledger records them `skipped`). */
 		restockEmails: integer("restock_emails", { mode: "boolean" }).notNull().default(true),
+		/**
+		 * When the owner erased the account (`DELETE /users/me`): the row stays, anonymous, for the orders it
+		 * holds. An erased row can never again be made active or admin (the admin UPDATE requires this null:
+		 * 409 USER_ERASED), and the caller guard answers its tokens 401, not 403.
+		 */
+		erasedAt: text("erased_at"),
 		createdAt: text("created_at").notNull().default(nowIso),
 		updatedAt: text("updated_at").notNull().default(nowIso),
 	},
@@ -50,7 +56,8 @@ export const users = sqliteTable(
 
 /**
  * The **caller guard**: a view that stores nothing, whose INSTEAD OF INSERT trigger `caller_guard_check`
- * (migrations/0007_caller_guard.sql) aborts the transaction unless the caller still exists, is active,
+ * (migrations/0007_caller_guard.sql, rewritten by 0021) aborts the transaction unless the caller still exists
+ * and was not erased (401), is active,
  * holds an unrevoked token version and, on admin routes, is still an admin. src/lib/db.ts inserts one row
  * at the head of every batch an authenticated request runs, so no write commits for a caller who lost the
  * right meanwhile, at no round trip of its own; the trigger's `caller_guard:<code>` messages become the

@@ -6,7 +6,7 @@
  *    `Server-Timing: d1;dur=…;desc="<round trips>"`;
  *  - an authenticated request's every round trip starts with the **caller guard**: a statement that aborts
  *    the transaction unless the caller still exists, is active, holds an unrevoked token and (on admin
- *    routes) is still an admin (`callerGuard` in db/schema.ts, migrations/0007_caller_guard.sql). It is added here, below drizzle, so no
+ *    routes) is still an admin (`callerGuard` in db/schema.ts, migrations/0007_caller_guard.sql and 0021). It is added here, below drizzle, so no
  *    service can run a statement without it and the check costs no round trip of its own;
  *  - a SELECT in a batch keeps every column even when two share a name (see `keepEveryColumn`).
  *

@@ -7,7 +7,7 @@
  * the whole family is revoked, as the contract requires.
  */
 import { and, eq, lte, type SQL, sql } from "drizzle-orm";
-import { loginAttempts, refreshTokens, users } from "../../db/schema.ts";
+import { emailTokens, loginAttempts, refreshTokens, users } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError, rateLimited } from "../../lib/errors.ts";
 import { hashPassword, verifyPassword } from "../../lib/password.ts";
@@ -252,10 +252,10 @@ export async function logIn(
 ): Promise<TokenPair> {
 	const { email, password, network } = credentials;
 	const now = new Date();
-	const attempt = passwordAttempt(email, network, now);
-	const [, reserved, oldest, found] = await batch(db, [
-		...attempt.statements,
-		db
+	const { found } = await batch(db, {
+		// Throws 429 when the attempt is over a limit (the group's reader).
+		attempt: passwordAttempt(email, network, now),
+		found: db
 			.select({
 				id: users.id,
 				passwordHash: users.passwordHash,
@@ -265,8 +265,7 @@ export async function logIn(
 			})
 			.from(users)
 			.where(eq(users.email, email)),
-	]);
-	attempt.ensureReserved(reserved, oldest);
+	});
 
 	const account = found[0];
 	// One key derivation whatever the account: unknown, passwordless guest or wrong password alike.
@@ -343,8 +342,11 @@ export async function revokeRefreshToken(db: Db, presented: string): Promise<voi
 }
 
 /**
- * Housekeeping (cron): login attempts outside the window, refresh tokens past their expiry and networks
- * not logged in from for 30 days no longer decide anything. Expired tokens are the only ones removed, so reuse detection keeps every live family.
+ * Housekeeping (cron): login attempts outside the window, refresh tokens past their expiry, networks not
+ * logged in from for 30 days and emailed links past their expiry no longer decide anything, and the links
+ * carry an address and a client network that must not stay longer than they serve (API.md, Privacy). The
+ * email throttles count links of the last day at most, and a link lives 24 hours. Expired refresh tokens are
+ * the only ones removed, so reuse detection keeps every live family.
  */
 export async function purgeExpiredAuthRecords(db: Db, now: Date): Promise<void> {
 	const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
@@ -352,5 +354,6 @@ export async function purgeExpiredAuthRecords(db: Db, now: Date): Promise<void> 
 		db.delete(loginAttempts).where(lte(loginAttempts.attemptedAt, windowStart)),
 		db.delete(refreshTokens).where(lte(refreshTokens.expiresAt, now.toISOString())),
 		forgetOldLoginNetworks(db, now),
+		db.delete(emailTokens).where(lte(emailTokens.expiresAt, now.toISOString())),
 	]);
 }

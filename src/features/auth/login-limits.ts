@@ -90,14 +90,6 @@ export function passwordAttempt(email: string | SQL, network: string, now: Date)
 			if (!slot) throw refused(ledger[0]);
 			return { slotId: slot.id };
 		},
-		// The former shape, for the callers that still spread the statements into a list and check the slot
-		// themselves (`logIn`, `eraseAccount`) until they name the group in their batch.
-		/** The group's statements, typed one by one (the same as a group's `statements`). */
-		statements: [parts.outsideWindow, parts.reserved, parts.ledger] as const,
-		/** Throws 429 if the INSERT reserved no slot (what the group's reader does). */
-		ensureReserved: (reserved: { id: number }[], ledger: LedgerState[]) => {
-			if (reserved.length === 0) throw refused(ledger[0]);
-		},
 	};
 }
 

@@ -124,8 +124,11 @@ export const guestCreate: AppRouteHandler<typeof routes.guestCreate> = async (c)
 		bookId: book_id,
 		network: requestNetwork(c),
 	});
-	const url = `${c.var.config.appUrl}/prebooks/confirm?token=${encodeURIComponent(token)}`;
-	await sendEmail(requestEffects(c), guestConfirmationEmail({ to: email, title, url }), "guest_prebook");
+	// No token: the address has had its confirmation emails for now. The answer is the same (API.md).
+	if (token !== null) {
+		const url = `${c.var.config.appUrl}/prebooks/confirm?token=${encodeURIComponent(token)}`;
+		await sendEmail(requestEffects(c), guestConfirmationEmail({ to: email, title, url }), "guest_prebook");
+	}
 	return c.json({ status: "confirmation_sent" as const }, 202);
 };
 

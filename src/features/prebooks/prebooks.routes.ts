@@ -211,7 +211,7 @@ export const line = createRoute({
 	tags: ["Admin"],
 	summary: "A book's line of pre-bookings (admin)",
 	description:
-		"Every pre-booking of the book in line order (`created_at`, then `id`), with each waiting one's `position` among the members not passed over and its `on_hold_reason`; keyset pages. With `Accept: text/csv` the whole line (every page, same columns, same filter) is streamed as CSV instead.",
+		"Every pre-booking of the book in line order (`created_at`, then `id`), with each waiting one's `position` among the members not passed over and its `on_hold_reason`; keyset pages. With `Accept: text/csv` the whole line (every page, same columns, same filter) is streamed as CSV instead; a cell starting with =, +, -, @, a TAB or a CR gets a leading `'` so spreadsheets do not read it as a formula.",
 	...adminOnly,
 	request: {
 		params: z.object({ id: idParam("id") }),
@@ -243,7 +243,7 @@ export const guestCreate = createRoute({
 	tags: ["Pre-bookings"],
 	summary: "Pre-book with an email address only (double opt-in)",
 	description:
-		"Sends a confirmation link (`APP_URL/prebooks/confirm?token=…`, 24 hours); nothing is booked until it is followed. The answer is the same whether or not the address has an account. At most 3 links an hour to one address and 20 from one network.",
+		"Sends a confirmation link (`APP_URL/prebooks/confirm?token=…`, 24 hours, single use); nothing is booked until it is followed. The answer is the same whether or not the address has an account. One address gets at most 3 confirmation emails an hour and 10 a day, whoever asks: beyond that the request still answers 202 and no email is sent. One network may ask for at most 20 an hour (then 429).",
 	request: { body: jsonBody(GuestPrebookBody) },
 	responses: {
 		202: jsonResponse(GuestPrebookAccepted, "The confirmation email is on its way"),
@@ -253,7 +253,8 @@ export const guestCreate = createRoute({
 			409: { codes: ["PREBOOK_BOOK_IN_STOCK"], description: "The book is in stock (field `book_id`)" },
 			429: {
 				codes: ["RATE_LIMITED"],
-				description: "Too many confirmation links to this address or from this network (`Retry-After`)",
+				description:
+					"Too many confirmation links asked for from this network: 20 an hour (`Retry-After`). The per-address limit never answers 429.",
 			},
 		}),
 	},
@@ -267,7 +268,7 @@ export const guestConfirm = createRoute({
 	tags: ["Pre-bookings"],
 	summary: "Confirm a guest pre-booking with the emailed link's token",
 	description:
-		"Creates the pre-booking on the account of the address — a passwordless guest account if it has none; a registered address gets it on its account. Following the link verifies the address. A second confirmation is harmless (409 PREBOOK_DUPLICATE while the first is active).",
+		"Creates the pre-booking on the account of the address — a passwordless guest account if it has none; a registered address gets it on its account. Following the link verifies the address. The link is single use: once followed (whatever the answer), it answers 400 AUTH_INVALID_TOKEN and creates nothing, also after the guest cancelled.",
 	request: { body: jsonBody(GuestConfirmBody) },
 	responses: {
 		201: jsonResponse(PrebookSchema, "The pre-booking"),
@@ -276,7 +277,7 @@ export const guestConfirm = createRoute({
 			400: {
 				codes: ["AUTH_INVALID_TOKEN", "MALFORMED_BODY"],
 				description:
-					"The link is unknown or expired, the address belongs to a registered account not verified yet, or the body is not valid JSON",
+					"The link is unknown, used or expired, the address belongs to a registered account not verified yet, or the body is not valid JSON",
 			},
 			404: { codes: ["BOOK_NOT_FOUND"], description: "The book is gone" },
 			409: {

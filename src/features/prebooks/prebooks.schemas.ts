@@ -193,13 +193,17 @@ export const toLineEntry = (row: LineEntryView): LineEntry => ({
 
 export const LINE_CSV_COLUMNS = Object.keys(LineEntrySchema.shape) as (keyof LineEntry)[];
 
-/** One CSV record (RFC 4180): quoted when needed; a leading =, +, - or @ is defused for spreadsheets. */
+/**
+ * One CSV record (RFC 4180): quoted when needed. A field a spreadsheet could read as a formula — starting
+ * with =, +, - or @, or with a TAB or CR, which spreadsheets skip before reading the rest — is defused with
+ * a leading quote (OWASP, CSV injection).
+ */
 export function toCsvRecord(entry: LineEntry): string {
 	return LINE_CSV_COLUMNS.map((column) => {
 		const value = entry[column];
 		if (value === null) return "";
 		let text = String(value);
-		if (/^[=+\-@]/.test(text)) text = `'${text}`;
+		if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
 		return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 	}).join(",");
 }

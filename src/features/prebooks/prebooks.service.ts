@@ -9,7 +9,7 @@
 import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
 import { books, type PrebookStatus, preBookings, users } from "../../db/schema.ts";
 import { batch, constraintViolation, type Db, namedGroup, rawQuery } from "../../lib/db.ts";
-import { AppError } from "../../lib/errors.ts";
+import { AppError, rateLimited } from "../../lib/errors.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
 import { hashToken, newSecretToken } from "../../lib/tokens.ts";
 import { allocateBook } from "../allocation/engine.ts";
@@ -379,56 +379,74 @@ export async function bookLine(
 	}));
 }
 
-/** Guest confirmation links: 24 hours; at most 3 an hour to one address and 20 an hour from one network. */
+/**
+ * Guest confirmation links: 24 hours. At most 3 an hour and 10 a day to one address, whoever asks (API.md,
+ * Auth: an address that asked for nothing is not bombed; beyond, nothing is sent and the answer is the same
+ * 202), and 20 an hour from one network (429: that is the asker's own limit).
+ */
 export const GUEST_LINK_TTL_MS = 24 * 60 * 60 * 1000;
 export const GUEST_LINKS_PER_ADDRESS_PER_HOUR = 3;
+export const GUEST_LINKS_PER_ADDRESS_PER_DAY = 10;
 export const GUEST_LINKS_PER_NETWORK_PER_HOUR = 20;
+const HOUR_MS = 60 * 60 * 1000;
 
 /**
  * `POST /prebooks/guest`, one round trip: a confirmation link for (address, book), if the book exists, has
- * no available copy, and the throttles allow — all conditions of the INSERT. Whether the address has an
- * account changes nothing here (no enumeration): the link decides at confirmation.
+ * no available copy, and the limits allow — all conditions of the INSERT, so parallel requests cannot
+ * overshoot them. Whether the address has an account changes nothing here (no enumeration): the link
+ * decides at confirmation. `token` is null when the address has had its emails for now: the caller sends
+ * nothing and answers as if it had. The links are the ledger: a day of them is all the limits read, and
+ * the cron purges them when they expire.
  */
 export async function requestGuestPrebook(
 	db: Db,
 	request: { email: string; bookId: number; network: string },
-): Promise<{ title: string; token: string }> {
+): Promise<{ title: string; token: string | null }> {
 	const token = newSecretToken();
 	const now = new Date();
-	const hourAgo = new Date(now.getTime() - 60 * 60 * 1000).toISOString();
-	const toAddress = sql`(SELECT count(*) FROM email_tokens
-		WHERE email = ${request.email} AND purpose = 'guest_prebook' AND created_at > ${hourAgo})`;
+	const hourAgo = new Date(now.getTime() - HOUR_MS).toISOString();
+	const dayAgo = new Date(now.getTime() - 24 * HOUR_MS).toISOString();
+	const toAddressSince = (since: string) => sql`(SELECT count(*) FROM email_tokens
+		WHERE email = ${request.email} AND purpose = 'guest_prebook' AND created_at > ${since})`;
 	// A request without a usable client address counts in one shared "" bucket: never unlimited.
-	const fromNetwork = sql`(SELECT count(*) FROM email_tokens
-		WHERE network = ${request.network} AND purpose = 'guest_prebook' AND created_at > ${hourAgo})`;
-	const [issued, diagnosis] = await batch(db, [
-		rawQuery<{ id: number }>(sql`INSERT INTO email_tokens
+	const fromNetwork = sql`email_tokens WHERE network = ${request.network} AND purpose = 'guest_prebook'
+		AND created_at > ${hourAgo}`;
+	const { issued, diagnosis } = await batch(db, {
+		issued: rawQuery<{ id: number }>(sql`INSERT INTO email_tokens
 				(token_hash, purpose, email, book_id, network, created_at, expires_at)
 			SELECT ${await hashToken(token)}, 'guest_prebook', ${request.email}, id, ${request.network},
 				${now.toISOString()}, ${new Date(now.getTime() + GUEST_LINK_TTL_MS).toISOString()}
 			FROM books WHERE id = ${request.bookId} AND stock_quantity - held_quantity = 0
-				AND ${toAddress} < ${GUEST_LINKS_PER_ADDRESS_PER_HOUR}
-				AND ${fromNetwork} < ${GUEST_LINKS_PER_NETWORK_PER_HOUR}
+				AND (SELECT count(*) FROM ${fromNetwork}) < ${GUEST_LINKS_PER_NETWORK_PER_HOUR}
+				AND ${toAddressSince(hourAgo)} < ${GUEST_LINKS_PER_ADDRESS_PER_HOUR}
+				AND ${toAddressSince(dayAgo)} < ${GUEST_LINKS_PER_ADDRESS_PER_DAY}
 			RETURNING id`),
-		db
+		// Which rule refused (same transaction): the book's, then the network's; else the address's.
+		diagnosis: db
 			.select({
 				title: books.title,
 				availableQuantity: sql<number>`${books.stockQuantity} - ${books.heldQuantity}`,
+				fromNetwork: sql<number>`(SELECT count(*) FROM ${fromNetwork})`,
+				oldestFromNetwork: sql<string | null>`(SELECT min(created_at) FROM ${fromNetwork})`,
 			})
 			.from(books)
 			.where(eq(books.id, request.bookId)),
-	]);
+	});
 	const book = diagnosis[0];
 	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
 	if (book.availableQuantity > 0) {
 		throw new AppError("PREBOOK_BOOK_IN_STOCK", "This book is in stock: buy it instead", "book_id");
 	}
-	if (issued.length === 0) {
-		throw new AppError("RATE_LIMITED", "Too many confirmation emails; try again in an hour", null, {
-			headers: { "Retry-After": "3600" },
-		});
+	if (issued.length > 0) return { title: book.title, token };
+	if (book.fromNetwork >= GUEST_LINKS_PER_NETWORK_PER_HOUR) {
+		const oldest = book.oldestFromNetwork ? Date.parse(book.oldestFromNetwork) : now.getTime();
+		throw rateLimited(
+			"Too many confirmation emails from here; try again later",
+			oldest + HOUR_MS,
+			now.getTime(),
+		);
 	}
-	return { title: book.title, token };
+	return { title: book.title, token: null };
 }
 
 /**
@@ -437,36 +455,42 @@ export async function requestGuestPrebook(
  * — evaluated inside the statements — on the account of that address. A registered account that is not
  * verified yet is left alone (400): the link proves the mailbox, not that whoever registered the address
  * (and holds its password) is its owner, so it neither verifies that account nor puts the owner's
- * pre-booking where the registrant can read it. The link stays valid for its 24
- * hours, so a second confirmation is harmless (409 PREBOOK_DUPLICATE while the first is active).
+ * pre-booking where the registrant can read it.
+ *
+ * The link is single use: every statement acts only on a link still unused, and the last one spends it
+ * (`used_at IS NULL` in its own WHERE). Batches do not interleave, so of two confirmations of one link the
+ * first does the work and spends it, and the second finds it used — 400, nothing created, also long after
+ * (a replay once the guest cancelled makes no new pre-booking).
  */
 export async function confirmGuestPrebook(db: Db, token: string): Promise<PrebookView> {
 	const now = new Date().toISOString();
 	const tokenHash = await hashToken(token);
-	const link = sql`SELECT email, book_id FROM email_tokens
-		WHERE token_hash = ${tokenHash} AND purpose = 'guest_prebook' AND expires_at > ${now}`;
+	const unused = sql`token_hash = ${tokenHash} AND purpose = 'guest_prebook' AND expires_at > ${now}
+		AND used_at IS NULL`;
+	const link = sql`SELECT email, book_id FROM email_tokens WHERE ${unused}`;
 	const owner = sql`(SELECT id FROM users WHERE email = (SELECT email FROM (${link})))`;
 	const bookOfLink = sql`(SELECT book_id FROM (${link}))`;
-	const results = await batch(db, [
-		rawQuery(sql`INSERT INTO users (email, password_hash, is_guest, email_verified, created_at, updated_at)
+	const { inserted, created, diagnosis } = await batch(db, {
+		guestAccount: rawQuery(sql`INSERT INTO users
+				(email, password_hash, is_guest, email_verified, created_at, updated_at)
 			SELECT email, '!guest', 1, 1, ${now}, ${now} FROM (${link}) WHERE true
 			ON CONFLICT (email) DO NOTHING`),
-		rawQuery(sql`UPDATE email_tokens SET used_at = coalesce(used_at, ${now}) WHERE token_hash = ${tokenHash}
-			AND expires_at > ${now}`),
-		rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
+		inserted: rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
 			SELECT u.id, b.id, 'waiting', ${now}
 			FROM users AS u JOIN books AS b ON b.id = ${bookOfLink}
 			WHERE u.id = ${owner} AND u.is_active = 1 AND u.email_verified = 1
 				AND b.stock_quantity - b.held_quantity = 0
 				AND (SELECT count(*) FROM pre_bookings WHERE user_id = u.id AND status = 'waiting')
 					< ${MAX_WAITING_PER_USER}
+			ON CONFLICT DO NOTHING
 			RETURNING id`),
-		prebookViews(db)
+		created: prebookViews(db)
 			.where(and(sql`${preBookings.userId} = ${owner}`, sql`${preBookings.bookId} = ${bookOfLink}`))
 			.orderBy(desc(preBookings.id))
 			.limit(1),
-		// Why a genuine link made no pre-booking, in POST /prebooks' precedence (same transaction).
-		rawQuery<{
+		// Why a genuine link made no pre-booking, in POST /prebooks' precedence (same transaction, before
+		// the link is spent).
+		diagnosis: rawQuery<{
 			link_valid: number;
 			active: number | null;
 			verified: number | null;
@@ -478,10 +502,9 @@ export async function confirmGuestPrebook(db: Db, token: string): Promise<Preboo
 				(SELECT email_verified FROM users WHERE id = ${owner}) AS verified,
 				(SELECT stock_quantity - held_quantity FROM books WHERE id = ${bookOfLink}) AS available,
 				(SELECT count(*) FROM pre_bookings WHERE user_id = ${owner} AND status = 'waiting') AS waiting`),
-	]).catch((err: unknown) => {
-		throw constraintViolation(err)?.kind === "unique" ? duplicate() : err;
+		// Spent whatever the outcome: a duplicate (rule 2's index) inserts nothing rather than failing the batch.
+		spent: rawQuery(sql`UPDATE email_tokens SET used_at = ${now} WHERE ${unused}`),
 	});
-	const [, , inserted, created, diagnosis] = results;
 	if (inserted.length > 0 && created[0]) return created[0];
 	const state = diagnosis[0];
 	if (!state?.link_valid || state.active !== 1) throw invalidGuestLink();
@@ -508,4 +531,4 @@ export async function confirmGuestPrebook(db: Db, token: string): Promise<Preboo
 }
 
 const invalidGuestLink = () =>
-	new AppError("AUTH_INVALID_TOKEN", "This link is unknown or expired", "token", { status: 400 });
+	new AppError("AUTH_INVALID_TOKEN", "This link is unknown, used or expired", "token", { status: 400 });

@@ -60,7 +60,7 @@ export const update = createRoute({
 	tags: ["Admin"],
 	summary: "Activate, deactivate, promote or demote a user (admin)",
 	description:
-		"Deactivating a user revokes all of its refresh tokens; its access tokens stop working at once.",
+		"Deactivating a user revokes all of its refresh tokens; its access tokens stop working at once. An erased account (`DELETE /users/me`) can never be changed again, so never made active or admin (409 USER_ERASED).",
 	...adminOnly,
 	request: { params: z.object({ id: idParam("id") }), body: jsonBody(UserPatch) },
 	responses: {
@@ -70,9 +70,9 @@ export const update = createRoute({
 			...bodyErrors,
 			404: ["USER_NOT_FOUND"],
 			409: {
-				codes: ["ADMIN_SELF_MODIFICATION", "ADMIN_LAST"],
+				codes: ["ADMIN_SELF_MODIFICATION", "ADMIN_LAST", "USER_ERASED"],
 				description:
-					"An admin cannot deactivate or demote itself (checked first); ADMIN_LAST: the change would leave no active admin",
+					"An admin cannot deactivate or demote itself (checked first); ADMIN_LAST: the change would leave no active admin; USER_ERASED: the account was erased (field `id`)",
 			},
 		}),
 	},
@@ -126,7 +126,7 @@ export const deleteAccount = createRoute({
 	tags: ["Users"],
 	summary: "Erase the caller's account",
 	description:
-		"Confirmed with the password. In one transaction: the account is anonymised (no email or name remains), deactivated and loses any admin role, every token ends, the cart and wishlist go, and active pre-bookings are cancelled (held copies pass to the next in line). Orders stay for accounting, without personal data. Two D1 round trips: the password hash is read before anything changes. Wrong passwords count towards the login limits of the account's email, so a bearer token is no password-guessing oracle.",
+		"Confirmed with the password. In one transaction: the account is anonymised (no email or name remains), deactivated and loses any admin role for good (it can never be made active or admin again), every token ends (its access tokens then answer 401 AUTH_INVALID_TOKEN), the cart and wishlist go, so do the email links and login records of its address and the networks it logged in from, and active pre-bookings are cancelled (held copies pass to the next in line). Orders stay for accounting, without personal data. Two D1 round trips: the password hash is read before anything changes. Wrong passwords count towards the login limits of the account's email, so a bearer token is no password-guessing oracle.",
 	...signedIn,
 	request: { body: jsonBody(DeleteAccountBody) },
 	responses: {

@@ -61,9 +61,11 @@ export const leavesNoActiveAdmin = (
 	AND (SELECT count(*) FROM users AS admins WHERE admins.role = 'admin' AND admins.is_active = 1) <= 1)`;
 
 /**
- * An admin may change anyone but itself (ADMIN_SELF_MODIFICATION, checked first), and never the last
- * active admin (ADMIN_LAST). Deactivation bumps the token version, which ends every access token issued
- * before it (a reactivation does not revive them), and revokes the refresh tokens — all in one batch.
+ * An admin may change anyone but itself (ADMIN_SELF_MODIFICATION, checked first), never the last active
+ * admin (ADMIN_LAST), and never an erased account (USER_ERASED: it can never again be active or admin).
+ * Both rules are conditions of the UPDATE. Deactivation bumps the token version, which ends every access
+ * token issued before it (a reactivation does not revive them), and revokes the refresh tokens — all in one
+ * batch.
  */
 export async function updateUser(
 	db: Db,
@@ -91,7 +93,13 @@ export async function updateUser(
 				updatedAt: now,
 				tokenVersion: deactivating ? sql`${users.tokenVersion} + 1` : undefined,
 			})
-			.where(and(eq(users.id, userId), sql`NOT ${leavesNoActiveAdmin(patch.role, patch.isActive)}`))
+			.where(
+				and(
+					eq(users.id, userId),
+					isNull(users.erasedAt),
+					sql`NOT ${leavesNoActiveAdmin(patch.role, patch.isActive)}`,
+				),
+			)
 			.returning(userColumns),
 		// Only when the UPDATE above deactivated the user (same transaction, so it sees the new state).
 		revoked: db
@@ -104,13 +112,17 @@ export async function updateUser(
 					deactivating ? sql`(SELECT is_active FROM users WHERE id = ${userId}) = 0` : sql`0`,
 				),
 			),
-		found: db.select({ id: users.id }).from(users).where(eq(users.id, userId)),
+		found: db.select({ erasedAt: users.erasedAt }).from(users).where(eq(users.id, userId)),
 		// A reactivated reader is servable again (rule 4): the engine serves the lines they wait in.
 		allocation: allocate(linesOfReader(userId, now), "eligible", now),
 	});
 	const user = updated[0];
 	if (user) return { user, outcome: allocation };
-	if (found.length === 0) throw userNotFound();
+	const target = found[0];
+	if (!target) throw userNotFound();
+	if (target.erasedAt !== null) {
+		throw new AppError("USER_ERASED", "This account was erased: it can never be active or admin again", "id");
+	}
 	throw new AppError(
 		"ADMIN_LAST",
 		"This is the last active admin: promote another user first",
@@ -197,11 +209,14 @@ export async function exportAccount(db: Db, userId: number) {
 /**
  * `DELETE /users/me`: round trip 1 reserves a password attempt (limited as a login is: 429 past the limits)
  * and reads the password hash (it must be checked before anything changes); round trip 2 is one batch that
- * anonymises and deactivates the account (an admin's role goes too) — no email or name remains, every
- * token ends (token version), the refresh tokens, cart and wishlist go — cancels the active pre-bookings and
- * runs the engine for their books (each held copy goes to the next in line). Orders stay, for accounting,
- * attached to the anonymous row. The last active admin cannot delete itself (409 ADMIN_LAST, decided
- * inside the UPDATE).
+ * anonymises, deactivates and marks erased the account (an admin's role goes too) and leaves nothing of the
+ * person (API.md, Privacy): no email or name, no client network — the email links and login failures of
+ * the address go (guest links carry the address and the network that asked, and no user id), and so do
+ * the login networks, refresh tokens, cart and wishlist; every token ends (token version; the caller guard
+ * answers an erased account's tokens 401). It cancels the active pre-bookings and runs the engine for
+ * their books (each held copy goes to the next in line). Orders stay, for accounting, attached to the
+ * anonymous row; webhook payloads and queue messages name users by id only. The last active admin cannot
+ * delete itself (409 ADMIN_LAST, decided inside the UPDATE).
  */
 export async function eraseAccount(
 	db: Db,
@@ -209,25 +224,33 @@ export async function eraseAccount(
 ): Promise<Outcome> {
 	const { userId, password } = request;
 	// The password check is limited like a login's, on the same ledger (this account's email, this network).
-	const attempt = passwordAttempt(
-		sql`(SELECT email FROM users WHERE id = ${userId})`,
-		request.network,
-		new Date(),
-	);
-	const [, reserved, oldest, account] = await batch(db, [
-		...attempt.statements,
-		db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId)),
-	]);
-	attempt.ensureReserved(reserved, oldest);
+	const { attempt, account } = await batch(db, {
+		attempt: passwordAttempt(
+			sql`(SELECT email FROM users WHERE id = ${userId})`,
+			request.network,
+			new Date(),
+		),
+		account: db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId)),
+	});
 	const stored = account[0]?.passwordHash;
 	if (!stored || !(await verifyPassword(password, stored))) {
 		throw new AppError("AUTH_INVALID_CREDENTIALS", "The password is incorrect", "password");
 	}
 	const now = new Date().toISOString();
-	const erased = sql`(SELECT is_active FROM users WHERE id = ${userId}) = 0`;
+	// The UPDATE's own condition, so the statements that must run before it (the address is gone after it)
+	// delete exactly when it erases: same transaction, same view of the table.
+	const erasable = sql`${users.id} = ${userId} AND ${users.erasedAt} IS NULL
+		AND NOT ${leavesNoActiveAdmin(undefined, false)}`;
+	const ofTheAddress = sql`email = (SELECT email FROM users WHERE id = ${userId})
+		AND EXISTS (SELECT 1 FROM users WHERE ${erasable})`;
+	const erased = sql`(SELECT erased_at FROM users WHERE id = ${userId}) IS NOT NULL`;
 	const { anonymised, allocation } = await batch(db, {
 		// The right password: its slot is no failure (as a login clears its own), erased or refused alike.
-		attemptCleared: rawQuery(sql`DELETE FROM login_attempts WHERE id = ${reserved[0]?.id ?? null}`),
+		attemptCleared: rawQuery(sql`DELETE FROM login_attempts WHERE id = ${attempt.slotId}`),
+		// Before the address is replaced: every link sent to it (guest links have no user id) and every
+		// login failure recorded for it, with the networks they came from.
+		addressLinks: rawQuery(sql`DELETE FROM email_tokens WHERE ${ofTheAddress}`),
+		addressAttempts: rawQuery(sql`DELETE FROM login_attempts WHERE ${ofTheAddress}`),
 		anonymised: db
 			.update(users)
 			.set({
@@ -242,9 +265,10 @@ export async function eraseAccount(
 				emailVerified: false,
 				restockEmails: false,
 				tokenVersion: sql`${users.tokenVersion} + 1`,
+				erasedAt: now,
 				updatedAt: now,
 			})
-			.where(and(eq(users.id, userId), sql`NOT ${leavesNoActiveAdmin(undefined, false)}`))
+			.where(erasable)
 			.returning({ id: users.id }),
 		refreshTokens: rawQuery(sql`DELETE FROM refresh_tokens WHERE user_id = ${userId} AND ${erased}`),
 		emailTokens: rawQuery(sql`DELETE FROM email_tokens WHERE user_id = ${userId} AND ${erased}`),
