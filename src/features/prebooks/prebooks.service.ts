@@ -7,7 +7,7 @@
  * Who gets the copies when they come back is decided by the allocation engine (features/allocation).
  */
 import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
-import { books, type PrebookStatus, preBookings, users } from "../../db/schema.ts";
+import { type AllocationReason, books, type PrebookStatus, preBookings, users } from "../../db/schema.ts";
 import { batch, constraintViolation, type Db, namedGroup, rawQuery } from "../../lib/db.ts";
 import { AppError, rateLimited } from "../../lib/errors.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
@@ -132,6 +132,10 @@ export async function getPrebook(db: Db, userId: number, id: number): Promise<Pr
 	return row;
 }
 
+/** The engine for the line of the caller's pre-booking `id` (its book, named inside the batch). */
+const allocateLineOf = (userId: number, id: number, reason: AllocationReason, now: string) =>
+	allocateBook(sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`, reason, now);
+
 /**
  * The statements that cancel a user's active pre-booking and run the engine for its book (a held copy
  * goes to the next in line), for a caller's batch (`POST` cancel, one-click unsubscribe).
@@ -149,11 +153,7 @@ export function cancelStatements(db: Db, userId: number, id: number, now: string
 				),
 			)
 			.returning({ id: preBookings.id, bookId: preBookings.bookId }),
-		allocation: allocateBook(
-			sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`,
-			"cancel",
-			now,
-		),
+		allocation: allocateLineOf(userId, id, "cancel", now),
 	});
 }
 
@@ -228,11 +228,7 @@ export async function resumePrebook(
 		resumed: rawQuery<{ id: number }>(sql`UPDATE pre_bookings SET paused_until = NULL
 			WHERE id = ${id} AND user_id = ${userId} AND status = 'waiting' AND paused_until > ${now}
 			RETURNING id`),
-		allocation: allocateBook(
-			sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`,
-			"eligible",
-			now,
-		),
+		allocation: allocateLineOf(userId, id, "eligible", now),
 		view: ownView(db, userId, id, now),
 	});
 	const prebook = view[0];
@@ -262,11 +258,7 @@ export async function passOffer(
 				offered_at = NULL, hold_expires_at = NULL, offer_round_id = NULL
 			WHERE id IN (${passing})
 			RETURNING id`),
-		allocation: allocateBook(
-			sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`,
-			"pass",
-			now,
-		),
+		allocation: allocateLineOf(userId, id, "pass", now),
 		view: ownView(db, userId, id, now),
 	});
 	const prebook = view[0];
