@@ -11,6 +11,7 @@ import { publishDocs } from "./docs.ts";
 import { authRouter } from "./features/auth/index.ts";
 import { booksRouter } from "./features/books/index.ts";
 import { cartRouter } from "./features/cart/index.ts";
+import { drawsRouter } from "./features/draws/index.ts";
 import { genresRouter } from "./features/genres/index.ts";
 import { healthRouter } from "./features/health/index.ts";
 import { ordersRouter } from "./features/orders/index.ts";
@@ -126,6 +127,7 @@ export function createApp() {
 		.route("/", usersRouter)
 		.route("/", genresRouter)
 		.route("/", booksRouter)
+		.route("/", drawsRouter)
 		.route("/", prebooksRouter)
 		.route("/", restocksRouter)
 		.route("/", wishlistRouter)

@@ -2,6 +2,7 @@ import { app } from "./app.ts";
 import {
 	endLapsedPauses,
 	expireLapsedHolds,
+	finishDraws,
 	notifyNextWaves,
 	relayUnpublishedNotices,
 	relayUnpublishedOfferRounds,
@@ -64,6 +65,7 @@ export default {
 				await cronTask("expire_holds", () => expireLapsedHolds(db, effects, now));
 				await cronTask("end_pauses", () => endLapsedPauses(db, effects, now));
 				await cronTask("next_waves", () => notifyNextWaves(db, effects, now));
+				await cronTask("finish_draws", () => finishDraws(db, effects, now));
 				await cronTask("relay_notices", () => relayUnpublishedNotices(db, env.PREBOOK_QUEUE, now));
 				await cronTask("relay_offer_rounds", () => relayUnpublishedOfferRounds(db, env.PREBOOK_QUEUE, now));
 				await cronTask("relay_webhook_events", () =>

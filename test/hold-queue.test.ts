@@ -108,7 +108,7 @@ describe("the hold queue, end to end", () => {
 
 	it("validates allocation and hold_hours", async () => {
 		for (const body of [
-			{ allocation: "lottery" },
+			{ allocation: "raffle" },
 			{ hold_hours: 0 },
 			{ hold_hours: 169 },
 			{ hold_hours: 1.5 },

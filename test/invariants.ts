@@ -26,8 +26,11 @@ const VIOLATIONS: Record<string, string> = {
 		(SELECT 1 FROM users WHERE role = 'admin' AND is_active = 1)`,
 	"0 <= held_quantity <= stock_quantity":
 		"SELECT id FROM books WHERE held_quantity < 0 OR held_quantity > stock_quantity",
-	"held_quantity is the number of offered pre-bookings": `SELECT b.id FROM books AS b
-		WHERE b.held_quantity <> (SELECT count(*) FROM pre_bookings AS p WHERE p.book_id = b.id AND p.status = 'offered')`,
+	"held_quantity is the copies held for offers and for draws being closed": `SELECT b.id FROM books AS b
+		WHERE b.held_quantity <> (SELECT count(*) FROM pre_bookings AS p WHERE p.book_id = b.id AND p.status = 'offered')
+			+ (SELECT coalesce(sum(d.copies), 0) FROM draws AS d WHERE d.book_id = b.id AND d.status = 'closing')`,
+	"one open draw per lottery book": `SELECT b.id FROM books AS b WHERE b.allocation = 'lottery'
+		AND (SELECT count(*) FROM draws AS d WHERE d.book_id = b.id AND d.status = 'open') > 1`,
 	// Rule 11, from the contract's words rather than the engine's SQL: passed over are paused members and,
 	// except under notify_all, members whose reader cannot be told. (Under waves the rest wait their wave.)
 	"no waiting pre-booking that is not passed over on a book with available copies": `SELECT DISTINCT p.book_id

@@ -40,6 +40,8 @@ const PUBLIC = [
 	"post /auth/logout",
 	"get /books",
 	"get /books/{id}",
+	"get /books/{id}/draws",
+	"get /books/{id}/draws/{draw_id}/entries",
 	"get /genres",
 	"get /health",
 	"post /prebooks/guest",

@@ -199,11 +199,11 @@ export const genres = sqliteTable(
 	(t) => [uniqueIndex("uq_genres_name_key").on(t.nameKey)],
 );
 
-export const ALLOCATIONS = ["notify_all", "waves", "hold_queue"] as const;
+export const ALLOCATIONS = ["notify_all", "waves", "hold_queue", "lottery"] as const;
 /**
  * What made the allocation engine run (features/allocation): recorded on each offer round and notice.
  * `eligible`: a reader it had passed over can be served again (resumed, emails back on, reactivated);
- * `wave`: the cron's next wave of a `waves` book.
+ * `wave`: the cron's next wave of a `waves` book; `draw`: a lottery draw's winners.
  */
 export const ALLOCATION_REASONS = [
 	"restock",
@@ -213,6 +213,7 @@ export const ALLOCATION_REASONS = [
 	"policy",
 	"eligible",
 	"wave",
+	"draw",
 ] as const;
 export type AllocationReason = (typeof ALLOCATION_REASONS)[number];
 export type Allocation = (typeof ALLOCATIONS)[number];
@@ -256,6 +257,8 @@ export const books = sqliteTable(
 		index("idx_books_author").on(sql`lower(${t.author})`),
 		// The cron's next waves look only at `waves` books.
 		index("idx_books_waves").on(t.id).where(sql`allocation = 'waves'`),
+		// The cron opens a draw for every lottery book without one.
+		index("idx_books_lottery").on(t.id).where(sql`allocation = 'lottery'`),
 		// The last line of defence against overselling: a batch that would take stock below 0 fails whole.
 		check("ck_books_stock_non_negative", sql`${t.stockQuantity} >= 0`),
 		check("ck_books_price_range", sql`${t.priceCents} > 0 AND ${t.priceCents} <= 10000000`),
@@ -319,6 +322,65 @@ export const noticeWaves = sqliteTable(
 	(t) => [
 		uniqueIndex("uq_notice_waves_restock_wave").on(t.restockId, t.wave),
 		index("idx_notice_waves_book_created").on(t.bookId, t.createdAt),
+	],
+);
+
+export const DRAW_STATUSES = ["open", "closing", "closed"] as const;
+
+/**
+ * A `lottery` book's draws (API.md, Pre-bookings rule 8). Each book has one `open` draw whose
+ * `seed_commitment` (hex SHA-256 of the 32-byte seed) is public before anyone enters. When copies become
+ * available the engine holds `copies` of them for the draw and closes it on the servable waiting
+ * pre-bookings of that moment (`closing`: entries fixed, scores not yet computed — SQLite has no HMAC);
+ * the Worker then scores every entry with HMAC-SHA256(seed, "<draw_id>:<prebook_id>"), offers the lowest
+ * scores and marks the draw `closed`, publishing `seed` (secret until then), in one batch
+ * (features/allocation/draws.ts). `held_quantity` counts a closing draw's copies.
+ */
+export const draws = sqliteTable(
+	"draws",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		bookId: integer("book_id")
+			.notNull()
+			.references(() => books.id, { onDelete: "cascade" }),
+		status: text("status", { enum: DRAW_STATUSES }).notNull().default("open"),
+		/** 64 hex characters; never shown before the draw is closed. */
+		seed: text("seed").notNull(),
+		seedCommitment: text("seed_commitment").notNull(),
+		/** Copies held for the draw when it closed. */
+		copies: integer("copies").notNull().default(0),
+		entries: integer("entries").notNull().default(0),
+		openedAt: text("opened_at").notNull(),
+		closingAt: text("closing_at"),
+		closedAt: text("closed_at"),
+	},
+	(t) => [
+		// One open draw per book, whoever opens it.
+		uniqueIndex("uq_draws_book_open").on(t.bookId).where(sql`status = 'open'`),
+		index("idx_draws_book").on(t.bookId, t.id),
+		// The held copies of a book's closing draws, and the cron's search for draws left half-done.
+		index("idx_draws_closing").on(t.bookId).where(sql`status = 'closing'`),
+	],
+);
+
+/** One entry per pre-booking per draw; `score` is set when the draw is scored, `won` when it is offered a copy. */
+export const drawEntries = sqliteTable(
+	"draw_entries",
+	{
+		drawId: integer("draw_id")
+			.notNull()
+			.references(() => draws.id, { onDelete: "cascade" }),
+		prebookId: integer("prebook_id")
+			.notNull()
+			.references(() => preBookings.id, { onDelete: "cascade" }),
+		score: text("score"),
+		won: integer("won", { mode: "boolean" }).notNull().default(false),
+	},
+	(t) => [
+		uniqueIndex("uq_draw_entries_draw_prebook").on(t.drawId, t.prebookId),
+		index("idx_draw_entries_draw_score").on(t.drawId, t.score),
+		// A pre-booking's last draw (its `draw` field).
+		index("idx_draw_entries_prebook").on(t.prebookId, t.drawId),
 	],
 );
 

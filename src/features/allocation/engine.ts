@@ -13,26 +13,16 @@
  * and the books whose held copies changed (their cached catalog entries). It is published once, after the
  * commit, by `publishOutcome` (outcome.ts).
  */
-import { type SQL, sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
 import type { AllocationReason } from "../../db/schema.ts";
-import { groupAll, namedGroup, rawQuery, type StatementGroup } from "../../lib/db.ts";
+import { groupAll, namedGroup, type StatementGroup } from "../../lib/db.ts";
+import { recountHeld } from "./held.ts";
 import { type Outcome, outcomeOf } from "./outcome.ts";
 import { POLICIES } from "./policies.ts";
-import { booksOf, type LineScope, oneBook } from "./scope.ts";
+import { type LineScope, oneBook } from "./scope.ts";
 
+export { recountHeld } from "./held.ts";
 export { booksIn, linesOfReader, oneBook } from "./scope.ts";
-
-/**
- * Sets the scope's books' `held_quantity` to their offered pre-bookings where it differs (counted once per
- * book over idx_pre_bookings_book_offered) and returns those books.
- */
-export const recountHeld = (scope: LineScope) =>
-	rawQuery<{ id: number }>(sql`UPDATE books SET held_quantity = offered.n
-		FROM (SELECT b.id AS book_id,
-				(SELECT count(*) FROM pre_bookings AS p WHERE p.book_id = b.id AND p.status = 'offered') AS n
-			FROM books AS b WHERE b.id IN (${booksOf(scope)})) AS offered
-		WHERE books.id = offered.book_id AND books.held_quantity <> offered.n
-		RETURNING books.id`);
 
 /** The engine's statements for a batch, and the reader of what they did. */
 export function allocate(scope: LineScope, reason: AllocationReason, now: string): StatementGroup<Outcome> {

@@ -54,9 +54,10 @@ export const servable = (row: LineRow, now: string) =>
 /**
  * `position` of a waiting pre-booking that is not passed over: its place among the members of its line
  * that are not passed over (1 = next); NULL otherwise. Counts over the line index, one users seek per
- * member ahead.
+ * member ahead. NULL on a lottery book: a draw has no order.
  */
 export const positionInLine = (row: LineRow, now: string) => sql<number | null>`CASE
+	WHEN ${row.book}.allocation = 'lottery' THEN NULL
 	WHEN ${row.prebook}.status = 'waiting' AND ${servable(row, now)} THEN (
 		SELECT count(*) FROM pre_bookings AS ahead_p JOIN users AS ahead_u ON ahead_u.id = ahead_p.user_id
 		WHERE ahead_p.book_id = ${row.prebook}.book_id AND ahead_p.status = 'waiting'

@@ -23,12 +23,13 @@ import {
 	prebookNotifiedEvents,
 	prebookOfferedEvents,
 } from "../webhooks/webhook-events.ts";
+import { recountHeld } from "./held.ts";
 import { aliases, servable } from "./line.ts";
 import type { Notice, Outcome } from "./outcome.ts";
 import { booksOf, type LineScope } from "./scope.ts";
 
 /** What a policy did in a batch: its part of the engine's outcome. */
-export type PolicyOutcome = Pick<Outcome, "notices" | "offers" | "webhookEventIds">;
+export type PolicyOutcome = Partial<Outcome>;
 
 export type Policy = (
 	scope: LineScope,
@@ -47,6 +48,34 @@ const hasServable = (
 	now: string,
 ) => sql`EXISTS (SELECT 1 FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
 	WHERE p.book_id = b.id AND p.status = 'waiting' AND ${servable(p, now)})`;
+
+/**
+ * The first `limit` servable waiting pre-bookings of each book of the scope, in `order`: `from` joins
+ * `pre_bookings AS p` to `users AS u` and `books AS b` (and whatever else `order` and `where` need), `limit`
+ * is a per-book expression over `b`. For one book, a walk of its line (an index range) that stops at the
+ * limit; for a set of books, the same choice per book with a window function.
+ */
+function firstPerBook(
+	scope: LineScope,
+	now: string,
+	select: { from: SQL; where: SQL; order: SQL; limit: SQL },
+): SQL {
+	const { from, where, order, limit } = select;
+	if (scope.kind === "book") {
+		return sql`SELECT p.id FROM ${from}
+			WHERE p.book_id = ${scope.book} AND p.status = 'waiting' AND ${servable(p, now)} AND ${where}
+			ORDER BY ${order}
+			LIMIT coalesce((SELECT ${limit} FROM books AS b WHERE b.id = ${scope.book}), 0)`;
+	}
+	return sql`SELECT id FROM (
+		SELECT p.id, ${limit} AS quota, row_number() OVER (PARTITION BY p.book_id ORDER BY ${order}) AS place
+		FROM ${from}
+		WHERE p.book_id IN (${booksOf(scope)}) AND p.status = 'waiting' AND ${servable(p, now)} AND ${where})
+	WHERE place <= quota`;
+}
+
+/** The line's members with their reader and book, for `firstPerBook`. */
+const lineMembers = sql`pre_bookings AS p JOIN users AS u ON u.id = p.user_id JOIN books AS b ON b.id = p.book_id`;
 
 const notifyAll: Policy = (scope, reason, now) =>
 	statementGroup(
@@ -98,29 +127,17 @@ function noticesOf(
 const wavesOfThisBatch = (scope: LineScope, now: string) =>
 	sql`SELECT id, restock_id, book_id FROM notice_waves WHERE created_at = ${now} AND book_id IN (${booksOf(scope)})`;
 
-/**
- * The next readers of a waves book: the first `available × wave_factor` servable ones in line, on a book
- * that got a wave in this batch. Per book, a walk of the line index; for a set of books, a window.
- */
-function nextWave(scope: LineScope, now: string): SQL {
-	const waveNow = sql`EXISTS (SELECT 1 FROM notice_waves AS w WHERE w.book_id = b.id AND w.created_at = ${now})`;
-	if (scope.kind === "book") {
-		return sql`SELECT p.id FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
-			JOIN books AS b ON b.id = p.book_id
-			WHERE p.book_id = ${scope.book} AND p.status = 'waiting' AND ${servable(p, now)}
-			ORDER BY p.created_at, p.id
-			LIMIT coalesce((SELECT (b.stock_quantity - b.held_quantity) * b.wave_factor FROM books AS b
-				WHERE b.id = ${scope.book} AND b.allocation = 'waves' AND ${waveNow}), 0)`;
-	}
-	return sql`SELECT id FROM (
-		SELECT p.id, (b.stock_quantity - b.held_quantity) * b.wave_factor AS size,
-			row_number() OVER (PARTITION BY p.book_id ORDER BY p.created_at, p.id) AS place
-		FROM books AS b JOIN pre_bookings AS p ON p.book_id = b.id AND p.status = 'waiting'
-			JOIN users AS u ON u.id = p.user_id
-		WHERE b.id IN (${booksOf(scope)}) AND b.allocation = 'waves' AND b.stock_quantity > b.held_quantity
-			AND ${waveNow} AND ${servable(p, now)})
-	WHERE place <= size`;
-}
+/** The next readers of a waves book: the first `available × wave_factor`, on a book that got a wave now. */
+const nextWave = (scope: LineScope, now: string) =>
+	firstPerBook(scope, now, {
+		from: lineMembers,
+		where: sql`EXISTS (SELECT 1 FROM notice_waves AS w WHERE w.book_id = b.id AND w.created_at = ${now})
+			AND b.allocation = 'waves'`,
+		order: sql`p.created_at, p.id`,
+		limit: sql`CASE WHEN b.allocation = 'waves'
+			AND EXISTS (SELECT 1 FROM notice_waves AS w WHERE w.book_id = b.id AND w.created_at = ${now})
+			THEN max(0, b.stock_quantity - b.held_quantity) * b.wave_factor ELSE 0 END`,
+	});
 
 /**
  * `waves` (rule 6): a book with available copies and servable readers gets a wave when its latest restock
@@ -169,58 +186,127 @@ const waves: Policy = (scope, reason, now) => {
 	);
 };
 
-/**
- * The members a hold_queue book offers its available copies to: the first `available` servable ones in
- * line. For one book, a walk of the line index that stops after them; for a reader's lines, the same
- * choice per book with a window (those books' lines hold nobody servable but the reader, rule 11).
- */
-function nextInLine(scope: LineScope, now: string): SQL {
-	if (scope.kind === "book") {
-		return sql`SELECT p.id FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
-			JOIN books AS b ON b.id = p.book_id
-			WHERE p.book_id = ${scope.book} AND p.status = 'waiting' AND ${servable(p, now)}
-			ORDER BY p.created_at, p.id
-			LIMIT coalesce((SELECT max(0, stock_quantity - held_quantity) FROM books
-				WHERE id = ${scope.book} AND allocation = 'hold_queue'), 0)`;
-	}
-	return sql`SELECT id FROM (
-		SELECT p.id, b.stock_quantity - b.held_quantity AS available,
-			row_number() OVER (PARTITION BY p.book_id ORDER BY p.created_at, p.id) AS place
-		FROM books AS b JOIN pre_bookings AS p ON p.book_id = b.id AND p.status = 'waiting'
-			JOIN users AS u ON u.id = p.user_id
-		WHERE b.id IN (${booksOf(scope)}) AND b.allocation = 'hold_queue' AND b.stock_quantity > b.held_quantity
-			AND ${servable(p, now)})
-	WHERE place <= available`;
-}
+/** The members a hold_queue book offers its available copies to: the first `available` servable in line. */
+const nextInLine = (scope: LineScope, now: string) =>
+	firstPerBook(scope, now, {
+		from: lineMembers,
+		where: sql`b.allocation = 'hold_queue'`,
+		order: sql`p.created_at, p.id`,
+		limit: sql`CASE WHEN b.allocation = 'hold_queue' THEN max(0, b.stock_quantity - b.held_quantity) ELSE 0 END`,
+	});
 
-const holdQueue: Policy = (scope, reason, now) => {
-	const roundOfBook = sql`(SELECT max(r.id) FROM offer_rounds AS r WHERE r.book_id = pre_bookings.book_id)`;
-	return statementGroup(
+const holdQueue: Policy = (scope, reason, now) =>
+	statementGroup(
 		[
-			rawQuery<{ id: number; book_id: number; hold_expires_at: string }>(sql`
-				INSERT INTO offer_rounds (book_id, reason, offered_at, hold_expires_at, created_at)
-				SELECT b.id, ${reason}, ${now}, strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '+' || b.hold_hours || ' hours'), ${now}
-				FROM ${openBooks(scope, "hold_queue")} AND ${hasServable(now)}
-				RETURNING id, book_id, hold_expires_at`),
-			rawQuery<{ user_id: number; offer_round_id: number }>(sql`
-				UPDATE pre_bookings
-				SET status = 'offered', offered_at = ${now}, offer_round_id = ${roundOfBook},
-					hold_expires_at = (SELECT hold_expires_at FROM offer_rounds WHERE id = ${roundOfBook})
-				WHERE id IN (${nextInLine(scope, now)})
-				RETURNING user_id, offer_round_id`),
+			offerRounds(scope, "hold_queue", reason, now, hasServable(now)),
+			offerSelected(nextInLine(scope, now), now),
 			prebookOfferedEvents(booksOf(scope), now),
 		],
 		([rounds, offered, events]) => ({
-			notices: [],
-			offers: rounds
-				.map((round) => ({
-					bookId: round.book_id,
-					roundId: round.id,
-					holdExpiresAt: round.hold_expires_at,
-					userIds: offered.filter((row) => row.offer_round_id === round.id).map((row) => row.user_id),
-				}))
-				.filter((round) => round.userIds.length > 0),
+			offers: roundsOf(rounds, offered),
 			webhookEventIds: eventIdsOf(events),
+		}),
+	);
+
+/** An offer round per book of the scope whose `offered` statement will offer someone (hold_queue, lottery). */
+const offerRounds = (
+	scope: LineScope,
+	policy: Allocation,
+	reason: AllocationReason,
+	now: string,
+	anyone: SQL,
+) =>
+	rawQuery<{ id: number; book_id: number; hold_expires_at: string }>(sql`
+		INSERT INTO offer_rounds (book_id, reason, offered_at, hold_expires_at, created_at)
+		SELECT b.id, ${reason}, ${now}, strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '+' || b.hold_hours || ' hours'), ${now}
+		FROM ${openBooks(scope, policy)} AND ${anyone}
+		RETURNING id, book_id, hold_expires_at`);
+
+/** Offers the selected pre-bookings a held copy each, in their book's round of this batch. */
+const offerSelected = (selected: SQL, now: string) => {
+	const roundOfBook = sql`(SELECT max(r.id) FROM offer_rounds AS r WHERE r.book_id = pre_bookings.book_id)`;
+	return rawQuery<{ user_id: number; offer_round_id: number }>(sql`
+		UPDATE pre_bookings
+		SET status = 'offered', offered_at = ${now}, offer_round_id = ${roundOfBook},
+			hold_expires_at = (SELECT hold_expires_at FROM offer_rounds WHERE id = ${roundOfBook})
+		WHERE id IN (${selected})
+		RETURNING user_id, offer_round_id`);
+};
+
+/** The rounds a batch made, with their offered readers (a round nobody took is left out). */
+export const roundsOf = (
+	rounds: { id: number; book_id: number; hold_expires_at: string }[],
+	offered: { user_id: number; offer_round_id: number }[],
+) =>
+	rounds
+		.map((round) => ({
+			bookId: round.book_id,
+			roundId: round.id,
+			holdExpiresAt: round.hold_expires_at,
+			userIds: offered.filter((row) => row.offer_round_id === round.id).map((row) => row.user_id),
+		}))
+		.filter((round) => round.userIds.length > 0);
+
+/** A lottery book's latest closed draw. */
+const lastClosedDraw = sql`(SELECT max(d.id) FROM draws AS d WHERE d.book_id = b.id AND d.status = 'closed')`;
+
+/**
+ * `lottery` (rule 8), the part decided inside the batch of the change:
+ *  1. copies go first to the runners-up of the book's last closed draw (its next lowest scores whose
+ *     pre-booking still waits and is servable: an expired or passed offer moves down that draw);
+ *  2. what is still available is held for the book's open draw, which closes on the servable waiting
+ *     pre-bookings of this moment (`closing`, its entries written). Scoring needs HMAC, which SQLite lacks:
+ *     the Worker completes the draw after the commit (draws.ts), or the cron within a minute;
+ *  3. a lottery book without an open or closing draw is reported, so one is opened after the commit.
+ */
+const lottery: Policy = (scope, reason, now) => {
+	const runnersUp = firstPerBook(scope, now, {
+		from: sql`${lineMembers} JOIN draw_entries AS e ON e.prebook_id = p.id AND e.draw_id = ${lastClosedDraw}`,
+		where: sql`b.allocation = 'lottery' AND e.won = 0 AND e.score IS NOT NULL`,
+		order: sql`e.score, p.id`,
+		limit: sql`CASE WHEN b.allocation = 'lottery' THEN max(0, b.stock_quantity - b.held_quantity) ELSE 0 END`,
+	});
+	const hasRunnerUp = sql`EXISTS (SELECT 1 FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
+		JOIN draw_entries AS e ON e.prebook_id = p.id AND e.draw_id = ${lastClosedDraw}
+		WHERE p.book_id = b.id AND p.status = 'waiting' AND e.won = 0 AND e.score IS NOT NULL
+			AND ${servable(p, now)})`;
+	const servableCount = sql`(SELECT count(*) FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
+		WHERE p.book_id = b.id AND p.status = 'waiting' AND ${servable(p, now)})`;
+	return statementGroup(
+		[
+			offerRounds(scope, "lottery", reason, now, hasRunnerUp),
+			offerSelected(runnersUp, now),
+			rawQuery(sql`UPDATE draw_entries SET won = 1
+				WHERE prebook_id IN (SELECT id FROM pre_bookings
+					WHERE status = 'offered' AND offered_at = ${now} AND book_id IN (${booksOf(scope)}))
+					AND draw_id = (SELECT max(d.id) FROM draws AS d JOIN pre_bookings AS p ON p.book_id = d.book_id
+						WHERE p.id = draw_entries.prebook_id AND d.status = 'closed')`),
+			// The copies the runners-up took are held now; the rest is what the open draw gets.
+			recountHeld(scope),
+			rawQuery<{ id: number }>(sql`UPDATE draws
+				SET status = 'closing', closing_at = ${now},
+					copies = (SELECT min(b.stock_quantity - b.held_quantity, ${servableCount}) FROM books AS b
+						WHERE b.id = draws.book_id),
+					entries = (SELECT ${servableCount} FROM books AS b WHERE b.id = draws.book_id)
+				WHERE status = 'open' AND book_id IN (SELECT b.id FROM ${openBooks(scope, "lottery")} AND ${hasServable(now)})
+				RETURNING id`),
+			rawQuery(sql`INSERT INTO draw_entries (draw_id, prebook_id)
+				SELECT d.id, p.id FROM draws AS d JOIN books AS b ON b.id = d.book_id
+					JOIN pre_bookings AS p ON p.book_id = d.book_id AND p.status = 'waiting'
+					JOIN users AS u ON u.id = p.user_id
+				WHERE d.status = 'closing' AND d.closing_at = ${now} AND d.book_id IN (${booksOf(scope)})
+					AND ${servable(p, now)}`),
+			prebookOfferedEvents(booksOf(scope), now),
+			rawQuery<{ id: number }>(sql`SELECT b.id FROM books AS b
+				WHERE b.id IN (${booksOf(scope)}) AND b.allocation = 'lottery'
+					AND NOT EXISTS (SELECT 1 FROM draws AS d WHERE d.book_id = b.id AND d.status IN ('open', 'closing'))`),
+		],
+		([rounds, offered, , recounted, closing, , events, drawless]) => ({
+			offers: roundsOf(rounds, offered),
+			catalogBookIds: recounted.map((book) => book.id),
+			webhookEventIds: eventIdsOf(events),
+			closingDraws: closing.map((draw) => draw.id),
+			drawsToOpen: drawless.map((book) => book.id),
 		}),
 	);
 };
@@ -230,4 +316,5 @@ export const POLICIES: Record<Allocation, Policy> = {
 	notify_all: notifyAll,
 	waves,
 	hold_queue: holdQueue,
+	lottery,
 };

@@ -11,11 +11,13 @@ import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import type { Effects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
-import { relayUnconfirmed } from "../../lib/relay.ts";
+import { relayCutoff, relayUnconfirmed } from "../../lib/relay.ts";
 import { publishPrebookNotified, publishPrebookOffered } from "../../prebook-emails/messages.ts";
 import { eventIdsOf, prebookExpiredEvents } from "../webhooks/webhook-events.ts";
+import { completeDraw, openDraws } from "./draws.ts";
 import { allocateBook } from "./engine.ts";
-import { confirmNoticePublished, confirmOfferPublished, outcomeOf, publishOutcome } from "./outcome.ts";
+import { confirmNoticePublished, confirmOfferPublished, outcomeOf } from "./outcome.ts";
+import { publishOutcome } from "./publish.ts";
 
 /** Holds expired per batch: a batch stays far inside D1's 30 s and statement limits at any line length. */
 export const EXPIRY_BATCH = 1_000;
@@ -146,6 +148,42 @@ export function notifyNextWaves(db: Db, effects: Effects, now: Date) {
 			return { notified: allocation.notices.reduce((sum, notice) => sum + notice.userIds.length, 0) };
 		},
 	);
+}
+
+/** Draws completed (or opened) per cron run; the rest wait for the next minute. */
+export const DRAWS_PER_RUN = 20;
+
+/**
+ * Cron (the relay pattern for lottery draws): completes draws left `closing` for over a minute by a
+ * Worker that died between the two steps, and opens a draw for every lottery book without one.
+ */
+export async function finishDraws(db: Db, effects: Effects, now: Date): Promise<void> {
+	const at = now.toISOString();
+	const stuck = await db.all<{ id: number }>(sql`SELECT id FROM draws
+		WHERE status = 'closing' AND closing_at <= ${relayCutoff(now)} ORDER BY id LIMIT ${DRAWS_PER_RUN}`);
+	for (const draw of stuck) {
+		try {
+			await publishOutcome(effects, await completeDraw(db, draw.id, at));
+			logEvent("warn", "draw_completed_by_cron", { draw_id: draw.id });
+		} catch (err) {
+			logEvent("error", "draw_completion_failed", { draw_id: draw.id, error: describeError(err) });
+		}
+	}
+	// Served by idx_books_lottery.
+	const drawless = await db.all<{ id: number }>(sql`SELECT b.id FROM books AS b
+		WHERE b.allocation = 'lottery'
+			AND NOT EXISTS (SELECT 1 FROM draws AS d WHERE d.book_id = b.id AND d.status IN ('open', 'closing'))
+		ORDER BY b.id LIMIT ${DRAWS_PER_RUN}`);
+	if (drawless.length > 0) {
+		await publishOutcome(
+			effects,
+			await openDraws(
+				db,
+				drawless.map((book) => book.id),
+				at,
+			),
+		);
+	}
 }
 
 /** Cron: republishes notices (restock records) committed but never confirmed (each its own unit). */

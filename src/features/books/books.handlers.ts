@@ -1,6 +1,7 @@
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
-import { outcomeOf, publishAfterCommit } from "../allocation/outcome.ts";
+import { outcomeOf } from "../allocation/outcome.ts";
+import { publishAfterCommit } from "../allocation/publish.ts";
 import type * as routes from "./books.routes.ts";
 import { toBookResponse } from "./books.schemas.ts";
 import { createBook, deleteBook, getBook, listBooks, updateBook } from "./books.service.ts";
@@ -40,7 +41,9 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 		waveFactor: body.wave_factor,
 		waveMinutes: body.wave_minutes,
 	});
-	await publishAfterCommit(c, outcomeOf({ catalogBookIds: [book.id] }));
+	// A lottery book opens its first draw (a fresh seed) at once.
+	const drawsToOpen = book.allocation === "lottery" ? [book.id] : [];
+	await publishAfterCommit(c, outcomeOf({ catalogBookIds: [book.id], drawsToOpen }));
 	return c.json(toBookResponse(book), 201);
 };
 

@@ -3,7 +3,7 @@ import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts
 import { requestNetwork } from "../../lib/rate-limit.ts";
 import { guestConfirmationEmail } from "../../prebook-emails/templates.ts";
 import type { AppRouteHandler } from "../../types.ts";
-import { publishAfterCommit } from "../allocation/outcome.ts";
+import { publishAfterCommit } from "../allocation/publish.ts";
 import type * as routes from "./prebooks.routes.ts";
 import {
 	LINE_CSV_COLUMNS,

@@ -25,6 +25,10 @@ export const PrebookSchema = z
 		}),
 		passes_left: z.number().int().openapi({ description: "How many more offers may be passed" }),
 		on_hold_reason: onHoldReason,
+		draw: z.object({ draw_id: z.number().int(), won: z.boolean() }).nullable().openapi({
+			description:
+				"On a lottery book: the last draw this pre-booking took part in and whether it won a copy there; null before its first draw and on other books",
+		}),
 		created_at: timestamp,
 		notified_at: timestamp.nullable(),
 		offered_at: timestamp.nullable(),
@@ -47,6 +51,8 @@ export interface PrebookView {
 	pausedUntil: string | null;
 	passesLeft: number;
 	onHoldReason: OnHoldReason | null;
+	/** `{draw_id, won}` of the last draw, as SQLite's JSON (won is 0/1). */
+	lastDraw: string | null;
 	createdAt: string;
 	notifiedAt: string | null;
 	offeredAt: string | null;
@@ -55,6 +61,13 @@ export interface PrebookView {
 	expiredAt: string | null;
 	cancelledAt: string | null;
 }
+
+const LastDraw = z.object({ draw_id: z.number().int(), won: z.union([z.literal(0), z.literal(1)]) });
+const drawOf = (json: string | null) => {
+	if (json === null) return null;
+	const draw = LastDraw.parse(JSON.parse(json));
+	return { draw_id: draw.draw_id, won: draw.won === 1 };
+};
 
 export const toPrebookResponse = (row: PrebookView): PrebookResponse => ({
 	id: row.id,
@@ -66,6 +79,7 @@ export const toPrebookResponse = (row: PrebookView): PrebookResponse => ({
 	paused_until: row.status === "waiting" ? row.pausedUntil : null,
 	passes_left: row.passesLeft,
 	on_hold_reason: row.onHoldReason,
+	draw: drawOf(row.lastDraw),
 	created_at: row.createdAt,
 	notified_at: row.notifiedAt,
 	offered_at: row.offeredAt,

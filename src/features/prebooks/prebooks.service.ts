@@ -45,6 +45,9 @@ const prebookViews = (db: Db, now = new Date().toISOString()) =>
 			>`CASE WHEN ${preBookings.pausedUntil} > ${now} THEN ${preBookings.pausedUntil} END`,
 			passesLeft: preBookings.passesLeft,
 			onHoldReason: onHoldReason(lineRow, now),
+			// The last draw it took part in (idx_draw_entries_prebook), as JSON.
+			lastDraw: sql<string | null>`(SELECT json_object('draw_id', e.draw_id, 'won', e.won)
+				FROM draw_entries AS e WHERE e.prebook_id = ${preBookings.id} ORDER BY e.draw_id DESC LIMIT 1)`,
 			createdAt: preBookings.createdAt,
 			notifiedAt: preBookings.notifiedAt,
 			offeredAt: preBookings.offeredAt,
@@ -361,13 +364,15 @@ export async function bookLine(
 						: sql`0`,
 				),
 			),
-		book: db.select({ id: books.id }).from(books).where(eq(books.id, bookId)),
+		book: db.select({ allocation: books.allocation }).from(books).where(eq(books.id, bookId)),
 	});
-	if (book.length === 0) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
+	if (!book[0]) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
+	// A lottery's line has no order: nobody has a position there.
+	const ordered = book[0].allocation !== "lottery";
 	let position = ahead[0]?.servable ?? 0;
 	return rows.map((row) => ({
 		...row,
-		position: row.status === "waiting" && row.onHoldReason === null ? ++position : null,
+		position: ordered && row.status === "waiting" && row.onHoldReason === null ? ++position : null,
 	}));
 }
 

@@ -1,7 +1,7 @@
 import { logEvent } from "../../lib/log.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
-import { publishAfterCommit } from "../allocation/outcome.ts";
+import { publishAfterCommit } from "../allocation/publish.ts";
 import { toBookResponse } from "../books/books.schemas.ts";
 import type * as routes from "./restocks.routes.ts";
 import { toRestockResponse } from "./restocks.schemas.ts";

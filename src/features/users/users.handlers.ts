@@ -1,7 +1,7 @@
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
 import type { AppRouteHandler } from "../../types.ts";
-import { publishAfterCommit } from "../allocation/outcome.ts";
+import { publishAfterCommit } from "../allocation/publish.ts";
 import type * as routes from "./users.routes.ts";
 import { toUserResponse } from "./users.schemas.ts";
 import {

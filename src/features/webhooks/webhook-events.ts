@@ -103,6 +103,20 @@ const PrebookPassedData = z
 	})
 	.openapi("WebhookPrebookPassed");
 
+const DrawClosedData = z
+	.object({
+		draw_id: id("The draw"),
+		book_id: id("The lottery book"),
+		seed_commitment: z
+			.string()
+			.openapi({ description: "Hex SHA-256 of the seed, public since the draw opened" }),
+		seed: z.string().openapi({ description: "The seed, 64 hex characters, published now" }),
+		copies: z.number().int().openapi({ description: "Copies the draw gave out" }),
+		entries: z.number().int().openapi({ description: "Pre-bookings in the draw" }),
+		closed_at: timestamp,
+	})
+	.openapi("WebhookDrawClosed");
+
 const RestockCreatedData = z
 	.object({
 		restock_id: id("The restock"),
@@ -133,6 +147,10 @@ export const WEBHOOK_EVENTS = {
 		PrebookPassedData,
 	),
 	"restock.created": event("A book's stock rose", RestockCreatedData),
+	"draw.closed": event(
+		"A lottery draw closed: its winners were offered a copy and its seed is published (check it: GET /books/{id}/draws)",
+		DrawClosedData,
+	),
 } as const;
 
 export type WebhookEventType = keyof typeof WEBHOOK_EVENTS;
@@ -267,6 +285,15 @@ export const prebookPassedEvent = (passing: SQL, now: string, pausedUntil: strin
 			'prebook.passed:' || p.id || ':' || (p.passes_left - 1), ${now}
 		FROM ${subscriber("prebook.passed")} pre_bookings AS p
 		WHERE p.id IN (${passing})`);
+
+/** Before a draw's completion closes it: `draw.closed`, with the seed it publishes. */
+export const drawClosedEvent = (drawId: number, now: string) =>
+	recordEvents(sql`SELECT 'draw.closed',
+			json_object('draw_id', d.id, 'book_id', d.book_id, 'seed_commitment', d.seed_commitment, 'seed', d.seed,
+				'copies', d.copies, 'entries', d.entries, 'closed_at', ${now}),
+			'draw.closed:' || d.id, ${now}
+		FROM ${subscriber("draw.closed")} draws AS d
+		WHERE d.id = ${drawId} AND d.status = 'closing'`);
 
 /** `webhook-id`: the event's, so every endpoint and every retry of one event carry the same id. */
 export const webhookId = (eventId: number) => `evt_${eventId}`;

@@ -1,0 +1,137 @@
+/**
+ * Lottery draws (API.md, Pre-bookings rule 8), the part that needs the Worker: a fresh seed and its public
+ * commitment when a draw opens, and the scores when one closes — SQLite has neither a CSPRNG nor HMAC.
+ *
+ * The engine (policies.ts, `lottery`) closes a book's open draw inside the batch that made copies
+ * available: the copies are held for the draw and its entries fixed (`closing`). `completeDraw` then, after
+ * that commit, scores every entry with HMAC-SHA256(seed, "<draw_id>:<prebook_id>") and, in one batch, offers
+ * the lowest scores, closes the draw (its seed is published from then on), opens the next draw with a new
+ * commitment and runs the engine for the book. A Worker that dies in between leaves the draw `closing`; the
+ * cron completes it within a minute (the relay pattern), with the same scores, since they depend on the seed
+ * alone. Anyone can check a closed draw from the public routes (docs/lottery.md).
+ */
+import { type SQL, sql } from "drizzle-orm";
+import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import { drawClosedEvent, eventIdsOf, prebookOfferedEvents } from "../webhooks/webhook-events.ts";
+import { allocate, allocateBook, booksIn } from "./engine.ts";
+import { aliases, servable } from "./line.ts";
+import { NOTHING, type Outcome, outcomeOf } from "./outcome.ts";
+import { roundsOf } from "./policies.ts";
+
+const hex = (bytes: ArrayBuffer | Uint8Array) =>
+	[...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+const bytesOf = (hexText: string) =>
+	Uint8Array.from(hexText.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
+
+/** A fresh 32-byte seed (64 hex characters) and its commitment, the hex SHA-256 of the seed's bytes. */
+export async function newSeed(): Promise<{ seed: string; commitment: string }> {
+	const seed = crypto.getRandomValues(new Uint8Array(32));
+	return { seed: hex(seed), commitment: hex(await crypto.subtle.digest("SHA-256", seed)) };
+}
+
+/** Each entry's score: the hex HMAC-SHA256 of "<draw_id>:<prebook_id>" keyed with the seed's 32 bytes. */
+export async function scoresOf(seed: string, drawId: number, prebookIds: number[]) {
+	const key = await crypto.subtle.importKey("raw", bytesOf(seed), { name: "HMAC", hash: "SHA-256" }, false, [
+		"sign",
+	]);
+	const encoder = new TextEncoder();
+	return Promise.all(
+		prebookIds.map(async (prebookId) => ({
+			p: prebookId,
+			s: hex(await crypto.subtle.sign("HMAC", key, encoder.encode(`${drawId}:${prebookId}`))),
+		})),
+	);
+}
+
+/** Opens a draw for the lottery book unless it has an open or closing one (one open draw per book). */
+const openDraw = (bookId: number | SQL, next: { seed: string; commitment: string }, now: string) =>
+	rawQuery(sql`INSERT INTO draws (book_id, status, seed, seed_commitment, opened_at)
+		SELECT b.id, 'open', ${next.seed}, ${next.commitment}, ${now} FROM books AS b
+		WHERE b.id = ${bookId} AND b.allocation = 'lottery'
+			AND NOT EXISTS (SELECT 1 FROM draws AS d WHERE d.book_id = b.id AND d.status IN ('open', 'closing'))
+		ON CONFLICT DO NOTHING`);
+
+/** After a commit (or by the cron): an open draw for each lottery book without one, and the engine for them. */
+export async function openDraws(db: Db, bookIds: number[], now: string): Promise<Outcome> {
+	if (bookIds.length === 0) return NOTHING;
+	const seeds = await Promise.all(bookIds.map(() => newSeed()));
+	const { allocation } = await batch(db, {
+		opened: rawQuery(sql`INSERT INTO draws (book_id, status, seed, seed_commitment, opened_at)
+			SELECT b.id, 'open', s.value ->> 'seed', s.value ->> 'commitment', ${now}
+			FROM json_each(${JSON.stringify(bookIds.map((id, i) => ({ id, ...seeds[i] })))}) AS s
+				JOIN books AS b ON b.id = s.value ->> 'id'
+			WHERE b.allocation = 'lottery'
+				AND NOT EXISTS (SELECT 1 FROM draws AS d WHERE d.book_id = b.id AND d.status IN ('open', 'closing'))
+			ON CONFLICT DO NOTHING`),
+		allocation: allocate(booksIn(sql`SELECT value FROM json_each(${JSON.stringify(bookIds)})`), "draw", now),
+	});
+	return allocation;
+}
+
+/** Scores written per statement (each a JSON array of about 80 bytes an entry) and statements per batch. */
+const SCORES_PER_STATEMENT = 1_000;
+const STATEMENTS_PER_BATCH = 50;
+
+/** Completes a closing draw: scores, winners offered, draw closed, the next one opened, the engine run. */
+export async function completeDraw(db: Db, drawId: number, now: string): Promise<Outcome> {
+	const [draw] = await db.all<{ book_id: number; seed: string }>(
+		sql`SELECT book_id, seed FROM draws WHERE id = ${drawId} AND status = 'closing'`,
+	);
+	if (!draw) return NOTHING;
+	const unscored = await db.all<{ prebook_id: number }>(
+		sql`SELECT prebook_id FROM draw_entries WHERE draw_id = ${drawId} AND score IS NULL`,
+	);
+	const scores = await scoresOf(
+		draw.seed,
+		drawId,
+		unscored.map((entry) => entry.prebook_id),
+	);
+	const writes = [];
+	for (let at = 0; at < scores.length; at += SCORES_PER_STATEMENT) {
+		writes.push(
+			rawQuery(sql`UPDATE draw_entries SET score = j.value ->> 's'
+				FROM json_each(${JSON.stringify(scores.slice(at, at + SCORES_PER_STATEMENT))}) AS j
+				WHERE draw_entries.draw_id = ${drawId} AND draw_entries.prebook_id = j.value ->> 'p'`),
+		);
+	}
+	for (let at = 0; at < writes.length; at += STATEMENTS_PER_BATCH) {
+		await batch(db, writes.slice(at, at + STATEMENTS_PER_BATCH));
+	}
+	const row = aliases("p", "u", "b");
+	const winners = sql`SELECT p.id FROM draw_entries AS e JOIN pre_bookings AS p ON p.id = e.prebook_id
+		JOIN users AS u ON u.id = p.user_id JOIN books AS b ON b.id = p.book_id
+		WHERE e.draw_id = ${drawId} AND p.status = 'waiting' AND ${servable(row, now)}
+		ORDER BY e.score, p.id
+		LIMIT coalesce((SELECT copies FROM draws WHERE id = ${drawId} AND status = 'closing'), 0)`;
+	const roundOfBook = sql`(SELECT max(r.id) FROM offer_rounds AS r WHERE r.book_id = pre_bookings.book_id)`;
+	const { round, offered, events, closedEvent, allocation } = await batch(db, {
+		round: rawQuery<{ id: number; book_id: number; hold_expires_at: string }>(sql`
+			INSERT INTO offer_rounds (book_id, reason, offered_at, hold_expires_at, created_at)
+			SELECT b.id, 'draw', ${now}, strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '+' || b.hold_hours || ' hours'), ${now}
+			FROM books AS b WHERE b.id = ${draw.book_id} AND EXISTS (${winners})
+			RETURNING id, book_id, hold_expires_at`),
+		offered: rawQuery<{ user_id: number; offer_round_id: number }>(sql`
+			UPDATE pre_bookings
+			SET status = 'offered', offered_at = ${now}, offer_round_id = ${roundOfBook},
+				hold_expires_at = (SELECT hold_expires_at FROM offer_rounds WHERE id = ${roundOfBook})
+			WHERE id IN (${winners})
+			RETURNING user_id, offer_round_id`),
+		won: rawQuery(sql`UPDATE draw_entries SET won = 1 WHERE draw_id = ${drawId}
+			AND prebook_id IN (SELECT id FROM pre_bookings WHERE book_id = ${draw.book_id}
+				AND status = 'offered' AND offered_at = ${now})`),
+		events: prebookOfferedEvents(sql`SELECT ${draw.book_id}`, now),
+		// Recorded while the draw is still closing, so only the run that closes it records it.
+		closedEvent: drawClosedEvent(drawId, now),
+		closed: rawQuery(sql`UPDATE draws SET status = 'closed', closed_at = ${now}
+			WHERE id = ${drawId} AND status = 'closing'`),
+		next: openDraw(draw.book_id, await newSeed(), now),
+		// The draw's copies are no longer held for it: its winners hold theirs, the rest go on by the rules.
+		allocation: allocateBook(draw.book_id, "draw", now),
+	});
+	// A draw another run completed meanwhile matches none of the statements above but the engine's.
+	return outcomeOf(
+		{ offers: roundsOf(round, offered), webhookEventIds: eventIdsOf(events, closedEvent) },
+		allocation,
+		{ catalogBookIds: [draw.book_id] },
+	);
+}

@@ -1,0 +1,110 @@
+/**
+ * The one path by which what a batch did reaches the world once it committed, for every route and the
+ * cron: `publishOutcome` puts the notified and offered readers on the `prebook-notifications` queue (one
+ * email each, exactly once: src/prebook-emails), publishes the recorded webhook events, completes the
+ * lottery draws the batch closed and opens the ones it left missing (draws.ts), and drops the changed
+ * books' cached catalog entries. Publishing never undoes the commit: a failure is logged, and the cron's
+ * relays and sweeps (sweeps.ts) finish whatever was committed but not confirmed.
+ */
+import type { Context } from "hono";
+import { type Effects, requestEffects } from "../../lib/effects.ts";
+import { describeError } from "../../lib/errors.ts";
+import { logEvent } from "../../lib/log.ts";
+import { publishPrebookNotified, publishPrebookOffered } from "../../prebook-emails/messages.ts";
+import type { AppEnv } from "../../types.ts";
+import { publishWebhookEventsLater } from "../webhooks/webhook-publication.ts";
+import { completeDraw, openDraws } from "./draws.ts";
+import {
+	confirmNoticePublished,
+	confirmOfferPublished,
+	type Notice,
+	type OfferRound,
+	type Outcome,
+} from "./outcome.ts";
+
+async function publishNotice(effects: Effects, notice: Notice): Promise<void> {
+	try {
+		const sent = await publishPrebookNotified(
+			effects.queue,
+			{ book_id: notice.bookId, restock_id: notice.restockId, notified_at: notice.notifiedAt },
+			notice.userIds,
+		);
+		logEvent("info", "notice_published", {
+			book_id: notice.bookId,
+			restock_id: notice.restockId,
+			recipients: notice.userIds.length,
+			...sent,
+		});
+		effects.afterResponse(confirmNoticePublished(effects.systemDb, notice.restockId));
+	} catch (err) {
+		logEvent("error", "notice_publish_failed", {
+			book_id: notice.bookId,
+			restock_id: notice.restockId,
+			error: describeError(err),
+		});
+	}
+}
+
+async function publishOfferRound(effects: Effects, round: OfferRound): Promise<void> {
+	try {
+		const sent = await publishPrebookOffered(
+			effects.queue,
+			{ book_id: round.bookId, offer_round_id: round.roundId, hold_expires_at: round.holdExpiresAt },
+			round.userIds,
+		);
+		logEvent("info", "offer_round_published", {
+			book_id: round.bookId,
+			offer_round_id: round.roundId,
+			offered: round.userIds.length,
+			...sent,
+		});
+		effects.afterResponse(confirmOfferPublished(effects.systemDb, round.roundId));
+	} catch (err) {
+		logEvent("error", "offer_round_publish_failed", {
+			book_id: round.bookId,
+			offer_round_id: round.roundId,
+			error: describeError(err),
+		});
+	}
+}
+
+/**
+ * After the commit: the readers' emails, the webhook events and the catalog, for every route and the cron.
+ * The queue publications are awaited (a restock answers once its readers are on the queue); their
+ * confirmations and the webhook publication run after the response.
+ */
+export async function publishOutcome(effects: Effects, outcome: Outcome, depth = 0): Promise<void> {
+	publishWebhookEventsLater(effects, outcome.webhookEventIds);
+	for (const notice of outcome.notices) await publishNotice(effects, notice);
+	for (const round of outcome.offers) await publishOfferRound(effects, round);
+	if (outcome.catalogBookIds.length > 0) await effects.forgetCatalog(outcome.catalogBookIds);
+	// A draw's completion may free copies that close the next draw at once: a few rounds here, the cron
+	// finishes any deeper chain a minute later.
+	if (depth >= MAX_DRAW_ROUNDS) return;
+	const now = () => new Date().toISOString();
+	for (const drawId of outcome.closingDraws) {
+		await drawWork("draw_completion_failed", { draw_id: drawId }, async () =>
+			publishOutcome(effects, await completeDraw(effects.systemDb, drawId, now()), depth + 1),
+		);
+	}
+	if (outcome.drawsToOpen.length > 0) {
+		await drawWork("draw_opening_failed", { book_ids: outcome.drawsToOpen.join(",") }, async () =>
+			publishOutcome(effects, await openDraws(effects.systemDb, outcome.drawsToOpen, now()), depth + 1),
+		);
+	}
+}
+
+const MAX_DRAW_ROUNDS = 3;
+
+/** Draw work after a commit: a failure is logged (the cron completes or opens the draw within a minute). */
+async function drawWork(event: string, fields: Record<string, unknown>, work: () => Promise<void>) {
+	try {
+		await work();
+	} catch (err) {
+		logEvent("error", event, { ...fields, error: describeError(err) });
+	}
+}
+
+/** `publishOutcome` for a request: what a handler calls once its service's batch committed. */
+export const publishAfterCommit = (c: Context<AppEnv>, outcome: Outcome): Promise<void> =>
+	publishOutcome(requestEffects(c), outcome);
