@@ -1,8 +1,8 @@
 import { requestEffects } from "../../lib/effects.ts";
-import { forgetCatalog } from "../../lib/http-cache.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
-import { publishWebhookEventsLater } from "../webhooks/webhook-publication.ts";
+import { outcomeOf } from "../allocation/outcome.ts";
+import { publishAfterCommit } from "../allocation/publish.ts";
 import { checkout as buyCart } from "./checkout.service.ts";
 import type * as routes from "./orders.routes.ts";
 import { toAdminOrderResponse, toOrderResponse } from "./orders.schemas.ts";
@@ -17,15 +17,18 @@ export const checkout: AppRouteHandler<typeof routes.checkout> = async (c) => {
 	const effects = requestEffects(c);
 	// Recorded after the response on the system client: the request's round trips stay at two.
 	if (result.captured) effects.afterResponse(markPaymentCaptured(effects.systemDb, result.order.id));
-	publishWebhookEventsLater(effects, result.webhookEventIds);
 	if (result.replayed) c.header("Idempotent-Replayed", "true");
 	// A confirmed order changed the stock of its books: their cached catalog views go.
-	if (result.order.status === "confirmed" && !result.replayed) {
-		await forgetCatalog(
-			c,
-			result.order.items.flatMap((item) => (item.bookId === null ? [] : [item.bookId])),
-		);
-	}
+	const sold = result.order.status === "confirmed" && !result.replayed;
+	await publishAfterCommit(
+		c,
+		outcomeOf({
+			webhookEventIds: result.webhookEventIds,
+			catalogBookIds: sold
+				? result.order.items.flatMap((item) => (item.bookId === null ? [] : [item.bookId]))
+				: [],
+		}),
+	);
 	return c.json(toOrderResponse(result.order), 201);
 };
 
