@@ -14,6 +14,7 @@ import { cartRouter } from "./features/cart/index.ts";
 import { drawsRouter } from "./features/draws/index.ts";
 import { genresRouter } from "./features/genres/index.ts";
 import { healthRouter } from "./features/health/index.ts";
+import { inboundRouter } from "./features/inbound/index.ts";
 import { ordersRouter } from "./features/orders/index.ts";
 import { prebooksRouter } from "./features/prebooks/index.ts";
 import { restocksRouter } from "./features/restocks/index.ts";
@@ -128,6 +129,7 @@ export function createApp() {
 		.route("/", genresRouter)
 		.route("/", booksRouter)
 		.route("/", drawsRouter)
+		.route("/", inboundRouter)
 		.route("/", prebooksRouter)
 		.route("/", restocksRouter)
 		.route("/", wishlistRouter)

@@ -46,6 +46,7 @@ describe("POST /prebooks", () => {
 			paused_until: null,
 			passes_left: 2,
 			on_hold_reason: null,
+			estimate: { expected_by: null, basis: "none", ahead: { active: 0, passed_over: 0 } },
 			draw: null,
 			created_at: expect.stringMatching(/Z$/),
 			notified_at: null,

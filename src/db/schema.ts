@@ -325,6 +325,31 @@ export const noticeWaves = sqliteTable(
 	],
 );
 
+/**
+ * Supply an admin expects for a book (API.md, Pre-bookings rule 12): what `estimate.expected_by` is worked
+ * out from. A restock marks the book's entries expected up to 7 days after it as received.
+ */
+export const inboundShipments = sqliteTable(
+	"inbound_shipments",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		bookId: integer("book_id")
+			.notNull()
+			.references(() => books.id, { onDelete: "cascade" }),
+		quantity: integer("quantity").notNull(),
+		expectedAt: text("expected_at").notNull(),
+		receivedAt: text("received_at"),
+		createdAt: text("created_at").notNull(),
+	},
+	(t) => [
+		// The book's pending supply in expected order (estimates), and what a restock marks received.
+		index("idx_inbound_shipments_book_pending").on(t.bookId, t.expectedAt).where(sql`received_at IS NULL`),
+		index("idx_inbound_shipments_book").on(t.bookId, t.id),
+	],
+);
+
+export type InboundRow = typeof inboundShipments.$inferSelect;
+
 export const DRAW_STATUSES = ["open", "closing", "closed"] as const;
 
 /**

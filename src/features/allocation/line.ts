@@ -52,15 +52,17 @@ export const servable = (row: LineRow, now: string) =>
 	sql`(NOT ${paused(row, now)} AND (${row.book}.allocation = 'notify_all' OR ${reachable(row)}))`;
 
 /**
- * `position` of a waiting pre-booking that is not passed over: its place among the members of its line
- * that are not passed over (1 = next); NULL otherwise. Counts over the line index, one users seek per
- * member ahead. NULL on a lottery book: a draw has no order.
+ * The members ahead of a waiting pre-booking in its line, as JSON `{active, passed_over}`: those the
+ * engine serves now and those it passes over. `position` is `active + 1` for a member not passed over
+ * (not on a lottery book, where a draw has no order). Counted over the line index, one users seek per
+ * member ahead; NULL when not waiting.
  */
-export const positionInLine = (row: LineRow, now: string) => sql<number | null>`CASE
-	WHEN ${row.book}.allocation = 'lottery' THEN NULL
-	WHEN ${row.prebook}.status = 'waiting' AND ${servable(row, now)} THEN (
-		SELECT count(*) FROM pre_bookings AS ahead_p JOIN users AS ahead_u ON ahead_u.id = ahead_p.user_id
+export const aheadInLine = (row: LineRow, now: string) => {
+	const ahead = { prebook: sql.raw("ahead_p"), user: sql.raw("ahead_u"), book: row.book };
+	return sql<string | null>`CASE WHEN ${row.prebook}.status = 'waiting' THEN (
+		SELECT json_object('active', coalesce(sum(${servable(ahead, now)}), 0),
+			'passed_over', coalesce(sum(NOT ${servable(ahead, now)}), 0))
+		FROM pre_bookings AS ahead_p JOIN users AS ahead_u ON ahead_u.id = ahead_p.user_id
 		WHERE ahead_p.book_id = ${row.prebook}.book_id AND ahead_p.status = 'waiting'
-			AND (ahead_p.created_at, ahead_p.id) <= (${row.prebook}.created_at, ${row.prebook}.id)
-			AND ${servable({ prebook: sql.raw("ahead_p"), user: sql.raw("ahead_u"), book: row.book }, now)})
-	END`;
+			AND (ahead_p.created_at, ahead_p.id) < (${row.prebook}.created_at, ${row.prebook}.id)) END`;
+};

@@ -1,8 +1,9 @@
 import { z } from "@hono/zod-openapi";
-import { PREBOOK_STATUSES, type PrebookStatus } from "../../db/schema.ts";
+import { type Allocation, PREBOOK_STATUSES, type PrebookStatus } from "../../db/schema.ts";
 import { idField, timestamp } from "../../lib/openapi.ts";
 import { ON_HOLD_REASONS, type OnHoldReason } from "../allocation/line.ts";
 import { emailInput } from "../users/users.schemas.ts";
+import { estimateOf } from "./estimate.ts";
 
 const onHoldReason = z.enum(ON_HOLD_REASONS).nullable().openapi({
 	description:
@@ -25,6 +26,23 @@ export const PrebookSchema = z
 		}),
 		passes_left: z.number().int().openapi({ description: "How many more offers may be passed" }),
 		on_hold_reason: onHoldReason,
+		estimate: z
+			.object({
+				expected_by: z.object({ p50: timestamp, p90: timestamp }).nullable(),
+				basis: z.enum(["inbound", "history", "none"]),
+				ahead: z.object({
+					active: z.number().int().openapi({ description: "Members ahead the engine serves now" }),
+					passed_over: z
+						.number()
+						.int()
+						.openapi({ description: "Members ahead it passes over (paused, cannot be told)" }),
+				}),
+			})
+			.nullable()
+			.openapi({
+				description:
+					"While waiting (not on lottery books): when a copy may be expected. `inbound`: from the supply the store expects, discounted by the share of this book's offers that were bought (1 until it has 10 offers); `history`: from its restocks of the last 365 days (at least two); `none`: no basis. p50 ≤ p90.",
+			}),
 		draw: z.object({ draw_id: z.number().int(), won: z.boolean() }).nullable().openapi({
 			description:
 				"On a lottery book: the last draw this pre-booking took part in and whether it won a copy there; null before its first draw and on other books",
@@ -47,7 +65,12 @@ export interface PrebookView {
 	bookTitle: string;
 	bookAuthor: string;
 	status: PrebookStatus;
-	position: number | null;
+	allocation: Allocation;
+	/** `{active, passed_over}` members ahead, as SQLite's JSON; null when not waiting. */
+	aheadJson: string | null;
+	inboundJson: string;
+	historyJson: string;
+	offersJson: string;
 	pausedUntil: string | null;
 	passesLeft: number;
 	onHoldReason: OnHoldReason | null;
@@ -60,6 +83,35 @@ export interface PrebookView {
 	fulfilledAt: string | null;
 	expiredAt: string | null;
 	cancelledAt: string | null;
+}
+
+const Ahead = z.object({ active: z.number().int(), passed_over: z.number().int() });
+const History = z.object({
+	n: z.number().int(),
+	first: z.string().nullable(),
+	last: z.string().nullable(),
+	copies: z.number(),
+});
+const Offers = z.object({ offers: z.number().int(), bought: z.number().int() });
+const Inbound = z.array(z.tuple([z.number().int(), z.string()]));
+
+/** `position` and `estimate` of a pre-booking, from what its view read (rule 12). */
+function placeInLine(row: PrebookView): Pick<PrebookResponse, "position" | "estimate"> {
+	if (row.status !== "waiting" || row.aheadJson === null) return { position: null, estimate: null };
+	const ahead = Ahead.parse(JSON.parse(row.aheadJson));
+	const ordered = row.allocation !== "lottery" && row.onHoldReason === null;
+	return {
+		position: ordered ? ahead.active + 1 : null,
+		estimate: estimateOf({
+			now: new Date(),
+			status: row.status,
+			allocation: row.allocation,
+			ahead,
+			inbound: Inbound.parse(JSON.parse(row.inboundJson)),
+			history: History.parse(JSON.parse(row.historyJson)),
+			offers: Offers.parse(JSON.parse(row.offersJson)),
+		}),
+	};
 }
 
 const LastDraw = z.object({ draw_id: z.number().int(), won: z.union([z.literal(0), z.literal(1)]) });
@@ -75,7 +127,7 @@ export const toPrebookResponse = (row: PrebookView): PrebookResponse => ({
 	book_title: row.bookTitle,
 	book_author: row.bookAuthor,
 	status: row.status,
-	position: row.status === "waiting" ? row.position : null,
+	...placeInLine(row),
 	paused_until: row.status === "waiting" ? row.pausedUntil : null,
 	passes_left: row.passesLeft,
 	on_hold_reason: row.onHoldReason,

@@ -13,7 +13,7 @@ import { AppError, rateLimited } from "../../lib/errors.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
 import { hashToken, newSecretToken } from "../../lib/tokens.ts";
 import { allocateBook } from "../allocation/engine.ts";
-import { aliases, onHoldReason, positionInLine, servable } from "../allocation/line.ts";
+import { aheadInLine, aliases, onHoldReason, servable } from "../allocation/line.ts";
 import { type Outcome, outcomeOf } from "../allocation/outcome.ts";
 import { eventIdsOf, prebookPassedEvent } from "../webhooks/webhook-events.ts";
 import type { DemandView, LineEntryView, PrebookView } from "./prebooks.schemas.ts";
@@ -39,7 +39,19 @@ const prebookViews = (db: Db, now = new Date().toISOString()) =>
 			bookTitle: books.title,
 			bookAuthor: books.author,
 			status: preBookings.status,
-			position: positionInLine(lineRow, now),
+			allocation: books.allocation,
+			aheadJson: aheadInLine(lineRow, now),
+			// The book's pending supply, restocks of the last 365 days and offers (rule 12's inputs).
+			inboundJson: sql<string>`(SELECT json_group_array(json_array(i.quantity, i.expected_at))
+				FROM (SELECT quantity, expected_at FROM inbound_shipments
+					WHERE book_id = ${preBookings.bookId} AND received_at IS NULL ORDER BY expected_at) AS i)`,
+			historyJson: sql<string>`(SELECT json_object('n', count(*), 'first', min(created_at), 'last', max(created_at),
+					'copies', coalesce(sum(quantity_after - quantity_before), 0))
+				FROM restocks WHERE book_id = ${preBookings.bookId} AND reason = 'restock'
+					AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '-365 days'))`,
+			offersJson: sql<string>`(SELECT json_object('offers', count(*), 'bought', coalesce(sum(o.status = 'fulfilled'), 0))
+				FROM offer_rounds AS r JOIN pre_bookings AS o ON o.offer_round_id = r.id
+				WHERE r.book_id = ${preBookings.bookId})`,
 			pausedUntil: sql<
 				string | null
 			>`CASE WHEN ${preBookings.pausedUntil} > ${now} THEN ${preBookings.pausedUntil} END`,

@@ -38,6 +38,11 @@ export async function setStock(
 		// Below the held copies, the trigger books_held_within_stock_update aborts the whole batch.
 		stock: db.update(books).set({ stockQuantity: quantity, updatedAt: now }).where(eq(books.id, bookId)),
 		allocation: allocateBook(bookId, "restock", now),
+		// Rule 12: the supply this restock delivered no longer counts for estimates (only when the stock rose).
+		received: rawQuery(sql`UPDATE inbound_shipments SET received_at = ${now}
+			WHERE book_id = ${bookId} AND received_at IS NULL
+				AND expected_at <= strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '+7 days')
+				AND EXISTS (SELECT 1 FROM restocks WHERE book_id = ${bookId} AND created_at = ${now} AND reason = 'restock')`),
 		// After the engine: the event carries how many readers the restock notified.
 		restockEvent: restockCreatedEvent(bookId, now),
 		updated: db.select().from(books).where(eq(books.id, bookId)),
