@@ -9,6 +9,7 @@ import {
 } from "./features/allocation/sweeps.ts";
 import { purgeExpiredAuthRecords } from "./features/auth/auth.service.ts";
 import { purgeExpiredCheckoutAttempts } from "./features/orders/checkout.service.ts";
+import { refreshUtcOffsets } from "./features/users/users.service.ts";
 import { consumeWebhookDeadLetters, consumeWebhookDeliveries } from "./features/webhooks/webhook-consumer.ts";
 import {
 	purgeWebhookHistory,
@@ -71,6 +72,9 @@ export default {
 				await cronTask("relay_webhook_events", () =>
 					relayUnpublishedWebhookEvents(db, env.WEBHOOK_QUEUE, now),
 				);
+				// Each hour: readers' UTC offsets follow daylight-saving changes (quiet hours are computed in SQL).
+				if (now.getUTCMinutes() === 0)
+					await cronTask("refresh_utc_offsets", () => refreshUtcOffsets(db, now));
 				await cronTask("purge_auth_records", () => purgeExpiredAuthRecords(db, now));
 				await cronTask("purge_checkout_attempts", () => purgeExpiredCheckoutAttempts(db, now));
 				await cronTask("purge_webhook_history", () => purgeWebhookHistory(db, now));

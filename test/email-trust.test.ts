@@ -622,6 +622,8 @@ describe("one-click unsubscribe", () => {
 		expect(after.body.items[0].status).toBe("cancelled");
 		expect((await api("GET", "/users/me/preferences", { token: reader.token })).body).toEqual({
 			restock_emails: true,
+			locale: "en",
+			time_zone: "UTC",
 		});
 	});
 
@@ -635,6 +637,8 @@ describe("one-click unsubscribe", () => {
 		expect(done.status).toBe(200);
 		expect((await api("GET", "/users/me/preferences", { token: reader.token })).body).toEqual({
 			restock_emails: false,
+			locale: "en",
+			time_zone: "UTC",
 		});
 		const forged = all.replace(/\.a\.(\d+)\./, (_, id) => `.a.${Number(id) + 1}.`);
 		expect((await api("GET", `/unsubscribe/${forged}`)).status).toBe(404);
@@ -702,7 +706,7 @@ describe("one-click unsubscribe", () => {
 			token: reader.token,
 			body: { restock_emails: false },
 		});
-		expect(patched.body).toEqual({ restock_emails: false });
+		expect(patched.body).toEqual({ restock_emails: false, locale: "en", time_zone: "UTC" });
 		expectError(
 			await api("PATCH", "/users/me/preferences", { token: reader.token, body: { restock_emails: "no" } }),
 			422,
@@ -735,7 +739,7 @@ describe("privacy: export and erasure", () => {
 		expect(res.headers.get("Cache-Control")).toBe("no-store");
 		expect(d1RoundTrips(res)).toBe(1);
 		expect(res.body.account).toMatchObject({ id: reader.id, email: reader.email });
-		expect(res.body.preferences).toEqual({ restock_emails: true });
+		expect(res.body.preferences).toEqual({ restock_emails: true, locale: "en", time_zone: "UTC" });
 		expect(res.body.pre_bookings.map((p: { book_id: number }) => p.book_id)).toEqual([book.id]);
 		expect(res.body.wishlist.map((w: { book_id: number }) => w.book_id)).toEqual([shelf.id]);
 		expect(res.body.orders).toHaveLength(1);

@@ -37,6 +37,15 @@ export const users = sqliteTable(
 		isGuest: integer("is_guest", { mode: "boolean" }).notNull().default(false),
 		/** Preference: restock and hold emails (off → the ledger records them `skipped`). */
 		restockEmails: integer("restock_emails", { mode: "boolean" }).notNull().default(true),
+		/** Preference: the language of the reader's emails (lib/time-zone.ts LOCALES). */
+		locale: text("locale").notNull().default("en"),
+		/** Preference: an IANA time zone; emails show times in it and holds end outside its quiet hours. */
+		timeZone: text("time_zone").notNull().default("UTC"),
+		/**
+		 * `time_zone`'s offset from UTC in minutes, as SQL needs it for quiet hours (SQLite knows no zones): set
+		 * with the zone, refreshed by the cron each hour, so a daylight-saving change moves it within the hour.
+		 */
+		utcOffsetMinutes: integer("utc_offset_minutes").notNull().default(0),
 		/**
 		 * When the owner erased the account (`DELETE /users/me`): the row stays, anonymous, for the orders it
 		 * holds. An erased row can never again be made active or admin (the admin UPDATE requires this null:
@@ -50,6 +59,8 @@ export const users = sqliteTable(
 		uniqueIndex("uq_users_email").on(t.email),
 		// The last-admin rule counts active admins on every demotion or deactivation.
 		index("idx_users_active_admins").on(t.id).where(sql`role = 'admin' AND is_active = 1`),
+		// The cron refreshes each zone's offset: the readers of one zone, by zone.
+		index("idx_users_time_zone").on(t.timeZone, t.utcOffsetMinutes),
 		check("ck_users_role", sql`${t.role} IN ('user', 'admin')`),
 	],
 );

@@ -8,7 +8,7 @@
  * JSON parameter through `json_each`, so a message of any size stays within D1's 100-parameter cap.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { books, emailDeliveries, restocks, users } from "../db/schema.ts";
+import { books, emailDeliveries, preBookings, restocks, users } from "../db/schema.ts";
 import { batch, type Db, rawQuery } from "../lib/db.ts";
 import { PREBOOK_NOTIFIED, type PrebookMessage } from "./messages.ts";
 
@@ -23,6 +23,8 @@ export interface Recipient {
 	userId: number;
 	email: string;
 	fullName: string | null;
+	timeZone: string;
+	holdExpiresAt: string | null;
 }
 
 export interface ClaimedDelivery {
@@ -84,9 +86,13 @@ export async function claimRecipients(db: Db, message: PrebookMessage, now: Date
 				userId: emailDeliveries.userId,
 				email: users.email,
 				fullName: users.fullName,
+				timeZone: users.timeZone,
+				// The reader's own hold end (quiet hours move it per reader; the message has the round's).
+				holdExpiresAt: preBookings.holdExpiresAt,
 			})
 			.from(emailDeliveries)
 			.innerJoin(users, eq(users.id, emailDeliveries.userId))
+			.innerJoin(preBookings, eq(preBookings.id, emailDeliveries.prebookId))
 			.where(and(eq(emailDeliveries.claimToken, claimToken), eq(emailDeliveries.status, "sending"))),
 		book: db
 			.select({ id: books.id, title: books.title, priceCents: books.priceCents })

@@ -87,7 +87,11 @@ export async function deliverPrebookEmails(
 		const email =
 			message.type === PREBOOK_NOTIFIED
 				? restockEmail(content)
-				: offerEmail({ ...content, holdExpiresAt: message.hold_expires_at });
+				: offerEmail({
+						...content,
+						holdExpiresAt: recipient.holdExpiresAt ?? message.hold_expires_at,
+						timeZone: recipient.timeZone,
+					});
 		try {
 			await mailer.send(email);
 			sent.push(recipient.prebookId);

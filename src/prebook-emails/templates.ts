@@ -58,16 +58,12 @@ export function renderEmail(parts: EmailParts): OutgoingEmail {
 }
 
 /** "2026-11-24T10:15:30.123Z" → "24 Nov 2026, 10:15 UTC": one unambiguous form for every reader. */
-export function formatHoldExpiry(iso: string): string {
+/** When a hold ends, in the reader's time zone, named (e.g. "27 Nov 2026, 09:00 (Europe/Berlin)"). */
+export function formatHoldExpiry(iso: string, timeZone = "UTC"): string {
 	const date = new Date(iso);
-	const day = date.toLocaleDateString("en-GB", {
-		day: "numeric",
-		month: "short",
-		year: "numeric",
-		timeZone: "UTC",
-	});
-	const time = date.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: "UTC" });
-	return `${day}, ${time} UTC`;
+	const day = date.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone });
+	const time = date.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", timeZone });
+	return timeZone === "UTC" ? `${day}, ${time} UTC` : `${day}, ${time} (${timeZone})`;
 }
 
 export interface Unsubscribe {
@@ -122,8 +118,10 @@ export function restockEmail(input: BookEmailInput): OutgoingEmail {
 }
 
 /** hold_queue: a copy is held for this reader until the hold expires. */
-export function offerEmail(input: BookEmailInput & { holdExpiresAt: string }): OutgoingEmail {
-	const until = formatHoldExpiry(input.holdExpiresAt);
+export function offerEmail(
+	input: BookEmailInput & { holdExpiresAt: string; timeZone?: string },
+): OutgoingEmail {
+	const until = formatHoldExpiry(input.holdExpiresAt, input.timeZone);
 	return renderEmail({
 		to: input.to,
 		fullName: input.fullName,

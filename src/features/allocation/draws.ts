@@ -12,6 +12,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import { outsideQuietHours } from "../../lib/time-zone.ts";
 import { drawClosedEvent, eventIdsOf, prebookOfferedEvents } from "../webhooks/webhook-events.ts";
 import { allocate, allocateBook, booksIn } from "./engine.ts";
 import { aliases, servable } from "./line.ts";
@@ -113,7 +114,10 @@ export async function completeDraw(db: Db, drawId: number, now: string): Promise
 		offered: rawQuery<{ user_id: number; offer_round_id: number }>(sql`
 			UPDATE pre_bookings
 			SET status = 'offered', offered_at = ${now}, offer_round_id = ${roundOfBook},
-				hold_expires_at = (SELECT hold_expires_at FROM offer_rounds WHERE id = ${roundOfBook})
+				hold_expires_at = ${outsideQuietHours(
+					sql`(SELECT hold_expires_at FROM offer_rounds WHERE id = ${roundOfBook})`,
+					sql`(SELECT utc_offset_minutes FROM users WHERE id = pre_bookings.user_id)`,
+				)}
 			WHERE id IN (${winners})
 			RETURNING user_id, offer_round_id`),
 		won: rawQuery(sql`UPDATE draw_entries SET won = 1 WHERE draw_id = ${drawId}

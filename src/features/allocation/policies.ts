@@ -17,6 +17,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Allocation, AllocationReason } from "../../db/schema.ts";
 import { rawQuery, type StatementGroup, statementGroup } from "../../lib/db.ts";
+import { outsideQuietHours } from "../../lib/time-zone.ts";
 import {
 	eventIdsOf,
 	noticesOfThisBatch,
@@ -228,7 +229,10 @@ const offerSelected = (selected: SQL, now: string) => {
 	return rawQuery<{ user_id: number; offer_round_id: number }>(sql`
 		UPDATE pre_bookings
 		SET status = 'offered', offered_at = ${now}, offer_round_id = ${roundOfBook},
-			hold_expires_at = (SELECT hold_expires_at FROM offer_rounds WHERE id = ${roundOfBook})
+			hold_expires_at = ${outsideQuietHours(
+				sql`(SELECT hold_expires_at FROM offer_rounds WHERE id = ${roundOfBook})`,
+				sql`(SELECT utc_offset_minutes FROM users WHERE id = pre_bookings.user_id)`,
+			)}
 		WHERE id IN (${selected})
 		RETURNING user_id, offer_round_id`);
 };

@@ -3,7 +3,7 @@ import { requestNetwork } from "../../lib/rate-limit.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
 import type * as routes from "./users.routes.ts";
-import { toUserResponse } from "./users.schemas.ts";
+import { toPreferencesResponse, toUserResponse } from "./users.schemas.ts";
 import {
 	eraseAccount,
 	exportAccount as exportAccountData,
@@ -37,16 +37,18 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 };
 
 export const getPreferences: AppRouteHandler<typeof routes.getPreferences> = async (c) => {
-	const { restockEmails } = await readPreferences(c.var.db, c.var.caller.id);
-	return c.json({ restock_emails: restockEmails }, 200);
+	return c.json(toPreferencesResponse(await readPreferences(c.var.db, c.var.caller.id)), 200);
 };
 
 export const setPreferences: AppRouteHandler<typeof routes.setPreferences> = async (c) => {
+	const body = c.req.valid("json");
 	const { preferences, outcome } = await writePreferences(c.var.db, c.var.caller.id, {
-		restockEmails: c.req.valid("json").restock_emails,
+		restockEmails: body.restock_emails,
+		locale: body.locale,
+		timeZone: body.time_zone,
 	});
 	await publishAfterCommit(c, outcome);
-	return c.json({ restock_emails: preferences.restockEmails }, 200);
+	return c.json(toPreferencesResponse(preferences), 200);
 };
 
 export const exportAccount: AppRouteHandler<typeof routes.exportAccount> = async (c) => {
@@ -55,7 +57,7 @@ export const exportAccount: AppRouteHandler<typeof routes.exportAccount> = async
 		{
 			exported_at: new Date().toISOString(),
 			account: toUserResponse(data.user),
-			preferences: { restock_emails: data.user.restockEmails },
+			preferences: toPreferencesResponse(data.user),
 			pre_bookings: data.prebookings,
 			wishlist: data.wishlist,
 			cart: data.cart,

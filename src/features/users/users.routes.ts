@@ -93,9 +93,9 @@ export const setPreferences = createRoute({
 	method: "patch",
 	path: "/users/me/preferences",
 	tags: ["Users"],
-	summary: "Turn restock and hold emails on or off",
+	summary: "Set email preferences: restock emails, language, time zone",
 	description:
-		"While off, the emails are recorded as `skipped` (GET /admin/restocks counts them), never sent.",
+		"Restock emails off: the emails are recorded as `skipped` (GET /admin/restocks counts them), never sent, and the allocation engine passes the reader over (`on_hold_reason: emails_off`); back on, it serves the reader's lines in the same transaction. `time_zone` (IANA) decides the times in emails and the quiet hours: a hold never ends between 21:00 and 09:00 there.",
 	...signedIn,
 	request: { body: jsonBody(PreferencesPatch) },
 	responses: {

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { UserRow } from "../../db/schema.ts";
 import { timestamp } from "../../lib/openapi.ts";
+import { canonicalTimeZone, LOCALES, type Locale } from "../../lib/time-zone.ts";
 
 /** A user as the API shows it (never the password hash or token version). */
 export type UserView = Pick<
@@ -75,10 +76,48 @@ export const PreferencesSchema = z
 		restock_emails: z.boolean().openapi({
 			description: "Back-in-stock and hold emails; when off they are recorded as skipped, never sent",
 		}),
+		locale: z.enum(LOCALES).openapi({ description: "The language of the store's emails" }),
+		time_zone: z.string().openapi({
+			description:
+				"IANA time zone: emails show times in it, and a hold never ends between 21:00 and 09:00 there",
+			example: "Europe/Berlin",
+		}),
 	})
 	.openapi("Preferences");
 
-export const PreferencesPatch = z.object({ restock_emails: z.boolean() }).openapi("PreferencesPatch");
+export const PreferencesPatch = z
+	.object({
+		restock_emails: z.boolean().optional(),
+		locale: z.enum(LOCALES, { message: `locale must be one of ${LOCALES.join(", ")}` }).optional(),
+		time_zone: z
+			.string()
+			.max(64, "time_zone must be an IANA time zone such as Europe/Berlin")
+			.transform((zone, ctx) => {
+				const canonical = canonicalTimeZone(zone);
+				if (canonical === null) {
+					ctx.addIssue({
+						code: "custom",
+						message: "time_zone must be an IANA time zone such as Europe/Berlin",
+					});
+					return z.NEVER;
+				}
+				return canonical;
+			})
+			.optional(),
+	})
+	.openapi("PreferencesPatch");
+
+export interface PreferencesView {
+	restockEmails: boolean;
+	locale: string;
+	timeZone: string;
+}
+
+export const toPreferencesResponse = (row: PreferencesView): z.infer<typeof PreferencesSchema> => ({
+	restock_emails: row.restockEmails,
+	locale: (LOCALES as readonly string[]).includes(row.locale) ? (row.locale as Locale) : "en",
+	time_zone: row.timeZone,
+});
 
 export const DeleteAccountBody = z
 	.object({ password: z.string().min(1).max(128) })

@@ -10,10 +10,11 @@ import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { verifyPassword } from "../../lib/password.ts";
 import { containsText } from "../../lib/sql.ts";
+import { canonicalTimeZone, utcOffsetMinutes } from "../../lib/time-zone.ts";
 import { allocate, booksIn, linesOfReader } from "../allocation/engine.ts";
 import { NOTHING, type Outcome } from "../allocation/outcome.ts";
 import { passwordAttempt } from "../auth/login-limits.ts";
-import type { UserView } from "./users.schemas.ts";
+import type { PreferencesView, UserView } from "./users.schemas.ts";
 
 /** The columns of a `UserView`. */
 export const userColumns = {
@@ -130,33 +131,57 @@ export async function updateUser(
 	);
 }
 
-export async function getPreferences(db: Db, userId: number): Promise<{ restockEmails: boolean }> {
-	const [row] = await db
-		.select({ restockEmails: users.restockEmails })
-		.from(users)
-		.where(eq(users.id, userId));
+const preferenceColumns = {
+	restockEmails: users.restockEmails,
+	locale: users.locale,
+	timeZone: users.timeZone,
+};
+
+export async function getPreferences(db: Db, userId: number): Promise<PreferencesView> {
+	const [row] = await db.select(preferenceColumns).from(users).where(eq(users.id, userId));
 	if (!row) throw userNotFound();
 	return row;
 }
 
-/** Restock emails back on make the reader servable again (rule 4): the engine serves their lines. */
+/**
+ * One round trip. A new time zone stores its current UTC offset with it (quiet hours are decided in SQL);
+ * restock emails back on make the reader servable again (rule 4): the engine serves their lines.
+ */
 export async function setPreferences(
 	db: Db,
 	userId: number,
-	preferences: { restockEmails: boolean },
-): Promise<{ preferences: { restockEmails: boolean }; outcome: Outcome }> {
+	change: { restockEmails?: boolean; locale?: string; timeZone?: string },
+): Promise<{ preferences: PreferencesView; outcome: Outcome }> {
 	const now = new Date().toISOString();
 	const { updated, allocation } = await batch(db, {
 		updated: db
 			.update(users)
-			.set({ restockEmails: preferences.restockEmails, updatedAt: now })
+			.set({
+				...change,
+				utcOffsetMinutes: change.timeZone === undefined ? undefined : utcOffsetMinutes(change.timeZone),
+				updatedAt: now,
+			})
 			.where(eq(users.id, userId))
-			.returning({ restockEmails: users.restockEmails }),
+			.returning(preferenceColumns),
 		allocation: allocate(linesOfReader(userId, now), "eligible", now),
 	});
 	const row = updated[0];
 	if (!row) throw userNotFound();
 	return { preferences: row, outcome: allocation };
+}
+
+/** Cron: each zone's readers get its current UTC offset (a daylight-saving change, within the hour). */
+export async function refreshUtcOffsets(db: Db, now: Date): Promise<void> {
+	const zones = await db.selectDistinct({ timeZone: users.timeZone }).from(users);
+	const offsets = zones.flatMap(({ timeZone }) =>
+		canonicalTimeZone(timeZone) === null ? [] : [{ zone: timeZone, offset: utcOffsetMinutes(timeZone, now) }],
+	);
+	if (offsets.length === 0) return;
+	await batch(db, {
+		refreshed: rawQuery(sql`UPDATE users SET utc_offset_minutes = o.value ->> 'offset'
+			FROM json_each(${JSON.stringify(offsets)}) AS o
+			WHERE users.time_zone = o.value ->> 'zone' AND users.utc_offset_minutes <> o.value ->> 'offset'`),
+	});
 }
 
 /**
@@ -167,7 +192,7 @@ export async function setPreferences(
 export async function exportAccount(db: Db, userId: number) {
 	const { account, prebookings, wishlist, cart, orders, emails } = await batch(db, {
 		account: db
-			.select({ ...userColumns, restockEmails: users.restockEmails })
+			.select({ ...userColumns, ...preferenceColumns })
 			.from(users)
 			.where(eq(users.id, userId)),
 		prebookings: rawQuery<

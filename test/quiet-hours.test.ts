@@ -1,0 +1,95 @@
+/**
+ * The reader's time zone (API.md, preferences) and quiet hours (Pre-bookings rule 13): a hold never ends
+ * between 21:00 and 09:00 where the reader is, and the offer email says until when in their zone.
+ */
+import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createDb } from "../src/lib/db";
+import { outsideQuietHours, utcOffsetMinutes } from "../src/lib/time-zone";
+import { api, createAdmin, createBook, createUser, expectError, prebookAll, type TestUser } from "./helpers";
+
+let admin: TestUser;
+beforeAll(async () => {
+	admin = await createAdmin();
+});
+
+/** What SQL makes of a hold ending at `expires` for a reader `offset` minutes east of UTC. */
+async function moved(expires: string, offset: number): Promise<string> {
+	const [row] = await createDb(env.DB).all<{ at: string }>(
+		sql`SELECT ${outsideQuietHours(sql`${expires}`, sql`${offset}`)} AS at`,
+	);
+	return row?.at as string;
+}
+
+describe("quiet hours", () => {
+	it("moves a hold end at night to 09:00 local: the same morning after midnight, the next before it", async () => {
+		// Berlin in winter is UTC+1: 03:00 local is 02:00Z → 09:00 local, 08:00Z the same day.
+		expect(await moved("2026-12-10T02:00:00.000Z", 60)).toBe("2026-12-10T08:00:00.000Z");
+		// 22:30 local (21:30Z) → the next morning.
+		expect(await moved("2026-12-10T21:30:00.000Z", 60)).toBe("2026-12-11T08:00:00.000Z");
+		// 08:59 local is still night; 09:00 and 20:59 are not.
+		expect(await moved("2026-12-10T07:59:00.000Z", 60)).toBe("2026-12-10T08:00:00.000Z");
+		expect(await moved("2026-12-10T08:00:00.000Z", 60)).toBe("2026-12-10T08:00:00.000Z");
+		expect(await moved("2026-12-10T19:59:00.000Z", 60)).toBe("2026-12-10T19:59:00.000Z");
+		// New York (UTC−5): 23:00 local is 04:00Z next day → 09:00 local = 14:00Z.
+		expect(await moved("2026-12-11T04:00:00.000Z", -300)).toBe("2026-12-11T14:00:00.000Z");
+		expect(utcOffsetMinutes("Europe/Berlin", new Date("2026-12-10T12:00:00Z"))).toBe(60);
+		expect(utcOffsetMinutes("Europe/Berlin", new Date("2026-07-10T12:00:00Z"))).toBe(120);
+		expect(utcOffsetMinutes("Asia/Kolkata", new Date("2026-12-10T12:00:00Z"))).toBe(330);
+	});
+
+	it("an offer whose hold would end in the reader's night is held until 09:00 the next morning there", async () => {
+		// A zone where an hour from now is deep in the night, whatever time the test runs.
+		const inAnHour = new Date(Date.now() + 3600_000);
+		const zones = [
+			"Pacific/Kiritimati",
+			"Asia/Tokyo",
+			"Asia/Kolkata",
+			"Europe/Berlin",
+			"America/New_York",
+			"Pacific/Honolulu",
+		];
+		const localHour = (zone: string) =>
+			(inAnHour.getUTCHours() + utcOffsetMinutes(zone, inAnHour) / 60 + 24) % 24;
+		const zone = zones.find((candidate) => localHour(candidate) >= 22 || localHour(candidate) < 6) as string;
+		const reader = await createUser();
+		const set = await api("PATCH", "/users/me/preferences", {
+			token: reader.token,
+			body: { time_zone: zone, locale: "de" },
+		});
+		expect(set.body).toEqual({ restock_emails: true, locale: "de", time_zone: zone });
+		const book = await createBook(admin.token, {
+			stock_quantity: 0,
+			allocation: "hold_queue",
+			hold_hours: 1,
+		});
+		const [id] = await prebookAll([reader], book.id);
+
+		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 1 } });
+
+		const { hold_expires_at } = (await api("GET", `/prebooks/${id}`, { token: reader.token })).body;
+		const end = new Date(hold_expires_at);
+		const local = new Date(end.getTime() + utcOffsetMinutes(zone, end) * 60_000);
+		expect([local.getUTCHours(), local.getUTCMinutes()]).toEqual([9, 0]);
+		expect(end.getTime()).toBeGreaterThan(inAnHour.getTime());
+		expect(end.getTime() - inAnHour.getTime()).toBeLessThan(12 * 3600_000);
+	});
+
+	it("validates the time zone and the language", async () => {
+		const reader = await createUser();
+		for (const body of [{ time_zone: "Mars/Olympus" }, { time_zone: "" }, { locale: "xx" }]) {
+			expectError(
+				await api("PATCH", "/users/me/preferences", { token: reader.token, body }),
+				422,
+				"VALIDATION_ERROR",
+				Object.keys(body)[0],
+			);
+		}
+		expect((await api("GET", "/users/me/preferences", { token: reader.token })).body).toEqual({
+			restock_emails: true,
+			locale: "en",
+			time_zone: "UTC",
+		});
+	});
+});
