@@ -12,12 +12,11 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
-import { outsideQuietHours } from "../../lib/time-zone.ts";
 import { drawClosedEvent, eventIdsOf, prebookOfferedEvents } from "../webhooks/webhook-events.ts";
 import { allocate, allocateBook, booksIn } from "./engine.ts";
 import { aliases, servable } from "./line.ts";
 import { NOTHING, type Outcome, outcomeOf } from "./outcome.ts";
-import { roundsOf } from "./policies.ts";
+import { offerSelected, roundsOf } from "./policies.ts";
 
 const hex = (bytes: ArrayBuffer | Uint8Array) =>
 	[...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
@@ -104,22 +103,13 @@ export async function completeDraw(db: Db, drawId: number, now: string): Promise
 		WHERE e.draw_id = ${drawId} AND p.status = 'waiting' AND ${servable(row, now)}
 		ORDER BY e.score, p.id
 		LIMIT coalesce((SELECT copies FROM draws WHERE id = ${drawId} AND status = 'closing'), 0)`;
-	const roundOfBook = sql`(SELECT max(r.id) FROM offer_rounds AS r WHERE r.book_id = pre_bookings.book_id)`;
 	const { round, offered, events, closedEvent, allocation } = await batch(db, {
 		round: rawQuery<{ id: number; book_id: number; hold_expires_at: string }>(sql`
 			INSERT INTO offer_rounds (book_id, reason, offered_at, hold_expires_at, created_at)
 			SELECT b.id, 'draw', ${now}, strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '+' || b.hold_hours || ' hours'), ${now}
 			FROM books AS b WHERE b.id = ${draw.book_id} AND EXISTS (${winners})
 			RETURNING id, book_id, hold_expires_at`),
-		offered: rawQuery<{ user_id: number; offer_round_id: number }>(sql`
-			UPDATE pre_bookings
-			SET status = 'offered', offered_at = ${now}, offer_round_id = ${roundOfBook},
-				hold_expires_at = ${outsideQuietHours(
-					sql`(SELECT hold_expires_at FROM offer_rounds WHERE id = ${roundOfBook})`,
-					sql`(SELECT utc_offset_minutes FROM users WHERE id = pre_bookings.user_id)`,
-				)}
-			WHERE id IN (${winners})
-			RETURNING user_id, offer_round_id`),
+		offered: offerSelected(winners, now),
 		won: rawQuery(sql`UPDATE draw_entries SET won = 1 WHERE draw_id = ${drawId}
 			AND prebook_id IN (SELECT id FROM pre_bookings WHERE book_id = ${draw.book_id}
 				AND status = 'offered' AND offered_at = ${now})`),

@@ -224,7 +224,7 @@ const offerRounds = (
 		RETURNING id, book_id, hold_expires_at`);
 
 /** Offers the selected pre-bookings a held copy each, in their book's round of this batch. */
-const offerSelected = (selected: SQL, now: string) => {
+export const offerSelected = (selected: SQL, now: string) => {
 	const roundOfBook = sql`(SELECT max(r.id) FROM offer_rounds AS r WHERE r.book_id = pre_bookings.book_id)`;
 	return rawQuery<{ user_id: number; offer_round_id: number }>(sql`
 		UPDATE pre_bookings
