@@ -487,10 +487,12 @@ describe("the pages behind the links (no storefront needed)", () => {
 		expect(await accountOf(email)).toBeNull();
 
 		// A password too short: the form again, saying so; the link still works.
-		const short = await form(`/signup?token=${token}`, { password: "short", full_name: "" });
+		const short = await form(`/signup?token=${token}`, { password: "short", full_name: 'Ada "<b>"' });
 		expect(short.status).toBe(422);
 		expect(short.headers.get("Content-Type")).toContain("text/html");
 		expect(short.body).toContain("password must be 8 to 128 characters");
+		// The name typed is kept, as text.
+		expect(short.body).toContain('value="Ada &quot;&lt;b&gt;&quot;"');
 		expect(await accountOf(email)).toBeNull();
 
 		const done = await form(`/signup?token=${token}`, { password: PASSWORD, full_name: "Page Reader" });

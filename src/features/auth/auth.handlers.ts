@@ -139,7 +139,8 @@ export const completeSignUpPage: AppRouteHandler<typeof routes.completeSignUpPag
 	if (!token) return c.html(linkRefusedPage(LINK_UNKNOWN), 400);
 	const fields = await formFields(c.req);
 	const form = SignUpFields.safeParse({ password: fields.password, full_name: fields.full_name || null });
-	if (!form.success) return c.html(signUpPage(null, validationError(form.error).extra.errors), 422);
+	if (!form.success)
+		return c.html(signUpPage(null, validationError(form.error).extra.errors, fields.full_name), 422);
 	try {
 		const { user } = await finishSignUp(c, {
 			token,

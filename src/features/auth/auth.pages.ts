@@ -20,14 +20,14 @@ const passwordField = (autocompleteLabel: string) =>
 const asWho = (email: string | null, text: string): PageBody =>
 	email ? html`<p>${text} <strong>${email}</strong>.</p>` : html``;
 
-/** GET (and a form sent back with problems): the sign-up form. */
-export const signUpPage = (email: string | null, errors: readonly FieldError[] = []) =>
+/** GET (and a form sent back with problems, keeping the name typed): the sign-up form. */
+export const signUpPage = (email: string | null, errors: readonly FieldError[] = [], fullName = "") =>
 	pageLayout(
 		"Finish signing up",
 		html`${asWho(email, "You are signing up as")}${problems(errors)}
 <form method="post">
 <label for="full_name">Your name (optional)</label>
-<input id="full_name" name="full_name" type="text" autocomplete="name" maxlength="255">
+<input id="full_name" name="full_name" type="text" autocomplete="name" maxlength="255" value="${fullName}">
 ${passwordField("Choose a password")}
 <p><button type="submit">Create my account</button></p>
 </form>`,
