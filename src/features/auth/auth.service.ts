@@ -370,28 +370,28 @@ export async function rotateRefreshToken(db: Db, presented: string, jwtSecret: s
 	const successorHash = await hashToken(successor);
 	const expiresAt = new Date(Date.now() + REFRESH_TOKEN_TTL_MS).toISOString();
 
-	const [, , , owner] = await batch(db, [
+	const { owner } = await batch(db, {
 		// A spent token presented again: revoke its family (the successor included).
-		rawQuery(sql`
+		replayRevoked: rawQuery(sql`
 			UPDATE refresh_tokens SET revoked_at = ${now}
 			WHERE revoked_at IS NULL AND family_id = (
 				SELECT family_id FROM refresh_tokens WHERE token_hash = ${presentedHash} AND used_at IS NOT NULL)`),
 		// The decision: only one request can move used_at from NULL, and only for an active user.
-		rawQuery(sql`
+		spent: rawQuery(sql`
 			UPDATE refresh_tokens SET used_at = ${now}, replaced_by_hash = ${successorHash}
 			WHERE token_hash = ${presentedHash} AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ${now}
 				AND user_id IN (SELECT id FROM users WHERE is_active = 1)`),
 		// Issued only if the UPDATE above was this request's (its successor hash is unique).
-		rawQuery(sql`
+		successor: rawQuery(sql`
 			INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at, created_at)
 			SELECT user_id, family_id, ${successorHash}, ${expiresAt}, ${now} FROM refresh_tokens
 			WHERE token_hash = ${presentedHash} AND replaced_by_hash = ${successorHash}`),
-		db
+		owner: db
 			.select({ userId: users.id, tokenVersion: users.tokenVersion })
 			.from(refreshTokens)
 			.innerJoin(users, eq(users.id, refreshTokens.userId))
 			.where(eq(refreshTokens.tokenHash, successorHash)),
-	]);
+	});
 	const claims = owner[0];
 	if (!claims) throw new AppError("AUTH_INVALID_TOKEN", "The refresh token is invalid or expired");
 	return tokenPair(claims, successor, jwtSecret);
