@@ -129,6 +129,18 @@ describe("D1 round trips per request (Server-Timing)", () => {
 			expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
 			expect(d1RoundTrips(res), `${method} ${path}`).toBe(expected);
 		}
+		// The pages' form POSTs, as a browser sends them.
+		for (const [path, status] of [
+			[`/signup?token=${pageSignUpLink}`, 201],
+			[`/reset-password?token=${pageResetLink}`, 200],
+		] as const) {
+			const res = await api("POST", path, {
+				rawBody: new URLSearchParams({ password: PASSWORD }).toString(),
+				headers: { "Content-Type": "application/x-www-form-urlencoded" },
+			});
+			expect(res.status, `POST ${path}`).toBe(status);
+			expect(d1RoundTrips(res), `POST ${path}`).toBe(1);
+		}
 		const latest = (await api("GET", "/orders", { token: user.token })).body.items[0];
 		expect(orders.body.items).toHaveLength(0);
 		const one = await api("GET", `/orders/${latest.id}`, { token: user.token });
