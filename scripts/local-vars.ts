@@ -13,7 +13,7 @@ export const LOCAL_VARS = {
 	ADMIN_EMAILS: "admin@bookstore.local",
 	// Comma-separated browser origins allowed by CORS ("*" allows any origin, without credentials).
 	CORS_ORIGINS: "http://localhost:3000,http://localhost:8787",
-	// The storefront's URL: emails link to books, verification and confirmation pages under it.
+	// Emails link under it: books, and the sign-up, reset and confirmation pages (served by this API here).
 	APP_URL: "http://localhost:8787",
 	// This API's URL: the one-click unsubscribe links point at it.
 	API_URL: "http://localhost:8787",

@@ -1,7 +1,15 @@
 import { hc } from "hono/client";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { AppType } from "../src/client";
-import { createAdmin, createBook, createUser, fetchWorker } from "./helpers";
+import {
+	createAdmin,
+	createBook,
+	createUser,
+	emailedLinkToken,
+	fetchWorker,
+	PASSWORD,
+	uniqueEmail,
+} from "./helpers";
 
 const client = hc<AppType>("https://api.test", {
 	fetch: (input: RequestInfo | URL, init?: RequestInit) => fetchWorker(new Request(input, init)),
@@ -47,6 +55,22 @@ describe("typed client (hono/client)", () => {
 			const error = await missing.json();
 			expectTypeOf(error.code).toEqualTypeOf<"BOOK_NOT_FOUND">();
 			expect(error.code).toBe("BOOK_NOT_FOUND");
+		}
+	});
+
+	it("signs up (register, then complete with the emailed token); a spent link's 400 is typed with its codes", async () => {
+		const email = uniqueEmail("client");
+		expect((await client.auth.register.$post({ json: { email } })).status).toBe(202);
+		const token = emailedLinkToken(email, "/signup");
+		const done = await client.auth.register.complete.$post({ json: { token, password: PASSWORD } });
+		expect(done.status).toBe(201);
+		if (done.status === 201) expect((await done.json()).user).toMatchObject({ email, email_verified: true });
+		const again = await client.auth.register.complete.$post({ json: { token, password: PASSWORD } });
+		expect(again.status).toBe(400);
+		if (again.status === 400) {
+			const error = await again.json();
+			expectTypeOf(error.code).toEqualTypeOf<"AUTH_INVALID_TOKEN" | "MALFORMED_BODY">();
+			expect(error.code).toBe("AUTH_INVALID_TOKEN");
 		}
 	});
 });

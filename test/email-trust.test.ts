@@ -1,6 +1,6 @@
 /**
- * Email readers can trust (API.md: Auth verification, guest pre-booking, unsubscribe and preferences,
- * privacy). The email provider is faked by recording what the app hands the EMAIL binding.
+ * Email readers can trust (API.md: verified addresses, guest pre-booking, unsubscribe and preferences,
+ * privacy; sign-up and password reset are test/sign-up.test.ts). The email provider is faked by recording what the app hands the EMAIL binding.
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -20,7 +20,6 @@ import {
 	login,
 	newNetwork,
 	PASSWORD,
-	registerAndLogIn,
 	sentEmails,
 	type TestUser,
 	uniqueEmail,
@@ -95,84 +94,7 @@ async function confirmedGuest() {
 	return { emails, book, email };
 }
 
-describe("email verification", () => {
-	it("registering sends a single-use link; following it verifies the address (once)", async () => {
-		const emails = captureEmails();
-		const email = uniqueEmail("verify");
-		const registered = await api("POST", "/auth/register", { body: { email, password: PASSWORD } });
-		expect(registered.body.email_verified).toBe(false);
-		const sent = emails().find((e) => e.to === email);
-		expect(sent?.subject).toBe("Confirm your email address");
-		expect(sent?.text).toContain("http://localhost:8787/verify-email?token=");
-		const token = linkToken(emails(), email, "/verify-email");
-		const verified = await api("POST", "/auth/verify-email", { body: { token } });
-		expect(verified.status).toBe(200);
-		expect(verified.body).toMatchObject({ email, email_verified: true });
-		expect(d1RoundTrips(verified)).toBe(1);
-		expectError(
-			await api("POST", "/auth/verify-email", { body: { token } }),
-			400,
-			"AUTH_INVALID_TOKEN",
-			"token",
-		);
-	});
-
-	it("refuses unknown, tampered and expired links (400)", async () => {
-		const emails = captureEmails();
-		const email = uniqueEmail("expired");
-		await api("POST", "/auth/register", { body: { email, password: PASSWORD } });
-		const token = linkToken(emails(), email, "/verify-email");
-		const tampered = `${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`;
-		for (const bad of ["unknown-token", tampered]) {
-			expectError(
-				await api("POST", "/auth/verify-email", { body: { token: bad } }),
-				400,
-				"AUTH_INVALID_TOKEN",
-			);
-		}
-		await env.DB.prepare("UPDATE email_tokens SET expires_at = '2000-01-01T00:00:00.000Z' WHERE email = ?")
-			.bind(email)
-			.run();
-		expectError(await api("POST", "/auth/verify-email", { body: { token } }), 400, "AUTH_INVALID_TOKEN");
-	});
-
-	it("resends at most one link a minute, and none to a verified address", async () => {
-		const emails = captureEmails();
-		const user = await registerAndLogIn({ verified: false });
-		const first = await api("POST", "/auth/verify-email/resend", { token: user.token });
-		expectError(first, 429, "RATE_LIMITED"); // registration sent one a moment ago
-		expect(Number(first.headers.get("Retry-After"))).toBeGreaterThan(0);
-		await env.DB.prepare("UPDATE email_tokens SET created_at = '2000-01-01T00:00:00.000Z' WHERE user_id = ?")
-			.bind(user.id)
-			.run();
-		const resent = await api("POST", "/auth/verify-email/resend", { token: user.token });
-		expect(resent.status).toBe(202);
-		expect(emails().filter((e) => e.to === user.email)).toHaveLength(2);
-		await api("POST", "/auth/verify-email", {
-			body: { token: linkToken(emails(), user.email, "/verify-email") },
-		});
-		expectError(
-			await api("POST", "/auth/verify-email/resend", { token: user.token }),
-			409,
-			"EMAIL_ALREADY_VERIFIED",
-		);
-	});
-
-	it("an ADMIN_EMAILS address is a plain user until verified, and admin after", async () => {
-		const emails = captureEmails();
-		await env.DB.prepare("DELETE FROM users WHERE email = 'boss@example.com'").run();
-		const registered = await api("POST", "/auth/register", {
-			body: { email: "Boss@Example.com", password: PASSWORD },
-		});
-		expect(registered.body.role).toBe("user");
-		const before = await login("boss@example.com");
-		expectError(await api("GET", "/admin/users", { token: before.access_token }), 403, "AUTH_FORBIDDEN");
-		const token = linkToken(emails(), "boss@example.com", "/verify-email");
-		const verified = await api("POST", "/auth/verify-email", { body: { token } });
-		expect(verified.body).toMatchObject({ role: "admin", email_verified: true });
-		expect((await api("GET", "/admin/users", { token: before.access_token })).status).toBe(200);
-	});
-
+describe("verified addresses", () => {
 	it("unverified readers are recorded skipped, never emailed; verified ones are emailed", async () => {
 		const [verified, unverified] = [await createUser(), await createUser({ verified: false })];
 		const { messages } = await restockFor([verified, unverified]);
@@ -314,7 +236,7 @@ describe("guest pre-booking (double opt-in)", () => {
 		expect(mine.body.items.map((p: { book_id: number }) => p.book_id)).toContain(book.id);
 	});
 
-	it("a guest is notified at restock like anyone, and registering the address later (verified) keeps the pre-bookings", async () => {
+	it("a guest is notified at restock like anyone, and finishing a sign-up of the address later keeps the pre-bookings", async () => {
 		const { emails, book, email } = await confirmedGuest();
 		const sendBatch = vi.spyOn(env.PREBOOK_QUEUE, "sendBatch").mockResolvedValue({} as never);
 		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 1 } });
@@ -323,16 +245,12 @@ describe("guest pre-booking (double opt-in)", () => {
 		);
 		expect(emails().some((e) => e.to === email && e.subject === `Back in stock: ${book.title}`)).toBe(true);
 
-		const registered = await api("POST", "/auth/register", {
-			body: { email, password: PASSWORD, full_name: "Former Guest" },
+		// Finishing a sign-up of the address later keeps the guest's pre-bookings (test/sign-up.test.ts).
+		await api("POST", "/auth/register", { body: { email } });
+		const signedUp = await api("POST", "/auth/register/complete", {
+			body: { token: linkToken(emails(), email, "/signup"), password: PASSWORD, full_name: "Former Guest" },
 		});
-		expect(registered.status).toBe(201);
-		expectError(
-			await api("POST", "/auth/login", { body: { email, password: PASSWORD } }),
-			401,
-			"AUTH_INVALID_CREDENTIALS",
-		);
-		await api("POST", "/auth/verify-email", { body: { token: linkToken(emails(), email, "/verify-email") } });
+		expect(signedUp.status).toBe(201);
 		const tokens = await login(email);
 		const mine = await api("GET", "/prebooks", { token: tokens.access_token });
 		expect(mine.body.items.map((p: { book_id: number; status: string }) => [p.book_id, p.status])).toEqual([
@@ -340,116 +258,11 @@ describe("guest pre-booking (double opt-in)", () => {
 		]);
 	});
 
-	it("a second registration of a guest's address cannot replace the password the owner's own link switches on", async () => {
-		const { emails, email } = await confirmedGuest();
-		const fromOwner = { "CF-Connecting-IP": "198.51.100.7" };
-		const fromIntruder = { "CF-Connecting-IP": "203.0.113.66" };
-		const register = (headers: Record<string, string>, password: string, fullName?: string) =>
-			api("POST", "/auth/register", { headers, body: { email, password, full_name: fullName } });
-		const canLogIn = async (password: string) =>
-			(await api("POST", "/auth/login", { body: { email, password } })).status === 200;
-		const age = (minutes: number) =>
-			env.DB.prepare(
-				`UPDATE email_tokens SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', created_at, '-${minutes} minutes') WHERE email = ? AND purpose = 'verify_email'`,
-			)
-				.bind(email)
-				.run();
-
-		// Somebody else registers the address, then the owner, minutes apart (the emails' times differ).
-		const intruder = await register(fromIntruder, "intruder-password-2", "click http://evil.example/login");
-		expect(intruder.status).toBe(201);
-		const intrudersLink = linkToken(emails(), email, "/verify-email");
-		// One network cannot flood the mailbox: a second claim from it within the minute is refused.
-		const again = await register(fromIntruder, "intruder-password-3");
-		expectError(again, 429, "RATE_LIMITED");
-		expect(Number(again.headers.get("Retry-After"))).toBeGreaterThan(0);
-		expect(Number(again.headers.get("Retry-After"))).toBeLessThanOrEqual(60);
-		await age(20);
-		const owner = await register(fromOwner, "owner-password-1", "Owner");
-		expect(owner.status).toBe(201);
-		expect(owner.body).toMatchObject({ email, full_name: "Owner", email_verified: false });
-		const ownersLink = linkToken(emails(), email, "/verify-email");
-		// Nobody can log in before a link is followed; the account is untouched.
-		expect([await canLogIn("owner-password-1"), await canLogIn("intruder-password-2")]).toEqual([
-			false,
-			false,
-		]);
-
-		const verified = await api("POST", "/auth/verify-email", { body: { token: ownersLink } });
-		expect(verified.status).toBe(200);
-		expect(verified.body).toMatchObject({ email, full_name: "Owner", email_verified: true });
-		expect([await canLogIn("owner-password-1"), await canLogIn("intruder-password-2")]).toEqual([
-			true,
-			false,
-		]);
-		// The other claim's link was spent with the first: following it later changes nothing.
-		expectError(
-			await api("POST", "/auth/verify-email", { body: { token: intrudersLink } }),
-			400,
-			"AUTH_INVALID_TOKEN",
-		);
-		expect(await canLogIn("owner-password-1")).toBe(true);
-		// The verification email never carries the name the registrant typed (the address is unproven).
-		const verificationTexts = emails()
-			.filter((e) => e.to === email && e.subject === "Confirm your email address")
-			.map((e) => `${e.text}\n${e.html}`);
-		expect(verificationTexts).toHaveLength(2);
-		for (const text of verificationTexts) {
-			expect(text).not.toContain("evil.example");
-			// Each says when its registration was made, so the owner can tell theirs apart.
-			expect(text).toMatch(
-				/registered a bookstore account with this address on \d{4}-\d{2}-\d{2} at \d{2}:\d{2} UTC/,
-			);
-		}
-	});
-
-	it("two claims of a guest from different networks at about the same time: neither applies, whichever link is followed", async () => {
-		const { emails, email } = await confirmedGuest();
-		const register = (ip: string, password: string) =>
-			api("POST", "/auth/register", { headers: { "CF-Connecting-IP": ip }, body: { email, password } });
-		expect((await register("198.51.100.8", "owner-password-1")).status).toBe(201);
-		expect((await register("203.0.113.67", "intruder-password-2")).status).toBe(201);
-		// The owner cannot tell the two emails apart and follows the newest: the intruder's.
-		const conflicted = await api("POST", "/auth/verify-email", {
-			body: { token: linkToken(emails(), email, "/verify-email") },
-		});
-		expectError(conflicted, 400, "AUTH_INVALID_TOKEN", "token");
-		expect(conflicted.body.detail).toContain("registered more than once");
-		const account = await env.DB.prepare(
-			"SELECT is_guest, password_hash, (SELECT count(*) FROM email_tokens WHERE email = users.email AND purpose = 'verify_email' AND used_at IS NULL) AS live FROM users WHERE email = ?",
-		)
-			.bind(email)
-			.first();
-		// Nothing applied, every claim link spent: the owner registers again.
-		expect(account).toEqual({ is_guest: 1, password_hash: "!guest", live: 0 });
-		for (const password of ["owner-password-1", "intruder-password-2"])
-			expect((await api("POST", "/auth/login", { body: { email, password } })).status).toBe(401);
-		expect((await register("198.51.100.9", "owner-password-3")).status).toBe(201);
-		await api("POST", "/auth/verify-email", { body: { token: linkToken(emails(), email, "/verify-email") } });
-		expect((await api("POST", "/auth/login", { body: { email, password: "owner-password-3" } })).status).toBe(
-			200,
-		);
-	});
-
-	it("a guest's address gets at most five claim links an hour, whatever the networks", async () => {
-		const { email } = await confirmedGuest();
-		const statuses = [];
-		for (let i = 1; i <= 6; i++)
-			statuses.push(
-				(
-					await api("POST", "/auth/register", {
-						headers: { "CF-Connecting-IP": `2001:db8:0:${i}::1` },
-						body: { email, password: `attacker-password-${i}` },
-					})
-				).status,
-			);
-		expect(statuses).toEqual([201, 201, 201, 201, 201, 429]);
-	});
-
 	it("a guest link for an address someone registered but never verified neither verifies that account nor books on it", async () => {
 		const emails = captureEmails();
 		const book = await createBook(admin.token, { stock_quantity: 0 });
-		const squatter = await registerAndLogIn({ verified: false });
+		// Registered before sign-up was email-first, never verified (perhaps by a squatter).
+		const squatter = await createUser({ verified: false });
 		await api("POST", "/prebooks/guest", { body: { email: squatter.email, book_id: book.id } });
 		expectError(
 			await api("POST", "/prebooks/guest/confirm", {

@@ -168,8 +168,8 @@ const hashOfPassword = () => {
  * A user as registration and login leave one (the account, named "Test Reader", and one refresh-token
  * family), made in one D1 round trip with an access token signed as the login signs it: no PBKDF2 and no
  * auth request. Its address is marked verified (restock emails go only to verified addresses) unless
- * `verified: false`; admins are made directly too (ADMIN_EMAILS bootstrap is tested on its own). Tests whose
- * subject is registration, verification or login use `registerAndLogIn` instead.
+ * `verified: false` (an account registered before sign-up was email-first: a legacy one); admins are made
+ * directly too (ADMIN_EMAILS is tested on its own). Tests whose subject is sign-up use `registerAndLogIn`.
  */
 export async function createUser(
 	options: { role?: "user" | "admin"; email?: string; verified?: boolean } = {},
@@ -198,28 +198,47 @@ export async function createUser(
 	return { id: row.id, email, token, refreshToken };
 }
 
+/** An email the app sent through the EMAIL binding (stubbed: `sentEmails`). */
+export interface SentEmail {
+	to: string;
+	subject: string;
+	text: string;
+	html: string;
+	headers?: Record<string, string>;
+}
+
+/** The token of the last link to `path` (`/signup`, `/reset-password`, `/prebooks/confirm`) emailed to `to`. */
+export function emailedLinkToken(to: string, path: string): string {
+	const email = sentEmails<SentEmail>()
+		.filter((e) => e.to === to && e.text.includes(`${path}?token=`))
+		.at(-1);
+	const match = new RegExp(`${path}\\?token=([\\w-]+)`).exec(email?.text ?? "");
+	if (!match?.[1]) throw new Error(`no ${path} link in the emails to ${to}`);
+	return match[1];
+}
+
 /**
- * A user made through the real routes: `POST /auth/register` (the verification email goes out), then
- * `POST /auth/login` — two PBKDF2 derivations. For tests whose subject is registration, verification or
- * login; other tests use `createUser`. Verified and admin as `createUser` makes them.
+ * A user made through the real routes: `POST /auth/register` (the sign-up email goes out), then
+ * `POST /auth/register/complete` with the emailed link's token — one PBKDF2 derivation. For tests whose
+ * subject is sign-up or the tokens it issues; other tests use `createUser`. Admin as `createUser` makes
+ * one (after the sign-up: its tokens stay valid).
  */
 export async function registerAndLogIn(
-	options: { role?: "user" | "admin"; email?: string; verified?: boolean } = {},
+	options: { role?: "user" | "admin"; email?: string; fullName?: string } = {},
 ): Promise<TestUser> {
 	const email = options.email ?? uniqueEmail(options.role ?? "user");
 	// Each account is made from an address of its own: setting up users spends no test's auth budget.
 	const headers = { "CF-Connecting-IP": newNetwork() };
-	const res = await api("POST", "/auth/register", {
-		body: { email, password: PASSWORD, full_name: "Test Reader" },
+	const asked = await api("POST", "/auth/register", { body: { email }, headers });
+	expect(asked.status, JSON.stringify(asked.body)).toBe(202);
+	const res = await api("POST", "/auth/register/complete", {
+		body: { token: emailedLinkToken(email, "/signup"), password: PASSWORD, full_name: options.fullName },
 		headers,
 	});
 	expect(res.status, JSON.stringify(res.body)).toBe(201);
 	if (options.role === "admin")
-		await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(res.body.id).run();
-	if (options.verified !== false)
-		await env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(res.body.id).run();
-	const tokens = await login(email, PASSWORD, headers);
-	return { id: res.body.id, email, token: tokens.access_token, refreshToken: tokens.refresh_token };
+		await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(res.body.user.id).run();
+	return { id: res.body.user.id, email, token: res.body.access_token, refreshToken: res.body.refresh_token };
 }
 
 export const createAdmin = () => createUser({ role: "admin" });

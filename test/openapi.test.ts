@@ -34,7 +34,13 @@ function codesOf(response: Operation["responses"][string]): string[] | undefined
 
 const PUBLIC = [
 	"post /auth/register",
-	"post /auth/verify-email",
+	"post /auth/register/complete",
+	"post /auth/password/forgot",
+	"post /auth/password/reset",
+	"get /signup",
+	"post /signup",
+	"get /reset-password",
+	"post /reset-password",
 	"post /auth/login",
 	"post /auth/refresh",
 	"post /auth/logout",

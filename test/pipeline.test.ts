@@ -16,8 +16,8 @@ describe("errors from the pipeline use the contract's envelope", () => {
 	});
 
 	it("answers a body over 64 KiB with 413 PAYLOAD_TOO_LARGE", async () => {
-		const res = await api("POST", "/auth/register", {
-			body: { email: "big@example.com", password: "x".repeat(70 * 1024) },
+		const res = await api("POST", "/auth/register/complete", {
+			body: { token: "t", password: "x".repeat(70 * 1024) },
 		});
 		expectError(res, 413, "PAYLOAD_TOO_LARGE");
 	});
@@ -31,9 +31,9 @@ describe("errors from the pipeline use the contract's envelope", () => {
 	});
 
 	it("lists every validation problem and names the first in field (422)", async () => {
-		const res = await api("POST", "/auth/register", { body: { email: "not-an-email", password: "short" } });
-		expectError(res, 422, "VALIDATION_ERROR", "email");
-		expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(["email", "password"]);
+		const res = await api("POST", "/auth/password/reset", { body: { token: 42, password: "short" } });
+		expectError(res, 422, "VALIDATION_ERROR", "token");
+		expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(["token", "password"]);
 		expect(res.body.errors.every((e: { detail: string }) => e.detail.length > 0)).toBe(true);
 	});
 
@@ -103,6 +103,11 @@ describe("operations", () => {
 		const paths = res.body.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
 		for (const path of [
 			"/auth/register",
+			"/auth/register/complete",
+			"/auth/password/forgot",
+			"/auth/password/reset",
+			"/signup",
+			"/reset-password",
 			"/auth/login",
 			"/auth/refresh",
 			"/auth/logout",

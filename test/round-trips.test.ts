@@ -1,6 +1,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { api, createAdmin, createBook, createUser, d1RoundTrips, PASSWORD, uniqueEmail } from "./helpers";
+import {
+	api,
+	createAdmin,
+	createBook,
+	createUser,
+	d1RoundTrips,
+	emailedLinkToken,
+	PASSWORD,
+	uniqueEmail,
+} from "./helpers";
 
 /**
  * The budget (README, "D1 round trips per request"): one for every request — the caller's check runs
@@ -39,9 +48,28 @@ describe("D1 round trips per request (Server-Timing)", () => {
 		)
 			.bind(hook.id)
 			.first<{ id: number }>();
+		// Sign-up and reset links for the JSON routes and the pages (the emails are read as the reader would).
+		const signUpAddress = uniqueEmail("round-trips");
+		const [signUpLink, pageSignUpLink] = await Promise.all(
+			[signUpAddress, uniqueEmail("page")].map(async (email) => {
+				await api("POST", "/auth/register", { body: { email } });
+				return emailedLinkToken(email, "/signup");
+			}),
+		);
+		const resetLinks = [];
+		for (const member of [await createUser(), await createUser()]) {
+			await api("POST", "/auth/password/forgot", { body: { email: member.email } });
+			resetLinks.push(emailedLinkToken(member.email, "/reset-password"));
+		}
+		const [resetLink, pageResetLink] = resetLinks;
 		const cases: [string, string, { token?: string; body?: unknown }, number][] = [
 			["GET", "/health", {}, 1],
-			["POST", "/auth/register", { body: { email: uniqueEmail(), password: PASSWORD } }, 1],
+			["POST", "/auth/register", { body: { email: signUpAddress } }, 1],
+			["POST", "/auth/register/complete", { body: { token: signUpLink, password: PASSWORD } }, 1],
+			["POST", "/auth/password/forgot", { body: { email: user.email } }, 1],
+			["POST", "/auth/password/reset", { body: { token: resetLink, password: PASSWORD } }, 1],
+			["GET", `/signup?token=${pageSignUpLink}`, {}, 1],
+			["GET", `/reset-password?token=${pageResetLink}`, {}, 1],
 			["POST", "/auth/login", { body: { email: user.email, password: PASSWORD } }, 2],
 			["POST", "/auth/refresh", { body: { refresh_token: other.refreshToken } }, 1],
 			["POST", "/auth/logout", { body: { refresh_token: "unknown-token" } }, 1],
@@ -100,6 +128,18 @@ describe("D1 round trips per request (Server-Timing)", () => {
 			const res = await api(method, path, options);
 			expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
 			expect(d1RoundTrips(res), `${method} ${path}`).toBe(expected);
+		}
+		// The pages' form POSTs, as a browser sends them.
+		for (const [path, status] of [
+			[`/signup?token=${pageSignUpLink}`, 201],
+			[`/reset-password?token=${pageResetLink}`, 200],
+		] as const) {
+			const res = await api("POST", path, {
+				rawBody: new URLSearchParams({ password: PASSWORD }).toString(),
+				headers: { "Content-Type": "application/x-www-form-urlencoded" },
+			});
+			expect(res.status, `POST ${path}`).toBe(status);
+			expect(d1RoundTrips(res), `POST ${path}`).toBe(1);
 		}
 		const latest = (await api("GET", "/orders", { token: user.token })).body.items[0];
 		expect(orders.body.items).toHaveLength(0);

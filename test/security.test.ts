@@ -32,6 +32,9 @@ describe("hostile input never causes a 500", () => {
 		});
 		const routes: [string, string, string | undefined][] = [
 			["POST", "/auth/register", undefined],
+			["POST", "/auth/register/complete", undefined],
+			["POST", "/auth/password/forgot", undefined],
+			["POST", "/auth/password/reset", undefined],
 			["POST", "/auth/login", undefined],
 			["POST", "/auth/refresh", undefined],
 			["POST", "/auth/logout", undefined],

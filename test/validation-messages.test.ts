@@ -106,7 +106,10 @@ describe("validation messages", () => {
 				"refresh_token must be a string",
 			],
 			[
-				() => api("POST", "/auth/verify-email", { body: { token: "t".repeat(513) } }),
+				() =>
+					api("POST", "/auth/register/complete", {
+						body: { token: "t".repeat(513), password: "long enough" },
+					}),
 				"token",
 				"token must be at most 512 characters",
 			],

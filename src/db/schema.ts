@@ -27,12 +27,16 @@ export const users = sqliteTable(
 		 * token issued before stays dead even after a reactivation. Checked by the caller guard (below).
 		 */
 		tokenVersion: integer("token_version").notNull().default(0),
-		/** The owner proved the address (a verification or guest-confirmation link). Only verified addresses get restock emails, and only they are granted ADMIN_EMAILS. */
+		/**
+		 * The owner proved the address: a completed sign-up, a password reset or a guest confirmation (all
+		 * emailed links). Only verified addresses get restock emails, and only they are granted ADMIN_EMAILS.
+		 * Accounts registered before sign-up was email-first may be unverified (legacy): a completed sign-up
+		 * of their address replaces them, a reset verifies them.
+		 */
 		emailVerified: integer("email_verified", { mode: "boolean" }).notNull().default(false),
 		/**
-		 * A passwordless account made by a confirmed guest pre-booking. It cannot log in; registering the
-		 * address stores a password, and verifying it turns the guest into an ordinary account that keeps the
-		 * pre-bookings.
+		 * A passwordless account made by a confirmed guest pre-booking. It cannot log in; a completed sign-up
+		 * of the address (features/auth) turns it into an ordinary account that keeps the pre-bookings.
 		 */
 		isGuest: integer("is_guest", { mode: "boolean" }).notNull().default(false),
 		/** Preference: restock and hold emails (off → the ledger records them `skipped`). */
@@ -81,11 +85,24 @@ export const callerGuard = sqliteView("caller_guard", {
 	role: text("role", { enum: ["user", "admin"] }).notNull(),
 }).existing();
 
-export const EMAIL_TOKEN_PURPOSES = ["verify_email", "guest_prebook"] as const;
+/**
+ * What an emailed link does: finish a sign-up (`sign_up`, for an address, 24 hours), reset a password
+ * (`reset_password`, for an account, 1 hour — also the link of the "you already have an account" note
+ * that a sign-up for a registered address gets, `account_exists`), or confirm a guest pre-booking
+ * (`guest_prebook`, for an address and a book, 24 hours). `verify_email` links were sent before sign-up
+ * became email-first: nothing accepts them any more, and the cron purges them.
+ */
+export const EMAIL_TOKEN_PURPOSES = [
+	"sign_up",
+	"account_exists",
+	"reset_password",
+	"guest_prebook",
+	"verify_email",
+] as const;
 
 /**
- * Single-purpose links sent by email, stored only as SHA-256 hashes, valid 24 hours: an address
- * verification (for a user) or a guest pre-booking confirmation (for an address and a book).
+ * Single-purpose links sent by email, stored only as SHA-256 hashes. The rows are also the ledger of the
+ * per-address caps on emails (API.md, Auth), so they stay until a day after they were sent.
  */
 export const emailTokens = sqliteTable(
 	"email_tokens",
@@ -101,17 +118,10 @@ export const emailTokens = sqliteTable(
 		createdAt: text("created_at").notNull(),
 		expiresAt: text("expires_at").notNull(),
 		usedAt: text("used_at"),
-		/**
-		 * A registration of a guest's address: the password and name it chose, applied only when this link is
-		 * followed (`verifyEmail`). Kept on the link, never on the account, so a second registration of the
-		 * address cannot replace what the mailbox owner's own link will switch on.
-		 */
-		claimPasswordHash: text("claim_password_hash"),
-		claimFullName: text("claim_full_name"),
 	},
 	(t) => [
 		uniqueIndex("uq_email_tokens_token_hash").on(t.tokenHash),
-		// The throttles count recent links per address and per user.
+		// The caps count recent links per address (and guest links per network).
 		index("idx_email_tokens_email_created").on(t.email, t.createdAt),
 		index("idx_email_tokens_user_created").on(t.userId, t.createdAt),
 		index("idx_email_tokens_network_created").on(t.network, t.createdAt),

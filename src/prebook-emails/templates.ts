@@ -136,28 +136,6 @@ export function offerEmail(
 	});
 }
 
-/** The address verification sent at registration (and on request). */
-export function verificationEmail(input: { to: string; url: string; requestedAt?: string }): OutgoingEmail {
-	// When the registration was made: two links for one address (somebody else registered it too) are told
-	// apart by it. Minutes, UTC.
-	const when = input.requestedAt
-		? ` on ${input.requestedAt.slice(0, 10)} at ${input.requestedAt.slice(11, 16)} UTC`
-		: "";
-	return renderEmail({
-		to: input.to,
-		// No name: it is whatever the registrant typed, and this address has not proved it is theirs.
-		fullName: null,
-		subject: "Confirm your email address",
-		body: [
-			`Someone — hopefully you — registered a bookstore account with this address${when}. Please confirm that it is yours; until then the bookstore sends it no restock emails.`,
-			"The link works once, for 24 hours. If you did not register at that time, ignore this email: nothing changes.",
-		],
-		action: { label: "Confirm my email address", url: input.url },
-		reason: "You received this email because this address was used to create a bookstore account.",
-		headers: { "Auto-Submitted": "auto-generated" },
-	});
-}
-
 /** Double opt-in of a guest pre-booking: nothing is booked until the reader follows the link. */
 export function guestConfirmationEmail(input: { to: string; title: string; url: string }): OutgoingEmail {
 	return renderEmail({

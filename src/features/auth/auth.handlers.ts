@@ -1,54 +1,187 @@
+import type { Context } from "hono";
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
+import { AppError, validationError } from "../../lib/errors.ts";
+import { formFields, PAGE_CONTENT_SECURITY_POLICY } from "../../lib/pages.ts";
+import { hashPassword } from "../../lib/password.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
-import { verificationEmail } from "../../prebook-emails/templates.ts";
-import type { AppRouteHandler } from "../../types.ts";
-import { toUserResponse } from "../users/users.schemas.ts";
-import type * as routes from "./auth.routes.ts";
 import {
-	resendVerification as issueVerificationLink,
+	ACCESS_TOKEN_TTL_SECONDS,
+	hashToken,
+	newSecretToken,
+	REFRESH_TOKEN_TTL_MS,
+	signAccessToken,
+} from "../../lib/tokens.ts";
+import type { AppEnv, AppRouteHandler } from "../../types.ts";
+import { toUserResponse } from "../users/users.schemas.ts";
+import {
+	accountExistsEmail,
+	resetPageUrl,
+	resetPasswordEmail,
+	signUpEmail,
+	signUpPageUrl,
+} from "./auth.emails.ts";
+import { linkRefusedPage, passwordChangedPage, resetPage, signedUpPage, signUpPage } from "./auth.pages.ts";
+import type * as routes from "./auth.routes.ts";
+import { ResetPasswordFields, SignUpFields } from "./auth.schemas.ts";
+import {
+	addressOfLink,
+	completeSignUp as completeSignUpLink,
+	type EmailedLink,
 	logIn,
-	registerUser,
+	requestPasswordReset,
+	requestSignUp,
+	resetPassword as resetPasswordLink,
 	revokeRefreshToken,
 	rotateRefreshToken,
-	verifyEmail as verifyEmailLink,
 } from "./auth.service.ts";
 
-const verificationUrl = (appUrl: string, token: string) =>
-	`${appUrl}/verify-email?token=${encodeURIComponent(token)}`;
+/**
+ * The email of a sign-up or reset request goes out after the response: the answer is the same whatever
+ * the address, and so is its timing (a reset is emailed only to an account, which a response that waited
+ * for the send would tell). A provider failure is logged (`sendEmail`); the reader can ask again.
+ */
+function emailAfterResponse(c: Context<AppEnv>, to: string, link: EmailedLink | null): void {
+	if (!link) return;
+	const { appUrl } = c.var.config;
+	const email =
+		link.purpose === "sign_up"
+			? signUpEmail({ to, url: signUpPageUrl(appUrl, link.token) })
+			: link.purpose === "account_exists"
+				? accountExistsEmail({ to, url: resetPageUrl(appUrl, link.token) })
+				: resetPasswordEmail({ to, url: resetPageUrl(appUrl, link.token) });
+	const effects = requestEffects(c);
+	effects.afterResponse(sendEmail(effects, email, link.purpose));
+}
 
 export const register: AppRouteHandler<typeof routes.register> = async (c) => {
+	const { email } = c.req.valid("json");
+	emailAfterResponse(c, email, await requestSignUp(c.var.db, { email, network: requestNetwork(c) }));
+	return c.json({ status: "verification_sent" as const }, 202);
+};
+
+/** The sign-up's work, shared by the JSON route and the page: the password is hashed whatever the link. */
+async function finishSignUp(
+	c: Context<AppEnv>,
+	input: { token: string; password: string; fullName: string | null; signIn: boolean },
+) {
+	const refreshToken = newSecretToken();
+	const result = await completeSignUpLink(c.var.db, {
+		token: input.token,
+		passwordHash: await hashPassword(input.password),
+		fullName: input.fullName,
+		adminEmails: c.var.config.adminEmails,
+		session: input.signIn
+			? {
+					refreshTokenHash: await hashToken(refreshToken),
+					familyId: crypto.randomUUID(),
+					expiresAt: new Date(Date.now() + REFRESH_TOKEN_TTL_MS).toISOString(),
+				}
+			: null,
+	});
+	return { ...result, refreshToken };
+}
+
+export const completeSignUp: AppRouteHandler<typeof routes.completeSignUp> = async (c) => {
 	const body = c.req.valid("json");
-	const { user, verificationToken, requestedAt } = await registerUser(c.var.db, {
-		email: body.email,
+	const { user, tokenVersion, refreshToken } = await finishSignUp(c, {
+		token: body.token,
 		password: body.password,
 		fullName: body.full_name ?? null,
-		network: requestNetwork(c),
+		signIn: true,
 	});
-	await sendEmail(
-		requestEffects(c),
-		verificationEmail({
-			to: user.email,
-			url: verificationUrl(c.var.config.appUrl, verificationToken),
-			requestedAt,
-		}),
-		"verify_email",
+	return c.json(
+		{
+			access_token: await signAccessToken({ userId: user.id, tokenVersion }, c.var.config.jwtSecret),
+			refresh_token: refreshToken,
+			token_type: "bearer" as const,
+			expires_in: ACCESS_TOKEN_TTL_SECONDS,
+			user: toUserResponse(user),
+		},
+		201,
 	);
-	return c.json(toUserResponse(user), 201);
 };
 
-export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c) => {
-	const user = await verifyEmailLink(c.var.db, c.req.valid("json").token, c.var.config.adminEmails);
-	return c.json(toUserResponse(user), 200);
+export const forgotPassword: AppRouteHandler<typeof routes.forgotPassword> = async (c) => {
+	const { email } = c.req.valid("json");
+	emailAfterResponse(c, email, await requestPasswordReset(c.var.db, { email, network: requestNetwork(c) }));
+	return c.json({ status: "reset_sent" as const }, 202);
 };
 
-export const resendVerification: AppRouteHandler<typeof routes.resendVerification> = async (c) => {
-	const { email, verificationToken } = await issueVerificationLink(c.var.db, c.var.caller.id);
-	await sendEmail(
-		requestEffects(c),
-		verificationEmail({ to: email, url: verificationUrl(c.var.config.appUrl, verificationToken) }),
-		"verify_email",
-	);
-	return c.json({ status: "verification_sent" as const }, 202);
+export const resetPassword: AppRouteHandler<typeof routes.resetPassword> = async (c) => {
+	const { token, password } = c.req.valid("json");
+	await resetPasswordLink(c.var.db, {
+		token,
+		passwordHash: await hashPassword(password),
+		adminEmails: c.var.config.adminEmails,
+	});
+	return c.body(null, 204);
+};
+
+/** A refusal of the link the page can show (its detail); anything else goes to the error handler. */
+const refusal = (err: unknown) =>
+	err instanceof AppError && (err.code === "AUTH_INVALID_TOKEN" || err.code === "AUTH_ACCOUNT_DEACTIVATED")
+		? err
+		: null;
+
+const LINK_UNKNOWN = "This link is unknown, used or expired";
+
+export const showSignUpPage: AppRouteHandler<typeof routes.showSignUpPage> = async (c) => {
+	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
+	const { token } = c.req.valid("query");
+	const email = token ? await addressOfLink(c.var.db, token, "sign_up") : null;
+	if (!email) return c.html(linkRefusedPage(LINK_UNKNOWN), 400);
+	return c.html(signUpPage(email), 200);
+};
+
+export const completeSignUpPage: AppRouteHandler<typeof routes.completeSignUpPage> = async (c) => {
+	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
+	const { token } = c.req.valid("query");
+	if (!token) return c.html(linkRefusedPage(LINK_UNKNOWN), 400);
+	const fields = await formFields(c.req);
+	const form = SignUpFields.safeParse({ password: fields.password, full_name: fields.full_name || null });
+	if (!form.success)
+		return c.html(signUpPage(null, validationError(form.error).extra.errors, fields.full_name), 422);
+	try {
+		const { user } = await finishSignUp(c, {
+			token,
+			password: form.data.password,
+			fullName: form.data.full_name ?? null,
+			signIn: false,
+		});
+		return c.html(signedUpPage(user.email), 201);
+	} catch (err) {
+		const refused = refusal(err);
+		if (!refused) throw err;
+		return c.html(linkRefusedPage(refused.detail), refused.code === "AUTH_INVALID_TOKEN" ? 400 : 403);
+	}
+};
+
+export const showResetPage: AppRouteHandler<typeof routes.showResetPage> = async (c) => {
+	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
+	const { token } = c.req.valid("query");
+	const email = token ? await addressOfLink(c.var.db, token, "reset") : null;
+	if (!email) return c.html(linkRefusedPage(LINK_UNKNOWN), 400);
+	return c.html(resetPage(email), 200);
+};
+
+export const resetPasswordPage: AppRouteHandler<typeof routes.resetPasswordPage> = async (c) => {
+	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
+	const { token } = c.req.valid("query");
+	if (!token) return c.html(linkRefusedPage(LINK_UNKNOWN), 400);
+	const form = ResetPasswordFields.safeParse({ password: (await formFields(c.req)).password });
+	if (!form.success) return c.html(resetPage(null, validationError(form.error).extra.errors), 422);
+	try {
+		await resetPasswordLink(c.var.db, {
+			token,
+			passwordHash: await hashPassword(form.data.password),
+			adminEmails: c.var.config.adminEmails,
+		});
+		return c.html(passwordChangedPage(), 200);
+	} catch (err) {
+		const refused = refusal(err);
+		if (!refused) throw err;
+		return c.html(linkRefusedPage(refused.detail), 400);
+	}
 };
 
 export const login: AppRouteHandler<typeof routes.login> = async (c) => {

@@ -1,16 +1,20 @@
 /**
- * Registration, login (limited by the failure ledger of ./login-limits.ts), refresh-token rotation and logout.
+ * Email-first accounts — sign-up and password reset through emailed links — login (limited by the failure
+ * ledger of ./login-limits.ts), refresh-token rotation and logout.
+ *
+ * Nobody can squat an address: `POST /auth/register` makes no account, it only emails the address; the
+ * account exists once the link's holder — the mailbox owner — chose the password (`completeSignUp`).
  *
  * Refresh tokens: every login starts a family. A refresh spends its token and issues the successor in
  * one batch, decided by one conditional UPDATE (`used_at IS NULL`), so of two concurrent refreshes of the
  * same token exactly one wins. A spent token presented again means it leaked (or a client raced itself):
  * the whole family is revoked, as the contract requires.
  */
-import { and, eq, lte, type SQL, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, lte, type SQL, sql } from "drizzle-orm";
 import { emailTokens, loginAttempts, refreshTokens, users } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
-import { AppError, rateLimited } from "../../lib/errors.ts";
-import { hashPassword, verifyPassword } from "../../lib/password.ts";
+import { AppError } from "../../lib/errors.ts";
+import { verifyPassword } from "../../lib/password.ts";
 import {
 	ACCESS_TOKEN_TTL_SECONDS,
 	type AccessClaims,
@@ -29,207 +33,268 @@ import {
 	rememberLoginNetwork,
 } from "./login-limits.ts";
 
-/** An emailed link that is unknown, used, expired or tampered with (400: it is a body field, not a bearer). */
-export const invalidLink = () =>
-	new AppError("AUTH_INVALID_TOKEN", "This link is unknown, used or expired", "token", { status: 400 });
+/** An emailed link that is unknown, used or expired (400: it is a body field, not a bearer). */
+export const invalidLink = (detail = "This link is unknown, used or expired") =>
+	new AppError("AUTH_INVALID_TOKEN", detail, "token", { status: 400 });
 
-/** Verification links live 24 hours; a user may ask for one a minute. */
-export const EMAIL_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
-export const RESEND_INTERVAL_MS = 60 * 1000;
-/** Claim links (registrations of a guest's address) an address receives an hour, from all networks. */
-export const CLAIM_LINKS_PER_ADDRESS_PER_HOUR = 5;
+const HOUR_MS = 60 * 60 * 1000;
+/** A sign-up link lives 24 hours; a reset link (the "you already have an account" note's too) 1 hour. */
+export const SIGN_UP_LINK_TTL_MS = 24 * HOUR_MS;
+export const RESET_LINK_TTL_MS = HOUR_MS;
 /**
- * Two claims of one guest from different networks this close in time are ambiguous (their emails differ
- * only by a minute-precise time): following either applies neither.
+ * Emails to one address, whoever asks (API.md, Auth): at most 3 an hour and 10 a day of each kind —
+ * sign-up (the note included) and reset. Beyond, the request still answers 202 and nothing is sent.
  */
-export const CLAIM_CONFLICT_WINDOW_MS = 15 * 60 * 1000;
+export const EMAILS_PER_ADDRESS_PER_HOUR = 3;
+export const EMAILS_PER_ADDRESS_PER_DAY = 10;
+
+/** The link purposes (db/schema.ts `EMAIL_TOKEN_PURPOSES`) of each kind of email the caps count. */
+const SIGN_UP_EMAILS = ["sign_up", "account_exists"] as const;
+const RESET_EMAILS = ["reset_password"] as const;
+/** The links that reset a password: the reset email's and the note's. */
+const RESET_LINKS = ["reset_password", "account_exists"] as const;
+
+const inList = (values: readonly string[]) =>
+	sql.join(
+		values.map((value) => sql`${value}`),
+		sql`, `,
+	);
 
 /**
- * One round trip: the account and its verification link. An address listed in ADMIN_EMAILS registers as
- * a plain user: admin is granted only once the emailed link proves the address (`verifyEmail`), so nobody
- * can claim it by registering first.
- *
- * The address of a guest (a confirmed guest pre-booking) is a **claim**: the account is not touched; the
- * password and name go on the emailed link and take effect only when that link is followed. The guest
- * cannot log in until then. So whoever registers the address again (with another password) changes nothing
- * the mailbox owner's own link will switch on; the first link followed wins and spends the others. A claim
- * link goes out at most once a minute per guest and client network and five times an hour per guest (429):
- * nobody can flood the mailbox, and nobody elsewhere can keep the owner from getting a link of their own.
- * The email says when the registration was made, so the owner can tell their own link from somebody
- * else's; two claims too close to tell apart (`CLAIM_CONFLICT_WINDOW_MS`, different networks) apply
- * neither (`verifyEmail`).
+ * True inside SQL while `email` may still receive an email of this kind: the links sent to it in the
+ * last hour and day are the ledger (they stay a day, see `purgeExpiredAuthRecords`). Evaluated inside the
+ * link's INSERT, so parallel requests cannot overshoot it.
  */
-export async function registerUser(
-	db: Db,
-	input: { email: string; password: string; fullName: string | null; network: string },
-): Promise<{ user: UserView; verificationToken: string; requestedAt: string }> {
-	const passwordHash = await hashPassword(input.password);
-	const token = newSecretToken();
-	const now = new Date();
-	const requestedAt = now.toISOString();
-	// This network's claim links to this address in the last minute, and everyone's in the last hour.
-	const recentClaimsFromHere = sql`SELECT created_at FROM email_tokens
-		WHERE email = ${input.email} AND purpose = 'verify_email' AND network = ${input.network}
-			AND created_at > ${new Date(now.getTime() - RESEND_INTERVAL_MS).toISOString()}`;
-	const claimsThisHour = sql`SELECT created_at FROM email_tokens
-		WHERE email = ${input.email} AND purpose = 'verify_email' AND claim_password_hash IS NOT NULL
-			AND created_at > ${new Date(now.getTime() - 60 * 60 * 1000).toISOString()}`;
-	const [created, issued, guest] = await batch(db, [
-		db
-			.insert(users)
-			.values({ email: input.email, passwordHash, fullName: input.fullName, role: "user" })
-			.onConflictDoNothing({ target: users.email })
-			.returning(userColumns),
-		// The new account's link (its hash has a fresh salt: only this request's row matches), or a guest's
-		// claim link carrying the password and name.
-		rawQuery<{ id: number }>(sql`INSERT INTO email_tokens (token_hash, purpose, user_id, email, network,
-				created_at, expires_at, claim_password_hash, claim_full_name)
-			SELECT ${await hashToken(token)}, 'verify_email', id, email, ${input.network}, ${requestedAt},
-				${new Date(now.getTime() + EMAIL_TOKEN_TTL_MS).toISOString()},
-				CASE WHEN is_guest = 1 THEN ${passwordHash} END, CASE WHEN is_guest = 1 THEN ${input.fullName} END
-			FROM users WHERE email = ${input.email}
-				AND (password_hash = ${passwordHash} OR (is_guest = 1 AND NOT EXISTS (${recentClaimsFromHere})
-					AND (SELECT count(*) FROM (${claimsThisHour})) < ${CLAIM_LINKS_PER_ADDRESS_PER_HOUR}))
-			RETURNING id`),
-		db
-			.select({
-				...userColumns,
-				lastClaimAt: sql<string | null>`(SELECT max(created_at) FROM (${recentClaimsFromHere}))`,
-				claimsThisHour: sql<number>`(SELECT count(*) FROM (${claimsThisHour}))`,
-				oldestClaimThisHour: sql<string | null>`(SELECT min(created_at) FROM (${claimsThisHour}))`,
-			})
-			.from(users)
-			.where(and(eq(users.email, input.email), eq(users.isGuest, true))),
-	]);
-	const user = created[0];
-	if (user) return { user, verificationToken: token, requestedAt };
-	const claimed = guest[0];
-	if (!claimed)
-		throw new AppError("AUTH_EMAIL_CONFLICT", "An account with this email already exists", "email");
-	if (issued.length === 0) {
-		const capped = claimed.claimsThisHour >= CLAIM_LINKS_PER_ADDRESS_PER_HOUR;
-		const since = capped ? claimed.oldestClaimThisHour : claimed.lastClaimAt;
-		throw rateLimited(
-			capped
-				? "This address was registered too often in the last hour"
-				: "This address was registered from here less than a minute ago",
-			(since ? Date.parse(since) : now.getTime()) + (capped ? 60 * 60 * 1000 : RESEND_INTERVAL_MS),
-			now.getTime(),
-		);
-	}
-	// The account as the claim will make it once its link is followed.
-	const { lastClaimAt: _, claimsThisHour: __, oldestClaimThisHour: ___, ...account } = claimed;
-	return {
-		user: { ...account, fullName: input.fullName, emailVerified: false },
-		verificationToken: token,
-		requestedAt,
-	};
+function underAddressCaps(email: string, kind: readonly string[], now: Date) {
+	const sentSince = (ms: number) => sql`(SELECT count(*) FROM email_tokens
+		WHERE email = ${email} AND purpose IN (${inList(kind)})
+			AND created_at > ${new Date(now.getTime() - ms).toISOString()})`;
+	return sql`${sentSince(HOUR_MS)} < ${EMAILS_PER_ADDRESS_PER_HOUR}
+		AND ${sentSince(24 * HOUR_MS)} < ${EMAILS_PER_ADDRESS_PER_DAY}`;
+}
+
+/** `role` as ADMIN_EMAILS makes it for a verified `email` (SQL): admin when listed, else `otherwise`. */
+const adminIfListed = (email: SQL, adminEmails: ReadonlySet<string>, otherwise: SQL) =>
+	sql`CASE WHEN ${email} IN (SELECT value FROM json_each(${JSON.stringify([...adminEmails])}))
+		THEN 'admin' ELSE ${otherwise} END`;
+
+/** An emailed link to send: its token and what it does. */
+export interface EmailedLink {
+	token: string;
+	purpose: "sign_up" | "account_exists" | "reset_password";
 }
 
 /**
- * One round trip: the link is spent (single use, 24 hours) and the address verified; a guest becomes an
- * ordinary account with the password and name its claim link carries, and an address listed in
- * ADMIN_EMAILS becomes admin — decided inside the UPDATE. The account's other verification links are spent
- * with it, so a second registration's link cannot later replace the password.
+ * `POST /auth/register`, one round trip: no account is made here. The address gets a link to finish
+ * signing up — or, when it already has a (verified) account, a note saying so with a link to reset the
+ * password — unless it has had its sign-up emails for now (`underAddressCaps`). A guest's address and a
+ * legacy unverified account's get a sign-up link: completing it takes the account over. The statement is
+ * the same whatever the address, and so is the answer: `null` only when the address is capped.
  */
-export async function verifyEmail(
+export async function requestSignUp(
 	db: Db,
-	token: string,
-	adminEmails: ReadonlySet<string>,
-): Promise<UserView> {
+	request: { email: string; network: string },
+): Promise<EmailedLink | null> {
+	const token = newSecretToken();
+	const now = new Date();
+	const at = (ms: number) => new Date(now.getTime() + ms).toISOString();
+	const { issued } = await batch(db, {
+		issued: rawQuery<{ purpose: "sign_up" | "account_exists" }>(sql`INSERT INTO email_tokens
+				(token_hash, purpose, user_id, email, network, created_at, expires_at)
+			SELECT ${await hashToken(token)}, CASE WHEN registered IS NULL THEN 'sign_up' ELSE 'account_exists' END,
+				registered, ${request.email}, ${request.network}, ${now.toISOString()},
+				CASE WHEN registered IS NULL THEN ${at(SIGN_UP_LINK_TTL_MS)} ELSE ${at(RESET_LINK_TTL_MS)} END
+			FROM (SELECT (SELECT id FROM users WHERE email = ${request.email} AND is_guest = 0 AND email_verified = 1)
+				AS registered)
+			WHERE ${underAddressCaps(request.email, SIGN_UP_EMAILS, now)}
+			RETURNING purpose`),
+	});
+	const link = issued[0];
+	return link ? { token, purpose: link.purpose } : null;
+}
+
+/** A new login session: the refresh token's hash and family (the caller keeps the token itself). */
+export interface NewSession {
+	refreshTokenHash: string;
+	familyId: string;
+	expiresAt: string;
+}
+
+/**
+ * `POST /auth/register/complete` (and the sign-up page), one round trip: the account exists from here,
+ * verified, with the password chosen (`passwordHash`, hashed by the caller with a fresh salt, so it also
+ * marks the row this batch wrote). The account taken is the address's guest account (it keeps its
+ * pre-bookings), a legacy unverified one (replaced: new password and name, every token ended), or a new
+ * one; ADMIN_EMAILS makes it admin. A verified account of the address means it was completed meanwhile
+ * (another sign-up link, or a reset): nothing changes, 400.
+ *
+ * Every statement acts only on a link still live (unused, unexpired), and the last one spends it whatever
+ * the outcome; the one before spends the address's other sign-up links when this one made the account.
+ * Batches do not interleave, so of two completions for one address — one link twice, or two links — the
+ * first makes the account and the second finds its link spent (or the account verified): 400.
+ */
+export async function completeSignUp(
+	db: Db,
+	input: {
+		token: string;
+		passwordHash: string;
+		fullName: string | null;
+		adminEmails: ReadonlySet<string>;
+		/** Start a login session (the JSON route); the page signs nobody in. */
+		session: NewSession | null;
+	},
+): Promise<{ user: UserView; tokenVersion: number }> {
 	const now = new Date().toISOString();
-	const tokenHash = await hashToken(token);
-	const link = (column: SQL) =>
-		sql`(SELECT ${column} FROM email_tokens WHERE token_hash = ${tokenHash} AND used_at = ${now})`;
-	const claimed = sql`${users.isGuest} = 1 AND ${link(sql`claim_password_hash`)} IS NOT NULL`;
-	// Another registration's claim on the same guest, from another network, made close enough in time that
-	// the owner could not tell the two emails apart: then neither is applied (see registerUser).
-	const rivalClaim = sql`${link(sql`claim_password_hash`)} IS NOT NULL AND EXISTS (SELECT 1 FROM email_tokens AS rival
-		WHERE rival.user_id = ${link(sql`user_id`)} AND rival.purpose = 'verify_email'
-			AND rival.token_hash <> ${tokenHash} AND rival.claim_password_hash IS NOT NULL
-			AND (rival.used_at IS NULL OR rival.used_at = ${now}) AND rival.expires_at > ${now}
-			AND rival.network <> ${link(sql`network`)}
-			AND abs(julianday(rival.created_at) - julianday(${link(sql`created_at`)})) * 86400000 < ${CLAIM_CONFLICT_WINDOW_MS})`;
-	const [, verified, , conflict] = await batch(db, [
-		rawQuery(sql`UPDATE email_tokens SET used_at = ${now}
-			WHERE token_hash = ${tokenHash} AND purpose = 'verify_email' AND used_at IS NULL AND expires_at > ${now}`),
-		db
+	const tokenHash = await hashToken(input.token);
+	const live = sql`SELECT email FROM email_tokens
+		WHERE token_hash = ${tokenHash} AND purpose = 'sign_up' AND used_at IS NULL AND expires_at > ${now}`;
+	const address = sql`(SELECT email FROM (${live}))`;
+	// An account a sign-up may take: a guest's or a legacy unverified one, active and not erased.
+	const takeable = (row: string) =>
+		sql.raw(`${row}.is_active = 1 AND ${row}.erased_at IS NULL
+		AND (${row}.is_guest = 1 OR ${row}.email_verified = 0)`);
+	// The account this batch wrote: nobody else's row has this hash (a fresh salt).
+	const made = sql`${users.email} = ${address} AND ${users.passwordHash} = ${input.passwordHash}`;
+	const { account, diagnosis } = await batch(db, {
+		// Before the takeover, while the account is still what it was: a legacy account's sessions end.
+		legacySessions: rawQuery(sql`UPDATE refresh_tokens SET revoked_at = ${now}
+			WHERE revoked_at IS NULL AND user_id IN (SELECT id FROM users AS u
+				WHERE u.email = ${address} AND u.is_guest = 0 AND ${takeable("u")})`),
+		taken: rawQuery(sql`INSERT INTO users
+				(email, password_hash, full_name, role, email_verified, is_guest, created_at, updated_at)
+			SELECT email, ${input.passwordHash}, ${input.fullName},
+				${adminIfListed(sql`email`, input.adminEmails, sql`'user'`)}, 1, 0, ${now}, ${now}
+			FROM (${live}) WHERE true
+			ON CONFLICT (email) DO UPDATE SET
+				password_hash = excluded.password_hash, full_name = excluded.full_name,
+				role = CASE WHEN excluded.role = 'admin' THEN 'admin' ELSE users.role END,
+				email_verified = 1, is_guest = 0, token_version = users.token_version + 1,
+				updated_at = excluded.updated_at
+			WHERE ${takeable("users")}`),
+		session: input.session
+			? rawQuery(sql`INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at, created_at)
+				SELECT id, ${input.session.familyId}, ${input.session.refreshTokenHash}, ${input.session.expiresAt},
+					${now}
+				FROM users WHERE ${made}`)
+			: rawQuery(sql`SELECT 1 WHERE false`),
+		account: db
+			.select({ ...userColumns, tokenVersion: users.tokenVersion })
+			.from(users)
+			.where(made),
+		// Why nothing was made: the link, or a deactivated account of the address.
+		diagnosis: rawQuery<{ live: number; deactivated: number | null }>(sql`SELECT
+			EXISTS (${live}) AS live,
+			(SELECT is_active = 0 FROM users AS u WHERE u.email = ${address}
+				AND u.erased_at IS NULL AND (u.is_guest = 1 OR u.email_verified = 0)) AS deactivated`),
+		// The first completed spends the others (before this link is spent: `address` still reads it).
+		otherLinks: rawQuery(sql`UPDATE email_tokens SET used_at = ${now}
+			WHERE email = ${address} AND purpose = 'sign_up' AND used_at IS NULL AND token_hash <> ${tokenHash}
+				AND EXISTS (SELECT 1 FROM users WHERE ${made})`),
+		spent: rawQuery(sql`UPDATE email_tokens SET used_at = ${now}
+			WHERE token_hash = ${tokenHash} AND purpose = 'sign_up' AND used_at IS NULL`),
+	});
+	const row = account[0];
+	if (row) {
+		const { tokenVersion, ...user } = row;
+		return { user, tokenVersion };
+	}
+	if (diagnosis[0]?.live && diagnosis[0].deactivated) {
+		throw new AppError("AUTH_ACCOUNT_DEACTIVATED", "The account of this address is deactivated");
+	}
+	throw invalidLink(
+		diagnosis[0]?.live
+			? "This address has completed its sign-up meanwhile: sign in, or reset the password"
+			: "This link is unknown, used or expired",
+	);
+}
+
+/**
+ * `POST /auth/password/forgot`, one round trip: a reset link for the address's account with a password
+ * (not a guest's), unless the address has had its reset emails for now. The statement is the same whatever
+ * the address; `null` means nothing is to be sent, and the caller answers the same 202 either way.
+ */
+export async function requestPasswordReset(
+	db: Db,
+	request: { email: string; network: string },
+): Promise<EmailedLink | null> {
+	const token = newSecretToken();
+	const now = new Date();
+	const { issued } = await batch(db, {
+		issued: rawQuery<{ id: number }>(sql`INSERT INTO email_tokens
+				(token_hash, purpose, user_id, email, network, created_at, expires_at)
+			SELECT ${await hashToken(token)}, 'reset_password', id, email, ${request.network}, ${now.toISOString()},
+				${new Date(now.getTime() + RESET_LINK_TTL_MS).toISOString()}
+			FROM users
+			WHERE email = ${request.email} AND is_guest = 0 AND erased_at IS NULL
+				AND ${underAddressCaps(request.email, RESET_EMAILS, now)}
+			RETURNING id`),
+	});
+	return issued.length > 0 ? { token, purpose: "reset_password" } : null;
+}
+
+/**
+ * `POST /auth/password/reset` (and the reset page), one round trip: the new password is set and every
+ * session and access token of the account ends (token version bumped — which also forgets its known login
+ * networks — and refresh tokens revoked). The mailbox proved the address, so a legacy unverified account
+ * is verified (and ADMIN_EMAILS applies), and the address's login failures no longer count. As with a
+ * sign-up link, every statement acts only on a live link and the last spends it; the account's other reset
+ * links are spent with it.
+ */
+export async function resetPassword(
+	db: Db,
+	input: { token: string; passwordHash: string; adminEmails: ReadonlySet<string> },
+): Promise<void> {
+	const now = new Date().toISOString();
+	const tokenHash = await hashToken(input.token);
+	const live = sql`SELECT user_id FROM email_tokens WHERE token_hash = ${tokenHash}
+		AND purpose IN (${inList(RESET_LINKS)}) AND used_at IS NULL AND expires_at > ${now}`;
+	const owner = sql`(SELECT user_id FROM (${live}))`;
+	const changedHere = sql`EXISTS (SELECT 1 FROM users WHERE id = ${owner} AND password_hash = ${input.passwordHash})`;
+	const { changed } = await batch(db, {
+		changed: db
 			.update(users)
 			.set({
+				passwordHash: input.passwordHash,
 				emailVerified: true,
-				isGuest: false,
-				// SET expressions read the row as it was: `is_guest` is still the guest's.
-				passwordHash: sql`CASE WHEN ${claimed} THEN ${link(sql`claim_password_hash`)} ELSE ${users.passwordHash} END`,
-				fullName: sql`CASE WHEN ${claimed} THEN ${link(sql`claim_full_name`)} ELSE ${users.fullName} END`,
-				role: sql`CASE WHEN ${users.email} IN (SELECT value FROM json_each(${JSON.stringify([...adminEmails])}))
-					THEN 'admin' ELSE ${users.role} END`,
+				role: adminIfListed(sql`${users.email}`, input.adminEmails, sql`${users.role}`),
+				tokenVersion: sql`${users.tokenVersion} + 1`,
 				updatedAt: now,
 			})
-			.where(and(eq(users.id, link(sql`user_id`)), sql`NOT (${claimed} AND ${rivalClaim})`))
-			.returning(userColumns),
-		// The account's other links are spent with this one — rival claims too, applied or not.
-		rawQuery(sql`UPDATE email_tokens SET used_at = ${now}
-			WHERE user_id = ${link(sql`user_id`)} AND purpose = 'verify_email' AND used_at IS NULL`),
-		rawQuery<{ conflicted: number }>(sql`SELECT ${rivalClaim} AS conflicted`),
-	]);
-	const user = verified[0];
-	if (user) return user;
-	if (conflict[0]?.conflicted) {
-		throw new AppError(
-			"AUTH_INVALID_TOKEN",
-			"This address was registered more than once at about the same time (perhaps by someone else), so no registration was applied: register again and follow the link of that email",
-			"token",
-			{ status: 400 },
-		);
-	}
-	throw invalidLink();
+			.where(and(sql`${users.id} = ${owner}`, isNull(users.erasedAt), eq(users.isGuest, false)))
+			.returning({ id: users.id }),
+		sessions: rawQuery(sql`UPDATE refresh_tokens SET revoked_at = ${now}
+			WHERE user_id = ${owner} AND revoked_at IS NULL AND ${changedHere}`),
+		failures: rawQuery(sql`DELETE FROM login_attempts
+			WHERE email = (SELECT email FROM users WHERE id = ${owner}) AND ${changedHere}`),
+		otherLinks: rawQuery(sql`UPDATE email_tokens SET used_at = ${now}
+			WHERE user_id = ${owner} AND purpose IN (${inList(RESET_LINKS)}) AND used_at IS NULL
+				AND token_hash <> ${tokenHash}`),
+		spent: rawQuery(sql`UPDATE email_tokens SET used_at = ${now}
+			WHERE token_hash = ${tokenHash} AND purpose IN (${inList(RESET_LINKS)}) AND used_at IS NULL`),
+	});
+	if (changed.length === 0) throw invalidLink();
 }
 
-/**
- * One round trip: a new verification link, unless the address is verified (409) or a link went out in the
- * last minute (429) — both decided inside the INSERT.
- */
-export async function resendVerification(
+/** The address a live link is for (the pages show it), or null: a read, nothing changes. */
+export async function addressOfLink(
 	db: Db,
-	userId: number,
-): Promise<{ email: string; fullName: string | null; verificationToken: string }> {
-	const token = newSecretToken();
-	const now = new Date();
-	const recent = new Date(now.getTime() - RESEND_INTERVAL_MS).toISOString();
-	const [issued, state] = await batch(db, [
-		rawQuery<{
-			email: string;
-		}>(sql`INSERT INTO email_tokens (token_hash, purpose, user_id, email, created_at, expires_at)
-			SELECT ${await hashToken(token)}, 'verify_email', id, email, ${now.toISOString()},
-				${new Date(now.getTime() + EMAIL_TOKEN_TTL_MS).toISOString()}
-			FROM users WHERE id = ${userId} AND email_verified = 0
-				AND NOT EXISTS (SELECT 1 FROM email_tokens
-					WHERE user_id = ${userId} AND purpose = 'verify_email' AND created_at > ${recent})
-			RETURNING email`),
-		db
-			.select({
-				email: users.email,
-				fullName: users.fullName,
-				emailVerified: users.emailVerified,
-				lastSent: sql<string | null>`(SELECT max(created_at) FROM email_tokens
-					WHERE user_id = ${userId} AND purpose = 'verify_email')`,
-			})
-			.from(users)
-			.where(eq(users.id, userId)),
-	]);
-	const user = state[0];
-	if (!user || user.emailVerified) {
-		throw new AppError("EMAIL_ALREADY_VERIFIED", "This email address is already verified");
-	}
-	if (issued.length === 0) {
-		const last = user.lastSent ? Date.parse(user.lastSent) : now.getTime();
-		throw rateLimited(
-			"A verification email was sent less than a minute ago",
-			last + RESEND_INTERVAL_MS,
-			now.getTime(),
+	token: string,
+	kind: "sign_up" | "reset",
+): Promise<string | null> {
+	const now = new Date().toISOString();
+	const purposes = kind === "sign_up" ? ["sign_up"] : RESET_LINKS;
+	const [link] = await db
+		.select({ email: emailTokens.email })
+		.from(emailTokens)
+		.where(
+			and(
+				eq(emailTokens.tokenHash, await hashToken(token)),
+				sql`${emailTokens.purpose} IN (${inList(purposes)})`,
+				isNull(emailTokens.usedAt),
+				gt(emailTokens.expiresAt, now),
+			),
 		);
-	}
-	return { email: user.email, fullName: user.fullName, verificationToken: token };
+	return link?.email ?? null;
 }
 
 async function tokenPair(claims: AccessClaims, refreshToken: string, jwtSecret: string): Promise<TokenPair> {
@@ -270,7 +335,7 @@ export async function logIn(
 	const account = found[0];
 	// One key derivation whatever the account: unknown, passwordless guest or wrong password alike.
 	const passwordMatches = await verifyPassword(password, account?.passwordHash ?? null);
-	// A guest account logs in only once its registration is verified (see `registerUser`).
+	// A guest account has no password: it logs in once a sign-up of its address is completed.
 	if (!account || !passwordMatches || account.isGuest) {
 		throw new AppError("AUTH_INVALID_CREDENTIALS", "Email or password is incorrect");
 	}
@@ -305,28 +370,28 @@ export async function rotateRefreshToken(db: Db, presented: string, jwtSecret: s
 	const successorHash = await hashToken(successor);
 	const expiresAt = new Date(Date.now() + REFRESH_TOKEN_TTL_MS).toISOString();
 
-	const [, , , owner] = await batch(db, [
+	const { owner } = await batch(db, {
 		// A spent token presented again: revoke its family (the successor included).
-		rawQuery(sql`
+		replayRevoked: rawQuery(sql`
 			UPDATE refresh_tokens SET revoked_at = ${now}
 			WHERE revoked_at IS NULL AND family_id = (
 				SELECT family_id FROM refresh_tokens WHERE token_hash = ${presentedHash} AND used_at IS NOT NULL)`),
 		// The decision: only one request can move used_at from NULL, and only for an active user.
-		rawQuery(sql`
+		spent: rawQuery(sql`
 			UPDATE refresh_tokens SET used_at = ${now}, replaced_by_hash = ${successorHash}
 			WHERE token_hash = ${presentedHash} AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ${now}
 				AND user_id IN (SELECT id FROM users WHERE is_active = 1)`),
 		// Issued only if the UPDATE above was this request's (its successor hash is unique).
-		rawQuery(sql`
+		successor: rawQuery(sql`
 			INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at, created_at)
 			SELECT user_id, family_id, ${successorHash}, ${expiresAt}, ${now} FROM refresh_tokens
 			WHERE token_hash = ${presentedHash} AND replaced_by_hash = ${successorHash}`),
-		db
+		owner: db
 			.select({ userId: users.id, tokenVersion: users.tokenVersion })
 			.from(refreshTokens)
 			.innerJoin(users, eq(users.id, refreshTokens.userId))
 			.where(eq(refreshTokens.tokenHash, successorHash)),
-	]);
+	});
 	const claims = owner[0];
 	if (!claims) throw new AppError("AUTH_INVALID_TOKEN", "The refresh token is invalid or expired");
 	return tokenPair(claims, successor, jwtSecret);
@@ -345,8 +410,9 @@ export async function revokeRefreshToken(db: Db, presented: string): Promise<voi
  * Housekeeping (cron): login attempts outside the window, refresh tokens past their expiry, networks not
  * logged in from for 30 days and emailed links past their expiry no longer decide anything, and the links
  * carry an address and a client network that must not stay longer than they serve (API.md, Privacy). The
- * email throttles count links of the last day at most, and a link lives 24 hours. Expired refresh tokens are
- * the only ones removed, so reuse detection keeps every live family.
+ * per-address caps count the links of the last day, so an expired link goes once it is a day old (a
+ * sign-up or guest link expires then; a reset link, after an hour, stays as a count until then). Expired
+ * refresh tokens are the only ones removed, so reuse detection keeps every live family.
  */
 export async function purgeExpiredAuthRecords(db: Db, now: Date): Promise<void> {
 	const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
@@ -354,6 +420,13 @@ export async function purgeExpiredAuthRecords(db: Db, now: Date): Promise<void> 
 		db.delete(loginAttempts).where(lte(loginAttempts.attemptedAt, windowStart)),
 		db.delete(refreshTokens).where(lte(refreshTokens.expiresAt, now.toISOString())),
 		forgetOldLoginNetworks(db, now),
-		db.delete(emailTokens).where(lte(emailTokens.expiresAt, now.toISOString())),
+		db
+			.delete(emailTokens)
+			.where(
+				and(
+					lte(emailTokens.expiresAt, now.toISOString()),
+					lte(emailTokens.createdAt, new Date(now.getTime() - 24 * HOUR_MS).toISOString()),
+				),
+			),
 	]);
 }

@@ -520,7 +520,7 @@ export async function confirmGuestPrebook(db: Db, token: string): Promise<Preboo
 	if (state.verified !== 1) {
 		throw new AppError(
 			"AUTH_INVALID_TOKEN",
-			"This address belongs to an account that is not verified yet: follow the link sent when it was registered, then pre-book signed in",
+			"This address belongs to an account that is not verified: reset its password (POST /auth/password/forgot) or finish a sign-up of the address, then pre-book signed in",
 			"token",
 			{ status: 400 },
 		);

@@ -1,8 +1,9 @@
+import { PAGE_CONTENT_SECURITY_POLICY } from "../../lib/pages.ts";
 import { verifyUnsubscribeToken } from "../../prebook-emails/unsubscribe-token.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
 import type * as routes from "./unsubscribe.routes.ts";
-import { confirmPage, donePage, notFoundPage, PAGE_CONTENT_SECURITY_POLICY } from "./unsubscribe.schemas.ts";
+import { confirmPage, donePage, notFoundPage } from "./unsubscribe.schemas.ts";
 import { describeUnsubscribe, unsubscribe } from "./unsubscribe.service.ts";
 
 export const show: AppRouteHandler<typeof routes.show> = async (c) => {

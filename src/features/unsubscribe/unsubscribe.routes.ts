@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { errorResponses, publicRoute, standardHeaders } from "../../lib/openapi.ts";
-import { htmlPage, oneClickBody, oneClickBodyOnly, UnsubscribeParams } from "./unsubscribe.schemas.ts";
+import { htmlPage } from "../../lib/pages.ts";
+import { oneClickBody, oneClickBodyOnly, UnsubscribeParams } from "./unsubscribe.schemas.ts";
 
 export const show = createRoute({
 	operationId: "showUnsubscribePage",

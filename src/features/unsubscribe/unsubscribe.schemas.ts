@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { html } from "hono/html";
 import { AppError } from "../../lib/errors.ts";
+import { pageLayout } from "../../lib/pages.ts";
 import type { UnsubscribeScope } from "../../prebook-emails/unsubscribe-token.ts";
 import type { AppEnv } from "../../types.ts";
 
@@ -54,35 +55,11 @@ export const oneClickBodyOnly = createMiddleware<AppEnv>(async (c, next) => {
 	await next();
 });
 
-export const htmlPage = (description: string) => ({
-	description,
-	content: { "text/html": { schema: z.string().openapi({ example: "<!doctype html>…" }) } },
-});
-
 /** What the pages say a token will do (or did). */
 export interface UnsubscribeView {
 	scope: UnsubscribeScope;
 	bookTitle: string | null;
 }
-
-/** The pages set their own policy: no script at all, inline style only, the form posts to this origin. */
-export const PAGE_CONTENT_SECURITY_POLICY =
-	"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
-const layout = (title: string, body: ReturnType<typeof html>) => html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${title}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;line-height:1.5}button{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}</style>
-</head>
-<body>
-<h1>${title}</h1>
-${body}
-</body>
-</html>`;
 
 const whatItDoes = (view: UnsubscribeView) =>
 	view.scope === "all"
@@ -91,20 +68,20 @@ const whatItDoes = (view: UnsubscribeView) =>
 
 /** GET: says what will happen and asks for a click — mail scanners follow links, so a GET changes nothing. */
 export const confirmPage = (view: UnsubscribeView) =>
-	layout(
+	pageLayout(
 		view.scope === "all" ? "Stop restock emails" : "Cancel your pre-booking",
 		html`${whatItDoes(view)}
 <form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">${view.scope === "all" ? "Stop restock emails" : "Cancel my pre-booking"}</button></form>`,
 	);
 
 export const donePage = (view: UnsubscribeView) =>
-	layout(
+	pageLayout(
 		view.scope === "all" ? "You will get no more restock emails" : "Your pre-booking is cancelled",
 		html`<p>${view.scope === "all" ? "Done: the pre-booking is cancelled and restock emails are off." : "Done. You can pre-book the book again at any time."}</p>`,
 	);
 
 export const notFoundPage = () =>
-	layout(
+	pageLayout(
 		"This link is not valid",
 		html`<p>The link is incomplete or was changed. Use the link from the email as it is, or manage your pre-bookings in your account.</p>`,
 	);
