@@ -248,15 +248,6 @@ export interface StatementGroup<T> {
 	read(results: readonly unknown[]): T;
 }
 
-/** A group from its statements and a reader typed by them. */
-export function statementGroup<const S extends readonly Statement[], T>(
-	statements: S,
-	read: (results: StatementResults<S>) => T,
-): StatementGroup<T> {
-	// The only place a group's untyped slice of batch results meets its statements' types.
-	return { kind: "group", statements, read: (results) => read(results as StatementResults<S>) };
-}
-
 /** Several groups as one, read as an array (the same statements for several books, say). */
 export function groupAll<T>(groups: readonly StatementGroup<T>[]): StatementGroup<T[]> {
 	return {
@@ -328,6 +319,11 @@ export async function batch(
 	if (Array.isArray(parts)) return runStatements(db, parts);
 	const group = namedGroup(parts as Record<string, BatchPart>);
 	return group.read(await runStatements(db, group.statements));
+}
+
+/** A group whose result is `read`'s reading of another group's (a policy's outcome from its named statements). */
+export function mapGroup<T, U>(group: StatementGroup<T>, read: (result: T) => U): StatementGroup<U> {
+	return { kind: "group", statements: group.statements, read: (results) => read(group.read(results)) };
 }
 
 /** Named parts as one group whose result has the same names (what `batch` runs; groups nest). */

@@ -16,7 +16,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Allocation, AllocationReason } from "../../db/schema.ts";
-import { rawQuery, type StatementGroup, statementGroup } from "../../lib/db.ts";
+import { mapGroup, namedGroup, rawQuery, type StatementGroup } from "../../lib/db.ts";
 import { outsideQuietHours } from "../../lib/time-zone.ts";
 import {
 	eventIdsOf,
@@ -79,29 +79,29 @@ function firstPerBook(
 const lineMembers = sql`pre_bookings AS p JOIN users AS u ON u.id = p.user_id JOIN books AS b ON b.id = p.book_id`;
 
 const notifyAll: Policy = (scope, reason, now) =>
-	statementGroup(
-		[
+	mapGroup(
+		namedGroup({
 			// A restock records itself (features/restocks) before the engine runs; any other change that makes
 			// copies available gets a notice record here, so every notification has a restock id to be emailed
 			// under (the delivery ledger is keyed by pre-booking and restock).
-			rawQuery(sql`
+			notice: rawQuery(sql`
 				INSERT INTO restocks (book_id, admin_id, quantity_before, quantity_after, notified_count, reason, created_at)
 				SELECT b.id, NULL, b.stock_quantity, b.stock_quantity, 0, ${reason}, ${now}
 				FROM ${openBooks(scope, "notify_all")} AND ${hasServable(now)}
 					AND NOT EXISTS (${noticesOfThisBatch(sql`b.id`, now)})`),
-			rawQuery<{ user_id: number; book_id: number; restock_id: number }>(sql`
+			notified: rawQuery<{ user_id: number; book_id: number; restock_id: number }>(sql`
 				UPDATE pre_bookings
 				SET status = 'notified', notified_at = ${now},
 					restock_id = (SELECT max(id) FROM restocks AS r WHERE r.book_id = pre_bookings.book_id)
 				WHERE status = 'waiting' AND book_id IN (SELECT b.id FROM ${openBooks(scope, "notify_all")})
 					AND NOT coalesce(paused_until > ${now}, 0)
 				RETURNING user_id, book_id, restock_id`),
-			rawQuery(sql`UPDATE restocks
+			counted: rawQuery(sql`UPDATE restocks
 				SET notified_count = (SELECT count(*) FROM pre_bookings AS p WHERE p.restock_id = restocks.id)
 				WHERE id IN (${noticesOfThisBatch(booksOf(scope), now)})`),
-			prebookNotifiedEvents(noticesOfThisBatch(booksOf(scope), now), now),
-		],
-		([, notified, , events]) => noticesOf(notified, events, now),
+			events: prebookNotifiedEvents(noticesOfThisBatch(booksOf(scope), now), now),
+		}),
+		({ notified, events }) => noticesOf(notified, events, now),
 	);
 
 /** What a notifying policy did: its notified readers grouped by restock record, and their events. */
@@ -149,15 +149,15 @@ const nextWave = (scope: LineScope, now: string) =>
  */
 const waves: Policy = (scope, reason, now) => {
 	const latestRestock = sql`(SELECT max(id) FROM restocks WHERE book_id = b.id)`;
-	return statementGroup(
-		[
+	return mapGroup(
+		namedGroup({
 			// A book switched to waves with copies and no restock record at all gets one to notify under.
-			rawQuery(sql`
+			notice: rawQuery(sql`
 				INSERT INTO restocks (book_id, admin_id, quantity_before, quantity_after, notified_count, reason, created_at)
 				SELECT b.id, NULL, b.stock_quantity, b.stock_quantity, 0, ${reason}, ${now}
 				FROM ${openBooks(scope, "waves")} AND ${hasServable(now)}
 					AND NOT EXISTS (SELECT 1 FROM restocks WHERE book_id = b.id)`),
-			rawQuery(sql`
+			wave: rawQuery(sql`
 				INSERT INTO notice_waves (restock_id, book_id, wave, notified_count, created_at)
 				SELECT r.id, b.id, coalesce((SELECT max(w.wave) FROM notice_waves AS w WHERE w.restock_id = r.id), 0) + 1,
 					0, ${now}
@@ -166,24 +166,24 @@ const waves: Policy = (scope, reason, now) => {
 					AND ${hasServable(now)}
 					AND coalesce((SELECT max(w.created_at) FROM notice_waves AS w WHERE w.restock_id = r.id)
 						<= strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '-' || b.wave_minutes || ' minutes'), 1)`),
-			rawQuery<{ user_id: number; book_id: number; restock_id: number }>(sql`
+			notified: rawQuery<{ user_id: number; book_id: number; restock_id: number }>(sql`
 				UPDATE pre_bookings
 				SET status = 'notified', notified_at = ${now},
 					restock_id = (SELECT max(id) FROM restocks AS r WHERE r.book_id = pre_bookings.book_id)
 				WHERE id IN (${nextWave(scope, now)})
 				RETURNING user_id, book_id, restock_id`),
-			rawQuery(sql`UPDATE notice_waves
+			waveCount: rawQuery(sql`UPDATE notice_waves
 				SET notified_count = (SELECT count(*) FROM pre_bookings AS p
 					WHERE p.restock_id = notice_waves.restock_id AND p.notified_at = ${now})
 				WHERE id IN (SELECT id FROM (${wavesOfThisBatch(scope, now)}))`),
 			// The record counts every wave's readers, and is unconfirmed until this wave is published.
-			rawQuery(sql`UPDATE restocks
+			restockCount: rawQuery(sql`UPDATE restocks
 				SET notified_count = (SELECT count(*) FROM pre_bookings AS p WHERE p.restock_id = restocks.id),
 					published_at = NULL
 				WHERE id IN (SELECT restock_id FROM (${wavesOfThisBatch(scope, now)}))`),
-			prebookNotifiedEvents(sql`SELECT restock_id FROM (${wavesOfThisBatch(scope, now)})`, now),
-		],
-		([, , notified, , , events]) => noticesOf(notified, events, now),
+			events: prebookNotifiedEvents(sql`SELECT restock_id FROM (${wavesOfThisBatch(scope, now)})`, now),
+		}),
+		({ notified, events }) => noticesOf(notified, events, now),
 	);
 };
 
@@ -197,13 +197,13 @@ const nextInLine = (scope: LineScope, now: string) =>
 	});
 
 const holdQueue: Policy = (scope, reason, now) =>
-	statementGroup(
-		[
-			offerRounds(scope, "hold_queue", reason, now, hasServable(now)),
-			offerSelected(nextInLine(scope, now), now),
-			prebookOfferedEvents(booksOf(scope), now),
-		],
-		([rounds, offered, events]) => ({
+	mapGroup(
+		namedGroup({
+			rounds: offerRounds(scope, "hold_queue", reason, now, hasServable(now)),
+			offered: offerSelected(nextInLine(scope, now), now),
+			events: prebookOfferedEvents(booksOf(scope), now),
+		}),
+		({ rounds, offered, events }) => ({
 			offers: roundsOf(rounds, offered),
 			webhookEventIds: eventIdsOf(events),
 		}),
@@ -276,36 +276,36 @@ const lottery: Policy = (scope, reason, now) => {
 			AND ${servable(p, now)})`;
 	const servableCount = sql`(SELECT count(*) FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
 		WHERE p.book_id = b.id AND p.status = 'waiting' AND ${servable(p, now)})`;
-	return statementGroup(
-		[
-			offerRounds(scope, "lottery", reason, now, hasRunnerUp),
-			offerSelected(runnersUp, now),
-			rawQuery(sql`UPDATE draw_entries SET won = 1
+	return mapGroup(
+		namedGroup({
+			rounds: offerRounds(scope, "lottery", reason, now, hasRunnerUp),
+			offered: offerSelected(runnersUp, now),
+			won: rawQuery(sql`UPDATE draw_entries SET won = 1
 				WHERE prebook_id IN (SELECT id FROM pre_bookings
 					WHERE status = 'offered' AND offered_at = ${now} AND book_id IN (${booksOf(scope)}))
 					AND draw_id = (SELECT max(d.id) FROM draws AS d JOIN pre_bookings AS p ON p.book_id = d.book_id
 						WHERE p.id = draw_entries.prebook_id AND d.status = 'closed')`),
 			// The copies the runners-up took are held now; the rest is what the open draw gets.
-			recountHeld(scope),
-			rawQuery<{ id: number }>(sql`UPDATE draws
+			recounted: recountHeld(scope),
+			closing: rawQuery<{ id: number }>(sql`UPDATE draws
 				SET status = 'closing', closing_at = ${now},
 					copies = (SELECT min(b.stock_quantity - b.held_quantity, ${servableCount}) FROM books AS b
 						WHERE b.id = draws.book_id),
 					entries = (SELECT ${servableCount} FROM books AS b WHERE b.id = draws.book_id)
 				WHERE status = 'open' AND book_id IN (SELECT b.id FROM ${openBooks(scope, "lottery")} AND ${hasServable(now)})
 				RETURNING id`),
-			rawQuery(sql`INSERT INTO draw_entries (draw_id, prebook_id)
+			entries: rawQuery(sql`INSERT INTO draw_entries (draw_id, prebook_id)
 				SELECT d.id, p.id FROM draws AS d JOIN books AS b ON b.id = d.book_id
 					JOIN pre_bookings AS p ON p.book_id = d.book_id AND p.status = 'waiting'
 					JOIN users AS u ON u.id = p.user_id
 				WHERE d.status = 'closing' AND d.closing_at = ${now} AND d.book_id IN (${booksOf(scope)})
 					AND ${servable(p, now)}`),
-			prebookOfferedEvents(booksOf(scope), now),
-			rawQuery<{ id: number }>(sql`SELECT b.id FROM books AS b
+			events: prebookOfferedEvents(booksOf(scope), now),
+			drawless: rawQuery<{ id: number }>(sql`SELECT b.id FROM books AS b
 				WHERE b.id IN (${booksOf(scope)}) AND b.allocation = 'lottery'
 					AND NOT EXISTS (SELECT 1 FROM draws AS d WHERE d.book_id = b.id AND d.status IN ('open', 'closing'))`),
-		],
-		([rounds, offered, , recounted, closing, , events, drawless]) => ({
+		}),
+		({ rounds, offered, recounted, closing, events, drawless }) => ({
 			offers: roundsOf(rounds, offered),
 			catalogBookIds: recounted.map((book) => book.id),
 			webhookEventIds: eventIdsOf(events),
