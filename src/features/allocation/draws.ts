@@ -89,9 +89,13 @@ export async function completeDraw(db: Db, drawId: number, now: string): Promise
 	const writes = [];
 	for (let at = 0; at < scores.length; at += SCORES_PER_STATEMENT) {
 		writes.push(
-			rawQuery(sql`UPDATE draw_entries SET score = j.value ->> 's'
+			// An upsert driven by the scores (a seek per entry on uq_draw_entries_draw_prebook); an UPDATE … FROM
+			// json_each was planned as a scan of the draw's entries per score: quadratic.
+			rawQuery(sql`INSERT INTO draw_entries (draw_id, prebook_id, score)
+				SELECT ${drawId}, j.value ->> 'p', j.value ->> 's'
 				FROM json_each(${JSON.stringify(scores.slice(at, at + SCORES_PER_STATEMENT))}) AS j
-				WHERE draw_entries.draw_id = ${drawId} AND draw_entries.prebook_id = j.value ->> 'p'`),
+				WHERE EXISTS (SELECT 1 FROM draw_entries AS e WHERE e.draw_id = ${drawId} AND e.prebook_id = j.value ->> 'p')
+				ON CONFLICT (draw_id, prebook_id) DO UPDATE SET score = excluded.score`),
 		);
 	}
 	for (let at = 0; at < writes.length; at += STATEMENTS_PER_BATCH) {
