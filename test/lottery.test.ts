@@ -6,13 +6,16 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { PREBOOK_QUEUE_NAME } from "../src/prebook-emails/email-consumer";
 import {
 	addToCart,
 	api,
 	createAdmin,
 	createBook,
 	createUser,
+	deliver,
 	prebookAll,
+	recordEmails,
 	runCron,
 	stubQueue,
 	type TestUser,
@@ -127,6 +130,27 @@ describe("lottery", () => {
 		for (const id of runnersUp) expect(await statusOf(id)).toBe("offered");
 		expect((await entriesOf(book.id, closed.id)).filter((entry) => entry.won)).toHaveLength(4);
 		await expectInvariants();
+	});
+
+	it("a winner's email says the draw picked them, with the hold's end in their time zone", async () => {
+		const winner = await createUser();
+		await api("PATCH", "/users/me/preferences", {
+			token: winner.token,
+			body: { time_zone: "Europe/Berlin" },
+		});
+		const book = await createBook(admin.token, { stock_quantity: 0, allocation: "lottery" });
+		await prebookAll([winner], book.id);
+		const queue = stubQueue();
+		queue.clear();
+		await setStock(book.id, 1);
+		const mail = recordEmails();
+
+		await deliver(PREBOOK_QUEUE_NAME, queue.published());
+
+		const [email] = mail.mock.calls.map(([message]) => message as { subject: string; text: string });
+		expect(email?.subject).toBe(`You won the draw: ${book.title}`);
+		expect(email?.text).toContain(`/books/${book.id}/draws`);
+		expect(email?.text).toContain("(Europe/Berlin)");
 	});
 
 	it("a draw left half-done (closed on its entries, never scored) is completed by the cron", async () => {

@@ -8,7 +8,7 @@
  * JSON parameter through `json_each`, so a message of any size stays within D1's 100-parameter cap.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { books, emailDeliveries, preBookings, restocks, users } from "../db/schema.ts";
+import { type Allocation, books, emailDeliveries, preBookings, restocks, users } from "../db/schema.ts";
 import { batch, type Db, rawQuery } from "../lib/db.ts";
 import { PREBOOK_NOTIFIED, type PrebookMessage } from "./messages.ts";
 
@@ -28,7 +28,7 @@ export interface Recipient {
 }
 
 export interface ClaimedDelivery {
-	book: { id: number; title: string; priceCents: number } | null;
+	book: { id: number; title: string; priceCents: number; allocation: Allocation } | null;
 	recipients: Recipient[];
 	claimToken: string;
 }
@@ -95,7 +95,12 @@ export async function claimRecipients(db: Db, message: PrebookMessage, now: Date
 			.innerJoin(preBookings, eq(preBookings.id, emailDeliveries.prebookId))
 			.where(and(eq(emailDeliveries.claimToken, claimToken), eq(emailDeliveries.status, "sending"))),
 		book: db
-			.select({ id: books.id, title: books.title, priceCents: books.priceCents })
+			.select({
+				id: books.id,
+				title: books.title,
+				priceCents: books.priceCents,
+				allocation: books.allocation,
+			})
 			.from(books)
 			.where(eq(books.id, message.book_id)),
 	});

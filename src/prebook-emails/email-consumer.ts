@@ -91,6 +91,7 @@ export async function deliverPrebookEmails(
 						...content,
 						holdExpiresAt: recipient.holdExpiresAt ?? message.hold_expires_at,
 						timeZone: recipient.timeZone,
+						drawn: book.allocation === "lottery",
 					});
 		try {
 			await mailer.send(email);

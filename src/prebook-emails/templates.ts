@@ -118,20 +118,26 @@ export function restockEmail(input: BookEmailInput): OutgoingEmail {
 }
 
 /** hold_queue: a copy is held for this reader until the hold expires. */
+/** A held copy: the reader reached the front of the line, or (`drawn`) a lottery draw picked them. */
 export function offerEmail(
-	input: BookEmailInput & { holdExpiresAt: string; timeZone?: string },
+	input: BookEmailInput & { holdExpiresAt: string; timeZone?: string; drawn?: boolean },
 ): OutgoingEmail {
 	const until = formatHoldExpiry(input.holdExpiresAt, input.timeZone);
+	const held = `a copy of "${input.title}" (${formatCents(input.priceCents)}) is held for you until ${until}.`;
 	return renderEmail({
 		to: input.to,
 		fullName: input.fullName,
-		subject: `A copy is held for you: ${input.title}`,
-		body: [
-			`It's your turn: a copy of "${input.title}" (${formatCents(input.priceCents)}) is held for you until ${until}.`,
-			"After that it goes to the next reader in line.",
-		],
+		subject: input.drawn ? `You won the draw: ${input.title}` : `A copy is held for you: ${input.title}`,
+		body: input.drawn
+			? [
+					`The draw for "${input.title}" picked you: ${held}`,
+					`Anyone can check the draw: ${input.appUrl}/books/${input.bookId}/draws. After that time the copy goes to the next reader the draw picked.`,
+				]
+			: [`It's your turn: ${held}`, "After that it goes to the next reader in line."],
 		action: { label: "Buy it before then", url: `${input.appUrl}/books/${input.bookId}` },
-		reason: "You received this email because you pre-booked this book and reached the front of its line.",
+		reason: input.drawn
+			? "You received this email because you pre-booked this book and were drawn for a copy."
+			: "You received this email because you pre-booked this book and reached the front of its line.",
 		...unsubscribeParts(input.unsubscribe),
 	});
 }
