@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../src/lib/db";
-import { outsideQuietHours, utcOffsetMinutes } from "../src/lib/time-zone";
+import { outsideQuietHours, preferredLocale, utcOffsetMinutes } from "../src/lib/time-zone";
 import { api, createAdmin, createBook, createUser, expectError, prebookAll, type TestUser } from "./helpers";
 
 let admin: TestUser;
@@ -91,5 +91,16 @@ describe("quiet hours", () => {
 			locale: "en",
 			time_zone: "UTC",
 		});
+	});
+});
+
+describe("language", () => {
+	it("takes the best supported language of Accept-Language, else English", () => {
+		expect(preferredLocale("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7")).toBe("fr");
+		expect(preferredLocale("es, de-AT;q=0.5")).toBe("de");
+		expect(preferredLocale("en;q=0.1, de;q=0.9")).toBe("de");
+		expect(preferredLocale("de;q=0, fr;q=0.2")).toBe("fr");
+		expect(preferredLocale("ja")).toBe("en");
+		expect(preferredLocale(undefined)).toBe("en");
 	});
 });

@@ -129,6 +129,18 @@ describe("POST /auth/register makes no account: it emails the address", () => {
 });
 
 describe("POST /auth/register/complete", () => {
+	it("gives the new account the language its browser asks for (Accept-Language), else English", async () => {
+		const email = uniqueEmail("sprache");
+		await register(email);
+		const res = await api("POST", "/auth/register/complete", {
+			body: { token: emailedLinkToken(email, "/signup"), password: PASSWORD },
+			headers: { "Accept-Language": "de-DE,de;q=0.9,en;q=0.8" },
+		});
+		expect(res.status).toBe(201);
+		const preferences = await api("GET", "/users/me/preferences", { token: res.body.access_token });
+		expect(preferences.body).toMatchObject({ locale: "de", time_zone: "UTC" });
+	});
+
 	it("makes the account, verified, signed in, in one round trip; the link works once", async () => {
 		const email = uniqueEmail("complete");
 		await register(email);

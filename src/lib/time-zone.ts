@@ -8,6 +8,29 @@ import { type SQL, sql } from "drizzle-orm";
 export const LOCALES = ["en", "de", "fr"] as const;
 export type Locale = (typeof LOCALES)[number];
 
+/**
+ * The best supported language of an `Accept-Language` header (RFC 9110: tags by quality, first wins on
+ * ties; `de-AT` matches `de`), else English.
+ */
+export function preferredLocale(header: string | undefined | null): Locale {
+	const ranked = (header ?? "")
+		.split(",")
+		.map((part, order) => {
+			const [tag = "", ...params] = part.trim().toLowerCase().split(";");
+			const q = Number(
+				params
+					.find((param) => param.trim().startsWith("q="))
+					?.trim()
+					.slice(2) ?? 1,
+			);
+			return { language: tag.split("-")[0] ?? "", q: Number.isFinite(q) ? q : 0, order };
+		})
+		.filter((entry) => entry.q > 0)
+		.sort((a, b) => b.q - a.q || a.order - b.order);
+	const match = ranked.find((entry) => (LOCALES as readonly string[]).includes(entry.language));
+	return (match?.language as Locale | undefined) ?? "en";
+}
+
 /** An IANA zone the runtime knows (workerd's Intl has the IANA database), in its canonical spelling. */
 export function canonicalTimeZone(zone: string): string | null {
 	try {

@@ -4,6 +4,7 @@ import { AppError, validationError } from "../../lib/errors.ts";
 import { formFields, PAGE_CONTENT_SECURITY_POLICY } from "../../lib/pages.ts";
 import { hashPassword } from "../../lib/password.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
+import { preferredLocale } from "../../lib/time-zone.ts";
 import {
 	ACCESS_TOKEN_TTL_SECONDS,
 	hashToken,
@@ -70,6 +71,7 @@ async function finishSignUp(
 		passwordHash: await hashPassword(input.password),
 		fullName: input.fullName,
 		adminEmails: c.var.config.adminEmails,
+		locale: preferredLocale(c.req.header("Accept-Language")),
 		session: input.signIn
 			? {
 					refreshTokenHash: await hashToken(refreshToken),

@@ -140,6 +140,8 @@ export async function completeSignUp(
 		passwordHash: string;
 		fullName: string | null;
 		adminEmails: ReadonlySet<string>;
+		/** For a new account: the best language of the completing request's `Accept-Language`. */
+		locale: string;
 		/** Start a login session (the JSON route); the page signs nobody in. */
 		session: NewSession | null;
 	},
@@ -161,9 +163,9 @@ export async function completeSignUp(
 			WHERE revoked_at IS NULL AND user_id IN (SELECT id FROM users AS u
 				WHERE u.email = ${address} AND u.is_guest = 0 AND ${takeable("u")})`),
 		taken: rawQuery(sql`INSERT INTO users
-				(email, password_hash, full_name, role, email_verified, is_guest, created_at, updated_at)
+				(email, password_hash, full_name, role, email_verified, is_guest, locale, created_at, updated_at)
 			SELECT email, ${input.passwordHash}, ${input.fullName},
-				${adminIfListed(sql`email`, input.adminEmails, sql`'user'`)}, 1, 0, ${now}, ${now}
+				${adminIfListed(sql`email`, input.adminEmails, sql`'user'`)}, 1, 0, ${input.locale}, ${now}, ${now}
 			FROM (${live}) WHERE true
 			ON CONFLICT (email) DO UPDATE SET
 				password_hash = excluded.password_hash, full_name = excluded.full_name,

@@ -1,6 +1,7 @@
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
 import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
+import { preferredLocale } from "../../lib/time-zone.ts";
 import { guestConfirmationEmail } from "../../prebook-emails/templates.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
@@ -133,4 +134,14 @@ export const guestCreate: AppRouteHandler<typeof routes.guestCreate> = async (c)
 };
 
 export const guestConfirm: AppRouteHandler<typeof routes.guestConfirm> = async (c) =>
-	c.json(toPrebookResponse(await confirmGuestPrebook(c.var.db, c.req.valid("json").token)), 201);
+	c.json(
+		toPrebookResponse(
+			// A new guest account speaks the language the guest's browser asks for.
+			await confirmGuestPrebook(
+				c.var.db,
+				c.req.valid("json").token,
+				preferredLocale(c.req.header("Accept-Language")),
+			),
+		),
+		201,
+	);

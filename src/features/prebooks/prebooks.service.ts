@@ -471,7 +471,7 @@ export async function requestGuestPrebook(
  * first does the work and spends it, and the second finds it used — 400, nothing created, also long after
  * (a replay once the guest cancelled makes no new pre-booking).
  */
-export async function confirmGuestPrebook(db: Db, token: string): Promise<PrebookView> {
+export async function confirmGuestPrebook(db: Db, token: string, locale = "en"): Promise<PrebookView> {
 	const now = new Date().toISOString();
 	const tokenHash = await hashToken(token);
 	const unused = sql`token_hash = ${tokenHash} AND purpose = 'guest_prebook' AND expires_at > ${now}
@@ -481,8 +481,8 @@ export async function confirmGuestPrebook(db: Db, token: string): Promise<Preboo
 	const bookOfLink = sql`(SELECT book_id FROM (${link}))`;
 	const { inserted, created, diagnosis } = await batch(db, {
 		guestAccount: rawQuery(sql`INSERT INTO users
-				(email, password_hash, is_guest, email_verified, created_at, updated_at)
-			SELECT email, '!guest', 1, 1, ${now}, ${now} FROM (${link}) WHERE true
+				(email, password_hash, is_guest, email_verified, locale, created_at, updated_at)
+			SELECT email, '!guest', 1, 1, ${locale}, ${now}, ${now} FROM (${link}) WHERE true
 			ON CONFLICT (email) DO NOTHING`),
 		inserted: rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
 			SELECT u.id, b.id, 'waiting', ${now}
