@@ -102,6 +102,21 @@ describe("waves", () => {
 		await expectInvariants();
 	});
 
+	it("a restock on top of copies still available waits for the next wave (waves start at 0 → more)", async () => {
+		const readers: TestUser[] = [];
+		for (let i = 0; i < 6; i++) readers.push(await createUser());
+		const book = await createBook(admin.token, { stock_quantity: 0, allocation: "waves", wave_factor: 2 });
+		const ids = await prebookAll(readers, book.id);
+		await setStock(book.id, 1);
+		expect((await statusesOf(readers, ids)).filter((s) => s === "notified")).toHaveLength(2);
+
+		await setStock(book.id, 2);
+		await Promise.all([setStock(book.id, 3), setStock(book.id, 4)]);
+
+		expect((await statusesOf(readers, ids)).filter((s) => s === "notified")).toHaveLength(2);
+		await expectInvariants();
+	});
+
 	it("a wave passes over readers who cannot be told; they keep their place", async () => {
 		const unverified = await createUser({ verified: false });
 		const [a, b, c] = [await createUser(), await createUser(), await createUser()];

@@ -141,9 +141,10 @@ const nextWave = (scope: LineScope, now: string) =>
 	});
 
 /**
- * `waves` (rule 6): a book with available copies and servable readers gets a wave when its latest restock
- * record has none yet (the restock's first wave, at once) or its last wave is `wave_minutes` old (the
- * next, by the cron or by any change that runs the engine). Each wave is a `notice_waves` row under the
+ * `waves` (rule 6): a book with available copies and servable readers gets a wave when a restock took its
+ * available copies from 0 (the restock's first wave, at once) or when its last wave is `wave_minutes` old
+ * (the next, by the cron or by any change that runs the engine): a restock on top of copies still
+ * available waits for the next wave, sized on all of them. Each wave is a `notice_waves` row under the
  * restock record; its readers become `notified` under that record, which goes back to the relay until the
  * wave's publication is confirmed. No copy is held.
  */
@@ -164,8 +165,13 @@ const waves: Policy = (scope, reason, now) => {
 				FROM books AS b JOIN restocks AS r ON r.id = ${latestRestock}
 				WHERE b.id IN (${booksOf(scope)}) AND b.allocation = 'waves' AND b.stock_quantity > b.held_quantity
 					AND ${hasServable(now)}
-					AND coalesce((SELECT max(w.created_at) FROM notice_waves AS w WHERE w.restock_id = r.id)
-						<= strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '-' || b.wave_minutes || ' minutes'), 1)`),
+					AND (
+						-- The book's last wave is wave_minutes old (or it never had one)…
+						coalesce((SELECT max(w.created_at) FROM notice_waves AS w WHERE w.book_id = b.id)
+							<= strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '-' || b.wave_minutes || ' minutes'), 1)
+						-- …or a restock just took the available copies from 0: its first wave goes at once.
+						OR (r.reason = 'restock' AND r.quantity_before <= b.held_quantity
+							AND NOT EXISTS (SELECT 1 FROM notice_waves AS w WHERE w.restock_id = r.id)))`),
 			notified: rawQuery<{ user_id: number; book_id: number; restock_id: number }>(sql`
 				UPDATE pre_bookings
 				SET status = 'notified', notified_at = ${now},

@@ -1,11 +1,14 @@
+import type { Context } from "hono";
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
 import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
 import { preferredLocale } from "../../lib/time-zone.ts";
 import { guestConfirmationEmail } from "../../prebook-emails/templates.ts";
-import type { AppRouteHandler } from "../../types.ts";
+import type { AppEnv, AppRouteHandler } from "../../types.ts";
+import type { Outcome } from "../allocation/outcome.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
 import type * as routes from "./prebooks.routes.ts";
+import type { PrebookView } from "./prebooks.schemas.ts";
 import {
 	LINE_CSV_COLUMNS,
 	lineCursor,
@@ -57,16 +60,29 @@ export const pause: AppRouteHandler<typeof routes.pause> = async (c) => {
 	return c.json(toPrebookResponse(prebook), 200);
 };
 
-export const resume: AppRouteHandler<typeof routes.resume> = async (c) => {
-	const { prebook, outcome } = await resumePrebook(c.var.db, c.var.caller.id, c.req.valid("param").id);
-	await publishAfterCommit(c, outcome);
+/**
+ * The pre-booking after a change and its publication: when the change closed a lottery draw, the draw was
+ * completed after the commit, so the answer is read again (the reader may have won it).
+ */
+async function afterChange(
+	c: Context<AppEnv>,
+	id: number,
+	change: { prebook: PrebookView; outcome: Outcome },
+) {
+	await publishAfterCommit(c, change.outcome);
+	const prebook =
+		change.outcome.closingDraws.length > 0 ? await getPrebook(c.var.db, c.var.caller.id, id) : change.prebook;
 	return c.json(toPrebookResponse(prebook), 200);
+}
+
+export const resume: AppRouteHandler<typeof routes.resume> = async (c) => {
+	const { id } = c.req.valid("param");
+	return afterChange(c, id, await resumePrebook(c.var.db, c.var.caller.id, id));
 };
 
 export const pass: AppRouteHandler<typeof routes.pass> = async (c) => {
-	const { prebook, outcome } = await passOffer(c.var.db, c.var.caller.id, c.req.valid("param").id);
-	await publishAfterCommit(c, outcome);
-	return c.json(toPrebookResponse(prebook), 200);
+	const { id } = c.req.valid("param");
+	return afterChange(c, id, await passOffer(c.var.db, c.var.caller.id, id));
 };
 
 export const demand: AppRouteHandler<typeof routes.demand> = async (c) => {
