@@ -10,4 +10,5 @@ export const webhooksRouter = createRouter()
 	.openapi(routes.remove, handlers.remove)
 	.openapi(routes.rotateSecret, handlers.rotateSecret)
 	.openapi(routes.listDeliveries, handlers.listDeliveries)
-	.openapi(routes.retryDelivery, handlers.retryDelivery);
+	.openapi(routes.retryDelivery, handlers.retryDelivery)
+	.openapi(routes.listEvents, handlers.listEvents);
