@@ -136,3 +136,112 @@ describe("GET /admin/events", () => {
 		expect((await feed(`after=${start}&types=restock.created`)).body).toEqual(before.body);
 	});
 });
+
+describe("GET /admin/webhooks/event-types", () => {
+	type Schema = Record<string, unknown>;
+	/** The document's schema with its `$ref`s resolved, to compare with the route's standalone ones. */
+	function resolve(node: unknown, components: Record<string, unknown>): unknown {
+		if (Array.isArray(node)) return node.map((item) => resolve(item, components));
+		if (node === null || typeof node !== "object") return node;
+		const ref = (node as { $ref?: string }).$ref;
+		if (ref) return resolve(components[ref.split("/").at(-1) as string], components);
+		return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, resolve(value, components)]));
+	}
+
+	/**
+	 * A JSON Schema check of the keywords these schemas use (zod's fromJSONSchema is not bundled in the
+	 * Worker); an unknown validation keyword fails the test rather than passing silently.
+	 */
+	function schemaProblems(schema: Schema, value: unknown, path = "$"): string[] {
+		const known = ["type", "properties", "required", "items", "enum", "format", "description", "example"];
+		const unknown = Object.keys(schema).filter((key) => !known.includes(key));
+		if (unknown.length > 0) return [`${path}: unsupported keywords ${unknown.join(", ")}`];
+		const types = [schema.type ?? []].flat() as string[];
+		const typeOf = (v: unknown) =>
+			v === null
+				? "null"
+				: Array.isArray(v)
+					? "array"
+					: Number.isInteger(v)
+						? "integer"
+						: typeof v === "number"
+							? "number"
+							: typeof v;
+		const actual = typeOf(value);
+		if (types.length > 0 && !types.some((t) => t === actual || (t === "number" && actual === "integer")))
+			return [`${path}: not ${types.join("|")}`];
+		if (schema.enum && !(schema.enum as unknown[]).includes(value)) return [`${path}: not in enum`];
+		if (schema.format === "date-time" && typeof value === "string" && Number.isNaN(Date.parse(value)))
+			return [`${path}: not date-time`];
+		const problems: string[] = [];
+		if (actual === "object") {
+			const record = value as Record<string, unknown>;
+			for (const key of (schema.required as string[] | undefined) ?? [])
+				if (!(key in record)) problems.push(`${path}.${key}: required`);
+			for (const [key, sub] of Object.entries((schema.properties as Record<string, Schema>) ?? {}))
+				if (key in record) problems.push(...schemaProblems(sub, record[key], `${path}.${key}`));
+		}
+		if (actual === "array" && schema.items)
+			(value as unknown[]).forEach((item, i) => {
+				problems.push(...schemaProblems(schema.items as Schema, item, `${path}[${i}]`));
+			});
+		return problems;
+	}
+
+	it("lists every type with the JSON Schema of its data, the same as the OpenAPI document's webhooks", async () => {
+		const res = await api("GET", "/admin/webhooks/event-types", { token: admin.token });
+		expect(res.status).toBe(200);
+		const document = (await api("GET", "/openapi.json")).body;
+		const documented = Object.keys(document.webhooks).sort();
+		expect(res.body.items.map((item: { type: string }) => item.type).sort()).toEqual(documented);
+		for (const item of res.body.items as { type: string; description: string; schema: Schema }[]) {
+			const envelope = resolve(
+				document.webhooks[item.type].post.requestBody.content["application/json"].schema,
+				document.components.schemas,
+			) as { properties: { data: Schema } };
+			expect(item.schema, item.type).toEqual(envelope.properties.data);
+			expect(item.description).toBe(document.webhooks[item.type].post.summary);
+			expect(item.schema).toMatchObject({ type: "object", required: expect.any(Array) });
+		}
+	});
+
+	it("validates the real payloads of the feed, and refuses a payload that breaks a schema", async () => {
+		const start = await lastSeq();
+		const book = await createBook(admin.token, {
+			stock_quantity: 0,
+			allocation: "hold_queue",
+			hold_hours: 1,
+		});
+		const readers = [await createUser(), await createUser()];
+		await prebookAll(readers, book.id);
+		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 1 } });
+		await runCron(Date.now() + 2 * 60 * 60 * 1000);
+		await restockWithReaders();
+		const { items } = (await api("GET", "/admin/webhooks/event-types", { token: admin.token })).body;
+		const schemas = new Map(
+			(items as { type: string; schema: Schema }[]).map((item) => [item.type, item.schema]),
+		);
+		const events = (await feed(`after=${start}`)).body.items as { type: string; data: unknown }[];
+		expect(new Set(events.map((event) => event.type))).toEqual(
+			new Set(["prebook.offered", "prebook.expired", "restock.created", "prebook.notified"]),
+		);
+		for (const event of events) {
+			expect(schemaProblems(schemas.get(event.type) as Schema, event.data), event.type).toEqual([]);
+		}
+		const restocked = events.find((event) => event.type === "restock.created") as { data: object };
+		const broken = { ...restocked.data, book_id: "7", created_at: "yesterday" };
+		expect(schemaProblems(schemas.get("restock.created") as Schema, broken)).toEqual([
+			"$.book_id: not integer",
+			"$.created_at: not date-time",
+		]);
+		const { notified_count: _, ...missing } = restocked.data as Record<string, unknown>;
+		expect(schemaProblems(schemas.get("restock.created") as Schema, missing)).toEqual([
+			"$.notified_count: required",
+		]);
+	});
+
+	it("is admin-only", async () => {
+		const reader = await createUser();
+		expect((await api("GET", "/admin/webhooks/event-types", { token: reader.token })).status).toBe(403);
+	});
+});

@@ -22,7 +22,7 @@
  * Adding an event type: one entry in `WEBHOOK_EVENTS` (its payload schema, which the OpenAPI document's
  * `webhooks` section and the endpoint validation read), and the statement in the batch that causes it.
  */
-import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { type SQL, sql } from "drizzle-orm";
 import { ALLOCATION_REASONS } from "../../db/schema.ts";
 import { rawQuery } from "../../lib/db.ts";
@@ -396,4 +396,47 @@ export function registerWebhookDocs(app: OpenAPIHono<AppEnv>): void {
 			},
 		});
 	}
+}
+
+type JsonSchema = Record<string, unknown>;
+
+/** Inlines `#/components/schemas/…` references, so each schema stands alone. */
+function inlineRefs(node: unknown, components: Record<string, unknown>): unknown {
+	if (Array.isArray(node)) return node.map((item) => inlineRefs(item, components));
+	if (node === null || typeof node !== "object") return node;
+	const ref = (node as { $ref?: unknown }).$ref;
+	if (typeof ref === "string" && ref.startsWith("#/components/schemas/")) {
+		return inlineRefs(components[ref.slice("#/components/schemas/".length)], components);
+	}
+	return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, inlineRefs(value, components)]));
+}
+
+let catalogue: { type: WebhookEventType; description: string; schema: JsonSchema }[] | undefined;
+
+/**
+ * `GET /admin/webhooks/event-types`: each type, its summary and the JSON Schema of its `data` — taken from
+ * the OpenAPI document's `webhooks` section as `registerWebhookDocs` builds it from `WEBHOOK_EVENTS`, so the
+ * two can never disagree (`z.toJSONSchema` would not see the `.openapi()` descriptions, formats and examples
+ * the document carries). OpenAPI 3.1 schemas are JSON Schema 2020-12. Built once per isolate.
+ */
+export function eventTypeCatalogue() {
+	if (!catalogue) {
+		const app = new OpenAPIHono();
+		registerWebhookDocs(app as unknown as OpenAPIHono<AppEnv>);
+		const document = app.getOpenAPI31Document({
+			openapi: "3.1.0",
+			info: { title: "webhooks", version: "1" },
+		});
+		const components = (document.components?.schemas ?? {}) as Record<string, unknown>;
+		catalogue = WEBHOOK_EVENT_TYPES.map((type) => {
+			const body = document.webhooks?.[type]?.post?.requestBody;
+			const envelope = (body && "content" in body ? body.content["application/json"]?.schema : undefined) as
+				| { properties?: { data?: unknown } }
+				| undefined;
+			const schema = inlineRefs(envelope?.properties?.data, components) as JsonSchema | undefined;
+			if (!schema) throw new Error(`no schema for the webhook event ${type}`);
+			return { type, description: WEBHOOK_EVENTS[type].summary, schema };
+		});
+	}
+	return catalogue;
 }

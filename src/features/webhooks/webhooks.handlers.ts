@@ -1,6 +1,7 @@
 import { requestEffects } from "../../lib/effects.ts";
 import { decodeCursor, idCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
+import { eventTypeCatalogue } from "./webhook-events.ts";
 import type * as routes from "./webhooks.routes.ts";
 import { toEventFeedItem, toWebhookDeliveryResponse, toWebhookResponse } from "./webhooks.schemas.ts";
 import {
@@ -91,3 +92,6 @@ export const listEvents: AppRouteHandler<typeof routes.listEvents> = async (c) =
 		200,
 	);
 };
+
+export const eventTypes: AppRouteHandler<typeof routes.eventTypes> = async (c) =>
+	c.json({ items: eventTypeCatalogue() }, 200);

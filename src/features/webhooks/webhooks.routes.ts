@@ -15,6 +15,7 @@ import { limitParam, pageQuery, pageSchema } from "../../lib/pagination.ts";
 import {
 	afterSeqQuery,
 	EventFeedSchema,
+	EventTypesSchema,
 	eventTypesQuery,
 	WebhookCreate,
 	WebhookCreatedSchema,
@@ -180,5 +181,20 @@ export const listEvents = createRoute({
 	responses: {
 		200: jsonResponse(EventFeedSchema, "A page of events, oldest first"),
 		...errorResponses({ ...adminErrors, ...paramErrors }),
+	},
+});
+
+export const eventTypes = createRoute({
+	operationId: "adminListWebhookEventTypes",
+	method: "get",
+	path: "/admin/webhooks/event-types",
+	tags,
+	summary: "The event types, each with the JSON Schema of its data (admin)",
+	description:
+		"Generated from the same schemas as this document's `webhooks` section: validate a delivery's `data`, or a feed item's, against its type's schema.",
+	...adminOnly,
+	responses: {
+		200: jsonResponse(EventTypesSchema, "Every event type"),
+		...errorResponses(adminErrors),
 	},
 });

@@ -239,3 +239,18 @@ export const toEventFeedItem = (row: WebhookEventView): z.infer<typeof EventFeed
 	occurred_at: row.createdAt,
 	data: JSON.parse(row.payload) as Record<string, unknown>,
 });
+
+export const EventTypesSchema = z
+	.object({
+		items: z.array(
+			z.object({
+				type: z.enum(WEBHOOK_EVENT_TYPES),
+				description: z.string(),
+				schema: z.record(z.string(), z.unknown()).openapi({
+					description:
+						"The JSON Schema (2020-12) of the event's `data`: the same as in this document's `webhooks` section",
+				}),
+			}),
+		),
+	})
+	.openapi("WebhookEventTypes");
