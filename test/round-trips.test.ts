@@ -122,6 +122,8 @@ describe("D1 round trips per request (Server-Timing)", () => {
 				1,
 			],
 			["DELETE", `/admin/webhooks/${spareHook.id}`, { token: admin.token }, 1],
+			["GET", "/admin/events?types=prebook.*&limit=10", { token: admin.token }, 1],
+			["GET", "/admin/webhooks/event-types", { token: admin.token }, 1],
 		];
 		const orders = await api("GET", "/orders", { token: user.token });
 		for (const [method, path, options, expected] of cases) {

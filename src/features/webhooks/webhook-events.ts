@@ -5,10 +5,15 @@
  * an existing batch (restock, offers, expiry, checkout), an `INSERT INTO webhook_events … SELECT …` whose
  * SELECT reads what the batch itself did — the rows an earlier statement changed, found by their new status,
  * timestamp and restock or round id — so a crash after the commit cannot lose an event and a rolled-back
- * batch cannot invent one. Events are recorded only when an enabled endpoint subscribes to the type (the
- * `subscriber` row heads each statement's FROM, so without one SQLite reads none of the batch's rows: a
- * store without webhooks pays a lookup in an empty table per statement). `source_key` makes every event unique, so two
- * batches that could see the same rows (one millisecond apart) still record it once.
+ * batch cannot invent one. `source_key` makes every event unique, so two batches that could see the same
+ * rows (one millisecond apart) still record it once.
+ *
+ * Every event is recorded, subscribed or not: the outbox is also the event feed (`GET /admin/events`, kept
+ * 30 days), and its id is the feed's `seq`. The cost is bounded by the batch's own change — a statement reads
+ * the rows its batch just wrote (through the index the batch wrote them by), once; a restock notifying 1,000
+ * readers reads their 1,000 index entries and writes 10 events, whatever the history. An event no enabled
+ * endpoint subscribes to is born published (`published_at` set), so it costs no publication round trip and
+ * gets no delivery.
  *
  * Pre-booking events name their users in chunks of at most 100 (as the queue messages do), so a restock that
  * notifies 100,000 readers records 1,000 events — 1,000 POSTs of a few KB per endpoint, never 100,000 calls
@@ -17,7 +22,7 @@
  * Adding an event type: one entry in `WEBHOOK_EVENTS` (its payload schema, which the OpenAPI document's
  * `webhooks` section and the endpoint validation read), and the statement in the batch that causes it.
  */
-import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { type SQL, sql } from "drizzle-orm";
 import { ALLOCATION_REASONS } from "../../db/schema.ts";
 import { rawQuery } from "../../lib/db.ts";
@@ -157,27 +162,38 @@ export type WebhookEventType = keyof typeof WEBHOOK_EVENTS;
 export const WEBHOOK_EVENT_TYPES = Object.keys(WEBHOOK_EVENTS) as [WebhookEventType, ...WebhookEventType[]];
 
 /**
- * One row when an enabled endpoint wants this type, else none — placed first in a statement's FROM with
- * `CROSS JOIN` (which SQLite never reorders), so without a subscriber the loops over the batch's rows never
- * start. (A WHERE EXISTS would not do: SQLite does not test a subquery before the scan it filters.)
+ * `published_at` of a new event: now when no enabled endpoint subscribes to its type (nothing to deliver,
+ * so nothing to publish), else NULL for the publication. An uncorrelated subquery: evaluated once per
+ * statement.
  */
-const subscriber = (type: WebhookEventType) =>
-	sql`(SELECT 1 FROM webhook_endpoints AS e, json_each(e.events) AS t
-		WHERE e.enabled = 1 AND t.value = ${type} LIMIT 1) AS subscriber CROSS JOIN`;
+const publishedUnlessSubscribed = (type: WebhookEventType, now: string) =>
+	sql`CASE WHEN EXISTS (SELECT 1 FROM webhook_endpoints AS e, json_each(e.events) AS t
+		WHERE e.enabled = 1 AND t.value = ${type}) THEN NULL ELSE ${now} END`;
 
-/** The outbox INSERT around a SELECT of (type, payload, source_key, created_at); returns the new events' ids. */
-const recordEvents = (select: SQL) =>
-	rawQuery<{ id: number }>(sql`INSERT INTO webhook_events (type, payload, source_key, created_at)
-		${select}
+/**
+ * The outbox INSERT around a SELECT of (type, payload, source_key, created_at); returns the new events' ids,
+ * and whether each still has to be published.
+ */
+const recordEvents = (type: WebhookEventType, now: string, select: SQL) =>
+	rawQuery<RecordedEvent>(sql`INSERT INTO webhook_events (type, payload, source_key, created_at, published_at)
+		SELECT *, ${publishedUnlessSubscribed(type, now)} FROM (${select})
+		WHERE true
 		ON CONFLICT (source_key) DO NOTHING
-		RETURNING id`);
+		RETURNING id, published_at IS NULL AS unpublished`);
+
+/** A row of an outbox statement's results. */
+export interface RecordedEvent {
+	id: number;
+	/** 1 when an endpoint subscribes to it (it waits for publication), 0 when it was born published. */
+	unpublished: number;
+}
 
 /** Inlined: D1 binds numbers as REAL, and the chunk number must come from an integer division. */
 const CHUNK = sql.raw(String(MAX_USERS_PER_EVENT));
 
 /**
  * Events of at most `MAX_USERS_PER_EVENT` users each over `rows` (a SELECT of `prebook_id`, `user_id` and
- * whatever `fields` reads, starting FROM `subscriber`), chunked in user id order — the order of
+ * whatever `fields` reads), chunked in user id order — the order of
  * the restock and round indexes, so no sort of a 100,000-row notification.
  */
 const perUserChunks = (
@@ -187,13 +203,17 @@ const perUserChunks = (
 	fields: SQL,
 	chunks: { of: SQL; key: SQL },
 ) =>
-	recordEvents(sql`SELECT ${type},
+	recordEvents(
+		type,
+		now,
+		sql`SELECT ${type},
 			json_object(${fields}, 'user_ids', json_group_array(user_id), 'prebook_ids', json_group_array(prebook_id)),
 			${type} || ':' || ${chunks.key} || ':' || chunk, ${now}
 		FROM (SELECT *, (row_number() OVER (PARTITION BY ${chunks.of} ORDER BY user_id) - 1) / ${CHUNK} AS chunk
 			FROM (${rows}))
 		WHERE true
-		GROUP BY ${chunks.of}, chunk`);
+		GROUP BY ${chunks.of}, chunk`,
+	);
 
 /**
  * The restock records (`restocks` rows: a restock, or a notice the engine recorded) this batch inserted on
@@ -204,12 +224,16 @@ export const noticesOfThisBatch = (books: SQL, now: string) => sql`SELECT id FRO
 
 /** Restock batch: `restock.created`, when the batch recorded a restock (the stock rose). */
 export const restockCreatedEvent = (bookId: number, now: string) =>
-	recordEvents(sql`SELECT 'restock.created',
+	recordEvents(
+		"restock.created",
+		now,
+		sql`SELECT 'restock.created',
 			json_object('restock_id', r.id, 'book_id', r.book_id, 'quantity_before', r.quantity_before,
 				'quantity_after', r.quantity_after, 'notified_count', r.notified_count, 'created_at', r.created_at),
 			'restock.created:' || r.id, ${now}
-		FROM ${subscriber("restock.created")} restocks AS r
-		WHERE r.id IN (${noticesOfThisBatch(sql`${bookId}`, now)}) AND r.reason = 'restock'`);
+		FROM restocks AS r
+		WHERE r.id IN (${noticesOfThisBatch(sql`${bookId}`, now)}) AND r.reason = 'restock'`,
+	);
 
 /**
  * After a notifying UPDATE of the engine: `prebook.notified` for the pre-bookings it notified — the ones
@@ -221,7 +245,7 @@ export const prebookNotifiedEvents = (restockIds: SQL, now: string) =>
 		"prebook.notified",
 		now,
 		sql`SELECT p.id AS prebook_id, p.user_id, p.restock_id, p.book_id
-			FROM ${subscriber("prebook.notified")} pre_bookings AS p
+			FROM pre_bookings AS p
 			WHERE p.restock_id IN (${restockIds}) AND p.notified_at = ${now}`,
 		sql`'book_id', book_id, 'restock_id', restock_id, 'notified_at', ${now}`,
 		{ of: sql`restock_id`, key: sql`restock_id || '@' || ${now}` },
@@ -236,7 +260,7 @@ export const prebookOfferedEvents = (books: SQL, now: string) =>
 		"prebook.offered",
 		now,
 		sql`SELECT p.id AS prebook_id, p.user_id, r.id AS round_id, r.book_id, r.reason, r.offered_at, r.hold_expires_at
-			FROM ${subscriber("prebook.offered")} offer_rounds AS r JOIN pre_bookings AS p ON p.offer_round_id = r.id
+			FROM offer_rounds AS r JOIN pre_bookings AS p ON p.offer_round_id = r.id
 			WHERE r.id IN (SELECT id FROM offer_rounds
 				WHERE id IN (SELECT max(id) FROM offer_rounds WHERE book_id IN (${books}) GROUP BY book_id)
 					AND created_at = ${now})`,
@@ -255,7 +279,7 @@ export const prebookExpiredEvents = (lapsed: SQL, at: string) =>
 	perUserChunks(
 		"prebook.expired",
 		at,
-		sql`SELECT p.id AS prebook_id, p.user_id, p.book_id FROM ${subscriber("prebook.expired")} pre_bookings AS p
+		sql`SELECT p.id AS prebook_id, p.user_id, p.book_id FROM pre_bookings AS p
 			WHERE p.id IN (${lapsed})`,
 		sql`'book_id', book_id, 'expired_at', ${at}`,
 		{ of: sql`book_id`, key: sql`min(prebook_id)` },
@@ -266,40 +290,56 @@ export const prebookExpiredEvents = (lapsed: SQL, at: string) =>
  * `prebook.fulfilled` per pre-booking (a cart holds each book once).
  */
 export const prebookFulfilledEvents = (userId: number, orderItems: string, orderId: SQL, now: string) =>
-	recordEvents(sql`SELECT 'prebook.fulfilled',
+	recordEvents(
+		"prebook.fulfilled",
+		now,
+		sql`SELECT 'prebook.fulfilled',
 			json_object('prebook_id', p.id, 'book_id', p.book_id, 'user_id', p.user_id, 'order_id', ${orderId},
 				'fulfilled_at', p.fulfilled_at, 'restock_id', p.restock_id, 'offer_round_id', p.offer_round_id),
 			'prebook.fulfilled:' || p.id, ${now}
-		FROM ${subscriber("prebook.fulfilled")} pre_bookings AS p
+		FROM pre_bookings AS p
 		WHERE p.user_id = ${userId} AND p.status = 'fulfilled' AND p.fulfilled_at = ${now}
-			AND p.book_id IN (SELECT value ->> 'book_id' FROM json_each(${orderItems}))`);
+			AND p.book_id IN (SELECT value ->> 'book_id' FROM json_each(${orderItems}))`,
+	);
 
 /**
  * Before a pass's UPDATE, on the same condition (the pre-booking is offered and has passes left):
  * `prebook.passed` with the state the UPDATE gives it (`passes_left` one less, paused until `pausedUntil`).
  */
 export const prebookPassedEvent = (passing: SQL, now: string, pausedUntil: string) =>
-	recordEvents(sql`SELECT 'prebook.passed',
+	recordEvents(
+		"prebook.passed",
+		now,
+		sql`SELECT 'prebook.passed',
 			json_object('prebook_id', p.id, 'book_id', p.book_id, 'user_id', p.user_id, 'passed_at', ${now},
 				'passes_left', p.passes_left - 1, 'paused_until', ${pausedUntil}),
 			'prebook.passed:' || p.id || ':' || (p.passes_left - 1), ${now}
-		FROM ${subscriber("prebook.passed")} pre_bookings AS p
-		WHERE p.id IN (${passing})`);
+		FROM pre_bookings AS p
+		WHERE p.id IN (${passing})`,
+	);
 
 /** Before a draw's completion closes it: `draw.closed`, with the seed it publishes. */
 export const drawClosedEvent = (drawId: number, now: string) =>
-	recordEvents(sql`SELECT 'draw.closed',
+	recordEvents(
+		"draw.closed",
+		now,
+		sql`SELECT 'draw.closed',
 			json_object('draw_id', d.id, 'book_id', d.book_id, 'seed_commitment', d.seed_commitment, 'seed', d.seed,
 				'copies', d.copies, 'entries', d.entries, 'closed_at', ${now}),
 			'draw.closed:' || d.id, ${now}
-		FROM ${subscriber("draw.closed")} draws AS d
-		WHERE d.id = ${drawId} AND d.status = 'closing'`);
+		FROM draws AS d
+		WHERE d.id = ${drawId} AND d.status = 'closing'`,
+	);
 
 /** `webhook-id`: the event's, so every endpoint and every retry of one event carry the same id. */
 export const webhookId = (eventId: number) => `evt_${eventId}`;
 
-/** The ids of the events a batch recorded, from its outbox statements' results. */
-export const eventIdsOf = (...results: { id: number }[][]): number[] => results.flat().map((row) => row.id);
+/** The events a batch recorded that wait for publication (a subscriber wants them), from its outbox results. */
+export const eventIdsOf = (...results: { id: number; unpublished?: number }[][]): number[] =>
+	results
+		.flat()
+		.filter((row) => row.unpublished !== 0)
+		.map((row) => row.id);
 
 /** The body POSTed for an event: the Standard Webhooks shape `{type, timestamp, data}`. */
 export const eventEnvelope = <T extends z.ZodType>(type: string, data: T) =>
@@ -356,4 +396,47 @@ export function registerWebhookDocs(app: OpenAPIHono<AppEnv>): void {
 			},
 		});
 	}
+}
+
+type JsonSchema = Record<string, unknown>;
+
+/** Inlines `#/components/schemas/…` references, so each schema stands alone. */
+function inlineRefs(node: unknown, components: Record<string, unknown>): unknown {
+	if (Array.isArray(node)) return node.map((item) => inlineRefs(item, components));
+	if (node === null || typeof node !== "object") return node;
+	const ref = (node as { $ref?: unknown }).$ref;
+	if (typeof ref === "string" && ref.startsWith("#/components/schemas/")) {
+		return inlineRefs(components[ref.slice("#/components/schemas/".length)], components);
+	}
+	return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, inlineRefs(value, components)]));
+}
+
+let catalogue: { type: WebhookEventType; description: string; schema: JsonSchema }[] | undefined;
+
+/**
+ * `GET /admin/webhooks/event-types`: each type, its summary and the JSON Schema of its `data` — taken from
+ * the OpenAPI document's `webhooks` section as `registerWebhookDocs` builds it from `WEBHOOK_EVENTS`, so the
+ * two can never disagree (`z.toJSONSchema` would not see the `.openapi()` descriptions, formats and examples
+ * the document carries). OpenAPI 3.1 schemas are JSON Schema 2020-12. Built once per isolate.
+ */
+export function eventTypeCatalogue() {
+	if (!catalogue) {
+		const app = new OpenAPIHono();
+		registerWebhookDocs(app as unknown as OpenAPIHono<AppEnv>);
+		const document = app.getOpenAPI31Document({
+			openapi: "3.1.0",
+			info: { title: "webhooks", version: "1" },
+		});
+		const components = (document.components?.schemas ?? {}) as Record<string, unknown>;
+		catalogue = WEBHOOK_EVENT_TYPES.map((type) => {
+			const body = document.webhooks?.[type]?.post?.requestBody;
+			const envelope = (body && "content" in body ? body.content["application/json"]?.schema : undefined) as
+				| { properties?: { data?: unknown } }
+				| undefined;
+			const schema = inlineRefs(envelope?.properties?.data, components) as JsonSchema | undefined;
+			if (!schema) throw new Error(`no schema for the webhook event ${type}`);
+			return { type, description: WEBHOOK_EVENTS[type].summary, schema };
+		});
+	}
+	return catalogue;
 }

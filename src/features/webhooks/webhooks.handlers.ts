@@ -1,13 +1,15 @@
 import { requestEffects } from "../../lib/effects.ts";
 import { decodeCursor, idCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
+import { eventTypeCatalogue } from "./webhook-events.ts";
 import type * as routes from "./webhooks.routes.ts";
-import { toWebhookDeliveryResponse, toWebhookResponse } from "./webhooks.schemas.ts";
+import { toEventFeedItem, toWebhookDeliveryResponse, toWebhookResponse } from "./webhooks.schemas.ts";
 import {
 	acceptedWebhookUrl,
 	createWebhook,
 	deleteWebhook,
 	getWebhook,
+	listEventFeed,
 	listDeliveries as listWebhookDeliveries,
 	listWebhooks,
 	retryDelivery as retryWebhookDelivery,
@@ -76,3 +78,20 @@ export const retryDelivery: AppRouteHandler<typeof routes.retryDelivery> = async
 	const delivery = await retryWebhookDelivery(c.var.db, requestEffects(c), id, delivery_id);
 	return c.json(toWebhookDeliveryResponse(delivery), 202);
 };
+
+export const listEvents: AppRouteHandler<typeof routes.listEvents> = async (c) => {
+	const { after, types, limit } = c.req.valid("query");
+	const rows = await listEventFeed(c.var.db, { after: after ?? 0, types, limit }, new Date());
+	const page = rows.slice(0, limit);
+	const last = page.at(-1);
+	return c.json(
+		{
+			items: page.map(toEventFeedItem),
+			next_cursor: rows.length > limit && last ? String(last.id) : null,
+		},
+		200,
+	);
+};
+
+export const eventTypes: AppRouteHandler<typeof routes.eventTypes> = async (c) =>
+	c.json({ items: eventTypeCatalogue() }, 200);

@@ -11,8 +11,12 @@ import {
 	noContent,
 	paramErrors,
 } from "../../lib/openapi.ts";
-import { pageQuery, pageSchema } from "../../lib/pagination.ts";
+import { limitParam, pageQuery, pageSchema } from "../../lib/pagination.ts";
 import {
+	afterSeqQuery,
+	EventFeedSchema,
+	EventTypesSchema,
+	eventTypesQuery,
 	WebhookCreate,
 	WebhookCreatedSchema,
 	WebhookDeliverySchema,
@@ -161,5 +165,36 @@ export const retryDelivery = createRoute({
 			409: { codes: ["WEBHOOK_DELIVERY_SUCCEEDED"], description: "It was delivered already" },
 			...paramErrors,
 		}),
+	},
+});
+
+export const listEvents = createRoute({
+	operationId: "adminListEvents",
+	method: "get",
+	path: "/admin/events",
+	tags,
+	summary: "The event feed: every webhook event, in seq order (admin)",
+	description:
+		"The same events as the webhooks, whether or not an endpoint subscribes, for integrators who poll or reconcile after a missed delivery. Kept 30 days. 422 VALIDATION_ERROR for an unknown type or group in `types`, or an `after` or `limit` that is not a number in range.",
+	...adminOnly,
+	request: { query: z.object({ after: afterSeqQuery, types: eventTypesQuery, limit: limitParam }) },
+	responses: {
+		200: jsonResponse(EventFeedSchema, "A page of events, oldest first"),
+		...errorResponses({ ...adminErrors, ...paramErrors }),
+	},
+});
+
+export const eventTypes = createRoute({
+	operationId: "adminListWebhookEventTypes",
+	method: "get",
+	path: "/admin/webhooks/event-types",
+	tags,
+	summary: "The event types, each with the JSON Schema of its data (admin)",
+	description:
+		"Generated from the same schemas as this document's `webhooks` section: validate a delivery's `data`, or a feed item's, against its type's schema.",
+	...adminOnly,
+	responses: {
+		200: jsonResponse(EventTypesSchema, "Every event type"),
+		...errorResponses(adminErrors),
 	},
 });

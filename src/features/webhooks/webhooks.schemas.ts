@@ -144,3 +144,113 @@ export const toWebhookDeliveryResponse = (
 	updated_at: row.updatedAt,
 	delivered_at: row.deliveredAt,
 });
+
+/**
+ * Event types by name or by group (`prebook.*`: every type of the catalogue starting `prebook.`), expanded
+ * to the catalogue's types, in catalogue order. Anything that names no type is refused, naming it.
+ */
+export function expandEventTypes(patterns: readonly string[]): {
+	types: WebhookEventType[];
+	unknown: string[];
+} {
+	const unknown: string[] = [];
+	const wanted = new Set<WebhookEventType>();
+	for (const pattern of patterns) {
+		const matches = pattern.endsWith(".*")
+			? WEBHOOK_EVENT_TYPES.filter((type) => type.startsWith(pattern.slice(0, -1)))
+			: WEBHOOK_EVENT_TYPES.filter((type) => type === pattern);
+		if (matches.length === 0) unknown.push(pattern);
+		for (const type of matches) wanted.add(type);
+	}
+	return { types: WEBHOOK_EVENT_TYPES.filter((type) => wanted.has(type)), unknown };
+}
+
+const typePatternsMessage = (unknown: string[]) =>
+	`types must be event types (${eventTypeList}) or groups such as prebook.*; unknown: ${unknown.join(", ")}`;
+
+/** `types=prebook.*,restock.created` (query): the catalogue types it names. */
+export const eventTypesQuery = z
+	.string()
+	.max(1_000, "types must be at most 1000 characters")
+	.transform((value, ctx) => {
+		const { types, unknown } = expandEventTypes(value.split(",").map((part) => part.trim()));
+		if (unknown.length > 0) ctx.addIssue({ code: "custom", message: typePatternsMessage(unknown) });
+		return types;
+	})
+	.optional()
+	.openapi({
+		param: { name: "types", in: "query" },
+		type: "string",
+		description: `Comma-separated event types or groups (\`prebook.*\`); every type when absent. Types: ${eventTypeList}`,
+		example: "prebook.*,restock.created",
+	});
+
+/** `after=<seq>` (query): a non-negative integer in plain digits. */
+export const afterSeqQuery = z
+	.string()
+	.regex(/^(0|[1-9]\d{0,14})$/, "after must be a seq: a non-negative integer")
+	.transform(Number)
+	.optional()
+	.openapi({
+		param: { name: "after", in: "query" },
+		type: "integer",
+		description:
+			"Only events after this `seq` (the last one you processed, or the previous page's `next_cursor`)",
+		example: 1200,
+	});
+
+export interface WebhookEventView {
+	id: number;
+	type: string;
+	payload: string;
+	createdAt: string;
+}
+
+export const EventFeedItemSchema = z
+	.object({
+		seq: z.number().int().openapi({
+			description: "The event's position in the feed: increases with every event recorded, never reused",
+			example: 1234,
+		}),
+		id: z.string().openapi({ description: "The event's `webhook-id` (`evt_<seq>`)", example: "evt_1234" }),
+		type: z.enum(WEBHOOK_EVENT_TYPES),
+		occurred_at: timestamp.openapi({ description: "When the event happened (the webhooks' `timestamp`)" }),
+		data: z.record(z.string(), z.unknown()).openapi({
+			description:
+				"The event's `data`, as delivered: its schema per type is in GET /admin/webhooks/event-types",
+		}),
+	})
+	.openapi("EventFeedItem");
+
+export const EventFeedSchema = z
+	.object({
+		items: z.array(EventFeedItemSchema),
+		next_cursor: z.string().nullable().openapi({
+			description: "Pass it as `after` for the next page; null when this page reached the newest event",
+			example: "1284",
+		}),
+	})
+	.openapi("EventFeed");
+
+export const toEventFeedItem = (row: WebhookEventView): z.infer<typeof EventFeedItemSchema> => ({
+	seq: row.id,
+	id: webhookId(row.id),
+	type: row.type as WebhookEventType,
+	occurred_at: row.createdAt,
+	data: JSON.parse(row.payload) as Record<string, unknown>,
+});
+
+export const EventTypesSchema = z
+	.object({
+		items: z.array(
+			z.object({
+				type: z.enum(WEBHOOK_EVENT_TYPES),
+				description: z.string(),
+				schema: z.record(z.string(), z.unknown()).openapi({
+					description:
+						"The JSON Schema (2020-12) of the event's `data`: the same as in this document's `webhooks` section",
+				}),
+			}),
+		),
+	})
+	.openapi("WebhookEventTypes");

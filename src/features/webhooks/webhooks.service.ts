@@ -5,12 +5,13 @@
  *
  * Every operation is one round trip. Secrets are returned only by `createWebhook` and `rotateSecret`.
  */
-import { and, asc, desc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, inArray, sql } from "drizzle-orm";
 import {
 	type WebhookDeliveryStatus,
 	type WebhookEndpointRow,
 	webhookDeliveries,
 	webhookEndpoints,
+	webhookEvents,
 } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import type { Effects } from "../../lib/effects.ts";
@@ -20,8 +21,8 @@ import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.t
 import { webhookUrlProblem } from "../../lib/public-url.ts";
 import { generateWebhookSecret } from "./signing.ts";
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "./webhook-events.ts";
-import { confirmEventsPublished, enqueueDeliveries } from "./webhook-publication.ts";
-import type { WebhookDeliveryView, WebhookEndpointView } from "./webhooks.schemas.ts";
+import { confirmEventsPublished, enqueueDeliveries, WEBHOOK_RETENTION_MS } from "./webhook-publication.ts";
+import type { WebhookDeliveryView, WebhookEndpointView, WebhookEventView } from "./webhooks.schemas.ts";
 
 /** How long a rotated-out secret keeps signing alongside the new one. */
 export const ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
@@ -249,4 +250,38 @@ export async function retryDelivery(
 		logEvent("error", "webhook_retry_enqueue_failed", { delivery_id: deliveryId, error: describeError(err) });
 	}
 	return delivery;
+}
+
+/**
+ * `GET /admin/events`: events after `after` in seq (id) order, of the given types, within the retention
+ * (the cron purges 1,000 a minute, so older ones still waiting for it are left out here). A walk of the
+ * primary key from `after` that stops at `limit + 1` matches.
+ *
+ * Why a seq cursor never skips an event: ids are given at insertion (max + 1; webhook_events has no
+ * AUTOINCREMENT, and the purge always keeps the newest), and D1 runs one write transaction at a time, so an
+ * event that commits later always gets a higher seq than every event a reader has already seen.
+ */
+export async function listEventFeed(
+	db: Db,
+	query: { after: number; types?: WebhookEventType[]; limit: number },
+	now: Date,
+): Promise<WebhookEventView[]> {
+	const cutoff = new Date(now.getTime() - WEBHOOK_RETENTION_MS).toISOString();
+	return db
+		.select({
+			id: webhookEvents.id,
+			type: webhookEvents.type,
+			payload: webhookEvents.payload,
+			createdAt: webhookEvents.createdAt,
+		})
+		.from(webhookEvents)
+		.where(
+			and(
+				gt(webhookEvents.id, query.after),
+				query.types ? inArray(webhookEvents.type, query.types) : undefined,
+				gte(webhookEvents.createdAt, cutoff),
+			),
+		)
+		.orderBy(asc(webhookEvents.id))
+		.limit(query.limit + 1);
 }
