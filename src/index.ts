@@ -16,6 +16,7 @@ import {
 	WEBHOOK_DLQ_NAME,
 	WEBHOOK_QUEUE_NAME,
 } from "./features/webhooks/webhook-publication.ts";
+import { advanceWebhookReplays } from "./features/webhooks/webhook-replay.ts";
 import { createDb } from "./lib/db.ts";
 import { backgroundEffects } from "./lib/effects.ts";
 import { describeError } from "./lib/errors.ts";
@@ -52,7 +53,7 @@ export default {
 
 	/**
 	 * Every minute, each task on its own: expire lapsed holds and end lapsed pauses (the allocation engine
-	 * serves their lines), republish unconfirmed notices and offer rounds, publish webhook events still unpublished, drop expired
+	 * serves their lines), republish unconfirmed notices and offer rounds, publish webhook events still unpublished, queue the next page of webhook replays, drop expired
 	 * auth and checkout records and old webhook history.
 	 */
 	async scheduled(controller, env, ctx) {
@@ -71,6 +72,7 @@ export default {
 				await cronTask("relay_webhook_events", () =>
 					relayUnpublishedWebhookEvents(db, env.WEBHOOK_QUEUE, now),
 				);
+				await cronTask("advance_webhook_replays", () => advanceWebhookReplays(db, env.WEBHOOK_QUEUE, now));
 				await cronTask("purge_auth_records", () => purgeExpiredAuthRecords(db, now));
 				await cronTask("purge_checkout_attempts", () => purgeExpiredCheckoutAttempts(db, now));
 				await cronTask("purge_webhook_history", () => purgeWebhookHistory(db, now));
