@@ -17,6 +17,7 @@ import {
 	WEBHOOK_DLQ_NAME,
 	WEBHOOK_QUEUE_NAME,
 } from "./features/webhooks/webhook-publication.ts";
+import { advanceWebhookReplays } from "./features/webhooks/webhook-replay.ts";
 import { createDb } from "./lib/db.ts";
 import { backgroundEffects } from "./lib/effects.ts";
 import { describeError } from "./lib/errors.ts";
@@ -53,7 +54,7 @@ export default {
 
 	/**
 	 * Every minute, each task on its own: expire lapsed holds and end lapsed pauses (the allocation engine
-	 * serves their lines), republish unconfirmed notices and offer rounds, publish webhook events still unpublished, drop expired
+	 * serves their lines), republish unconfirmed notices and offer rounds, publish webhook events still unpublished, queue the next page of webhook replays, drop expired
 	 * auth and checkout records and old webhook history.
 	 */
 	async scheduled(controller, env, ctx) {
@@ -75,6 +76,7 @@ export default {
 				// Each hour: readers' UTC offsets follow daylight-saving changes (quiet hours are computed in SQL).
 				if (now.getUTCMinutes() === 0)
 					await cronTask("refresh_utc_offsets", () => refreshUtcOffsets(db, now));
+				await cronTask("advance_webhook_replays", () => advanceWebhookReplays(db, env.WEBHOOK_QUEUE, now));
 				await cronTask("purge_auth_records", () => purgeExpiredAuthRecords(db, now));
 				await cronTask("purge_checkout_attempts", () => purgeExpiredCheckoutAttempts(db, now));
 				await cronTask("purge_webhook_history", () => purgeWebhookHistory(db, now));

@@ -124,6 +124,15 @@ describe("D1 round trips per request (Server-Timing)", () => {
 			["DELETE", `/admin/webhooks/${spareHook.id}`, { token: admin.token }, 1],
 			["GET", "/admin/events?types=prebook.*&limit=10", { token: admin.token }, 1],
 			["GET", "/admin/webhooks/event-types", { token: admin.token }, 1],
+			[
+				"POST",
+				`/admin/webhooks/${hook.id}/replay`,
+				{
+					token: admin.token,
+					body: { since: new Date(Date.now() - 60_000).toISOString(), until: new Date().toISOString() },
+				},
+				1,
+			],
 		];
 		const orders = await api("GET", "/orders", { token: user.token });
 		for (const [method, path, options, expected] of cases) {

@@ -859,5 +859,35 @@ export const webhookDeliveries = sqliteTable(
 	],
 );
 
+/**
+ * Replays (`POST /admin/webhooks/{id}/replay`): the events of `types` in [since, until) with ids in
+ * (after_event_id, last_event_id] — the window's events stored when it was asked — delivered again to one
+ * endpoint a page at a time by the cron (webhook-replay.ts); `after_event_id` is the cursor, `finished_at`
+ * set when the last page is queued.
+ */
+export const webhookReplays = sqliteTable(
+	"webhook_replays",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		endpointId: integer("endpoint_id")
+			.notNull()
+			.references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+		/** JSON array of event types. */
+		types: text("types").notNull(),
+		since: text("since").notNull(),
+		until: text("until").notNull(),
+		afterEventId: integer("after_event_id").notNull(),
+		lastEventId: integer("last_event_id").notNull(),
+		/** Events in the window when it was asked (the answer's `queued`). */
+		queued: integer("queued").notNull(),
+		createdAt: text("created_at").notNull().default(nowIso),
+		finishedAt: text("finished_at"),
+	},
+	(t) => [
+		index("idx_webhook_replays_active").on(t.endpointId, t.id).where(sql`finished_at IS NULL`),
+		index("idx_webhook_replays_finished").on(t.finishedAt),
+	],
+);
+
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

@@ -13,4 +13,5 @@ export const webhooksRouter = createRouter()
 	.openapi(routes.rotateSecret, handlers.rotateSecret)
 	.openapi(routes.listDeliveries, handlers.listDeliveries)
 	.openapi(routes.retryDelivery, handlers.retryDelivery)
+	.openapi(routes.replay, handlers.replay)
 	.openapi(routes.listEvents, handlers.listEvents);

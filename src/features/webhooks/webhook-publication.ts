@@ -139,6 +139,7 @@ export async function purgeWebhookHistory(db: Db, now: Date): Promise<void> {
 		oldEvents: rawQuery(sql`DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events
 			WHERE created_at < ${cutoff} AND id < (SELECT max(id) FROM webhook_events)
 			ORDER BY created_at LIMIT ${PURGE_BATCH})`),
+		finishedReplays: rawQuery(sql`DELETE FROM webhook_replays WHERE finished_at < ${cutoff}`),
 		expiredSecrets: rawQuery(
 			sql`DELETE FROM webhook_secrets WHERE expires_at IS NOT NULL AND expires_at <= ${now.toISOString()}`,
 		),

@@ -12,6 +12,7 @@ import {
 	listEventFeed,
 	listDeliveries as listWebhookDeliveries,
 	listWebhooks,
+	replayEvents,
 	retryDelivery as retryWebhookDelivery,
 	rotateSecret as rotateWebhookSecret,
 	updateWebhook,
@@ -95,3 +96,8 @@ export const listEvents: AppRouteHandler<typeof routes.listEvents> = async (c) =
 
 export const eventTypes: AppRouteHandler<typeof routes.eventTypes> = async (c) =>
 	c.json({ items: eventTypeCatalogue() }, 200);
+
+export const replay: AppRouteHandler<typeof routes.replay> = async (c) => {
+	const { since, until, types } = c.req.valid("json");
+	return c.json(await replayEvents(c.var.db, c.req.valid("param").id, { since, until, types }), 202);
+};

@@ -21,6 +21,8 @@ import {
 	WebhookCreatedSchema,
 	WebhookDeliverySchema,
 	WebhookPatch,
+	WebhookReplayBody,
+	WebhookReplayQueuedSchema,
 	WebhookSchema,
 	WebhookSecretSchema,
 } from "./webhooks.schemas.ts";
@@ -196,5 +198,21 @@ export const eventTypes = createRoute({
 	responses: {
 		200: jsonResponse(EventTypesSchema, "Every event type"),
 		...errorResponses(adminErrors),
+	},
+});
+
+export const replay = createRoute({
+	operationId: "adminReplayWebhookEvents",
+	method: "post",
+	path: "/admin/webhooks/{id}/replay",
+	tags,
+	summary: "Deliver a window of events again to an endpoint (admin)",
+	description:
+		"Every stored event of `types` in [`since`, `until`) — at most 7 days, within the 30-day retention — is delivered again to this endpoint with its original `webhook-id`, through the delivery queue. Bounded: the cron queues the replay 100 events a minute, and only while the endpoint has fewer than 100 deliveries waiting; at most 5 are in flight at once, as for every delivery. A disabled endpoint's replay waits until it is enabled. 422 VALIDATION_ERROR for a window out of these bounds or an unknown type.",
+	...adminOnly,
+	request: { params: webhookParams, body: jsonBody(WebhookReplayBody) },
+	responses: {
+		202: jsonResponse(WebhookReplayQueuedSchema, "The replay, accepted"),
+		...errorResponses({ ...adminErrors, ...bodyErrors, ...notFound }),
 	},
 });

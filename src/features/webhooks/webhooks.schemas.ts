@@ -254,3 +254,41 @@ export const EventTypesSchema = z
 		),
 	})
 	.openapi("WebhookEventTypes");
+
+const replayInstant = (name: string, description: string) =>
+	z.iso
+		.datetime({ offset: true, error: `${name} must be an RFC 3339 date-time, e.g. 2027-01-31T09:00:00Z` })
+		.openapi({ description, example: "2026-11-21T00:00:00Z" });
+
+export const WebhookReplayBody = z
+	.object({
+		since: replayInstant("since", "Start of the window (inclusive), within the last 30 days"),
+		until: replayInstant("until", "End of the window (exclusive), at most 7 days after `since`"),
+		types: z
+			.array(z.string({ message: "types must be a list of event types" }), {
+				message: "types must be a list of event types",
+			})
+			.min(1, "types must list at least one event type")
+			.max(WEBHOOK_EVENT_TYPES.length * 2, "types must list each event type at most once")
+			.transform((patterns, ctx) => {
+				const { types, unknown } = expandEventTypes(patterns);
+				if (unknown.length > 0) ctx.addIssue({ code: "custom", message: typePatternsMessage(unknown) });
+				return types;
+			})
+			.optional()
+			.openapi({
+				description: "Event types or groups (`prebook.*`); the endpoint's subscribed events when absent",
+				example: ["prebook.*"],
+			}),
+	})
+	.openapi("WebhookReplay");
+
+export const WebhookReplayQueuedSchema = z
+	.object({
+		queued: z.number().int().openapi({
+			description:
+				"Events in the window that will be delivered again (queued a page at a time: see the description)",
+			example: 240,
+		}),
+	})
+	.openapi("WebhookReplayQueued");

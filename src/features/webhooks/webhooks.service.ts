@@ -22,6 +22,7 @@ import { webhookUrlProblem } from "../../lib/public-url.ts";
 import { generateWebhookSecret } from "./signing.ts";
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "./webhook-events.ts";
 import { confirmEventsPublished, enqueueDeliveries, WEBHOOK_RETENTION_MS } from "./webhook-publication.ts";
+import { recordReplay } from "./webhook-replay.ts";
 import type { WebhookDeliveryView, WebhookEndpointView, WebhookEventView } from "./webhooks.schemas.ts";
 
 /** How long a rotated-out secret keeps signing alongside the new one. */
@@ -284,4 +285,15 @@ export async function listEventFeed(
 		)
 		.orderBy(asc(webhookEvents.id))
 		.limit(query.limit + 1);
+}
+
+/** `POST …/replay`: records the replay (webhook-replay.ts delivers it, a page at a time). */
+export async function replayEvents(
+	db: Db,
+	endpointId: number,
+	window: { since: string; until: string; types?: WebhookEventType[] },
+): Promise<{ queued: number }> {
+	const recorded = await recordReplay(db, endpointId, { ...window, types: window.types ?? null }, new Date());
+	if (!recorded) throw webhookNotFound();
+	return recorded;
 }
