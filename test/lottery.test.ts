@@ -21,6 +21,7 @@ import {
 	type TestUser,
 } from "./helpers";
 import { expectInvariants } from "./invariants";
+import { eventsOf, registerWebhook } from "./webhooks-helpers";
 
 let admin: TestUser;
 beforeAll(async () => {
@@ -83,6 +84,7 @@ describe("lottery", () => {
 			position: null,
 			draw: null,
 		});
+		await registerWebhook(admin.token, ["draw.closed"]);
 		const queue = stubQueue();
 		queue.clear();
 
@@ -95,6 +97,16 @@ describe("lottery", () => {
 		expect(closed.seed_commitment).toBe(open.seed_commitment);
 		const entries = await verify(book.id, closed);
 		expect(entries.map((entry) => entry.won)).toEqual([true, true, false, false, false, false]);
+		// Integrators hear of it with the seed (webhook draw.closed).
+		const [closedEvent] = await eventsOf("draw.closed", "json_extract(payload, '$.draw_id') = ?", closed.id);
+		expect(closedEvent?.data).toMatchObject({
+			draw_id: closed.id,
+			book_id: book.id,
+			seed: closed.seed,
+			seed_commitment: open.seed_commitment,
+			copies: 2,
+			entries: 6,
+		});
 		const winners = entries.slice(0, 2).map((entry) => entry.prebook_id);
 		for (const id of ids) expect(await statusOf(id)).toBe(winners.includes(id) ? "offered" : "waiting");
 		expect(queue.published()).toEqual([

@@ -10,7 +10,7 @@
  * cron completes it within a minute (the relay pattern), with the same scores, since they depend on the seed
  * alone. Anyone can check a closed draw from the public routes (docs/lottery.md).
  */
-import { type SQL, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { drawClosedEvent, eventIdsOf, prebookOfferedEvents } from "../webhooks/webhook-events.ts";
 import { allocate, allocateBook, booksIn } from "./engine.ts";
@@ -43,11 +43,15 @@ export async function scoresOf(seed: string, drawId: number, prebookIds: number[
 	);
 }
 
-/** Opens a draw for the lottery book unless it has an open or closing one (one open draw per book). */
-const openDraw = (bookId: number | SQL, next: { seed: string; commitment: string }, now: string) =>
+/**
+ * Opens a draw, with its fresh seed, for each of these lottery books that has no open or closing one (one
+ * open draw per book, the partial unique index deciding a race).
+ */
+const openDrawsFor = (seeds: { id: number; seed: string; commitment: string }[], now: string) =>
 	rawQuery(sql`INSERT INTO draws (book_id, status, seed, seed_commitment, opened_at)
-		SELECT b.id, 'open', ${next.seed}, ${next.commitment}, ${now} FROM books AS b
-		WHERE b.id = ${bookId} AND b.allocation = 'lottery'
+		SELECT b.id, 'open', s.value ->> 'seed', s.value ->> 'commitment', ${now}
+		FROM json_each(${JSON.stringify(seeds)}) AS s JOIN books AS b ON b.id = s.value ->> 'id'
+		WHERE b.allocation = 'lottery'
 			AND NOT EXISTS (SELECT 1 FROM draws AS d WHERE d.book_id = b.id AND d.status IN ('open', 'closing'))
 		ON CONFLICT DO NOTHING`);
 
@@ -56,13 +60,10 @@ export async function openDraws(db: Db, bookIds: number[], now: string): Promise
 	if (bookIds.length === 0) return NOTHING;
 	const seeds = await Promise.all(bookIds.map(() => newSeed()));
 	const { allocation } = await batch(db, {
-		opened: rawQuery(sql`INSERT INTO draws (book_id, status, seed, seed_commitment, opened_at)
-			SELECT b.id, 'open', s.value ->> 'seed', s.value ->> 'commitment', ${now}
-			FROM json_each(${JSON.stringify(bookIds.map((id, i) => ({ id, ...seeds[i] })))}) AS s
-				JOIN books AS b ON b.id = s.value ->> 'id'
-			WHERE b.allocation = 'lottery'
-				AND NOT EXISTS (SELECT 1 FROM draws AS d WHERE d.book_id = b.id AND d.status IN ('open', 'closing'))
-			ON CONFLICT DO NOTHING`),
+		opened: openDrawsFor(
+			bookIds.map((id, i) => ({ id, ...(seeds[i] as { seed: string; commitment: string }) })),
+			now,
+		),
 		allocation: allocate(booksIn(sql`SELECT value FROM json_each(${JSON.stringify(bookIds)})`), "draw", now),
 	});
 	return allocation;
@@ -122,7 +123,7 @@ export async function completeDraw(db: Db, drawId: number, now: string): Promise
 		closedEvent: drawClosedEvent(drawId, now),
 		closed: rawQuery(sql`UPDATE draws SET status = 'closed', closed_at = ${now}
 			WHERE id = ${drawId} AND status = 'closing'`),
-		next: openDraw(draw.book_id, await newSeed(), now),
+		next: openDrawsFor([{ id: draw.book_id, ...(await newSeed()) }], now),
 		// The draw's copies are no longer held for it: its winners hold theirs, the rest go on by the rules.
 		allocation: allocateBook(draw.book_id, "draw", now),
 	});
