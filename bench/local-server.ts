@@ -55,11 +55,14 @@ export async function seedFreshState<T>(state: string, seed: (db: LocalD1) => Pr
 
 export interface DevServer {
 	base: string;
+	/** wrangler's process id (workerd runs among its descendants). */
+	pid: number;
 	/** Everything wrangler and the Worker printed so far, line by line. */
 	logLines: string[];
 	/** The JSON log lines of one event (`{"event": name, …}`) the Worker printed so far. */
 	events(name: string): Record<string, unknown>[];
-	stop(): void;
+	/** Stops wrangler; resolves once it has exited (its state may then be removed). */
+	stop(): Promise<void>;
 }
 
 /**
@@ -78,8 +81,15 @@ async function serverAddress(server: ChildProcess, logLines: string[]): Promise<
 	throw new Error("wrangler dev did not start within 60 s");
 }
 
-/** `wrangler dev` on `state` (with a fresh JWT_SECRET); `entry` replaces wrangler.toml's `main`. */
-export async function startDevServer(state: string, entry?: string): Promise<DevServer> {
+/**
+ * `wrangler dev` on `state` (with a fresh JWT_SECRET); `entry` replaces wrangler.toml's `main`, `extraArgs`
+ * are added to wrangler's (e.g. `--inspector-port`).
+ */
+export async function startDevServer(
+	state: string,
+	entry?: string,
+	extraArgs: string[] = [],
+): Promise<DevServer> {
 	const jwtSecret = randomBytes(32).toString("base64url");
 	const logLines: string[] = [];
 	const server = spawn(
@@ -93,6 +103,7 @@ export async function startDevServer(state: string, entry?: string): Promise<Dev
 			"127.0.0.1",
 			"--persist-to",
 			state,
+			...extraArgs,
 			// The development configuration (never wrangler.toml's production one) and fresh secrets.
 			...localVarArgs({
 				JWT_SECRET: jwtSecret,
@@ -103,7 +114,11 @@ export async function startDevServer(state: string, entry?: string): Promise<Dev
 	);
 	for (const stream of [server.stdout, server.stderr])
 		stream?.on("data", (chunk: Buffer) => logLines.push(...chunk.toString().split("\n")));
-	const stop = () => void server.kill("SIGTERM");
+	const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+	const stop = () => {
+		if (server.exitCode === null && server.signalCode === null) server.kill("SIGTERM");
+		return exited;
+	};
 	try {
 		const base = await serverAddress(server, logLines);
 		const events = (name: string) =>
@@ -111,9 +126,9 @@ export async function startDevServer(state: string, entry?: string): Promise<Dev
 				.map((line) => /\{.*"event":"([a-z_]+)".*\}/.exec(line))
 				.filter((match): match is RegExpExecArray => match?.[1] === name)
 				.map((match) => JSON.parse(match[0]) as Record<string, unknown>);
-		return { base, logLines, events, stop };
+		return { base, pid: server.pid as number, logLines, events, stop };
 	} catch (err) {
-		stop();
+		await stop();
 		throw err;
 	}
 }
