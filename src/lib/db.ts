@@ -18,10 +18,14 @@ import type { SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
-import * as schema from "../db/schema.ts";
 import { AppError, type ErrorCode } from "./errors.ts";
 
-export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
+/**
+ * A drizzle client without the relational schema: the code uses the query builders and `batch`, never
+ * `db.query.*`, and handing drizzle the schema made it rebuild the relational config of every table on
+ * each `createDb` — the largest single cost of a request in the CPU profile (docs/benchmarks.md).
+ */
+export type Db = DrizzleD1Database & { $client: D1Database };
 
 export interface D1Usage {
 	roundTrips: number;
@@ -212,7 +216,7 @@ class RequestD1 implements D1Database {
  * trip it makes first checks that the caller may still act (see the file comment).
  */
 export function createDb(binding: D1Target, usage: D1Usage = newD1Usage(), guard?: CallerGuard): Db {
-	return drizzle(new RequestD1(binding, usage, guard), { schema });
+	return drizzle(new RequestD1(binding, usage, guard));
 }
 
 /**
