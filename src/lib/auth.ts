@@ -24,7 +24,7 @@ const BEARER = /^Bearer +([\w-]+\.[\w-]+\.[\w-]+)$/i;
 /** The claims of the request's bearer access token; null without one or when it is not valid. */
 export async function accessTokenClaims(c: Context<AppEnv>): Promise<AccessClaims | null> {
 	const token = BEARER.exec(c.req.header("Authorization")?.trim() ?? "")?.[1];
-	return token ? verifyAccessToken(token, c.var.config.jwtSecret) : null;
+	return token ? verifyAccessToken(token, c.get("config").jwtSecret) : null;
 }
 
 const requireRole = (role: CallerGuard["role"]) =>
@@ -34,11 +34,14 @@ const requireRole = (role: CallerGuard["role"]) =>
 		const claims = await accessTokenClaims(c);
 		if (claims === null) throw new AppError("AUTH_INVALID_TOKEN", "The access token is invalid or expired");
 		c.set("caller", { id: claims.userId });
-		c.set("db", createDb(c.var.d1Session, c.var.d1Usage, { ...claims, role }));
-		const roundTrips = c.var.d1Usage.roundTrips;
+		// c.get, not c.var: Hono builds a new object of every variable for each `c.var` read.
+		const usage = c.get("d1Usage");
+		const db = createDb(c.get("d1Session"), usage, { ...claims, role });
+		c.set("db", db);
+		const roundTrips = usage.roundTrips;
 		await next();
 		// Throws the guard's 401/403, which the error handler puts in place of the route's answer.
-		if (role === "admin" && c.var.d1Usage.roundTrips === roundTrips) await c.var.db.run(sql`SELECT 1`);
+		if (role === "admin" && usage.roundTrips === roundTrips) await db.run(sql`SELECT 1`);
 	});
 
 export const requireUser = requireRole("user");
