@@ -3,7 +3,9 @@
  * and 304, a signed-in read, a write, errors raised at each stage of the pipeline, CORS preflights and the
  * docs. Per-request values (ids, timings, bookmarks, tags) are checked by their shape.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { allowedOrigin } from "../src/lib/response-headers";
 import { api, createAdmin, createBook } from "./helpers";
 
 const SHAPES: Record<string, RegExp> = {
@@ -141,5 +143,45 @@ describe("the pipeline's headers", () => {
 			"cache-control": "no-store",
 			location: "/docs",
 		});
+	});
+});
+
+describe("CORS origins", () => {
+	const production = {
+		...env,
+		ENVIRONMENT: "production",
+		APP_URL: "https://shop.example.com",
+		API_URL: "https://api.shop.example.com",
+		CORS_ORIGINS: "https://shop.example.com",
+		ADMIN_EMAILS: "owner@shop.example.com",
+		MAIL_FROM: "Bookstore <notifications@shop.example.com>",
+	} as Env;
+	const local = ["http://localhost:5173", "http://127.0.0.1:3000", "http://localhost", "https://[::1]:8443"];
+	const notLocal = [
+		"http://localhost.evil.example",
+		"http://localhost:5173.evil.example",
+		"http://127.0.0.2:3000",
+		"http://evil.example/http://localhost",
+		"null",
+	];
+
+	it("in development, allow any localhost or 127.0.0.1 origin, on any port, and nothing else unlisted", async () => {
+		for (const origin of local) {
+			expect(allowedOrigin(env, origin), origin).toBe(origin);
+			const read = await api("GET", "/books", { headers: { Origin: origin } });
+			expect(read.headers.get("Access-Control-Allow-Origin"), origin).toBe(origin);
+			const preflight = await api("OPTIONS", "/prebooks", {
+				headers: { Origin: origin, "Access-Control-Request-Method": "POST" },
+			});
+			expect(preflight.status).toBe(204);
+			expect(preflight.headers.get("Access-Control-Allow-Origin"), origin).toBe(origin);
+		}
+		for (const origin of notLocal) expect(allowedOrigin(env, origin), origin).toBeNull();
+	});
+
+	it("in production, allow only the listed origins: never a local one", () => {
+		expect(allowedOrigin(production, "https://shop.example.com")).toBe("https://shop.example.com");
+		for (const origin of [...local, ...notLocal, "https://other.example.com"])
+			expect(allowedOrigin(production, origin), origin).toBeNull();
 	});
 });

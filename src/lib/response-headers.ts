@@ -55,11 +55,21 @@ const CORS_EXPOSE_HEADERS = [
 ].join(",");
 const CORS_MAX_AGE_SECONDS = "600";
 
-/** The browser origin CORS lets read the answer (the request's own), or null. */
+/** A page served from this machine, on any port: `http(s)://localhost`, `127.0.0.1` or `[::1]`. */
+const LOCAL_ORIGIN = /^https?:\/\/(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/;
+
+/**
+ * The browser origin CORS lets read the answer (the request's own), or null: one `CORS_ORIGINS` lists (or
+ * any, with `*`), and in development (`ENVIRONMENT=development`, never in production) any local origin, so a
+ * frontend on `localhost:5173` or `127.0.0.1:3000` works against `npm run dev` without configuration. An
+ * invalid configuration allows none.
+ */
 export function allowedOrigin(env: Env, origin: string): string | null {
 	if (!origin) return null;
-	const allowed = configOrNull(env)?.corsOrigins ?? [];
-	return allowed.includes("*") || allowed.includes(origin) ? origin : null;
+	const config = configOrNull(env);
+	if (!config) return null;
+	if (config.corsOrigins.includes("*") || config.corsOrigins.includes(origin)) return origin;
+	return !config.production && LOCAL_ORIGIN.test(origin) ? origin : null;
 }
 
 /**
