@@ -26,7 +26,54 @@ export interface LocalD1 {
 	};
 }
 
-/** Deletes `state`, applies the migrations to a fresh local D1 there, and hands its binding to `seed`. */
+/**
+ * What a benchmark leaves behind — its `wrangler dev` servers, its local state (a D1 of 100,000 users is
+ * hundreds of MB) — undone by `cleanUp()`, which every benchmark awaits when it ends, and on Ctrl-C or
+ * SIGTERM: servers stopped first, then their state removed.
+ */
+const cleanups: (() => Promise<void> | void)[] = [];
+
+let cleaning: Promise<void> | undefined;
+
+/** Undoes everything registered, once: a second call (Ctrl-C, then the benchmark's `finally`) waits for the first. */
+export function cleanUp(): Promise<void> {
+	cleaning ??= (async () => {
+		for (const undo of cleanups.splice(0).reverse()) {
+			try {
+				await undo();
+			} catch (err) {
+				console.error(`cleanup failed: ${err instanceof Error ? err.message : String(err)}`);
+			}
+		}
+	})();
+	return cleaning;
+}
+
+// `on`, not `once`: stopping wrangler may signal the process group again, which must not kill this process
+// before the state is removed.
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+	process.on(signal, () => {
+		if (cleaning) return;
+		console.error(`\n${signal}: stopping the servers and removing the benchmark's state…`);
+		void cleanUp().finally(() => process.exit(130));
+	});
+// A benchmark that failed outside its `finally` (while seeding, say): what is left goes as the process exits
+// (servers are sent SIGTERM, state is removed, without waiting).
+process.once("exit", () => {
+	for (const undo of cleanups.splice(0).reverse()) {
+		try {
+			void undo();
+		} catch {
+			// Exiting anyway.
+		}
+	}
+});
+
+/** Removes `path` (a benchmark's state) when the benchmark ends. */
+export function removeWhenDone(path: string): void {
+	cleanups.push(() => rmSync(path, { recursive: true, force: true }));
+}
+
 /** The benchmark's admin, made directly (admin comes with a verified address, never with registration). */
 export const BENCH_ADMIN = { email: "admin@bookstore.local", password: "bench-admin-password" };
 
@@ -39,8 +86,13 @@ export async function seedBenchAdmin(db: LocalD1): Promise<void> {
 		.run();
 }
 
+/**
+ * Deletes `state`, applies the migrations to a fresh local D1 there, and hands its binding to `seed`; the
+ * state is removed again by `cleanUp()`.
+ */
 export async function seedFreshState<T>(state: string, seed: (db: LocalD1) => Promise<T>): Promise<T> {
 	rmSync(state, { recursive: true, force: true });
+	removeWhenDone(state);
 	wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
 	const { env, dispose } = await getPlatformProxy<{ DB: LocalD1 }>({
 		configPath: "wrangler.toml",
@@ -61,7 +113,7 @@ export interface DevServer {
 	logLines: string[];
 	/** The JSON log lines of one event (`{"event": name, …}`) the Worker printed so far. */
 	events(name: string): Record<string, unknown>[];
-	/** Stops wrangler; resolves once it has exited (its state may then be removed). */
+	/** Stops wrangler; resolves once it has exited (`cleanUp()` does it too). */
 	stop(): Promise<void>;
 }
 
@@ -119,6 +171,7 @@ export async function startDevServer(
 		if (server.exitCode === null && server.signalCode === null) server.kill("SIGTERM");
 		return exited;
 	};
+	cleanups.push(stop);
 	try {
 		const base = await serverAddress(server, logLines);
 		const events = (name: string) =>

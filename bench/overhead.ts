@@ -14,9 +14,8 @@
  * trips) and from D1 (a signed-in reader's read, which the cache never answers: 1 round trip); the admin
  * `PATCH /books/{id}/stock`.
  *
- * Its own state under .wrangler/bench-overhead, removed when done. `--rounds=N` (default 15).
+ * Its own state under .wrangler/bench-overhead, removed when done (or interrupted). `--rounds=N` (default 15).
  */
-import { rmSync } from "node:fs";
 import {
 	CONCURRENCY,
 	closeConnections,
@@ -31,7 +30,7 @@ import {
 	type Target,
 	workerdCpu,
 } from "./load.ts";
-import { BENCH_ADMIN, type DevServer, login, startDevServer } from "./local-server.ts";
+import { BENCH_ADMIN, cleanUp, login, startDevServer } from "./local-server.ts";
 
 const SLICE_MS = 500;
 const WARMUP_MS = 1_000;
@@ -47,9 +46,8 @@ const quantile = (values: readonly number[], q: number) => {
 
 console.log("Seeding…");
 await seedOverheadState();
-let server: DevServer | undefined;
 try {
-	server = await startDevServer(STATE, ENTRY);
+	const server = await startDevServer(STATE, ENTRY);
 	const base = new URL(server.base);
 	const token = await login(server.base, BENCH_ADMIN);
 	const cpu = workerdCpu(server.pid);
@@ -121,6 +119,5 @@ try {
 	if (problems.length > 0) throw new Error(problems.join("\n"));
 } finally {
 	closeConnections();
-	await server?.stop();
-	rmSync(STATE, { recursive: true, force: true });
+	await cleanUp();
 }

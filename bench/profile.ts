@@ -8,10 +8,10 @@
  * state under .wrangler/bench-overhead, removed when done. `--only=<substring of a target's name>`,
  * `--top=N` (default 25), `--save=<dir>` (writes each profile as a .cpuprofile for DevTools).
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { drive, ENTRY, STATE, seedOverheadState, TARGETS } from "./load.ts";
-import { BENCH_ADMIN, type DevServer, login, startDevServer } from "./local-server.ts";
+import { BENCH_ADMIN, cleanUp, login, startDevServer } from "./local-server.ts";
 
 const PROFILE_MS = 4_000;
 const arg = (name: string) =>
@@ -171,10 +171,13 @@ function summarize(profile: Profile, requests: number) {
 
 console.log("Seeding…");
 await seedOverheadState();
-let server: DevServer | undefined;
 try {
 	const inspectorPort = await freePort();
-	server = await startDevServer(STATE, ENTRY, ["--inspector-port", String(inspectorPort), "--minify=false"]);
+	const server = await startDevServer(STATE, ENTRY, [
+		"--inspector-port",
+		String(inspectorPort),
+		"--minify=false",
+	]);
 	const base = new URL(server.base);
 	const token = await login(server.base, BENCH_ADMIN);
 	const inspector = await devtools(inspectorPort);
@@ -207,6 +210,5 @@ try {
 	}
 	inspector.close();
 } finally {
-	await server?.stop();
-	rmSync(STATE, { recursive: true, force: true });
+	await cleanUp();
 }
