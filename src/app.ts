@@ -37,17 +37,17 @@ export function createApp() {
 	// can choose the id its own requests log under; it cannot reach other requests' lines.)
 	app.use(requestId());
 	app.use((c, next) => withLogContext({ request_id: c.get("requestId") }, next));
-	// One metered drizzle client per request, on the request's D1 session (read replication: public reads
-	// may start on a replica, the rest on the primary, a client's `X-D1-Bookmark` sees its own writes); its
-	// round trips end up in Server-Timing and the session's latest bookmark in `X-D1-Bookmark` — on every
-	// response, also the CORS preflights and 413s answered by the middleware below. Authenticated routes
-	// replace the client with one guarded by the caller, on the same session (lib/auth.ts).
+	// One metered drizzle client per request, on the request's D1 session (read replication: reads, signed
+	// in or not, may start on a replica, the rest on the primary, a client's `X-D1-Bookmark` sees its own
+	// writes); its round trips end up in Server-Timing and the session's latest bookmark in `X-D1-Bookmark`
+	// — on every response, also the CORS preflights and 413s answered by the middleware below.
+	// Authenticated routes replace the client with one guarded by the caller, on the same session
+	// (lib/auth.ts).
 	app.use(async (c, next) => {
 		const startedAt = performance.now();
 		const usage = newD1Usage();
 		const session = requestSession(c.env.DB, {
 			method: c.req.method,
-			authorization: c.req.header("Authorization"),
 			bookmark: c.req.header(BOOKMARK_HEADER),
 		});
 		c.set("d1Usage", usage);

@@ -3,7 +3,8 @@
  * active, token not revoked by a deactivation, still an admin) is checked by the caller guard at the head
  * of every D1 round trip the request makes (lib/db.ts) — in the same transaction as the work, so a
  * deactivated user or a demoted admin is refused at once and its write never commits, at no extra round
- * trip. Routes declare their access level with `...signedIn` or `...adminOnly`.
+ * trip. A `GET`'s check is a read a replica may answer, so such a caller may read for as long as that
+ * replica lags (docs/architecture.md). Routes declare their access level with `...signedIn` or `...adminOnly`.
  *
  * On admin routes a non-admin gets 403 before anything else (API.md): validation, and some rules decided
  * without D1 (ADMIN_SELF_MODIFICATION, the webhook URL policy), answer before any round trip, and a route
@@ -14,7 +15,7 @@ import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../types.ts";
-import { type CallerGuard, createDb } from "./db.ts";
+import { type CallerGuard, createDb, isReadOnlyMethod } from "./db.ts";
 import { AppError } from "./errors.ts";
 import { bearerAuth } from "./openapi.ts";
 import { type AccessClaims, verifyAccessToken } from "./tokens.ts";
@@ -36,7 +37,11 @@ const requireRole = (role: CallerGuard["role"]) =>
 		c.set("caller", { id: claims.userId });
 		// c.get, not c.var: Hono builds a new object of every variable for each `c.var` read.
 		const usage = c.get("d1Usage");
-		const db = createDb(c.get("d1Session"), usage, { ...claims, role });
+		const db = createDb(c.get("d1Session"), usage, {
+			...claims,
+			role,
+			readOnly: isReadOnlyMethod(c.req.method),
+		});
 		c.set("db", db);
 		const roundTrips = usage.roundTrips;
 		await next();
