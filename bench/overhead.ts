@@ -35,8 +35,11 @@ import { BENCH_ADMIN, cleanUp, login, startDevServer } from "./local-server.ts";
 const SLICE_MS = 500;
 const WARMUP_MS = 1_000;
 const ROUNDS = Number(/^--rounds=(\d+)$/.exec(process.argv[2] ?? "")?.[1] ?? 15);
-/** A cached read misses right after the PATCH slice purged it, and when its 30 s TTL lapses. */
-const MIN_SHARE_AT_BUDGET = 0.95;
+/**
+ * A cached read misses right after the PATCH slice purged it and when its 30 s TTL lapses: a few requests of a
+ * slice on a slow machine.
+ */
+const MIN_SHARE_AT_BUDGET = 0.9;
 const MEASURED = TARGETS.filter((target) => target !== FLOOR);
 
 const quantile = (values: readonly number[], q: number) => {
