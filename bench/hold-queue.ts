@@ -30,6 +30,7 @@ import {
 	type Answer,
 	BENCH_ADMIN,
 	call,
+	cleanUp,
 	type DevServer,
 	d1Timing,
 	login,
@@ -336,5 +337,5 @@ try {
 	const found = problems(server);
 	if (found.length > 0) throw new Error(`the Worker logged problems:\n${found.join("\n")}`);
 } finally {
-	server.stop();
+	await cleanUp();
 }

@@ -26,7 +26,54 @@ export interface LocalD1 {
 	};
 }
 
-/** Deletes `state`, applies the migrations to a fresh local D1 there, and hands its binding to `seed`. */
+/**
+ * What a benchmark leaves behind — its `wrangler dev` servers, its local state (a D1 of 100,000 users is
+ * hundreds of MB) — undone by `cleanUp()`, which every benchmark awaits when it ends, and on Ctrl-C or
+ * SIGTERM: servers stopped first, then their state removed.
+ */
+const cleanups: (() => Promise<void> | void)[] = [];
+
+let cleaning: Promise<void> | undefined;
+
+/** Undoes everything registered, once: a second call (Ctrl-C, then the benchmark's `finally`) waits for the first. */
+export function cleanUp(): Promise<void> {
+	cleaning ??= (async () => {
+		for (const undo of cleanups.splice(0).reverse()) {
+			try {
+				await undo();
+			} catch (err) {
+				console.error(`cleanup failed: ${err instanceof Error ? err.message : String(err)}`);
+			}
+		}
+	})();
+	return cleaning;
+}
+
+// `on`, not `once`: stopping wrangler may signal the process group again, which must not kill this process
+// before the state is removed.
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+	process.on(signal, () => {
+		if (cleaning) return;
+		console.error(`\n${signal}: stopping the servers and removing the benchmark's state…`);
+		void cleanUp().finally(() => process.exit(130));
+	});
+// A benchmark that failed outside its `finally` (while seeding, say): what is left goes as the process exits
+// (servers are sent SIGTERM, state is removed, without waiting).
+process.once("exit", () => {
+	for (const undo of cleanups.splice(0).reverse()) {
+		try {
+			void undo();
+		} catch {
+			// Exiting anyway.
+		}
+	}
+});
+
+/** Removes `path` (a benchmark's state) when the benchmark ends. */
+export function removeWhenDone(path: string): void {
+	cleanups.push(() => rmSync(path, { recursive: true, force: true }));
+}
+
 /** The benchmark's admin, made directly (admin comes with a verified address, never with registration). */
 export const BENCH_ADMIN = { email: "admin@bookstore.local", password: "bench-admin-password" };
 
@@ -39,8 +86,13 @@ export async function seedBenchAdmin(db: LocalD1): Promise<void> {
 		.run();
 }
 
+/**
+ * Deletes `state`, applies the migrations to a fresh local D1 there, and hands its binding to `seed`; the
+ * state is removed again by `cleanUp()`.
+ */
 export async function seedFreshState<T>(state: string, seed: (db: LocalD1) => Promise<T>): Promise<T> {
 	rmSync(state, { recursive: true, force: true });
+	removeWhenDone(state);
 	wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
 	const { env, dispose } = await getPlatformProxy<{ DB: LocalD1 }>({
 		configPath: "wrangler.toml",
@@ -55,11 +107,14 @@ export async function seedFreshState<T>(state: string, seed: (db: LocalD1) => Pr
 
 export interface DevServer {
 	base: string;
+	/** wrangler's process id (workerd runs among its descendants). */
+	pid: number;
 	/** Everything wrangler and the Worker printed so far, line by line. */
 	logLines: string[];
 	/** The JSON log lines of one event (`{"event": name, …}`) the Worker printed so far. */
 	events(name: string): Record<string, unknown>[];
-	stop(): void;
+	/** Stops wrangler; resolves once it has exited (`cleanUp()` does it too). */
+	stop(): Promise<void>;
 }
 
 /**
@@ -78,8 +133,15 @@ async function serverAddress(server: ChildProcess, logLines: string[]): Promise<
 	throw new Error("wrangler dev did not start within 60 s");
 }
 
-/** `wrangler dev` on `state` (with a fresh JWT_SECRET); `entry` replaces wrangler.toml's `main`. */
-export async function startDevServer(state: string, entry?: string): Promise<DevServer> {
+/**
+ * `wrangler dev` on `state` (with a fresh JWT_SECRET); `entry` replaces wrangler.toml's `main`, `extraArgs`
+ * are added to wrangler's (e.g. `--inspector-port`).
+ */
+export async function startDevServer(
+	state: string,
+	entry?: string,
+	extraArgs: string[] = [],
+): Promise<DevServer> {
 	const jwtSecret = randomBytes(32).toString("base64url");
 	const logLines: string[] = [];
 	const server = spawn(
@@ -93,6 +155,7 @@ export async function startDevServer(state: string, entry?: string): Promise<Dev
 			"127.0.0.1",
 			"--persist-to",
 			state,
+			...extraArgs,
 			// The development configuration (never wrangler.toml's production one) and fresh secrets.
 			...localVarArgs({
 				JWT_SECRET: jwtSecret,
@@ -103,7 +166,12 @@ export async function startDevServer(state: string, entry?: string): Promise<Dev
 	);
 	for (const stream of [server.stdout, server.stderr])
 		stream?.on("data", (chunk: Buffer) => logLines.push(...chunk.toString().split("\n")));
-	const stop = () => void server.kill("SIGTERM");
+	const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+	const stop = () => {
+		if (server.exitCode === null && server.signalCode === null) server.kill("SIGTERM");
+		return exited;
+	};
+	cleanups.push(stop);
 	try {
 		const base = await serverAddress(server, logLines);
 		const events = (name: string) =>
@@ -111,9 +179,9 @@ export async function startDevServer(state: string, entry?: string): Promise<Dev
 				.map((line) => /\{.*"event":"([a-z_]+)".*\}/.exec(line))
 				.filter((match): match is RegExpExecArray => match?.[1] === name)
 				.map((match) => JSON.parse(match[0]) as Record<string, unknown>);
-		return { base, logLines, events, stop };
+		return { base, pid: server.pid as number, logLines, events, stop };
 	} catch (err) {
-		stop();
+		await stop();
 		throw err;
 	}
 }

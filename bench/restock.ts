@@ -14,6 +14,7 @@
 import {
 	BENCH_ADMIN,
 	call,
+	cleanUp,
 	d1Timing,
 	login,
 	seedBenchAdmin,
@@ -122,5 +123,5 @@ try {
 	const failures = server.logLines.filter((line) => line.includes("notice_publish_failed"));
 	if (failures.length > 0) throw new Error(`publishing failed:\n${failures.join("\n")}`);
 } finally {
-	server.stop();
+	await cleanUp();
 }

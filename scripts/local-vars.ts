@@ -11,7 +11,8 @@ export const LOCAL_VARS = {
 	ENVIRONMENT: "development",
 	// Comma-separated emails that become admins once verified (the seeded demo admin is one).
 	ADMIN_EMAILS: "admin@bookstore.local",
-	// Comma-separated browser origins allowed by CORS ("*" allows any origin, without credentials).
+	// Comma-separated browser origins allowed by CORS ("*" allows any origin, without credentials). In
+	// development any localhost / 127.0.0.1 origin is allowed as well (src/lib/response-headers.ts).
 	CORS_ORIGINS: "http://localhost:3000,http://localhost:8787",
 	// Emails link under it: books, and the sign-up, reset and confirmation pages (served by this API here).
 	APP_URL: "http://localhost:8787",

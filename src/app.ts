@@ -3,10 +3,7 @@
  * document and docs page, and the one error path.
  */
 import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
-import { setMetric, timing } from "hono/timing";
 import { publishDocs } from "./docs.ts";
 import { authRouter } from "./features/auth/index.ts";
 import { booksRouter } from "./features/books/index.ts";
@@ -22,12 +19,13 @@ import { unsubscribeRouter } from "./features/unsubscribe/index.ts";
 import { usersRouter } from "./features/users/index.ts";
 import { webhooksRouter } from "./features/webhooks/index.ts";
 import { wishlistRouter } from "./features/wishlist/index.ts";
-import { configOrNull, loadConfig } from "./lib/config.ts";
+import { loadConfig } from "./lib/config.ts";
 import { BOOKMARK_HEADER, createDb, newD1Usage, requestSession } from "./lib/db.ts";
 import { AppError, errorBody, onError } from "./lib/errors.ts";
 import { withLogContext } from "./lib/log.ts";
 import { createRouter } from "./lib/openapi.ts";
 import { limitAuthRequests } from "./lib/rate-limit.ts";
+import { responseHeaders, writeServerTiming } from "./lib/response-headers.ts";
 import { requireUtf8JsonBody } from "./lib/utf8-body.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -40,67 +38,31 @@ export function createApp() {
 	// and in every log line of the request, so a client's support ticket finds the server's logs. (A client
 	// can choose the id its own requests log under; it cannot reach other requests' lines.)
 	app.use(requestId());
-	app.use((c, next) => withLogContext({ request_id: c.var.requestId }, next));
-	app.use(timing({ crossOrigin: true }));
-	// One metered drizzle client per request, on the request's D1 session (read replication: public reads
-	// may start on a replica, the rest on the primary, a client's `X-D1-Bookmark` sees its own writes); its
-	// round trips end up in Server-Timing and the session's latest bookmark in `X-D1-Bookmark` — on every
-	// response, also the CORS preflights and 413s answered by the middleware below. Authenticated routes
-	// replace the client with one guarded by the caller, on the same session (lib/auth.ts).
+	app.use((c, next) => withLogContext({ request_id: c.get("requestId") }, next));
+	// One metered drizzle client per request, on the request's D1 session (read replication: reads, signed
+	// in or not, may start on a replica, the rest on the primary, a client's `X-D1-Bookmark` sees its own
+	// writes); its round trips end up in Server-Timing and the session's latest bookmark in `X-D1-Bookmark`
+	// — on every response, also the CORS preflights and 413s answered by the middleware below.
+	// Authenticated routes replace the client with one guarded by the caller, on the same session
+	// (lib/auth.ts).
 	app.use(async (c, next) => {
+		const startedAt = performance.now();
 		const usage = newD1Usage();
 		const session = requestSession(c.env.DB, {
 			method: c.req.method,
-			authorization: c.req.header("Authorization"),
 			bookmark: c.req.header(BOOKMARK_HEADER),
 		});
 		c.set("d1Usage", usage);
 		c.set("d1Session", session);
 		c.set("db", createDb(session, usage));
 		await next();
-		setMetric(c, "d1", usage.durationMs, String(usage.roundTrips));
+		writeServerTiming(c, usage, startedAt);
 		const bookmark = session.getBookmark();
-		if (bookmark) c.header(BOOKMARK_HEADER, bookmark);
+		if (bookmark) c.res.headers.set(BOOKMARK_HEADER, bookmark);
 	});
-	// Nothing is stored by shared caches unless a route says otherwise: most answers carry tokens or one
-	// user's data. The public catalog reads set their own Cache-Control.
-	app.use(async (c, next) => {
-		await next();
-		if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
-	});
-	app.use(
-		secureHeaders({
-			// JSON only: nothing may be loaded or framed. /docs sets its own policy (kept: overwrite false).
-			contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-			overwrite: false,
-		}),
-	);
-	app.use(
-		cors({
-			origin: (origin, c) => {
-				const allowed = configOrNull(c.env)?.corsOrigins ?? [];
-				return allowed.includes("*") || allowed.includes(origin) ? origin : null;
-			},
-			allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-			allowHeaders: [
-				"Authorization",
-				"Content-Type",
-				"Idempotency-Key",
-				"X-Request-Id",
-				BOOKMARK_HEADER,
-				"If-None-Match",
-			],
-			exposeHeaders: [
-				"X-Request-Id",
-				"Server-Timing",
-				"Retry-After",
-				"Idempotent-Replayed",
-				BOOKMARK_HEADER,
-				"ETag",
-			],
-			maxAge: 600,
-		}),
-	);
+	// Security headers, CORS (the preflights answered here) and `Cache-Control: no-store` unless a route
+	// says otherwise: most answers carry tokens or one user's data; the public catalog reads set their own.
+	app.use(responseHeaders);
 	app.use(
 		bodyLimit({
 			maxSize: MAX_BODY_BYTES,

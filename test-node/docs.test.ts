@@ -55,8 +55,15 @@ describe("README.md and docs/", () => {
 	it("keep the README a newcomer's page (at most ~300 lines) with the two commands up front", () => {
 		expect(readme.split("\n").length).toBeLessThanOrEqual(300);
 		const quickStart = readme.split("\n## ")[1] ?? "";
-		expect(quickStart).toContain("npm install && npm run dev");
-		expect(quickStart).toContain("npm install && npm test");
+		expect(quickStart).toContain("npm ci && npm run dev");
+		expect(quickStart).toContain("npm ci && npm test");
+	});
+
+	it("say the test command CI runs (.ci/run)", () => {
+		const ci = read(".ci/run")
+			.split("\n")
+			.filter((line) => line.trim() && !line.startsWith("#"));
+		expect(ci.at(-1)).toBe("npm ci && npm test");
 	});
 
 	it("link only to files and headings that exist", () => {

@@ -100,3 +100,58 @@ describe("the guard's trigger and the code that answers for it", () => {
 		}
 	});
 });
+
+/**
+ * A signed-in read checks the caller with a SELECT at the head of its batch (it stays a read, which a replica
+ * may serve) and the Worker refuses on its answer; a write keeps the guard's INSERT. Same rules, same answers.
+ */
+describe("reads check the caller too, with a SELECT", () => {
+	it("a deactivated user's read is refused (403), and its write", async () => {
+		const admin = await createAdmin();
+		const user = await createUser();
+		expect((await api("GET", "/wishlist", { token: user.token })).status).toBe(200);
+		await api("PATCH", `/admin/users/${user.id}`, { token: admin.token, body: { is_active: false } });
+		for (const path of ["/wishlist", "/users/me", "/prebooks", "/orders"])
+			expectError(await api("GET", path, { token: user.token }), 403, "AUTH_ACCOUNT_DEACTIVATED");
+		expectError(
+			await api("POST", "/wishlist", { token: user.token, body: { book_id: 1 } }),
+			403,
+			"AUTH_ACCOUNT_DEACTIVATED",
+		);
+	});
+
+	it("a token from before a deactivation stays refused after the reactivation (401)", async () => {
+		const admin = await createAdmin();
+		const user = await createUser();
+		await api("PATCH", `/admin/users/${user.id}`, { token: admin.token, body: { is_active: false } });
+		await api("PATCH", `/admin/users/${user.id}`, { token: admin.token, body: { is_active: true } });
+		expectError(await api("GET", "/users/me", { token: user.token }), 401, "AUTH_INVALID_TOKEN");
+		expectError(await api("DELETE", "/wishlist/1", { token: user.token }), 401, "AUTH_INVALID_TOKEN");
+	});
+
+	it("a demoted admin's admin read is refused (403 AUTH_FORBIDDEN), also when it would make no round trip", async () => {
+		const [boss, demoted] = [await createAdmin(), await createAdmin()];
+		expect((await api("GET", "/admin/users", { token: demoted.token })).status).toBe(200);
+		await api("PATCH", `/admin/users/${demoted.id}`, { token: boss.token, body: { role: "user" } });
+		expectError(await api("GET", "/admin/users", { token: demoted.token }), 403, "AUTH_FORBIDDEN");
+		expectError(await api("GET", "/admin/restocks", { token: demoted.token }), 403, "AUTH_FORBIDDEN");
+		// Refused by validation before any round trip: the check alone still answers first.
+		expectError(await api("GET", "/admin/users?limit=1000", { token: demoted.token }), 403, "AUTH_FORBIDDEN");
+		// Still a user: its own reads work.
+		expect((await api("GET", "/users/me", { token: demoted.token })).status).toBe(200);
+	});
+
+	it("an erased or deleted account's token is refused (401)", async () => {
+		const [erased, deleted] = [await createUser(), await createUser()];
+		await env.DB.prepare("UPDATE users SET erased_at = updated_at WHERE id = ?").bind(erased.id).run();
+		await env.DB.prepare("DELETE FROM users WHERE id = ?").bind(deleted.id).run();
+		for (const user of [erased, deleted]) {
+			expectError(await api("GET", "/prebooks", { token: user.token }), 401, "AUTH_INVALID_TOKEN");
+			expectError(
+				await api("POST", "/wishlist", { token: user.token, body: { book_id: 1 } }),
+				401,
+				"AUTH_INVALID_TOKEN",
+			);
+		}
+	});
+});

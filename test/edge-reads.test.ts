@@ -3,9 +3,9 @@ import { describe, expect, it, vi } from "vitest";
 import { validBookmark } from "../src/lib/db";
 import { api, createAdmin, createBook, createUser } from "./helpers";
 
-/** README, "Read replicas": every request runs on a D1 session and answers with its latest bookmark. */
+/** operations.md, "D1 sessions and bookmarks": every request runs on a D1 session and answers its bookmark. */
 describe("D1 read replication (Sessions API)", () => {
-	it("public reads start anywhere, everything else on the primary, and every response carries a bookmark", async () => {
+	it("reads start anywhere, signed in or not, writes on the primary, and every answer has a bookmark", async () => {
 		const admin = await createAdmin();
 		const book = await createBook(admin.token);
 		const sessions = vi.spyOn(env.DB, "withSession");
@@ -23,11 +23,11 @@ describe("D1 read replication (Sessions API)", () => {
 		expect(write.headers.get("X-D1-Bookmark")).toMatch(/^[0-9a-f-]+$/);
 		expect(sessions).toHaveBeenLastCalledWith("first-primary");
 
-		// An authenticated read is not a public one: it starts on the primary too.
+		// A signed-in read may start anywhere too: its caller check is a read (test/caller-guard.test.ts).
 		const me = await api("GET", "/users/me", { token: admin.token });
 		expect(me.status).toBe(200);
 		expect(me.headers.get("X-D1-Bookmark")).toMatch(/^[0-9a-f-]+$/);
-		expect(sessions).toHaveBeenLastCalledWith("first-primary");
+		expect(sessions).toHaveBeenLastCalledWith("first-unconstrained");
 	});
 
 	it("a request with a bookmark is served through a session built from it (read-your-writes)", async () => {
@@ -75,7 +75,7 @@ describe("D1 read replication (Sessions API)", () => {
 		const user = await createUser();
 		const res = await api("GET", "/users/me", { token: user.token, headers: { "X-D1-Bookmark": "nope" } });
 		expect(res.status).toBe(200);
-		expect(sessions).toHaveBeenLastCalledWith("first-primary");
+		expect(sessions).toHaveBeenLastCalledWith("first-unconstrained");
 	});
 
 	it("validBookmark accepts D1's shape only", () => {
@@ -112,5 +112,68 @@ describe("D1 read replication (Sessions API)", () => {
 		expect(preflight.headers.get("Access-Control-Allow-Headers")?.toLowerCase()).toContain("x-d1-bookmark");
 		const read = await api("GET", "/genres", { headers: { Origin: "http://localhost:3000" } });
 		expect(read.headers.get("Access-Control-Expose-Headers")?.toLowerCase()).toContain("x-d1-bookmark");
+	});
+});
+
+/**
+ * Every route of the OpenAPI document, with the session kind it asks for and, for the reads, the
+ * statements it runs: a `GET`, signed in or not, starts `first-unconstrained` and sends D1 nothing but
+ * `SELECT`s (its caller check included), so a replica may answer it; every other method starts on the
+ * primary. The calls use ids nothing has, so no write changes anything.
+ */
+describe("the session kind of every route", () => {
+	it("GET anywhere, with reads only; every other method on the primary", async () => {
+		const admin = await createAdmin();
+		const document = (await api("GET", "/openapi.json")).body as {
+			paths: Record<string, Record<string, { security?: unknown[] }>>;
+		};
+		const original = env.DB.withSession.bind(env.DB);
+		let kinds: unknown[] = [];
+		let statements: string[] = [];
+		vi.spyOn(env.DB, "withSession").mockImplementation((constraint) => {
+			kinds.push(constraint);
+			const session = original(constraint);
+			return {
+				prepare: (query: string) => {
+					statements.push(query);
+					return session.prepare(query);
+				},
+				batch: (batch: D1PreparedStatement[]) => session.batch(batch),
+				getBookmark: () => session.getBookmark(),
+			} as D1DatabaseSession;
+		});
+		const checked: string[] = [];
+		for (const [template, operations] of Object.entries(document.paths)) {
+			const path = template.replace(/\{[^}]+\}/g, "999999999");
+			for (const [method, operation] of Object.entries(operations)) {
+				const verb = method.toUpperCase();
+				if (!["GET", "POST", "PATCH", "PUT", "DELETE"].includes(verb)) continue;
+				kinds = [];
+				statements = [];
+				const signedIn = (operation.security ?? []).length > 0;
+				const res = await api(verb, path, {
+					token: signedIn ? admin.token : undefined,
+					...(verb === "GET" || verb === "DELETE" ? {} : { body: {} }),
+				});
+				const route = `${verb} ${template} (${res.status})`;
+				expect(res.status, route).toBeLessThan(500);
+				// The request's own session (test/contract.ts may read /openapi.json after it, through another).
+				expect(kinds[0], route).toBe(verb === "GET" ? "first-unconstrained" : "first-primary");
+				if (verb === "GET") {
+					const writes = statements.filter((query) => !/^\s*select\b/i.test(query));
+					expect(writes, route).toEqual([]);
+					if (signedIn) {
+						// The caller check is in the request's batches, as a SELECT (lib/db.ts READ_GUARD_SQL).
+						expect(
+							statements.some((query) => query.includes("AS refusal")),
+							route,
+						).toBe(true);
+						expect(statements.join("\n"), route).not.toContain("caller_guard");
+					}
+				}
+				checked.push(route);
+			}
+		}
+		expect(checked.filter((route) => route.startsWith("GET ")).length).toBeGreaterThan(20);
 	});
 });

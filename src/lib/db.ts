@@ -6,22 +6,28 @@
  *    `Server-Timing: d1;dur=…;desc="<round trips>"`;
  *  - an authenticated request's every round trip starts with the **caller guard**: a statement that aborts
  *    the transaction unless the caller still exists, is active, holds an unrevoked token and (on admin
- *    routes) is still an admin (`callerGuard` in db/schema.ts, migrations/0007_caller_guard.sql and 0021). It is added here, below drizzle, so no
- *    service can run a statement without it and the check costs no round trip of its own;
+ *    routes) is still an admin (`callerGuard` in db/schema.ts, migrations/0007_caller_guard.sql and 0023),
+ *    or, heading a read-only request's batch of SELECTs, a SELECT the Worker refuses on (`READ_GUARD_SQL`),
+ *    so the batch stays a read. It is added here, below drizzle, so no service can run a statement without
+ *    it and the check costs no round trip of its own;
  *  - a SELECT in a batch keeps every column even when two share a name (see `keepEveryColumn`).
  *
- * A request's binding wraps a D1 **session** (read replication, `requestSession`): public reads may be
- * served by a nearby replica, everything else starts on the primary, and a client's bookmark makes the
- * session at least as fresh as what that client saw (read-your-writes). Writes always go to the primary.
+ * A request's binding wraps a D1 **session** (read replication, `requestSession`): reads, signed in or not,
+ * may be served by a nearby replica, everything else starts on the primary, and a client's bookmark makes
+ * the session at least as fresh as what that client saw (read-your-writes). Writes always go to the primary.
  */
 import type { SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
-import * as schema from "../db/schema.ts";
 import { AppError, type ErrorCode } from "./errors.ts";
 
-export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
+/**
+ * A drizzle client without the relational schema: the code uses the query builders and `batch`, never
+ * `db.query.*`, and handing drizzle the schema made it rebuild the relational config of every table on
+ * each `createDb` — the largest single cost of a request in the CPU profile (docs/benchmarks.md).
+ */
+export type Db = DrizzleD1Database & { $client: D1Database };
 
 export interface D1Usage {
 	roundTrips: number;
@@ -38,9 +44,31 @@ export interface CallerGuard {
 	tokenVersion: number;
 	/** `admin` on admin routes: a caller demoted meanwhile is refused (403) and its write does not commit. */
 	role: "user" | "admin";
+	/**
+	 * A read-only request (`GET`/`HEAD`): its batches of `SELECT`s are checked by a `SELECT` (`READ_GUARD_SQL`)
+	 * instead of the guard's `INSERT`, so they stay reads a replica may answer.
+	 */
+	readOnly?: boolean;
 }
 
+/** The guard of a batch that may write: the INSERT whose trigger aborts the transaction (db/schema.ts). */
 const GUARD_SQL = "INSERT INTO caller_guard (user_id, token_version, role) VALUES (?, ?, ?)";
+
+/**
+ * The guard of a read-only request's batch of `SELECT`s: the trigger's checks (migrations/0023), in its
+ * order, as one row whose `refusal` is null or the code the trigger would raise; the Worker refuses on it.
+ * A `SELECT` leaves the batch a read, which D1 may serve from a replica: so a caller deactivated or demoted
+ * a moment ago may still read for as long as that replica lags (docs/architecture.md, "The caller guard").
+ */
+const READ_GUARD_SQL = `SELECT CASE
+	WHEN NOT EXISTS (SELECT 1 FROM users WHERE id = ?1 AND erased_at IS NULL) THEN 'AUTH_INVALID_TOKEN'
+	WHEN EXISTS (SELECT 1 FROM users WHERE id = ?1 AND is_active = 0) THEN 'AUTH_ACCOUNT_DEACTIVATED'
+	WHEN EXISTS (SELECT 1 FROM users WHERE id = ?1 AND token_version <> ?2) THEN 'AUTH_INVALID_TOKEN'
+	WHEN ?3 = 'admin' AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND role <> 'admin') THEN 'AUTH_FORBIDDEN'
+END AS refusal`;
+
+/** A statement that only reads: a plain `SELECT` (anything else — `WITH`, `INSERT`… — counts as a write). */
+const isSelect = (query: string) => /^\s*select\b/i.test(query);
 /** The trigger's refusals (`RAISE(ABORT, 'caller_guard:<code>')`, db/schema.ts `callerGuard`) and their answers. */
 export const CALLER_GUARD_REFUSALS: Record<string, { code: ErrorCode; detail: string }> = {
 	AUTH_INVALID_TOKEN: { code: "AUTH_INVALID_TOKEN", detail: "The access token is invalid or expired" },
@@ -48,11 +76,15 @@ export const CALLER_GUARD_REFUSALS: Record<string, { code: ErrorCode; detail: st
 	AUTH_FORBIDDEN: { code: "AUTH_FORBIDDEN", detail: "This action needs an admin account" },
 };
 
-/** The guard's refusal (`RAISE(ABORT, 'caller_guard:<code>')`) as the contract's 401/403. */
-function guardRefusal(err: unknown): AppError | null {
-	const code = err instanceof Error ? /caller_guard:([A-Z_]+)/.exec(err.message)?.[1] : undefined;
+/** A guard refusal code as the contract's 401/403. */
+function refusalError(code: string | undefined): AppError | null {
 	const refusal = code ? CALLER_GUARD_REFUSALS[code] : undefined;
 	return refusal ? new AppError(refusal.code, refusal.detail) : null;
+}
+
+/** The guard's refusal (`RAISE(ABORT, 'caller_guard:<code>')`) as the contract's 401/403. */
+function guardRefusal(err: unknown): AppError | null {
+	return refusalError(err instanceof Error ? /caller_guard:([A-Z_]+)/.exec(err.message)?.[1] : undefined);
 }
 
 /**
@@ -92,19 +124,22 @@ export function validBookmark(header: string | null | undefined): D1SessionBookm
 	return value.toLowerCase();
 }
 
+/** `GET` and `HEAD` change nothing (API.md): they may be answered by a replica. */
+export const isReadOnlyMethod = (method: string) => method === "GET" || method === "HEAD";
+
 /**
  * The request's D1 session: built from the client's bookmark when it sent a valid one (its reads see at
- * least what that bookmark saw); otherwise a public read (`GET`/`HEAD` without `Authorization`) may start on
- * any replica (`first-unconstrained`) and every other request starts on the primary (`first-primary`).
+ * least what that bookmark saw); otherwise a read (`GET`/`HEAD`, signed in or not) may start on any replica
+ * (`first-unconstrained`) and every other request starts on the primary (`first-primary`). A signed-in
+ * read's caller check is a `SELECT` that keeps its batch a read (`READ_GUARD_SQL`).
  */
 export function requestSession(
 	binding: D1Database,
-	request: { method: string; authorization?: string; bookmark?: string | null },
+	request: { method: string; bookmark?: string | null },
 ): D1DatabaseSession {
 	const bookmark = validBookmark(request.bookmark);
 	if (bookmark) return binding.withSession(bookmark);
-	const publicRead = (request.method === "GET" || request.method === "HEAD") && !request.authorization;
-	return binding.withSession(publicRead ? "first-unconstrained" : "first-primary");
+	return binding.withSession(isReadOnlyMethod(request.method) ? "first-unconstrained" : "first-primary");
 }
 
 /** A statement of the request binding: its SQL and parameters, prepared on the real binding when it runs. */
@@ -167,15 +202,26 @@ class RequestD1 implements D1Database {
 			if (!(statement instanceof RequestStatement)) return statement;
 			return this.inner.prepare(keepEveryColumn(statement.query)).bind(...statement.params);
 		});
+		// A read-only request's batch of SELECTs is checked by a SELECT (it stays a read); any other batch by
+		// the INSERT whose trigger aborts it, so a refused caller's write never commits.
+		const readGuard =
+			this.guard?.readOnly === true &&
+			statements.every((statement) => statement instanceof RequestStatement && isSelect(statement.query));
 		if (this.guard) {
 			const { userId, tokenVersion, role } = this.guard;
-			prepared.unshift(this.inner.prepare(GUARD_SQL).bind(userId, tokenVersion, role));
+			prepared.unshift(
+				this.inner.prepare(readGuard ? READ_GUARD_SQL : GUARD_SQL).bind(userId, tokenVersion, role),
+			);
 		}
 		const started = performance.now();
 		this.usage.roundTrips += 1;
 		try {
 			const results = await this.inner.batch<T>(prepared);
 			for (const result of results) recordMeta(this.usage, result);
+			if (readGuard) {
+				const refused = refusalError((results[0]?.results[0] as { refusal?: string } | undefined)?.refusal);
+				if (refused) throw refused;
+			}
 			return this.guard ? results.slice(1) : results;
 		} catch (err) {
 			throw guardRefusal(err) ?? err;
@@ -212,7 +258,7 @@ class RequestD1 implements D1Database {
  * trip it makes first checks that the caller may still act (see the file comment).
  */
 export function createDb(binding: D1Target, usage: D1Usage = newD1Usage(), guard?: CallerGuard): Db {
-	return drizzle(new RequestD1(binding, usage, guard), { schema });
+	return drizzle(new RequestD1(binding, usage, guard));
 }
 
 /**

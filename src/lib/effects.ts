@@ -28,14 +28,18 @@ export interface Effects {
 	forgetCatalog(bookIds: readonly number[]): Promise<void>;
 }
 
-/** A request's effects. */
+/** A request's effects (the system client and the mailer are made when first used). */
 export const requestEffects = (c: Context<AppEnv>): Effects => ({
 	queue: c.env.PREBOOK_QUEUE,
 	webhookQueue: c.env.WEBHOOK_QUEUE,
 	afterResponse: (work) => c.executionCtx.waitUntil(work),
-	systemDb: createDb(c.env.DB),
-	usage: c.var.d1Usage,
-	mailer: emailBindingMailer(c.env.EMAIL, c.var.config.mailFrom),
+	get systemDb() {
+		return createDb(c.env.DB);
+	},
+	usage: c.get("d1Usage"),
+	get mailer() {
+		return emailBindingMailer(c.env.EMAIL, c.get("config").mailFrom);
+	},
 	forgetCatalog: (bookIds) => forgetCatalog(c, bookIds),
 });
 

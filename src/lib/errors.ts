@@ -179,7 +179,7 @@ export function onError<E extends { Variables: { requestId: string } }>(err: Err
 		appError = new AppError("INTERNAL_ERROR", "An unexpected error occurred");
 	}
 	for (const [name, value] of Object.entries(appError.extra.headers ?? {})) c.header(name, value);
-	return c.json(errorBody(appError, c.var.requestId), appError.status);
+	return c.json(errorBody(appError, c.get("requestId")), appError.status);
 }
 
 /**

@@ -20,9 +20,9 @@
  *   as fresh as that bookmark; only a newer bookmark reads D1, and what it read replaces the entry only if
  *   it is newer still — so sending bookmarks can neither bypass the cache nor rewrite it at will. D1
  *   bookmarks are fixed-width hex groups that sort oldest to newest as strings (`validBookmark`).
- * - Writes to the catalog `forgetCatalog(...)` the entries they can name: the book's `GET /books/{id}`,
- *   the unfiltered first page `GET /books` (which `/books?x=1` also reads) and `GET /genres`. Other list
- *   URLs (filters, cursors, limits)
+ * - Writes to the catalog `forgetCatalog(...)` the entries they can name: the book's `GET /books/{id}` and
+ *   the unfiltered first page `GET /books` (which `/books?x=1` also reads); a new genre `GET /genres`
+ *   (`forgetGenres`). Other list URLs (filters, cursors, limits)
  *   and other data centers (a `cache.delete` is local) are bounded by the 30 s TTL; caches outside the
  *   Worker (browsers, proxies) may add `stale-while-revalidate`: 90 s at worst.
  */
@@ -44,12 +44,14 @@ export const CATALOG_CACHE_CONTROL = `public, max-age=${CATALOG_MAX_AGE_SECONDS}
 /**
  * The cache key of a catalog read: its path and the parameters its route declares (`params`), decoded as
  * Hono decodes them, in alphabetical order (several values of one name keep their order), re-encoded one
- * way; as a plain GET, so no client header can vary or poison the entry. Parameters the route ignores are
- * dropped: they cannot change the answer. `null` — do not use the cache — when a name or value is not
+ * way; a URL, which the Cache API matches as a plain GET, so no client header can vary or poison the
+ * entry. Parameters the route ignores are dropped: they cannot change the answer. `null` — do not use the cache — when a name or value is not
  * percent-encoded UTF-8: validation refuses that request, and no lossy decoding may map it onto another
  * request's entry.
  */
-export function catalogCacheKey(url: string, params: readonly string[]): Request | null {
+export function catalogCacheKey(url: string, params: readonly string[]): string | null {
+	// Without a query the URL is already the key (the runtime hands the request's URL normalized).
+	if (!url.includes("?")) return url;
 	const { origin, pathname } = new URL(url);
 	const kept: [string, string][] = [];
 	// A parameter the route does not read cannot change the answer: it is not part of the key.
@@ -60,7 +62,7 @@ export function catalogCacheKey(url: string, params: readonly string[]): Request
 	// A stable sort: the order of names is fixed, the order of one name's values is the request's.
 	kept.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 	const query = new URLSearchParams(kept).toString();
-	return new Request(`${origin}${pathname}${query ? `?${query}` : ""}`, { method: "GET" });
+	return `${origin}${pathname}${query ? `?${query}` : ""}`;
 }
 
 /** A strong ETag of the body: base64url of the first 16 bytes of its SHA-256. */
@@ -135,7 +137,7 @@ async function cachedCatalogRead(c: Context<AppEnv>, next: Next, params: readonl
 	const contentType = c.res.headers.get("Content-Type");
 	// The session reports the newest bookmark it knows, which may be the client's own (even a forged one
 	// "from the future"): only a bookmark D1 answered with is kept, so no client can pin an entry.
-	const sessionAt = validBookmark(c.var.d1Session.getBookmark());
+	const sessionAt = validBookmark(c.get("d1Session").getBookmark());
 	const readAt = sessionAt === sent ? null : sessionAt;
 	const fresh = await etagOf(body);
 	if (!hit || isNewer(readAt, entryReadAt)) {
@@ -180,25 +182,32 @@ export const notModified = {
 } as const;
 
 /**
- * Drops this data center's cached catalog entries a write can name: `GET /books/{id}` of each book given,
- * the unfiltered first page `GET /books`, and `GET /genres`. Awaited before the write answers, so the
- * writer's next read here is fresh; a failure is logged, never the write's (it has committed; the TTL
- * bounds the staleness).
+ * Drops this data center's cached catalog entries a book write can name: `GET /books/{id}` of each book
+ * given and the unfiltered first page `GET /books` (`GET /genres` holds no book data: `forgetGenres`).
+ * Awaited before the write answers, so the writer's next read here is fresh; a failure is logged, never the
+ * write's (it has committed; the TTL bounds the staleness).
  */
-export function forgetCatalog(c: Context<AppEnv>, bookIds: readonly number[] = []): Promise<void> {
+export function forgetCatalog(c: Context<AppEnv>, bookIds: readonly number[]): Promise<void> {
 	return forgetCatalogAt(new URL(c.req.url).origin, bookIds);
+}
+
+/** Drops this data center's cached `GET /genres` (a genre was added). */
+export function forgetGenres(c: Context<AppEnv>): Promise<void> {
+	return forgetEntries(new URL(c.req.url).origin, ["/genres"]);
 }
 
 /**
  * `forgetCatalog` for work that has no request (the cron's hold expiries): the entries under `origin`, the
  * API's public URL (API_URL) — the origin clients read the catalog from.
  */
-export async function forgetCatalogAt(origin: string, bookIds: readonly number[] = []): Promise<void> {
-	const paths = ["/books", "/genres", ...bookIds.map((id) => `/books/${id}`)];
-	// The keys those reads are stored under: no parameter, so the normalized key is the bare path.
-	const keys = paths.map((path) => catalogCacheKey(`${origin}${path}`, []) as Request);
+export function forgetCatalogAt(origin: string, bookIds: readonly number[]): Promise<void> {
+	return forgetEntries(origin, ["/books", ...bookIds.map((id) => `/books/${id}`)]);
+}
+
+async function forgetEntries(origin: string, paths: readonly string[]): Promise<void> {
 	try {
-		await Promise.all(keys.map((key) => caches.default.delete(key)));
+		// A read without parameters is stored under its bare URL (`catalogCacheKey` of it is the URL itself).
+		await Promise.all(paths.map((path) => caches.default.delete(`${origin}${path}`)));
 	} catch (err) {
 		logEvent("warn", "cache_delete_failed", { error: describeError(err) });
 	}

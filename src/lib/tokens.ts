@@ -43,11 +43,37 @@ export async function signAccessToken(claims: AccessClaims, secret: string): Pro
 	);
 }
 
+/**
+ * The HMAC key of a secret, imported once per isolate: `verify` given the secret itself imports it again on
+ * every call, and every signed-in request verifies a token (docs/benchmarks.md, "Per-request overhead").
+ */
+const verifyKeys = new Map<string, Promise<CryptoKey>>();
+function verifyKey(secret: string): Promise<CryptoKey> {
+	let key = verifyKeys.get(secret);
+	if (!key) {
+		key = crypto.subtle.importKey(
+			"raw",
+			new TextEncoder().encode(secret),
+			{ name: "HMAC", hash: "SHA-256" },
+			false,
+			["verify"],
+		);
+		key.catch(() => verifyKeys.delete(secret));
+		verifyKeys.set(secret, key);
+	}
+	return key;
+}
+
 /** The claims of a valid access token, or null for anything forged, tampered with, expired or malformed. */
 export async function verifyAccessToken(token: string, secret: string): Promise<AccessClaims | null> {
 	try {
-		// The algorithm is fixed here, never taken from the token header (`alg: none`, RS/HS confusion).
-		const payload = await verify(token, secret, { alg: "HS256", iss: TOKEN_ISSUER, aud: TOKEN_ISSUER });
+		// The algorithm is fixed here, never taken from the token header (`alg: none`, RS/HS confusion);
+		// the key is an HS256 key whatever the token says.
+		const payload = await verify(token, await verifyKey(secret), {
+			alg: "HS256",
+			iss: TOKEN_ISSUER,
+			aud: TOKEN_ISSUER,
+		});
 		const claims = accessClaims.safeParse(payload);
 		return claims.success ? { userId: Number(claims.data.sub), tokenVersion: claims.data.ver } : null;
 	} catch {

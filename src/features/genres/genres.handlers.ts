@@ -1,4 +1,4 @@
-import { forgetCatalog } from "../../lib/http-cache.ts";
+import { forgetGenres } from "../../lib/http-cache.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import type * as routes from "./genres.routes.ts";
 import { toGenreResponse } from "./genres.schemas.ts";
@@ -9,6 +9,6 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) =>
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 	const genre = await createGenre(c.var.db, c.req.valid("json").name);
-	await forgetCatalog(c);
+	await forgetGenres(c);
 	return c.json(toGenreResponse(genre), 201);
 };
