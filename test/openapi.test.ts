@@ -52,6 +52,8 @@ const PUBLIC = [
 	"get /health",
 	"post /prebooks/guest",
 	"post /prebooks/guest/confirm",
+	"get /prebooks/confirm",
+	"post /prebooks/confirm",
 	"get /unsubscribe/{token}",
 	"post /unsubscribe/{token}",
 ];

@@ -62,6 +62,11 @@ describe("D1 round trips per request (Server-Timing)", () => {
 			resetLinks.push(emailedLinkToken(member.email, "/reset-password"));
 		}
 		const [resetLink, pageResetLink] = resetLinks;
+		// A guest confirmation link for the page (a book of its own: the cases restock `book`).
+		const guestAddress = uniqueEmail("guest-page");
+		const guestBook = await createBook(admin.token, { stock_quantity: 0 });
+		await api("POST", "/prebooks/guest", { body: { email: guestAddress, book_id: guestBook.id } });
+		const pageGuestLink = emailedLinkToken(guestAddress, "/prebooks/confirm");
 		const cases: [string, string, { token?: string; body?: unknown }, number][] = [
 			["GET", "/health", {}, 1],
 			["POST", "/auth/register", { body: { email: signUpAddress } }, 1],
@@ -70,6 +75,7 @@ describe("D1 round trips per request (Server-Timing)", () => {
 			["POST", "/auth/password/reset", { body: { token: resetLink, password: PASSWORD } }, 1],
 			["GET", `/signup?token=${pageSignUpLink}`, {}, 1],
 			["GET", `/reset-password?token=${pageResetLink}`, {}, 1],
+			["GET", `/prebooks/confirm?token=${pageGuestLink}`, {}, 1],
 			["POST", "/auth/login", { body: { email: user.email, password: PASSWORD } }, 2],
 			["POST", "/auth/refresh", { body: { refresh_token: other.refreshToken } }, 1],
 			["POST", "/auth/logout", { body: { refresh_token: "unknown-token" } }, 1],
@@ -144,6 +150,7 @@ describe("D1 round trips per request (Server-Timing)", () => {
 		for (const [path, status] of [
 			[`/signup?token=${pageSignUpLink}`, 201],
 			[`/reset-password?token=${pageResetLink}`, 200],
+			[`/prebooks/confirm?token=${pageGuestLink}`, 201],
 		] as const) {
 			const res = await api("POST", path, {
 				rawBody: new URLSearchParams({ password: PASSWORD }).toString(),

@@ -115,6 +115,13 @@ export const emailTokens = sqliteTable(
 		bookId: integer("book_id").references(() => books.id, { onDelete: "cascade" }),
 		/** The network that asked (guest pre-bookings are throttled per network and per address). */
 		network: text("network").notNull().default(""),
+		/**
+		 * The language the link's email was written in: the request's `Accept-Language` for an address
+		 * without an account, else the account's `locale`. The link's page speaks it, and an account the
+		 * link makes (sign-up, guest confirmation) keeps it unless the browser that follows it asks for
+		 * another. Null for links issued before languages were recorded (English).
+		 */
+		locale: text("locale"),
 		createdAt: text("created_at").notNull(),
 		expiresAt: text("expires_at").notNull(),
 		usedAt: text("used_at"),

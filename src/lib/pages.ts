@@ -1,12 +1,15 @@
 /**
  * The small HTML pages the API serves behind emailed links (API.md, Operations): unsubscribe, finish
- * sign-up, reset password. Each works without a storefront: a `GET` shows what the link will do and
+ * sign-up, reset password, confirm a guest pre-booking. Each works without a storefront and speaks the
+ * reader's language (`pageLocale`): a `GET` shows what the link will do and
  * changes nothing (mail scanners follow links), and its form POSTs `application/x-www-form-urlencoded` to
  * the page's own URL, which does what the JSON route does. Content is text: `html` escapes every value.
  */
 import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { html } from "hono/html";
+import { type Locale, messagesFor, preferredLocale, supportedLocale } from "../i18n/index.ts";
 import type { AppEnv } from "../types.ts";
 import { AppError } from "./errors.ts";
 
@@ -16,8 +19,9 @@ export const PAGE_CONTENT_SECURITY_POLICY =
 
 export type PageBody = ReturnType<typeof html>;
 
-export const pageLayout = (title: string, body: PageBody) => html`<!doctype html>
-<html lang="en">
+/** A page in the reader's language (`locale`: the link's, else the browser's; see src/i18n/). */
+export const pageLayout = (locale: Locale, title: string, body: PageBody) => html`<!doctype html>
+<html lang="${locale}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -61,3 +65,27 @@ export async function formFields(request: { parseBody(): Promise<Record<string, 
 		Object.entries(body).flatMap(([name, value]) => (typeof value === "string" ? [[name, value]] : [])),
 	) as Record<string, string>;
 }
+
+/**
+ * The language of a page: the one its link was issued in (the email's), else the best the browser asks
+ * for (`Accept-Language`), else English.
+ */
+export const pageLocale = (c: Context<AppEnv>, linkLocale?: string | null): Locale =>
+	linkLocale ? supportedLocale(linkLocale) : preferredLocale(c.req.header("Accept-Language"));
+
+/** A form's hidden field carrying the page's language to its POST, whose answer then speaks it too. */
+export const languageField = (locale: Locale) => html`<input type="hidden" name="locale" value="${locale}">`;
+
+/**
+ * An emailed link that cannot be used (unknown, used, expired, or the address completed meanwhile), with
+ * why (`reason`, already in the reader's language) and what to do.
+ */
+export const linkRefusedPage = (locale: Locale, reason?: string) => {
+	const texts = messagesFor(locale).pages.linkRefused;
+	return pageLayout(
+		locale,
+		texts.title,
+		html`<p>${reason ?? texts.unknown}</p>
+<p>${texts.help}</p>`,
+	);
+};

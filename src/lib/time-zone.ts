@@ -10,9 +10,9 @@ export type Locale = (typeof LOCALES)[number];
 
 /**
  * The best supported language of an `Accept-Language` header (RFC 9110: tags by quality, first wins on
- * ties; `de-AT` matches `de`), else English.
+ * ties; `de-AT` matches `de`), or null when it names none.
  */
-export function preferredLocale(header: string | undefined | null): Locale {
+export function matchLocale(header: string | undefined | null): Locale | null {
 	const ranked = (header ?? "")
 		.split(",")
 		.map((part, order) => {
@@ -28,8 +28,11 @@ export function preferredLocale(header: string | undefined | null): Locale {
 		.filter((entry) => entry.q > 0)
 		.sort((a, b) => b.q - a.q || a.order - b.order);
 	const match = ranked.find((entry) => (LOCALES as readonly string[]).includes(entry.language));
-	return (match?.language as Locale | undefined) ?? "en";
+	return (match?.language as Locale | undefined) ?? null;
 }
+
+/** The best supported language of an `Accept-Language` header, else English. */
+export const preferredLocale = (header: string | undefined | null): Locale => matchLocale(header) ?? "en";
 
 /** An IANA zone the runtime knows (workerd's Intl has the IANA database), in its canonical spelling. */
 export function canonicalTimeZone(zone: string): string | null {

@@ -23,6 +23,8 @@ export interface Recipient {
 	userId: number;
 	email: string;
 	fullName: string | null;
+	/** The reader's language and time zone (preferences): the email is written in them. */
+	locale: string;
 	timeZone: string;
 	holdExpiresAt: string | null;
 }
@@ -86,6 +88,7 @@ export async function claimRecipients(db: Db, message: PrebookMessage, now: Date
 				userId: emailDeliveries.userId,
 				email: users.email,
 				fullName: users.fullName,
+				locale: users.locale,
 				timeZone: users.timeZone,
 				// The reader's own hold end (quiet hours move it per reader; the message has the round's).
 				holdExpiresAt: preBookings.holdExpiresAt,

@@ -83,14 +83,14 @@ export async function deliverPrebookEmails(
 			priceCents: book.priceCents,
 			appUrl: links.appUrl,
 			unsubscribe: { prebookUrl: await unsubscribeUrl("prebook"), allUrl: await unsubscribeUrl("all") },
+			reader: { locale: recipient.locale, timeZone: recipient.timeZone },
 		};
 		const email =
 			message.type === PREBOOK_NOTIFIED
-				? restockEmail(content)
+				? restockEmail({ ...content, notifiedAt: message.notified_at })
 				: offerEmail({
 						...content,
 						holdExpiresAt: recipient.holdExpiresAt ?? message.hold_expires_at,
-						timeZone: recipient.timeZone,
 						drawn: book.allocation === "lottery",
 					});
 		try {

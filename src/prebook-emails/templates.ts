@@ -1,19 +1,30 @@
 /**
- * Every email the bookstore sends, from one small template: plain text and HTML from the same parts.
+ * Every email the bookstore sends, from one small template: plain text and HTML from the same parts, in
+ * the reader's language (the texts: src/i18n/, one file per language) with times in the reader's time zone.
  * Content is text, never markup: the HTML escapes every string by construction, and the subject and
  * headers are reduced to one line (`headerText`), so no book title or name can inject markup or a header.
  */
 
+import { formatDateTime, formatPrice, type Locale, messagesFor, supportedLocale } from "../i18n/index.ts";
 import { headerText, type OutgoingEmail } from "../lib/mailer.ts";
-import { formatCents } from "../lib/money.ts";
 
 interface Link {
 	label: string;
 	url: string;
 }
 
+/** Who reads an email: the language it is written in and the zone its times are shown in. */
+export interface Reader {
+	locale: string;
+	timeZone: string;
+}
+
+/** An address without an account (or a test): English, UTC. */
+export const DEFAULT_READER: Reader = { locale: "en", timeZone: "UTC" };
+
 export interface EmailParts {
 	to: string;
+	locale: Locale;
 	subject: string;
 	fullName: string | null;
 	/** Paragraphs of plain text. */
@@ -30,7 +41,7 @@ export interface EmailParts {
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
 export function renderEmail(parts: EmailParts): OutgoingEmail {
-	const greeting = parts.fullName ? `Hello ${parts.fullName},` : "Hello,";
+	const greeting = messagesFor(parts.locale).email.greeting(parts.fullName);
 	const footerLinks = parts.footerLinks ?? [];
 	const text = [
 		greeting,
@@ -43,6 +54,7 @@ export function renderEmail(parts: EmailParts): OutgoingEmail {
 		...footerLinks.map((link) => `${link.label}: ${link.url}`),
 	].join("\n");
 	const html = [
+		`<html lang="${parts.locale}"><body>`,
 		`<p>${escapeHtml(greeting)}</p>`,
 		...parts.body.map((paragraph) => `<p>${escapeHtml(paragraph)}</p>`),
 		`<p><a href="${escapeHtml(parts.action.url)}"><strong>${escapeHtml(parts.action.label)}</strong></a></p>`,
@@ -50,20 +62,16 @@ export function renderEmail(parts: EmailParts): OutgoingEmail {
 		...footerLinks.map(
 			(link) => `<p><small><a href="${escapeHtml(link.url)}">${escapeHtml(link.label)}</a></small></p>`,
 		),
+		"</body></html>",
 	].join("\n");
+	// Content-Language is on Email Service's allow-list (PLATFORM.md): mail clients offer to translate.
 	const headers = Object.fromEntries(
-		Object.entries(parts.headers ?? {}).map(([name, value]) => [name, headerText(value)]),
+		Object.entries({ ...parts.headers, "Content-Language": parts.locale }).map(([name, value]) => [
+			name,
+			headerText(value),
+		]),
 	);
 	return { to: parts.to, subject: headerText(parts.subject), text, html, headers };
-}
-
-/** "2026-11-24T10:15:30.123Z" → "24 Nov 2026, 10:15 UTC": one unambiguous form for every reader. */
-/** When a hold ends, in the reader's time zone, named (e.g. "27 Nov 2026, 09:00 (Europe/Berlin)"). */
-export function formatHoldExpiry(iso: string, timeZone = "UTC"): string {
-	const date = new Date(iso);
-	const day = date.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone });
-	const time = date.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", timeZone });
-	return timeZone === "UTC" ? `${day}, ${time} UTC` : `${day}, ${time} (${timeZone})`;
 }
 
 export interface Unsubscribe {
@@ -77,7 +85,11 @@ export interface Unsubscribe {
  * The headers and links of every restock and hold email: RFC 8058 one-click unsubscribe (the POST needs
  * no login; the GET only shows a page), marked as automatic, with both choices visible in the footer.
  */
-function unsubscribeParts(unsubscribe: Unsubscribe): Pick<EmailParts, "headers" | "footerLinks"> {
+function unsubscribeParts(
+	unsubscribe: Unsubscribe,
+	locale: Locale,
+): Pick<EmailParts, "headers" | "footerLinks"> {
+	const texts = messagesFor(locale).email;
 	return {
 		headers: {
 			"List-Unsubscribe": `<${unsubscribe.allUrl}>`,
@@ -85,8 +97,8 @@ function unsubscribeParts(unsubscribe: Unsubscribe): Pick<EmailParts, "headers" 
 			"Auto-Submitted": "auto-generated",
 		},
 		footerLinks: [
-			{ label: "Cancel this pre-booking", url: unsubscribe.prebookUrl },
-			{ label: "Stop all restock emails", url: unsubscribe.allUrl },
+			{ label: texts.cancelPrebook, url: unsubscribe.prebookUrl },
+			{ label: texts.stopRestockEmails, url: unsubscribe.allUrl },
 		],
 	};
 }
@@ -99,61 +111,79 @@ export interface BookEmailInput {
 	priceCents: number;
 	appUrl: string;
 	unsubscribe: Unsubscribe;
+	/** The reader's language and time zone (preferences); English and UTC when left out. */
+	reader?: Reader;
 }
 
-/** notify_all: the book is back; first come, first served. */
-export function restockEmail(input: BookEmailInput): OutgoingEmail {
+/** notify_all: the book is back (since `notifiedAt`); first come, first served. */
+export function restockEmail(input: BookEmailInput & { notifiedAt?: string }): OutgoingEmail {
+	const reader = input.reader ?? DEFAULT_READER;
+	const locale = supportedLocale(reader.locale);
+	const texts = messagesFor(locale).email.restock;
 	return renderEmail({
 		to: input.to,
+		locale,
 		fullName: input.fullName,
-		subject: `Back in stock: ${input.title}`,
-		body: [`"${input.title}", which you pre-booked, is back in stock at ${formatCents(input.priceCents)}.`],
-		action: {
-			label: "Get your copy before it sells out again",
-			url: `${input.appUrl}/books/${input.bookId}`,
-		},
-		reason: "You received this email because you pre-booked this book.",
-		...unsubscribeParts(input.unsubscribe),
+		subject: texts.subject(input.title),
+		body: texts.body({
+			title: input.title,
+			price: formatPrice(input.priceCents, locale),
+			since: formatDateTime(input.notifiedAt ?? new Date().toISOString(), locale, reader.timeZone),
+		}),
+		action: { label: texts.action, url: `${input.appUrl}/books/${input.bookId}` },
+		reason: texts.reason,
+		...unsubscribeParts(input.unsubscribe, locale),
 	});
 }
 
-/** hold_queue: a copy is held for this reader until the hold expires. */
 /** A held copy: the reader reached the front of the line, or (`drawn`) a lottery draw picked them. */
 export function offerEmail(
-	input: BookEmailInput & { holdExpiresAt: string; timeZone?: string; drawn?: boolean },
+	input: BookEmailInput & { holdExpiresAt: string; drawn?: boolean },
 ): OutgoingEmail {
-	const until = formatHoldExpiry(input.holdExpiresAt, input.timeZone);
-	const held = `a copy of "${input.title}" (${formatCents(input.priceCents)}) is held for you until ${until}.`;
+	const reader = input.reader ?? DEFAULT_READER;
+	const locale = supportedLocale(reader.locale);
+	const email = messagesFor(locale).email;
+	const facts = {
+		title: input.title,
+		price: formatPrice(input.priceCents, locale),
+		until: formatDateTime(input.holdExpiresAt, locale, reader.timeZone),
+	};
+	const texts = input.drawn ? email.drawn : email.offer;
 	return renderEmail({
 		to: input.to,
+		locale,
 		fullName: input.fullName,
-		subject: input.drawn ? `You won the draw: ${input.title}` : `A copy is held for you: ${input.title}`,
+		subject: texts.subject(input.title),
 		body: input.drawn
-			? [
-					`The draw for "${input.title}" picked you: ${held}`,
-					`Anyone can check the draw: ${input.appUrl}/books/${input.bookId}/draws. After that time the copy goes to the next reader the draw picked.`,
-				]
-			: [`It's your turn: ${held}`, "After that it goes to the next reader in line."],
-		action: { label: "Buy it before then", url: `${input.appUrl}/books/${input.bookId}` },
-		reason: input.drawn
-			? "You received this email because you pre-booked this book and were drawn for a copy."
-			: "You received this email because you pre-booked this book and reached the front of its line.",
-		...unsubscribeParts(input.unsubscribe),
+			? email.drawn.body({ ...facts, drawsUrl: `${input.appUrl}/books/${input.bookId}/draws` })
+			: email.offer.body(facts),
+		action: { label: texts.action, url: `${input.appUrl}/books/${input.bookId}` },
+		reason: texts.reason,
+		...unsubscribeParts(input.unsubscribe, locale),
 	});
 }
 
 /** Double opt-in of a guest pre-booking: nothing is booked until the reader follows the link. */
-export function guestConfirmationEmail(input: { to: string; title: string; url: string }): OutgoingEmail {
+export function guestConfirmationEmail(input: {
+	to: string;
+	title: string;
+	url: string;
+	expiresAt: string;
+	reader: Reader;
+}): OutgoingEmail {
+	const locale = supportedLocale(input.reader.locale);
+	const texts = messagesFor(locale).email.guestConfirmation;
 	return renderEmail({
 		to: input.to,
+		locale,
 		fullName: null,
-		subject: `Confirm your pre-booking: ${input.title}`,
-		body: [
-			`Someone — hopefully you — asked to be told when "${input.title}" is back in stock.`,
-			"Confirm to join the line. The link works for 24 hours. If it was not you, ignore this email: nothing happens.",
-		],
-		action: { label: "Confirm my pre-booking", url: input.url },
-		reason: "You received this email because this address was entered to pre-book a book.",
+		subject: texts.subject(input.title),
+		body: texts.body({
+			title: input.title,
+			until: formatDateTime(input.expiresAt, locale, input.reader.timeZone),
+		}),
+		action: { label: texts.action, url: input.url },
+		reason: texts.reason,
 		headers: { "Auto-Submitted": "auto-generated" },
 	});
 }

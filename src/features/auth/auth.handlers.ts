@@ -1,10 +1,11 @@
 import type { Context } from "hono";
+import { type Locale, messagesFor, supportedLocale } from "../../i18n/index.ts";
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
 import { AppError, validationError } from "../../lib/errors.ts";
-import { formFields, PAGE_CONTENT_SECURITY_POLICY } from "../../lib/pages.ts";
+import { formFields, linkRefusedPage, PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
 import { hashPassword } from "../../lib/password.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
-import { preferredLocale } from "../../lib/time-zone.ts";
+import { matchLocale, preferredLocale } from "../../lib/time-zone.ts";
 import {
 	ACCESS_TOKEN_TTL_SECONDS,
 	hashToken,
@@ -21,11 +22,12 @@ import {
 	signUpEmail,
 	signUpPageUrl,
 } from "./auth.emails.ts";
-import { linkRefusedPage, passwordChangedPage, resetPage, signedUpPage, signUpPage } from "./auth.pages.ts";
+import { passwordChangedPage, resetPage, signedUpPage, signUpPage } from "./auth.pages.ts";
 import type * as routes from "./auth.routes.ts";
 import { ResetPasswordFields, SignUpFields } from "./auth.schemas.ts";
 import {
 	addressOfLink,
+	COMPLETED_MEANWHILE,
 	completeSignUp as completeSignUpLink,
 	type EmailedLink,
 	logIn,
@@ -44,26 +46,29 @@ import {
 function emailAfterResponse(c: Context<AppEnv>, to: string, link: EmailedLink | null): void {
 	if (!link) return;
 	const { appUrl } = c.var.config;
+	const input = { to, expiresAt: link.expiresAt, reader: link.reader };
 	const email =
 		link.purpose === "sign_up"
-			? signUpEmail({ to, url: signUpPageUrl(appUrl, link.token) })
+			? signUpEmail({ ...input, url: signUpPageUrl(appUrl, link.token) })
 			: link.purpose === "account_exists"
-				? accountExistsEmail({ to, url: resetPageUrl(appUrl, link.token) })
-				: resetPasswordEmail({ to, url: resetPageUrl(appUrl, link.token) });
+				? accountExistsEmail({ ...input, url: resetPageUrl(appUrl, link.token) })
+				: resetPasswordEmail({ ...input, url: resetPageUrl(appUrl, link.token) });
 	const effects = requestEffects(c);
 	effects.afterResponse(sendEmail(effects, email, link.purpose));
 }
 
 export const register: AppRouteHandler<typeof routes.register> = async (c) => {
 	const { email } = c.req.valid("json");
-	emailAfterResponse(c, email, await requestSignUp(c.var.db, { email, network: requestNetwork(c) }));
+	// An address without an account is written to in the language its asker's browser asks for.
+	const locale = preferredLocale(c.req.header("Accept-Language"));
+	emailAfterResponse(c, email, await requestSignUp(c.var.db, { email, network: requestNetwork(c), locale }));
 	return c.json({ status: "verification_sent" as const }, 202);
 };
 
 /** The sign-up's work, shared by the JSON route and the page: the password is hashed whatever the link. */
 async function finishSignUp(
 	c: Context<AppEnv>,
-	input: { token: string; password: string; fullName: string | null; signIn: boolean },
+	input: { token: string; password: string; fullName: string | null; signIn: boolean; locale: Locale | null },
 ) {
 	const refreshToken = newSecretToken();
 	const result = await completeSignUpLink(c.var.db, {
@@ -71,7 +76,7 @@ async function finishSignUp(
 		passwordHash: await hashPassword(input.password),
 		fullName: input.fullName,
 		adminEmails: c.var.config.adminEmails,
-		locale: preferredLocale(c.req.header("Accept-Language")),
+		locale: input.locale,
 		session: input.signIn
 			? {
 					refreshTokenHash: await hashToken(refreshToken),
@@ -90,6 +95,8 @@ export const completeSignUp: AppRouteHandler<typeof routes.completeSignUp> = asy
 		password: body.password,
 		fullName: body.full_name ?? null,
 		signIn: true,
+		// The browser's language, else the one the link was issued in.
+		locale: matchLocale(c.req.header("Accept-Language")),
 	});
 	return c.json(
 		{
@@ -119,70 +126,91 @@ export const resetPassword: AppRouteHandler<typeof routes.resetPassword> = async
 	return c.body(null, 204);
 };
 
-/** A refusal of the link the page can show (its detail); anything else goes to the error handler. */
-const refusal = (err: unknown) =>
-	err instanceof AppError && (err.code === "AUTH_INVALID_TOKEN" || err.code === "AUTH_ACCOUNT_DEACTIVATED")
-		? err
-		: null;
+/**
+ * A refusal of the link the page can show, in the page's language; anything else goes to the error
+ * handler.
+ */
+function refusal(err: unknown, locale: Locale): { status: 400 | 403; reason: string } | null {
+	if (!(err instanceof AppError)) return null;
+	const texts = messagesFor(locale).pages;
+	if (err.code === "AUTH_ACCOUNT_DEACTIVATED") return { status: 403, reason: texts.signUp.deactivated };
+	if (err.code !== "AUTH_INVALID_TOKEN") return null;
+	return {
+		status: 400,
+		reason: err.detail === COMPLETED_MEANWHILE ? texts.signUp.completedMeanwhile : texts.linkRefused.unknown,
+	};
+}
 
-const LINK_UNKNOWN = "This link is unknown, used or expired";
+/**
+ * The language a page's form was shown in (its hidden `locale` field, which the GET set from the link),
+ * else the browser's: the answer to a POST speaks the language the reader just read.
+ */
+const formLocale = (c: Context<AppEnv>, fields: Record<string, string>): Locale =>
+	pageLocale(c, fields.locale ? supportedLocale(fields.locale) : null);
 
 export const showSignUpPage: AppRouteHandler<typeof routes.showSignUpPage> = async (c) => {
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
 	const { token } = c.req.valid("query");
-	const email = token ? await addressOfLink(c.var.db, token, "sign_up") : null;
-	if (!email) return c.html(linkRefusedPage(LINK_UNKNOWN), 400);
-	return c.html(signUpPage(email), 200);
+	const link = token ? await addressOfLink(c.var.db, token, "sign_up") : null;
+	const locale = pageLocale(c, link?.locale);
+	if (!link) return c.html(linkRefusedPage(locale), 400);
+	return c.html(signUpPage(locale, link.email), 200);
 };
 
 export const completeSignUpPage: AppRouteHandler<typeof routes.completeSignUpPage> = async (c) => {
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
 	const { token } = c.req.valid("query");
-	if (!token) return c.html(linkRefusedPage(LINK_UNKNOWN), 400);
 	const fields = await formFields(c.req);
+	const locale = formLocale(c, fields);
+	if (!token) return c.html(linkRefusedPage(locale), 400);
 	const form = SignUpFields.safeParse({ password: fields.password, full_name: fields.full_name || null });
 	if (!form.success)
-		return c.html(signUpPage(null, validationError(form.error).extra.errors, fields.full_name), 422);
+		return c.html(signUpPage(locale, null, validationError(form.error).extra.errors, fields.full_name), 422);
 	try {
 		const { user } = await finishSignUp(c, {
 			token,
 			password: form.data.password,
 			fullName: form.data.full_name ?? null,
 			signIn: false,
+			// The language the reader just read the page in.
+			locale,
 		});
-		return c.html(signedUpPage(user.email), 201);
+		return c.html(signedUpPage(locale, user.email), 201);
 	} catch (err) {
-		const refused = refusal(err);
+		const refused = refusal(err, locale);
 		if (!refused) throw err;
-		return c.html(linkRefusedPage(refused.detail), refused.code === "AUTH_INVALID_TOKEN" ? 400 : 403);
+		return c.html(linkRefusedPage(locale, refused.reason), refused.status);
 	}
 };
 
 export const showResetPage: AppRouteHandler<typeof routes.showResetPage> = async (c) => {
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
 	const { token } = c.req.valid("query");
-	const email = token ? await addressOfLink(c.var.db, token, "reset") : null;
-	if (!email) return c.html(linkRefusedPage(LINK_UNKNOWN), 400);
-	return c.html(resetPage(email), 200);
+	const link = token ? await addressOfLink(c.var.db, token, "reset") : null;
+	const locale = pageLocale(c, link?.locale);
+	if (!link) return c.html(linkRefusedPage(locale), 400);
+	return c.html(resetPage(locale, link.email), 200);
 };
 
 export const resetPasswordPage: AppRouteHandler<typeof routes.resetPasswordPage> = async (c) => {
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
 	const { token } = c.req.valid("query");
-	if (!token) return c.html(linkRefusedPage(LINK_UNKNOWN), 400);
-	const form = ResetPasswordFields.safeParse({ password: (await formFields(c.req)).password });
-	if (!form.success) return c.html(resetPage(null, validationError(form.error).extra.errors), 422);
+	const fields = await formFields(c.req);
+	const locale = formLocale(c, fields);
+	if (!token) return c.html(linkRefusedPage(locale), 400);
+	const form = ResetPasswordFields.safeParse({ password: fields.password });
+	if (!form.success) return c.html(resetPage(locale, null, validationError(form.error).extra.errors), 422);
 	try {
 		await resetPasswordLink(c.var.db, {
 			token,
 			passwordHash: await hashPassword(form.data.password),
 			adminEmails: c.var.config.adminEmails,
 		});
-		return c.html(passwordChangedPage(), 200);
+		return c.html(passwordChangedPage(locale), 200);
 	} catch (err) {
-		const refused = refusal(err);
+		const refused = refusal(err, locale);
 		if (!refused) throw err;
-		return c.html(linkRefusedPage(refused.detail), 400);
+		return c.html(linkRefusedPage(locale, refused.reason), 400);
 	}
 };
 

@@ -33,6 +33,10 @@ import {
 	rememberLoginNetwork,
 } from "./login-limits.ts";
 
+/** Why a live sign-up link made no account: its address became a verified account meanwhile. */
+export const COMPLETED_MEANWHILE =
+	"This address has completed its sign-up meanwhile: sign in, or reset the password";
+
 /** An emailed link that is unknown, used or expired (400: it is a body field, not a bearer). */
 export const invalidLink = (detail = "This link is unknown, used or expired") =>
 	new AppError("AUTH_INVALID_TOKEN", detail, "token", { status: 400 });
@@ -78,11 +82,29 @@ const adminIfListed = (email: SQL, adminEmails: ReadonlySet<string>, otherwise: 
 	sql`CASE WHEN ${email} IN (SELECT value FROM json_each(${JSON.stringify([...adminEmails])}))
 		THEN 'admin' ELSE ${otherwise} END`;
 
-/** An emailed link to send: its token and what it does. */
+/** An emailed link to send: its token, what it does, until when, and who reads it. */
 export interface EmailedLink {
 	token: string;
 	purpose: "sign_up" | "account_exists" | "reset_password";
+	expiresAt: string;
+	/** The language the link was issued in (email_tokens.locale) and the account's zone (UTC without one). */
+	reader: { locale: string; timeZone: string };
 }
+
+/** The reader of a link row just inserted (RETURNING): its language, its account's zone. */
+const readerOfLink = sql`locale, expires_at,
+	coalesce((SELECT time_zone FROM users WHERE users.id = email_tokens.user_id), 'UTC') AS time_zone`;
+interface IssuedLink {
+	locale: string;
+	expires_at: string;
+	time_zone: string;
+}
+const emailedLink = (token: string, purpose: EmailedLink["purpose"], row: IssuedLink): EmailedLink => ({
+	token,
+	purpose,
+	expiresAt: row.expires_at,
+	reader: { locale: row.locale, timeZone: row.time_zone },
+});
 
 /**
  * `POST /auth/register`, one round trip: no account is made here. The address gets a link to finish
@@ -93,24 +115,26 @@ export interface EmailedLink {
  */
 export async function requestSignUp(
 	db: Db,
-	request: { email: string; network: string },
+	/** `locale`: the asking request's language, for an address without an account. */
+	request: { email: string; network: string; locale: string },
 ): Promise<EmailedLink | null> {
 	const token = newSecretToken();
 	const now = new Date();
 	const at = (ms: number) => new Date(now.getTime() + ms).toISOString();
 	const { issued } = await batch(db, {
-		issued: rawQuery<{ purpose: "sign_up" | "account_exists" }>(sql`INSERT INTO email_tokens
-				(token_hash, purpose, user_id, email, network, created_at, expires_at)
+		issued: rawQuery<IssuedLink & { purpose: "sign_up" | "account_exists" }>(sql`INSERT INTO email_tokens
+				(token_hash, purpose, user_id, email, network, locale, created_at, expires_at)
 			SELECT ${await hashToken(token)}, CASE WHEN registered IS NULL THEN 'sign_up' ELSE 'account_exists' END,
-				registered, ${request.email}, ${request.network}, ${now.toISOString()},
+				registered, ${request.email}, ${request.network},
+				coalesce((SELECT locale FROM users WHERE id = registered), ${request.locale}), ${now.toISOString()},
 				CASE WHEN registered IS NULL THEN ${at(SIGN_UP_LINK_TTL_MS)} ELSE ${at(RESET_LINK_TTL_MS)} END
 			FROM (SELECT (SELECT id FROM users WHERE email = ${request.email} AND is_guest = 0 AND email_verified = 1)
 				AS registered)
 			WHERE ${underAddressCaps(request.email, SIGN_UP_EMAILS, now)}
-			RETURNING purpose`),
+			RETURNING purpose, ${readerOfLink}`),
 	});
 	const link = issued[0];
-	return link ? { token, purpose: link.purpose } : null;
+	return link ? emailedLink(token, link.purpose, link) : null;
 }
 
 /** A new login session: the refresh token's hash and family (the caller keeps the token itself). */
@@ -140,15 +164,18 @@ export async function completeSignUp(
 		passwordHash: string;
 		fullName: string | null;
 		adminEmails: ReadonlySet<string>;
-		/** For a new account: the best language of the completing request's `Accept-Language`. */
-		locale: string;
+		/**
+		 * For a new account: the best language of the completing request's `Accept-Language`, or null when
+		 * it names none (then the language the link was issued in).
+		 */
+		locale: string | null;
 		/** Start a login session (the JSON route); the page signs nobody in. */
 		session: NewSession | null;
 	},
 ): Promise<{ user: UserView; tokenVersion: number }> {
 	const now = new Date().toISOString();
 	const tokenHash = await hashToken(input.token);
-	const live = sql`SELECT email FROM email_tokens
+	const live = sql`SELECT email, locale FROM email_tokens
 		WHERE token_hash = ${tokenHash} AND purpose = 'sign_up' AND used_at IS NULL AND expires_at > ${now}`;
 	const address = sql`(SELECT email FROM (${live}))`;
 	// An account a sign-up may take: a guest's or a legacy unverified one, active and not erased.
@@ -165,7 +192,8 @@ export async function completeSignUp(
 		taken: rawQuery(sql`INSERT INTO users
 				(email, password_hash, full_name, role, email_verified, is_guest, locale, created_at, updated_at)
 			SELECT email, ${input.passwordHash}, ${input.fullName},
-				${adminIfListed(sql`email`, input.adminEmails, sql`'user'`)}, 1, 0, ${input.locale}, ${now}, ${now}
+				${adminIfListed(sql`email`, input.adminEmails, sql`'user'`)}, 1, 0,
+				coalesce(${input.locale}, locale, 'en'), ${now}, ${now}
 			FROM (${live}) WHERE true
 			ON CONFLICT (email) DO UPDATE SET
 				password_hash = excluded.password_hash, full_name = excluded.full_name,
@@ -203,11 +231,7 @@ export async function completeSignUp(
 	if (diagnosis[0]?.live && diagnosis[0].deactivated) {
 		throw new AppError("AUTH_ACCOUNT_DEACTIVATED", "The account of this address is deactivated");
 	}
-	throw invalidLink(
-		diagnosis[0]?.live
-			? "This address has completed its sign-up meanwhile: sign in, or reset the password"
-			: "This link is unknown, used or expired",
-	);
+	throw invalidLink(diagnosis[0]?.live ? COMPLETED_MEANWHILE : undefined);
 }
 
 /**
@@ -222,16 +246,18 @@ export async function requestPasswordReset(
 	const token = newSecretToken();
 	const now = new Date();
 	const { issued } = await batch(db, {
-		issued: rawQuery<{ id: number }>(sql`INSERT INTO email_tokens
-				(token_hash, purpose, user_id, email, network, created_at, expires_at)
-			SELECT ${await hashToken(token)}, 'reset_password', id, email, ${request.network}, ${now.toISOString()},
-				${new Date(now.getTime() + RESET_LINK_TTL_MS).toISOString()}
+		// In the account's language (its preferences).
+		issued: rawQuery<IssuedLink>(sql`INSERT INTO email_tokens
+				(token_hash, purpose, user_id, email, network, locale, created_at, expires_at)
+			SELECT ${await hashToken(token)}, 'reset_password', id, email, ${request.network}, locale,
+				${now.toISOString()}, ${new Date(now.getTime() + RESET_LINK_TTL_MS).toISOString()}
 			FROM users
 			WHERE email = ${request.email} AND is_guest = 0 AND erased_at IS NULL
 				AND ${underAddressCaps(request.email, RESET_EMAILS, now)}
-			RETURNING id`),
+			RETURNING ${readerOfLink}`),
 	});
-	return issued.length > 0 ? { token, purpose: "reset_password" } : null;
+	const link = issued[0];
+	return link ? emailedLink(token, "reset_password", link) : null;
 }
 
 /**
@@ -277,16 +303,19 @@ export async function resetPassword(
 	if (changed.length === 0) throw invalidLink();
 }
 
-/** The address a live link is for (the pages show it), or null: a read, nothing changes. */
+/**
+ * The address a live link is for and the language it was issued in (the pages show the one and speak the
+ * other), or null: a read, nothing changes.
+ */
 export async function addressOfLink(
 	db: Db,
 	token: string,
 	kind: "sign_up" | "reset",
-): Promise<string | null> {
+): Promise<{ email: string; locale: string | null } | null> {
 	const now = new Date().toISOString();
 	const purposes = kind === "sign_up" ? ["sign_up"] : RESET_LINKS;
 	const [link] = await db
-		.select({ email: emailTokens.email })
+		.select({ email: emailTokens.email, locale: emailTokens.locale })
 		.from(emailTokens)
 		.where(
 			and(
@@ -296,7 +325,7 @@ export async function addressOfLink(
 				gt(emailTokens.expiresAt, now),
 			),
 		);
-	return link?.email ?? null;
+	return link ?? null;
 }
 
 async function tokenPair(claims: AccessClaims, refreshToken: string, jwtSecret: string): Promise<TokenPair> {

@@ -5,6 +5,9 @@ import * as routes from "./prebooks.routes.ts";
 export const prebooksRouter = createRouter()
 	.openapi(routes.guestCreate, handlers.guestCreate)
 	.openapi(routes.guestConfirm, handlers.guestConfirm)
+	// Before `/prebooks/{id}`: "confirm" is a page, not an id that would ask for a login.
+	.openapi(routes.showGuestConfirmPage, handlers.showGuestConfirmPage)
+	.openapi(routes.guestConfirmPage, handlers.guestConfirmPage)
 	.openapi(routes.create, handlers.create)
 	.openapi(routes.list, handlers.list)
 	.openapi(routes.get, handlers.get)

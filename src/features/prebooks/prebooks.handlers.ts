@@ -1,12 +1,16 @@
 import type { Context } from "hono";
+import { supportedLocale } from "../../i18n/index.ts";
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
+import { AppError } from "../../lib/errors.ts";
+import { formFields, linkRefusedPage, PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
 import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
-import { preferredLocale } from "../../lib/time-zone.ts";
+import { matchLocale, preferredLocale } from "../../lib/time-zone.ts";
 import { guestConfirmationEmail } from "../../prebook-emails/templates.ts";
 import type { AppEnv, AppRouteHandler } from "../../types.ts";
 import type { Outcome } from "../allocation/outcome.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
+import { confirmGuestPage, guestConfirmedPage, guestRefusal } from "./prebooks.pages.ts";
 import type * as routes from "./prebooks.routes.ts";
 import type { PrebookView } from "./prebooks.schemas.ts";
 import {
@@ -23,6 +27,7 @@ import {
 	confirmGuestPrebook,
 	createPrebook,
 	getPrebook,
+	guestLinkOf,
 	listPrebooks,
 	passOffer,
 	pausePrebook,
@@ -136,15 +141,24 @@ export const line: AppRouteHandler<typeof routes.line> = async (c) => {
 
 export const guestCreate: AppRouteHandler<typeof routes.guestCreate> = async (c) => {
 	const { email, book_id } = c.req.valid("json");
-	const { title, token } = await requestGuestPrebook(c.var.db, {
+	const { title, link } = await requestGuestPrebook(c.var.db, {
 		email,
 		bookId: book_id,
 		network: requestNetwork(c),
+		// An address without an account is written to in the language the asker's browser asks for.
+		locale: preferredLocale(c.req.header("Accept-Language")),
 	});
-	// No token: the address has had its confirmation emails for now. The answer is the same (API.md).
-	if (token !== null) {
-		const url = `${c.var.config.appUrl}/prebooks/confirm?token=${encodeURIComponent(token)}`;
-		await sendEmail(requestEffects(c), guestConfirmationEmail({ to: email, title, url }), "guest_prebook");
+	// No link: the address has had its confirmation emails for now. The answer is the same (API.md).
+	if (link !== null) {
+		const url = `${c.var.config.appUrl}/prebooks/confirm?token=${encodeURIComponent(link.token)}`;
+		const email_ = guestConfirmationEmail({
+			to: email,
+			title,
+			url,
+			expiresAt: link.expiresAt,
+			reader: link.reader,
+		});
+		await sendEmail(requestEffects(c), email_, "guest_prebook");
 	}
 	return c.json({ status: "confirmation_sent" as const }, 202);
 };
@@ -152,12 +166,38 @@ export const guestCreate: AppRouteHandler<typeof routes.guestCreate> = async (c)
 export const guestConfirm: AppRouteHandler<typeof routes.guestConfirm> = async (c) =>
 	c.json(
 		toPrebookResponse(
-			// A new guest account speaks the language the guest's browser asks for.
+			// A new guest account speaks the language the guest's browser asks for, else the link's.
 			await confirmGuestPrebook(
 				c.var.db,
 				c.req.valid("json").token,
-				preferredLocale(c.req.header("Accept-Language")),
+				matchLocale(c.req.header("Accept-Language")),
 			),
 		),
 		201,
 	);
+
+export const showGuestConfirmPage: AppRouteHandler<typeof routes.showGuestConfirmPage> = async (c) => {
+	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
+	const { token } = c.req.valid("query");
+	const link = token ? await guestLinkOf(c.var.db, token) : null;
+	const locale = pageLocale(c, link?.locale);
+	if (!link) return c.html(linkRefusedPage(locale), 400);
+	return c.html(confirmGuestPage(locale, link), 200);
+};
+
+export const guestConfirmPage: AppRouteHandler<typeof routes.guestConfirmPage> = async (c) => {
+	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
+	const { token } = c.req.valid("query");
+	const fields = await formFields(c.req);
+	// The language the page was shown in (its hidden field), else the browser's.
+	const locale = pageLocale(c, fields.locale ? supportedLocale(fields.locale) : null);
+	if (!token) return c.html(linkRefusedPage(locale), 400);
+	try {
+		const prebook = await confirmGuestPrebook(c.var.db, token, locale);
+		return c.html(guestConfirmedPage(locale, prebook.bookTitle), 201);
+	} catch (err) {
+		const refused = err instanceof AppError ? guestRefusal(locale, err) : null;
+		if (!refused) throw err;
+		return c.html(refused.page, refused.status);
+	}
+};

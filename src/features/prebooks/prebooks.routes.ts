@@ -15,7 +15,9 @@ import {
 	standardHeaders,
 	userErrors,
 } from "../../lib/openapi.ts";
+import { formBodyOnly, htmlPage } from "../../lib/pages.ts";
 import { limitParam, pageQuery, pageSchema } from "../../lib/pagination.ts";
+import { PageQuery } from "../auth/auth.schemas.ts";
 import {
 	DemandSchema,
 	GuestConfirmBody,
@@ -285,6 +287,66 @@ export const guestConfirm = createRoute({
 				description:
 					"The book is back in stock, the pre-booking exists, or the reader has 100 waiting (field `book_id`)",
 			},
+		}),
+	},
+});
+
+/** The HTML answers of the confirmation page (lib/pages.ts). */
+const page = (description: string) => ({ ...htmlPage(description), headers: standardHeaders });
+
+export const showGuestConfirmPage = createRoute({
+	operationId: "showGuestConfirmPage",
+	...publicRoute,
+	method: "get",
+	path: "/prebooks/confirm",
+	tags: ["Pre-bookings"],
+	summary: "The page behind a guest confirmation email's link (changes nothing)",
+	description:
+		"Shows the book and the address, in the language the link was issued in, with a button that POSTs to this URL. A GET never changes anything: mail scanners follow links.",
+	request: { query: PageQuery },
+	responses: {
+		200: page("What confirming does, and a button"),
+		400: page("The link is unknown, used or expired"),
+		...errorResponses({
+			422: { codes: ["VALIDATION_ERROR"], description: "The query string is not valid UTF-8" },
+		}),
+	},
+});
+
+export const guestConfirmPage = createRoute({
+	operationId: "guestConfirmPage",
+	...publicRoute,
+	method: "post",
+	path: "/prebooks/confirm",
+	tags: ["Pre-bookings"],
+	summary: "The confirmation page's form: confirm the guest pre-booking",
+	description:
+		"Does what `POST /prebooks/guest/confirm` does, with the link's token from this URL, and answers a page with the same status. Takes the page's form only.",
+	middleware: [formBodyOnly("POST /prebooks/guest/confirm")] as const,
+	request: {
+		query: PageQuery,
+		body: {
+			required: true,
+			description: "The page's form (`locale`: the page's language, which the answer speaks)",
+			content: {
+				"application/x-www-form-urlencoded": {
+					schema: { type: "object" as const, properties: { locale: { type: "string" as const } } },
+				},
+			},
+		},
+	},
+	responses: {
+		201: page("The pre-booking exists"),
+		400: page("The link is unknown, used or expired, or its address belongs to an account not verified yet"),
+		404: page("The book is gone"),
+		409: page("The book is back in stock, the pre-booking exists, or the reader has 100 waiting"),
+		...errorResponses({
+			413: ["PAYLOAD_TOO_LARGE"],
+			415: {
+				codes: ["UNSUPPORTED_MEDIA_TYPE"],
+				description: "The body is not a form (JSON clients call the JSON route)",
+			},
+			422: { codes: ["VALIDATION_ERROR"], description: "The query string is not valid UTF-8" },
 		}),
 	},
 });

@@ -6,8 +6,15 @@
  *  3. at most 100 waiting pre-bookings per user.
  * Who gets the copies when they come back is decided by the allocation engine (features/allocation).
  */
-import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
-import { type AllocationReason, books, type PrebookStatus, preBookings, users } from "../../db/schema.ts";
+import { and, asc, count, desc, eq, gt, isNull, type SQL, sql } from "drizzle-orm";
+import {
+	type AllocationReason,
+	books,
+	emailTokens,
+	type PrebookStatus,
+	preBookings,
+	users,
+} from "../../db/schema.ts";
 import { batch, constraintViolation, type Db, namedGroup, rawQuery } from "../../lib/db.ts";
 import { AppError, rateLimited } from "../../lib/errors.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
@@ -399,18 +406,26 @@ export const GUEST_LINKS_PER_ADDRESS_PER_DAY = 10;
 export const GUEST_LINKS_PER_NETWORK_PER_HOUR = 20;
 const HOUR_MS = 60 * 60 * 1000;
 
+/** A guest confirmation to email: the link's token, until when it works, and who reads it. */
+export interface GuestLinkRequest {
+	title: string;
+	/** Null when the address has had its confirmation emails for now: nothing is sent. */
+	link: { token: string; expiresAt: string; reader: { locale: string; timeZone: string } } | null;
+}
+
 /**
  * `POST /prebooks/guest`, one round trip: a confirmation link for (address, book), if the book exists, has
  * no available copy, and the limits allow — all conditions of the INSERT, so parallel requests cannot
  * overshoot them. Whether the address has an account changes nothing here (no enumeration): the link
- * decides at confirmation. `token` is null when the address has had its emails for now: the caller sends
+ * decides at confirmation. `link` is null when the address has had its emails for now: the caller sends
  * nothing and answers as if it had. The links are the ledger: a day of them is all the limits read, and
  * the cron purges them when they expire.
  */
 export async function requestGuestPrebook(
 	db: Db,
-	request: { email: string; bookId: number; network: string },
-): Promise<{ title: string; token: string | null }> {
+	/** `locale`: the asking request's language, used when the address has no account. */
+	request: { email: string; bookId: number; network: string; locale: string },
+): Promise<GuestLinkRequest> {
 	const token = newSecretToken();
 	const now = new Date();
 	const hourAgo = new Date(now.getTime() - HOUR_MS).toISOString();
@@ -421,15 +436,17 @@ export async function requestGuestPrebook(
 	const fromNetwork = sql`email_tokens WHERE network = ${request.network} AND purpose = 'guest_prebook'
 		AND created_at > ${hourAgo}`;
 	const { issued, diagnosis } = await batch(db, {
-		issued: rawQuery<{ id: number }>(sql`INSERT INTO email_tokens
-				(token_hash, purpose, email, book_id, network, created_at, expires_at)
+		// In the language of the address's account when it has one (its preferences), else the asker's.
+		issued: rawQuery<{ locale: string; expires_at: string }>(sql`INSERT INTO email_tokens
+				(token_hash, purpose, email, book_id, network, locale, created_at, expires_at)
 			SELECT ${await hashToken(token)}, 'guest_prebook', ${request.email}, id, ${request.network},
+				coalesce((SELECT locale FROM users WHERE email = ${request.email}), ${request.locale}),
 				${now.toISOString()}, ${new Date(now.getTime() + GUEST_LINK_TTL_MS).toISOString()}
 			FROM books WHERE id = ${request.bookId} AND stock_quantity - held_quantity = 0
 				AND (SELECT count(*) FROM ${fromNetwork}) < ${GUEST_LINKS_PER_NETWORK_PER_HOUR}
 				AND ${toAddressSince(hourAgo)} < ${GUEST_LINKS_PER_ADDRESS_PER_HOUR}
 				AND ${toAddressSince(dayAgo)} < ${GUEST_LINKS_PER_ADDRESS_PER_DAY}
-			RETURNING id`),
+			RETURNING locale, expires_at`),
 		// Which rule refused (same transaction): the book's, then the network's; else the address's.
 		diagnosis: db
 			.select({
@@ -437,6 +454,7 @@ export async function requestGuestPrebook(
 				availableQuantity: sql<number>`${books.stockQuantity} - ${books.heldQuantity}`,
 				fromNetwork: sql<number>`(SELECT count(*) FROM ${fromNetwork})`,
 				oldestFromNetwork: sql<string | null>`(SELECT min(created_at) FROM ${fromNetwork})`,
+				timeZone: sql<string>`coalesce((SELECT time_zone FROM users WHERE email = ${request.email}), 'UTC')`,
 			})
 			.from(books)
 			.where(eq(books.id, request.bookId)),
@@ -446,7 +464,11 @@ export async function requestGuestPrebook(
 	if (book.availableQuantity > 0) {
 		throw new AppError("PREBOOK_BOOK_IN_STOCK", "This book is in stock: buy it instead", "book_id");
 	}
-	if (issued.length > 0) return { title: book.title, token };
+	const link = issued[0];
+	if (link) {
+		const reader = { locale: link.locale, timeZone: book.timeZone };
+		return { title: book.title, link: { token, expiresAt: link.expires_at, reader } };
+	}
 	if (book.fromNetwork >= GUEST_LINKS_PER_NETWORK_PER_HOUR) {
 		const oldest = book.oldestFromNetwork ? Date.parse(book.oldestFromNetwork) : now.getTime();
 		throw rateLimited(
@@ -455,7 +477,7 @@ export async function requestGuestPrebook(
 			now.getTime(),
 		);
 	}
-	return { title: book.title, token: null };
+	return { title: book.title, link: null };
 }
 
 /**
@@ -471,18 +493,23 @@ export async function requestGuestPrebook(
  * first does the work and spends it, and the second finds it used — 400, nothing created, also long after
  * (a replay once the guest cancelled makes no new pre-booking).
  */
-export async function confirmGuestPrebook(db: Db, token: string, locale = "en"): Promise<PrebookView> {
+export async function confirmGuestPrebook(
+	db: Db,
+	token: string,
+	/** A new guest account's language: the confirming request's, else the one the link was issued in. */
+	locale: string | null = null,
+): Promise<PrebookView> {
 	const now = new Date().toISOString();
 	const tokenHash = await hashToken(token);
 	const unused = sql`token_hash = ${tokenHash} AND purpose = 'guest_prebook' AND expires_at > ${now}
 		AND used_at IS NULL`;
-	const link = sql`SELECT email, book_id FROM email_tokens WHERE ${unused}`;
+	const link = sql`SELECT email, book_id, locale FROM email_tokens WHERE ${unused}`;
 	const owner = sql`(SELECT id FROM users WHERE email = (SELECT email FROM (${link})))`;
 	const bookOfLink = sql`(SELECT book_id FROM (${link}))`;
 	const { inserted, created, diagnosis } = await batch(db, {
 		guestAccount: rawQuery(sql`INSERT INTO users
 				(email, password_hash, is_guest, email_verified, locale, created_at, updated_at)
-			SELECT email, '!guest', 1, 1, ${locale}, ${now}, ${now} FROM (${link}) WHERE true
+			SELECT email, '!guest', 1, 1, coalesce(${locale}, locale, 'en'), ${now}, ${now} FROM (${link}) WHERE true
 			ON CONFLICT (email) DO NOTHING`),
 		inserted: rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
 			SELECT u.id, b.id, 'waiting', ${now}
@@ -518,12 +545,7 @@ export async function confirmGuestPrebook(db: Db, token: string, locale = "en"):
 	const state = diagnosis[0];
 	if (!state?.link_valid || state.active !== 1) throw invalidGuestLink();
 	if (state.verified !== 1) {
-		throw new AppError(
-			"AUTH_INVALID_TOKEN",
-			"This address belongs to an account that is not verified: reset its password (POST /auth/password/forgot) or finish a sign-up of the address, then pre-book signed in",
-			"token",
-			{ status: 400 },
-		);
+		throw new AppError("AUTH_INVALID_TOKEN", ACCOUNT_NOT_VERIFIED, "token", { status: 400 });
 	}
 	if (state.available === null) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
 	if (state.available > 0) {
@@ -539,5 +561,32 @@ export async function confirmGuestPrebook(db: Db, token: string, locale = "en"):
 	throw duplicate();
 }
 
+/** Why a live guest link made nothing: its address belongs to a registered account not verified yet. */
+export const ACCOUNT_NOT_VERIFIED =
+	"This address belongs to an account that is not verified: reset its password (POST /auth/password/forgot) or finish a sign-up of the address, then pre-book signed in";
+
 const invalidGuestLink = () =>
 	new AppError("AUTH_INVALID_TOKEN", "This link is unknown, used or expired", "token", { status: 400 });
+
+/**
+ * What a live guest confirmation link is for — the address, the book's title, the language it was issued
+ * in — for the page behind it, or null: a read, nothing changes (mail scanners follow links).
+ */
+export async function guestLinkOf(
+	db: Db,
+	token: string,
+): Promise<{ email: string; title: string; locale: string | null } | null> {
+	const [link] = await db
+		.select({ email: emailTokens.email, title: books.title, locale: emailTokens.locale })
+		.from(emailTokens)
+		.innerJoin(books, eq(books.id, emailTokens.bookId))
+		.where(
+			and(
+				eq(emailTokens.tokenHash, await hashToken(token)),
+				eq(emailTokens.purpose, "guest_prebook"),
+				isNull(emailTokens.usedAt),
+				gt(emailTokens.expiresAt, new Date().toISOString()),
+			),
+		);
+	return link ?? null;
+}

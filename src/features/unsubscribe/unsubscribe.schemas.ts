@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { html } from "hono/html";
+import { type Locale, messagesFor } from "../../i18n/index.ts";
 import { AppError } from "../../lib/errors.ts";
 import { pageLayout } from "../../lib/pages.ts";
 import type { UnsubscribeScope } from "../../prebook-emails/unsubscribe-token.ts";
@@ -55,33 +56,33 @@ export const oneClickBodyOnly = createMiddleware<AppEnv>(async (c, next) => {
 	await next();
 });
 
-/** What the pages say a token will do (or did). */
+/** What the pages say a token will do (or did), and in which language (the reader's, if still known). */
 export interface UnsubscribeView {
 	scope: UnsubscribeScope;
 	bookTitle: string | null;
+	locale: string | null;
 }
 
-const whatItDoes = (view: UnsubscribeView) =>
-	view.scope === "all"
-		? html`<p>This cancels your pre-booking${view.bookTitle ? html` of <strong>${view.bookTitle}</strong>` : ""} and stops every restock email from the bookstore. You can turn them on again in your account's preferences.</p>`
-		: html`<p>This cancels your pre-booking${view.bookTitle ? html` of <strong>${view.bookTitle}</strong>` : ""}: you will not be told when it is back, and a copy held for you goes to the next reader in line.</p>`;
-
 /** GET: says what will happen and asks for a click — mail scanners follow links, so a GET changes nothing. */
-export const confirmPage = (view: UnsubscribeView) =>
-	pageLayout(
-		view.scope === "all" ? "Stop restock emails" : "Cancel your pre-booking",
-		html`${whatItDoes(view)}
-<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">${view.scope === "all" ? "Stop restock emails" : "Cancel my pre-booking"}</button></form>`,
+export const confirmPage = (locale: Locale, view: UnsubscribeView) => {
+	const texts = messagesFor(locale).pages.unsubscribe;
+	const all = view.scope === "all";
+	return pageLayout(
+		locale,
+		all ? texts.allTitle : texts.prebookTitle,
+		html`<p>${all ? texts.allWhat(view.bookTitle) : texts.prebookWhat(view.bookTitle)}</p>
+<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">${all ? texts.allSubmit : texts.prebookSubmit}</button></form>`,
 	);
+};
 
-export const donePage = (view: UnsubscribeView) =>
-	pageLayout(
-		view.scope === "all" ? "You will get no more restock emails" : "Your pre-booking is cancelled",
-		html`<p>${view.scope === "all" ? "Done: the pre-booking is cancelled and restock emails are off." : "Done. You can pre-book the book again at any time."}</p>`,
-	);
+export const donePage = (locale: Locale, view: UnsubscribeView) => {
+	const texts = messagesFor(locale).pages.unsubscribe;
+	return view.scope === "all"
+		? pageLayout(locale, texts.allDoneTitle, html`<p>${texts.allDone}</p>`)
+		: pageLayout(locale, texts.prebookDoneTitle, html`<p>${texts.prebookDone}</p>`);
+};
 
-export const notFoundPage = () =>
-	pageLayout(
-		"This link is not valid",
-		html`<p>The link is incomplete or was changed. Use the link from the email as it is, or manage your pre-bookings in your account.</p>`,
-	);
+export const notFoundPage = (locale: Locale) => {
+	const texts = messagesFor(locale).pages.unsubscribe;
+	return pageLayout(locale, texts.notFoundTitle, html`<p>${texts.notFound}</p>`);
+};

@@ -20,10 +20,14 @@ const titleOf = (db: Db, claims: UnsubscribeClaims) =>
 		.innerJoin(books, eq(books.id, preBookings.bookId))
 		.where(and(eq(preBookings.id, claims.prebookId), eq(preBookings.userId, claims.userId)));
 
-/** What the link is about, for the page (the pre-booking's book, if it still exists). */
+/** The language of the link's reader (their preferences; the pages speak it). */
+const localeOf = (db: Db, claims: UnsubscribeClaims) =>
+	db.select({ locale: users.locale }).from(users).where(eq(users.id, claims.userId));
+
+/** What the link is about, for the page (the pre-booking's book, if it still exists), in one round trip. */
 export async function describeUnsubscribe(db: Db, claims: UnsubscribeClaims): Promise<UnsubscribeView> {
-	const [row] = await titleOf(db, claims);
-	return { scope: claims.scope, bookTitle: row?.title ?? null };
+	const { title, reader } = await batch(db, { title: titleOf(db, claims), reader: localeOf(db, claims) });
+	return { scope: claims.scope, bookTitle: title[0]?.title ?? null, locale: reader[0]?.locale ?? null };
 }
 
 /**
@@ -39,10 +43,14 @@ export async function unsubscribe(
 		claims.scope === "all"
 			? db.update(users).set({ restockEmails: false, updatedAt: now }).where(eq(users.id, claims.userId))
 			: rawQuery(sql`SELECT 1 WHERE false`);
-	const { cancel, title } = await batch(db, {
+	const { cancel, title, reader } = await batch(db, {
 		cancel: cancelStatements(db, claims.userId, claims.prebookId, now),
 		title: titleOf(db, claims),
+		reader: localeOf(db, claims),
 		emailsOff,
 	});
-	return { view: { scope: claims.scope, bookTitle: title[0]?.title ?? null }, outcome: cancel.allocation };
+	return {
+		view: { scope: claims.scope, bookTitle: title[0]?.title ?? null, locale: reader[0]?.locale ?? null },
+		outcome: cancel.allocation,
+	};
 }
