@@ -4,6 +4,7 @@ import type { Messages } from "./messages.ts";
 export const de: Messages = {
 	email: {
 		greeting: (name) => (name ? `Hallo ${name},` : "Hallo,"),
+		link: (label, url) => `${label}: ${url}`,
 		cancelPrebook: "Diese Vormerkung stornieren",
 		stopRestockEmails: "Keine Verfügbarkeits-E-Mails mehr erhalten",
 		restock: {

@@ -7,6 +7,8 @@
 export const en = {
 	email: {
 		greeting: (name: string | null) => (name ? `Hello ${name},` : "Hello,"),
+		/** A link in the plain-text email: its label, then the URL. */
+		link: (label: string, url: string) => `${label}: ${url}`,
 		cancelPrebook: "Cancel this pre-booking",
 		stopRestockEmails: "Stop all restock emails",
 		restock: {

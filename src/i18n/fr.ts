@@ -4,6 +4,7 @@ import type { Messages } from "./messages.ts";
 export const fr: Messages = {
 	email: {
 		greeting: (name) => (name ? `Bonjour ${name},` : "Bonjour,"),
+		link: (label, url) => `${label} : ${url}`,
 		cancelPrebook: "Annuler cette réservation",
 		stopRestockEmails: "Ne plus recevoir d’e-mails de disponibilité",
 		restock: {
@@ -23,22 +24,22 @@ export const fr: Messages = {
 			],
 			action: "L’acheter avant cette date",
 			reason:
-				"Vous recevez cet e-mail parce que vous avez réservé ce livre et que vous êtes arrivé en tête de la file d’attente.",
+				"Vous recevez cet e-mail parce que vous avez réservé ce livre et que vous êtes désormais en tête de la file d’attente.",
 		},
 		drawn: {
-			subject: (title) => `Vous avez été tiré au sort : ${title}`,
+			subject: (title) => `Le tirage au sort vous a désigné : ${title}`,
 			body: (p) => [
 				`Le tirage au sort pour « ${p.title} » vous a désigné : un exemplaire (${p.price}) vous est réservé jusqu’au ${p.until}.`,
 				`Tout le monde peut vérifier le tirage : ${p.drawsUrl}. Passé ce délai, l’exemplaire ira à la personne suivante désignée par le tirage.`,
 			],
 			action: "L’acheter avant cette date",
 			reason:
-				"Vous recevez cet e-mail parce que vous avez réservé ce livre et que vous avez été tiré au sort pour un exemplaire.",
+				"Vous recevez cet e-mail parce que vous avez réservé ce livre et que le tirage au sort vous a désigné pour un exemplaire.",
 		},
 		guestConfirmation: {
 			subject: (title) => `Confirmez votre réservation : ${title}`,
 			body: (p) => [
-				`Quelqu’un – vous, nous l’espérons – a demandé à être prévenu du retour en stock de « ${p.title} ».`,
+				`Quelqu’un – vous, nous l’espérons – a demandé à recevoir un e-mail quand « ${p.title} » sera de nouveau en stock.`,
 				`Confirmez pour prendre place dans la file d’attente. Le lien est valable jusqu’au ${p.until}. Si ce n’était pas vous, ignorez simplement cet e-mail : rien ne se passera.`,
 			],
 			action: "Confirmer ma réservation",
@@ -121,7 +122,7 @@ export const fr: Messages = {
 		unsubscribe: {
 			prebookTitle: "Annuler votre réservation",
 			prebookWhat: (title) =>
-				`Cela annule votre réservation${title ? ` de « ${title} »` : ""} : vous ne serez pas prévenu de son retour, et un exemplaire qui vous était réservé ira à la personne suivante dans la file d’attente.`,
+				`Cela annule votre réservation${title ? ` de « ${title} »` : ""}  : aucun e-mail ne vous signalera son retour, et un exemplaire qui vous était réservé ira à la personne suivante dans la file d’attente.`,
 			prebookSubmit: "Annuler ma réservation",
 			allTitle: "Ne plus recevoir d’e-mails de disponibilité",
 			allWhat: (title) =>

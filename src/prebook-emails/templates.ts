@@ -41,17 +41,18 @@ export interface EmailParts {
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
 export function renderEmail(parts: EmailParts): OutgoingEmail {
-	const greeting = messagesFor(parts.locale).email.greeting(parts.fullName);
+	const texts = messagesFor(parts.locale).email;
+	const greeting = texts.greeting(parts.fullName);
 	const footerLinks = parts.footerLinks ?? [];
 	const text = [
 		greeting,
 		"",
 		...parts.body.flatMap((paragraph) => [paragraph, ""]),
-		`${parts.action.label}: ${parts.action.url}`,
+		texts.link(parts.action.label, parts.action.url),
 		"",
 		"--",
 		parts.reason,
-		...footerLinks.map((link) => `${link.label}: ${link.url}`),
+		...footerLinks.map((link) => texts.link(link.label, link.url)),
 	].join("\n");
 	const html = [
 		`<html lang="${parts.locale}"><body>`,
