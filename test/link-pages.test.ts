@@ -6,15 +6,20 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { PREBOOK_QUEUE_NAME } from "../src/prebook-emails/email-consumer";
 import {
 	api,
 	createAdmin,
 	createBook,
 	createUser,
 	d1RoundTrips,
+	deliver,
 	emailedLinkToken,
+	prebookAll,
+	recordEmails,
 	type SentEmail,
 	sentEmails,
+	stubQueue,
 	type TestUser,
 	uniqueEmail,
 } from "./helpers";
@@ -211,5 +216,37 @@ describe("every page speaks the reader's language", () => {
 		});
 		expect(unknown.status).toBe(404);
 		expectPage(unknown, "fr");
+	});
+});
+
+describe("the book link of a restock or held-copy email", () => {
+	it("with no storefront (APP_URL is this API) it opens the API's book page, in the browser's language", async () => {
+		const reader = await createUser();
+		const book = await createBook(admin.token, {
+			stock_quantity: 0,
+			allocation: "hold_queue",
+			price: "1234.5",
+		});
+		await prebookAll([reader], book.id);
+		const queue = stubQueue();
+		queue.clear();
+		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 3 } });
+		const mail = recordEmails();
+		await deliver(PREBOOK_QUEUE_NAME, queue.published());
+		const [email] = mail.mock.calls.map(([message]) => message as SentEmail);
+		const link = `http://localhost:8787/books/${book.id}/page`;
+		expect(email?.text).toContain(link);
+		expect(email?.html).toContain(`href="${link}"`);
+
+		const page = await api("GET", `/books/${book.id}/page`, { headers: { "Accept-Language": "de" } });
+		expect(page.status).toBe(200);
+		expectPage(page, "de");
+		expect(page.body).toContain(book.title);
+		expect(page.body).toContain("Preis: 1.234,50");
+		// Three copies came back, one is held for the reader: two are available to anyone.
+		expect(page.body).toContain("Derzeit 2 Exemplare vorrätig.");
+		const missing = await api("GET", "/books/999999/page", { headers: { "Accept-Language": "fr" } });
+		expect(missing.status).toBe(404);
+		expectPage(missing, "fr");
 	});
 });

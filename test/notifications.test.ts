@@ -94,9 +94,10 @@ describe("restock emails", () => {
 		expect(sent.to).toBe(keen?.email);
 		expect(sent.from).toEqual({ name: "Bookstore", email: "notifications@bookstore.example" });
 		expect(sent.subject).toContain(book.title);
-		expect(sent.text).toContain(`http://localhost:8787/books/${book.id}`);
+		// No storefront in development (APP_URL is the API): the link opens the API's page of the book.
+		expect(sent.text).toContain(`http://localhost:8787/books/${book.id}/page`);
 		expect(sent.text).toContain("12.50");
-		expect(sent.html).toContain(`href="http://localhost:8787/books/${book.id}"`);
+		expect(sent.html).toContain(`href="http://localhost:8787/books/${book.id}/page"`);
 		expect(await deliveryStatuses(restockId)).toEqual([{ user_id: keen?.id, status: "sent", attempts: 1 }]);
 		expect(await restockView(restockId)).toMatchObject({
 			book_id: book.id,

@@ -46,6 +46,7 @@ const PUBLIC = [
 	"post /auth/logout",
 	"get /books",
 	"get /books/{id}",
+	"get /books/{id}/page",
 	"get /books/{id}/draws",
 	"get /books/{id}/draws/{draw_id}/entries",
 	"get /genres",

@@ -91,6 +91,7 @@ describe("D1 round trips per request (Server-Timing)", () => {
 			["POST", "/genres", { token: admin.token, body: { name: `Genre ${crypto.randomUUID()}` } }, 1],
 			["GET", "/books", {}, 1],
 			["GET", `/books/${book.id}`, {}, 1],
+			["GET", `/books/${book.id}/page`, {}, 1],
 			["POST", "/books", { token: admin.token, body: { title: "T", author: "A", price: 1 } }, 1],
 			["PATCH", `/books/${inStock.id}`, { token: admin.token, body: { title: "Renamed" } }, 1],
 			["PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 3 } }, 1],

@@ -121,6 +121,19 @@ export const de: Messages = {
 			limitReached: (limit) => `Sie haben bereits ${limit} wartende Vormerkungen.`,
 			duplicate: "Sie haben für dieses Buch bereits eine aktive Vormerkung.",
 		},
+		book: {
+			by: (author) => `von ${author}`,
+			price: (price) => `Preis: ${price}`,
+			available: (count) =>
+				count === 1 ? "Derzeit 1 Exemplar vorrätig." : `Derzeit ${count} Exemplare vorrätig.`,
+			outOfStock:
+				"Nicht vorrätig: Merken Sie es vor, und Sie bekommen eine E-Mail, sobald ein Exemplar für Sie da ist.",
+			held: "Ein für Sie reserviertes Exemplar wartet bis zu dem Zeitpunkt in Ihrer E-Mail nur auf Sie.",
+			howToBuy:
+				"Diese Buchhandlung hat noch keinen eigenen Webshop: Melden Sie sich in ihrer App (oder einem anderen Client ihrer API) an und kaufen Sie das Buch dort (POST /cart/items, dann POST /orders/checkout).",
+			notFoundTitle: "Dieses Buch ist nicht im Sortiment",
+			notFound: "Vielleicht wurde es entfernt. Stöbern Sie im Katalog nach anderen.",
+		},
 		unsubscribe: {
 			prebookTitle: "Vormerkung stornieren",
 			prebookWhat: (title) =>

@@ -119,6 +119,18 @@ export const en = {
 			limitReached: (limit: number) => `You already have ${limit} waiting pre-bookings.`,
 			duplicate: "You already have an active pre-booking for this book.",
 		},
+		book: {
+			by: (author: string) => `by ${author}`,
+			price: (price: string) => `Price: ${price}`,
+			available: (count: number) =>
+				count === 1 ? "1 copy available now." : `${count} copies available now.`,
+			outOfStock: "Out of stock: pre-book it, and you will be emailed when a copy is there for you.",
+			held: "A copy held for you waits for you alone until the time in your email.",
+			howToBuy:
+				"This store has no shop front of its own yet: sign in with its app (or any client of its API) and buy the book there (POST /cart/items, then POST /orders/checkout).",
+			notFoundTitle: "This book is not in the catalog",
+			notFound: "It may have been removed. Browse the catalog for others.",
+		},
 		unsubscribe: {
 			prebookTitle: "Cancel your pre-booking",
 			prebookWhat: (title: string | null) =>

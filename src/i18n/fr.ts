@@ -119,6 +119,21 @@ export const fr: Messages = {
 			limitReached: (limit) => `Vous avez déjà ${limit} réservations en attente.`,
 			duplicate: "Vous avez déjà une réservation active pour ce livre.",
 		},
+		book: {
+			by: (author) => `de ${author}`,
+			price: (price) => `Prix : ${price}`,
+			available: (count) =>
+				count === 1
+					? "1 exemplaire disponible en ce moment."
+					: `${count} exemplaires disponibles en ce moment.`,
+			outOfStock:
+				"En rupture de stock : réservez-le, et vous recevrez un e-mail dès qu’un exemplaire sera disponible pour vous.",
+			held: "Un exemplaire qui vous est réservé n’attend que vous, jusqu’à l’heure indiquée dans votre e-mail.",
+			howToBuy:
+				"Cette librairie n’a pas encore de boutique en ligne : connectez-vous avec son application (ou tout autre client de son API) et achetez-y le livre (POST /cart/items, puis POST /orders/checkout).",
+			notFoundTitle: "Ce livre ne figure pas au catalogue",
+			notFound: "Il a peut-être été retiré. Parcourez le catalogue pour en trouver d’autres.",
+		},
 		unsubscribe: {
 			prebookTitle: "Annuler votre réservation",
 			prebookWhat: (title) =>

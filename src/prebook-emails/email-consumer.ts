@@ -82,6 +82,7 @@ export async function deliverPrebookEmails(
 			title: book.title,
 			priceCents: book.priceCents,
 			appUrl: links.appUrl,
+			apiUrl: links.apiUrl,
 			unsubscribe: { prebookUrl: await unsubscribeUrl("prebook"), allUrl: await unsubscribeUrl("all") },
 			reader: { locale: recipient.locale, timeZone: recipient.timeZone },
 		};

@@ -104,6 +104,14 @@ function unsubscribeParts(
 	};
 }
 
+/**
+ * Where an email's book link goes: the storefront's page of the book, or — when APP_URL is this API
+ * itself (no storefront, as under `npm run dev`) — the small page the API serves, since `/books/{id}` there
+ * is the JSON route.
+ */
+export const bookPageUrl = (appUrl: string, apiUrl: string | undefined, bookId: number) =>
+	appUrl === apiUrl ? `${apiUrl}/books/${bookId}/page` : `${appUrl}/books/${bookId}`;
+
 export interface BookEmailInput {
 	to: string;
 	fullName: string | null;
@@ -111,6 +119,8 @@ export interface BookEmailInput {
 	title: string;
 	priceCents: number;
 	appUrl: string;
+	/** This API's URL: when it equals `appUrl`, the book link opens the API's book page. */
+	apiUrl?: string;
 	unsubscribe: Unsubscribe;
 	/** The reader's language and time zone (preferences); English and UTC when left out. */
 	reader?: Reader;
@@ -131,7 +141,7 @@ export function restockEmail(input: BookEmailInput & { notifiedAt?: string }): O
 			price: formatPrice(input.priceCents, locale),
 			since: formatDateTime(input.notifiedAt ?? new Date().toISOString(), locale, reader.timeZone),
 		}),
-		action: { label: texts.action, url: `${input.appUrl}/books/${input.bookId}` },
+		action: { label: texts.action, url: bookPageUrl(input.appUrl, input.apiUrl, input.bookId) },
 		reason: texts.reason,
 		...unsubscribeParts(input.unsubscribe, locale),
 	});
@@ -158,7 +168,7 @@ export function offerEmail(
 		body: input.drawn
 			? email.drawn.body({ ...facts, drawsUrl: `${input.appUrl}/books/${input.bookId}/draws` })
 			: email.offer.body(facts),
-		action: { label: texts.action, url: `${input.appUrl}/books/${input.bookId}` },
+		action: { label: texts.action, url: bookPageUrl(input.appUrl, input.apiUrl, input.bookId) },
 		reason: texts.reason,
 		...unsubscribeParts(input.unsubscribe, locale),
 	});

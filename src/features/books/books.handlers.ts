@@ -1,7 +1,10 @@
+import { AppError } from "../../lib/errors.ts";
+import { PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
 import { outcomeOf } from "../allocation/outcome.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
+import { bookNotFoundPage, bookPage } from "./books.pages.ts";
 import type * as routes from "./books.routes.ts";
 import { toBookResponse } from "./books.schemas.ts";
 import { createBook, deleteBook, getBook, listBooks, updateBook } from "./books.service.ts";
@@ -72,4 +75,20 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
 	await deleteBook(c.var.db, id);
 	await publishAfterCommit(c, outcomeOf({ catalogBookIds: [id] }));
 	return c.body(null, 204);
+};
+
+export const page: AppRouteHandler<typeof routes.page> = async (c) => {
+	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
+	const locale = pageLocale(c);
+	try {
+		const book = await getBook(c.var.db, c.req.valid("param").id);
+		return c.html(
+			bookPage(locale, { ...book, availableQuantity: book.stockQuantity - book.heldQuantity }),
+			200,
+		);
+	} catch (err) {
+		if (err instanceof AppError && err.code === "BOOK_NOT_FOUND")
+			return c.html(bookNotFoundPage(locale), 404);
+		throw err;
+	}
 };

@@ -13,7 +13,9 @@ import {
 	noContent,
 	paramErrors,
 	publicRoute,
+	standardHeaders,
 } from "../../lib/openapi.ts";
+import { htmlPage } from "../../lib/pages.ts";
 import { pageQuery, pageSchema } from "../../lib/pagination.ts";
 import { searchText, singleLineText } from "../../lib/text.ts";
 import { BookCreate, BookPatch, BookSchema } from "./books.schemas.ts";
@@ -123,5 +125,22 @@ export const remove = createRoute({
 	responses: {
 		204: noContent("Deleted"),
 		...errorResponses({ ...adminErrors, ...notFound, ...paramErrors }),
+	},
+});
+
+export const page = createRoute({
+	operationId: "showBookPage",
+	...publicRoute,
+	method: "get",
+	path: "/books/{id}/page",
+	tags: ["Catalog"],
+	summary: "A book as a small HTML page (the emails' book link when there is no storefront)",
+	description:
+		"When `APP_URL` is this API (no storefront of its own), restock and held-copy emails link here: the title, author, price and availability, in the language of `Accept-Language`. A read; never cached by the Worker.",
+	request: { params: bookId },
+	responses: {
+		200: { ...htmlPage("The book"), headers: standardHeaders },
+		404: { ...htmlPage("No such book"), headers: standardHeaders },
+		...errorResponses(paramErrors),
 	},
 });
