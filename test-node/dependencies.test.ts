@@ -1,6 +1,7 @@
 /**
  * The dependency rules of src/ (docs/architecture.md): no import circles, and nothing imports upward —
- * `db/` is the bottom, `lib/` uses only `db/` and itself, the pipelines (`prebook-emails/`) use only those,
+ * `db/` and `i18n/` (the texts) are the bottom, `lib/` uses only those and itself, the pipelines
+ * (`prebook-emails/`) use only those,
  * and only `app.ts`/`index.ts` see everything.
  *
  * Read with a scan of the import statements rather than dependency-cruiser: its TypeScript support skips
@@ -56,8 +57,9 @@ function circles(graph: Map<string, string[]>): string[][] {
 /** What each layer may import, by path prefix under src/ (a file may always import its own folder). */
 const LAYERS: { layer: string; mayImport: string[] }[] = [
 	{ layer: "db/", mayImport: ["db/"] },
-	{ layer: "lib/", mayImport: ["db/", "lib/", "types.ts"] },
-	{ layer: "prebook-emails/", mayImport: ["db/", "lib/", "prebook-emails/", "types.ts"] },
+	{ layer: "i18n/", mayImport: ["i18n/"] },
+	{ layer: "lib/", mayImport: ["db/", "i18n/", "lib/", "types.ts"] },
+	{ layer: "prebook-emails/", mayImport: ["db/", "i18n/", "lib/", "prebook-emails/", "types.ts"] },
 ];
 
 function upwardImports(graph: Map<string, string[]>): string[] {

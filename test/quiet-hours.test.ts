@@ -5,8 +5,9 @@
 import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { preferredLocale } from "../src/i18n/locales";
 import { createDb } from "../src/lib/db";
-import { outsideQuietHours, preferredLocale, utcOffsetMinutes } from "../src/lib/time-zone";
+import { outsideQuietHours, utcOffsetMinutes } from "../src/lib/time-zone";
 import { api, createAdmin, createBook, createUser, expectError, prebookAll, type TestUser } from "./helpers";
 
 let admin: TestUser;

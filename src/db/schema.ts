@@ -41,7 +41,7 @@ export const users = sqliteTable(
 		isGuest: integer("is_guest", { mode: "boolean" }).notNull().default(false),
 		/** Preference: restock and hold emails (off → the ledger records them `skipped`). */
 		restockEmails: integer("restock_emails", { mode: "boolean" }).notNull().default(true),
-		/** Preference: the language of the reader's emails (lib/time-zone.ts LOCALES). */
+		/** Preference: the language of the reader's emails (i18n/locales.ts LOCALES). */
 		locale: text("locale").notNull().default("en"),
 		/** Preference: an IANA time zone; emails show times in it and holds end outside its quiet hours. */
 		timeZone: text("time_zone").notNull().default("UTC"),

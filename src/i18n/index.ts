@@ -3,14 +3,15 @@
  * all of the shape `Messages`), and how times and prices are written for the reader. A locale the store
  * does not speak (or none) falls back to English. Adding a language: docs/email-pipeline.md.
  */
-import { LOCALES, type Locale, preferredLocale } from "../lib/time-zone.ts";
+
 import { de } from "./de.ts";
 import { en } from "./en.ts";
 import { fr } from "./fr.ts";
+import { LOCALES, type Locale, matchLocale, preferredLocale } from "./locales.ts";
 import type { Messages } from "./messages.ts";
 
 export type { Messages };
-export { LOCALES, type Locale, preferredLocale };
+export { LOCALES, type Locale, matchLocale, preferredLocale };
 
 /** Every language of `LOCALES` has its texts: adding a locale without a file is a type error. */
 export const CATALOGS: Readonly<Record<Locale, Messages>> = { en, de, fr };

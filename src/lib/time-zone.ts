@@ -1,38 +1,9 @@
 /**
- * Readers' languages and time zones (API.md, preferences): which are accepted, a zone's offset from UTC
- * (what SQL needs, since SQLite knows no zones), and quiet hours (rule 13) as SQL over that offset.
+ * Readers' time zones (API.md, preferences): which are accepted, a zone's offset from UTC (what SQL
+ * needs, since SQLite knows no zones), and quiet hours (rule 13) as SQL over that offset. Languages:
+ * src/i18n/.
  */
 import { type SQL, sql } from "drizzle-orm";
-
-/** The languages emails can be written in; English is the fallback. */
-export const LOCALES = ["en", "de", "fr"] as const;
-export type Locale = (typeof LOCALES)[number];
-
-/**
- * The best supported language of an `Accept-Language` header (RFC 9110: tags by quality, first wins on
- * ties; `de-AT` matches `de`), or null when it names none.
- */
-export function matchLocale(header: string | undefined | null): Locale | null {
-	const ranked = (header ?? "")
-		.split(",")
-		.map((part, order) => {
-			const [tag = "", ...params] = part.trim().toLowerCase().split(";");
-			const q = Number(
-				params
-					.find((param) => param.trim().startsWith("q="))
-					?.trim()
-					.slice(2) ?? 1,
-			);
-			return { language: tag.split("-")[0] ?? "", q: Number.isFinite(q) ? q : 0, order };
-		})
-		.filter((entry) => entry.q > 0)
-		.sort((a, b) => b.q - a.q || a.order - b.order);
-	const match = ranked.find((entry) => (LOCALES as readonly string[]).includes(entry.language));
-	return (match?.language as Locale | undefined) ?? null;
-}
-
-/** The best supported language of an `Accept-Language` header, else English. */
-export const preferredLocale = (header: string | undefined | null): Locale => matchLocale(header) ?? "en";
 
 /** An IANA zone the runtime knows (workerd's Intl has the IANA database), in its canonical spelling. */
 export function canonicalTimeZone(zone: string): string | null {

@@ -1,11 +1,10 @@
 import type { Context } from "hono";
-import { type Locale, messagesFor, supportedLocale } from "../../i18n/index.ts";
+import { type Locale, matchLocale, messagesFor, preferredLocale, supportedLocale } from "../../i18n/index.ts";
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
 import { AppError, validationError } from "../../lib/errors.ts";
 import { formFields, linkRefusedPage, PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
 import { hashPassword } from "../../lib/password.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
-import { matchLocale, preferredLocale } from "../../lib/time-zone.ts";
 import {
 	ACCESS_TOKEN_TTL_SECONDS,
 	hashToken,

@@ -1,11 +1,10 @@
 import type { Context } from "hono";
-import { supportedLocale } from "../../i18n/index.ts";
+import { matchLocale, preferredLocale, supportedLocale } from "../../i18n/index.ts";
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
 import { AppError } from "../../lib/errors.ts";
 import { formFields, linkRefusedPage, PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
 import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
-import { matchLocale, preferredLocale } from "../../lib/time-zone.ts";
 import { guestConfirmationEmail } from "../../prebook-emails/templates.ts";
 import type { AppEnv, AppRouteHandler } from "../../types.ts";
 import type { Outcome } from "../allocation/outcome.ts";

@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import type { UserRow } from "../../db/schema.ts";
+import { LOCALES, type Locale } from "../../i18n/index.ts";
 import { timestamp } from "../../lib/openapi.ts";
-import { canonicalTimeZone, LOCALES, type Locale } from "../../lib/time-zone.ts";
+import { canonicalTimeZone } from "../../lib/time-zone.ts";
 
 /** A user as the API shows it (never the password hash or token version). */
 export type UserView = Pick<
