@@ -86,6 +86,14 @@ describe("the languages' texts", () => {
 		}
 	});
 
+	it("no text has a doubled space or a space left at either end", () => {
+		for (const [name, language] of Object.entries(CATALOGS)) {
+			const texts = rendered(language).flatMap((json): string[] => [JSON.parse(json)].flat());
+			const sloppy = texts.filter((text) => / {2}|^\s|\s$/.test(text));
+			expect(sloppy, name).toEqual([]);
+		}
+	});
+
 	it("falls back to English for a language the store does not speak", () => {
 		expect(messagesFor("es")).toBe(en);
 		expect(messagesFor(null)).toBe(en);

@@ -137,7 +137,7 @@ export const fr: Messages = {
 		unsubscribe: {
 			prebookTitle: "Annuler votre réservation",
 			prebookWhat: (title) =>
-				`Cela annule votre réservation${title ? ` de « ${title} »` : ""}  : aucun e-mail ne vous signalera son retour, et un exemplaire qui vous était réservé ira à la personne suivante dans la file d’attente.`,
+				`Cela annule votre réservation${title ? ` de « ${title} »` : ""} : aucun e-mail ne vous signalera son retour, et un exemplaire qui vous était réservé ira à la personne suivante dans la file d’attente.`,
 			prebookSubmit: "Annuler ma réservation",
 			allTitle: "Ne plus recevoir d’e-mails de disponibilité",
 			allWhat: (title) =>

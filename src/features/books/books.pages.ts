@@ -13,6 +13,7 @@ export interface BookPageView {
 	author: string;
 	priceCents: number;
 	availableQuantity: number;
+	heldQuantity: number;
 }
 
 export const bookPage = (locale: Locale, book: BookPageView) => {
@@ -23,7 +24,7 @@ export const bookPage = (locale: Locale, book: BookPageView) => {
 		html`<p>${texts.by(book.author)}</p>
 <p><strong>${texts.price(formatPrice(book.priceCents, locale))}</strong></p>
 <p>${book.availableQuantity > 0 ? texts.available(book.availableQuantity) : texts.outOfStock}</p>
-<p>${texts.held}</p>
+${book.heldQuantity > 0 ? html`<p>${texts.held}</p>` : ""}
 <p>${texts.howToBuy}</p>`,
 	);
 };
