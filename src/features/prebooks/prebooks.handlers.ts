@@ -150,14 +150,14 @@ export const guestCreate: AppRouteHandler<typeof routes.guestCreate> = async (c)
 	// No link: the address has had its confirmation emails for now. The answer is the same (API.md).
 	if (link !== null) {
 		const url = `${c.var.config.appUrl}/prebooks/confirm?token=${encodeURIComponent(link.token)}`;
-		const email_ = guestConfirmationEmail({
+		const confirmation = guestConfirmationEmail({
 			to: email,
 			title,
 			url,
 			expiresAt: link.expiresAt,
 			reader: link.reader,
 		});
-		await sendEmail(requestEffects(c), email_, "guest_prebook");
+		await sendEmail(requestEffects(c), confirmation, "guest_prebook");
 	}
 	return c.json({ status: "confirmation_sent" as const }, 202);
 };
