@@ -12,9 +12,30 @@ import { afterAll, describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 import { deployProblems } from "../scripts/check-deploy.ts";
 import { LOCAL_VARS } from "../scripts/local-vars.ts";
-import { ConfigError, loadConfig } from "../src/lib/config.ts";
 
-type WranglerConfig = ReturnType<typeof unstable_readConfig>;
+/** What this test reads of wrangler's parsed configuration. */
+interface WranglerConfig {
+	vars: Record<string, unknown>;
+	d1_databases: { binding: string; database_name?: string; migrations_dir?: string }[];
+	queues: {
+		producers?: { binding: string; queue: string }[];
+		consumers?: { queue: string; dead_letter_queue?: string }[];
+	};
+	send_email: { name: string }[];
+	ratelimits: { name: string }[];
+	assets?: { binding?: string };
+	triggers: { crons?: string[] };
+	secrets?: { required?: string[] };
+}
+const readConfig = (path: string) => unstable_readConfig({ config: path }) as WranglerConfig;
+
+// The Worker's configuration check, loaded at run time (as test-node/openapi-lint.test.ts loads the app):
+// src/ is type-checked with the Workers types by tsconfig.json, not with this project's Node types.
+const configModule = "../src/lib/config.ts";
+const { loadConfig, ConfigError } = (await import(configModule)) as {
+	loadConfig: (env: Record<string, unknown>) => unknown;
+	ConfigError: new (...args: never[]) => Error & { problems: string[] };
+};
 
 const SECRETS = ["JWT_SECRET", "UNSUBSCRIBE_SECRET"];
 /** The deployment's own values: in `[vars]` or passed with `--var` (README, "Deploy"). */
@@ -27,7 +48,7 @@ function workerProblems(vars: Record<string, unknown>): string[] {
 			...vars,
 			JWT_SECRET: "a-production-jwt-secret-of-32-characters-or-more",
 			UNSUBSCRIBE_SECRET: "another-production-secret-of-32-characters",
-		} as unknown as Env);
+		});
 		return [];
 	} catch (err) {
 		if (err instanceof ConfigError) return err.problems;
@@ -38,7 +59,7 @@ function workerProblems(vars: Record<string, unknown>): string[] {
 /** Why `config` is not a deployable configuration of this Worker; empty when it is. */
 function configurationProblems(config: WranglerConfig): string[] {
 	const problems: string[] = [];
-	const vars = config.vars as Record<string, unknown>;
+	const vars = config.vars;
 	const has = (condition: boolean, what: string) => {
 		if (!condition) problems.push(`missing ${what}`);
 	};
@@ -112,8 +133,7 @@ function copyOfWranglerToml(edit: (toml: string) => string): string {
 	);
 	return path;
 }
-const readCopy = (edit: (toml: string) => string) =>
-	unstable_readConfig({ config: copyOfWranglerToml(edit) });
+const readCopy = (edit: (toml: string) => string) => readConfig(copyOfWranglerToml(edit));
 
 /** The README's Deploy example: the whole `[vars]` table a deployment writes into wrangler.toml. */
 const README_VARS = (() => {
@@ -128,7 +148,7 @@ const withVars = (table: string) => (toml: string) =>
 	toml.replace(/^\[vars\]\n[\s\S]*?(?=^\[)/m, `${table}\n`);
 
 describe("wrangler.toml", () => {
-	const config = unstable_readConfig({ config: "wrangler.toml" });
+	const config = readConfig("wrangler.toml");
 
 	it("is deployable: every binding, production rules, no secret and no development value in [vars]", () => {
 		expect(configurationProblems(config)).toEqual([]);
