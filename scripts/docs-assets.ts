@@ -3,7 +3,8 @@
  * public/docs/swagger-ui/, which Workers Static Assets serve from the API's own origin: /docs loads
  * nothing from a CDN, and the Worker bundle carries none of Swagger UI's 1.7 MB.
  *
- * Runs on `npm install` (postinstall) and before `npm run dev`; the copy is git-ignored. wrangler (dev,
+ * Runs on `npm install` and `npm ci` (`prepare`, which npm does not run where the package is installed as
+ * a dependency: the typed client's consumers) and before `npm run dev`; the copy is git-ignored. wrangler (dev,
  * deploy, build) and the tests refuse to start without the assets directory, so a missing copy is loud:
  * run `npm install` (or this script) again.
  */

@@ -1,7 +1,8 @@
 /**
  * Demo data for local development: genres, 20 books (some out of stock, ready to pre-book), an admin and
  * a reader. Written once: a database that already has the demo admin is left as it is.
- * The credentials below exist only in the local D1 under .wrangler/ and are printed by `npm run dev`.
+ * The credentials (scripts/demo-accounts.ts) exist only in the local D1 under .wrangler/ and are printed by
+ * `npm run dev`.
  */
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
@@ -10,9 +11,9 @@ import { books, genres, users } from "../src/db/schema.ts";
 import { genreKey } from "../src/lib/genre-name.ts";
 import { isbn13CheckDigit } from "../src/lib/isbn.ts";
 import { hashPassword } from "../src/lib/password.ts";
+import { DEMO_ADMIN, DEMO_READER } from "./demo-accounts.ts";
 
-export const DEMO_ADMIN = { email: "admin@bookstore.local", password: "admin-password-local" };
-export const DEMO_READER = { email: "reader@bookstore.local", password: "reader-password-local" };
+export { DEMO_ADMIN, DEMO_READER };
 
 const GENRES = ["Fiction", "Science Fiction", "Fantasy", "Mystery", "History", "Poetry"] as const;
 
@@ -53,8 +54,15 @@ function demoIsbn(n: number): string {
 	return `${first12}${isbn13CheckDigit(first12)}`;
 }
 
-export async function seedDemoData(): Promise<"seeded" | "already seeded"> {
-	const { env, dispose } = await getPlatformProxy({ configPath: "wrangler.toml" });
+/**
+ * Seeds the local D1 of `npm run dev` (`.wrangler/state`), or the one persisted under `persistTo` (a
+ * `wrangler dev --persist-to` directory, as the demo's test uses).
+ */
+export async function seedDemoData(persistTo?: string): Promise<"seeded" | "already seeded"> {
+	const { env, dispose } = await getPlatformProxy({
+		configPath: "wrangler.toml",
+		...(persistTo ? { persist: { path: `${persistTo}/v3` } } : {}),
+	});
 	try {
 		const db = drizzle(env.DB as Parameters<typeof drizzle>[0]);
 		const existing = await db.select({ id: users.id }).from(users).limit(1);

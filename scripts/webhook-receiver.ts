@@ -4,8 +4,8 @@
  *   node scripts/webhook-receiver.ts [port]        (port 0 or none: a free one, printed)
  *
  * Every POST is verified with the standardwebhooks library against the secrets in `WEBHOOK_SECRETS`
- * (comma-separated `whsec_…`; set it after registering, or pass them on stdin, one per line, while it
- * runs), printed as one JSON line (id, type, which secrets verified, the data) and answered 200 — or 401
+ * (comma-separated `whsec_…`; set it after registering, or pipe them in, one per line, while it runs:
+ * stdin is read only when it is not a terminal), printed as one JSON line (id, type, which secrets verified, the data) and answered 200 — or 401
  * when no secret verifies it. `RECEIVER_STATUS=500` makes it answer 500 instead, to watch the retries.
  */
 import { createServer } from "node:http";
@@ -18,9 +18,13 @@ const secrets = new Set(
 );
 const failWith = Number(process.env.RECEIVER_STATUS ?? 0);
 
-createInterface({ input: process.stdin }).on("line", (line) => {
-	if (line.trim().startsWith("whsec_")) secrets.add(line.trim());
-});
+// Secrets piped in (`… | npm run webhook:receive`) are read as they come. A terminal is never read: a
+// receiver started in the background with `&`, as docs/webhooks.md does, would be stopped by the shell
+// (SIGTTIN) the moment it read from it, and answer nothing.
+if (!process.stdin.isTTY)
+	createInterface({ input: process.stdin }).on("line", (line) => {
+		if (line.trim().startsWith("whsec_")) secrets.add(line.trim());
+	});
 
 const server = createServer((req, res) => {
 	const chunks: Buffer[] = [];
