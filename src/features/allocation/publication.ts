@@ -118,24 +118,31 @@ export async function putOnQueue(
 	unit: PublicationUnit,
 	bookId: number,
 	readers: { at: string; userId: number }[],
-): Promise<void> {
+): Promise<{ messages: number; batches: number }> {
+	const sent = { messages: 0, batches: 0 };
 	let from = 0;
 	while (from < readers.length) {
 		const at = readers[from]?.at as string;
 		let to = from;
 		while (to < readers.length && readers[to]?.at === at) to++;
 		const userIds = readers.slice(from, to).map((reader) => reader.userId);
-		if (unit.kind === "notice") {
-			await publishPrebookNotified(queue, { book_id: bookId, restock_id: unit.id, notified_at: at }, userIds);
-		} else {
-			await publishPrebookOffered(
-				queue,
-				{ book_id: bookId, offer_round_id: unit.id, hold_expires_at: at },
-				userIds,
-			);
-		}
+		const { messages, batches } =
+			unit.kind === "notice"
+				? await publishPrebookNotified(
+						queue,
+						{ book_id: bookId, restock_id: unit.id, notified_at: at },
+						userIds,
+					)
+				: await publishPrebookOffered(
+						queue,
+						{ book_id: bookId, offer_round_id: unit.id, hold_expires_at: at },
+						userIds,
+					);
+		sent.messages += messages;
+		sent.batches += batches;
 		from = to;
 	}
+	return sent;
 }
 
 const table = (unit: PublicationUnit) => sql.raw(unit.kind === "notice" ? "restocks" : "offer_rounds");
@@ -184,20 +191,21 @@ export async function publishPages(
 	unit: PublicationUnit,
 	pages: number,
 	from?: Cursor,
-): Promise<{ state: "done" | "more" | "taken"; published: number }> {
+): Promise<{ state: "done" | "more" | "taken"; published: number; messages: number }> {
 	let published = 0;
+	let messages = 0;
 	for (let page = 0; page < pages; page++) {
 		const { bookId, readers, after } = await readPage(db, unit, page === 0 ? from : undefined);
 		const done = readers.length < PUBLICATION_PAGE;
-		if (bookId !== null) await putOnQueue(queue, unit, bookId, readers);
+		if (bookId !== null) messages += (await putOnQueue(queue, unit, bookId, readers)).messages;
 		published += readers.length;
 		const to = readers.length > 0 ? cursorAfter(unit, readers) : after;
 		if (!(await moveCursor(db, unit, after, to, done, new Date().toISOString()))) {
-			return { state: "taken", published };
+			return { state: "taken", published, messages };
 		}
-		if (done) return { state: "done", published };
+		if (done) return { state: "done", published, messages };
 	}
-	return { state: "more", published };
+	return { state: "more", published, messages };
 }
 
 /** Hands the rest of a unit's publication to `prebook-publication` (after `after`, when the cursor is behind). */
@@ -233,9 +241,9 @@ export async function consumePublicationSteps(
 		}
 		const { after, ...unit } = parsed.data;
 		try {
-			const { state, published } = await publishPages(db, queue, unit, PAGES_PER_STEP, after);
+			const { state, published, messages } = await publishPages(db, queue, unit, PAGES_PER_STEP, after);
 			if (state === "more") await continueLater(publicationQueue, unit);
-			logEvent("info", "publication_step", { unit: unit.kind, id: unit.id, published, state });
+			logEvent("info", "publication_step", { unit: unit.kind, id: unit.id, published, messages, state });
 			message.ack();
 		} catch (err) {
 			logEvent("error", "publication_step_failed", {

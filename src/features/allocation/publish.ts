@@ -29,15 +29,18 @@ async function publishUnit(
 	readers: { at: string; userId: number }[],
 	count: number,
 ): Promise<void> {
-	const fields = { book_id: bookId, [`${unit.kind}_id`]: unit.id, recipients: count };
+	const fields =
+		unit.kind === "notice"
+			? { book_id: bookId, restock_id: unit.id, recipients: count }
+			: { book_id: bookId, offer_round_id: unit.id, offered: count };
 	try {
-		await putOnQueue(effects.queue, unit, bookId, readers);
+		const sent = await putOnQueue(effects.queue, unit, bookId, readers);
 		if (readers.length >= count) {
 			effects.afterResponse(confirmPublished(effects.systemDb, unit));
 		} else {
 			await continueLater(effects.publicationQueue, unit, cursorAfter(unit, readers));
 		}
-		logEvent("info", `${unit.kind}_published`, { ...fields, first_page: readers.length });
+		logEvent("info", `${unit.kind}_published`, { ...fields, first_page: readers.length, ...sent });
 	} catch (err) {
 		logEvent("error", `${unit.kind}_publish_failed`, { ...fields, error: describeError(err) });
 	}
@@ -63,8 +66,9 @@ const publishOfferRound = (effects: Effects, round: OfferRound) =>
 
 /**
  * After the commit: the readers' emails, the webhook events and the catalog, for every route and the cron.
- * The queue publications are awaited (a restock answers once its readers are on the queue); their
- * confirmations and the webhook publication run after the response.
+ * The queue publications are awaited (a restock answers once its first page of readers is on the
+ * queue); their confirmations, the webhook publication and the closed draws' completion run after the
+ * response.
  */
 export async function publishOutcome(effects: Effects, outcome: Outcome, depth = 0): Promise<void> {
 	publishWebhookEventsLater(effects, outcome.webhookEventIds);
@@ -75,9 +79,13 @@ export async function publishOutcome(effects: Effects, outcome: Outcome, depth =
 	// finishes any deeper chain a minute later.
 	if (depth >= MAX_DRAW_ROUNDS) return;
 	const now = () => new Date().toISOString();
+	// A draw is scored and its winners offered after the response (a draw of 100,000 entries takes seconds
+	// to score): the change that closed it answers at once, with the copies already held for the draw.
 	for (const drawId of outcome.closingDraws) {
-		await drawWork("draw_completion_failed", { draw_id: drawId }, async () =>
-			publishOutcome(effects, await completeDraw(effects.systemDb, drawId, now()), depth + 1),
+		effects.afterResponse(
+			drawWork("draw_completion_failed", { draw_id: drawId }, async () =>
+				publishOutcome(effects, await completeDraw(effects.systemDb, drawId, now()), depth + 1),
+			),
 		);
 	}
 	if (outcome.drawsToOpen.length > 0) {
