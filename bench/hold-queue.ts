@@ -154,7 +154,11 @@ let waitedForConsumer = 0;
 async function drained(server: DevServer, timeoutMs = 5 * 60 * 1000): Promise<void> {
 	const started = performance.now();
 	for (;;) {
-		const published = server.events("offer_round_published").reduce((sum, e) => sum + num(e.messages), 0);
+		// Published by the requests (their first page) and by the publication queue's steps (the rest).
+		const published = [
+			...server.events("offer_round_published"),
+			...server.events("publication_step"),
+		].reduce((sum, e) => sum + num(e.messages), 0);
 		const handled =
 			server.events("prebook_emails_delivered").length + server.events("prebook_emails_error").length;
 		if (handled >= published) {
@@ -330,7 +334,10 @@ try {
 	}
 	console.log(`(checked: ${READER_BOOKS} items per reader, each at position ahead + 1)`);
 
-	const messages = server.events("offer_round_published").reduce((sum, e) => sum + num(e.messages), 0);
+	const messages = [...server.events("offer_round_published"), ...server.events("publication_step")].reduce(
+		(sum, e) => sum + num(e.messages),
+		0,
+	);
 	console.log(
 		`\n(before each measurement the bench waited for the consumer: ${fmt(messages)} messages, none emailed, ${(waitedForConsumer / 1000).toFixed(0)} s in all)`,
 	);

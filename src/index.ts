@@ -1,4 +1,5 @@
 import { app } from "./app.ts";
+import { consumePublicationSteps, PUBLICATION_QUEUE_NAME } from "./features/allocation/publication.ts";
 import {
 	endLapsedPauses,
 	expireLapsedHolds,
@@ -46,6 +47,13 @@ export default {
 	async queue(batch, env) {
 		if (batch.queue === PREBOOK_DLQ_NAME) return consumeDeadLetters(batch, env);
 		if (batch.queue === PREBOOK_QUEUE_NAME) return consumePrebookNotifications(batch, env);
+		if (batch.queue === PUBLICATION_QUEUE_NAME)
+			return consumePublicationSteps(
+				batch.messages,
+				createDb(env.DB),
+				env.PREBOOK_QUEUE,
+				env.PUBLICATION_QUEUE,
+			);
 		if (batch.queue === WEBHOOK_QUEUE_NAME) return consumeWebhookDeliveries(batch, env);
 		if (batch.queue === WEBHOOK_DLQ_NAME) return consumeWebhookDeadLetters(batch, env);
 		logEvent("error", "unknown_queue", { queue: batch.queue, messages: batch.messages.length });
@@ -68,8 +76,8 @@ export default {
 				await cronTask("end_pauses", () => endLapsedPauses(db, effects, now));
 				await cronTask("next_waves", () => notifyNextWaves(db, effects, now));
 				await cronTask("finish_draws", () => finishDraws(db, effects, now));
-				await cronTask("relay_notices", () => relayUnpublishedNotices(db, env.PREBOOK_QUEUE, now));
-				await cronTask("relay_offer_rounds", () => relayUnpublishedOfferRounds(db, env.PREBOOK_QUEUE, now));
+				await cronTask("relay_notices", () => relayUnpublishedNotices(db, effects, now));
+				await cronTask("relay_offer_rounds", () => relayUnpublishedOfferRounds(db, effects, now));
 				await cronTask("relay_webhook_events", () =>
 					relayUnpublishedWebhookEvents(db, env.WEBHOOK_QUEUE, now),
 				);

@@ -14,6 +14,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
+import { PUBLICATION_QUEUE_NAME } from "../src/features/allocation/publication";
 import worker from "../src/index";
 import { loadConfig } from "../src/lib/config";
 import { isbn13CheckDigit } from "../src/lib/isbn";
@@ -279,18 +280,38 @@ export async function bulkUsers(count: number): Promise<string> {
  * here and never reaches a consumer. test/setup.ts does this before every test, so no consumer ever runs in
  * the background; a test that delivers messages does it itself (`createMessageBatch` + `worker.queue`).
  * Call it to read what the app published, or to make the queue refuse (`sendBatch.mockRejectedValue`).
+ * The publication queue (the rest of a long line, features/allocation/publication.ts) is stubbed with it:
+ * `publishRest()` delivers its steps to the Worker as the queue would, until none is left.
  */
 export function stubQueue() {
 	const metadata = { metrics: { backlogCount: 0, backlogBytes: 0 } };
 	const send = vi.spyOn(env.PREBOOK_QUEUE, "send").mockResolvedValue({ metadata });
 	const sendBatch = vi.spyOn(env.PREBOOK_QUEUE, "sendBatch").mockResolvedValue({ metadata });
+	const step = vi.spyOn(env.PUBLICATION_QUEUE, "send").mockResolvedValue({ metadata });
+	vi.spyOn(env.PUBLICATION_QUEUE, "sendBatch").mockResolvedValue({ metadata });
+	let stepsDelivered = 0;
 	return {
 		send,
 		sendBatch,
+		/** The publication steps queued so far (`{kind, id}`). */
+		steps: () => step.mock.calls.map(([body]) => body as { kind: string; id: number }),
+		/** Delivers the queued publication steps (and the ones they queue) to the Worker; returns how many. */
+		async publishRest(): Promise<number> {
+			let delivered = 0;
+			while (stepsDelivered < step.mock.calls.length) {
+				const body = step.mock.calls[stepsDelivered]?.[0];
+				stepsDelivered += 1;
+				await deliver(PUBLICATION_QUEUE_NAME, [body]);
+				delivered += 1;
+			}
+			return delivered;
+		},
 		/** Forgets what was published so far. */
 		clear() {
 			send.mockClear();
 			sendBatch.mockClear();
+			step.mockClear();
+			stepsDelivered = 0;
 		},
 		/** The bodies of every message sent to the queue in this test (or since `clear()`). */
 		published: (): PrebookNotifiedMessage[] => [

@@ -479,6 +479,7 @@ describe("restock notifies waiting pre-bookings", () => {
 		const afterResponse: Promise<unknown>[] = [];
 		const effects: Effects = {
 			queue: env.PREBOOK_QUEUE,
+			publicationQueue: env.PUBLICATION_QUEUE,
 			webhookQueue: env.WEBHOOK_QUEUE,
 			afterResponse: (work) => afterResponse.push(work),
 			systemDb: createDb(env.DB),

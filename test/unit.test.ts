@@ -133,36 +133,30 @@ describe("the cron relay (relayUnconfirmed)", () => {
 	it("takes the bounded batch of units past the grace period, each its own unit of work", async () => {
 		const now = new Date("2030-01-01T12:00:00.000Z");
 		const units = [{ id: 1 }, { id: 2 }, { id: 3 }];
-		const recipients: Record<number, number[]> = { 1: [10, 11], 2: [20], 3: [] };
+		const recipients: Record<number, number> = { 1: 2, 2: 1, 3: 0 };
 		const found: [string, number][] = [];
-		const published: number[] = [];
-		const confirmed: number[] = [];
+		const republished: number[] = [];
 		const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
 		const error = vi.spyOn(console, "error").mockImplementation(() => {});
 		try {
 			const outcome = await relayUnconfirmed(
 				{
 					name: "thing",
-					findUnconfirmed: async (createdBefore, limit) => {
-						found.push([createdBefore, limit]);
+					findUnconfirmed: async (before, limit) => {
+						found.push([before, limit]);
 						return units;
 					},
-					recipientsOf: async (unit) => recipients[unit.id] ?? [],
-					publish: async (unit) => {
+					republish: async (unit) => {
 						if (unit.id === 2) throw new Error("queue refused");
-						published.push(unit.id);
-					},
-					confirm: async (unit) => {
-						confirmed.push(unit.id);
+						republished.push(unit.id);
+						return recipients[unit.id] ?? 0;
 					},
 				},
 				now,
 			);
 			expect(found).toEqual([[new Date(now.getTime() - RELAY_GRACE_MS).toISOString(), RELAY_BATCH]]);
-			// The failing unit stays unconfirmed and does not stop the next; a unit without recipients is
-			// confirmed without a publication.
-			expect(published).toEqual([1]);
-			expect(confirmed).toEqual([1, 3]);
+			// The failing unit is logged and does not stop the next.
+			expect(republished).toEqual([1, 3]);
 			expect(outcome).toEqual({ units: 3, recipients: 2, failed: 1 });
 			const lines = (spy: typeof warn) => spy.mock.calls.map(([line]) => JSON.parse(String(line)));
 			expect(lines(warn)).toEqual([

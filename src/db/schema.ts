@@ -320,6 +320,14 @@ export const restocks = sqliteTable(
 		 * died between commit and enqueue: the cron relay republishes it.
 		 */
 		publishedAt: text("published_at"),
+		/**
+		 * How far the publication got, for a line published page by page (allocation/publication.ts): the
+		 * last (`notified_at`, `user_id`) put on the queue, and when the publication last moved (the relay
+		 * takes over a publication that has not moved for a minute, from there).
+		 */
+		publishCursorAt: text("publish_cursor_at"),
+		publishCursorUserId: integer("publish_cursor_user_id"),
+		publishMovedAt: text("publish_moved_at"),
 	},
 	(t) => [
 		index("idx_restocks_book").on(t.bookId, t.id),
@@ -466,6 +474,9 @@ export const offerRounds = sqliteTable(
 		createdAt: text("created_at").notNull().default(nowIso),
 		/** When the queue accepted every offered id; null means the relay republishes it. */
 		publishedAt: text("published_at"),
+		/** How far the publication got (the last `user_id` on the queue) and when it last moved, as on restocks. */
+		publishCursorUserId: integer("publish_cursor_user_id"),
+		publishMovedAt: text("publish_moved_at"),
 	},
 	(t) => [
 		index("idx_offer_rounds_book").on(t.bookId, t.id),
@@ -525,9 +536,9 @@ export const preBookings = sqliteTable(
 		index("idx_pre_bookings_hold_expiry").on(t.holdExpiresAt).where(sql`status = 'offered'`),
 		// A user's list, newest first, without sorting.
 		index("idx_pre_bookings_user_created").on(t.userId, t.createdAt, t.id),
-		// The consumer finds each recipient of a restock or an offer round with one seek; the relay reloads
-		// their users by the prefix.
-		index("idx_pre_bookings_restock_user").on(t.restockId, t.userId),
+		// The consumer finds each recipient of a notice (a restock's, or one of its waves: one `notified_at`)
+		// or an offer round with one seek; the publication pages through them in user id order.
+		index("idx_pre_bookings_restock_notice").on(t.restockId, t.notifiedAt, t.userId),
 		index("idx_pre_bookings_offer_round_user").on(t.offerRoundId, t.userId),
 		// The admin's view of a book's whole line (every status) in line order.
 		index("idx_pre_bookings_book_created").on(t.bookId, t.createdAt, t.id),

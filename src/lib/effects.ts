@@ -14,7 +14,10 @@ import { logEvent } from "./log.ts";
 import { emailBindingMailer, type Mailer, type OutgoingEmail } from "./mailer.ts";
 
 export interface Effects {
+	/** `prebook-notifications` (src/prebook-emails). */
 	queue: Queue;
+	/** `prebook-publication`: the rest of a long line's publication (features/allocation/publication.ts). */
+	publicationQueue: Queue;
 	/** `webhook-deliveries` (features/webhooks/webhook-publication.ts). */
 	webhookQueue: Queue;
 	/** Runs after the response (`executionCtx.waitUntil`), or at once outside a request. */
@@ -31,6 +34,7 @@ export interface Effects {
 /** A request's effects (the system client and the mailer are made when first used). */
 export const requestEffects = (c: Context<AppEnv>): Effects => ({
 	queue: c.env.PREBOOK_QUEUE,
+	publicationQueue: c.env.PUBLICATION_QUEUE,
 	webhookQueue: c.env.WEBHOOK_QUEUE,
 	afterResponse: (work) => c.executionCtx.waitUntil(work),
 	get systemDb() {
@@ -61,6 +65,7 @@ export async function sendEmail(effects: Effects, email: OutgoingEmail, kind: st
 export function backgroundEffects(env: Env, pending: Promise<unknown>[]): Effects {
 	return {
 		queue: env.PREBOOK_QUEUE,
+		publicationQueue: env.PUBLICATION_QUEUE,
 		webhookQueue: env.WEBHOOK_QUEUE,
 		afterResponse: (work) => void pending.push(work),
 		systemDb: createDb(env.DB),

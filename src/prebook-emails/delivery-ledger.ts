@@ -38,24 +38,30 @@ export interface ClaimedDelivery {
 /** The notification a message belongs to: its ledger column, its id, and the status it gave. */
 function notificationOf(message: PrebookMessage) {
 	return message.type === PREBOOK_NOTIFIED
-		? { column: sql.raw("restock_id"), id: message.restock_id, status: "notified" }
-		: { column: sql.raw("offer_round_id"), id: message.offer_round_id, status: "offered" };
+		? {
+				column: sql.raw("restock_id"),
+				id: message.restock_id,
+				status: "notified",
+				// A restock's waves share its record; each wave is told at its own `notified_at`.
+				sameNotice: sql`AND p.notified_at = ${message.notified_at}`,
+			}
+		: { column: sql.raw("offer_round_id"), id: message.offer_round_id, status: "offered", sameNotice: sql`` };
 }
 
 /**
  * Who still gets the email of a message: its users whose pre-booking is still in the state this
  * notification gave it (`notified` by this restock, `offered` by this round) and who are still active.
  * The claim and the dead-lettering both select from here. CROSS JOIN keeps json_each as the outer loop:
- * one indexed lookup per id (idx_pre_bookings_restock_user / _offer_round_user), never a scan of the
+ * one indexed lookup per id (idx_pre_bookings_restock_notice / _offer_round_user), never a scan of the
  * notification's (possibly 100,000) pre-bookings per message.
  */
 const stillToBeEmailed = (message: PrebookMessage) => {
-	const { column, id, status } = notificationOf(message);
+	const { column, id, status, sameNotice } = notificationOf(message);
 	return sql`
 	FROM json_each(${JSON.stringify(message.user_ids)}) AS j
 	CROSS JOIN pre_bookings AS p
 	JOIN users AS u ON u.id = p.user_id
-	WHERE p.${column} = ${id} AND p.user_id = j.value AND p.book_id = ${message.book_id}
+	WHERE p.${column} = ${id} ${sameNotice} AND p.user_id = j.value AND p.book_id = ${message.book_id}
 		AND p.status = ${status} AND u.is_active = 1`;
 };
 
@@ -159,15 +165,22 @@ export async function reviveDeadDeliveries(
 	db: Db,
 	restockId: number,
 	now: Date,
-): Promise<{ restock: { bookId: number; createdAt: string } | null; userIds: number[] }> {
+): Promise<{
+	restock: { bookId: number; createdAt: string } | null;
+	revived: { user_id: number; notified_at: string }[];
+}> {
 	const at = now.toISOString();
 	const { revived, restock } = await batch(db, {
-		revived: rawQuery<{
-			user_id: number;
-		}>(sql`UPDATE email_deliveries SET status = 'failed', updated_at = ${at}
-			WHERE restock_id = ${restockId} AND status = 'dead'
-			RETURNING user_id`),
-		backToRelay: rawQuery(sql`UPDATE restocks SET published_at = NULL
+		revive: rawQuery(sql`UPDATE email_deliveries SET status = 'failed', updated_at = ${at}
+			WHERE restock_id = ${restockId} AND status = 'dead'`),
+		// Each with the wave (`notified_at`) it was told in: the message of its notice.
+		revived: rawQuery<{ user_id: number; notified_at: string }>(sql`
+			SELECT p.user_id, p.notified_at FROM email_deliveries AS d JOIN pre_bookings AS p ON p.id = d.prebook_id
+			WHERE d.restock_id = ${restockId} AND d.status = 'failed' AND d.updated_at = ${at}
+			ORDER BY p.notified_at, p.user_id`),
+		// The relay, if it has to, publishes the whole record again (its cursor back at the start).
+		backToRelay: rawQuery(sql`UPDATE restocks
+			SET published_at = NULL, publish_cursor_at = NULL, publish_cursor_user_id = NULL, publish_moved_at = ${at}
 			WHERE id = ${restockId} AND EXISTS (SELECT 1 FROM email_deliveries
 				WHERE restock_id = ${restockId} AND status = 'failed' AND updated_at = ${at})`),
 		restock: db
@@ -175,5 +188,5 @@ export async function reviveDeadDeliveries(
 			.from(restocks)
 			.where(eq(restocks.id, restockId)),
 	});
-	return { restock: restock[0] ?? null, userIds: revived.map((row) => row.user_id) };
+	return { restock: restock[0] ?? null, revived };
 }

@@ -16,7 +16,7 @@ import { drawClosedEvent, eventIdsOf, prebookOfferedEvents } from "../webhooks/w
 import { allocate, allocateBook, booksIn } from "./engine.ts";
 import { aliases, servable } from "./line.ts";
 import { NOTHING, type Outcome, outcomeOf } from "./outcome.ts";
-import { offerSelected, roundsOf } from "./policies.ts";
+import { offerSelected, roundReaders, roundsOf, roundsOfThisBatch } from "./policies.ts";
 
 const hex = (bytes: ArrayBuffer | Uint8Array) =>
 	[...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
@@ -69,9 +69,42 @@ export async function openDraws(db: Db, bookIds: number[], now: string): Promise
 	return allocation;
 }
 
-/** Scores written per statement (each a JSON array of about 80 bytes an entry) and statements per batch. */
+/**
+ * Entries scored per page: the Worker holds one page of ids and scores at a time (about 1.5 MB), so a draw
+ * of any size completes in bounded memory; each page's scores are written in statements of
+ * `SCORES_PER_STATEMENT` (a JSON array of about 80 bytes an entry), one batch per page.
+ */
+const SCORE_PAGE = 10_000;
 const SCORES_PER_STATEMENT = 1_000;
-const STATEMENTS_PER_BATCH = 50;
+
+/** Scores the draw's entries that have no score yet, a page at a time (two round trips a page). */
+async function scoreEntries(db: Db, drawId: number, seed: string): Promise<void> {
+	for (;;) {
+		const unscored = await db.all<{ prebook_id: number }>(
+			sql`SELECT prebook_id FROM draw_entries WHERE draw_id = ${drawId} AND score IS NULL LIMIT ${SCORE_PAGE}`,
+		);
+		if (unscored.length === 0) return;
+		const scores = await scoresOf(
+			seed,
+			drawId,
+			unscored.map((entry) => entry.prebook_id),
+		);
+		const writes = [];
+		for (let at = 0; at < scores.length; at += SCORES_PER_STATEMENT) {
+			writes.push(
+				// An upsert driven by the scores (a seek per entry on uq_draw_entries_draw_prebook); an UPDATE … FROM
+				// json_each was planned as a scan of the draw's entries per score: quadratic.
+				rawQuery(sql`INSERT INTO draw_entries (draw_id, prebook_id, score)
+					SELECT ${drawId}, j.value ->> 'p', j.value ->> 's'
+					FROM json_each(${JSON.stringify(scores.slice(at, at + SCORES_PER_STATEMENT))}) AS j
+					WHERE EXISTS (SELECT 1 FROM draw_entries AS e WHERE e.draw_id = ${drawId} AND e.prebook_id = j.value ->> 'p')
+					ON CONFLICT (draw_id, prebook_id) DO UPDATE SET score = excluded.score`),
+			);
+		}
+		await batch(db, writes);
+		if (unscored.length < SCORE_PAGE) return;
+	}
+}
 
 /** Completes a closing draw: scores, winners offered, draw closed, the next one opened, the engine run. */
 export async function completeDraw(db: Db, drawId: number, now: string): Promise<Outcome> {
@@ -79,42 +112,21 @@ export async function completeDraw(db: Db, drawId: number, now: string): Promise
 		sql`SELECT book_id, seed FROM draws WHERE id = ${drawId} AND status = 'closing'`,
 	);
 	if (!draw) return NOTHING;
-	const unscored = await db.all<{ prebook_id: number }>(
-		sql`SELECT prebook_id FROM draw_entries WHERE draw_id = ${drawId} AND score IS NULL`,
-	);
-	const scores = await scoresOf(
-		draw.seed,
-		drawId,
-		unscored.map((entry) => entry.prebook_id),
-	);
-	const writes = [];
-	for (let at = 0; at < scores.length; at += SCORES_PER_STATEMENT) {
-		writes.push(
-			// An upsert driven by the scores (a seek per entry on uq_draw_entries_draw_prebook); an UPDATE … FROM
-			// json_each was planned as a scan of the draw's entries per score: quadratic.
-			rawQuery(sql`INSERT INTO draw_entries (draw_id, prebook_id, score)
-				SELECT ${drawId}, j.value ->> 'p', j.value ->> 's'
-				FROM json_each(${JSON.stringify(scores.slice(at, at + SCORES_PER_STATEMENT))}) AS j
-				WHERE EXISTS (SELECT 1 FROM draw_entries AS e WHERE e.draw_id = ${drawId} AND e.prebook_id = j.value ->> 'p')
-				ON CONFLICT (draw_id, prebook_id) DO UPDATE SET score = excluded.score`),
-		);
-	}
-	for (let at = 0; at < writes.length; at += STATEMENTS_PER_BATCH) {
-		await batch(db, writes.slice(at, at + STATEMENTS_PER_BATCH));
-	}
+	await scoreEntries(db, drawId, draw.seed);
 	const row = aliases("p", "u", "b");
 	const winners = sql`SELECT p.id FROM draw_entries AS e JOIN pre_bookings AS p ON p.id = e.prebook_id
 		JOIN users AS u ON u.id = p.user_id JOIN books AS b ON b.id = p.book_id
 		WHERE e.draw_id = ${drawId} AND p.status = 'waiting' AND ${servable(row, now)}
 		ORDER BY e.score, p.id
 		LIMIT coalesce((SELECT copies FROM draws WHERE id = ${drawId} AND status = 'closing'), 0)`;
-	const { round, offered, events, closedEvent, allocation } = await batch(db, {
+	const { round, readers, events, closedEvent, allocation } = await batch(db, {
 		round: rawQuery<{ id: number; book_id: number; hold_expires_at: string }>(sql`
 			INSERT INTO offer_rounds (book_id, reason, offered_at, hold_expires_at, created_at)
 			SELECT b.id, 'draw', ${now}, strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '+' || b.hold_hours || ' hours'), ${now}
 			FROM books AS b WHERE b.id = ${draw.book_id} AND EXISTS (${winners})
 			RETURNING id, book_id, hold_expires_at`),
 		offered: offerSelected(winners, now),
+		readers: roundReaders(roundsOfThisBatch(sql`SELECT ${draw.book_id}`, now)),
 		won: rawQuery(sql`UPDATE draw_entries SET won = 1 WHERE draw_id = ${drawId}
 			AND prebook_id IN (SELECT id FROM pre_bookings WHERE book_id = ${draw.book_id}
 				AND status = 'offered' AND offered_at = ${now})`),
@@ -129,7 +141,7 @@ export async function completeDraw(db: Db, drawId: number, now: string): Promise
 	});
 	// A draw another run completed meanwhile matches none of the statements above but the engine's.
 	return outcomeOf(
-		{ offers: roundsOf(round, offered), webhookEventIds: eventIdsOf(events, closedEvent) },
+		{ offers: roundsOf(round, readers), webhookEventIds: eventIdsOf(events, closedEvent) },
 		allocation,
 		{ catalogBookIds: [draw.book_id] },
 	);

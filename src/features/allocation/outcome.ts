@@ -12,20 +12,28 @@ import { and, eq, isNull } from "drizzle-orm";
 import { offerRounds, restocks } from "../../db/schema.ts";
 import type { Db } from "../../lib/db.ts";
 
-/** Readers of a notify_all line told the book is back, under one restock record. */
+/**
+ * Readers told a book is back (notify_all, or one wave), under one restock record and one `notified_at`.
+ * It carries their count and only the first page of their ids (read with the batch): a line of a million
+ * is never held in memory; the publication pages through the rest (publication.ts).
+ */
 export interface Notice {
 	restockId: number;
 	bookId: number;
 	notifiedAt: string;
-	userIds: number[];
+	count: number;
+	/** The first readers in `user_id` order, at most `PUBLICATION_PAGE`. */
+	firstPage: number[];
 }
 
-/** Readers first in line of a hold_queue book, each offered a held copy, in one round. */
+/** Readers first in line of a hold_queue or lottery book, each offered a held copy, in one round. */
 export interface OfferRound {
 	bookId: number;
 	roundId: number;
 	holdExpiresAt: string;
-	userIds: number[];
+	count: number;
+	/** The first readers in `user_id` order, at most `PUBLICATION_PAGE`. */
+	firstPage: number[];
 }
 
 export interface Outcome {
@@ -55,18 +63,14 @@ export function outcomeOf(...parts: Partial<Outcome>[]): Outcome {
 
 export const NOTHING: Outcome = outcomeOf();
 
-/** Marks a notice's (restock's) publication as accepted by the queue: the relay then leaves it alone. */
-export async function confirmNoticePublished(db: Db, restockId: number): Promise<void> {
+/** Marks a unit's publication as accepted by the queue: the relay then leaves it alone. */
+export async function confirmPublished(
+	db: Db,
+	unit: { kind: "notice" | "offer_round"; id: number },
+): Promise<void> {
+	const table = unit.kind === "notice" ? restocks : offerRounds;
 	await db
-		.update(restocks)
+		.update(table)
 		.set({ publishedAt: new Date().toISOString() })
-		.where(and(eq(restocks.id, restockId), isNull(restocks.publishedAt)));
-}
-
-/** Marks a round's publication as accepted by the queue: the relay then leaves it alone. */
-export async function confirmOfferPublished(db: Db, roundId: number): Promise<void> {
-	await db
-		.update(offerRounds)
-		.set({ publishedAt: new Date().toISOString() })
-		.where(and(eq(offerRounds.id, roundId), isNull(offerRounds.publishedAt)));
+		.where(and(eq(table.id, unit.id), isNull(table.publishedAt)));
 }

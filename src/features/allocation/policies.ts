@@ -26,7 +26,8 @@ import {
 } from "../webhooks/webhook-events.ts";
 import { recountHeld } from "./held.ts";
 import { aliases, servable } from "./line.ts";
-import type { Notice, Outcome } from "./outcome.ts";
+import type { Notice, OfferRound, Outcome } from "./outcome.ts";
+import { PUBLICATION_PAGE } from "./publication.ts";
 import { booksOf, type LineScope } from "./scope.ts";
 
 /** What a policy did in a batch: its part of the engine's outcome. */
@@ -89,39 +90,53 @@ const notifyAll: Policy = (scope, reason, now) =>
 				SELECT b.id, NULL, b.stock_quantity, b.stock_quantity, 0, ${reason}, ${now}
 				FROM ${openBooks(scope, "notify_all")} AND ${hasServable(now)}
 					AND NOT EXISTS (${noticesOfThisBatch(sql`b.id`, now)})`),
-			notified: rawQuery<{ user_id: number; book_id: number; restock_id: number }>(sql`
+			// Nothing is returned: a line of a million is counted and paged, never read back whole.
+			notified: rawQuery(sql`
 				UPDATE pre_bookings
 				SET status = 'notified', notified_at = ${now},
 					restock_id = (SELECT max(id) FROM restocks AS r WHERE r.book_id = pre_bookings.book_id)
 				WHERE status = 'waiting' AND book_id IN (SELECT b.id FROM ${openBooks(scope, "notify_all")})
-					AND NOT coalesce(paused_until > ${now}, 0)
-				RETURNING user_id, book_id, restock_id`),
-			counted: rawQuery(sql`UPDATE restocks
+					AND NOT coalesce(paused_until > ${now}, 0)`),
+			counted: rawQuery<NoticeCount>(sql`UPDATE restocks
 				SET notified_count = (SELECT count(*) FROM pre_bookings AS p WHERE p.restock_id = restocks.id)
-				WHERE id IN (${noticesOfThisBatch(booksOf(scope), now)})`),
+				WHERE id IN (${noticesOfThisBatch(booksOf(scope), now)})
+				RETURNING id AS restock_id, book_id, notified_count`),
+			firstPage: firstPageOfNotices(noticesOfThisBatch(booksOf(scope), now), now),
 			events: prebookNotifiedEvents(noticesOfThisBatch(booksOf(scope), now), now),
 		}),
-		({ notified, events }) => noticesOf(notified, events, now),
+		({ counted, firstPage, events }) => ({
+			notices: noticesOf(counted, firstPage, now),
+			webhookEventIds: eventIdsOf(events),
+		}),
 	);
 
-/** What a notifying policy did: its notified readers grouped by restock record, and their events. */
+/** How many readers a notice (a restock record at this batch's `notified_at`) told. */
+type NoticeCount = { restock_id: number; book_id: number; notified_count: number };
+
+/**
+ * The first page of this batch's notified readers under the given restock records, in `user_id` order
+ * (idx_pre_bookings_restock_notice: an index range that stops at the page).
+ */
+const firstPageOfNotices = (restockIds: SQL, now: string) =>
+	rawQuery<{ restock_id: number; user_id: number }>(sql`SELECT restock_id, user_id FROM pre_bookings
+		WHERE restock_id IN (${restockIds}) AND notified_at = ${now}
+		ORDER BY restock_id, user_id LIMIT ${PUBLICATION_PAGE}`);
+
+/** The notices a notifying policy made: each record's count, with its part of the first page. */
 function noticesOf(
-	notified: { user_id: number; book_id: number; restock_id: number }[],
-	events: { id: number }[],
+	counts: NoticeCount[],
+	firstPage: { restock_id: number; user_id: number }[],
 	now: string,
-): PolicyOutcome {
-	const byRestock = new Map<number, Notice>();
-	for (const row of notified) {
-		const notice = byRestock.get(row.restock_id) ?? {
-			restockId: row.restock_id,
-			bookId: row.book_id,
+): Notice[] {
+	return counts
+		.filter((notice) => notice.notified_count > 0)
+		.map((notice) => ({
+			restockId: notice.restock_id,
+			bookId: notice.book_id,
 			notifiedAt: now,
-			userIds: [],
-		};
-		notice.userIds.push(row.user_id);
-		byRestock.set(row.restock_id, notice);
-	}
-	return { notices: [...byRestock.values()], offers: [], webhookEventIds: eventIdsOf(events) };
+			count: notice.notified_count,
+			firstPage: firstPage.filter((row) => row.restock_id === notice.restock_id).map((row) => row.user_id),
+		}));
 }
 
 /** This batch's waves on the scope's books (a subquery of `notice_waves` rows). */
@@ -172,24 +187,28 @@ const waves: Policy = (scope, reason, now) => {
 						-- …or a restock just took the available copies from 0: its first wave goes at once.
 						OR (r.reason = 'restock' AND r.quantity_before <= b.held_quantity
 							AND NOT EXISTS (SELECT 1 FROM notice_waves AS w WHERE w.restock_id = r.id)))`),
-			notified: rawQuery<{ user_id: number; book_id: number; restock_id: number }>(sql`
+			notified: rawQuery(sql`
 				UPDATE pre_bookings
 				SET status = 'notified', notified_at = ${now},
 					restock_id = (SELECT max(id) FROM restocks AS r WHERE r.book_id = pre_bookings.book_id)
-				WHERE id IN (${nextWave(scope, now)})
-				RETURNING user_id, book_id, restock_id`),
-			waveCount: rawQuery(sql`UPDATE notice_waves
+				WHERE id IN (${nextWave(scope, now)})`),
+			waveCount: rawQuery<NoticeCount>(sql`UPDATE notice_waves
 				SET notified_count = (SELECT count(*) FROM pre_bookings AS p
 					WHERE p.restock_id = notice_waves.restock_id AND p.notified_at = ${now})
-				WHERE id IN (SELECT id FROM (${wavesOfThisBatch(scope, now)}))`),
+				WHERE id IN (SELECT id FROM (${wavesOfThisBatch(scope, now)}))
+				RETURNING restock_id, book_id, notified_count`),
 			// The record counts every wave's readers, and is unconfirmed until this wave is published.
 			restockCount: rawQuery(sql`UPDATE restocks
 				SET notified_count = (SELECT count(*) FROM pre_bookings AS p WHERE p.restock_id = restocks.id),
 					published_at = NULL
 				WHERE id IN (SELECT restock_id FROM (${wavesOfThisBatch(scope, now)}))`),
+			firstPage: firstPageOfNotices(sql`SELECT restock_id FROM (${wavesOfThisBatch(scope, now)})`, now),
 			events: prebookNotifiedEvents(sql`SELECT restock_id FROM (${wavesOfThisBatch(scope, now)})`, now),
 		}),
-		({ notified, events }) => noticesOf(notified, events, now),
+		({ waveCount, firstPage, events }) => ({
+			notices: noticesOf(waveCount, firstPage, now),
+			webhookEventIds: eventIdsOf(events),
+		}),
 	);
 };
 
@@ -207,10 +226,11 @@ const holdQueue: Policy = (scope, reason, now) =>
 		namedGroup({
 			rounds: offerRounds(scope, "hold_queue", reason, now, hasServable(now)),
 			offered: offerSelected(nextInLine(scope, now), now),
+			readers: roundReaders(roundsOfThisBatch(booksOf(scope), now)),
 			events: prebookOfferedEvents(booksOf(scope), now),
 		}),
-		({ rounds, offered, events }) => ({
-			offers: roundsOf(rounds, offered),
+		({ rounds, readers, events }) => ({
+			offers: roundsOf(rounds, readers),
 			webhookEventIds: eventIdsOf(events),
 		}),
 	);
@@ -232,30 +252,55 @@ const offerRounds = (
 /** Offers the selected pre-bookings a held copy each, in their book's round of this batch. */
 export const offerSelected = (selected: SQL, now: string) => {
 	const roundOfBook = sql`(SELECT max(r.id) FROM offer_rounds AS r WHERE r.book_id = pre_bookings.book_id)`;
-	return rawQuery<{ user_id: number; offer_round_id: number }>(sql`
+	// Nothing is returned: `roundReaders` counts the readers and reads the first page.
+	return rawQuery(sql`
 		UPDATE pre_bookings
 		SET status = 'offered', offered_at = ${now}, offer_round_id = ${roundOfBook},
 			hold_expires_at = ${outsideQuietHours(
 				sql`(SELECT hold_expires_at FROM offer_rounds WHERE id = ${roundOfBook})`,
 				sql`(SELECT utc_offset_minutes FROM users WHERE id = pre_bookings.user_id)`,
 			)}
-		WHERE id IN (${selected})
-		RETURNING user_id, offer_round_id`);
+		WHERE id IN (${selected})`);
 };
 
-/** The rounds a batch made, with their offered readers (a round nobody took is left out). */
+/** The offer rounds this batch made on the given books. */
+export const roundsOfThisBatch = (books: SQL, now: string) =>
+	sql`SELECT id FROM offer_rounds WHERE book_id IN (${books}) AND created_at = ${now}`;
+
+/** How many readers each of the given rounds offered, and the first page of them in `user_id` order. */
+export const roundReaders = (rounds: SQL) =>
+	namedGroup({
+		counts: rawQuery<{ offer_round_id: number; offered: number }>(sql`
+			SELECT offer_round_id, count(*) AS offered FROM pre_bookings
+			WHERE offer_round_id IN (${rounds}) GROUP BY offer_round_id`),
+		firstPage: rawQuery<{ offer_round_id: number; user_id: number }>(sql`
+			SELECT offer_round_id, user_id FROM pre_bookings WHERE offer_round_id IN (${rounds})
+			ORDER BY offer_round_id, user_id LIMIT ${PUBLICATION_PAGE}`),
+	});
+
+/** The rounds a batch made, with their count and first page (a round nobody took is left out). */
 export const roundsOf = (
 	rounds: { id: number; book_id: number; hold_expires_at: string }[],
-	offered: { user_id: number; offer_round_id: number }[],
-) =>
-	rounds
-		.map((round) => ({
-			bookId: round.book_id,
-			roundId: round.id,
-			holdExpiresAt: round.hold_expires_at,
-			userIds: offered.filter((row) => row.offer_round_id === round.id).map((row) => row.user_id),
-		}))
-		.filter((round) => round.userIds.length > 0);
+	readers: {
+		counts: { offer_round_id: number; offered: number }[];
+		firstPage: { offer_round_id: number; user_id: number }[];
+	},
+): OfferRound[] =>
+	rounds.flatMap((round) => {
+		const count = readers.counts.find((row) => row.offer_round_id === round.id)?.offered ?? 0;
+		if (count === 0) return [];
+		return [
+			{
+				bookId: round.book_id,
+				roundId: round.id,
+				holdExpiresAt: round.hold_expires_at,
+				count,
+				firstPage: readers.firstPage
+					.filter((row) => row.offer_round_id === round.id)
+					.map((row) => row.user_id),
+			},
+		];
+	});
 
 /** A lottery book's latest closed draw. */
 const lastClosedDraw = sql`(SELECT max(d.id) FROM draws AS d WHERE d.book_id = b.id AND d.status = 'closed')`;
@@ -286,6 +331,7 @@ const lottery: Policy = (scope, reason, now) => {
 		namedGroup({
 			rounds: offerRounds(scope, "lottery", reason, now, hasRunnerUp),
 			offered: offerSelected(runnersUp, now),
+			readers: roundReaders(roundsOfThisBatch(booksOf(scope), now)),
 			won: rawQuery(sql`UPDATE draw_entries SET won = 1
 				WHERE prebook_id IN (SELECT id FROM pre_bookings
 					WHERE status = 'offered' AND offered_at = ${now} AND book_id IN (${booksOf(scope)}))
@@ -311,8 +357,8 @@ const lottery: Policy = (scope, reason, now) => {
 				WHERE b.id IN (${booksOf(scope)}) AND b.allocation = 'lottery'
 					AND NOT EXISTS (SELECT 1 FROM draws AS d WHERE d.book_id = b.id AND d.status IN ('open', 'closing'))`),
 		}),
-		({ rounds, offered, recounted, closing, events, drawless }) => ({
-			offers: roundsOf(rounds, offered),
+		({ rounds, readers, recounted, closing, events, drawless }) => ({
+			offers: roundsOf(rounds, readers),
 			catalogBookIds: recounted.map((book) => book.id),
 			webhookEventIds: eventIdsOf(events),
 			closingDraws: closing.map((draw) => draw.id),

@@ -10,68 +10,65 @@ import type { Context } from "hono";
 import { type Effects, requestEffects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
-import { publishPrebookNotified, publishPrebookOffered } from "../../prebook-emails/messages.ts";
 import type { AppEnv } from "../../types.ts";
 import { publishWebhookEventsLater } from "../webhooks/webhook-publication.ts";
 import { completeDraw, openDraws } from "./draws.ts";
-import {
-	confirmNoticePublished,
-	confirmOfferPublished,
-	type Notice,
-	type OfferRound,
-	type Outcome,
-} from "./outcome.ts";
+import { confirmPublished, type Notice, type OfferRound, type Outcome } from "./outcome.ts";
+import { continueLater, cursorAfter, type PublicationUnit, putOnQueue } from "./publication.ts";
 
-async function publishNotice(effects: Effects, notice: Notice): Promise<void> {
+/**
+ * Puts a notice's or a round's readers on the queue: the first page, read with the batch, now; when there
+ * are more, the cursor is moved past that page and the rest is handed to `prebook-publication`
+ * (publication.ts), so the request answers in the same time whatever the length of the line. A unit
+ * published whole is confirmed after the response.
+ */
+async function publishUnit(
+	effects: Effects,
+	unit: PublicationUnit,
+	bookId: number,
+	readers: { at: string; userId: number }[],
+	count: number,
+): Promise<void> {
+	const fields =
+		unit.kind === "notice"
+			? { book_id: bookId, restock_id: unit.id, recipients: count }
+			: { book_id: bookId, offer_round_id: unit.id, offered: count };
 	try {
-		const sent = await publishPrebookNotified(
-			effects.queue,
-			{ book_id: notice.bookId, restock_id: notice.restockId, notified_at: notice.notifiedAt },
-			notice.userIds,
-		);
-		logEvent("info", "notice_published", {
-			book_id: notice.bookId,
-			restock_id: notice.restockId,
-			recipients: notice.userIds.length,
-			...sent,
-		});
-		effects.afterResponse(confirmNoticePublished(effects.systemDb, notice.restockId));
+		const sent = await putOnQueue(effects.queue, unit, bookId, readers);
+		if (readers.length >= count) {
+			effects.afterResponse(confirmPublished(effects.systemDb, unit));
+		} else {
+			await continueLater(effects.publicationQueue, unit, cursorAfter(unit, readers));
+		}
+		logEvent("info", `${unit.kind}_published`, { ...fields, first_page: readers.length, ...sent });
 	} catch (err) {
-		logEvent("error", "notice_publish_failed", {
-			book_id: notice.bookId,
-			restock_id: notice.restockId,
-			error: describeError(err),
-		});
+		logEvent("error", `${unit.kind}_publish_failed`, { ...fields, error: describeError(err) });
 	}
 }
 
-async function publishOfferRound(effects: Effects, round: OfferRound): Promise<void> {
-	try {
-		const sent = await publishPrebookOffered(
-			effects.queue,
-			{ book_id: round.bookId, offer_round_id: round.roundId, hold_expires_at: round.holdExpiresAt },
-			round.userIds,
-		);
-		logEvent("info", "offer_round_published", {
-			book_id: round.bookId,
-			offer_round_id: round.roundId,
-			offered: round.userIds.length,
-			...sent,
-		});
-		effects.afterResponse(confirmOfferPublished(effects.systemDb, round.roundId));
-	} catch (err) {
-		logEvent("error", "offer_round_publish_failed", {
-			book_id: round.bookId,
-			offer_round_id: round.roundId,
-			error: describeError(err),
-		});
-	}
-}
+const publishNotice = (effects: Effects, notice: Notice) =>
+	publishUnit(
+		effects,
+		{ kind: "notice", id: notice.restockId },
+		notice.bookId,
+		notice.firstPage.map((userId) => ({ at: notice.notifiedAt, userId })),
+		notice.count,
+	);
+
+const publishOfferRound = (effects: Effects, round: OfferRound) =>
+	publishUnit(
+		effects,
+		{ kind: "offer_round", id: round.roundId },
+		round.bookId,
+		round.firstPage.map((userId) => ({ at: round.holdExpiresAt, userId })),
+		round.count,
+	);
 
 /**
  * After the commit: the readers' emails, the webhook events and the catalog, for every route and the cron.
- * The queue publications are awaited (a restock answers once its readers are on the queue); their
- * confirmations and the webhook publication run after the response.
+ * The queue publications are awaited (a restock answers once its first page of readers is on the
+ * queue); their confirmations, the webhook publication and the closed draws' completion run after the
+ * response.
  */
 export async function publishOutcome(effects: Effects, outcome: Outcome, depth = 0): Promise<void> {
 	publishWebhookEventsLater(effects, outcome.webhookEventIds);
@@ -82,9 +79,13 @@ export async function publishOutcome(effects: Effects, outcome: Outcome, depth =
 	// finishes any deeper chain a minute later.
 	if (depth >= MAX_DRAW_ROUNDS) return;
 	const now = () => new Date().toISOString();
+	// A draw is scored and its winners offered after the response (a draw of 100,000 entries takes seconds
+	// to score): the change that closed it answers at once, with the copies already held for the draw.
 	for (const drawId of outcome.closingDraws) {
-		await drawWork("draw_completion_failed", { draw_id: drawId }, async () =>
-			publishOutcome(effects, await completeDraw(effects.systemDb, drawId, now()), depth + 1),
+		effects.afterResponse(
+			drawWork("draw_completion_failed", { draw_id: drawId }, async () =>
+				publishOutcome(effects, await completeDraw(effects.systemDb, drawId, now()), depth + 1),
+			),
 		);
 	}
 	if (outcome.drawsToOpen.length > 0) {

@@ -12,11 +12,11 @@ import type { Effects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { relayCutoff, relayUnconfirmed } from "../../lib/relay.ts";
-import { publishPrebookNotified, publishPrebookOffered } from "../../prebook-emails/messages.ts";
 import { eventIdsOf, prebookExpiredEvents } from "../webhooks/webhook-events.ts";
 import { completeDraw, openDraws } from "./draws.ts";
 import { allocateBook } from "./engine.ts";
-import { confirmNoticePublished, confirmOfferPublished, outcomeOf } from "./outcome.ts";
+import { outcomeOf } from "./outcome.ts";
+import { continueLater, type PublicationUnit, publishPages } from "./publication.ts";
 import { publishOutcome } from "./publish.ts";
 
 /** Holds expired per batch: a batch stays far inside D1's 30 s and statement limits at any line length. */
@@ -145,7 +145,7 @@ export function notifyNextWaves(db: Db, effects: Effects, now: Date) {
 		async (bookId) => {
 			const { allocation } = await batch(db, { allocation: allocateBook(bookId, "wave", at) });
 			await publishOutcome(effects, allocation);
-			return { notified: allocation.notices.reduce((sum, notice) => sum + notice.userIds.length, 0) };
+			return { notified: allocation.notices.reduce((sum, notice) => sum + notice.count, 0) };
 		},
 	);
 }
@@ -186,73 +186,63 @@ export async function finishDraws(db: Db, effects: Effects, now: Date): Promise<
 	}
 }
 
-/** Cron: republishes notices (restock records) committed but never confirmed (each its own unit). */
-export function relayUnpublishedNotices(db: Db, queue: Queue, now: Date) {
+/**
+ * The relay's step for one unit: a page from where its publication got (its cursor), and the rest handed
+ * to `prebook-publication`.
+ */
+async function republish(db: Db, queues: RelayQueues, unit: PublicationUnit): Promise<number> {
+	const { state, published } = await publishPages(db, queues.queue, unit, 1);
+	if (state === "more") await continueLater(queues.publicationQueue, unit);
+	return published;
+}
+
+type RelayQueues = Pick<Effects, "queue" | "publicationQueue">;
+
+/**
+ * Cron: republishes notices (restock records, waves included) whose publication was never confirmed and
+ * has not moved for the grace period, from their cursor (each its own unit).
+ */
+export function relayUnpublishedNotices(db: Db, queues: RelayQueues, now: Date) {
 	return relayUnconfirmed(
 		{
 			name: "restock",
-			findUnconfirmed: (createdBefore, limit) =>
+			findUnconfirmed: (before, limit) =>
 				db
-					.select({ id: restocks.id, bookId: restocks.bookId, createdAt: restocks.createdAt })
+					.select({ id: restocks.id })
 					.from(restocks)
 					.where(
 						and(
 							isNull(restocks.publishedAt),
 							gt(restocks.notifiedCount, 0),
-							lt(restocks.createdAt, createdBefore),
+							lt(sql`coalesce(${restocks.publishMovedAt}, ${restocks.createdAt})`, before),
 						),
 					)
 					.orderBy(asc(restocks.id))
 					.limit(limit),
-			recipientsOf: (restock) =>
-				db
-					.select({ userId: preBookings.userId, notifiedAt: preBookings.notifiedAt })
-					.from(preBookings)
-					.where(eq(preBookings.restockId, restock.id)),
-			publish: (restock, notified) =>
-				publishPrebookNotified(
-					queue,
-					{
-						book_id: restock.bookId,
-						restock_id: restock.id,
-						notified_at: notified[0]?.notifiedAt ?? restock.createdAt,
-					},
-					notified.map((row) => row.userId),
-				),
-			confirm: (restock) => confirmNoticePublished(db, restock.id),
+			republish: (restock) => republish(db, queues, { kind: "notice", id: restock.id }),
 		},
 		now,
 	);
 }
 
-/** Cron: republishes offer rounds committed but never confirmed (each its own unit). */
-export function relayUnpublishedOfferRounds(db: Db, queue: Queue, now: Date) {
+/** Cron: the same for offer rounds. */
+export function relayUnpublishedOfferRounds(db: Db, queues: RelayQueues, now: Date) {
 	return relayUnconfirmed(
 		{
 			name: "offer_round",
-			findUnconfirmed: (createdBefore, limit) =>
+			findUnconfirmed: (before, limit) =>
 				db
-					.select({
-						id: offerRounds.id,
-						bookId: offerRounds.bookId,
-						holdExpiresAt: offerRounds.holdExpiresAt,
-					})
+					.select({ id: offerRounds.id })
 					.from(offerRounds)
-					.where(and(isNull(offerRounds.publishedAt), lt(offerRounds.createdAt, createdBefore)))
+					.where(
+						and(
+							isNull(offerRounds.publishedAt),
+							lt(sql`coalesce(${offerRounds.publishMovedAt}, ${offerRounds.createdAt})`, before),
+						),
+					)
 					.orderBy(asc(offerRounds.id))
 					.limit(limit),
-			recipientsOf: (round) =>
-				db
-					.select({ userId: preBookings.userId })
-					.from(preBookings)
-					.where(eq(preBookings.offerRoundId, round.id)),
-			publish: (round, offered) =>
-				publishPrebookOffered(
-					queue,
-					{ book_id: round.bookId, offer_round_id: round.id, hold_expires_at: round.holdExpiresAt },
-					offered.map((row) => row.userId),
-				),
-			confirm: (round) => confirmOfferPublished(db, round.id),
+			republish: (round) => republish(db, queues, { kind: "offer_round", id: round.id }),
 		},
 		now,
 	);

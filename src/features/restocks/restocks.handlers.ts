@@ -36,7 +36,7 @@ export const setStock: AppRouteHandler<typeof routes.setStock> = async (c) => {
 		logEvent("info", "restock_notified", {
 			book_id: notice.bookId,
 			restock_id: notice.restockId,
-			notified: notice.userIds.length,
+			notified: notice.count,
 			d1_round_trips: c.var.d1Usage.roundTrips,
 			d1_rows_read: c.var.d1Usage.rowsRead,
 			d1_rows_written: c.var.d1Usage.rowsWritten,

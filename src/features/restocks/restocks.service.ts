@@ -16,7 +16,7 @@ import { AppError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { reviveDeadDeliveries } from "../../prebook-emails/delivery-ledger.ts";
 import { allocateBook } from "../allocation/engine.ts";
-import { type Outcome, outcomeOf } from "../allocation/outcome.ts";
+import { type Notice, type Outcome, outcomeOf } from "../allocation/outcome.ts";
 import { eventIdsOf, restockCreatedEvent } from "../webhooks/webhook-events.ts";
 import type { RestockView } from "./restocks.schemas.ts";
 
@@ -58,13 +58,13 @@ export async function setStock(
 	});
 	const book = updated[0];
 	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
-	const notified = allocation.notices.reduce((sum, notice) => sum + notice.userIds.length, 0);
+	const notified = allocation.notices.reduce((sum, notice) => sum + notice.count, 0);
 	if (restock[0]) {
 		logEvent("info", "restock_recorded", {
 			book_id: bookId,
 			restock_id: restock[0].id,
 			notified,
-			offered: allocation.offers.reduce((sum, round) => sum + round.userIds.length, 0),
+			offered: allocation.offers.reduce((sum, round) => sum + round.count, 0),
 		});
 	}
 	return {
@@ -116,9 +116,21 @@ export async function replayDeadDeliveries(
 	db: Db,
 	restockId: number,
 ): Promise<{ revived: number; outcome: Outcome }> {
-	const { restock, userIds } = await reviveDeadDeliveries(db, restockId, new Date());
+	const { restock, revived } = await reviveDeadDeliveries(db, restockId, new Date());
 	if (!restock) throw new AppError("RESTOCK_NOT_FOUND", "No restock with this id", "id");
-	// Published as the notice it was (the ledger re-claims only the revived deliveries).
-	const notice = { restockId, bookId: restock.bookId, notifiedAt: restock.createdAt, userIds };
-	return { revived: userIds.length, outcome: outcomeOf({ notices: userIds.length > 0 ? [notice] : [] }) };
+	// Published as the notices they were (one per wave), whole: the ledger re-claims only the revived.
+	const notices = new Map<string, Notice>();
+	for (const { user_id, notified_at } of revived) {
+		const notice = notices.get(notified_at) ?? {
+			restockId,
+			bookId: restock.bookId,
+			notifiedAt: notified_at,
+			count: 0,
+			firstPage: [],
+		};
+		notice.firstPage.push(user_id);
+		notice.count += 1;
+		notices.set(notified_at, notice);
+	}
+	return { revived: revived.length, outcome: outcomeOf({ notices: [...notices.values()] }) };
 }

@@ -237,7 +237,7 @@ export const restockCreatedEvent = (bookId: number, now: string) =>
 
 /**
  * After a notifying UPDATE of the engine: `prebook.notified` for the pre-bookings it notified — the ones
- * pointing at the given restock records with this batch's `notified_at` (idx_pre_bookings_restock_user).
+ * pointing at the given restock records with this batch's `notified_at` (idx_pre_bookings_restock_notice).
  * A restock's waves share its record, so each wave's events are keyed by their time as well.
  */
 export const prebookNotifiedEvents = (restockIds: SQL, now: string) =>

@@ -1,0 +1,257 @@
+/**
+ * Publishing a notice or an offer round page by page, so that neither a request nor a consumer ever holds
+ * a whole line (API.md rule 14: a line of 1,000,000 stays within the Workers limits).
+ *
+ * The engine's batch marks the readers (notified or offered) without returning them, and reads back only
+ * their count and the first page of their ids (`PUBLICATION_PAGE`, in `user_id` order). After the commit
+ * the request puts that page on `prebook-notifications`. When the unit has more readers, the request hands
+ * the rest to `prebook-publication` with the place it got to (no D1 round trip: the request's one batch
+ * stays its only one): each message of that queue publishes up to `PAGES_PER_STEP` more pages, moving the
+ * unit's cursor in D1 after each page, and queues the next step; the step that finds no more readers
+ * confirms the unit (`published_at`).
+ *
+ * Each reader is put on the queue once: a page starts after the cursor the previous page left. A step
+ * that dies between a page's `sendBatch` and its cursor move repeats that page once it is retried, and the
+ * email consumer's delivery ledger makes the repeat harmless. A publication that stopped moving for the
+ * relay's grace period (its step lost, the queue refusing) is taken over by the cron relay (sweeps.ts) from
+ * its cursor.
+ */
+import { sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../../lib/db.ts";
+import { batch, rawQuery } from "../../lib/db.ts";
+import { describeError } from "../../lib/errors.ts";
+import { logEvent } from "../../lib/log.ts";
+import { publishPrebookNotified, publishPrebookOffered } from "../../prebook-emails/messages.ts";
+
+/**
+ * Readers per page: 100 queue messages of 100 ids, one `sendBatch`. It bounds what a request (the first
+ * page) and a publication step hold at once.
+ */
+export const PUBLICATION_PAGE = 10_000;
+
+/** Pages one `prebook-publication` message publishes before it hands on to the next message. */
+export const PAGES_PER_STEP = 10;
+
+export const PUBLICATION_QUEUE_NAME = "prebook-publication";
+
+/** A unit of publication: a notice (a restock record; its waves follow each other) or an offer round. */
+export interface PublicationUnit {
+	kind: "notice" | "offer_round";
+	id: number;
+}
+
+/** A `prebook-publication` message: the unit, and where the request that queued it got to. */
+export interface PublicationStep extends PublicationUnit {
+	after?: Cursor;
+}
+
+/** Where the next page starts: after this (`notified_at`, `user_id`) of a notice, this `user_id` of a round. */
+export interface Cursor {
+	at: string | null;
+	userId: number | null;
+}
+
+interface Page {
+	/** The unit's book and, for a round, its hold end (null when the unit has no reader after the cursor). */
+	bookId: number | null;
+	holdExpiresAt: string | null;
+	readers: { at: string; userId: number }[];
+	/** The cursor the page was read after (compared when the page is done, so two publishers never both move it). */
+	after: Cursor;
+}
+
+/**
+ * One round trip: the unit's cursor and the page of readers after it (and after `from`, where a step's
+ * message says the request got to before the cursor moved).
+ */
+async function readPage(db: Db, unit: PublicationUnit, from: Cursor | undefined): Promise<Page> {
+	if (unit.kind === "notice") {
+		const pastFrom = from
+			? sql`AND (p.notified_at, p.user_id) > (${from.at ?? ""}, ${from.userId ?? 0})`
+			: sql``;
+		const { cursor, readers } = await batch(db, {
+			cursor: rawQuery<{ at: string | null; user_id: number | null }>(sql`
+				SELECT publish_cursor_at AS at, publish_cursor_user_id AS user_id FROM restocks WHERE id = ${unit.id}`),
+			// (restock_id, notified_at, user_id) is idx_pre_bookings_restock_notice: an index range, no sort.
+			readers: rawQuery<{ book_id: number; at: string; user_id: number }>(sql`
+				SELECT p.book_id, p.notified_at AS at, p.user_id
+				FROM restocks AS r JOIN pre_bookings AS p ON p.restock_id = r.id
+				WHERE r.id = ${unit.id}
+					AND (p.notified_at, p.user_id) > (coalesce(r.publish_cursor_at, ''), coalesce(r.publish_cursor_user_id, 0))
+					${pastFrom}
+				ORDER BY p.notified_at, p.user_id
+				LIMIT ${PUBLICATION_PAGE}`),
+		});
+		return {
+			bookId: readers[0]?.book_id ?? null,
+			holdExpiresAt: null,
+			readers: readers.map((row) => ({ at: row.at, userId: row.user_id })),
+			after: { at: cursor[0]?.at ?? null, userId: cursor[0]?.user_id ?? null },
+		};
+	}
+	const pastFrom = from ? sql`AND p.user_id > ${from.userId ?? 0}` : sql``;
+	const { cursor, readers } = await batch(db, {
+		cursor: rawQuery<{ user_id: number | null }>(sql`
+			SELECT publish_cursor_user_id AS user_id FROM offer_rounds WHERE id = ${unit.id}`),
+		readers: rawQuery<{ book_id: number; hold_expires_at: string; user_id: number }>(sql`
+			SELECT r.book_id, r.hold_expires_at, p.user_id
+			FROM offer_rounds AS r JOIN pre_bookings AS p ON p.offer_round_id = r.id
+			WHERE r.id = ${unit.id} AND p.user_id > coalesce(r.publish_cursor_user_id, 0) ${pastFrom}
+			ORDER BY p.user_id
+			LIMIT ${PUBLICATION_PAGE}`),
+	});
+	return {
+		bookId: readers[0]?.book_id ?? null,
+		holdExpiresAt: readers[0]?.hold_expires_at ?? null,
+		readers: readers.map((row) => ({ at: row.hold_expires_at, userId: row.user_id })),
+		after: { at: null, userId: cursor[0]?.user_id ?? null },
+	};
+}
+
+/**
+ * Puts readers on `prebook-notifications`: a notice's grouped by `notified_at` (its waves), a round's with
+ * its hold end. `readers` are in cursor order.
+ */
+export async function putOnQueue(
+	queue: Queue,
+	unit: PublicationUnit,
+	bookId: number,
+	readers: { at: string; userId: number }[],
+): Promise<{ messages: number; batches: number }> {
+	const sent = { messages: 0, batches: 0 };
+	let from = 0;
+	while (from < readers.length) {
+		const at = readers[from]?.at as string;
+		let to = from;
+		while (to < readers.length && readers[to]?.at === at) to++;
+		const userIds = readers.slice(from, to).map((reader) => reader.userId);
+		const { messages, batches } =
+			unit.kind === "notice"
+				? await publishPrebookNotified(
+						queue,
+						{ book_id: bookId, restock_id: unit.id, notified_at: at },
+						userIds,
+					)
+				: await publishPrebookOffered(
+						queue,
+						{ book_id: bookId, offer_round_id: unit.id, hold_expires_at: at },
+						userIds,
+					);
+		sent.messages += messages;
+		sent.batches += batches;
+		from = to;
+	}
+	return sent;
+}
+
+const table = (unit: PublicationUnit) => sql.raw(unit.kind === "notice" ? "restocks" : "offer_rounds");
+
+/**
+ * Moves the unit's cursor to `to` (and confirms it when `done`), only if it is still where `from` says:
+ * one round trip; false when another publisher moved it first (this one then stops).
+ */
+async function moveCursor(
+	db: Db,
+	unit: PublicationUnit,
+	from: Cursor,
+	to: Cursor,
+	done: boolean,
+	now: string,
+): Promise<boolean> {
+	const atColumn = unit.kind === "notice" ? sql`, publish_cursor_at = ${to.at}` : sql``;
+	const where =
+		unit.kind === "notice"
+			? sql`AND publish_cursor_at IS ${from.at} AND publish_cursor_user_id IS ${from.userId}`
+			: sql`AND publish_cursor_user_id IS ${from.userId}`;
+	const [moved] = await batch(db, [
+		rawQuery<{ id: number }>(sql`UPDATE ${table(unit)}
+			SET publish_cursor_user_id = ${to.userId} ${atColumn}, publish_moved_at = ${now},
+				published_at = CASE WHEN ${done ? 1 : 0} THEN coalesce(published_at, ${now}) ELSE published_at END
+			WHERE id = ${unit.id} ${where}
+			RETURNING id`),
+	]);
+	return moved.length > 0;
+}
+
+/** The cursor after the last of `readers`. */
+export const cursorAfter = (unit: PublicationUnit, readers: { at: string; userId: number }[]): Cursor => {
+	const last = readers[readers.length - 1];
+	return { at: unit.kind === "notice" ? (last?.at ?? null) : null, userId: last?.userId ?? null };
+};
+
+/**
+ * Publishes up to `pages` pages of the unit from its cursor (or from `from`, when that is further). Returns
+ * `done` when the unit is confirmed (no reader left), `more` when readers remain (and where it got to),
+ * `taken` when another publisher moved the cursor meanwhile.
+ */
+export async function publishPages(
+	db: Db,
+	queue: Queue,
+	unit: PublicationUnit,
+	pages: number,
+	from?: Cursor,
+): Promise<{ state: "done" | "more" | "taken"; published: number; messages: number }> {
+	let published = 0;
+	let messages = 0;
+	for (let page = 0; page < pages; page++) {
+		const { bookId, readers, after } = await readPage(db, unit, page === 0 ? from : undefined);
+		const done = readers.length < PUBLICATION_PAGE;
+		if (bookId !== null) messages += (await putOnQueue(queue, unit, bookId, readers)).messages;
+		published += readers.length;
+		const to = readers.length > 0 ? cursorAfter(unit, readers) : after;
+		if (!(await moveCursor(db, unit, after, to, done, new Date().toISOString()))) {
+			return { state: "taken", published, messages };
+		}
+		if (done) return { state: "done", published, messages };
+	}
+	return { state: "more", published, messages };
+}
+
+/** Hands the rest of a unit's publication to `prebook-publication` (after `after`, when the cursor is behind). */
+export const continueLater = (publicationQueue: Queue, unit: PublicationUnit, after?: Cursor) =>
+	publicationQueue.send(
+		{ kind: unit.kind, id: unit.id, ...(after ? { after } : {}) } satisfies PublicationStep,
+		{ contentType: "json" },
+	);
+
+const publicationStep = z.object({
+	kind: z.enum(["notice", "offer_round"]),
+	id: z.number().int().positive(),
+	after: z.object({ at: z.string().nullable(), userId: z.number().int().nullable() }).optional(),
+});
+
+/**
+ * Consumer of `prebook-publication`: each message publishes up to `PAGES_PER_STEP` pages of its unit and
+ * queues the next step while readers remain. A failure retries the message (the cursor says where to go
+ * on); a malformed message is acknowledged and logged.
+ */
+export async function consumePublicationSteps(
+	messages: readonly Message<unknown>[],
+	db: Db,
+	queue: Queue,
+	publicationQueue: Queue,
+): Promise<void> {
+	for (const message of messages) {
+		const parsed = publicationStep.safeParse(message.body);
+		if (!parsed.success) {
+			logEvent("error", "publication_step_malformed", { message_id: message.id });
+			message.ack();
+			continue;
+		}
+		const { after, ...unit } = parsed.data;
+		try {
+			const { state, published, messages } = await publishPages(db, queue, unit, PAGES_PER_STEP, after);
+			if (state === "more") await continueLater(publicationQueue, unit);
+			logEvent("info", "publication_step", { unit: unit.kind, id: unit.id, published, messages, state });
+			message.ack();
+		} catch (err) {
+			logEvent("error", "publication_step_failed", {
+				unit: unit.kind,
+				id: unit.id,
+				error: describeError(err),
+			});
+			message.retry({ delaySeconds: 10 });
+		}
+	}
+}

@@ -1,0 +1,111 @@
+/**
+ * A line of 100,000 (API.md rule 14): the restock's batch marks it notified and reads back only its count
+ * and first page; the request publishes that page and hands the rest to `prebook-publication`, whose steps
+ * page through the line from a cursor. Every reader is put on the queue once, and a publication that stops
+ * is taken over by the cron relay from where it got, not from the start.
+ */
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { PAGES_PER_STEP, PUBLICATION_PAGE } from "../src/features/allocation/publication";
+import {
+	api,
+	bulkUsers,
+	createAdmin,
+	createBook,
+	d1RoundTrips,
+	runCron,
+	startFromEmptyStorage,
+	stubQueue,
+	type TestUser,
+} from "./helpers";
+
+const LINE = 100_000;
+
+let admin: TestUser;
+beforeEach(async () => {
+	await startFromEmptyStorage();
+	admin = await createAdmin();
+});
+
+/** A notify_all book with `LINE` waiting readers; returns it and the readers' ids. */
+async function longLine() {
+	const book = await createBook(admin.token, { stock_quantity: 0 });
+	const pattern = await bulkUsers(LINE);
+	await env.DB.prepare(
+		"INSERT INTO pre_bookings (user_id, book_id, status) SELECT id, ?, 'waiting' FROM users WHERE email LIKE ?",
+	)
+		.bind(book.id, pattern)
+		.run();
+	return book;
+}
+
+const restockOf = (bookId: number) =>
+	env.DB.prepare("SELECT id, notified_count, published_at FROM restocks WHERE book_id = ?")
+		.bind(bookId)
+		.first<{ id: number; notified_count: number; published_at: string | null }>();
+
+describe("a restock of a line of 100,000", () => {
+	it("answers after one round trip and the first page; the steps publish every other reader once", async () => {
+		const book = await longLine();
+		const queue = stubQueue();
+		const res = await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 5 } });
+		expect(res.status).toBe(200);
+		expect(d1RoundTrips(res)).toBe(1);
+
+		const notified = () => queue.published().flatMap((m) => m.user_ids);
+		expect(notified()).toHaveLength(PUBLICATION_PAGE);
+		const restock = await restockOf(book.id);
+		expect(restock).toMatchObject({ notified_count: LINE, published_at: null });
+		// The rest is one step away, starting after the request's page.
+		expect(queue.steps()).toEqual([
+			{ kind: "notice", id: restock?.id, after: { at: expect.any(String), userId: expect.any(Number) } },
+		]);
+
+		expect(await queue.publishRest()).toBe(Math.ceil((LINE / PUBLICATION_PAGE - 1) / PAGES_PER_STEP));
+		const ids = notified();
+		expect(ids).toHaveLength(LINE);
+		expect(new Set(ids).size).toBe(LINE);
+		const waitingBefore = await env.DB.prepare(
+			"SELECT count(*) AS n FROM pre_bookings WHERE book_id = ? AND status = 'notified' AND restock_id = ?",
+		)
+			.bind(book.id, restock?.id)
+			.first<{ n: number }>();
+		expect(waitingBefore?.n).toBe(LINE);
+		expect((await restockOf(book.id))?.published_at).toMatch(/Z$/);
+		// Confirmed: the relay leaves it alone.
+		queue.clear();
+		await runCron(Date.now() + 5 * 60_000);
+		expect(queue.published().filter((m) => m.restock_id === restock?.id)).toEqual([]);
+	});
+
+	it("a step that fails part-way is taken over by the relay from its cursor: still every reader once", async () => {
+		const book = await longLine();
+		const queue = stubQueue();
+		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 5 } });
+		// The step publishes one page (the request's was the first), then the queue refuses the next.
+		queue.sendBatch.mockResolvedValueOnce({ metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } });
+		queue.sendBatch.mockRejectedValueOnce(new Error("queue unavailable"));
+		expect(await queue.publishRest()).toBe(1);
+		const published = () => queue.published().flatMap((m) => m.user_ids);
+		// Two pages accepted (the refused batch is recorded by the spy but was not accepted).
+		const accepted = () =>
+			queue.sendBatch.mock.settledResults
+				.map((result, index) => ({ result, batch: queue.sendBatch.mock.calls[index]?.[0] ?? [] }))
+				.filter(({ result }) => result.type === "fulfilled")
+				.flatMap(({ batch }) => [...batch].flatMap((m) => (m.body as { user_ids: number[] }).user_ids));
+		expect(published()).toHaveLength(3 * PUBLICATION_PAGE);
+		expect(accepted()).toHaveLength(2 * PUBLICATION_PAGE);
+
+		// Too recent for the relay: the publication moved a moment ago.
+		await runCron(Date.now());
+		expect(accepted()).toHaveLength(2 * PUBLICATION_PAGE);
+		// The step's retry is lost; a minute later the relay goes on from the cursor and hands on the rest.
+		await runCron(Date.now() + 5 * 60_000);
+		expect(accepted()).toHaveLength(3 * PUBLICATION_PAGE);
+		await queue.publishRest();
+		const ids = accepted();
+		expect(ids).toHaveLength(LINE);
+		expect(new Set(ids).size).toBe(LINE);
+		expect((await restockOf(book.id))?.published_at).toMatch(/Z$/);
+	});
+});
