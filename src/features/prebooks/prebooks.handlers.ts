@@ -32,7 +32,8 @@ import {
 } from "./prebooks.service.ts";
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
-	const prebook = await createPrebook(c.var.db, c.var.caller.id, c.req.valid("json").book_id);
+	const { prebook, outcome } = await createPrebook(c.var.db, c.var.caller.id, c.req.valid("json").book_id);
+	await publishAfterCommit(c, outcome);
 	return c.json(toPrebookResponse(prebook), 201);
 };
 
@@ -149,15 +150,13 @@ export const guestCreate: AppRouteHandler<typeof routes.guestCreate> = async (c)
 	return c.json({ status: "confirmation_sent" as const }, 202);
 };
 
-export const guestConfirm: AppRouteHandler<typeof routes.guestConfirm> = async (c) =>
-	c.json(
-		toPrebookResponse(
-			// A new guest account speaks the language the guest's browser asks for.
-			await confirmGuestPrebook(
-				c.var.db,
-				c.req.valid("json").token,
-				preferredLocale(c.req.header("Accept-Language")),
-			),
-		),
-		201,
+export const guestConfirm: AppRouteHandler<typeof routes.guestConfirm> = async (c) => {
+	const { prebook, outcome } = await confirmGuestPrebook(
+		c.var.db,
+		c.req.valid("json").token,
+		// A new guest account speaks the language the guest's browser asks for.
+		preferredLocale(c.req.header("Accept-Language")),
 	);
+	await publishAfterCommit(c, outcome);
+	return c.json(toPrebookResponse(prebook), 201);
+};

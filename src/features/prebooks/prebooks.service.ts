@@ -15,7 +15,12 @@ import { hashToken, newSecretToken } from "../../lib/tokens.ts";
 import { allocateBook } from "../allocation/engine.ts";
 import { aheadInLine, aliases, onHoldReason, servable } from "../allocation/line.ts";
 import { type Outcome, outcomeOf } from "../allocation/outcome.ts";
-import { eventIdsOf, prebookPassedEvent } from "../webhooks/webhook-events.ts";
+import {
+	crossedEvents,
+	demandAlertWatch,
+	eventIdsOf,
+	prebookPassedEvent,
+} from "../webhooks/webhook-events.ts";
 import type { DemandView, LineEntryView, PrebookView } from "./prebooks.schemas.ts";
 
 export const MAX_WAITING_PER_USER = 100;
@@ -79,9 +84,16 @@ const prebookViews = (db: Db, now = new Date().toISOString()) =>
  * index. When the INSERT adds nothing, the diagnostic SELECT (same transaction, same view) says which
  * rule refused, in the contract's precedence: unknown book, in stock, duplicate, limit.
  */
-export async function createPrebook(db: Db, userId: number, bookId: number): Promise<PrebookView> {
+export async function createPrebook(
+	db: Db,
+	userId: number,
+	bookId: number,
+): Promise<{ prebook: PrebookView; outcome: Outcome }> {
 	const now = new Date().toISOString();
-	const { inserted, created, diagnosis } = await batch(db, {
+	const demand = demandAlertWatch(sql`SELECT ${bookId}`);
+	const { demandBefore, inserted, created, diagnosis, demandAfter } = await batch(db, {
+		// The line grows by one: the demand alert's trigger may record a crossing (webhook-events.ts).
+		demandBefore: demand.before,
 		inserted: rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
 			SELECT ${userId}, id, 'waiting', ${now} FROM books
 			WHERE id = ${bookId} AND stock_quantity - held_quantity = 0
@@ -102,11 +114,17 @@ export async function createPrebook(db: Db, userId: number, bookId: number): Pro
 			})
 			.from(books)
 			.where(eq(books.id, bookId)),
+		demandAfter: demand.after,
 	}).catch((err: unknown) => {
 		if (constraintViolation(err)?.kind === "unique") throw duplicate();
 		throw err;
 	});
-	if (inserted.length > 0 && created[0]) return created[0];
+	if (inserted.length > 0 && created[0]) {
+		return {
+			prebook: created[0],
+			outcome: outcomeOf({ webhookEventIds: crossedEvents(demandBefore, demandAfter) }),
+		};
+	}
 	const book = diagnosis[0];
 	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
 	if (book.availableQuantity > 0) {
@@ -266,7 +284,10 @@ export async function passOffer(
 	const pausedUntil = new Date(Date.parse(now) + PASS_PAUSE_MS).toISOString();
 	const passing = sql`SELECT id FROM pre_bookings
 		WHERE id = ${id} AND user_id = ${userId} AND status = 'offered' AND passes_left > 0`;
-	const { passedEvent, passed, allocation, view } = await batch(db, {
+	const demand = demandAlertWatch(sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`);
+	const { demandBefore, passedEvent, passed, allocation, view, demandAfter } = await batch(db, {
+		// Back in line: the demand alert's trigger may record a crossing (webhook-events.ts).
+		demandBefore: demand.before,
 		passedEvent: prebookPassedEvent(passing, now, pausedUntil),
 		passed: rawQuery<{ id: number }>(sql`UPDATE pre_bookings
 			SET status = 'waiting', passes_left = passes_left - 1, paused_until = ${pausedUntil},
@@ -275,11 +296,17 @@ export async function passOffer(
 			RETURNING id`),
 		allocation: allocateLineOf(userId, id, "pass", now),
 		view: ownView(db, userId, id, now),
+		demandAfter: demand.after,
 	});
 	const prebook = view[0];
 	if (!prebook) throw prebookNotFound();
 	if (passed.length > 0) {
-		return { prebook, outcome: outcomeOf(allocation, { webhookEventIds: eventIdsOf(passedEvent) }) };
+		return {
+			prebook,
+			outcome: outcomeOf(allocation, {
+				webhookEventIds: [...eventIdsOf(passedEvent), ...crossedEvents(demandBefore, demandAfter)],
+			}),
+		};
 	}
 	if (prebook.status !== "offered") {
 		throw new AppError(
@@ -471,7 +498,11 @@ export async function requestGuestPrebook(
  * first does the work and spends it, and the second finds it used — 400, nothing created, also long after
  * (a replay once the guest cancelled makes no new pre-booking).
  */
-export async function confirmGuestPrebook(db: Db, token: string, locale = "en"): Promise<PrebookView> {
+export async function confirmGuestPrebook(
+	db: Db,
+	token: string,
+	locale = "en",
+): Promise<{ prebook: PrebookView; outcome: Outcome }> {
 	const now = new Date().toISOString();
 	const tokenHash = await hashToken(token);
 	const unused = sql`token_hash = ${tokenHash} AND purpose = 'guest_prebook' AND expires_at > ${now}
@@ -479,7 +510,13 @@ export async function confirmGuestPrebook(db: Db, token: string, locale = "en"):
 	const link = sql`SELECT email, book_id FROM email_tokens WHERE ${unused}`;
 	const owner = sql`(SELECT id FROM users WHERE email = (SELECT email FROM (${link})))`;
 	const bookOfLink = sql`(SELECT book_id FROM (${link}))`;
-	const { inserted, created, diagnosis } = await batch(db, {
+	// The link's book, used or not (it is spent before `after` reads).
+	const demand = demandAlertWatch(
+		sql`SELECT book_id FROM email_tokens WHERE token_hash = ${tokenHash} AND purpose = 'guest_prebook'`,
+	);
+	const { demandBefore, inserted, created, diagnosis, demandAfter } = await batch(db, {
+		// The line grows by one: the demand alert's trigger may record a crossing (webhook-events.ts).
+		demandBefore: demand.before,
 		guestAccount: rawQuery(sql`INSERT INTO users
 				(email, password_hash, is_guest, email_verified, locale, created_at, updated_at)
 			SELECT email, '!guest', 1, 1, ${locale}, ${now}, ${now} FROM (${link}) WHERE true
@@ -513,8 +550,14 @@ export async function confirmGuestPrebook(db: Db, token: string, locale = "en"):
 				(SELECT count(*) FROM pre_bookings WHERE user_id = ${owner} AND status = 'waiting') AS waiting`),
 		// Spent whatever the outcome: a duplicate (rule 2's index) inserts nothing rather than failing the batch.
 		spent: rawQuery(sql`UPDATE email_tokens SET used_at = ${now} WHERE ${unused}`),
+		demandAfter: demand.after,
 	});
-	if (inserted.length > 0 && created[0]) return created[0];
+	if (inserted.length > 0 && created[0]) {
+		return {
+			prebook: created[0],
+			outcome: outcomeOf({ webhookEventIds: crossedEvents(demandBefore, demandAfter) }),
+		};
+	}
 	const state = diagnosis[0];
 	if (!state?.link_valid || state.active !== 1) throw invalidGuestLink();
 	if (state.verified !== 1) {
