@@ -15,13 +15,22 @@ import { hashToken, newSecretToken } from "../../lib/tokens.ts";
 import { allocateBook } from "../allocation/engine.ts";
 import { aheadInLine, aliases, onHoldReason, servable } from "../allocation/line.ts";
 import { type Outcome, outcomeOf } from "../allocation/outcome.ts";
+import { conversionRate as conversionRateOf } from "../insights/insights.schemas.ts";
+import { STORE_BOOK_ID } from "../insights/insights.service.ts";
 import {
 	crossedEvents,
 	demandAlertWatch,
 	eventIdsOf,
 	prebookPassedEvent,
 } from "../webhooks/webhook-events.ts";
-import type { DemandView, LineEntryView, PrebookView } from "./prebooks.schemas.ts";
+import {
+	CONVERSION_WINDOW_DAYS,
+	type DemandView,
+	type LineEntryView,
+	MIN_OWN_CONVERSION_HISTORY,
+	type PrebookView,
+	suggestedOrderQuantity,
+} from "./prebooks.schemas.ts";
 
 export const MAX_WAITING_PER_USER = 100;
 
@@ -284,7 +293,9 @@ export async function passOffer(
 	const pausedUntil = new Date(Date.parse(now) + PASS_PAUSE_MS).toISOString();
 	const passing = sql`SELECT id FROM pre_bookings
 		WHERE id = ${id} AND user_id = ${userId} AND status = 'offered' AND passes_left > 0`;
-	const demand = demandAlertWatch(sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`);
+	const demand = demandAlertWatch(
+		sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`,
+	);
 	const { demandBefore, passedEvent, passed, allocation, view, demandAfter } = await batch(db, {
 		// Back in line: the demand alert's trigger may record a crossing (webhook-events.ts).
 		demandBefore: demand.before,
@@ -322,29 +333,74 @@ export async function passOffer(
 	);
 }
 
-/** Books by number of waiting pre-bookings, most first (served by idx_pre_bookings_book_line). */
-export function waitingDemand(db: Db, limit: number): Promise<DemandView[]> {
-	const waitingCount = count().as("waiting_count");
-	return (
-		db
-			.select({
-				bookId: books.id,
-				title: books.title,
-				author: books.author,
-				stockQuantity: books.stockQuantity,
-				heldQuantity: books.heldQuantity,
-				waitingCount,
-				offeredCount: sql<number>`(SELECT count(*) FROM pre_bookings AS o
-					WHERE o.book_id = ${preBookings.bookId} AND o.status = 'offered')`,
-			})
-			.from(preBookings)
-			.innerJoin(books, eq(books.id, preBookings.bookId))
-			.where(eq(preBookings.status, "waiting"))
-			// Grouping by the indexed column walks the partial index in order (no temporary B-tree).
-			.groupBy(preBookings.bookId)
-			.orderBy(desc(waitingCount), books.id)
-			.limit(limit)
-	);
+/**
+ * Books by number of waiting pre-bookings, most first, with the buy signal (API.md, the demand report).
+ * One statement: the ranking walks idx_pre_bookings_book_waiting_line grouped by book and keeps the top
+ * `limit`; only those books then read their offers, pending inbound supply and the last 365 days of their
+ * daily insight counters (a row per day at most), and the store's counters are read once.
+ */
+export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]> {
+	const since = new Date(Date.now() - (CONVERSION_WINDOW_DAYS - 1) * 24 * 60 * 60 * 1000)
+		.toISOString()
+		.slice(0, 10);
+	const told = (bookId: SQL) =>
+		sql`(SELECT coalesce(sum(notified + offered), 0) FROM prebook_daily WHERE book_id = ${bookId} AND day >= ${since})`;
+	const bought = (bookId: SQL) =>
+		sql`(SELECT coalesce(sum(fulfilled), 0) FROM prebook_daily WHERE book_id = ${bookId} AND day >= ${since})`;
+	const store = sql`${STORE_BOOK_ID}`;
+	const [rows] = await batch(db, [
+		rawQuery<{
+			book_id: number;
+			title: string;
+			author: string;
+			stock_quantity: number;
+			held_quantity: number;
+			waiting_count: number;
+			offered_count: number;
+			inbound_quantity: number;
+			told: number;
+			bought: number;
+			store_told: number;
+			store_bought: number;
+		}>(sql`SELECT b.id AS book_id, b.title, b.author, b.stock_quantity, b.held_quantity, top.waiting_count,
+				(SELECT count(*) FROM pre_bookings AS o WHERE o.book_id = b.id AND o.status = 'offered') AS offered_count,
+				(SELECT coalesce(sum(quantity), 0) FROM inbound_shipments
+					WHERE book_id = b.id AND received_at IS NULL) AS inbound_quantity,
+				${told(sql`b.id`)} AS told, ${bought(sql`b.id`)} AS bought,
+				store.told AS store_told, store.bought AS store_bought
+			FROM (SELECT book_id, count(*) AS waiting_count FROM pre_bookings
+					WHERE status = 'waiting' AND book_id IS NOT NULL
+					-- Grouping by the indexed column walks the partial index in order (no temporary B-tree).
+					GROUP BY book_id ORDER BY waiting_count DESC, book_id LIMIT ${limit}) AS top
+				JOIN books AS b ON b.id = top.book_id
+				CROSS JOIN (SELECT ${told(store)} AS told, ${bought(store)} AS bought) AS store
+			ORDER BY top.waiting_count DESC, b.id`),
+	]);
+	return rows.map((row) => {
+		// The book's own rate once it has enough history, else the store's (API.md).
+		const own = row.told >= MIN_OWN_CONVERSION_HISTORY;
+		const conversionRate = own
+			? conversionRateOf(row.bought, row.told)
+			: conversionRateOf(row.store_bought, row.store_told);
+		const availableQuantity = row.stock_quantity - row.held_quantity;
+		return {
+			bookId: row.book_id,
+			title: row.title,
+			author: row.author,
+			stockQuantity: row.stock_quantity,
+			heldQuantity: row.held_quantity,
+			waitingCount: row.waiting_count,
+			offeredCount: row.offered_count,
+			inboundQuantity: row.inbound_quantity,
+			conversionRate,
+			suggestedOrderQuantity: suggestedOrderQuantity({
+				waiting: row.waiting_count,
+				conversionRate,
+				available: availableQuantity,
+				inbound: row.inbound_quantity,
+			}),
+		};
+	});
 }
 
 /**

@@ -142,7 +142,10 @@ const DemandThresholdCrossedData = z
 		waiting_count: z
 			.number()
 			.int()
-			.openapi({ description: "The book's waiting pre-bookings when it happened (= threshold)", example: 50 }),
+			.openapi({
+				description: "The book's waiting pre-bookings when it happened (= threshold)",
+				example: 50,
+			}),
 		threshold: z
 			.number()
 			.int()
@@ -360,7 +363,12 @@ export const drawClosedEvent = (drawId: number, now: string) =>
 export const demandAlertWatch = (books: SQL) => ({
 	before: rawQuery<{ book_id: number; crossings: number }>(sql`SELECT book_id, crossings FROM book_demand
 		WHERE book_id IN (${books})`),
-	after: rawQuery<{ book_id: number; crossings: number; event_id: number | null; unpublished: number | null }>(sql`
+	after: rawQuery<{
+		book_id: number;
+		crossings: number;
+		event_id: number | null;
+		unpublished: number | null;
+	}>(sql`
 		SELECT d.book_id, d.crossings, e.id AS event_id, e.published_at IS NULL AS unpublished
 		FROM book_demand AS d LEFT JOIN webhook_events AS e
 			ON e.source_key = 'demand.threshold_crossed:' || d.book_id || ':' || d.crossings
