@@ -222,12 +222,9 @@ export const DemandSchema = z
 		held_quantity: z.number().int(),
 		waiting_count: z.number().int(),
 		offered_count: z.number().int(),
-		inbound_quantity: z
-			.number()
-			.int()
-			.openapi({
-				description: "Copies expected from suppliers and not received yet (admin inbound entries)",
-			}),
+		inbound_quantity: z.number().int().openapi({
+			description: "Copies expected from suppliers and not received yet (admin inbound entries)",
+		}),
 		conversion_rate: z.number().openapi({
 			description: `Readers who bought ÷ readers notified or offered, over the last ${CONVERSION_WINDOW_DAYS} days: the book's own, or the store's when the book had fewer than ${MIN_OWN_CONVERSION_HISTORY} notified or offered (4 decimals)`,
 			example: 0.4,

@@ -139,13 +139,10 @@ const RestockCreatedData = z
 const DemandThresholdCrossedData = z
 	.object({
 		book_id: id("The book"),
-		waiting_count: z
-			.number()
-			.int()
-			.openapi({
-				description: "The book's waiting pre-bookings when it happened (= threshold)",
-				example: 50,
-			}),
+		waiting_count: z.number().int().openapi({
+			description: "The book's waiting pre-bookings when it happened (= threshold)",
+			example: 50,
+		}),
 		threshold: z
 			.number()
 			.int()
