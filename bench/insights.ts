@@ -88,12 +88,18 @@ const { bookId, expected } = await seedFreshState(STATE, async (db) => {
 			.run();
 		ids.push(book.id);
 	}
+	// What the report must say: each transition on the day of its own timestamp.
+	const [from, to] = [new Date(Date.now() - 364 * DAY_MS), new Date()].map((at) =>
+		at.toISOString().slice(0, 10),
+	);
 	const counts = await db
 		.prepare(
-			`SELECT count(*) AS signups, sum(notified_at IS NOT NULL) AS notified, sum(status = 'fulfilled') AS fulfilled
-			 FROM pre_bookings WHERE book_id = ? AND created_at >= ?`,
+			`SELECT sum(substr(created_at, 1, 10) BETWEEN ?1 AND ?2) AS signups,
+				sum(substr(notified_at, 1, 10) BETWEEN ?1 AND ?2) AS notified,
+				sum(status = 'fulfilled' AND substr(fulfilled_at, 1, 10) BETWEEN ?1 AND ?2) AS fulfilled
+			 FROM pre_bookings WHERE book_id = ?3`,
 		)
-		.bind(ids[0], new Date(Date.now() - 364 * DAY_MS).toISOString().slice(0, 10))
+		.bind(from, to, ids[0])
 		.first<{ signups: number; notified: number; fulfilled: number }>();
 	return { bookId: ids[0], expected: counts };
 });

@@ -73,7 +73,8 @@ BEGIN
 		NEW.`status` = 'waiting',
 		NEW.`status` = 'fulfilled',
 		CASE WHEN NEW.`status` = 'fulfilled' AND NOT EXISTS (SELECT 1 FROM `pre_bookings` AS `other`
-				WHERE `other`.`user_id` = NEW.`user_id` AND `other`.`book_id` = NEW.`book_id`
+				-- By the reader's pre-bookings (a few), never the book's (`+` keeps its index out).
+				WHERE `other`.`user_id` = NEW.`user_id` AND +`other`.`book_id` = NEW.`book_id`
 					AND `other`.`status` = 'fulfilled' AND `other`.`fulfilled_at` = NEW.`fulfilled_at`
 					AND `other`.`id` <> NEW.`id`)
 			THEN coalesce((SELECT `i`.`unit_price_cents` * `i`.`quantity`
