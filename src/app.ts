@@ -12,6 +12,7 @@ import { drawsRouter } from "./features/draws/index.ts";
 import { genresRouter } from "./features/genres/index.ts";
 import { healthRouter } from "./features/health/index.ts";
 import { inboundRouter } from "./features/inbound/index.ts";
+import { insightsRouter } from "./features/insights/index.ts";
 import { ordersRouter } from "./features/orders/index.ts";
 import { prebooksRouter } from "./features/prebooks/index.ts";
 import { restocksRouter } from "./features/restocks/index.ts";
@@ -93,6 +94,7 @@ export function createApp() {
 		.route("/", drawsRouter)
 		.route("/", inboundRouter)
 		.route("/", prebooksRouter)
+		.route("/", insightsRouter)
 		.route("/", restocksRouter)
 		.route("/", wishlistRouter)
 		.route("/", cartRouter)

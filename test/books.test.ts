@@ -34,6 +34,7 @@ describe("POST /books", () => {
 			genre_id: genre.body.id,
 			publish_date: "1969-03-01",
 			stock_quantity: 4,
+			demand_alert_threshold: 50,
 		});
 		expect(res.status).toBe(201);
 		expect(res.body).toEqual({
@@ -52,6 +53,7 @@ describe("POST /books", () => {
 			hold_hours: 48,
 			wave_factor: 3,
 			wave_minutes: 60,
+			demand_alert_threshold: 50,
 			created_at: expect.any(String),
 			updated_at: expect.any(String),
 		});
@@ -67,6 +69,7 @@ describe("POST /books", () => {
 			description: null,
 			genre_id: null,
 			publish_date: null,
+			demand_alert_threshold: null,
 		});
 	});
 
@@ -91,6 +94,9 @@ describe("POST /books", () => {
 		[{ genre_id: 1.5 }, "genre_id"],
 		[{ stock_quantity: -1 }, "stock_quantity"],
 		[{ stock_quantity: 1_000_001 }, "stock_quantity"],
+		[{ demand_alert_threshold: 0 }, "demand_alert_threshold"],
+		[{ demand_alert_threshold: 2.5 }, "demand_alert_threshold"],
+		[{ demand_alert_threshold: "10" }, "demand_alert_threshold"],
 	])("rejects %j with 422 on %s and stores nothing", async (override, field) => {
 		const title = unique("Invalid");
 		const res = await post({ title, author: "A", price: "10.00", ...override });

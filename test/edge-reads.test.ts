@@ -176,4 +176,35 @@ describe("the session kind of every route", () => {
 		}
 		expect(checked.filter((route) => route.startsWith("GET ")).length).toBeGreaterThan(20);
 	});
+
+	it("the insights report, answered, is a read a replica may serve", async () => {
+		const admin = await createAdmin();
+		const book = await createBook(admin.token);
+		const original = env.DB.withSession.bind(env.DB);
+		const kinds: unknown[] = [];
+		const statements: string[] = [];
+		vi.spyOn(env.DB, "withSession").mockImplementation((constraint) => {
+			kinds.push(constraint);
+			const session = original(constraint);
+			return {
+				prepare: (query: string) => {
+					statements.push(query);
+					return session.prepare(query);
+				},
+				batch: (batch: D1PreparedStatement[]) => session.batch(batch),
+				getBookmark: () => session.getBookmark(),
+			} as D1DatabaseSession;
+		});
+		const res = await api(
+			"GET",
+			`/admin/insights/prebooks?from=2026-01-01&to=2026-12-31&book_id=${book.id}`,
+			{
+				token: admin.token,
+			},
+		);
+		expect(res.status).toBe(200);
+		expect(kinds[0]).toBe("first-unconstrained");
+		expect(statements.some((query) => query.includes("prebook_daily"))).toBe(true);
+		expect(statements.filter((query) => !/^\s*select\b/i.test(query))).toEqual([]);
+	});
 });

@@ -546,6 +546,10 @@ describe("GET /admin/prebooks/demand", () => {
 				held_quantity: 0,
 				waiting_count: 3,
 				offered_count: 0,
+				inbound_quantity: 0,
+				// The buy signal's arithmetic: test/insights.test.ts.
+				conversion_rate: expect.any(Number),
+				suggested_order_quantity: expect.any(Number),
 			},
 			{
 				book_id: niche.id,
@@ -555,6 +559,10 @@ describe("GET /admin/prebooks/demand", () => {
 				held_quantity: 0,
 				waiting_count: 2,
 				offered_count: 0,
+				inbound_quantity: 0,
+				// The buy signal's arithmetic: test/insights.test.ts.
+				conversion_rate: expect.any(Number),
+				suggested_order_quantity: expect.any(Number),
 			},
 		]);
 		const counts = res.body.items.map((i: { waiting_count: number }) => i.waiting_count);

@@ -100,6 +100,13 @@ describe("D1 round trips per request (Server-Timing)", () => {
 			["GET", `/prebooks/${prebook.id}`, { token: user.token }, 1],
 			["DELETE", `/prebooks/${prebook.id}`, { token: user.token }, 1],
 			["GET", "/admin/prebooks/demand", { token: admin.token }, 1],
+			["GET", "/admin/insights/prebooks?from=2026-01-01&to=2026-12-31", { token: admin.token }, 1],
+			[
+				"GET",
+				`/admin/insights/prebooks?from=2026-01-01&to=2026-12-31&book_id=${book.id}`,
+				{ token: admin.token },
+				1,
+			],
 			["GET", "/admin/restocks", { token: admin.token }, 1],
 			["POST", `/admin/restocks/${restock?.id}/replay`, { token: admin.token }, 1],
 			["GET", "/wishlist", { token: user.token }, 1],

@@ -344,6 +344,7 @@ describe("the OpenAPI document", () => {
 		const doc = (await api("GET", "/openapi.json")).body;
 		expect(doc.openapi).toBe("3.1.0");
 		expect(Object.keys(doc.webhooks).sort()).toEqual([
+			"demand.threshold_crossed",
 			"draw.closed",
 			"prebook.expired",
 			"prebook.fulfilled",

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { api, createAdmin, createBook, createUser, prebookAll, runCron, type TestUser } from "./helpers";
-import { captureWebhookQueue } from "./webhooks-helpers";
+import { captureWebhookQueue, type Schema, schemaProblems } from "./webhooks-helpers";
 
 let admin: TestUser;
 beforeAll(async () => {
@@ -138,7 +138,6 @@ describe("GET /admin/events", () => {
 });
 
 describe("GET /admin/webhooks/event-types", () => {
-	type Schema = Record<string, unknown>;
 	/** The document's schema with its `$ref`s resolved, to compare with the route's standalone ones. */
 	function resolve(node: unknown, components: Record<string, unknown>): unknown {
 		if (Array.isArray(node)) return node.map((item) => resolve(item, components));
@@ -146,46 +145,6 @@ describe("GET /admin/webhooks/event-types", () => {
 		const ref = (node as { $ref?: string }).$ref;
 		if (ref) return resolve(components[ref.split("/").at(-1) as string], components);
 		return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, resolve(value, components)]));
-	}
-
-	/**
-	 * A JSON Schema check of the keywords these schemas use (zod's fromJSONSchema is not bundled in the
-	 * Worker); an unknown validation keyword fails the test rather than passing silently.
-	 */
-	function schemaProblems(schema: Schema, value: unknown, path = "$"): string[] {
-		const known = ["type", "properties", "required", "items", "enum", "format", "description", "example"];
-		const unknown = Object.keys(schema).filter((key) => !known.includes(key));
-		if (unknown.length > 0) return [`${path}: unsupported keywords ${unknown.join(", ")}`];
-		const types = [schema.type ?? []].flat() as string[];
-		const typeOf = (v: unknown) =>
-			v === null
-				? "null"
-				: Array.isArray(v)
-					? "array"
-					: Number.isInteger(v)
-						? "integer"
-						: typeof v === "number"
-							? "number"
-							: typeof v;
-		const actual = typeOf(value);
-		if (types.length > 0 && !types.some((t) => t === actual || (t === "number" && actual === "integer")))
-			return [`${path}: not ${types.join("|")}`];
-		if (schema.enum && !(schema.enum as unknown[]).includes(value)) return [`${path}: not in enum`];
-		if (schema.format === "date-time" && typeof value === "string" && Number.isNaN(Date.parse(value)))
-			return [`${path}: not date-time`];
-		const problems: string[] = [];
-		if (actual === "object") {
-			const record = value as Record<string, unknown>;
-			for (const key of (schema.required as string[] | undefined) ?? [])
-				if (!(key in record)) problems.push(`${path}.${key}: required`);
-			for (const [key, sub] of Object.entries((schema.properties as Record<string, Schema>) ?? {}))
-				if (key in record) problems.push(...schemaProblems(sub, record[key], `${path}.${key}`));
-		}
-		if (actual === "array" && schema.items)
-			(value as unknown[]).forEach((item, i) => {
-				problems.push(...schemaProblems(schema.items as Schema, item, `${path}[${i}]`));
-			});
-		return problems;
 	}
 
 	it("lists every type with the JSON Schema of its data, the same as the OpenAPI document's webhooks", async () => {

@@ -168,3 +168,46 @@ export async function seedDeliveries(
 	}
 	return ids;
 }
+
+/** A JSON Schema, as GET /admin/webhooks/event-types gives each type's. */
+export type Schema = Record<string, unknown>;
+
+/**
+ * A JSON Schema check of the keywords these schemas use (zod's fromJSONSchema is not bundled in the
+ * Worker); an unknown validation keyword fails the test rather than passing silently.
+ */
+export function schemaProblems(schema: Schema, value: unknown, path = "$"): string[] {
+	const known = ["type", "properties", "required", "items", "enum", "format", "description", "example"];
+	const unknown = Object.keys(schema).filter((key) => !known.includes(key));
+	if (unknown.length > 0) return [`${path}: unsupported keywords ${unknown.join(", ")}`];
+	const types = [schema.type ?? []].flat() as string[];
+	const typeOf = (v: unknown) =>
+		v === null
+			? "null"
+			: Array.isArray(v)
+				? "array"
+				: Number.isInteger(v)
+					? "integer"
+					: typeof v === "number"
+						? "number"
+						: typeof v;
+	const actual = typeOf(value);
+	if (types.length > 0 && !types.some((t) => t === actual || (t === "number" && actual === "integer")))
+		return [`${path}: not ${types.join("|")}`];
+	if (schema.enum && !(schema.enum as unknown[]).includes(value)) return [`${path}: not in enum`];
+	if (schema.format === "date-time" && typeof value === "string" && Number.isNaN(Date.parse(value)))
+		return [`${path}: not date-time`];
+	const problems: string[] = [];
+	if (actual === "object") {
+		const record = value as Record<string, unknown>;
+		for (const key of (schema.required as string[] | undefined) ?? [])
+			if (!(key in record)) problems.push(`${path}.${key}: required`);
+		for (const [key, sub] of Object.entries((schema.properties as Record<string, Schema>) ?? {}))
+			if (key in record) problems.push(...schemaProblems(sub, record[key], `${path}.${key}`));
+	}
+	if (actual === "array" && schema.items)
+		(value as unknown[]).forEach((item, i) => {
+			problems.push(...schemaProblems(schema.items as Schema, item, `${path}[${i}]`));
+		});
+	return problems;
+}

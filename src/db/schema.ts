@@ -6,7 +6,16 @@
  * and they sort correctly as strings. Money is integer cents.
  */
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, sqliteView, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import {
+	check,
+	index,
+	integer,
+	primaryKey,
+	sqliteTable,
+	sqliteView,
+	text,
+	uniqueIndex,
+} from "drizzle-orm/sqlite-core";
 
 /** SQL default for timestamp columns, same format as `new Date().toISOString()`. */
 const nowIso = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
@@ -276,6 +285,12 @@ export const books = sqliteTable(
 		waveFactor: integer("wave_factor").notNull().default(3),
 		/** `waves`: minutes between waves while copies remain, 5–1440. */
 		waveMinutes: integer("wave_minutes").notNull().default(60),
+		/**
+		 * `demand.threshold_crossed` is recorded when the book's waiting count reaches this (API.md, Webhooks):
+		 * once per crossing, again only after the count fell below. Null: no alert. See `bookDemand`. Positive
+		 * (the trigger `books_demand_alert_threshold_*` of the migration prebook_insight_triggers: a CHECK would rebuild `books`).
+		 */
+		demandAlertThreshold: integer("demand_alert_threshold"),
 		createdAt: text("created_at").notNull().default(nowIso),
 		updatedAt: text("updated_at").notNull().default(nowIso),
 	},
@@ -477,6 +492,12 @@ export const offerRounds = sqliteTable(
 		/** How far the publication got (the last `user_id` on the queue) and when it last moved, as on restocks. */
 		publishCursorUserId: integer("publish_cursor_user_id"),
 		publishMovedAt: text("publish_moved_at"),
+		/**
+		 * How many it offered: set once, by the batch that made the round (null before). Setting it counts the
+		 * round's offers in the insight counters and takes them off the waiting-line counter, once per round
+		 * rather than once per offered row (migration prebook_insight_triggers).
+		 */
+		offeredCount: integer("offered_count"),
 	},
 	(t) => [
 		index("idx_offer_rounds_book").on(t.bookId, t.id),
@@ -909,3 +930,84 @@ export const webhookReplays = sqliteTable(
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+
+/**
+ * Pre-booking insights (API.md, Insights; docs/insights.md): counters kept by the triggers of
+ * the migration prebook_insight_triggers in the statement of every transition, so every batch that
+ * moves a pre-booking (the engine, checkout, the cron sweeps, an erasure…) keeps them without code of its
+ * own, and a report reads a row per day, never the history.
+ *
+ * One row per UTC day and book. `book_id` 0 is **the store**: every transition is counted there too, and a
+ * pre-booking without a book (a work's, while it waits) only there — decided in one place, the view
+ * `prebook_tally` whose trigger writes both rows. No foreign key: a deleted book's history stays in the
+ * store's totals. Each counter is the transitions of that day: `signups` (created), `cancelled`,
+ * `notified`, `offered`, `expired`, `passed` (an offer handed back), `fulfilled` (bought), and
+ * `revenue_cents`: the order lines that fulfilled them (each line once).
+ */
+export const prebookDaily = sqliteTable(
+	"prebook_daily",
+	{
+		bookId: integer("book_id").notNull(),
+		/** YYYY-MM-DD, UTC. */
+		day: text("day").notNull(),
+		signups: integer("signups").notNull().default(0),
+		cancelled: integer("cancelled").notNull().default(0),
+		notified: integer("notified").notNull().default(0),
+		offered: integer("offered").notNull().default(0),
+		expired: integer("expired").notNull().default(0),
+		passed: integer("passed").notNull().default(0),
+		fulfilled: integer("fulfilled").notNull().default(0),
+		revenueCents: integer("revenue_cents").notNull().default(0),
+	},
+	(t) => [primaryKey({ columns: [t.bookId, t.day] })],
+);
+
+/**
+ * The purchases of a day (and book; 0 = the store, as in `prebookDaily`) by whole hours from the notice or
+ * offer to the purchase, rounded down: the histogram the median of `median_hours_to_purchase` is read from.
+ */
+export const prebookDailyPurchaseHours = sqliteTable(
+	"prebook_daily_purchase_hours",
+	{
+		bookId: integer("book_id").notNull(),
+		day: text("day").notNull(),
+		hours: integer("hours").notNull(),
+		purchases: integer("purchases").notNull().default(0),
+	},
+	(t) => [primaryKey({ columns: [t.bookId, t.day, t.hours] })],
+);
+
+/**
+ * What the transition triggers add to the insights counters (`prebookDaily`, `prebookDailyPurchaseHours`):
+ * a view that stores nothing; its INSTEAD OF INSERT trigger (the migration prebook_insight_triggers) adds each row to its book's
+ * counters and to the store's (`book_id` 0), and a row without a book to the store's only.
+ */
+export const prebookTally = sqliteView("prebook_tally", {
+	bookId: integer("book_id"),
+	day: text("day").notNull(),
+	signups: integer("signups").notNull(),
+	cancelled: integer("cancelled").notNull(),
+	notified: integer("notified").notNull(),
+	offered: integer("offered").notNull(),
+	expired: integer("expired").notNull(),
+	passed: integer("passed").notNull(),
+	fulfilled: integer("fulfilled").notNull(),
+	revenueCents: integer("revenue_cents").notNull(),
+	/** Whole hours from notice or offer to a purchase (with `fulfilled`), else null. */
+	hours: integer("hours"),
+}).existing();
+
+/**
+ * A book's waiting line as a counter (its `waiting` pre-bookings), kept by the triggers of the migration prebook_insight_triggers
+ * on every change of a pre-booking's status, so the demand alert never counts the line. When an increase
+ * makes `waiting_count` equal the book's `demand_alert_threshold`, the same trigger records one
+ * `demand.threshold_crossed` event (`crossings` numbers them, the event's source key): counts move by one,
+ * so that is exactly a crossing, and another needs the count to fall below first.
+ */
+export const bookDemand = sqliteTable("book_demand", {
+	bookId: integer("book_id")
+		.primaryKey()
+		.references(() => books.id, { onDelete: "cascade" }),
+	waitingCount: integer("waiting_count").notNull().default(0),
+	crossings: integer("crossings").notNull().default(0),
+});

@@ -267,12 +267,18 @@ export const offerSelected = (selected: SQL, now: string) => {
 export const roundsOfThisBatch = (books: SQL, now: string) =>
 	sql`SELECT id FROM offer_rounds WHERE book_id IN (${books}) AND created_at = ${now}`;
 
-/** How many readers each of the given rounds offered, and the first page of them in `user_id` order. */
+/**
+ * How many readers each of the given rounds offered, recorded on the round (`offered_count`, set once: a
+ * trigger counts them in the insight counters then), and the first page of them in `user_id` order. Run
+ * right after the UPDATE that offered them; a later run in the same batch leaves the round alone.
+ */
 export const roundReaders = (rounds: SQL) =>
 	namedGroup({
 		counts: rawQuery<{ offer_round_id: number; offered: number }>(sql`
-			SELECT offer_round_id, count(*) AS offered FROM pre_bookings
-			WHERE offer_round_id IN (${rounds}) GROUP BY offer_round_id`),
+			UPDATE offer_rounds
+			SET offered_count = (SELECT count(*) FROM pre_bookings AS p WHERE p.offer_round_id = offer_rounds.id)
+			WHERE id IN (${rounds}) AND offered_count IS NULL
+			RETURNING id AS offer_round_id, offered_count AS offered`),
 		firstPage: rawQuery<{ offer_round_id: number; user_id: number }>(sql`
 			SELECT offer_round_id, user_id FROM pre_bookings WHERE offer_round_id IN (${rounds})
 			ORDER BY offer_round_id, user_id LIMIT ${PUBLICATION_PAGE}`),

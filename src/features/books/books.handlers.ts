@@ -43,6 +43,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 		holdHours: body.hold_hours,
 		waveFactor: body.wave_factor,
 		waveMinutes: body.wave_minutes,
+		demandAlertThreshold: body.demand_alert_threshold ?? null,
 	});
 	// A lottery book opens its first draw (a fresh seed) at once.
 	const drawsToOpen = book.allocation === "lottery" ? [book.id] : [];
@@ -65,6 +66,7 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 		holdHours: body.hold_hours,
 		waveFactor: body.wave_factor,
 		waveMinutes: body.wave_minutes,
+		demandAlertThreshold: body.demand_alert_threshold,
 	});
 	await publishAfterCommit(c, outcome);
 	return c.json(toBookResponse(book), 200);

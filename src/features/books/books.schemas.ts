@@ -33,6 +33,10 @@ export const BookSchema = z
 			.int()
 			.openapi({ description: "Readers emailed per available copy in each wave (waves), 1–20" }),
 		wave_minutes: z.number().int().openapi({ description: "Minutes between waves (waves), 5–1440" }),
+		demand_alert_threshold: z.number().int().nullable().openapi({
+			description:
+				"When the book's waiting pre-bookings reach this count, the webhook event `demand.threshold_crossed` is sent (once per crossing, again only after the count fell below); null: no alert",
+		}),
 		created_at: timestamp,
 		updated_at: timestamp,
 	})
@@ -56,6 +60,7 @@ export const toBookResponse = (book: BookRow): BookResponse => ({
 	hold_hours: book.holdHours,
 	wave_factor: book.waveFactor,
 	wave_minutes: book.waveMinutes,
+	demand_alert_threshold: book.demandAlertThreshold,
 	created_at: book.createdAt,
 	updated_at: book.updatedAt,
 });
@@ -103,6 +108,9 @@ const bookFields = {
 		.max(168, "hold_hours must be an integer from 1 to 168"),
 	wave_factor: integerFrom("wave_factor", 1, 20),
 	wave_minutes: integerFrom("wave_minutes", 5, 1440),
+	demand_alert_threshold: integerFrom("demand_alert_threshold", 1, MAX_STOCK)
+		.nullish()
+		.openapi({ description: "Waiting pre-bookings that trigger `demand.threshold_crossed`; null: none" }),
 };
 
 export const BookCreate = z
@@ -129,6 +137,7 @@ export const BookPatch = z
 		hold_hours: bookFields.hold_hours.optional(),
 		wave_factor: bookFields.wave_factor.optional(),
 		wave_minutes: bookFields.wave_minutes.optional(),
+		demand_alert_threshold: bookFields.demand_alert_threshold,
 	})
 	.openapi("BookPatch", {
 		description:

@@ -30,6 +30,7 @@ export type BookValues = Partial<
 		| "holdHours"
 		| "waveFactor"
 		| "waveMinutes"
+		| "demandAlertThreshold"
 	>
 >;
 

@@ -36,7 +36,8 @@ import {
 } from "./prebooks.service.ts";
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
-	const prebook = await createPrebook(c.var.db, c.var.caller.id, c.req.valid("json").book_id);
+	const { prebook, outcome } = await createPrebook(c.var.db, c.var.caller.id, c.req.valid("json").book_id);
+	await publishAfterCommit(c, outcome);
 	return c.json(toPrebookResponse(prebook), 201);
 };
 
@@ -162,18 +163,16 @@ export const guestCreate: AppRouteHandler<typeof routes.guestCreate> = async (c)
 	return c.json({ status: "confirmation_sent" as const }, 202);
 };
 
-export const guestConfirm: AppRouteHandler<typeof routes.guestConfirm> = async (c) =>
-	c.json(
-		toPrebookResponse(
-			// A new guest account speaks the language the guest's browser asks for, else the link's.
-			await confirmGuestPrebook(
-				c.var.db,
-				c.req.valid("json").token,
-				matchLocale(c.req.header("Accept-Language")),
-			),
-		),
-		201,
+export const guestConfirm: AppRouteHandler<typeof routes.guestConfirm> = async (c) => {
+	const { prebook, outcome } = await confirmGuestPrebook(
+		c.var.db,
+		c.req.valid("json").token,
+		// A new guest account speaks the language the guest's browser asks for, else the link's.
+		matchLocale(c.req.header("Accept-Language")),
 	);
+	await publishAfterCommit(c, outcome);
+	return c.json(toPrebookResponse(prebook), 201);
+};
 
 export const showGuestConfirmPage: AppRouteHandler<typeof routes.showGuestConfirmPage> = async (c) => {
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
@@ -192,7 +191,8 @@ export const guestConfirmPage: AppRouteHandler<typeof routes.guestConfirmPage> =
 	const locale = pageLocale(c, fields.locale ? supportedLocale(fields.locale) : null);
 	if (!token) return c.html(linkRefusedPage(locale), 400);
 	try {
-		const prebook = await confirmGuestPrebook(c.var.db, token, locale);
+		const { prebook, outcome } = await confirmGuestPrebook(c.var.db, token, locale);
+		await publishAfterCommit(c, outcome);
 		return c.html(guestConfirmedPage(locale, prebook.bookTitle), 201);
 	} catch (err) {
 		const refused = err instanceof AppError ? guestRefusal(locale, err) : null;

@@ -186,6 +186,31 @@ export interface DemandView {
 	heldQuantity: number;
 	waitingCount: number;
 	offeredCount: number;
+	inboundQuantity: number;
+	conversionRate: number;
+	suggestedOrderQuantity: number;
+}
+
+/** The demand report's conversion rate is the book's over the last this many days (today included)… */
+export const CONVERSION_WINDOW_DAYS = 365;
+/** …when the book had at least this many readers notified or offered then; else the store's. */
+export const MIN_OWN_CONVERSION_HISTORY = 20;
+
+/**
+ * max(0, ceil(waiting × conversion_rate) − available − inbound) (API.md), with the rate as shown (4
+ * decimals) and in integers, so a client recomputes the same number from the report and no float rounding
+ * turns 7.0000000001 into 8.
+ */
+export function suggestedOrderQuantity(input: {
+	waiting: number;
+	conversionRate: number;
+	available: number;
+	inbound: number;
+}): number {
+	const rate = Math.round(input.conversionRate * 10_000);
+	// waiting × rate is an integer: divided by 10,000 it is exact or at least 1/10,000 from an integer.
+	const expected = Math.ceil((input.waiting * rate) / 10_000);
+	return Math.max(0, expected - input.available - input.inbound);
 }
 
 export const DemandSchema = z
@@ -197,6 +222,18 @@ export const DemandSchema = z
 		held_quantity: z.number().int(),
 		waiting_count: z.number().int(),
 		offered_count: z.number().int(),
+		inbound_quantity: z.number().int().openapi({
+			description: "Copies expected from suppliers and not received yet (admin inbound entries)",
+		}),
+		conversion_rate: z.number().openapi({
+			description: `Readers who bought ÷ readers notified or offered, over the last ${CONVERSION_WINDOW_DAYS} days: the book's own, or the store's when the book had fewer than ${MIN_OWN_CONVERSION_HISTORY} notified or offered (4 decimals)`,
+			example: 0.4,
+		}),
+		suggested_order_quantity: z.number().int().openapi({
+			description:
+				"max(0, ceil(waiting_count × conversion_rate) − available_quantity − inbound_quantity): the copies to order so that the readers likely to buy get one",
+			example: 12,
+		}),
 	})
 	.openapi("PreBookingDemand");
 
@@ -208,6 +245,9 @@ export const toDemandItem = (row: DemandView): z.infer<typeof DemandSchema> => (
 	held_quantity: row.heldQuantity,
 	waiting_count: row.waitingCount,
 	offered_count: row.offeredCount,
+	inbound_quantity: row.inboundQuantity,
+	conversion_rate: row.conversionRate,
+	suggested_order_quantity: row.suggestedOrderQuantity,
 });
 
 /** A row of a book's line, as the admin sees it (JSON and CSV share these columns). */

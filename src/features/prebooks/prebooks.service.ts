@@ -22,8 +22,22 @@ import { hashToken, newSecretToken } from "../../lib/tokens.ts";
 import { allocateBook } from "../allocation/engine.ts";
 import { aheadInLine, aliases, onHoldReason, servable } from "../allocation/line.ts";
 import { type Outcome, outcomeOf } from "../allocation/outcome.ts";
-import { eventIdsOf, prebookPassedEvent } from "../webhooks/webhook-events.ts";
-import type { DemandView, LineEntryView, PrebookView } from "./prebooks.schemas.ts";
+import { conversionRate as conversionRateOf } from "../insights/insights.schemas.ts";
+import { STORE_BOOK_ID } from "../insights/insights.service.ts";
+import {
+	crossedEvents,
+	demandAlertWatch,
+	eventIdsOf,
+	prebookPassedEvent,
+} from "../webhooks/webhook-events.ts";
+import {
+	CONVERSION_WINDOW_DAYS,
+	type DemandView,
+	type LineEntryView,
+	MIN_OWN_CONVERSION_HISTORY,
+	type PrebookView,
+	suggestedOrderQuantity,
+} from "./prebooks.schemas.ts";
 
 export const MAX_WAITING_PER_USER = 100;
 
@@ -86,9 +100,16 @@ const prebookViews = (db: Db, now = new Date().toISOString()) =>
  * index. When the INSERT adds nothing, the diagnostic SELECT (same transaction, same view) says which
  * rule refused, in the contract's precedence: unknown book, in stock, duplicate, limit.
  */
-export async function createPrebook(db: Db, userId: number, bookId: number): Promise<PrebookView> {
+export async function createPrebook(
+	db: Db,
+	userId: number,
+	bookId: number,
+): Promise<{ prebook: PrebookView; outcome: Outcome }> {
 	const now = new Date().toISOString();
-	const { inserted, created, diagnosis } = await batch(db, {
+	const demand = demandAlertWatch(sql`SELECT ${bookId}`);
+	const { demandBefore, inserted, created, diagnosis, demandAfter } = await batch(db, {
+		// The line grows by one: the demand alert's trigger may record a crossing (webhook-events.ts).
+		demandBefore: demand.before,
 		inserted: rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
 			SELECT ${userId}, id, 'waiting', ${now} FROM books
 			WHERE id = ${bookId} AND stock_quantity - held_quantity = 0
@@ -109,11 +130,17 @@ export async function createPrebook(db: Db, userId: number, bookId: number): Pro
 			})
 			.from(books)
 			.where(eq(books.id, bookId)),
+		demandAfter: demand.after,
 	}).catch((err: unknown) => {
 		if (constraintViolation(err)?.kind === "unique") throw duplicate();
 		throw err;
 	});
-	if (inserted.length > 0 && created[0]) return created[0];
+	if (inserted.length > 0 && created[0]) {
+		return {
+			prebook: created[0],
+			outcome: outcomeOf({ webhookEventIds: crossedEvents(demandBefore, demandAfter) }),
+		};
+	}
 	const book = diagnosis[0];
 	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
 	if (book.availableQuantity > 0) {
@@ -273,7 +300,12 @@ export async function passOffer(
 	const pausedUntil = new Date(Date.parse(now) + PASS_PAUSE_MS).toISOString();
 	const passing = sql`SELECT id FROM pre_bookings
 		WHERE id = ${id} AND user_id = ${userId} AND status = 'offered' AND passes_left > 0`;
-	const { passedEvent, passed, allocation, view } = await batch(db, {
+	const demand = demandAlertWatch(
+		sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`,
+	);
+	const { demandBefore, passedEvent, passed, allocation, view, demandAfter } = await batch(db, {
+		// Back in line: the demand alert's trigger may record a crossing (webhook-events.ts).
+		demandBefore: demand.before,
 		passedEvent: prebookPassedEvent(passing, now, pausedUntil),
 		passed: rawQuery<{ id: number }>(sql`UPDATE pre_bookings
 			SET status = 'waiting', passes_left = passes_left - 1, paused_until = ${pausedUntil},
@@ -282,11 +314,17 @@ export async function passOffer(
 			RETURNING id`),
 		allocation: allocateLineOf(userId, id, "pass", now),
 		view: ownView(db, userId, id, now),
+		demandAfter: demand.after,
 	});
 	const prebook = view[0];
 	if (!prebook) throw prebookNotFound();
 	if (passed.length > 0) {
-		return { prebook, outcome: outcomeOf(allocation, { webhookEventIds: eventIdsOf(passedEvent) }) };
+		return {
+			prebook,
+			outcome: outcomeOf(allocation, {
+				webhookEventIds: [...eventIdsOf(passedEvent), ...crossedEvents(demandBefore, demandAfter)],
+			}),
+		};
 	}
 	if (prebook.status !== "offered") {
 		throw new AppError(
@@ -302,29 +340,74 @@ export async function passOffer(
 	);
 }
 
-/** Books by number of waiting pre-bookings, most first (served by idx_pre_bookings_book_line). */
-export function waitingDemand(db: Db, limit: number): Promise<DemandView[]> {
-	const waitingCount = count().as("waiting_count");
-	return (
-		db
-			.select({
-				bookId: books.id,
-				title: books.title,
-				author: books.author,
-				stockQuantity: books.stockQuantity,
-				heldQuantity: books.heldQuantity,
-				waitingCount,
-				offeredCount: sql<number>`(SELECT count(*) FROM pre_bookings AS o
-					WHERE o.book_id = ${preBookings.bookId} AND o.status = 'offered')`,
-			})
-			.from(preBookings)
-			.innerJoin(books, eq(books.id, preBookings.bookId))
-			.where(eq(preBookings.status, "waiting"))
-			// Grouping by the indexed column walks the partial index in order (no temporary B-tree).
-			.groupBy(preBookings.bookId)
-			.orderBy(desc(waitingCount), books.id)
-			.limit(limit)
-	);
+/**
+ * Books by number of waiting pre-bookings, most first, with the buy signal (API.md, the demand report).
+ * One statement: the ranking walks idx_pre_bookings_book_waiting_line grouped by book and keeps the top
+ * `limit`; only those books then read their offers, pending inbound supply and the last 365 days of their
+ * daily insight counters (a row per day at most), and the store's counters are read once.
+ */
+export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]> {
+	const since = new Date(Date.now() - (CONVERSION_WINDOW_DAYS - 1) * 24 * 60 * 60 * 1000)
+		.toISOString()
+		.slice(0, 10);
+	const told = (bookId: SQL) =>
+		sql`(SELECT coalesce(sum(notified + offered), 0) FROM prebook_daily WHERE book_id = ${bookId} AND day >= ${since})`;
+	const bought = (bookId: SQL) =>
+		sql`(SELECT coalesce(sum(fulfilled), 0) FROM prebook_daily WHERE book_id = ${bookId} AND day >= ${since})`;
+	const store = sql`${STORE_BOOK_ID}`;
+	const [rows] = await batch(db, [
+		rawQuery<{
+			book_id: number;
+			title: string;
+			author: string;
+			stock_quantity: number;
+			held_quantity: number;
+			waiting_count: number;
+			offered_count: number;
+			inbound_quantity: number;
+			told: number;
+			bought: number;
+			store_told: number;
+			store_bought: number;
+		}>(sql`SELECT b.id AS book_id, b.title, b.author, b.stock_quantity, b.held_quantity, top.waiting_count,
+				(SELECT count(*) FROM pre_bookings AS o WHERE o.book_id = b.id AND o.status = 'offered') AS offered_count,
+				(SELECT coalesce(sum(quantity), 0) FROM inbound_shipments
+					WHERE book_id = b.id AND received_at IS NULL) AS inbound_quantity,
+				${told(sql`b.id`)} AS told, ${bought(sql`b.id`)} AS bought,
+				store.told AS store_told, store.bought AS store_bought
+			FROM (SELECT book_id, count(*) AS waiting_count FROM pre_bookings
+					WHERE status = 'waiting' AND book_id IS NOT NULL
+					-- Grouping by the indexed column walks the partial index in order (no temporary B-tree).
+					GROUP BY book_id ORDER BY waiting_count DESC, book_id LIMIT ${limit}) AS top
+				JOIN books AS b ON b.id = top.book_id
+				CROSS JOIN (SELECT ${told(store)} AS told, ${bought(store)} AS bought) AS store
+			ORDER BY top.waiting_count DESC, b.id`),
+	]);
+	return rows.map((row) => {
+		// The book's own rate once it has enough history, else the store's (API.md).
+		const own = row.told >= MIN_OWN_CONVERSION_HISTORY;
+		const conversionRate = own
+			? conversionRateOf(row.bought, row.told)
+			: conversionRateOf(row.store_bought, row.store_told);
+		const availableQuantity = row.stock_quantity - row.held_quantity;
+		return {
+			bookId: row.book_id,
+			title: row.title,
+			author: row.author,
+			stockQuantity: row.stock_quantity,
+			heldQuantity: row.held_quantity,
+			waitingCount: row.waiting_count,
+			offeredCount: row.offered_count,
+			inboundQuantity: row.inbound_quantity,
+			conversionRate,
+			suggestedOrderQuantity: suggestedOrderQuantity({
+				waiting: row.waiting_count,
+				conversionRate,
+				available: availableQuantity,
+				inbound: row.inbound_quantity,
+			}),
+		};
+	});
 }
 
 /**
@@ -498,7 +581,7 @@ export async function confirmGuestPrebook(
 	token: string,
 	/** A new guest account's language: the confirming request's, else the one the link was issued in. */
 	locale: string | null = null,
-): Promise<PrebookView> {
+): Promise<{ prebook: PrebookView; outcome: Outcome }> {
 	const now = new Date().toISOString();
 	const tokenHash = await hashToken(token);
 	const unused = sql`token_hash = ${tokenHash} AND purpose = 'guest_prebook' AND expires_at > ${now}
@@ -506,7 +589,13 @@ export async function confirmGuestPrebook(
 	const link = sql`SELECT email, book_id, locale FROM email_tokens WHERE ${unused}`;
 	const owner = sql`(SELECT id FROM users WHERE email = (SELECT email FROM (${link})))`;
 	const bookOfLink = sql`(SELECT book_id FROM (${link}))`;
-	const { inserted, created, diagnosis } = await batch(db, {
+	// The link's book, used or not (it is spent before `after` reads).
+	const demand = demandAlertWatch(
+		sql`SELECT book_id FROM email_tokens WHERE token_hash = ${tokenHash} AND purpose = 'guest_prebook'`,
+	);
+	const { demandBefore, inserted, created, diagnosis, demandAfter } = await batch(db, {
+		// The line grows by one: the demand alert's trigger may record a crossing (webhook-events.ts).
+		demandBefore: demand.before,
 		guestAccount: rawQuery(sql`INSERT INTO users
 				(email, password_hash, is_guest, email_verified, locale, created_at, updated_at)
 			SELECT email, '!guest', 1, 1, coalesce(${locale}, locale, 'en'), ${now}, ${now} FROM (${link}) WHERE true
@@ -540,8 +629,14 @@ export async function confirmGuestPrebook(
 				(SELECT count(*) FROM pre_bookings WHERE user_id = ${owner} AND status = 'waiting') AS waiting`),
 		// Spent whatever the outcome: a duplicate (rule 2's index) inserts nothing rather than failing the batch.
 		spent: rawQuery(sql`UPDATE email_tokens SET used_at = ${now} WHERE ${unused}`),
+		demandAfter: demand.after,
 	});
-	if (inserted.length > 0 && created[0]) return created[0];
+	if (inserted.length > 0 && created[0]) {
+		return {
+			prebook: created[0],
+			outcome: outcomeOf({ webhookEventIds: crossedEvents(demandBefore, demandAfter) }),
+		};
+	}
 	const state = diagnosis[0];
 	if (!state?.link_valid || state.active !== 1) throw invalidGuestLink();
 	if (state.verified !== 1) {

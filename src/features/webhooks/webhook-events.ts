@@ -136,6 +136,20 @@ const RestockCreatedData = z
 	})
 	.openapi("WebhookRestockCreated");
 
+const DemandThresholdCrossedData = z
+	.object({
+		book_id: id("The book"),
+		waiting_count: z.number().int().openapi({
+			description: "The book's waiting pre-bookings when it happened (= threshold)",
+			example: 50,
+		}),
+		threshold: z
+			.number()
+			.int()
+			.openapi({ description: "The book's `demand_alert_threshold` then", example: 50 }),
+	})
+	.openapi("WebhookDemandThresholdCrossed");
+
 const event = (summary: string, data: z.ZodType) => ({ summary, data });
 
 /** Every event type, its summary and the schema of its `data`. */
@@ -155,6 +169,10 @@ export const WEBHOOK_EVENTS = {
 	"draw.closed": event(
 		"A lottery draw closed: its winners were offered a copy and its seed is published (check it: GET /books/{id}/draws)",
 		DrawClosedData,
+	),
+	"demand.threshold_crossed": event(
+		"A book's waiting count reached its demand_alert_threshold (once per crossing; again only after it fell below)",
+		DemandThresholdCrossedData,
 	),
 } as const;
 
@@ -330,6 +348,42 @@ export const drawClosedEvent = (drawId: number, now: string) =>
 		FROM draws AS d
 		WHERE d.id = ${drawId} AND d.status = 'closing'`,
 	);
+
+/**
+ * `demand.threshold_crossed` is recorded by a trigger (the migration prebook_insight_triggers: `waiting_line_change_apply`), in the
+ * statement that makes a book's waiting count reach its threshold, so no statement here inserts it. A batch
+ * that can make a line grow (a pre-booking, a guest's confirmation, a pass) reads the books' crossing counts
+ * before and after its change (`before` first in the batch, `after` last), and `crossedEvents` gives the
+ * events of the crossings it made that wait for publication, to publish after the response like any other
+ * (the cron relay publishes them otherwise).
+ */
+export const demandAlertWatch = (books: SQL) => ({
+	before: rawQuery<{ book_id: number; crossings: number }>(sql`SELECT book_id, crossings FROM book_demand
+		WHERE book_id IN (${books})`),
+	after: rawQuery<{
+		book_id: number;
+		crossings: number;
+		event_id: number | null;
+		unpublished: number | null;
+	}>(sql`
+		SELECT d.book_id, d.crossings, e.id AS event_id, e.published_at IS NULL AS unpublished
+		FROM book_demand AS d LEFT JOIN webhook_events AS e
+			ON e.source_key = 'demand.threshold_crossed:' || d.book_id || ':' || d.crossings
+		WHERE d.book_id IN (${books})`),
+});
+
+/** The threshold events a batch's `demandAlertWatch` saw it record, as `eventIdsOf` would give them. */
+export function crossedEvents(
+	before: { book_id: number; crossings: number }[],
+	after: { book_id: number; crossings: number; event_id: number | null; unpublished: number | null }[],
+): number[] {
+	const earlier = new Map(before.map((row) => [row.book_id, row.crossings]));
+	return after.flatMap((row) =>
+		row.crossings > (earlier.get(row.book_id) ?? 0) && row.event_id !== null && row.unpublished
+			? [row.event_id]
+			: [],
+	);
+}
 
 /** `webhook-id`: the event's, so every endpoint and every retry of one event carry the same id. */
 export const webhookId = (eventId: number) => `evt_${eventId}`;
