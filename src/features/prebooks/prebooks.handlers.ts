@@ -12,6 +12,7 @@ import type { PrebookView } from "./prebooks.schemas.ts";
 import {
 	LINE_CSV_COLUMNS,
 	lineCursor,
+	targetOf,
 	toCsvRecord,
 	toDemandItem,
 	toLineEntry,
@@ -32,7 +33,7 @@ import {
 } from "./prebooks.service.ts";
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
-	const prebook = await createPrebook(c.var.db, c.var.caller.id, c.req.valid("json").book_id);
+	const prebook = await createPrebook(c.var.db, c.var.caller.id, targetOf(c.req.valid("json")));
 	return c.json(toPrebookResponse(prebook), 201);
 };
 
@@ -135,10 +136,11 @@ export const line: AppRouteHandler<typeof routes.line> = async (c) => {
 };
 
 export const guestCreate: AppRouteHandler<typeof routes.guestCreate> = async (c) => {
-	const { email, book_id } = c.req.valid("json");
+	const body = c.req.valid("json");
+	const { email } = body;
 	const { title, token } = await requestGuestPrebook(c.var.db, {
 		email,
-		bookId: book_id,
+		target: targetOf(body),
 		network: requestNetwork(c),
 	});
 	// No token: the address has had its confirmation emails for now. The answer is the same (API.md).
