@@ -83,6 +83,11 @@ describe("POST /prebooks {work_id, formats?}", () => {
 			status: "waiting",
 			position: 1,
 		});
+		// The reader's export lists it too (GET /users/me/export).
+		const exported = await api("GET", "/users/me/export", { token: reader.token });
+		expect(exported.body.pre_bookings).toMatchObject([
+			{ id: res.body.id, work_id: work.id, book_title: work.title },
+		]);
 	});
 
 	it("is refused while an accepted edition is in stock (409 PREBOOK_BOOK_IN_STOCK), not when only another format is", async () => {

@@ -439,7 +439,8 @@ export async function passOffer(
 /**
  * Books by number of waiting pre-bookings, most first. A book's count is its line's: its own waiting
  * pre-bookings plus the waiting work pre-bookings that accept it — a work pre-booking counts once for each
- * edition it accepts (it would take a copy of any of them). Grouped over the two line indexes.
+ * edition it accepts (it would take a copy of any of them). A walk of the two line indexes (the work
+ * part named: without statistics the planner would read every work pre-booking, closed ones included).
  */
 export function waitingDemand(db: Db, limit: number): Promise<DemandView[]> {
 	return db.all<DemandView>(sql`SELECT b.id AS bookId, b.title, b.author, b.stock_quantity AS stockQuantity,
@@ -449,7 +450,8 @@ export function waitingDemand(db: Db, limit: number): Promise<DemandView[]> {
 				SELECT p.book_id AS line_book FROM pre_bookings AS p
 				WHERE p.status = 'waiting' AND p.book_id IS NOT NULL
 				UNION ALL
-				SELECT e.id FROM pre_bookings AS p JOIN books AS e ON ${acceptsBook(sql.raw("p"), sql.raw("e"))}
+				SELECT e.id FROM pre_bookings AS p INDEXED BY idx_pre_bookings_work_waiting_line
+					JOIN books AS e ON ${acceptsBook(sql.raw("p"), sql.raw("e"))}
 				WHERE p.status = 'waiting' AND p.book_id IS NULL)
 			GROUP BY line_book) AS demand
 		JOIN books AS b ON b.id = demand.line_book
