@@ -140,17 +140,22 @@ const notifyAll: Policy = (scope, reason, now) =>
 				SELECT b.id, NULL, b.stock_quantity, b.stock_quantity, 0, ${reason}, ${now}
 				FROM ${openBooks(scope, "notify_all")} AND ${hasServable(now)}
 					AND NOT EXISTS (${noticesOfThisBatch(sql`b.id`, now)})`),
-			// Every waiting member of an open book's line; a work pre-booking is notified once, for one edition.
+			// Every waiting member of an open book's line: its own (the same statement as a line without works,
+			// touching no column of the line's index but the status)…
 			notified: rawQuery<{ user_id: number; book_id: number; restock_id: number }>(sql`
+				UPDATE pre_bookings
+				SET status = 'notified', notified_at = ${now},
+					restock_id = (SELECT max(id) FROM restocks AS r WHERE r.book_id = pre_bookings.book_id)
+				WHERE status = 'waiting' AND book_id IN (SELECT b.id FROM ${openBooks(scope, "notify_all")})
+					AND NOT coalesce(paused_until > ${now}, 0)
+				RETURNING user_id, book_id, restock_id`),
+			// …and the work pre-bookings that accept it, each notified once, for one edition (its `book_id`).
+			notifiedOfWorks: rawQuery<{ user_id: number; book_id: number; restock_id: number }>(sql`
 				UPDATE pre_bookings
 				SET status = 'notified', notified_at = ${now}, book_id = ${editionOf(openBooks(scope, "notify_all"))},
 					restock_id = (SELECT max(id) FROM restocks AS r
 						WHERE r.book_id = ${editionOf(openBooks(scope, "notify_all"))})
-				WHERE id IN (
-						SELECT p.id FROM books AS b NOT INDEXED CROSS JOIN pre_bookings AS p
-						WHERE ${ownPart} AND b.id IN (SELECT b.id FROM ${openBooks(scope, "notify_all")})
-						UNION ALL
-						SELECT p.id FROM books AS b NOT INDEXED CROSS JOIN pre_bookings AS p
+				WHERE id IN (SELECT p.id FROM books AS b NOT INDEXED CROSS JOIN pre_bookings AS p
 						WHERE ${workPart} AND b.id IN (SELECT b.id FROM ${openBooks(scope, "notify_all")}))
 					AND NOT coalesce(paused_until > ${now}, 0)
 				RETURNING user_id, book_id, restock_id`),
@@ -159,7 +164,8 @@ const notifyAll: Policy = (scope, reason, now) =>
 				WHERE id IN (${noticesOfThisBatch(booksOf(scope), now)})`),
 			events: prebookNotifiedEvents(noticesOfThisBatch(booksOf(scope), now), now),
 		}),
-		({ notified, events }) => noticesOf(notified, events, now),
+		({ notified, notifiedOfWorks, events }) =>
+			noticesOf(notifiedOfWorks.length > 0 ? notified.concat(notifiedOfWorks) : notified, events, now),
 	);
 
 /** What a notifying policy did: its notified readers grouped by restock record, and their events. */
