@@ -132,6 +132,28 @@ describe("POST /prebooks {work_id, formats?}", () => {
 		expectError(await prebookWork(reader, work.id, ["vinyl"]), 422, "VALIDATION_ERROR");
 	});
 
+	it("a work without editions yet needs formats (422 otherwise, for guests too); with them it waits for one", async () => {
+		const bare = (
+			await api("POST", "/works", { token: admin.token, body: { title: "Forthcoming", author: "A" } })
+		).body;
+		const reader = await createUser();
+		expectError(await prebookWork(reader, bare.id), 422, "VALIDATION_ERROR", "formats");
+		expectError(
+			await api("POST", "/prebooks/guest", { body: { email: uniqueEmail("guest-bare"), work_id: bare.id } }),
+			422,
+			"VALIDATION_ERROR",
+			"formats",
+		);
+		const waiting = await prebookWork(reader, bare.id, ["ebook"]);
+		expect(waiting.status).toBe(201);
+		// The ebook edition arrives with copies: the engine serves the work's line in that same batch.
+		const ebook = await createBook(admin.token, { stock_quantity: 0, format: "ebook" });
+		await api("PATCH", `/books/${ebook.id}/stock`, { token: admin.token, body: { quantity: 2 } });
+		await api("PATCH", `/books/${ebook.id}`, { token: admin.token, body: { work_id: bare.id } });
+		expect(await prebookOf(reader, waiting.body.id)).toMatchObject({ status: "notified", book_id: ebook.id });
+		await expectInvariants();
+	});
+
 	it("guests pre-book a work by email (double opt-in)", async () => {
 		const { work } = await twoEditions();
 		const email = uniqueEmail("guest-work");

@@ -65,6 +65,12 @@ const limitReached = (field: "book_id" | "work_id") =>
 		field,
 	);
 
+/** A work pre-booking without `formats` takes its editions' formats: a work without editions needs them. */
+const noFormats = () => {
+	const detail = "This work has no editions yet: name the formats you accept";
+	return new AppError("VALIDATION_ERROR", detail, "formats", { errors: [{ field: "formats", detail }] });
+};
+
 /** What a pre-booking names: one edition, or a work and the formats accepted (default: its editions'). */
 export type PrebookTarget = { bookId: number } | { workId: number; formats?: readonly Format[] };
 
@@ -163,16 +169,7 @@ function refusalOf(
 			? new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id")
 			: workNotFound();
 	}
-	if (state.mask === 0) {
-		return new AppError(
-			"VALIDATION_ERROR",
-			"This work has no editions yet: name the formats you accept",
-			"formats",
-			{
-				errors: [{ field: "formats", detail: "This work has no editions yet: name the formats you accept" }],
-			},
-		);
-	}
+	if (state.mask === 0) return noFormats();
 	if (state.available > 0) return inStock(field);
 	if (state.active) return duplicate(field);
 	if (state.waiting >= MAX_WAITING_PER_USER) return limitReached(field);
@@ -560,21 +557,29 @@ export async function requestGuestPrebook(
 						(token_hash, purpose, email, work_id, formats_mask, network, created_at, expires_at)
 					SELECT ${link}, w.id, ${mask}, ${times}
 					FROM works AS w WHERE w.id = ${target.workId} AND ${limits}
+						AND coalesce(${mask}, ${formatsOfEditions(sql`w.id`)}) > 0
 						AND NOT EXISTS (SELECT 1 FROM books AS e WHERE e.work_id = w.id
 							AND e.stock_quantity > e.held_quantity
 							AND (coalesce(${mask}, ${formatsOfEditions(sql`w.id`)}) & ${formatBit(sql.raw("e"))}) <> 0)
 					RETURNING id`,
 		),
 		// Which rule refused (same transaction): the book's or work's, then the network's; else the address's.
-		diagnosis: rawQuery<{ title: string; available: number; from_network: number; oldest: string | null }>(
+		diagnosis: rawQuery<{
+			title: string;
+			available: number;
+			no_formats: number;
+			from_network: number;
+			oldest: string | null;
+		}>(
 			"bookId" in target
-				? sql`SELECT title, stock_quantity - held_quantity AS available,
+				? sql`SELECT title, stock_quantity - held_quantity AS available, 0 AS no_formats,
 						(SELECT count(*) FROM ${fromNetwork}) AS from_network,
 						(SELECT min(created_at) FROM ${fromNetwork}) AS oldest
 					FROM books WHERE id = ${target.bookId}`
 				: sql`SELECT w.title, (SELECT count(*) FROM books AS e WHERE e.work_id = w.id
 							AND e.stock_quantity > e.held_quantity
 							AND (coalesce(${mask}, ${formatsOfEditions(sql`w.id`)}) & ${formatBit(sql.raw("e"))}) <> 0) AS available,
+						coalesce(${mask}, ${formatsOfEditions(sql`w.id`)}) = 0 AS no_formats,
 						(SELECT count(*) FROM ${fromNetwork}) AS from_network,
 						(SELECT min(created_at) FROM ${fromNetwork}) AS oldest
 					FROM works AS w WHERE w.id = ${target.workId}`,
@@ -588,6 +593,7 @@ export async function requestGuestPrebook(
 			: workNotFound();
 	}
 	if (found.available > 0) throw inStock(field);
+	if (found.no_formats) throw noFormats();
 	if (issued.length > 0) return { title: found.title, token };
 	if (found.from_network >= GUEST_LINKS_PER_NETWORK_PER_HOUR) {
 		const oldest = found.oldest ? Date.parse(found.oldest) : now.getTime();
