@@ -51,14 +51,13 @@ export const acceptsBook = (prebook: SQL, book: SQL) =>
  */
 export const lineParts = (prebook: SQL, book: SQL): [own: SQL, ofWork: SQL] => [
 	sql`${prebook}.book_id = ${book}.id AND ${prebook}.status = 'waiting'`,
-	sql`${prebook}.work_id = ${book}.work_id AND ${prebook}.book_id IS NULL AND ${prebook}.status = 'waiting'
-		AND (${prebook}.formats_mask & ${formatBit(book)}) <> 0`,
+	sql`${acceptsBook(prebook, book)} AND ${prebook}.status = 'waiting'`,
 ];
 
 /**
  * The lines pre-booking rows `prebooks` (a subquery of `pre_bookings` ids) are in, as a subquery of book
- * ids: a book pre-booking's (or a work pre-booking's that has an edition) book, and every edition a waiting
- * work pre-booking accepts.
+ * ids: a book pre-booking's (or a work pre-booking's that has an edition) book, and every edition a work
+ * pre-booking without one accepts.
  */
 export const linesOfPrebookings = (prebooks: SQL) => sql`SELECT lp.book_id FROM pre_bookings AS lp
 	WHERE lp.id IN (${prebooks}) AND lp.book_id IS NOT NULL
