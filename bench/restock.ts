@@ -10,6 +10,10 @@
  * Then the same restock on `waves` books with 10,000 and 100,000 waiting (verified, active readers, so the
  * engine serves them): only the first wave, 5 copies × wave_factor 3 = 15 readers, is notified, and the
  * line is walked no further than that.
+ *
+ * Then the same two restocks of an edition whose line is 100,000 deep, half of it work pre-bookings (a
+ * work with a paperback and a hardcover; every other reader pre-booked the work, any format): its own
+ * pre-bookings and the work's, interleaved in line order (docs/allocation.md, "Works").
  */
 import {
 	BENCH_ADMIN,
@@ -24,6 +28,7 @@ import {
 
 const SIZES = [1_000, 10_000, 100_000];
 const WAVE_SIZES = [10_000, 100_000];
+const WORK_LINE = 100_000;
 const STATE = ".wrangler/bench";
 
 console.log(
@@ -81,6 +86,42 @@ const bookIds = await seedFreshState(STATE, async (db) => {
 			.run();
 		ids.push(book.id);
 	}
+	// Work lines: the paperback of a work under each policy, its line half its own, half the work's.
+	for (const [policy, users] of [
+		["notify_all", "bench-%"],
+		["waves", "wave-%"],
+	] as const) {
+		const work = await db
+			.prepare("INSERT INTO works (title, author) VALUES (?, 'Bench') RETURNING id")
+			.bind(`Bench work ${policy}`)
+			.first<{ id: number }>();
+		const paperback = await db
+			.prepare(
+				`INSERT INTO books (title, author, price_cents, stock_quantity, allocation, work_id, format)
+				 VALUES (?, 'Bench', 1000, 0, ?, ?, 'paperback') RETURNING id`,
+			)
+			.bind(`Bench work ${policy} paperback`, policy, work?.id)
+			.first<{ id: number }>();
+		await db
+			.prepare(
+				`INSERT INTO books (title, author, price_cents, stock_quantity, allocation, work_id, format)
+				 VALUES (?, 'Bench', 1000, 0, ?, ?, 'hardcover')`,
+			)
+			.bind(`Bench work ${policy} hardcover`, policy, work?.id)
+			.run();
+		if (!work || !paperback) throw new Error("could not seed a work");
+		// Every other reader pre-booked the work (paperback or hardcover: mask 3), the rest the paperback.
+		await db
+			.prepare(
+				`INSERT INTO pre_bookings (user_id, book_id, work_id, formats_mask, status)
+				 SELECT id, CASE WHEN id % 2 = 0 THEN ?1 END, CASE WHEN id % 2 = 1 THEN ?2 END,
+					CASE WHEN id % 2 = 1 THEN 3 END, 'waiting'
+				 FROM users WHERE email LIKE ?3 ORDER BY id LIMIT ?4`,
+			)
+			.bind(paperback.id, work.id, users, WORK_LINE)
+			.run();
+		ids.push(paperback.id);
+	}
 	return ids;
 });
 
@@ -120,6 +161,12 @@ try {
 	for (const [index, size] of SIZES.entries()) await restock(bookIds[index], size, size);
 	console.log(`\nwaves (wave_factor 3: one wave of 15)\n${header}`);
 	for (const [index, size] of WAVE_SIZES.entries()) await restock(bookIds[SIZES.length + index], size, 15);
+	const workLines = SIZES.length + WAVE_SIZES.length;
+	console.log(`\nan edition's line of ${WORK_LINE.toLocaleString()}, half work pre-bookings\n${header}`);
+	console.log("notify_all:");
+	await restock(bookIds[workLines], WORK_LINE, WORK_LINE);
+	console.log("waves (one wave of 15):");
+	await restock(bookIds[workLines + 1], WORK_LINE, 15);
 	const failures = server.logLines.filter((line) => line.includes("notice_publish_failed"));
 	if (failures.length > 0) throw new Error(`publishing failed:\n${failures.join("\n")}`);
 } finally {

@@ -1,13 +1,14 @@
 /**
- * Demo data for local development: genres, 20 books (some out of stock, ready to pre-book), an admin and
- * a reader. Written once: a database that already has the demo admin is left as it is.
+ * Demo data for local development: genres, 20 books (some out of stock, ready to pre-book), three works
+ * with two or three editions each (some out of stock: a work can be pre-booked in any format), an admin
+ * and a reader. Written once: a database that already has the demo admin is left as it is.
  * The credentials (scripts/demo-accounts.ts) exist only in the local D1 under .wrangler/ and are printed by
  * `npm run dev`.
  */
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { getPlatformProxy } from "wrangler";
-import { books, genres, users } from "../src/db/schema.ts";
+import { books, type Format, genres, users, works } from "../src/db/schema.ts";
 import { genreKey } from "../src/lib/genre-name.ts";
 import { isbn13CheckDigit } from "../src/lib/isbn.ts";
 import { hashPassword } from "../src/lib/password.ts";
@@ -46,6 +47,23 @@ const BOOKS: [string, string, string, number, (typeof GENRES)[number], string | 
 	["The Histories", "Herodotus", "15.50", 0, "History", null],
 	["Leaves of Grass", "Walt Whitman", "9.00", 4, "Poetry", "1855-07-04"],
 	["The Raven and Other Poems", "Edgar Allan Poe", "5.75", 0, "Poetry", "1845-11-19"],
+];
+
+/**
+ * Works: the demo book of that title becomes its edition in `format`, and `more` editions are added
+ * ([format, price, stock]). Emma's editions are all out of stock, so the work can be pre-booked as a whole.
+ */
+const WORKS: { title: string; format: Format; more: [Format, string, number][] }[] = [
+	{
+		title: "Middlemarch",
+		format: "paperback",
+		more: [
+			["hardcover", "29.00", 0],
+			["large_print", "18.50", 2],
+		],
+	},
+	{ title: "Emma", format: "paperback", more: [["hardcover", "24.00", 0]] },
+	{ title: "Moby-Dick", format: "paperback", more: [["audiobook", "19.99", 0]] },
 ];
 
 /** A valid ISBN-13 for the n-th demo book (978 + 9 digits + check digit). */
@@ -105,6 +123,28 @@ export async function seedDemoData(persistTo?: string): Promise<"seeded" | "alre
 				},
 			]),
 			...bookInserts,
+			...WORKS.flatMap(({ title, format, more }, w) => {
+				const [, author, , , genre, published] = BOOKS.find(([name]) => name === title) ?? [];
+				const work = sql`(SELECT id FROM works WHERE title = ${title})`;
+				return [
+					db.insert(works).values({ title, author: author ?? "" }),
+					db.update(books).set({ workId: work, format }).where(sql`${books.title} = ${title}`),
+					...more.map(([edition, price, stock], e) =>
+						db.insert(books).values({
+							title,
+							author: author ?? "",
+							priceCents: Math.round(Number(price) * 100),
+							isbn: demoIsbn(BOOKS.length + 1 + w * 10 + e),
+							description: `${title} by ${author}, ${edition.replace("_", " ")} edition.`,
+							genreId: sql`(SELECT id FROM genres WHERE name = ${genre ?? "Fiction"})`,
+							publishDate: published ?? null,
+							workId: work,
+							format: edition,
+							stockQuantity: stock,
+						}),
+					),
+				];
+			}),
 		]);
 		return "seeded";
 	} finally {

@@ -20,6 +20,7 @@ import { unsubscribeRouter } from "./features/unsubscribe/index.ts";
 import { usersRouter } from "./features/users/index.ts";
 import { webhooksRouter } from "./features/webhooks/index.ts";
 import { wishlistRouter } from "./features/wishlist/index.ts";
+import { worksRouter } from "./features/works/index.ts";
 import { loadConfig } from "./lib/config.ts";
 import { BOOKMARK_HEADER, createDb, newD1Usage, requestSession } from "./lib/db.ts";
 import { AppError, errorBody, onError } from "./lib/errors.ts";
@@ -91,6 +92,7 @@ export function createApp() {
 		.route("/", usersRouter)
 		.route("/", genresRouter)
 		.route("/", booksRouter)
+		.route("/", worksRouter)
 		.route("/", drawsRouter)
 		.route("/", inboundRouter)
 		.route("/", prebooksRouter)

@@ -46,6 +46,8 @@ describe("POST /books", () => {
 			description: "Winter.",
 			genre_id: genre.body.id,
 			publish_date: "1969-03-01",
+			work_id: null,
+			format: "other",
 			stock_quantity: 4,
 			held_quantity: 0,
 			available_quantity: 4,

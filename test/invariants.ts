@@ -17,7 +17,7 @@ const VIOLATIONS: Record<string, string> = {
 	"every order has exactly one payment": `SELECT o.id FROM orders AS o
 		WHERE (SELECT count(*) FROM payments AS p WHERE p.order_id = o.id) <> 1`,
 	"one waiting pre-booking per user and book": `SELECT user_id, book_id FROM pre_bookings
-		WHERE status = 'waiting' GROUP BY user_id, book_id HAVING count(*) > 1`,
+		WHERE status = 'waiting' AND book_id IS NOT NULL GROUP BY user_id, book_id HAVING count(*) > 1`,
 	"every notified pre-booking has notified_at and its restock": `SELECT id FROM pre_bookings
 		WHERE status = 'notified' AND (notified_at IS NULL OR restock_id IS NULL)`,
 	"every cancelled pre-booking has cancelled_at": `SELECT id FROM pre_bookings
@@ -40,8 +40,29 @@ const VIOLATIONS: Record<string, string> = {
 			AND (b.allocation = 'notify_all' OR (u.email_verified = 1 AND u.restock_emails = 1 AND u.is_active = 1))`,
 	"every offered pre-booking has offered_at, hold_expires_at and its round": `SELECT id FROM pre_bookings
 		WHERE status = 'offered' AND (offered_at IS NULL OR hold_expires_at IS NULL OR offer_round_id IS NULL)`,
+	// A work pre-booking offered an edition counts for that book too.
 	"one active (waiting or offered) pre-booking per user and book": `SELECT user_id, book_id FROM pre_bookings
-		WHERE status IN ('waiting', 'offered') GROUP BY user_id, book_id HAVING count(*) > 1`,
+		WHERE status IN ('waiting', 'offered') AND book_id IS NOT NULL GROUP BY user_id, book_id HAVING count(*) > 1`,
+	"one active (waiting or offered) pre-booking per user and work": `SELECT user_id, work_id FROM pre_bookings
+		WHERE status IN ('waiting', 'offered') AND work_id IS NOT NULL GROUP BY user_id, work_id HAVING count(*) > 1`,
+	"never a waiting work pre-booking beside an active pre-booking of an edition it accepts": `SELECT w.id
+		FROM pre_bookings AS w JOIN books AS e ON e.work_id = w.work_id
+			AND (w.formats_mask & (CASE e.format WHEN 'hardcover' THEN 1 WHEN 'paperback' THEN 2 WHEN 'ebook' THEN 4
+				WHEN 'audiobook' THEN 8 WHEN 'large_print' THEN 16 ELSE 32 END)) <> 0
+		JOIN pre_bookings AS o ON o.user_id = w.user_id AND o.book_id = e.id AND o.status IN ('waiting', 'offered')
+		WHERE w.status = 'waiting' AND w.book_id IS NULL`,
+	"a work pre-booking has no edition while it waits, and one once served": `SELECT id FROM pre_bookings
+		WHERE work_id IS NOT NULL AND ((status = 'waiting') <> (book_id IS NULL)) AND status <> 'cancelled'`,
+	// Rule 11 for the lines of work pre-bookings: waiting in the line of every edition it accepts.
+	"no waiting work pre-booking that is not passed over beside an accepted edition with available copies": `
+		SELECT DISTINCT p.id FROM pre_bookings AS p JOIN books AS b ON b.work_id = p.work_id
+			AND (p.formats_mask & (CASE b.format WHEN 'hardcover' THEN 1 WHEN 'paperback' THEN 2 WHEN 'ebook' THEN 4
+				WHEN 'audiobook' THEN 8 WHEN 'large_print' THEN 16 ELSE 32 END)) <> 0
+		JOIN users AS u ON u.id = p.user_id
+		WHERE p.status = 'waiting' AND p.book_id IS NULL AND b.stock_quantity > b.held_quantity
+			AND b.allocation <> 'waves'
+			AND (p.paused_until IS NULL OR p.paused_until <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+			AND (b.allocation = 'notify_all' OR (u.email_verified = 1 AND u.restock_emails = 1 AND u.is_active = 1))`,
 };
 
 /**

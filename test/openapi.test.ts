@@ -50,6 +50,8 @@ const PUBLIC = [
 	"get /books/{id}/draws",
 	"get /books/{id}/draws/{draw_id}/entries",
 	"get /genres",
+	"get /works",
+	"get /works/{id}",
 	"get /health",
 	"post /prebooks/guest",
 	"post /prebooks/guest/confirm",

@@ -39,6 +39,8 @@ describe("POST /prebooks", () => {
 		expect(res.body).toEqual({
 			id: expect.any(Number),
 			book_id: book.id,
+			work_id: null,
+			formats: null,
 			book_title: book.title,
 			book_author: "Test Author",
 			status: "waiting",

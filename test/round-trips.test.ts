@@ -25,6 +25,15 @@ describe("D1 round trips per request (Server-Timing)", () => {
 		const inStock = await createBook(admin.token, { stock_quantity: 5 });
 		const spare = await createBook(admin.token, { stock_quantity: 5 });
 		const other = await createUser();
+		const work = (await api("POST", "/works", { token: admin.token, body: { title: "W", author: "A" } }))
+			.body;
+		const spareWork = (await api("POST", "/works", { token: admin.token, body: { title: "S", author: "A" } }))
+			.body;
+		const edition = await createBook(admin.token, {
+			stock_quantity: 0,
+			work_id: work.id,
+			format: "paperback",
+		});
 		const prebook = (await api("POST", "/prebooks", { token: user.token, body: { book_id: book.id } })).body;
 		const cart = (
 			await api("POST", "/cart/items", { token: user.token, body: { book_id: inStock.id, quantity: 1 } })
@@ -90,6 +99,15 @@ describe("D1 round trips per request (Server-Timing)", () => {
 			["GET", "/genres", {}, 1],
 			["POST", "/genres", { token: admin.token, body: { name: `Genre ${crypto.randomUUID()}` } }, 1],
 			["GET", "/books", {}, 1],
+			["GET", `/books?work_id=${work.id}`, {}, 1],
+			["GET", "/works", {}, 1],
+			["GET", `/works/${work.id}`, {}, 1],
+			["POST", "/works", { token: admin.token, body: { title: "T", author: "A" } }, 1],
+			["PATCH", `/works/${work.id}`, { token: admin.token, body: { title: "Renamed" } }, 1],
+			["DELETE", `/works/${spareWork.id}`, { token: admin.token }, 1],
+			["POST", "/prebooks", { token: other.token, body: { work_id: work.id } }, 1],
+			["POST", "/prebooks/guest", { body: { email: uniqueEmail("guest"), work_id: work.id } }, 1],
+			["GET", `/admin/books/${edition.id}/prebooks`, { token: admin.token }, 1],
 			["GET", `/books/${book.id}`, {}, 1],
 			["GET", `/books/${book.id}/page`, {}, 1],
 			["POST", "/books", { token: admin.token, body: { title: "T", author: "A", price: 1 } }, 1],

@@ -122,6 +122,9 @@ export const emailTokens = sqliteTable(
 		userId: integer("user_id").references(() => users.id, { onDelete: "cascade" }),
 		email: text("email").notNull(),
 		bookId: integer("book_id").references(() => books.id, { onDelete: "cascade" }),
+		/** A guest pre-booking of a work: the work and the formats accepted (as `pre_bookings`). */
+		workId: integer("work_id").references(() => works.id, { onDelete: "cascade" }),
+		formatsMask: integer("formats_mask"),
 		/** The network that asked (guest pre-bookings are throttled per network and per address). */
 		network: text("network").notNull().default(""),
 		/**
@@ -255,6 +258,22 @@ export const ALLOCATION_REASONS = [
 export type AllocationReason = (typeof ALLOCATION_REASONS)[number];
 export type Allocation = (typeof ALLOCATIONS)[number];
 
+/** An edition's format (API.md, Catalog); a work pre-booking accepts a set of them. */
+export const FORMATS = ["hardcover", "paperback", "ebook", "audiobook", "large_print", "other"] as const;
+export type Format = (typeof FORMATS)[number];
+
+/**
+ * A work groups the editions (books) of one book: a reader who pre-books the work waits in the line of
+ * every edition whose format they accept (features/allocation/line.ts).
+ */
+export const works = sqliteTable("works", {
+	id: integer("id").primaryKey({ autoIncrement: true }),
+	title: text("title").notNull(),
+	author: text("author").notNull(),
+	createdAt: text("created_at").notNull().default(nowIso),
+	updatedAt: text("updated_at").notNull().default(nowIso),
+});
+
 export const books = sqliteTable(
 	"books",
 	{
@@ -268,6 +287,10 @@ export const books = sqliteTable(
 		genreId: integer("genre_id").references(() => genres.id, { onDelete: "set null" }),
 		/** YYYY-MM-DD */
 		publishDate: text("publish_date"),
+		/** The work this edition belongs to; an edition outlives its work (set null). */
+		workId: integer("work_id").references(() => works.id, { onDelete: "set null" }),
+		/** One of FORMATS (the trigger of the migration works_formats_and_insights refuses others). */
+		format: text("format", { enum: FORMATS }).notNull().default("other"),
 		stockQuantity: integer("stock_quantity").notNull().default(0),
 		/**
 		 * Copies held for `offered` pre-bookings (hold_queue books): always the number of the book's offered
@@ -298,6 +321,8 @@ export const books = sqliteTable(
 		uniqueIndex("uq_books_isbn").on(t.isbn),
 		index("idx_books_genre").on(t.genreId),
 		index("idx_books_author").on(sql`lower(${t.author})`),
+		// A work's editions: its `editions`, `GET /books?work_id=` and the lines of its work pre-bookings.
+		index("idx_books_work").on(t.workId, t.id),
 		// The cron's next waves look only at `waves` books.
 		index("idx_books_waves").on(t.id).where(sql`allocation = 'waves'`),
 		// The cron opens a draw for every lottery book without one.
@@ -512,9 +537,18 @@ export const preBookings = sqliteTable(
 		userId: integer("user_id")
 			.notNull()
 			.references(() => users.id, { onDelete: "cascade" }),
-		bookId: integer("book_id")
-			.notNull()
-			.references(() => books.id, { onDelete: "cascade" }),
+		/**
+		 * The edition: a book pre-booking's book; a work pre-booking's is null while it waits and then the
+		 * edition it was notified or offered (from then on it is done for every other edition).
+		 */
+		bookId: integer("book_id").references(() => books.id, { onDelete: "cascade" }),
+		/** A work pre-booking's work (null for a book pre-booking). */
+		workId: integer("work_id").references(() => works.id, { onDelete: "set null" }),
+		/**
+		 * A work pre-booking's accepted formats, one bit per format (FORMAT_BITS in
+		 * features/allocation/line.ts), so the line's SQL tests a format with one `&`.
+		 */
+		formatsMask: integer("formats_mask"),
 		status: text("status", { enum: PREBOOK_STATUSES }).notNull().default("waiting"),
 		createdAt: text("created_at").notNull().default(nowIso),
 		notifiedAt: text("notified_at"),
@@ -535,10 +569,17 @@ export const preBookings = sqliteTable(
 			"ck_pre_bookings_status",
 			sql`${t.status} IN ('waiting', 'notified', 'offered', 'fulfilled', 'expired', 'cancelled')`,
 		),
-		// Rule 2: one active (waiting or offered) pre-booking per user and book.
+		// A pre-booking names a book, a work, or (a work pre-booking given an edition) both.
+		check("ck_pre_bookings_book_or_work", sql`${t.bookId} IS NOT NULL OR ${t.workId} IS NOT NULL`),
+		// Rule 2: one active (waiting or offered) book pre-booking per user and book, and one active work
+		// pre-booking per user and work. A book pre-booking and a work pre-booking accepting that book are
+		// refused as duplicates inside the insert (features/prebooks); an offer never trips these indexes.
 		uniqueIndex("uq_pre_bookings_user_book_active")
 			.on(t.userId, t.bookId)
-			.where(sql`status IN ('waiting', 'offered')`),
+			.where(sql`status IN ('waiting', 'offered') AND work_id IS NULL`),
+		uniqueIndex("uq_pre_bookings_user_work_active")
+			.on(t.userId, t.workId)
+			.where(sql`status IN ('waiting', 'offered') AND work_id IS NOT NULL`),
 		// The line of a book, in order: the restock and offer UPDATEs, `position` (a count over this range)
 		// and the demand ranking read only a book's waiting rows.
 		// It carries `paused_until` and `user_id` so eligibility (rule 4) is read from the index and a seek
@@ -546,6 +587,14 @@ export const preBookings = sqliteTable(
 		index("idx_pre_bookings_book_waiting_line")
 			.on(t.bookId, t.createdAt, t.id, t.pausedUntil, t.userId)
 			.where(sql`status = 'waiting'`),
+		// The waiting work pre-bookings of a work, in line order: the part of an edition's line that is not its
+		// own (line.ts). Carries what eligibility and the format test read, like the book line index (and
+		// `book_id`, always null here: SQLite counts an index as covering only if it holds every column read).
+		index("idx_pre_bookings_work_waiting_line")
+			.on(t.workId, t.createdAt, t.id, t.formatsMask, t.pausedUntil, t.userId, t.bookId)
+			.where(sql`status = 'waiting' AND book_id IS NULL`),
+		// The admin's view of an edition's line: the work pre-bookings of its work, every status.
+		index("idx_pre_bookings_work_created").on(t.workId, t.createdAt, t.id).where(sql`book_id IS NULL`),
 		// The cron ends lapsed pauses (and runs the engine for their lines).
 		index("idx_pre_bookings_pause_lapse")
 			.on(t.pausedUntil)
@@ -773,6 +822,7 @@ export const payments = sqliteTable(
 
 export type UserRow = typeof users.$inferSelect;
 export type BookRow = typeof books.$inferSelect;
+export type WorkRow = typeof works.$inferSelect;
 export type GenreRow = typeof genres.$inferSelect;
 
 /**

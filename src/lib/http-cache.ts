@@ -1,5 +1,6 @@
 /**
- * HTTP caching of the public catalog (`GET /books`, `GET /books/{id}`, `GET /genres`).
+ * HTTP caching of the public catalog (`GET /books`, `GET /books/{id}`, `GET /works`, `GET /works/{id}`,
+ * `GET /genres`).
  *
  * - Responses say `Cache-Control: public, max-age=30, stale-while-revalidate=60` and carry a strong `ETag`
  *   (the first 128 bits of the SHA-256 of the exact body bytes, base64url): equal bodies, equal tags.
@@ -189,6 +190,17 @@ export const notModified = {
  */
 export function forgetCatalog(c: Context<AppEnv>, bookIds: readonly number[]): Promise<void> {
 	return forgetCatalogAt(new URL(c.req.url).origin, bookIds);
+}
+
+/**
+ * Drops this data center's cached `GET /works/{id}` of each work given and the unfiltered first page
+ * `GET /works` (a work or one of its editions was written). A work's editions show their available copies:
+ * a restock or a hold does not purge the work's entries (the engine's outcome names books), so those are
+ * bounded by the TTL, like the filtered lists.
+ */
+export function forgetWorks(c: Context<AppEnv>, workIds: readonly (number | null)[]): Promise<void> {
+	const ids = [...new Set(workIds.filter((id): id is number => id !== null))];
+	return forgetEntries(new URL(c.req.url).origin, ["/works", ...ids.map((id) => `/works/${id}`)]);
 }
 
 /** Drops this data center's cached `GET /genres` (a genre was added). */

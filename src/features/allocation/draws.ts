@@ -114,8 +114,9 @@ export async function completeDraw(db: Db, drawId: number, now: string): Promise
 	if (!draw) return NOTHING;
 	await scoreEntries(db, drawId, draw.seed);
 	const row = aliases("p", "u", "b");
-	const winners = sql`SELECT p.id FROM draw_entries AS e JOIN pre_bookings AS p ON p.id = e.prebook_id
-		JOIN users AS u ON u.id = p.user_id JOIN books AS b ON b.id = p.book_id
+	// The draw's book is the line's: a work pre-booking that won gets it as its edition (offerSelected).
+	const winners = sql`SELECT p.id, b.id AS line_book FROM draw_entries AS e JOIN pre_bookings AS p ON p.id = e.prebook_id
+		JOIN users AS u ON u.id = p.user_id JOIN books AS b ON b.id = ${draw.book_id}
 		WHERE e.draw_id = ${drawId} AND p.status = 'waiting' AND ${servable(row, now)}
 		ORDER BY e.score, p.id
 		LIMIT coalesce((SELECT copies FROM draws WHERE id = ${drawId} AND status = 'closing'), 0)`;

@@ -22,7 +22,7 @@ import { POLICIES } from "./policies.ts";
 import { type LineScope, oneBook } from "./scope.ts";
 
 export { recountHeld } from "./held.ts";
-export { booksIn, linesOfReader, oneBook } from "./scope.ts";
+export { booksIn, linesOf, linesOfReader, oneBook } from "./scope.ts";
 
 /** The engine's statements for a batch, and the reader of what they did. */
 export function allocate(scope: LineScope, reason: AllocationReason, now: string): StatementGroup<Outcome> {

@@ -25,7 +25,7 @@ import {
 	prebookOfferedEvents,
 } from "../webhooks/webhook-events.ts";
 import { recountHeld } from "./held.ts";
-import { aliases, servable } from "./line.ts";
+import { acceptsBook, aliases, lineParts, servable } from "./line.ts";
 import type { Notice, OfferRound, Outcome } from "./outcome.ts";
 import { PUBLICATION_PAGE } from "./publication.ts";
 import { booksOf, type LineScope } from "./scope.ts";
@@ -45,39 +45,90 @@ const p = aliases("p", "u", "b");
 const openBooks = (scope: LineScope, policy: Allocation) => sql`books AS b
 	WHERE b.id IN (${booksOf(scope)}) AND b.allocation = ${policy} AND b.stock_quantity > b.held_quantity`;
 
-/** Whether book `b` has a member its policy serves now. */
-const hasServable = (
-	now: string,
-) => sql`EXISTS (SELECT 1 FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
-	WHERE p.book_id = b.id AND p.status = 'waiting' AND ${servable(p, now)})`;
+/** The two parts of the line of book `b` (line.ts), as conditions on `p`. */
+const [ownPart, workPart] = lineParts(sql.raw("p"), sql.raw("b"));
+
+/** Whether book `b` has a member its policy serves now (either part of its line). */
+const hasServable = (now: string) => {
+	const exists = (
+		part: SQL,
+	) => sql`EXISTS (SELECT 1 FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
+		WHERE ${part} AND ${servable(p, now)})`;
+	return sql`(${exists(ownPart)} OR ${exists(workPart)})`;
+};
 
 /**
- * The first `limit` servable waiting pre-bookings of each book of the scope, in `order`: `from` joins
- * `pre_bookings AS p` to `users AS u` and `books AS b` (and whatever else `order` and `where` need), `limit`
- * is a per-book expression over `b`. For one book, a walk of its line (an index range) that stops at the
- * limit; for a set of books, the same choice per book with a window function.
+ * How a policy walks a line: what else to join to `p` (`join`), which servable members qualify (`where`),
+ * in which order (two keys), and how many it takes (`limit`, a per-book expression over `b`).
  */
-function firstPerBook(
-	scope: LineScope,
-	now: string,
-	select: { from: SQL; where: SQL; order: SQL; limit: SQL },
-): SQL {
-	const { from, where, order, limit } = select;
-	if (scope.kind === "book") {
-		return sql`SELECT p.id FROM ${from}
-			WHERE p.book_id = ${scope.book} AND p.status = 'waiting' AND ${servable(p, now)} AND ${where}
-			ORDER BY ${order}
-			LIMIT coalesce((SELECT ${limit} FROM books AS b WHERE b.id = ${scope.book}), 0)`;
-	}
-	return sql`SELECT id FROM (
-		SELECT p.id, ${limit} AS quota, row_number() OVER (PARTITION BY p.book_id ORDER BY ${order}) AS place
-		FROM ${from}
-		WHERE p.book_id IN (${booksOf(scope)}) AND p.status = 'waiting' AND ${servable(p, now)} AND ${where})
-	WHERE place <= quota`;
+interface LineWalk {
+	join?: SQL;
+	where: SQL;
+	order: [SQL, SQL];
+	limit: SQL;
 }
 
-/** The line's members with their reader and book, for `firstPerBook`. */
-const lineMembers = sql`pre_bookings AS p JOIN users AS u ON u.id = p.user_id JOIN books AS b ON b.id = p.book_id`;
+/**
+ * The first `limit` servable members of the line of one book (`book`, SQL naming it), in `order`: each part
+ * of the line is an index walk that stops at the limit, and the two are merged.
+ */
+function firstOfLine(book: SQL, now: string, walk: LineWalk): SQL {
+	// The book first (its row, not a policy's partial index: one row, so each part is walked in order and
+	// stops at the limit), then its line: CROSS JOIN keeps that order.
+	const limit = sql`coalesce((SELECT ${walk.limit} FROM books AS b WHERE b.id = ${book}), 0)`;
+	const part = (member: SQL) => sql`SELECT * FROM (
+		SELECT p.id AS id, ${walk.order[0]} AS k1, ${walk.order[1]} AS k2
+		FROM books AS b NOT INDEXED CROSS JOIN pre_bookings AS p JOIN users AS u ON u.id = p.user_id ${walk.join ?? sql``}
+		WHERE b.id = ${book} AND ${member} AND ${servable(p, now)} AND ${walk.where}
+		ORDER BY k1, k2 LIMIT ${limit})`;
+	return sql`SELECT id FROM (${part(ownPart)} UNION ALL ${part(workPart)}) ORDER BY k1, k2 LIMIT ${limit}`;
+}
+
+/**
+ * The members a policy serves on each book of the scope, as rows `(id, line_book)`: the first `limit`
+ * servable members of each book's line (`firstOfLine`). For a set of books, the books take their members
+ * one after another in id order, each skipping those a book before it took: a work pre-booking waits in
+ * several lines and gets at most one copy, and the next book serves its next member instead — as if the
+ * engine ran for each book in turn. The candidates are each book's first members, as many as all the
+ * scope's books together could take before it (`reach`); a recursive walk over them keeps each book's
+ * count and the picks (one JSON array of `id << 32 | book`; SQLite has no LATERAL, so the walk reads the
+ * ranked candidates rather than each book's line).
+ */
+function firstPerBook(scope: LineScope, now: string, walk: LineWalk): SQL {
+	if (scope.kind === "book") {
+		return sql`SELECT id, ${scope.book} AS line_book FROM (${firstOfLine(scope.book, now, walk)})`;
+	}
+	const members = (
+		part: SQL,
+	) => sql`SELECT b.id AS book, p.id AS member, ${walk.order[0]} AS k1, ${walk.order[1]} AS k2
+		FROM books AS b NOT INDEXED CROSS JOIN pre_bookings AS p JOIN users AS u ON u.id = p.user_id ${walk.join ?? sql``}
+		WHERE ${part} AND b.id IN (SELECT book FROM quotas WHERE quota > 0) AND ${servable(p, now)} AND ${walk.where}`;
+	const got = sql`(CASE WHEN r.book <> t.book THEN 0 ELSE t.got END)`;
+	const takes = sql`(${got} < r.quota AND r.member NOT IN (SELECT value >> 32 FROM json_each(t.picks)))`;
+	return sql`SELECT picked.value >> 32 AS id, picked.value & 4294967295 AS line_book
+		FROM json_each((
+			WITH RECURSIVE quotas AS (
+				SELECT b.id AS book, ${walk.limit} AS quota,
+					sum(${walk.limit}) OVER (ORDER BY b.id ROWS UNBOUNDED PRECEDING) AS reach
+				FROM books AS b WHERE b.id IN (${booksOf(scope)})),
+			candidates AS (
+				SELECT row_number() OVER (ORDER BY c.book, c.k1, c.k2) AS i, c.book, c.member, quotas.quota
+				FROM (SELECT *, row_number() OVER (PARTITION BY book ORDER BY k1, k2) AS place
+					FROM (${members(ownPart)} UNION ALL ${members(workPart)})) AS c
+				JOIN quotas ON quotas.book = c.book
+				WHERE c.place <= quotas.reach),
+			walk (i, book, got, picks) AS (
+				SELECT 0, 0, 0, json_array()
+				UNION ALL
+				SELECT r.i, r.book, ${got} + ${takes},
+					CASE WHEN ${takes} THEN json_insert(t.picks, '$[#]', r.member * 4294967296 + r.book) ELSE t.picks END
+				FROM walk AS t JOIN candidates AS r ON r.i = t.i + 1)
+			SELECT picks FROM walk ORDER BY i DESC LIMIT 1)) AS picked`;
+}
+
+/** The edition a member is served for: a book pre-booking's book, else the first open book of the scope it accepts. */
+const editionOf = (openBooksOfScope: SQL) => sql`coalesce(pre_bookings.book_id,
+	(SELECT min(b.id) FROM ${openBooksOfScope} AND ${acceptsBook(sql.raw("pre_bookings"), sql.raw("b"))}))`;
 
 const notifyAll: Policy = (scope, reason, now) =>
 	mapGroup(
@@ -90,12 +141,23 @@ const notifyAll: Policy = (scope, reason, now) =>
 				SELECT b.id, NULL, b.stock_quantity, b.stock_quantity, 0, ${reason}, ${now}
 				FROM ${openBooks(scope, "notify_all")} AND ${hasServable(now)}
 					AND NOT EXISTS (${noticesOfThisBatch(sql`b.id`, now)})`),
-			// Nothing is returned: a line of a million is counted and paged, never read back whole.
+			// Every waiting member of an open book's line: its own (the same statement as a line without works,
+			// touching no column of the line's index but the status)… Nothing is returned: a line of a million
+			// is counted and paged, never read back whole.
 			notified: rawQuery(sql`
 				UPDATE pre_bookings
 				SET status = 'notified', notified_at = ${now},
 					restock_id = (SELECT max(id) FROM restocks AS r WHERE r.book_id = pre_bookings.book_id)
 				WHERE status = 'waiting' AND book_id IN (SELECT b.id FROM ${openBooks(scope, "notify_all")})
+					AND NOT coalesce(paused_until > ${now}, 0)`),
+			// …and the work pre-bookings that accept it, each notified once, for one edition (its `book_id`).
+			notifiedOfWorks: rawQuery(sql`
+				UPDATE pre_bookings
+				SET status = 'notified', notified_at = ${now}, book_id = ${editionOf(openBooks(scope, "notify_all"))},
+					restock_id = (SELECT max(id) FROM restocks AS r
+						WHERE r.book_id = ${editionOf(openBooks(scope, "notify_all"))})
+				WHERE id IN (SELECT p.id FROM books AS b NOT INDEXED CROSS JOIN pre_bookings AS p
+						WHERE ${workPart} AND b.id IN (SELECT b.id FROM ${openBooks(scope, "notify_all")}))
 					AND NOT coalesce(paused_until > ${now}, 0)`),
 			counted: rawQuery<NoticeCount>(sql`UPDATE restocks
 				SET notified_count = (SELECT count(*) FROM pre_bookings AS p WHERE p.restock_id = restocks.id)
@@ -146,10 +208,9 @@ const wavesOfThisBatch = (scope: LineScope, now: string) =>
 /** The next readers of a waves book: the first `available × wave_factor`, on a book that got a wave now. */
 const nextWave = (scope: LineScope, now: string) =>
 	firstPerBook(scope, now, {
-		from: lineMembers,
-		where: sql`EXISTS (SELECT 1 FROM notice_waves AS w WHERE w.book_id = b.id AND w.created_at = ${now})
-			AND b.allocation = 'waves'`,
-		order: sql`p.created_at, p.id`,
+		// Whether the book got a wave now is the limit's (0 otherwise), so the walk stays in line order.
+		where: sql`b.allocation = 'waves'`,
+		order: [sql`p.created_at`, sql`p.id`],
 		limit: sql`CASE WHEN b.allocation = 'waves'
 			AND EXISTS (SELECT 1 FROM notice_waves AS w WHERE w.book_id = b.id AND w.created_at = ${now})
 			THEN max(0, b.stock_quantity - b.held_quantity) * b.wave_factor ELSE 0 END`,
@@ -189,9 +250,10 @@ const waves: Policy = (scope, reason, now) => {
 							AND NOT EXISTS (SELECT 1 FROM notice_waves AS w WHERE w.restock_id = r.id)))`),
 			notified: rawQuery(sql`
 				UPDATE pre_bookings
-				SET status = 'notified', notified_at = ${now},
-					restock_id = (SELECT max(id) FROM restocks AS r WHERE r.book_id = pre_bookings.book_id)
-				WHERE id IN (${nextWave(scope, now)})`),
+				SET status = 'notified', notified_at = ${now}, book_id = wave.line_book,
+					restock_id = (SELECT max(id) FROM restocks AS r WHERE r.book_id = wave.line_book)
+				FROM (${nextWave(scope, now)}) AS wave
+				WHERE pre_bookings.id = wave.id`),
 			waveCount: rawQuery<NoticeCount>(sql`UPDATE notice_waves
 				SET notified_count = (SELECT count(*) FROM pre_bookings AS p
 					WHERE p.restock_id = notice_waves.restock_id AND p.notified_at = ${now})
@@ -215,9 +277,8 @@ const waves: Policy = (scope, reason, now) => {
 /** The members a hold_queue book offers its available copies to: the first `available` servable in line. */
 const nextInLine = (scope: LineScope, now: string) =>
 	firstPerBook(scope, now, {
-		from: lineMembers,
 		where: sql`b.allocation = 'hold_queue'`,
-		order: sql`p.created_at, p.id`,
+		order: [sql`p.created_at`, sql`p.id`],
 		limit: sql`CASE WHEN b.allocation = 'hold_queue' THEN max(0, b.stock_quantity - b.held_quantity) ELSE 0 END`,
 	});
 
@@ -249,18 +310,22 @@ const offerRounds = (
 		FROM ${openBooks(scope, policy)} AND ${anyone}
 		RETURNING id, book_id, hold_expires_at`);
 
-/** Offers the selected pre-bookings a held copy each, in their book's round of this batch. */
+/**
+ * Offers the selected pre-bookings (rows `(id, line_book)`) a held copy each of their line's book, in its
+ * round of this batch; a work pre-booking gets that edition as its `book_id`.
+ */
 export const offerSelected = (selected: SQL, now: string) => {
-	const roundOfBook = sql`(SELECT max(r.id) FROM offer_rounds AS r WHERE r.book_id = pre_bookings.book_id)`;
+	const roundOfBook = sql`(SELECT max(r.id) FROM offer_rounds AS r WHERE r.book_id = chosen.line_book)`;
 	// Nothing is returned: `roundReaders` counts the readers and reads the first page.
 	return rawQuery(sql`
 		UPDATE pre_bookings
-		SET status = 'offered', offered_at = ${now}, offer_round_id = ${roundOfBook},
+		SET status = 'offered', offered_at = ${now}, book_id = chosen.line_book, offer_round_id = ${roundOfBook},
 			hold_expires_at = ${outsideQuietHours(
 				sql`(SELECT hold_expires_at FROM offer_rounds WHERE id = ${roundOfBook})`,
 				sql`(SELECT utc_offset_minutes FROM users WHERE id = pre_bookings.user_id)`,
 			)}
-		WHERE id IN (${selected})`);
+		FROM (${selected}) AS chosen
+		WHERE pre_bookings.id = chosen.id`);
 };
 
 /** The offer rounds this batch made on the given books. */
@@ -322,24 +387,35 @@ const lastClosedDraw = sql`(SELECT max(d.id) FROM draws AS d WHERE d.book_id = b
  */
 const lottery: Policy = (scope, reason, now) => {
 	const runnersUp = firstPerBook(scope, now, {
-		from: sql`${lineMembers} JOIN draw_entries AS e ON e.prebook_id = p.id AND e.draw_id = ${lastClosedDraw}`,
+		join: sql`JOIN draw_entries AS e ON e.prebook_id = p.id AND e.draw_id = ${lastClosedDraw}`,
 		where: sql`b.allocation = 'lottery' AND e.won = 0 AND e.score IS NOT NULL`,
-		order: sql`e.score, p.id`,
+		order: [sql`e.score`, sql`p.id`],
 		limit: sql`CASE WHEN b.allocation = 'lottery' THEN max(0, b.stock_quantity - b.held_quantity) ELSE 0 END`,
 	});
-	const hasRunnerUp = sql`EXISTS (SELECT 1 FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
+	const runnerUpIn = (
+		part: SQL,
+	) => sql`EXISTS (SELECT 1 FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
 		JOIN draw_entries AS e ON e.prebook_id = p.id AND e.draw_id = ${lastClosedDraw}
-		WHERE p.book_id = b.id AND p.status = 'waiting' AND e.won = 0 AND e.score IS NOT NULL
-			AND ${servable(p, now)})`;
-	const servableCount = sql`(SELECT count(*) FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
-		WHERE p.book_id = b.id AND p.status = 'waiting' AND ${servable(p, now)})`;
+		WHERE ${part} AND e.won = 0 AND e.score IS NOT NULL AND ${servable(p, now)})`;
+	const hasRunnerUp = sql`(${runnerUpIn(ownPart)} OR ${runnerUpIn(workPart)})`;
+	const countIn = (
+		part: SQL,
+	) => sql`(SELECT count(*) FROM pre_bookings AS p JOIN users AS u ON u.id = p.user_id
+		WHERE ${part} AND ${servable(p, now)})`;
+	const servableCount = sql`(${countIn(ownPart)} + ${countIn(workPart)})`;
+	const entriesOf = (part: SQL) => sql`SELECT d.id, p.id FROM draws AS d JOIN books AS b ON b.id = d.book_id
+		CROSS JOIN pre_bookings AS p JOIN users AS u ON u.id = p.user_id
+		WHERE ${part} AND d.status = 'closing' AND d.closing_at = ${now} AND d.book_id IN (${booksOf(scope)})
+			AND ${servable(p, now)}`;
 	return mapGroup(
 		namedGroup({
 			rounds: offerRounds(scope, "lottery", reason, now, hasRunnerUp),
 			offered: offerSelected(runnersUp, now),
 			readers: roundReaders(roundsOfThisBatch(booksOf(scope), now)),
+			// The offers of this batch, over the book's offered rows (named: without statistics the planner may
+			// take idx_pre_bookings_book_created and read the book's whole history).
 			won: rawQuery(sql`UPDATE draw_entries SET won = 1
-				WHERE prebook_id IN (SELECT id FROM pre_bookings
+				WHERE prebook_id IN (SELECT id FROM pre_bookings INDEXED BY idx_pre_bookings_book_offered
 					WHERE status = 'offered' AND offered_at = ${now} AND book_id IN (${booksOf(scope)}))
 					AND draw_id = (SELECT max(d.id) FROM draws AS d JOIN pre_bookings AS p ON p.book_id = d.book_id
 						WHERE p.id = draw_entries.prebook_id AND d.status = 'closed')`),
@@ -352,12 +428,10 @@ const lottery: Policy = (scope, reason, now) => {
 					entries = (SELECT ${servableCount} FROM books AS b WHERE b.id = draws.book_id)
 				WHERE status = 'open' AND book_id IN (SELECT b.id FROM ${openBooks(scope, "lottery")} AND ${hasServable(now)})
 				RETURNING id`),
+			// A work pre-booking in the lines of two closing draws enters both; the first completed draw that
+			// offers it a copy takes it out of the other (only waiting entries win).
 			entries: rawQuery(sql`INSERT INTO draw_entries (draw_id, prebook_id)
-				SELECT d.id, p.id FROM draws AS d JOIN books AS b ON b.id = d.book_id
-					JOIN pre_bookings AS p ON p.book_id = d.book_id AND p.status = 'waiting'
-					JOIN users AS u ON u.id = p.user_id
-				WHERE d.status = 'closing' AND d.closing_at = ${now} AND d.book_id IN (${booksOf(scope)})
-					AND ${servable(p, now)}`),
+				${entriesOf(ownPart)} UNION ALL ${entriesOf(workPart)}`),
 			events: prebookOfferedEvents(booksOf(scope), now),
 			drawless: rawQuery<{ id: number }>(sql`SELECT b.id FROM books AS b
 				WHERE b.id IN (${booksOf(scope)}) AND b.allocation = 'lottery'

@@ -14,10 +14,13 @@ import { logEvent } from "../../lib/log.ts";
 import { relayCutoff, relayUnconfirmed } from "../../lib/relay.ts";
 import { eventIdsOf, prebookExpiredEvents } from "../webhooks/webhook-events.ts";
 import { completeDraw, openDraws } from "./draws.ts";
-import { allocateBook } from "./engine.ts";
+import { allocate, allocateBook, linesOf } from "./engine.ts";
+import { lineParts } from "./line.ts";
 import { outcomeOf } from "./outcome.ts";
 import { continueLater, type PublicationUnit, publishPages } from "./publication.ts";
 import { publishOutcome } from "./publish.ts";
+
+const [ownPart, workPart] = lineParts(sql.raw("p"), sql.raw("b"));
 
 /** Holds expired per batch: a batch stays far inside D1's 30 s and statement limits at any line length. */
 export const EXPIRY_BATCH = 1_000;
@@ -32,6 +35,7 @@ async function sweep(
 	name: string,
 	nextBook: () => Promise<number | undefined>,
 	sweepBook: (bookId: number) => Promise<Record<string, number>>,
+	keyName = "book_id",
 ): Promise<{ batches: number; bookIds: number[] }> {
 	const done = { batches: 0, bookIds: [] as number[] };
 	while (done.batches < SWEEP_BATCHES_PER_RUN) {
@@ -41,9 +45,9 @@ async function sweep(
 		try {
 			const counts = await sweepBook(bookId);
 			if (!done.bookIds.includes(bookId)) done.bookIds.push(bookId);
-			logEvent("info", name, { book_id: bookId, ...counts });
+			logEvent("info", name, { [keyName]: bookId, ...counts });
 		} catch (err) {
-			logEvent("error", `${name}_failed`, { book_id: bookId, error: describeError(err) });
+			logEvent("error", `${name}_failed`, { [keyName]: bookId, error: describeError(err) });
 			break;
 		}
 	}
@@ -55,7 +59,8 @@ export function expireLapsedHolds(db: Db, effects: Effects, now: Date) {
 	const at = now.toISOString();
 	return sweep(
 		"holds_expired",
-		// Served by idx_pre_bookings_hold_expiry: the oldest lapsed hold names the next book to sweep.
+		// Served by idx_pre_bookings_hold_expiry: the oldest lapsed hold names the next book to sweep (an offer
+		// always has its edition: a work pre-booking gets it when offered).
 		async () =>
 			(
 				await db
@@ -64,7 +69,7 @@ export function expireLapsedHolds(db: Db, effects: Effects, now: Date) {
 					.where(and(eq(preBookings.status, "offered"), lte(preBookings.holdExpiresAt, at)))
 					.orderBy(asc(preBookings.holdExpiresAt))
 					.limit(1)
-			)[0]?.bookId,
+			)[0]?.bookId ?? undefined,
 		async (bookId) => {
 			// `id` breaks ties, so the webhook events' selection and the UPDATE's are the same rows.
 			const lapsed = sql`SELECT id FROM pre_bookings
@@ -87,16 +92,19 @@ export function expireLapsedHolds(db: Db, effects: Effects, now: Date) {
 	);
 }
 
-/** Cron: pauses that reached their `paused_until` end, and the engine serves their lines (rule 4). */
+/**
+ * Cron: pauses that reached their `paused_until` end, and the engine serves their lines (rule 4): one
+ * batch per book line, or per work pre-booking (whose lines are every edition it accepts).
+ */
 export function endLapsedPauses(db: Db, effects: Effects, now: Date) {
 	const at = now.toISOString();
 	return sweep(
 		"pauses_ended",
-		// Served by idx_pre_bookings_pause_lapse.
+		// Served by idx_pre_bookings_pause_lapse: the oldest lapsed pause names the next line to sweep.
 		async () =>
 			(
 				await db
-					.select({ bookId: preBookings.bookId })
+					.select({ id: preBookings.id })
 					.from(preBookings)
 					.where(
 						and(
@@ -107,17 +115,21 @@ export function endLapsedPauses(db: Db, effects: Effects, now: Date) {
 					)
 					.orderBy(asc(preBookings.pausedUntil))
 					.limit(1)
-			)[0]?.bookId,
-		async (bookId) => {
+			)[0]?.id,
+		async (prebookId) => {
+			// That pre-booking and the lapsed pauses of its book's own line.
+			const lapsed = sql`SELECT id FROM pre_bookings WHERE status = 'waiting' AND paused_until <= ${at}
+				AND (id = ${prebookId} OR book_id = (SELECT book_id FROM pre_bookings WHERE id = ${prebookId}))`;
 			const { ended, allocation } = await batch(db, {
 				ended: rawQuery<{ id: number }>(sql`UPDATE pre_bookings SET paused_until = NULL
-					WHERE book_id = ${bookId} AND status = 'waiting' AND paused_until <= ${at}
+					WHERE id IN (${lapsed})
 					RETURNING id`),
-				allocation: allocateBook(bookId, "eligible", at),
+				allocation: allocate(linesOf(sql`SELECT ${prebookId}`), "eligible", at),
 			});
 			await publishOutcome(effects, allocation);
 			return { ended: ended.length, offered: allocation.offers.length };
 		},
+		"prebook_id",
 	);
 }
 
@@ -135,7 +147,8 @@ export function notifyNextWaves(db: Db, effects: Effects, now: Date) {
 		async () => {
 			const [next] = await db.all<{ id: number }>(sql`SELECT b.id FROM books AS b
 				WHERE b.allocation = 'waves' AND b.id > ${after} AND b.stock_quantity > b.held_quantity
-					AND EXISTS (SELECT 1 FROM pre_bookings AS p WHERE p.book_id = b.id AND p.status = 'waiting')
+					AND (EXISTS (SELECT 1 FROM pre_bookings AS p WHERE ${ownPart})
+						OR EXISTS (SELECT 1 FROM pre_bookings AS p WHERE ${workPart}))
 					AND coalesce((SELECT max(w.created_at) FROM notice_waves AS w WHERE w.book_id = b.id)
 						<= strftime('%Y-%m-%dT%H:%M:%fZ', ${at}, '-' || b.wave_minutes || ' minutes'), 1)
 				ORDER BY b.id LIMIT 1`);

@@ -1,4 +1,5 @@
 import { AppError } from "../../lib/errors.ts";
+import { forgetWorks } from "../../lib/http-cache.ts";
 import { PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import type { AppRouteHandler } from "../../types.ts";
@@ -15,6 +16,7 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 		q: query.q,
 		author: query.author,
 		genreId: query.genre_id,
+		workId: query.work_id,
 		inStock: query.in_stock,
 		afterId: decodeCursor(query.cursor, idCursor)?.id,
 		limit: query.limit,
@@ -38,6 +40,8 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 		description: body.description ?? null,
 		genreId: body.genre_id ?? null,
 		publishDate: body.publish_date ?? null,
+		workId: body.work_id ?? null,
+		format: body.format,
 		stockQuantity: body.stock_quantity,
 		allocation: body.allocation,
 		holdHours: body.hold_hours,
@@ -48,13 +52,14 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 	// A lottery book opens its first draw (a fresh seed) at once.
 	const drawsToOpen = book.allocation === "lottery" ? [book.id] : [];
 	await publishAfterCommit(c, outcomeOf({ catalogBookIds: [book.id], drawsToOpen }));
+	await forgetWorks(c, [book.workId]);
 	return c.json(toBookResponse(book), 201);
 };
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 	const body = c.req.valid("json");
 	// undefined leaves a column alone; null (allowed for optional fields) clears it.
-	const { book, outcome } = await updateBook(c.var.db, c.req.valid("param").id, {
+	const { book, outcome, workIds } = await updateBook(c.var.db, c.req.valid("param").id, {
 		title: body.title,
 		author: body.author,
 		priceCents: body.price,
@@ -62,6 +67,8 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 		description: body.description,
 		genreId: body.genre_id,
 		publishDate: body.publish_date,
+		workId: body.work_id,
+		format: body.format,
 		allocation: body.allocation,
 		holdHours: body.hold_hours,
 		waveFactor: body.wave_factor,
@@ -69,13 +76,15 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 		demandAlertThreshold: body.demand_alert_threshold,
 	});
 	await publishAfterCommit(c, outcome);
+	await forgetWorks(c, workIds);
 	return c.json(toBookResponse(book), 200);
 };
 
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
 	const id = c.req.valid("param").id;
-	await deleteBook(c.var.db, id);
+	const { workId } = await deleteBook(c.var.db, id);
 	await publishAfterCommit(c, outcomeOf({ catalogBookIds: [id] }));
+	await forgetWorks(c, [workId]);
 	return c.body(null, 204);
 };
 

@@ -31,6 +31,7 @@ const listQuery = pageQuery.extend({
 		.optional()
 		.openapi({ param: { name: "author", in: "query" } }),
 	genre_id: idParam("genre_id", "query").optional(),
+	work_id: idParam("work_id", "query").optional(),
 	in_stock: booleanQuery.optional().openapi({ param: { name: "in_stock", in: "query" }, type: "boolean" }),
 });
 
@@ -43,7 +44,7 @@ export const list = createRoute({
 	summary: "Browse the catalog",
 	...publicCatalog(listQuery),
 	description:
-		"Ordered by id. `q` (1–200 characters) matches part of the title or author, `author` the whole author name; both ignore ASCII case, and `%` or `_` are plain characters. `in_stock` is on `available_quantity`.",
+		"Ordered by id. `q` (1–200 characters) matches part of the title or author, `author` the whole author name; both ignore ASCII case, and `%` or `_` are plain characters. `work_id`: the editions of that work. `in_stock` is on `available_quantity`.",
 	request: { query: listQuery },
 	responses: {
 		200: jsonResponse(pageSchema(BookSchema).openapi("BookPage"), "A page of books", cacheHeaders),
@@ -81,7 +82,10 @@ export const create = createRoute({
 		...errorResponses({
 			...adminErrors,
 			...bodyErrors,
-			404: { codes: ["GENRE_NOT_FOUND"], description: "No genre with this `genre_id`" },
+			404: {
+				codes: ["GENRE_NOT_FOUND", "WORK_NOT_FOUND"],
+				description: "No genre with this `genre_id`, or no work with this `work_id`",
+			},
 			409: { codes: ["BOOK_ISBN_CONFLICT"], description: "A book has this ISBN (either form)" },
 		}),
 	},
@@ -102,8 +106,8 @@ export const update = createRoute({
 			...adminErrors,
 			...bodyErrors,
 			404: {
-				codes: ["BOOK_NOT_FOUND", "GENRE_NOT_FOUND"],
-				description: "No such book, or no genre with this `genre_id`",
+				codes: ["BOOK_NOT_FOUND", "GENRE_NOT_FOUND", "WORK_NOT_FOUND"],
+				description: "No such book, no genre with this `genre_id`, or no work with this `work_id`",
 			},
 			409: { codes: ["BOOK_ISBN_CONFLICT"], description: "Another book has this ISBN (either form)" },
 		}),

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { ALLOCATIONS, type BookRow } from "../../db/schema.ts";
+import { ALLOCATIONS, type BookRow, FORMATS } from "../../db/schema.ts";
 import { normalizeIsbn } from "../../lib/isbn.ts";
 import { formatCents, priceInput, priceOutput } from "../../lib/money.ts";
 import { idField, timestamp } from "../../lib/openapi.ts";
@@ -17,6 +17,8 @@ export const BookSchema = z
 		description: z.string().nullable(),
 		genre_id: z.number().int().nullable(),
 		publish_date: z.string().nullable().openapi({ example: "2026-03-01", format: "date" }),
+		work_id: z.number().int().nullable().openapi({ description: "The work this book is an edition of" }),
+		format: z.enum(FORMATS),
 		stock_quantity: z.number().int(),
 		held_quantity: z.number().int().openapi({ description: "Copies held for readers in line (hold_queue)" }),
 		available_quantity: z
@@ -53,6 +55,8 @@ export const toBookResponse = (book: BookRow): BookResponse => ({
 	description: book.description,
 	genre_id: book.genreId,
 	publish_date: book.publishDate,
+	work_id: book.workId,
+	format: book.format,
 	stock_quantity: book.stockQuantity,
 	held_quantity: book.heldQuantity,
 	available_quantity: book.stockQuantity - book.heldQuantity,
@@ -100,6 +104,8 @@ const bookFields = {
 	description: multiLineText("description", { max: 10_000 }).nullish(),
 	genre_id: idField("genre_id").nullish(),
 	publish_date: z.iso.date("publish_date must be a valid YYYY-MM-DD date").nullish(),
+	work_id: idField("work_id").nullish(),
+	format: z.enum(FORMATS, { message: `format must be one of ${FORMATS.join(", ")}` }),
 	allocation: z.enum(ALLOCATIONS, { message: `allocation must be one of ${ALLOCATIONS.join(", ")}` }),
 	hold_hours: z
 		.number({ message: "hold_hours must be an integer from 1 to 168" })
@@ -117,6 +123,7 @@ export const BookCreate = z
 	.object({
 		...bookFields,
 		stock_quantity: stockQuantity("stock_quantity").default(0),
+		format: bookFields.format.default("other"),
 		allocation: bookFields.allocation.default("notify_all"),
 		hold_hours: bookFields.hold_hours.default(48),
 		wave_factor: bookFields.wave_factor.default(3),
@@ -133,6 +140,8 @@ export const BookPatch = z
 		description: bookFields.description,
 		genre_id: bookFields.genre_id,
 		publish_date: bookFields.publish_date,
+		work_id: bookFields.work_id,
+		format: bookFields.format.optional(),
 		allocation: bookFields.allocation.optional(),
 		hold_hours: bookFields.hold_hours.optional(),
 		wave_factor: bookFields.wave_factor.optional(),
@@ -141,5 +150,5 @@ export const BookPatch = z
 	})
 	.openapi("BookPatch", {
 		description:
-			"Any book field but stock_quantity; null clears an optional field. The allocation engine serves the book's line in the same transaction under the (new) policy: switching to `hold_queue` offers the available copies to the first in line at once.",
+			"Any book field but stock_quantity; null clears an optional field. The allocation engine serves the book's line in the same transaction under the (new) policy: switching to `hold_queue` offers the available copies to the first in line at once; a new `work_id` or `format` brings the work pre-bookings that accept it into its line.",
 	});

@@ -1,5 +1,5 @@
 import { and, eq, gt, or, type SQL, sql } from "drizzle-orm";
-import { type BookRow, books } from "../../db/schema.ts";
+import { type BookRow, books, genres } from "../../db/schema.ts";
 import { batch, constraintViolation, type Db } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { containsText } from "../../lib/sql.ts";
@@ -10,6 +10,7 @@ export interface BookFilters {
 	q?: string;
 	author?: string;
 	genreId?: number;
+	workId?: number;
 	inStock?: boolean;
 	afterId?: number;
 	limit: number;
@@ -25,6 +26,8 @@ export type BookValues = Partial<
 		| "description"
 		| "genreId"
 		| "publishDate"
+		| "workId"
+		| "format"
 		| "stockQuantity"
 		| "allocation"
 		| "holdHours"
@@ -36,14 +39,24 @@ export type BookValues = Partial<
 
 const bookNotFound = () => new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
 
-/** Constraint failures of a book write, as the client's fault (one round trip, no read beforehand). */
-function asBookWriteError(err: unknown): unknown {
+/**
+ * Constraint failures of a book write, as the client's fault (one round trip, no read beforehand). SQLite
+ * does not say which foreign key failed: only then (the write changed nothing) a read tells the genre from
+ * the work.
+ */
+async function asBookWriteError(db: Db, err: unknown, values: BookValues): Promise<unknown> {
 	const violation = constraintViolation(err);
 	if (violation?.kind === "unique" && violation.target.includes("isbn")) {
 		return new AppError("BOOK_ISBN_CONFLICT", "Another book has this ISBN", "isbn");
 	}
 	if (violation?.kind === "foreign_key") {
-		return new AppError("GENRE_NOT_FOUND", "No genre with this id", "genre_id");
+		const genreMissing =
+			typeof values.genreId === "number" &&
+			!(await db.select({ id: genres.id }).from(genres).where(eq(genres.id, values.genreId)).get());
+		if (genreMissing || typeof values.workId !== "number") {
+			return new AppError("GENRE_NOT_FOUND", "No genre with this id", "genre_id");
+		}
+		return new AppError("WORK_NOT_FOUND", "No work with this id", "work_id");
 	}
 	return err;
 }
@@ -54,6 +67,8 @@ export function listBooks(db: Db, filters: BookFilters) {
 		// Same expression as idx_books_author, so the index serves it.
 		filters.author ? sql`lower(${books.author}) = lower(${filters.author})` : undefined,
 		filters.genreId !== undefined ? eq(books.genreId, filters.genreId) : undefined,
+		// A work's editions, over idx_books_work.
+		filters.workId !== undefined ? eq(books.workId, filters.workId) : undefined,
 		// On available_quantity: a hold_queue book whose every copy is held is not in stock for a browser.
 		filters.inStock === undefined
 			? undefined
@@ -85,7 +100,7 @@ export async function createBook(
 		if (!book) throw new Error("the inserted book was not returned");
 		return book;
 	} catch (err) {
-		throw asBookWriteError(err);
+		throw await asBookWriteError(db, err, values);
 	}
 }
 
@@ -97,12 +112,16 @@ export async function updateBook(
 	db: Db,
 	id: number,
 	values: BookValues,
-): Promise<{ book: BookRow; outcome: Outcome }> {
-	if (Object.values(values).every((value) => value === undefined))
-		return { book: await getBook(db, id), outcome: NOTHING };
+): Promise<{ book: BookRow; outcome: Outcome; workIds: (number | null)[] }> {
+	if (Object.values(values).every((value) => value === undefined)) {
+		const book = await getBook(db, id);
+		return { book, outcome: NOTHING, workIds: [] };
+	}
 	const now = new Date().toISOString();
 	try {
-		const { updated, allocation, current } = await batch(db, {
+		const { previous, updated, allocation, current } = await batch(db, {
+			// The work it was an edition of (its cached entry changes too when the book moves).
+			previous: db.select({ workId: books.workId }).from(books).where(eq(books.id, id)),
 			updated: db
 				.update(books)
 				.set({ ...values, updatedAt: now })
@@ -113,13 +132,19 @@ export async function updateBook(
 		});
 		const book = current[0];
 		if (updated.length === 0 || !book) throw bookNotFound();
-		return { book, outcome: outcomeOf(allocation, { catalogBookIds: [id] }) };
+		return {
+			book,
+			outcome: outcomeOf(allocation, { catalogBookIds: [id] }),
+			workIds: [previous[0]?.workId ?? null, book.workId],
+		};
 	} catch (err) {
-		throw asBookWriteError(err);
+		throw await asBookWriteError(db, err, values);
 	}
 }
 
-export async function deleteBook(db: Db, id: number): Promise<void> {
-	const deleted = await db.delete(books).where(eq(books.id, id)).returning({ id: books.id });
-	if (deleted.length === 0) throw bookNotFound();
+/** Returns the work the book was an edition of (its cached entry lists the book). */
+export async function deleteBook(db: Db, id: number): Promise<{ workId: number | null }> {
+	const deleted = await db.delete(books).where(eq(books.id, id)).returning({ workId: books.workId });
+	if (!deleted[0]) throw bookNotFound();
+	return deleted[0];
 }

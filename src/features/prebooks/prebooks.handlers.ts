@@ -15,6 +15,7 @@ import type { PrebookView } from "./prebooks.schemas.ts";
 import {
 	LINE_CSV_COLUMNS,
 	lineCursor,
+	targetOf,
 	toCsvRecord,
 	toDemandItem,
 	toLineEntry,
@@ -36,7 +37,7 @@ import {
 } from "./prebooks.service.ts";
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
-	const { prebook, outcome } = await createPrebook(c.var.db, c.var.caller.id, c.req.valid("json").book_id);
+	const { prebook, outcome } = await createPrebook(c.var.db, c.var.caller.id, targetOf(c.req.valid("json")));
 	await publishAfterCommit(c, outcome);
 	return c.json(toPrebookResponse(prebook), 201);
 };
@@ -140,10 +141,11 @@ export const line: AppRouteHandler<typeof routes.line> = async (c) => {
 };
 
 export const guestCreate: AppRouteHandler<typeof routes.guestCreate> = async (c) => {
-	const { email, book_id } = c.req.valid("json");
+	const body = c.req.valid("json");
+	const { email } = body;
 	const { title, link } = await requestGuestPrebook(c.var.db, {
 		email,
-		bookId: book_id,
+		target: targetOf(body),
 		network: requestNetwork(c),
 		// An address without an account is written to in the language the asker's browser asks for.
 		locale: preferredLocale(c.req.header("Accept-Language")),

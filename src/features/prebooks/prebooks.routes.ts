@@ -36,9 +36,9 @@ export const create = createRoute({
 	method: "post",
 	path: "/prebooks",
 	tags: ["Pre-bookings"],
-	summary: "Pre-book an out-of-stock book",
+	summary: "Pre-book an out-of-stock book, or any edition of a work",
 	description:
-		"Only while the book has no available copy (`available_quantity` 0); one active (waiting or offered) pre-booking per book; at most 100 waiting per user. When copies come back the allocation engine serves the line under the book's policy: `notify_all` — the pre-booking becomes `notified`; `hold_queue` — the first servable readers in line are `offered` a held copy for `hold_hours`. Either way the reader is emailed once. A reader who cannot be told (address unverified, restock emails off) or is paused keeps their place but is passed over (`on_hold_reason`).",
+		"`{book_id}` pre-books one edition; `{work_id, formats?}` pre-books any edition of the work in an accepted format (default: every format its editions have) — the reader then waits in the line of each such edition and gets the first copy any of them offers (`book_id` is set to it). Only while the book (every accepted edition) has no available copy (`available_quantity` 0); one active (waiting or offered) pre-booking per book and per work, and a book pre-booking and a work pre-booking accepting that book are duplicates; at most 100 waiting per user. When copies come back the allocation engine serves the line under the book's policy: `notify_all` — the pre-booking becomes `notified`; `hold_queue` — the first servable readers in line are `offered` a held copy for `hold_hours`. Either way the reader is emailed once. A reader who cannot be told (address unverified, restock emails off) or is paused keeps their place but is passed over (`on_hold_reason`).",
 	...signedIn,
 	request: { body: jsonBody(PrebookCreate) },
 	responses: {
@@ -46,10 +46,13 @@ export const create = createRoute({
 		...errorResponses({
 			...userErrors,
 			...bodyErrors,
-			404: { codes: ["BOOK_NOT_FOUND"], description: "No such book (field `book_id`)" },
+			404: {
+				codes: ["BOOK_NOT_FOUND", "WORK_NOT_FOUND"],
+				description: "No such book or work (field `book_id` / `work_id`)",
+			},
 			409: {
 				codes: ["PREBOOK_BOOK_IN_STOCK", "PREBOOK_DUPLICATE", "PREBOOK_LIMIT_REACHED"],
-				description: "Checked in that order (field `book_id`)",
+				description: "Checked in that order (field `book_id` / `work_id`)",
 			},
 		}),
 	},
@@ -251,8 +254,14 @@ export const guestCreate = createRoute({
 		202: jsonResponse(GuestPrebookAccepted, "The confirmation email is on its way"),
 		...errorResponses({
 			...bodyErrors,
-			404: { codes: ["BOOK_NOT_FOUND"], description: "No such book (field `book_id`)" },
-			409: { codes: ["PREBOOK_BOOK_IN_STOCK"], description: "The book is in stock (field `book_id`)" },
+			404: {
+				codes: ["BOOK_NOT_FOUND", "WORK_NOT_FOUND"],
+				description: "No such book or work (field `book_id` / `work_id`)",
+			},
+			409: {
+				codes: ["PREBOOK_BOOK_IN_STOCK"],
+				description: "The book (an accepted edition of the work) is in stock (field `book_id` / `work_id`)",
+			},
 			429: {
 				codes: ["RATE_LIMITED"],
 				description:
@@ -281,7 +290,7 @@ export const guestConfirm = createRoute({
 				description:
 					"The link is unknown, used or expired, the address belongs to a registered account not verified yet, or the body is not valid JSON",
 			},
-			404: { codes: ["BOOK_NOT_FOUND"], description: "The book is gone" },
+			404: { codes: ["BOOK_NOT_FOUND", "WORK_NOT_FOUND"], description: "The book or work is gone" },
 			409: {
 				codes: ["PREBOOK_BOOK_IN_STOCK", "PREBOOK_DUPLICATE", "PREBOOK_LIMIT_REACHED"],
 				description:

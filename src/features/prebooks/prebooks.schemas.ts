@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { type Allocation, PREBOOK_STATUSES, type PrebookStatus } from "../../db/schema.ts";
+import { type Allocation, FORMATS, PREBOOK_STATUSES, type PrebookStatus } from "../../db/schema.ts";
 import { idField, timestamp } from "../../lib/openapi.ts";
-import { ON_HOLD_REASONS, type OnHoldReason } from "../allocation/line.ts";
+import { formatsOf, ON_HOLD_REASONS, type OnHoldReason } from "../allocation/line.ts";
 import { emailInput } from "../users/users.schemas.ts";
 import { estimateOf } from "./estimate.ts";
 
@@ -13,13 +13,25 @@ const onHoldReason = z.enum(ON_HOLD_REASONS).nullable().openapi({
 export const PrebookSchema = z
 	.object({
 		id: z.number().int(),
-		book_id: z.number().int(),
-		book_title: z.string(),
+		book_id: z.number().int().nullable().openapi({
+			description:
+				"The edition: a book pre-booking's book; a work pre-booking's is null while it waits, then the edition it was notified or offered",
+		}),
+		work_id: z
+			.number()
+			.int()
+			.nullable()
+			.openapi({ description: "A work pre-booking's work; null for a book pre-booking" }),
+		formats: z.array(z.enum(FORMATS)).nullable().openapi({
+			description:
+				"The formats a work pre-booking accepts (any edition of the work in one of them); null for a book pre-booking",
+		}),
+		book_title: z.string().openapi({ description: "The book's title (a work pre-booking: the work's)" }),
 		book_author: z.string(),
 		status: z.enum(PREBOOK_STATUSES),
 		position: z.number().int().nullable().openapi({
 			description:
-				"While `waiting` and not passed over: the place among the members of the book's line that are not passed over (1 = next); null otherwise",
+				"While `waiting` and not passed over: the place among the members of the book's line that are not passed over (1 = next; a work pre-booking: its best place over the editions it accepts); null otherwise",
 		}),
 		paused_until: timestamp.nullable().openapi({
 			description: "While paused: when the pause ends by itself (the place in line is kept)",
@@ -61,11 +73,14 @@ export type PrebookResponse = z.infer<typeof PrebookSchema>;
 
 export interface PrebookView {
 	id: number;
-	bookId: number;
+	bookId: number | null;
+	workId: number | null;
+	formatsMask: number | null;
 	bookTitle: string;
 	bookAuthor: string;
 	status: PrebookStatus;
-	allocation: Allocation;
+	/** The policy of its book (a waiting work pre-booking: of the first edition it accepts; null: none). */
+	allocation: Allocation | null;
 	/** `{active, passed_over}` members ahead, as SQLite's JSON; null when not waiting. */
 	aheadJson: string | null;
 	inboundJson: string;
@@ -105,7 +120,7 @@ function placeInLine(row: PrebookView): Pick<PrebookResponse, "position" | "esti
 		estimate: estimateOf({
 			now: new Date(),
 			status: row.status,
-			allocation: row.allocation,
+			allocation: row.allocation ?? "notify_all",
 			ahead,
 			inbound: Inbound.parse(JSON.parse(row.inboundJson)),
 			history: History.parse(JSON.parse(row.historyJson)),
@@ -124,6 +139,8 @@ const drawOf = (json: string | null) => {
 export const toPrebookResponse = (row: PrebookView): PrebookResponse => ({
 	id: row.id,
 	book_id: row.bookId,
+	work_id: row.workId,
+	formats: row.workId === null || row.formatsMask === null ? null : formatsOf(row.formatsMask),
 	book_title: row.bookTitle,
 	book_author: row.bookAuthor,
 	status: row.status,
@@ -160,11 +177,56 @@ export const PauseBody = z
 	})
 	.openapi("PreBookingPause");
 
-export const PrebookCreate = z.object({ book_id: idField("book_id") }).openapi("PreBookingCreate");
+const formatsField = z.array(z.enum(FORMATS)).min(1).max(FORMATS.length).openapi({
+	description: "With `work_id`: the formats accepted (default: every format the work's editions have)",
+});
+
+/** `{book_id}` or `{work_id, formats?}`: exactly one of the two ids (422 otherwise), `formats` only with a work. */
+const oneTarget = <T extends { book_id?: number; work_id?: number; formats?: unknown }>(
+	body: T,
+	ctx: z.RefinementCtx,
+) => {
+	if ((body.book_id === undefined) === (body.work_id === undefined)) {
+		ctx.addIssue({
+			code: "custom",
+			path: [body.book_id === undefined ? "book_id" : "work_id"],
+			message: "give either book_id or work_id (not both)",
+		});
+	} else if (body.formats !== undefined && body.work_id === undefined) {
+		ctx.addIssue({ code: "custom", path: ["formats"], message: "formats goes with work_id only" });
+	}
+};
+
+export const PrebookCreate = z
+	.object({
+		book_id: idField("book_id").optional(),
+		work_id: idField("work_id").optional(),
+		formats: formatsField.optional(),
+	})
+	.superRefine(oneTarget)
+	.openapi("PreBookingCreate", {
+		description: "A book (`book_id`) or a work (`work_id`, `formats?`): exactly one",
+	});
 
 export const GuestPrebookBody = z
-	.object({ email: emailInput, book_id: idField("book_id") })
+	.object({
+		email: emailInput,
+		book_id: idField("book_id").optional(),
+		work_id: idField("work_id").optional(),
+		formats: formatsField.optional(),
+	})
+	.superRefine(oneTarget)
 	.openapi("GuestPreBookingRequest");
+
+/** The target a validated body names. */
+export const targetOf = (body: {
+	book_id?: number;
+	work_id?: number;
+	formats?: (typeof FORMATS)[number][];
+}) =>
+	body.book_id !== undefined
+		? { bookId: body.book_id }
+		: { workId: body.work_id as number, ...(body.formats ? { formats: [...new Set(body.formats)] } : {}) };
 
 export const GuestPrebookAccepted = z
 	.object({ status: z.literal("confirmation_sent") })

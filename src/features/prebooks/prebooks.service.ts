@@ -1,26 +1,40 @@
 /**
  * Pre-bookings: the rules (API.md, Pre-bookings) on the caller's side, and the admin's view of the lines.
- *  1. a book can be pre-booked only while its available copies (`stock − held`) are 0;
- *  2. one active (waiting or offered) pre-booking per user and book (partial unique index
- *     uq_pre_bookings_user_book_active);
+ * A pre-booking names a book (an edition) or a work (any edition of an accepted format).
+ *  1. a book can be pre-booked only while its available copies (`stock − held`) are 0; a work only while
+ *     no accepted edition has any;
+ *  2. one active (waiting or offered) pre-booking per user and book, and per user and work (partial unique
+ *     indexes); a book pre-booking and a work pre-booking accepting that book are duplicates both ways,
+ *     decided inside the insert;
  *  3. at most 100 waiting pre-bookings per user.
  * Who gets the copies when they come back is decided by the allocation engine (features/allocation).
  */
-import { and, asc, count, desc, eq, gt, isNull, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, type SQL, sql } from "drizzle-orm";
 import {
 	type AllocationReason,
 	books,
 	emailTokens,
+	type Format,
 	type PrebookStatus,
 	preBookings,
 	users,
+	works,
 } from "../../db/schema.ts";
-import { batch, constraintViolation, type Db, namedGroup, rawQuery } from "../../lib/db.ts";
+import { batch, type Db, namedGroup, rawQuery } from "../../lib/db.ts";
 import { AppError, rateLimited } from "../../lib/errors.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
 import { hashToken, newSecretToken } from "../../lib/tokens.ts";
-import { allocateBook } from "../allocation/engine.ts";
-import { aheadInLine, aliases, onHoldReason, servable } from "../allocation/line.ts";
+import { allocate, linesOf } from "../allocation/engine.ts";
+import {
+	acceptsBook,
+	aheadInLine,
+	aliases,
+	formatBit,
+	lineParts,
+	maskOf,
+	onHoldReason,
+	servable,
+} from "../allocation/line.ts";
 import { type Outcome, outcomeOf } from "../allocation/outcome.ts";
 import { conversionRate as conversionRateOf } from "../insights/insights.schemas.ts";
 import { STORE_BOOK_ID } from "../insights/insights.service.ts";
@@ -42,8 +56,146 @@ import {
 export const MAX_WAITING_PER_USER = 100;
 
 const prebookNotFound = () => new AppError("PREBOOK_NOT_FOUND", "No pre-booking with this id", "id");
-const duplicate = () =>
-	new AppError("PREBOOK_DUPLICATE", "You already have an active pre-booking for this book", "book_id");
+const duplicate = (field: "book_id" | "work_id" = "book_id") =>
+	new AppError(
+		"PREBOOK_DUPLICATE",
+		field === "book_id"
+			? "You already have an active pre-booking for this book (or for its work, in this format)"
+			: "You already have an active pre-booking for this work or for one of the editions you accept",
+		field,
+	);
+const inStock = (field: "book_id" | "work_id") =>
+	new AppError(
+		"PREBOOK_BOOK_IN_STOCK",
+		field === "book_id"
+			? "This book is in stock: buy it instead"
+			: "An edition of this work you accept is in stock: buy it instead",
+		field,
+	);
+const workNotFound = () => new AppError("WORK_NOT_FOUND", "No work with this id", "work_id");
+const limitReached = (field: "book_id" | "work_id") =>
+	new AppError(
+		"PREBOOK_LIMIT_REACHED",
+		`You already have ${MAX_WAITING_PER_USER} waiting pre-bookings`,
+		field,
+	);
+
+/** A work pre-booking without `formats` takes its editions' formats: a work without editions needs them. */
+const noFormats = () => {
+	const detail = "This work has no editions yet: name the formats you accept";
+	return new AppError("VALIDATION_ERROR", detail, "formats", { errors: [{ field: "formats", detail }] });
+};
+
+/** What a pre-booking names: one edition, or a work and the formats accepted (default: its editions'). */
+export type PrebookTarget = { bookId: number } | { workId: number; formats?: readonly Format[] };
+
+/**
+ * The edition a pre-booking's view shows: its book, or for a work pre-booking still without one, the first
+ * edition it accepts (its policy, supply and history stand for the work's: on_hold_reason, estimate).
+ */
+const viewedBook = sql`coalesce(${preBookings.bookId}, (SELECT min(e.id) FROM books AS e
+	WHERE ${acceptsBook(sql.raw("pre_bookings"), sql.raw("e"))}))`;
+
+/** The bit mask of a work's editions' formats (the default of `formats`), as SQL. */
+const formatsOfEditions = (workId: SQL | number) => sql`(SELECT coalesce(sum(bit), 0) FROM (
+	SELECT DISTINCT ${formatBit(sql.raw("e"))} AS bit FROM books AS e WHERE e.work_id = ${workId}))`;
+
+/** A target as SQL values (the guest confirmation reads them from its link inside the batch). */
+type TargetSql = { bookId: SQL } | { workId: SQL; mask: SQL };
+
+const targetSql = (target: PrebookTarget): TargetSql =>
+	"bookId" in target
+		? { bookId: sql`${target.bookId}` }
+		: {
+				workId: sql`${target.workId}`,
+				mask: target.formats ? sql`${maskOf(target.formats)}` : formatsOfEditions(sql`w.id`),
+			};
+
+/**
+ * The INSERT … SELECT of a pre-booking for user `user` (SQL naming the user row `u`, with its conditions in
+ * `userWhere`): every rule is a condition of the statement, so a restock or a duplicate committing between
+ * a read and the write can never slip past. Rule 1 (nothing available), rule 2 across books and works (the
+ * partial unique indexes keep each kind unique; the NOT EXISTS keep a book and a work accepting it apart),
+ * rule 3 (the limit).
+ */
+function insertPrebook(target: TargetSql, userWhere: SQL, now: string) {
+	const underLimit = sql`(SELECT count(*) FROM pre_bookings WHERE user_id = u.id AND status = 'waiting')
+		< ${MAX_WAITING_PER_USER}`;
+	if ("bookId" in target) {
+		return sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
+			SELECT u.id, b.id, 'waiting', ${now} FROM users AS u JOIN books AS b ON b.id = ${target.bookId}
+			WHERE ${userWhere} AND b.stock_quantity - b.held_quantity = 0 AND ${underLimit}
+				AND NOT EXISTS (SELECT 1 FROM pre_bookings AS wp
+					WHERE wp.user_id = u.id AND wp.work_id = b.work_id AND wp.status IN ('waiting', 'offered')
+						AND (wp.formats_mask & ${formatBit(sql.raw("b"))}) <> 0)
+			ON CONFLICT DO NOTHING
+			RETURNING id`;
+	}
+	return sql`INSERT INTO pre_bookings (user_id, work_id, formats_mask, status, created_at)
+		SELECT u.id, w.id, m.mask, 'waiting', ${now}
+		FROM users AS u JOIN works AS w ON w.id = ${target.workId} JOIN (SELECT ${target.mask} AS mask FROM works AS w
+			WHERE w.id = ${target.workId}) AS m
+		WHERE ${userWhere} AND m.mask > 0 AND ${underLimit}
+			AND NOT EXISTS (SELECT 1 FROM books AS e WHERE e.work_id = w.id AND e.stock_quantity > e.held_quantity
+				AND (m.mask & ${formatBit(sql.raw("e"))}) <> 0)
+			AND NOT EXISTS (SELECT 1 FROM pre_bookings AS bp JOIN books AS e ON e.id = bp.book_id
+				WHERE bp.user_id = u.id AND bp.status IN ('waiting', 'offered') AND e.work_id = w.id
+					AND (m.mask & ${formatBit(sql.raw("e"))}) <> 0)
+		ON CONFLICT DO NOTHING
+		RETURNING id`;
+}
+
+/**
+ * Why `insertPrebook` added nothing, read in the same transaction (the contract's precedence: unknown
+ * book or work, in stock, duplicate, limit), as SQL over user `u`.
+ */
+function diagnosePrebook(target: TargetSql, user: SQL) {
+	const waiting = sql`(SELECT count(*) FROM pre_bookings WHERE user_id = ${user} AND status = 'waiting')`;
+	if ("bookId" in target) {
+		return rawQuery<{ found: number; available: number; active: number; waiting: number; mask: number }>(sql`
+			SELECT 1 AS found, b.stock_quantity - b.held_quantity AS available, 1 AS mask,
+				EXISTS (SELECT 1 FROM pre_bookings AS o WHERE o.user_id = ${user} AND o.status IN ('waiting', 'offered')
+					AND (o.book_id = b.id OR (o.work_id = b.work_id AND (o.formats_mask & ${formatBit(sql.raw("b"))}) <> 0))) AS active,
+				${waiting} AS waiting
+			FROM books AS b WHERE b.id = ${target.bookId}`);
+	}
+	return rawQuery<{ found: number; available: number; active: number; waiting: number; mask: number }>(sql`
+		SELECT 1 AS found, m.mask AS mask,
+			(SELECT count(*) FROM books AS e WHERE e.work_id = w.id AND e.stock_quantity > e.held_quantity
+				AND (m.mask & ${formatBit(sql.raw("e"))}) <> 0) AS available,
+			(EXISTS (SELECT 1 FROM pre_bookings AS o WHERE o.user_id = ${user} AND o.work_id = w.id
+					AND o.status IN ('waiting', 'offered'))
+				OR EXISTS (SELECT 1 FROM pre_bookings AS bp JOIN books AS e ON e.id = bp.book_id
+					WHERE bp.user_id = ${user} AND bp.status IN ('waiting', 'offered') AND e.work_id = w.id
+						AND (m.mask & ${formatBit(sql.raw("e"))}) <> 0)) AS active,
+			${waiting} AS waiting
+		FROM works AS w JOIN (SELECT ${target.mask} AS mask FROM works AS w WHERE w.id = ${target.workId}) AS m
+		WHERE w.id = ${target.workId}`);
+}
+
+/** The refusal a diagnosis names (an empty diagnosis: the book or work does not exist). */
+function refusalOf(
+	target: PrebookTarget,
+	state: { available: number; active: number; waiting: number; mask: number } | undefined,
+): AppError {
+	const field = "bookId" in target ? "book_id" : "work_id";
+	if (!state) {
+		return "bookId" in target
+			? new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id")
+			: workNotFound();
+	}
+	if (state.mask === 0) return noFormats();
+	if (state.available > 0) return inStock(field);
+	if (state.active) return duplicate(field);
+	if (state.waiting >= MAX_WAITING_PER_USER) return limitReached(field);
+	return duplicate(field);
+}
+
+/** The caller's pre-booking of `target` that the insert just made (the newest active one). */
+const newestOf = (target: PrebookTarget) =>
+	"bookId" in target
+		? and(eq(preBookings.bookId, target.bookId), sql`${preBookings.workId} IS NULL`)
+		: and(eq(preBookings.workId, target.workId), sql`${preBookings.bookId} IS NULL`);
 
 /** Column references of `pre_bookings`, `users` and `books` as the views below join them. */
 const lineRow = aliases("pre_bookings", "users", "books");
@@ -57,22 +209,25 @@ const prebookViews = (db: Db, now = new Date().toISOString()) =>
 		.select({
 			id: preBookings.id,
 			bookId: preBookings.bookId,
-			bookTitle: books.title,
-			bookAuthor: books.author,
+			workId: preBookings.workId,
+			formatsMask: preBookings.formatsMask,
+			// A work pre-booking is titled by its work (API.md).
+			bookTitle: sql<string>`coalesce(${works.title}, ${books.title}, '')`,
+			bookAuthor: sql<string>`coalesce(${works.author}, ${books.author}, '')`,
 			status: preBookings.status,
 			allocation: books.allocation,
 			aheadJson: aheadInLine(lineRow, now),
 			// The book's pending supply, restocks of the last 365 days and offers (rule 12's inputs).
 			inboundJson: sql<string>`(SELECT json_group_array(json_array(i.quantity, i.expected_at))
 				FROM (SELECT quantity, expected_at FROM inbound_shipments
-					WHERE book_id = ${preBookings.bookId} AND received_at IS NULL ORDER BY expected_at) AS i)`,
+					WHERE book_id = ${books.id} AND received_at IS NULL ORDER BY expected_at) AS i)`,
 			historyJson: sql<string>`(SELECT json_object('n', count(*), 'first', min(created_at), 'last', max(created_at),
 					'copies', coalesce(sum(quantity_after - quantity_before), 0))
-				FROM restocks WHERE book_id = ${preBookings.bookId} AND reason = 'restock'
+				FROM restocks WHERE book_id = ${books.id} AND reason = 'restock'
 					AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '-365 days'))`,
 			offersJson: sql<string>`(SELECT json_object('offers', count(*), 'bought', coalesce(sum(o.status = 'fulfilled'), 0))
 				FROM offer_rounds AS r JOIN pre_bookings AS o ON o.offer_round_id = r.id
-				WHERE r.book_id = ${preBookings.bookId})`,
+				WHERE r.book_id = ${books.id})`,
 			pausedUntil: sql<
 				string | null
 			>`CASE WHEN ${preBookings.pausedUntil} > ${now} THEN ${preBookings.pausedUntil} END`,
@@ -90,50 +245,38 @@ const prebookViews = (db: Db, now = new Date().toISOString()) =>
 			cancelledAt: preBookings.cancelledAt,
 		})
 		.from(preBookings)
-		.innerJoin(books, eq(books.id, preBookings.bookId))
+		.leftJoin(books, sql`${books.id} = ${viewedBook}`)
+		.leftJoin(works, eq(works.id, preBookings.workId))
 		.innerJoin(users, eq(users.id, preBookings.userId))
 		.$dynamic();
 
 /**
- * One round trip. Rules 1 and 3 are conditions of the INSERT itself, so a restock committing between a
- * read and the write can never leave a waiting row on a book with available copies; rule 2 is the unique
- * index. When the INSERT adds nothing, the diagnostic SELECT (same transaction, same view) says which
- * rule refused, in the contract's precedence: unknown book, in stock, duplicate, limit.
+ * One round trip. Every rule is a condition of the INSERT itself (`insertPrebook`), so a restock
+ * committing between a read and the write can never leave a waiting row beside available copies, nor two
+ * parallel requests make duplicates. When the INSERT adds nothing, the diagnostic SELECT (same transaction,
+ * same view) says which rule refused, in the contract's precedence: unknown book or work, in stock,
+ * duplicate, limit.
  */
 export async function createPrebook(
 	db: Db,
 	userId: number,
-	bookId: number,
+	target: PrebookTarget,
 ): Promise<{ prebook: PrebookView; outcome: Outcome }> {
 	const now = new Date().toISOString();
-	const demand = demandAlertWatch(sql`SELECT ${bookId}`);
+	// A book's line grows by one (a work pre-booking waits in no book's count until it is given an edition).
+	const demand = demandAlertWatch(
+		"bookId" in target ? sql`SELECT ${target.bookId}` : sql`SELECT NULL WHERE 0`,
+	);
 	const { demandBefore, inserted, created, diagnosis, demandAfter } = await batch(db, {
-		// The line grows by one: the demand alert's trigger may record a crossing (webhook-events.ts).
+		// The demand alert's trigger may record a crossing (webhook-events.ts).
 		demandBefore: demand.before,
-		inserted: rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
-			SELECT ${userId}, id, 'waiting', ${now} FROM books
-			WHERE id = ${bookId} AND stock_quantity - held_quantity = 0
-				AND (SELECT count(*) FROM pre_bookings WHERE user_id = ${userId} AND status = 'waiting')
-					< ${MAX_WAITING_PER_USER}
-			RETURNING id`),
+		inserted: rawQuery<{ id: number }>(insertPrebook(targetSql(target), sql`u.id = ${userId}`, now)),
 		created: prebookViews(db)
-			.where(and(eq(preBookings.userId, userId), eq(preBookings.bookId, bookId)))
+			.where(and(eq(preBookings.userId, userId), newestOf(target), eq(preBookings.status, "waiting")))
 			.orderBy(desc(preBookings.id))
 			.limit(1),
-		// When nothing was inserted: which rule refused.
-		diagnosis: db
-			.select({
-				availableQuantity: sql<number>`${books.stockQuantity} - ${books.heldQuantity}`,
-				hasActive: sql<number>`EXISTS (SELECT 1 FROM pre_bookings
-					WHERE user_id = ${userId} AND book_id = ${bookId} AND status IN ('waiting', 'offered'))`,
-				waiting: sql<number>`(SELECT count(*) FROM pre_bookings WHERE user_id = ${userId} AND status = 'waiting')`,
-			})
-			.from(books)
-			.where(eq(books.id, bookId)),
+		diagnosis: diagnosePrebook(targetSql(target), sql`${userId}`),
 		demandAfter: demand.after,
-	}).catch((err: unknown) => {
-		if (constraintViolation(err)?.kind === "unique") throw duplicate();
-		throw err;
 	});
 	if (inserted.length > 0 && created[0]) {
 		return {
@@ -141,20 +284,7 @@ export async function createPrebook(
 			outcome: outcomeOf({ webhookEventIds: crossedEvents(demandBefore, demandAfter) }),
 		};
 	}
-	const book = diagnosis[0];
-	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
-	if (book.availableQuantity > 0) {
-		throw new AppError("PREBOOK_BOOK_IN_STOCK", "This book is in stock: buy it instead", "book_id");
-	}
-	if (book.hasActive) throw duplicate();
-	if (book.waiting >= MAX_WAITING_PER_USER) {
-		throw new AppError(
-			"PREBOOK_LIMIT_REACHED",
-			`You already have ${MAX_WAITING_PER_USER} waiting pre-bookings`,
-			"book_id",
-		);
-	}
-	throw new Error("pre-booking insert refused for no known reason");
+	throw refusalOf(target, diagnosis[0]);
 }
 
 export function listPrebooks(
@@ -181,9 +311,12 @@ export async function getPrebook(db: Db, userId: number, id: number): Promise<Pr
 	return row;
 }
 
-/** The engine for the line of the caller's pre-booking `id` (its book, named inside the batch). */
+/**
+ * The engine for the lines of the caller's pre-booking `id`, named inside the batch: its book's, or for a
+ * waiting work pre-booking every edition it accepts.
+ */
 const allocateLineOf = (userId: number, id: number, reason: AllocationReason, now: string) =>
-	allocateBook(sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`, reason, now);
+	allocate(linesOf(sql`SELECT id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`), reason, now);
 
 /**
  * The statements that cancel a user's active pre-booking and run the engine for its book (a held copy
@@ -309,7 +442,9 @@ export async function passOffer(
 		passedEvent: prebookPassedEvent(passing, now, pausedUntil),
 		passed: rawQuery<{ id: number }>(sql`UPDATE pre_bookings
 			SET status = 'waiting', passes_left = passes_left - 1, paused_until = ${pausedUntil},
-				offered_at = NULL, hold_expires_at = NULL, offer_round_id = NULL
+				offered_at = NULL, hold_expires_at = NULL, offer_round_id = NULL,
+				-- A work pre-booking waits again for any edition it accepts (the passed one included).
+				book_id = CASE WHEN work_id IS NULL THEN book_id END
 			WHERE id IN (${passing})
 			RETURNING id`),
 		allocation: allocateLineOf(userId, id, "pass", now),
@@ -342,9 +477,12 @@ export async function passOffer(
 
 /**
  * Books by number of waiting pre-bookings, most first, with the buy signal (API.md, the demand report).
- * One statement: the ranking walks idx_pre_bookings_book_waiting_line grouped by book and keeps the top
- * `limit`; only those books then read their offers, pending inbound supply and the last 365 days of their
- * daily insight counters (a row per day at most), and the store's counters are read once.
+ * A book's count is its line's: its own waiting pre-bookings plus the waiting work pre-bookings that accept
+ * it — a work pre-booking counts once for each edition it accepts (it would take a copy of any of them).
+ * One statement: the ranking walks the two line indexes (the work part named: without statistics the
+ * planner would read every work pre-booking, closed ones included) and keeps the top `limit`; only those
+ * books then read their offers, pending inbound supply and the last 365 days of their daily insight
+ * counters (a row per day at most), and the store's counters are read once.
  */
 export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]> {
 	const since = new Date(Date.now() - (CONVERSION_WINDOW_DAYS - 1) * 24 * 60 * 60 * 1000)
@@ -375,10 +513,14 @@ export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]
 					WHERE book_id = b.id AND received_at IS NULL) AS inbound_quantity,
 				${told(sql`b.id`)} AS told, ${bought(sql`b.id`)} AS bought,
 				store.told AS store_told, store.bought AS store_bought
-			FROM (SELECT book_id, count(*) AS waiting_count FROM pre_bookings
-					WHERE status = 'waiting' AND book_id IS NOT NULL
-					-- Grouping by the indexed column walks the partial index in order (no temporary B-tree).
-					GROUP BY book_id ORDER BY waiting_count DESC, book_id LIMIT ${limit}) AS top
+			FROM (SELECT line_book AS book_id, count(*) AS waiting_count FROM (
+					SELECT p.book_id AS line_book FROM pre_bookings AS p
+					WHERE p.status = 'waiting' AND p.book_id IS NOT NULL
+					UNION ALL
+					SELECT e.id FROM pre_bookings AS p INDEXED BY idx_pre_bookings_work_waiting_line
+						JOIN books AS e ON ${acceptsBook(sql.raw("p"), sql.raw("e"))}
+					WHERE p.status = 'waiting' AND p.book_id IS NULL)
+					GROUP BY line_book ORDER BY waiting_count DESC, line_book LIMIT ${limit}) AS top
 				JOIN books AS b ON b.id = top.book_id
 				CROSS JOIN (SELECT ${told(store)} AS told, ${bought(store)} AS bought) AS store
 			ORDER BY top.waiting_count DESC, b.id`),
@@ -412,8 +554,10 @@ export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]
 
 /**
  * A page of a book's whole line (every status unless filtered), in line order (`created_at`, `id`), with
- * each waiting row's position. One round trip: the page, the number of waiting rows before it (so
- * positions are a running count, not a count per row), and the book's existence.
+ * each waiting row's position: the book's own pre-bookings and the work pre-bookings that accept it (those
+ * still without an edition; one given this edition is the book's own from then on). One round trip: the
+ * page (each part a walk of its index that stops at the page size), the number of servable waiting members
+ * before it (so positions are a running count, not a count per row), and the book's existence.
  */
 export async function bookLine(
 	db: Db,
@@ -421,51 +565,31 @@ export async function bookLine(
 	query: { status?: PrebookStatus; after?: { at: string; id: number }; limit: number },
 ): Promise<LineEntryView[]> {
 	const now = new Date().toISOString();
-	const after: SQL | undefined = query.after
-		? sql`(${preBookings.createdAt}, ${preBookings.id}) > (${query.after.at}, ${query.after.id})`
-		: undefined;
+	const row = aliases("p", "u", "b");
+	const status = query.status ? sql`AND p.status = ${query.status}` : sql``;
+	const after = query.after ? sql`AND (p.created_at, p.id) > (${query.after.at}, ${query.after.id})` : sql``;
+	const page = (member: SQL) => sql`SELECT * FROM (
+		SELECT p.id AS id, p.user_id AS userId, u.email AS email, p.status AS status,
+			${onHoldReason(row, now)} AS onHoldReason, p.created_at AS createdAt, p.notified_at AS notifiedAt,
+			p.offered_at AS offeredAt, p.hold_expires_at AS holdExpiresAt, p.fulfilled_at AS fulfilledAt
+		FROM books AS b NOT INDEXED CROSS JOIN pre_bookings AS p JOIN users AS u ON u.id = p.user_id
+		WHERE b.id = ${bookId} AND ${member} ${status} ${after}
+		ORDER BY p.created_at, p.id LIMIT ${query.limit + 1})`;
+	const [waitingOwn, waitingOfWork] = lineParts(sql.raw("p"), sql.raw("b"));
+	const aheadOf = (member: SQL) => sql`(SELECT count(*)
+		FROM books AS b NOT INDEXED CROSS JOIN pre_bookings AS p JOIN users AS u ON u.id = p.user_id
+		WHERE b.id = ${bookId} AND ${member} AND ${servable(row, now)}
+			AND ${query.after ? sql`(p.created_at, p.id) <= (${query.after.at}, ${query.after.id})` : sql`0`})`;
 	const { rows, ahead, book } = await batch(db, {
-		rows: db
-			.select({
-				id: preBookings.id,
-				userId: preBookings.userId,
-				email: users.email,
-				status: preBookings.status,
-				onHoldReason: onHoldReason(lineRow, now),
-				createdAt: preBookings.createdAt,
-				notifiedAt: preBookings.notifiedAt,
-				offeredAt: preBookings.offeredAt,
-				holdExpiresAt: preBookings.holdExpiresAt,
-				fulfilledAt: preBookings.fulfilledAt,
-			})
-			.from(preBookings)
-			.innerJoin(users, eq(users.id, preBookings.userId))
-			.innerJoin(books, eq(books.id, preBookings.bookId))
-			.where(
-				and(
-					eq(preBookings.bookId, bookId),
-					query.status ? eq(preBookings.status, query.status) : undefined,
-					after,
-				),
-			)
-			.orderBy(asc(preBookings.createdAt), asc(preBookings.id))
-			.limit(query.limit + 1),
+		rows: rawQuery<Omit<LineEntryView, "position">>(sql`SELECT * FROM (
+				${page(sql`p.book_id = b.id`)}
+				UNION ALL
+				${page(sql`p.work_id = b.work_id AND p.book_id IS NULL AND (p.formats_mask & ${formatBit(sql.raw("b"))}) <> 0`)})
+			ORDER BY createdAt, id LIMIT ${query.limit + 1}`),
 		// The members not passed over before this page: positions continue from there.
-		ahead: db
-			.select({ servable: count() })
-			.from(preBookings)
-			.innerJoin(users, eq(users.id, preBookings.userId))
-			.innerJoin(books, eq(books.id, preBookings.bookId))
-			.where(
-				and(
-					eq(preBookings.bookId, bookId),
-					eq(preBookings.status, "waiting"),
-					sql`${servable(lineRow, now)}`,
-					query.after
-						? sql`(${preBookings.createdAt}, ${preBookings.id}) <= (${query.after.at}, ${query.after.id})`
-						: sql`0`,
-				),
-			),
+		ahead: rawQuery<{ servable: number }>(
+			sql`SELECT ${aheadOf(waitingOwn)} + ${aheadOf(waitingOfWork)} AS servable`,
+		),
 		book: db.select({ allocation: books.allocation }).from(books).where(eq(books.id, bookId)),
 	});
 	if (!book[0]) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
@@ -507,7 +631,7 @@ export interface GuestLinkRequest {
 export async function requestGuestPrebook(
 	db: Db,
 	/** `locale`: the asking request's language, used when the address has no account. */
-	request: { email: string; bookId: number; network: string; locale: string },
+	request: { email: string; target: PrebookTarget; network: string; locale: string },
 ): Promise<GuestLinkRequest> {
 	const token = newSecretToken();
 	const now = new Date();
@@ -518,49 +642,82 @@ export async function requestGuestPrebook(
 	// A request without a usable client address counts in one shared "" bucket: never unlimited.
 	const fromNetwork = sql`email_tokens WHERE network = ${request.network} AND purpose = 'guest_prebook'
 		AND created_at > ${hourAgo}`;
+	const { target } = request;
+	const limits = sql`(SELECT count(*) FROM ${fromNetwork}) < ${GUEST_LINKS_PER_NETWORK_PER_HOUR}
+		AND ${toAddressSince(hourAgo)} < ${GUEST_LINKS_PER_ADDRESS_PER_HOUR}
+		AND ${toAddressSince(dayAgo)} < ${GUEST_LINKS_PER_ADDRESS_PER_DAY}`;
+	const link = sql`${await hashToken(token)}, 'guest_prebook', ${request.email}`;
+	const times = sql`${request.network}, ${now.toISOString()}, ${new Date(now.getTime() + GUEST_LINK_TTL_MS).toISOString()}`;
+	// The formats are resolved when the link is confirmed (the work's editions of that moment by default).
+	const mask = "bookId" in target || !target.formats ? null : maskOf(target.formats);
+	// The address's account speaks for its reader when there is one; else the asker's language, UTC.
+	const locale = sql`coalesce((SELECT locale FROM users WHERE email = ${request.email}), ${request.locale})`;
+	const timeZone = sql`coalesce((SELECT time_zone FROM users WHERE email = ${request.email}), 'UTC')`;
 	const { issued, diagnosis } = await batch(db, {
 		// In the language of the address's account when it has one (its preferences), else the asker's.
-		issued: rawQuery<{ locale: string; expires_at: string }>(sql`INSERT INTO email_tokens
-				(token_hash, purpose, email, book_id, network, locale, created_at, expires_at)
-			SELECT ${await hashToken(token)}, 'guest_prebook', ${request.email}, id, ${request.network},
-				coalesce((SELECT locale FROM users WHERE email = ${request.email}), ${request.locale}),
-				${now.toISOString()}, ${new Date(now.getTime() + GUEST_LINK_TTL_MS).toISOString()}
-			FROM books WHERE id = ${request.bookId} AND stock_quantity - held_quantity = 0
-				AND (SELECT count(*) FROM ${fromNetwork}) < ${GUEST_LINKS_PER_NETWORK_PER_HOUR}
-				AND ${toAddressSince(hourAgo)} < ${GUEST_LINKS_PER_ADDRESS_PER_HOUR}
-				AND ${toAddressSince(dayAgo)} < ${GUEST_LINKS_PER_ADDRESS_PER_DAY}
-			RETURNING locale, expires_at`),
-		// Which rule refused (same transaction): the book's, then the network's; else the address's.
-		diagnosis: db
-			.select({
-				title: books.title,
-				availableQuantity: sql<number>`${books.stockQuantity} - ${books.heldQuantity}`,
-				fromNetwork: sql<number>`(SELECT count(*) FROM ${fromNetwork})`,
-				oldestFromNetwork: sql<string | null>`(SELECT min(created_at) FROM ${fromNetwork})`,
-				timeZone: sql<string>`coalesce((SELECT time_zone FROM users WHERE email = ${request.email}), 'UTC')`,
-			})
-			.from(books)
-			.where(eq(books.id, request.bookId)),
+		issued: rawQuery<{ locale: string; expires_at: string }>(
+			"bookId" in target
+				? sql`INSERT INTO email_tokens
+						(token_hash, purpose, email, book_id, network, created_at, expires_at, locale)
+					SELECT ${link}, id, ${times}, ${locale}
+					FROM books WHERE id = ${target.bookId} AND stock_quantity - held_quantity = 0 AND ${limits}
+					RETURNING locale, expires_at`
+				: sql`INSERT INTO email_tokens
+						(token_hash, purpose, email, work_id, formats_mask, network, created_at, expires_at, locale)
+					SELECT ${link}, w.id, ${mask}, ${times}, ${locale}
+					FROM works AS w WHERE w.id = ${target.workId} AND ${limits}
+						AND coalesce(${mask}, ${formatsOfEditions(sql`w.id`)}) > 0
+						AND NOT EXISTS (SELECT 1 FROM books AS e WHERE e.work_id = w.id
+							AND e.stock_quantity > e.held_quantity
+							AND (coalesce(${mask}, ${formatsOfEditions(sql`w.id`)}) & ${formatBit(sql.raw("e"))}) <> 0)
+					RETURNING locale, expires_at`,
+		),
+		// Which rule refused (same transaction): the book's or work's, then the network's; else the address's.
+		diagnosis: rawQuery<{
+			title: string;
+			available: number;
+			no_formats: number;
+			from_network: number;
+			oldest: string | null;
+			time_zone: string;
+		}>(
+			"bookId" in target
+				? sql`SELECT title, stock_quantity - held_quantity AS available, 0 AS no_formats,
+						(SELECT count(*) FROM ${fromNetwork}) AS from_network,
+						(SELECT min(created_at) FROM ${fromNetwork}) AS oldest, ${timeZone} AS time_zone
+					FROM books WHERE id = ${target.bookId}`
+				: sql`SELECT w.title, (SELECT count(*) FROM books AS e WHERE e.work_id = w.id
+							AND e.stock_quantity > e.held_quantity
+							AND (coalesce(${mask}, ${formatsOfEditions(sql`w.id`)}) & ${formatBit(sql.raw("e"))}) <> 0) AS available,
+						coalesce(${mask}, ${formatsOfEditions(sql`w.id`)}) = 0 AS no_formats,
+						(SELECT count(*) FROM ${fromNetwork}) AS from_network,
+						(SELECT min(created_at) FROM ${fromNetwork}) AS oldest, ${timeZone} AS time_zone
+					FROM works AS w WHERE w.id = ${target.workId}`,
+		),
 	});
-	const book = diagnosis[0];
-	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
-	if (book.availableQuantity > 0) {
-		throw new AppError("PREBOOK_BOOK_IN_STOCK", "This book is in stock: buy it instead", "book_id");
+	const field = "bookId" in target ? "book_id" : "work_id";
+	const found = diagnosis[0];
+	if (!found) {
+		throw "bookId" in target
+			? new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id")
+			: workNotFound();
 	}
-	const link = issued[0];
-	if (link) {
-		const reader = { locale: link.locale, timeZone: book.timeZone };
-		return { title: book.title, link: { token, expiresAt: link.expires_at, reader } };
+	if (found.available > 0) throw inStock(field);
+	if (found.no_formats) throw noFormats();
+	const issuedLink = issued[0];
+	if (issuedLink) {
+		const reader = { locale: issuedLink.locale, timeZone: found.time_zone };
+		return { title: found.title, link: { token, expiresAt: issuedLink.expires_at, reader } };
 	}
-	if (book.fromNetwork >= GUEST_LINKS_PER_NETWORK_PER_HOUR) {
-		const oldest = book.oldestFromNetwork ? Date.parse(book.oldestFromNetwork) : now.getTime();
+	if (found.from_network >= GUEST_LINKS_PER_NETWORK_PER_HOUR) {
+		const oldest = found.oldest ? Date.parse(found.oldest) : now.getTime();
 		throw rateLimited(
 			"Too many confirmation emails from here; try again later",
 			oldest + HOUR_MS,
 			now.getTime(),
 		);
 	}
-	return { title: book.title, link: null };
+	return { title: found.title, link: null };
 }
 
 /**
@@ -586,52 +743,61 @@ export async function confirmGuestPrebook(
 	const tokenHash = await hashToken(token);
 	const unused = sql`token_hash = ${tokenHash} AND purpose = 'guest_prebook' AND expires_at > ${now}
 		AND used_at IS NULL`;
-	const link = sql`SELECT email, book_id, locale FROM email_tokens WHERE ${unused}`;
+	const link = sql`SELECT email, book_id, work_id, formats_mask, locale FROM email_tokens WHERE ${unused}`;
 	const owner = sql`(SELECT id FROM users WHERE email = (SELECT email FROM (${link})))`;
 	const bookOfLink = sql`(SELECT book_id FROM (${link}))`;
-	// The link's book, used or not (it is spent before `after` reads).
+	const workOfLink = sql`(SELECT work_id FROM (${link}))`;
+	// A link names a book or a work: the other target is NULL, and its statements match nothing.
+	const bookTarget: TargetSql = { bookId: bookOfLink };
+	const workTarget: TargetSql = {
+		workId: workOfLink,
+		mask: sql`coalesce((SELECT formats_mask FROM (${link})), ${formatsOfEditions(sql`w.id`)})`,
+	};
+	const trusted = sql`u.id = ${owner} AND u.is_active = 1 AND u.email_verified = 1`;
+	// The link's book, used or not (it is spent before `after` reads); a work's link grows no book's count.
 	const demand = demandAlertWatch(
 		sql`SELECT book_id FROM email_tokens WHERE token_hash = ${tokenHash} AND purpose = 'guest_prebook'`,
 	);
-	const { demandBefore, inserted, created, diagnosis, demandAfter } = await batch(db, {
-		// The line grows by one: the demand alert's trigger may record a crossing (webhook-events.ts).
-		demandBefore: demand.before,
-		guestAccount: rawQuery(sql`INSERT INTO users
+	const { demandBefore, insertedBook, insertedWork, created, diagnosis, bookState, workState, demandAfter } =
+		await batch(db, {
+			// The line grows by one: the demand alert's trigger may record a crossing (webhook-events.ts).
+			demandBefore: demand.before,
+			guestAccount: rawQuery(sql`INSERT INTO users
 				(email, password_hash, is_guest, email_verified, locale, created_at, updated_at)
 			SELECT email, '!guest', 1, 1, coalesce(${locale}, locale, 'en'), ${now}, ${now} FROM (${link}) WHERE true
 			ON CONFLICT (email) DO NOTHING`),
-		inserted: rawQuery<{ id: number }>(sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
-			SELECT u.id, b.id, 'waiting', ${now}
-			FROM users AS u JOIN books AS b ON b.id = ${bookOfLink}
-			WHERE u.id = ${owner} AND u.is_active = 1 AND u.email_verified = 1
-				AND b.stock_quantity - b.held_quantity = 0
-				AND (SELECT count(*) FROM pre_bookings WHERE user_id = u.id AND status = 'waiting')
-					< ${MAX_WAITING_PER_USER}
-			ON CONFLICT DO NOTHING
-			RETURNING id`),
-		created: prebookViews(db)
-			.where(and(sql`${preBookings.userId} = ${owner}`, sql`${preBookings.bookId} = ${bookOfLink}`))
-			.orderBy(desc(preBookings.id))
-			.limit(1),
-		// Why a genuine link made no pre-booking, in POST /prebooks' precedence (same transaction, before
-		// the link is spent).
-		diagnosis: rawQuery<{
-			link_valid: number;
-			active: number | null;
-			verified: number | null;
-			available: number | null;
-			waiting: number;
-		}>(sql`
+			insertedBook: rawQuery<{ id: number }>(insertPrebook(bookTarget, trusted, now)),
+			insertedWork: rawQuery<{ id: number }>(insertPrebook(workTarget, trusted, now)),
+			created: prebookViews(db)
+				.where(
+					and(
+						sql`${preBookings.userId} = ${owner}`,
+						eq(preBookings.status, "waiting"),
+						sql`((${preBookings.bookId} = ${bookOfLink} AND ${preBookings.workId} IS NULL)
+						OR (${preBookings.workId} = ${workOfLink} AND ${preBookings.bookId} IS NULL))`,
+					),
+				)
+				.orderBy(desc(preBookings.id))
+				.limit(1),
+			// Why a genuine link made no pre-booking, in POST /prebooks' precedence (same transaction, before
+			// the link is spent).
+			diagnosis: rawQuery<{
+				link_valid: number;
+				active: number | null;
+				verified: number | null;
+				work: number;
+			}>(sql`
 			SELECT EXISTS (${link}) AS link_valid,
 				(SELECT is_active FROM users WHERE id = ${owner}) AS active,
 				(SELECT email_verified FROM users WHERE id = ${owner}) AS verified,
-				(SELECT stock_quantity - held_quantity FROM books WHERE id = ${bookOfLink}) AS available,
-				(SELECT count(*) FROM pre_bookings WHERE user_id = ${owner} AND status = 'waiting') AS waiting`),
-		// Spent whatever the outcome: a duplicate (rule 2's index) inserts nothing rather than failing the batch.
-		spent: rawQuery(sql`UPDATE email_tokens SET used_at = ${now} WHERE ${unused}`),
-		demandAfter: demand.after,
-	});
-	if (inserted.length > 0 && created[0]) {
+				${workOfLink} IS NOT NULL AS work`),
+			bookState: diagnosePrebook(bookTarget, owner),
+			workState: diagnosePrebook(workTarget, owner),
+			// Spent whatever the outcome: a duplicate (rule 2's index) inserts nothing rather than failing the batch.
+			spent: rawQuery(sql`UPDATE email_tokens SET used_at = ${now} WHERE ${unused}`),
+			demandAfter: demand.after,
+		});
+	if ((insertedBook.length > 0 || insertedWork.length > 0) && created[0]) {
 		return {
 			prebook: created[0],
 			outcome: outcomeOf({ webhookEventIds: crossedEvents(demandBefore, demandAfter) }),
@@ -642,18 +808,8 @@ export async function confirmGuestPrebook(
 	if (state.verified !== 1) {
 		throw new AppError("AUTH_INVALID_TOKEN", ACCOUNT_NOT_VERIFIED, "token", { status: 400 });
 	}
-	if (state.available === null) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
-	if (state.available > 0) {
-		throw new AppError("PREBOOK_BOOK_IN_STOCK", "This book is in stock: buy it instead", "book_id");
-	}
-	if (state.waiting >= MAX_WAITING_PER_USER) {
-		throw new AppError(
-			"PREBOOK_LIMIT_REACHED",
-			`You already have ${MAX_WAITING_PER_USER} waiting pre-bookings`,
-			"book_id",
-		);
-	}
-	throw duplicate();
+	// Which target the link named decides which diagnosis speaks (ids only matter for the field names).
+	throw state.work ? refusalOf({ workId: 0 }, workState[0]) : refusalOf({ bookId: 0 }, bookState[0]);
 }
 
 /** Why a live guest link made nothing: its address belongs to a registered account not verified yet. */
@@ -672,9 +828,15 @@ export async function guestLinkOf(
 	token: string,
 ): Promise<{ email: string; title: string; locale: string | null } | null> {
 	const [link] = await db
-		.select({ email: emailTokens.email, title: books.title, locale: emailTokens.locale })
+		.select({
+			email: emailTokens.email,
+			title: sql<string>`coalesce(${books.title}, ${works.title})`,
+			locale: emailTokens.locale,
+		})
 		.from(emailTokens)
-		.innerJoin(books, eq(books.id, emailTokens.bookId))
+		// A link names a book or a work.
+		.leftJoin(books, eq(books.id, emailTokens.bookId))
+		.leftJoin(works, eq(works.id, emailTokens.workId))
 		.where(
 			and(
 				eq(emailTokens.tokenHash, await hashToken(token)),

@@ -197,9 +197,10 @@ export async function exportAccount(db: Db, userId: number) {
 			.where(eq(users.id, userId)),
 		prebookings: rawQuery<
 			Record<string, unknown>
-		>(sql`SELECT p.id, p.book_id, b.title AS book_title, p.status, p.created_at,
+		>(sql`SELECT p.id, p.book_id, p.work_id, coalesce(w.title, b.title) AS book_title, p.status, p.created_at,
 				p.notified_at, p.offered_at, p.hold_expires_at, p.fulfilled_at, p.expired_at, p.cancelled_at
-			FROM pre_bookings AS p JOIN books AS b ON b.id = p.book_id WHERE p.user_id = ${userId} ORDER BY p.id`),
+			FROM pre_bookings AS p LEFT JOIN books AS b ON b.id = p.book_id LEFT JOIN works AS w ON w.id = p.work_id
+			WHERE p.user_id = ${userId} ORDER BY p.id`),
 		wishlist: rawQuery<Record<string, unknown>>(sql`SELECT w.book_id, b.title AS book_title, w.added_at
 			FROM wishlist_items AS w JOIN books AS b ON b.id = w.book_id WHERE w.user_id = ${userId} ORDER BY w.id`),
 		cart: rawQuery<

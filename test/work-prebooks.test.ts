@@ -1,0 +1,385 @@
+/**
+ * Any edition will do (API.md, Pre-bookings): a work pre-booking waits in the line of every edition of a
+ * format it accepts, in one `created_at`, `id` order with that edition's own pre-bookings; it is served
+ * once, for one edition, under that edition's policy.
+ */
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import type { PrebookMessage } from "../src/prebook-emails/messages";
+import {
+	api,
+	buy,
+	createAdmin,
+	createBook,
+	createUser,
+	d1RoundTrips,
+	emailedLinkToken,
+	expectError,
+	PASSWORD,
+	runCron,
+	type TestUser,
+	uniqueEmail,
+} from "./helpers";
+import { expectInvariants } from "./invariants";
+
+let admin: TestUser;
+beforeAll(async () => {
+	admin = await createAdmin();
+});
+
+function captureQueue() {
+	const sendBatch = vi.spyOn(env.PREBOOK_QUEUE, "sendBatch").mockResolvedValue({} as never);
+	return () => sendBatch.mock.calls.flatMap(([batch]) => [...batch].map((m) => m.body as PrebookMessage));
+}
+
+/** A work with a hardcover and a paperback edition, both out of stock, under the given policies. */
+async function twoEditions(policies: { hardcover?: string; paperback?: string } = {}) {
+	const work = (
+		await api("POST", "/works", {
+			token: admin.token,
+			body: { title: `Middlemarch ${crypto.randomUUID()}`, author: "George Eliot" },
+		})
+	).body as { id: number; title: string };
+	const hardcover = await createBook(admin.token, {
+		work_id: work.id,
+		format: "hardcover",
+		stock_quantity: 0,
+		allocation: policies.hardcover ?? "notify_all",
+	});
+	const paperback = await createBook(admin.token, {
+		work_id: work.id,
+		format: "paperback",
+		stock_quantity: 0,
+		allocation: policies.paperback ?? "notify_all",
+	});
+	return { work, hardcover, paperback };
+}
+
+const prebookWork = (reader: TestUser, workId: number, formats?: string[]) =>
+	api("POST", "/prebooks", {
+		token: reader.token,
+		body: { work_id: workId, ...(formats ? { formats } : {}) },
+	});
+const prebookBook = (reader: TestUser, bookId: number) =>
+	api("POST", "/prebooks", { token: reader.token, body: { book_id: bookId } });
+const prebookOf = async (reader: TestUser, id: number) =>
+	(await api("GET", `/prebooks/${id}`, { token: reader.token })).body;
+const setStock = (bookId: number, quantity: number) =>
+	api("PATCH", `/books/${bookId}/stock`, { token: admin.token, body: { quantity } });
+
+describe("POST /prebooks {work_id, formats?}", () => {
+	it("pre-books a work (201): waiting, no edition yet, every format its editions have, titled by the work", async () => {
+		const { work } = await twoEditions();
+		const reader = await createUser();
+		const res = await prebookWork(reader, work.id);
+		expect(res.status, JSON.stringify(res.body)).toBe(201);
+		expect(d1RoundTrips(res)).toBe(1);
+		expect(res.body).toMatchObject({
+			book_id: null,
+			work_id: work.id,
+			formats: ["hardcover", "paperback"],
+			book_title: work.title,
+			book_author: "George Eliot",
+			status: "waiting",
+			position: 1,
+		});
+		// The reader's export lists it too (GET /users/me/export).
+		const exported = await api("GET", "/users/me/export", { token: reader.token });
+		expect(exported.body.pre_bookings).toMatchObject([
+			{ id: res.body.id, work_id: work.id, book_title: work.title },
+		]);
+	});
+
+	it("is refused while an accepted edition is in stock (409 PREBOOK_BOOK_IN_STOCK), not when only another format is", async () => {
+		const { work, paperback } = await twoEditions();
+		await setStock(paperback.id, 2);
+		const reader = await createUser();
+		expectError(await prebookWork(reader, work.id), 409, "PREBOOK_BOOK_IN_STOCK", "work_id");
+		expectError(await prebookWork(reader, work.id, ["paperback"]), 409, "PREBOOK_BOOK_IN_STOCK", "work_id");
+		const hardcoverOnly = await prebookWork(reader, work.id, ["hardcover"]);
+		expect(hardcoverOnly.status).toBe(201);
+		expect(hardcoverOnly.body.formats).toEqual(["hardcover"]);
+	});
+
+	it("refuses duplicates both ways (409 PREBOOK_DUPLICATE): a work and a book it accepts, two of one work", async () => {
+		const { work, hardcover, paperback } = await twoEditions();
+		const workReader = await createUser();
+		expect((await prebookWork(workReader, work.id)).status).toBe(201);
+		expectError(await prebookWork(workReader, work.id), 409, "PREBOOK_DUPLICATE", "work_id");
+		expectError(await prebookBook(workReader, paperback.id), 409, "PREBOOK_DUPLICATE", "book_id");
+
+		const bookReader = await createUser();
+		expect((await prebookBook(bookReader, hardcover.id)).status).toBe(201);
+		expectError(await prebookWork(bookReader, work.id), 409, "PREBOOK_DUPLICATE", "work_id");
+		// A work pre-booking that does not accept the hardcover is no duplicate of it.
+		expect((await prebookWork(bookReader, work.id, ["paperback"])).status).toBe(201);
+		await expectInvariants();
+	});
+
+	it("answers 404 WORK_NOT_FOUND, and 422 for both or neither of book_id and work_id", async () => {
+		const reader = await createUser();
+		expectError(await prebookWork(reader, 999999999), 404, "WORK_NOT_FOUND", "work_id");
+		const { work, paperback } = await twoEditions();
+		expectError(
+			await api("POST", "/prebooks", {
+				token: reader.token,
+				body: { work_id: work.id, book_id: paperback.id },
+			}),
+			422,
+			"VALIDATION_ERROR",
+		);
+		expectError(await api("POST", "/prebooks", { token: reader.token, body: {} }), 422, "VALIDATION_ERROR");
+		expectError(await prebookWork(reader, work.id, ["vinyl"]), 422, "VALIDATION_ERROR");
+	});
+
+	it("a work without editions yet needs formats (422 otherwise, for guests too); with them it waits for one", async () => {
+		const bare = (
+			await api("POST", "/works", { token: admin.token, body: { title: "Forthcoming", author: "A" } })
+		).body;
+		const reader = await createUser();
+		expectError(await prebookWork(reader, bare.id), 422, "VALIDATION_ERROR", "formats");
+		expectError(
+			await api("POST", "/prebooks/guest", { body: { email: uniqueEmail("guest-bare"), work_id: bare.id } }),
+			422,
+			"VALIDATION_ERROR",
+			"formats",
+		);
+		const waiting = await prebookWork(reader, bare.id, ["ebook"]);
+		expect(waiting.status).toBe(201);
+		// The ebook edition arrives with copies: the engine serves the work's line in that same batch.
+		const ebook = await createBook(admin.token, { stock_quantity: 0, format: "ebook" });
+		await api("PATCH", `/books/${ebook.id}/stock`, { token: admin.token, body: { quantity: 2 } });
+		await api("PATCH", `/books/${ebook.id}`, { token: admin.token, body: { work_id: bare.id } });
+		expect(await prebookOf(reader, waiting.body.id)).toMatchObject({ status: "notified", book_id: ebook.id });
+		await expectInvariants();
+	});
+
+	it("guests pre-book a work by email (double opt-in)", async () => {
+		const { work } = await twoEditions();
+		const email = uniqueEmail("guest-work");
+		const asked = await api("POST", "/prebooks/guest", {
+			body: { email, work_id: work.id, formats: ["paperback"] },
+		});
+		expect(asked.status).toBe(202);
+		const confirmed = await api("POST", "/prebooks/guest/confirm", {
+			body: { token: emailedLinkToken(email, "/prebooks/confirm") },
+		});
+		expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(201);
+		expect(confirmed.body).toMatchObject({
+			work_id: work.id,
+			book_id: null,
+			formats: ["paperback"],
+			status: "waiting",
+		});
+	});
+});
+
+describe("one line per edition", () => {
+	it("hold_queue: a paperback restocked goes to the work pre-booking made before the paperback's own", async () => {
+		const messages = captureQueue();
+		const { work, paperback } = await twoEditions({ paperback: "hold_queue" });
+		const [workReader, paperbackReader] = [await createUser(), await createUser()];
+		const workPrebook = (await prebookWork(workReader, work.id)).body;
+		const paperbackPrebook = (await prebookBook(paperbackReader, paperback.id)).body;
+		expect(paperbackPrebook.position).toBe(2);
+
+		expect((await setStock(paperback.id, 1)).status).toBe(200);
+		expect(await prebookOf(workReader, workPrebook.id)).toMatchObject({
+			status: "offered",
+			book_id: paperback.id,
+			work_id: work.id,
+		});
+		expect(await prebookOf(paperbackReader, paperbackPrebook.id)).toMatchObject({
+			status: "waiting",
+			position: 1,
+		});
+		expect(messages().filter((m) => m.type === "prebook.offered")).toMatchObject([
+			{ book_id: paperback.id, user_ids: [workReader.id] },
+		]);
+		// Buying that edition fulfils it (rule 10).
+		await buy(workReader, paperback.id);
+		expect((await prebookOf(workReader, workPrebook.id)).status).toBe("fulfilled");
+		await expectInvariants();
+	});
+
+	it("notify_all: the work pre-booking is notified once, for the first edition back, never again for the other", async () => {
+		const messages = captureQueue();
+		const { work, hardcover, paperback } = await twoEditions();
+		const [workReader, hardcoverReader, paperbackReader] = [
+			await createUser(),
+			await createUser(),
+			await createUser(),
+		];
+		const workPrebook = (await prebookWork(workReader, work.id)).body;
+		await prebookBook(hardcoverReader, hardcover.id);
+		await prebookBook(paperbackReader, paperback.id);
+
+		await setStock(hardcover.id, 3);
+		expect(await prebookOf(workReader, workPrebook.id)).toMatchObject({
+			status: "notified",
+			book_id: hardcover.id,
+		});
+		await setStock(paperback.id, 3);
+		const notified = messages().filter((m) => m.type === "prebook.notified");
+		expect(notified.map((m) => [m.book_id, [...m.user_ids].sort((a, b) => a - b)])).toEqual([
+			[hardcover.id, [workReader.id, hardcoverReader.id].sort((a, b) => a - b)],
+			[paperback.id, [paperbackReader.id]],
+		]);
+		expect((await prebookOf(workReader, workPrebook.id)).book_id).toBe(hardcover.id);
+		await expectInvariants();
+	});
+
+	it("position is the best place over the editions; the admin's line and the demand report count it for each", async () => {
+		const { work, hardcover, paperback } = await twoEditions();
+		const [early, workReader] = [await createUser(), await createUser()];
+		await prebookBook(early, hardcover.id);
+		const workPrebook = (await prebookWork(workReader, work.id)).body;
+		// Second in the hardcover's line, first in the paperback's.
+		expect(workPrebook.position).toBe(1);
+		expect(workPrebook.estimate.ahead).toEqual({ active: 0, passed_over: 0 });
+
+		const line = await api("GET", `/admin/books/${hardcover.id}/prebooks`, { token: admin.token });
+		expect(
+			line.body.items.map((row: { user_id: number; position: number }) => [row.user_id, row.position]),
+		).toEqual([
+			[early.id, 1],
+			[workReader.id, 2],
+		]);
+		const csv = await api("GET", `/admin/books/${paperback.id}/prebooks`, {
+			token: admin.token,
+			headers: { Accept: "text/csv" },
+		});
+		expect(String(csv.body)).toContain(`${workPrebook.id},${workReader.id},`);
+		const demand = await api("GET", "/admin/prebooks/demand?limit=100", { token: admin.token });
+		const counts = Object.fromEntries(
+			demand.body.items.map((row: { book_id: number; waiting_count: number }) => [
+				row.book_id,
+				row.waiting_count,
+			]),
+		);
+		expect([counts[hardcover.id], counts[paperback.id]]).toEqual([2, 1]);
+	});
+
+	it("a pass puts the work pre-booking back in every line, without an edition, and the copy goes on", async () => {
+		const { work, paperback } = await twoEditions({ paperback: "hold_queue" });
+		const [workReader, next] = [await createUser(), await createUser()];
+		const workPrebook = (await prebookWork(workReader, work.id)).body;
+		const nextPrebook = (await prebookBook(next, paperback.id)).body;
+		await setStock(paperback.id, 1);
+		const passed = await api("POST", `/prebooks/${workPrebook.id}/pass`, { token: workReader.token });
+		expect(passed.body).toMatchObject({ status: "waiting", book_id: null, on_hold_reason: "paused" });
+		expect((await prebookOf(next, nextPrebook.id)).status).toBe("offered");
+		await expectInvariants();
+	});
+
+	it("copies freed on two editions at once: the work pre-booking takes one, the other goes to the next in line", async () => {
+		const { work, hardcover, paperback } = await twoEditions({
+			hardcover: "hold_queue",
+			paperback: "hold_queue",
+		});
+		const holder = await createUser();
+		await prebookBook(holder, hardcover.id);
+		await prebookBook(holder, paperback.id);
+		await setStock(hardcover.id, 1);
+		await setStock(paperback.id, 1);
+		// Both copies are held for the holder; then the lines fill: the work first, an edition reader each.
+		const [workReader, hardcoverReader, paperbackReader] = [
+			await createUser(),
+			await createUser(),
+			await createUser(),
+		];
+		const workPrebook = (await prebookWork(workReader, work.id)).body;
+		const hardcoverPrebook = (await prebookBook(hardcoverReader, hardcover.id)).body;
+		const paperbackPrebook = (await prebookBook(paperbackReader, paperback.id)).body;
+		// The holder's erasure releases both copies in one batch: one engine run for both lines.
+		const erased = await api("DELETE", "/users/me", { token: holder.token, body: { password: PASSWORD } });
+		expect(erased.status).toBe(204);
+		expect(await prebookOf(workReader, workPrebook.id)).toMatchObject({
+			status: "offered",
+			book_id: hardcover.id,
+		});
+		expect((await prebookOf(hardcoverReader, hardcoverPrebook.id)).status).toBe("waiting");
+		expect((await prebookOf(paperbackReader, paperbackPrebook.id)).status).toBe("offered");
+		await expectInvariants();
+	});
+
+	it("waves: the work pre-booking is in the first wave of the edition whose copies came back", async () => {
+		const messages = captureQueue();
+		const { work, paperback } = await twoEditions({ paperback: "waves" });
+		await api("PATCH", `/books/${paperback.id}`, { token: admin.token, body: { wave_factor: 1 } });
+		const [workReader, second] = [await createUser(), await createUser()];
+		const workPrebook = (await prebookWork(workReader, work.id)).body;
+		const secondPrebook = (await prebookBook(second, paperback.id)).body;
+		await setStock(paperback.id, 1);
+		expect(await prebookOf(workReader, workPrebook.id)).toMatchObject({
+			status: "notified",
+			book_id: paperback.id,
+		});
+		expect((await prebookOf(second, secondPrebook.id)).status).toBe("waiting");
+		expect(messages().filter((m) => m.type === "prebook.notified")).toMatchObject([
+			{ book_id: paperback.id, user_ids: [workReader.id] },
+		]);
+	});
+
+	it("lottery: the work pre-booking enters the edition's draw, and a win gives it that edition", async () => {
+		captureQueue();
+		const { work, paperback } = await twoEditions({ paperback: "lottery" });
+		await runCron(); // opens the lottery book's draw
+		const readers = [await createUser(), await createUser(), await createUser()];
+		const ids = [(await prebookWork(readers[0] as TestUser, work.id)).body.id];
+		for (const reader of readers.slice(1)) ids.push((await prebookBook(reader, paperback.id)).body.id);
+		// As many copies as entrants: everyone wins, the work pre-booking with the paperback.
+		expect((await setStock(paperback.id, 3)).status).toBe(200);
+		const draws = (await api("GET", `/books/${paperback.id}/draws`)).body.items;
+		const closed = draws.find((draw: { status: string }) => draw.status === "closed");
+		expect(closed).toMatchObject({ entries: 3, copies: 3 });
+		expect(await prebookOf(readers[0] as TestUser, ids[0] as number)).toMatchObject({
+			status: "offered",
+			book_id: paperback.id,
+			draw: { draw_id: closed.id, won: true },
+		});
+		await expectInvariants();
+	});
+});
+
+describe("races", () => {
+	it("30 parallel pre-bookings (work and edition) racing restocks of both editions: invariants hold, nobody served twice", async () => {
+		const messages = captureQueue();
+		const { work, hardcover, paperback } = await twoEditions({
+			hardcover: "notify_all",
+			paperback: "hold_queue",
+		});
+		const readers: TestUser[] = [];
+		for (let i = 0; i < 30; i++) readers.push(await createUser());
+		const attempts = readers.map((reader, i) =>
+			i % 3 === 0
+				? prebookWork(reader, work.id)
+				: prebookBook(reader, i % 3 === 1 ? hardcover.id : paperback.id),
+		);
+		const restocks = [setStock(paperback.id, 2), setStock(hardcover.id, 2), setStock(paperback.id, 4)];
+		const results = await Promise.all([...attempts, ...restocks]);
+		for (const res of results) expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
+		// Every refusal is a pre-booking made once an accepted edition was back in stock.
+		for (const res of results.slice(0, 30)) {
+			if (res.status !== 201) expect(res.body.code).toBe("PREBOOK_BOOK_IN_STOCK");
+		}
+		// Then a last restock of each and a cron run (expiries, waves): still nobody served twice.
+		await setStock(hardcover.id, 5);
+		await setStock(paperback.id, 6);
+		await runCron();
+		await expectInvariants();
+		const served = messages()
+			.filter((m) => m.type === "prebook.notified" || m.type === "prebook.offered")
+			.flatMap((m) => m.user_ids);
+		expect(served.length).toBe(new Set(served).size);
+		const { results: workRows } = await env.DB.prepare(
+			"SELECT status, book_id FROM pre_bookings WHERE work_id = ?",
+		)
+			.bind(work.id)
+			.all<{ status: string; book_id: number | null }>();
+		for (const row of workRows) {
+			expect(["notified", "offered"], JSON.stringify(row)).toContain(row.status);
+			expect([hardcover.id, paperback.id]).toContain(row.book_id);
+		}
+	});
+});
