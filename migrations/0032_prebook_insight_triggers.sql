@@ -53,7 +53,11 @@ END;
 -- order line that fulfilled it — the buyer's newest confirmed order of the book, which checkout inserts
 -- before it fulfils — once per line (a second pre-booking fulfilled by the same line adds nothing), and its
 -- whole hours since the notice or offer.
-CREATE TRIGGER `pre_bookings_tally_transition` AFTER UPDATE OF `status` ON `pre_bookings`
+-- It listens to the timestamp (or pass count) each of these transitions sets, never to `status`: a row
+-- trigger costs about a microsecond a row even when its WHEN is false, and the engine's bulk UPDATEs
+-- (notified, offered: a million rows) set none of these columns, so they fire nothing here.
+CREATE TRIGGER `pre_bookings_tally_transition`
+AFTER UPDATE OF `expired_at`, `cancelled_at`, `fulfilled_at`, `passes_left` ON `pre_bookings`
 WHEN OLD.`status` IS NOT NEW.`status`
 	AND (NEW.`status` IN ('expired', 'cancelled', 'fulfilled')
 		OR (OLD.`status` = 'offered' AND NEW.`status` = 'waiting'))
@@ -133,7 +137,8 @@ END;
 --> statement-breakpoint
 -- Leaving a line: a cancel, an expiry… (or a waiting work pre-booking moved to another edition). Notices
 -- and offers leave it in bulk: counted per restock record and per round, below.
-CREATE TRIGGER `pre_bookings_waiting_leave` AFTER UPDATE OF `status`, `book_id` ON `pre_bookings`
+CREATE TRIGGER `pre_bookings_waiting_leave`
+AFTER UPDATE OF `expired_at`, `cancelled_at`, `fulfilled_at` ON `pre_bookings`
 WHEN OLD.`status` = 'waiting' AND OLD.`book_id` IS NOT NULL
 	AND (NEW.`status` NOT IN ('waiting', 'notified', 'offered') OR NEW.`book_id` IS NOT OLD.`book_id`)
 BEGIN
@@ -141,7 +146,7 @@ BEGIN
 END;
 --> statement-breakpoint
 -- Joining a line again: a pass (the reader keeps their place, waiting and paused).
-CREATE TRIGGER `pre_bookings_waiting_join` AFTER UPDATE OF `status`, `book_id` ON `pre_bookings`
+CREATE TRIGGER `pre_bookings_waiting_join` AFTER UPDATE OF `passes_left` ON `pre_bookings`
 WHEN NEW.`status` = 'waiting' AND NEW.`book_id` IS NOT NULL
 	AND (OLD.`status` IS NOT 'waiting' OR OLD.`book_id` IS NOT NEW.`book_id`)
 BEGIN
@@ -151,8 +156,10 @@ END;
 --> statement-breakpoint
 -- The engine's bulk transitions, once per unit: a restock record's (or wave's) notified readers, as its
 -- `notified_count` grows (a notify_all batch sets it from 0; each wave adds its own), and an offer round's
--- offered readers, when its batch sets `offered_count` (once). Counted on the day they happen, and taken
--- off the book's waiting line.
+-- offered readers, when its batch sets `offered_count` (once). Counted on the day they happen; the book's
+-- own pre-bookings among them are taken off its waiting line (a work pre-booking waited in no book's
+-- count: it is given the edition only now). Those are counted over the notice's or the round's index,
+-- which carries `work_id` for this.
 CREATE TRIGGER `restocks_tally_notified` AFTER UPDATE OF `notified_count` ON `restocks`
 WHEN NEW.`notified_count` > OLD.`notified_count`
 BEGIN
@@ -160,8 +167,12 @@ BEGIN
 		`passed`, `fulfilled`, `revenue_cents`, `hours`)
 	VALUES (NEW.`book_id`, strftime('%Y-%m-%d', 'now'), 0, 0, NEW.`notified_count` - OLD.`notified_count`, 0, 0,
 		0, 0, 0, NULL);
+	-- This batch's readers are the record's newest `notified_at` (a wave is the newest of its record).
 	INSERT INTO `waiting_line_change` (`book_id`, `delta`, `at`)
-	VALUES (NEW.`book_id`, OLD.`notified_count` - NEW.`notified_count`, '');
+	VALUES (NEW.`book_id`, -(SELECT count(*) FROM `pre_bookings` AS `p`
+		WHERE `p`.`restock_id` = NEW.`id` AND `p`.`work_id` IS NULL
+			AND `p`.`notified_at` = (SELECT max(`q`.`notified_at`) FROM `pre_bookings` AS `q`
+				WHERE `q`.`restock_id` = NEW.`id`)), '');
 END;
 --> statement-breakpoint
 CREATE TRIGGER `offer_rounds_tally_offered` AFTER UPDATE OF `offered_count` ON `offer_rounds`
@@ -170,7 +181,9 @@ BEGIN
 	INSERT INTO `prebook_tally` (`book_id`, `day`, `signups`, `cancelled`, `notified`, `offered`, `expired`,
 		`passed`, `fulfilled`, `revenue_cents`, `hours`)
 	VALUES (NEW.`book_id`, substr(NEW.`offered_at`, 1, 10), 0, 0, 0, NEW.`offered_count`, 0, 0, 0, 0, NULL);
-	INSERT INTO `waiting_line_change` (`book_id`, `delta`, `at`) VALUES (NEW.`book_id`, -NEW.`offered_count`, '');
+	INSERT INTO `waiting_line_change` (`book_id`, `delta`, `at`)
+	VALUES (NEW.`book_id`, -(SELECT count(*) FROM `pre_bookings` AS `p`
+		WHERE `p`.`offer_round_id` = NEW.`id` AND `p`.`work_id` IS NULL), '');
 END;
 --> statement-breakpoint
 CREATE TRIGGER `pre_bookings_waiting_delete` AFTER DELETE ON `pre_bookings`

@@ -63,6 +63,14 @@ const VIOLATIONS: Record<string, string> = {
 			AND b.allocation <> 'waves'
 			AND (p.paused_until IS NULL OR p.paused_until <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 			AND (b.allocation = 'notify_all' OR (u.email_verified = 1 AND u.restock_emails = 1 AND u.is_active = 1))`,
+	// The demand alert's counter (book_demand, kept by triggers and by the engine per notice and round) is
+	// the book's waiting line, whatever moved it.
+	"each book's waiting counter equals its waiting pre-bookings": `
+		SELECT b.id, coalesce(d.waiting_count, 0) AS counted,
+			(SELECT count(*) FROM pre_bookings AS p WHERE p.book_id = b.id AND p.status = 'waiting') AS waiting
+		FROM books AS b LEFT JOIN book_demand AS d ON d.book_id = b.id
+		WHERE coalesce(d.waiting_count, 0) <> (SELECT count(*) FROM pre_bookings AS p
+			WHERE p.book_id = b.id AND p.status = 'waiting')`,
 };
 
 /**

@@ -608,8 +608,9 @@ export const preBookings = sqliteTable(
 		index("idx_pre_bookings_user_created").on(t.userId, t.createdAt, t.id),
 		// The consumer finds each recipient of a notice (a restock's, or one of its waves: one `notified_at`)
 		// or an offer round with one seek; the publication pages through them in user id order.
-		index("idx_pre_bookings_restock_notice").on(t.restockId, t.notifiedAt, t.userId),
-		index("idx_pre_bookings_offer_round_user").on(t.offerRoundId, t.userId),
+		// `work_id` too: the insight triggers count a notice's own pre-bookings (not a work's) from the index.
+		index("idx_pre_bookings_restock_notice").on(t.restockId, t.notifiedAt, t.userId, t.workId),
+		index("idx_pre_bookings_offer_round_user").on(t.offerRoundId, t.userId, t.workId),
 		// The admin's view of a book's whole line (every status) in line order.
 		index("idx_pre_bookings_book_created").on(t.bookId, t.createdAt, t.id),
 	],
