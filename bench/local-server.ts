@@ -87,6 +87,59 @@ export async function seedBenchAdmin(db: LocalD1): Promise<void> {
 }
 
 /**
+ * `count` readers `<prefix>-1@example.com` … `<prefix>-<count>@example.com`, with a verified address unless
+ * `verified` is false, active unless `active` is false (the consumer emails no inactive reader).
+ */
+export async function seedReaders(
+	db: LocalD1,
+	prefix: string,
+	count: number,
+	{ verified = true, active = true }: { verified?: boolean; active?: boolean } = {},
+): Promise<void> {
+	await db
+		.prepare(
+			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+			 INSERT INTO users (email, password_hash, email_verified, is_active)
+			 SELECT ? || '-' || i || '@example.com', 'x', ?, ? FROM n`,
+		)
+		.bind(count, prefix, verified ? 1 : 0, active ? 1 : 0)
+		.run();
+}
+
+/** An out-of-stock book that follows `allocation`; its id. */
+export async function seedBook(db: LocalD1, title: string, allocation = "notify_all"): Promise<number> {
+	const book = await db
+		.prepare(
+			"INSERT INTO books (title, author, price_cents, stock_quantity, allocation) VALUES (?, 'Bench', 1000, 0, ?) RETURNING id",
+		)
+		.bind(title, allocation)
+		.first<{ id: number }>();
+	if (!book) throw new Error(`could not seed the book ${title}`);
+	return book.id;
+}
+
+/** The first `size` readers of `prefix` (in id order) waiting for the book, in that order. */
+export async function seedLine(db: LocalD1, bookId: number, prefix: string, size: number): Promise<void> {
+	await db
+		.prepare(
+			`INSERT INTO pre_bookings (user_id, book_id, status)
+			 SELECT id, ?, 'waiting' FROM users WHERE email LIKE ? || '-%' ORDER BY id LIMIT ?`,
+		)
+		.bind(bookId, prefix, size)
+		.run();
+}
+
+/** An open draw on a lottery book, with a fixed seed: the benchmarks measure the work, not the secrecy. */
+export async function seedOpenDraw(db: LocalD1, bookId: number): Promise<void> {
+	await db
+		.prepare(
+			"INSERT INTO draws (book_id, status, seed, seed_commitment, opened_at) VALUES (?, 'open', ?, ?, ?)",
+		)
+		.bind(bookId, "ab".repeat(32), "cd".repeat(32), new Date().toISOString())
+		.run();
+}
+
+/**
  * Deletes `state`, applies the migrations to a fresh local D1 there, and hands its binding to `seed`; the
  * state is removed again by `cleanUp()`.
  */

@@ -13,7 +13,11 @@ import {
 	d1Timing,
 	login,
 	seedBenchAdmin,
+	seedBook,
 	seedFreshState,
+	seedLine,
+	seedOpenDraw,
+	seedReaders,
 	startDevServer,
 } from "./local-server.ts";
 
@@ -23,37 +27,13 @@ const STATE = ".wrangler/bench-lottery";
 console.log(`Seeding ${Math.max(...SIZES).toLocaleString()} readers and a lottery book per size…`);
 const bookIds = await seedFreshState(STATE, async (db) => {
 	await seedBenchAdmin(db);
-	await db
-		.prepare(
-			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-			 INSERT INTO users (email, password_hash, email_verified) SELECT 'draw-' || i || '@example.com', 'x', 1 FROM n`,
-		)
-		.bind(Math.max(...SIZES))
-		.run();
+	await seedReaders(db, "draw", Math.max(...SIZES));
 	const ids: number[] = [];
 	for (const size of SIZES) {
-		const book = await db
-			.prepare(
-				"INSERT INTO books (title, author, price_cents, stock_quantity, allocation) VALUES (?, 'Bench', 1000, 0, 'lottery') RETURNING id",
-			)
-			.bind(`Bench draw ${size}`)
-			.first<{ id: number }>();
-		if (!book) throw new Error("could not seed a book");
-		// A fixed commitment is enough here: the benchmark measures the work, not the secrecy.
-		await db
-			.prepare(
-				"INSERT INTO draws (book_id, status, seed, seed_commitment, opened_at) VALUES (?, 'open', ?, ?, ?)",
-			)
-			.bind(book.id, "ab".repeat(32), "cd".repeat(32), new Date().toISOString())
-			.run();
-		await db
-			.prepare(
-				`INSERT INTO pre_bookings (user_id, book_id, status)
-				 SELECT id, ?, 'waiting' FROM users WHERE email LIKE 'draw-%' ORDER BY id LIMIT ?`,
-			)
-			.bind(book.id, size)
-			.run();
-		ids.push(book.id);
+		const bookId = await seedBook(db, `Bench draw ${size}`, "lottery");
+		await seedOpenDraw(db, bookId);
+		await seedLine(db, bookId, "draw", size);
+		ids.push(bookId);
 	}
 	return ids;
 });

@@ -24,7 +24,11 @@ import {
 	d1Timing,
 	login,
 	seedBenchAdmin,
+	seedBook,
 	seedFreshState,
+	seedLine,
+	seedOpenDraw,
+	seedReaders,
 	startDevServer,
 } from "./local-server.ts";
 
@@ -47,39 +51,13 @@ console.log("Seeding 1,000,000 readers and three lines (a minute or two)…");
 const seeded = performance.now();
 const bookIds = await seedFreshState(STATE, async (db) => {
 	await seedBenchAdmin(db);
-	await db
-		.prepare(
-			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-			 INSERT INTO users (email, password_hash, email_verified) SELECT 'line-' || i || '@example.com', 'x', 1 FROM n`,
-		)
-		.bind(Math.max(...SCENARIOS.map((scenario) => scenario.waiting)))
-		.run();
+	await seedReaders(db, "line", Math.max(...SCENARIOS.map((scenario) => scenario.waiting)));
 	const ids: number[] = [];
 	for (const scenario of SCENARIOS) {
-		const book = await db
-			.prepare(
-				"INSERT INTO books (title, author, price_cents, stock_quantity, allocation) VALUES (?, 'Bench', 1000, 0, ?) RETURNING id",
-			)
-			.bind(`Bench ${scenario.name}`, scenario.allocation)
-			.first<{ id: number }>();
-		if (!book) throw new Error("could not seed a book");
-		if (scenario.allocation === "lottery") {
-			// A fixed commitment is enough here: the benchmark measures the work, not the secrecy.
-			await db
-				.prepare(
-					"INSERT INTO draws (book_id, status, seed, seed_commitment, opened_at) VALUES (?, 'open', ?, ?, ?)",
-				)
-				.bind(book.id, "ab".repeat(32), "cd".repeat(32), new Date().toISOString())
-				.run();
-		}
-		await db
-			.prepare(
-				`INSERT INTO pre_bookings (user_id, book_id, status)
-				 SELECT id, ?, 'waiting' FROM users WHERE email LIKE 'line-%' ORDER BY id LIMIT ?`,
-			)
-			.bind(book.id, scenario.waiting)
-			.run();
-		ids.push(book.id);
+		const bookId = await seedBook(db, `Bench ${scenario.name}`, scenario.allocation);
+		if (scenario.allocation === "lottery") await seedOpenDraw(db, bookId);
+		await seedLine(db, bookId, "line", scenario.waiting);
+		ids.push(bookId);
 	}
 	return ids;
 });
