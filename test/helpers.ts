@@ -14,7 +14,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
-import { PUBLICATION_QUEUE_NAME } from "../src/features/allocation/publication";
+import { AFTER_COMMIT_QUEUE_NAME } from "../src/features/allocation/after-commit";
 import worker from "../src/index";
 import { loadConfig } from "../src/lib/config";
 import { isbn13CheckDigit } from "../src/lib/isbn";
@@ -289,29 +289,19 @@ export function stubQueue() {
 	const sendBatch = vi.spyOn(env.PREBOOK_QUEUE, "sendBatch").mockResolvedValue({ metadata });
 	const step = vi.spyOn(env.PUBLICATION_QUEUE, "send").mockResolvedValue({ metadata });
 	vi.spyOn(env.PUBLICATION_QUEUE, "sendBatch").mockResolvedValue({ metadata });
-	let stepsDelivered = 0;
 	return {
 		send,
 		sendBatch,
-		/** The publication steps queued so far (`{kind, id}`). */
+		/** The after-commit steps queued so far (`{kind, id}`: a publication's next pages, a draw to complete). */
 		steps: () => step.mock.calls.map(([body]) => body as { kind: string; id: number }),
-		/** Delivers the queued publication steps (and the ones they queue) to the Worker; returns how many. */
-		async publishRest(): Promise<number> {
-			let delivered = 0;
-			while (stepsDelivered < step.mock.calls.length) {
-				const body = step.mock.calls[stepsDelivered]?.[0];
-				stepsDelivered += 1;
-				await deliver(PUBLICATION_QUEUE_NAME, [body]);
-				delivered += 1;
-			}
-			return delivered;
-		},
+		/** Runs the queued after-commit steps (and the ones they queue); returns how many. */
+		publishRest: runAfterCommitSteps,
 		/** Forgets what was published so far. */
 		clear() {
 			send.mockClear();
 			sendBatch.mockClear();
+			stepsRun.delete(step.mock);
 			step.mockClear();
-			stepsDelivered = 0;
 		},
 		/** The bodies of every message sent to the queue in this test (or since `clear()`). */
 		published: (): PrebookNotifiedMessage[] => [
@@ -319,6 +309,23 @@ export function stubQueue() {
 			...sendBatch.mock.calls.flatMap(([batch]) => [...batch].map((m) => m.body as PrebookNotifiedMessage)),
 		],
 	};
+}
+
+const stepsRun = new WeakMap<object, number>();
+/**
+ * Delivers the `prebook-publication` steps the app queued in this test (a long line's next pages, a closed
+ * draw's completion) to the Worker, as the queue would, until none is left; returns how many ran.
+ */
+export async function runAfterCommitSteps(): Promise<number> {
+	const queued = vi.mocked(env.PUBLICATION_QUEUE.send).mock;
+	let ran = 0;
+	for (;;) {
+		const next = stepsRun.get(queued) ?? 0;
+		if (next >= queued.calls.length) return ran;
+		stepsRun.set(queued, next + 1);
+		await deliver(AFTER_COMMIT_QUEUE_NAME, [queued.calls[next]?.[0]]);
+		ran += 1;
+	}
 }
 
 /**

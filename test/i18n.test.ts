@@ -20,6 +20,7 @@ import {
 	emailedLinkToken,
 	prebookAll,
 	recordEmails,
+	runAfterCommitSteps,
 	type SentEmail,
 	sentEmails,
 	stubQueue,
@@ -186,6 +187,7 @@ async function allocationEmail(reader: TestUser, allocation: string) {
 	const queue = stubQueue();
 	queue.clear();
 	await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 1 } });
+	await runAfterCommitSteps();
 	const mail = recordEmails();
 	await deliver(PREBOOK_QUEUE_NAME, queue.published());
 	const [email] = mail.mock.calls.map(([message]) => message as SentEmail);

@@ -16,6 +16,7 @@ import {
 	deliver,
 	prebookAll,
 	recordEmails,
+	runAfterCommitSteps,
 	runCron,
 	stubQueue,
 	type TestUser,
@@ -31,8 +32,12 @@ beforeAll(async () => {
 const hex = (bytes: ArrayBuffer) =>
 	[...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 const bytes = (text: string) => Uint8Array.from(text.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
-const setStock = (bookId: number, quantity: number) =>
-	api("PATCH", `/books/${bookId}/stock`, { token: admin.token, body: { quantity } });
+/** A restock, and what follows it on the queue (the closed draw scored and its winners offered). */
+const setStock = async (bookId: number, quantity: number) => {
+	const res = await api("PATCH", `/books/${bookId}/stock`, { token: admin.token, body: { quantity } });
+	await runAfterCommitSteps();
+	return res;
+};
 const drawsOf = async (bookId: number) => (await api("GET", `/books/${bookId}/draws`)).body.items;
 const entriesOf = async (bookId: number, drawId: number) =>
 	(await api("GET", `/books/${bookId}/draws/${drawId}/entries?limit=100`)).body.items as {
@@ -70,6 +75,33 @@ async function verify(
 }
 
 describe("lottery", () => {
+	it("a restock answers once the draw is closing and its copies held; the queue's step scores it", async () => {
+		const readers = [await createUser(), await createUser(), await createUser()];
+		const book = await createBook(admin.token, { stock_quantity: 0, allocation: "lottery" });
+		await prebookAll(readers, book.id);
+		const queue = stubQueue();
+		const res = await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 2 } });
+		expect(res.status).toBe(200);
+		// Nobody else can buy the copies while the draw is scored…
+		expect(res.body).toMatchObject({ held_quantity: 2, available_quantity: 0 });
+		// (A closing draw is shown open, its seed still secret: the contract knows only open and closed.)
+		const [closing] = await drawsOf(book.id);
+		expect(closing).toMatchObject({ status: "open", seed: null });
+		expect(queue.steps()).toEqual([{ kind: "draw", id: closing.id }]);
+		await expectInvariants();
+		// …and the step completes it: the seed published, two winners offered, a new draw open.
+		expect(await runAfterCommitSteps()).toBe(1);
+		const [next, closed] = await drawsOf(book.id);
+		expect(next).toMatchObject({ status: "open" });
+		expect(closed).toMatchObject({
+			id: closing.id,
+			status: "closed",
+			seed: expect.stringMatching(/^[0-9a-f]{64}$/),
+		});
+		expect((await api("GET", `/books/${book.id}`)).body).toMatchObject({ held_quantity: 2 });
+		await expectInvariants();
+	});
+
 	it("commits to the seed before anyone enters, draws the lowest scores, and everyone can check it", async () => {
 		const readers: TestUser[] = [];
 		for (let i = 0; i < 6; i++) readers.push(await createUser());

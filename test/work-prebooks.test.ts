@@ -16,6 +16,7 @@ import {
 	emailedLinkToken,
 	expectError,
 	PASSWORD,
+	runAfterCommitSteps,
 	runCron,
 	type TestUser,
 	uniqueEmail,
@@ -64,8 +65,12 @@ const prebookBook = (reader: TestUser, bookId: number) =>
 	api("POST", "/prebooks", { token: reader.token, body: { book_id: bookId } });
 const prebookOf = async (reader: TestUser, id: number) =>
 	(await api("GET", `/prebooks/${id}`, { token: reader.token })).body;
-const setStock = (bookId: number, quantity: number) =>
-	api("PATCH", `/books/${bookId}/stock`, { token: admin.token, body: { quantity } });
+/** A restock, and what follows it on the queue (a closed draw scored and its winners offered). */
+const setStock = async (bookId: number, quantity: number) => {
+	const res = await api("PATCH", `/books/${bookId}/stock`, { token: admin.token, body: { quantity } });
+	await runAfterCommitSteps();
+	return res;
+};
 
 describe("POST /prebooks {work_id, formats?}", () => {
 	it("pre-books a work (201): waiting, no edition yet, every format its editions have, titled by the work", async () => {

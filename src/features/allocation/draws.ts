@@ -4,13 +4,14 @@
  *
  * The engine (policies.ts, `lottery`) closes a book's open draw inside the batch that made copies
  * available: the copies are held for the draw and its entries fixed (`closing`). `completeDraw` then, after
- * that commit, scores every entry with HMAC-SHA256(seed, "<draw_id>:<prebook_id>") and, in one batch, offers
+ * that commit (a `prebook-publication` message: after-commit.ts), scores every entry with HMAC-SHA256(seed, "<draw_id>:<prebook_id>") and, in one batch, offers
  * the lowest scores, closes the draw (its seed is published from then on), opens the next draw with a new
  * commitment and runs the engine for the book. A Worker that dies in between leaves the draw `closing`; the
  * cron completes it within a minute (the relay pattern), with the same scores, since they depend on the seed
  * alone. Anyone can check a closed draw from the public routes (docs/lottery.md).
  */
 import { sql } from "drizzle-orm";
+import { z } from "zod";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { drawClosedEvent, eventIdsOf, prebookOfferedEvents } from "../webhooks/webhook-events.ts";
 import { allocate, allocateBook, booksIn } from "./engine.ts";
@@ -147,3 +148,15 @@ export async function completeDraw(db: Db, drawId: number, now: string): Promise
 		{ catalogBookIds: [draw.book_id] },
 	);
 }
+
+/** The `prebook-publication` message that completes a closed draw (after-commit.ts runs it). */
+export const drawStep = z.object({ kind: z.literal("draw"), id: z.number().int().positive() });
+
+/**
+ * Hands a draw the batch closed to `prebook-publication`, to be scored and offered by its consumer: the
+ * change that closed it answers at once (a draw of 100,000 entries takes seconds to score).
+ */
+export const completeDrawLater = (publicationQueue: Queue, drawId: number) =>
+	publicationQueue.send({ kind: "draw", id: drawId } satisfies z.infer<typeof drawStep>, {
+		contentType: "json",
+	});

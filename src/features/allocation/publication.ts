@@ -20,7 +20,6 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../lib/db.ts";
 import { batch, rawQuery } from "../../lib/db.ts";
-import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { publishPrebookNotified, publishPrebookOffered } from "../../prebook-emails/messages.ts";
 
@@ -32,8 +31,6 @@ export const PUBLICATION_PAGE = 10_000;
 
 /** Pages one `prebook-publication` message publishes before it hands on to the next message. */
 export const PAGES_PER_STEP = 10;
-
-export const PUBLICATION_QUEUE_NAME = "prebook-publication";
 
 /** A unit of publication: a notice (a restock record; its waves follow each other) or an offer round. */
 export interface PublicationUnit {
@@ -215,43 +212,24 @@ export const continueLater = (publicationQueue: Queue, unit: PublicationUnit, af
 		{ contentType: "json" },
 	);
 
-const publicationStep = z.object({
+export const publicationStep = z.object({
 	kind: z.enum(["notice", "offer_round"]),
 	id: z.number().int().positive(),
 	after: z.object({ at: z.string().nullable(), userId: z.number().int().nullable() }).optional(),
 });
 
 /**
- * Consumer of `prebook-publication`: each message publishes up to `PAGES_PER_STEP` pages of its unit and
- * queues the next step while readers remain. A failure retries the message (the cursor says where to go
- * on); a malformed message is acknowledged and logged.
+ * One `prebook-publication` step of a unit: up to `PAGES_PER_STEP` pages, and the next step queued while
+ * readers remain. Rejects when the queue or D1 failed (the caller retries the message; the cursor says
+ * where to go on).
  */
-export async function consumePublicationSteps(
-	messages: readonly Message<unknown>[],
+export async function publishStep(
 	db: Db,
 	queue: Queue,
 	publicationQueue: Queue,
+	{ after, ...unit }: z.infer<typeof publicationStep>,
 ): Promise<void> {
-	for (const message of messages) {
-		const parsed = publicationStep.safeParse(message.body);
-		if (!parsed.success) {
-			logEvent("error", "publication_step_malformed", { message_id: message.id });
-			message.ack();
-			continue;
-		}
-		const { after, ...unit } = parsed.data;
-		try {
-			const { state, published, messages } = await publishPages(db, queue, unit, PAGES_PER_STEP, after);
-			if (state === "more") await continueLater(publicationQueue, unit);
-			logEvent("info", "publication_step", { unit: unit.kind, id: unit.id, published, messages, state });
-			message.ack();
-		} catch (err) {
-			logEvent("error", "publication_step_failed", {
-				unit: unit.kind,
-				id: unit.id,
-				error: describeError(err),
-			});
-			message.retry({ delaySeconds: 10 });
-		}
-	}
+	const { state, published, messages } = await publishPages(db, queue, unit, PAGES_PER_STEP, after);
+	if (state === "more") await continueLater(publicationQueue, unit);
+	logEvent("info", "publication_step", { unit: unit.kind, id: unit.id, published, messages, state });
 }

@@ -12,7 +12,7 @@ import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import type { AppEnv } from "../../types.ts";
 import { publishWebhookEventsLater } from "../webhooks/webhook-publication.ts";
-import { completeDraw, openDraws } from "./draws.ts";
+import { completeDrawLater, openDraws } from "./draws.ts";
 import { confirmPublished, type Notice, type OfferRound, type Outcome } from "./outcome.ts";
 import { continueLater, cursorAfter, type PublicationUnit, putOnQueue } from "./publication.ts";
 
@@ -79,14 +79,13 @@ export async function publishOutcome(effects: Effects, outcome: Outcome, depth =
 	// finishes any deeper chain a minute later.
 	if (depth >= MAX_DRAW_ROUNDS) return;
 	const now = () => new Date().toISOString();
-	// A draw is scored and its winners offered after the response (a draw of 100,000 entries takes seconds
-	// to score): the change that closed it answers at once, with the copies already held for the draw.
+	// A closed draw is scored and its winners offered by the queue's consumer (after-commit.ts): the change
+	// that closed it answers at once, with the copies already held for the draw. If the queue refuses, the
+	// cron completes the draw within a minute.
 	for (const drawId of outcome.closingDraws) {
-		effects.afterResponse(
-			drawWork("draw_completion_failed", { draw_id: drawId }, async () =>
-				publishOutcome(effects, await completeDraw(effects.systemDb, drawId, now()), depth + 1),
-			),
-		);
+		await drawWork("draw_completion_failed", { draw_id: drawId }, async () => {
+			await completeDrawLater(effects.publicationQueue, drawId);
+		});
 	}
 	if (outcome.drawsToOpen.length > 0) {
 		await drawWork("draw_opening_failed", { book_ids: outcome.drawsToOpen.join(",") }, async () =>

@@ -1,0 +1,56 @@
+/**
+ * `prebook-publication`: the work that follows a commit and is too long for the request that made it,
+ * each message one step, run by its own queue consumer so the request answers at once and nothing waits
+ * behind the readers' emails:
+ *  - `{kind: "notice" | "offer_round", id, after?}`: the next pages of a long line's publication
+ *    (publication.ts);
+ *  - `{kind: "draw", id}`: a lottery draw the batch closed, scored and its winners offered (draws.ts) —
+ *    100,000 HMACs and their writes, whatever the line.
+ * A step that fails is retried (a publication from its cursor; a draw's completion is idempotent: it acts
+ * only on a draw still `closing`); what the queue never delivers the cron finishes (the relays, and
+ * `finishDraws` for draws left closing over a minute).
+ */
+import { z } from "zod";
+import { createDb } from "../../lib/db.ts";
+import { backgroundEffects } from "../../lib/effects.ts";
+import { describeError } from "../../lib/errors.ts";
+import { logEvent } from "../../lib/log.ts";
+import { completeDraw, drawStep } from "./draws.ts";
+import { publicationStep, publishStep } from "./publication.ts";
+import { publishOutcome } from "./publish.ts";
+
+export const AFTER_COMMIT_QUEUE_NAME = "prebook-publication";
+
+const afterCommitStep = z.union([publicationStep, drawStep]);
+
+/** Consumer of `prebook-publication`: each message its own step; a malformed one is acknowledged and logged. */
+export async function consumeAfterCommitSteps(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+	const db = createDb(env.DB);
+	for (const message of batch.messages) {
+		const parsed = afterCommitStep.safeParse(message.body);
+		if (!parsed.success) {
+			logEvent("error", "after_commit_step_malformed", { message_id: message.id });
+			message.ack();
+			continue;
+		}
+		const step = parsed.data;
+		try {
+			if (step.kind === "draw") {
+				const pending: Promise<unknown>[] = [];
+				const effects = backgroundEffects(env, pending);
+				await publishOutcome(effects, await completeDraw(db, step.id, new Date().toISOString()));
+				await Promise.all(pending);
+			} else {
+				await publishStep(db, env.PREBOOK_QUEUE, env.PUBLICATION_QUEUE, step);
+			}
+			message.ack();
+		} catch (err) {
+			logEvent("error", "after_commit_step_failed", {
+				kind: step.kind,
+				id: step.id,
+				error: describeError(err),
+			});
+			message.retry({ delaySeconds: 10 });
+		}
+	}
+}
