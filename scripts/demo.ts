@@ -189,6 +189,21 @@ function emailFile(messageId: string): string | undefined {
 		.find((path) => existsSync(path));
 }
 
+/**
+ * The token of the confirmation link in an email's text file. The file may be listed before wrangler has
+ * finished writing it: read again for a few seconds before giving up.
+ */
+async function confirmationToken(file: string): Promise<string> {
+	const deadline = Date.now() + EMAIL_WAIT_MS;
+	for (;;) {
+		const token = /prebooks\/confirm\?token=([\w-]+)/.exec(readFileSync(file, "utf8"))?.[1];
+		if (token) return token;
+		if (Date.now() > deadline)
+			throw new DemoError(`no confirmation link in ${relative(process.cwd(), file)}`);
+		await new Promise((resolve) => setTimeout(resolve, 200));
+	}
+}
+
 /** Waits for the email to `to` whose subject names `title`, sent since `since`; prints where it is. */
 async function emailTo(to: string, title: string, since: number): Promise<{ subject: string; file: string }> {
 	const deadline = Date.now() + EMAIL_WAIT_MS;
@@ -294,8 +309,7 @@ async function demo(): Promise<void> {
 	await api("POST", "/prebooks/guest", { body: { email: guest, book_id: held.id }, expected: 202 });
 	say("guest", `${guest} asked to pre-book "${held.title}" (202: confirmation sent)`);
 	const { file } = await emailTo(guest, held.title, askedAt);
-	const token = /prebooks\/confirm\?token=([\w-]+)/.exec(readFileSync(file, "utf8"))?.[1];
-	if (!token) throw new DemoError(`no confirmation link in ${relative(process.cwd(), file)}`);
+	const token = await confirmationToken(file);
 	const confirmed = await api<PreBooking>("POST", "/prebooks/guest/confirm", {
 		body: { token },
 		expected: 201,

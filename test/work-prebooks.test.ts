@@ -180,6 +180,28 @@ describe("POST /prebooks {work_id, formats?}", () => {
 });
 
 describe("one line per edition", () => {
+	it("a new edition created in stock serves the work pre-bookings that accept it, in the same batch", async () => {
+		captureQueue();
+		const { work } = await twoEditions();
+		const reader = await createUser();
+		const waiting = (await prebookWork(reader, work.id, ["hardcover", "ebook"])).body;
+		expect(waiting).toMatchObject({ status: "waiting", book_id: null });
+		const ebook = await api("POST", "/books", {
+			token: admin.token,
+			body: {
+				title: work.title,
+				author: "George Eliot",
+				price: 5,
+				work_id: work.id,
+				format: "ebook",
+				stock_quantity: 3,
+			},
+		});
+		expect(ebook.status).toBe(201);
+		expect(await prebookOf(reader, waiting.id)).toMatchObject({ status: "notified", book_id: ebook.body.id });
+		await expectInvariants();
+	});
+
 	it("hold_queue: a paperback restocked goes to the work pre-booking made before the paperback's own", async () => {
 		const messages = captureQueue();
 		const { work, paperback } = await twoEditions({ paperback: "hold_queue" });

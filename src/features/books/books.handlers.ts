@@ -32,7 +32,7 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) =>
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 	const body = c.req.valid("json");
-	const book = await createBook(c.var.db, {
+	const { book, outcome } = await createBook(c.var.db, {
 		title: body.title,
 		author: body.author,
 		priceCents: body.price,
@@ -51,7 +51,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 	});
 	// A lottery book opens its first draw (a fresh seed) at once.
 	const drawsToOpen = book.allocation === "lottery" ? [book.id] : [];
-	await publishAfterCommit(c, outcomeOf({ catalogBookIds: [book.id], drawsToOpen }));
+	await publishAfterCommit(c, outcomeOf(outcome, { catalogBookIds: [book.id], drawsToOpen }));
 	await forgetWorks(c, [book.workId]);
 	return c.json(toBookResponse(book), 201);
 };

@@ -91,14 +91,24 @@ export async function getBook(db: Db, id: number): Promise<BookRow> {
 	return book;
 }
 
+/**
+ * One round trip: the book, and the engine for it — a new edition in stock is a copy for the work
+ * pre-bookings that accept it (rule 11: none of them is left waiting beside it).
+ */
 export async function createBook(
 	db: Db,
 	values: BookValues & Pick<BookRow, "title" | "author" | "priceCents">,
-): Promise<BookRow> {
+): Promise<{ book: BookRow; outcome: Outcome }> {
+	const now = new Date().toISOString();
 	try {
-		const [book] = await db.insert(books).values(values).returning();
+		const { inserted, allocation } = await batch(db, {
+			inserted: db.insert(books).values(values).returning(),
+			// The batch's own insert is the newest book: no other statement of it inserts one.
+			allocation: allocateBook(sql`(SELECT max(id) FROM books)`, "policy", now),
+		});
+		const book = inserted[0];
 		if (!book) throw new Error("the inserted book was not returned");
-		return book;
+		return { book, outcome: allocation };
 	} catch (err) {
 		throw await asBookWriteError(db, err, values);
 	}

@@ -190,7 +190,8 @@ const oneTarget = <T extends { book_id?: number; work_id?: number; formats?: unk
 		ctx.addIssue({
 			code: "custom",
 			path: [body.book_id === undefined ? "book_id" : "work_id"],
-			message: "give either book_id or work_id (not both)",
+			message:
+				body.book_id === undefined ? "give book_id or work_id" : "give either book_id or work_id, not both",
 		});
 	} else if (body.formats !== undefined && body.work_id === undefined) {
 		ctx.addIssue({ code: "custom", path: ["formats"], message: "formats goes with work_id only" });
