@@ -106,27 +106,92 @@ export const servable = (row: LineRow, now: string) =>
 	sql`(NOT ${paused(row, now)} AND (${row.book}.allocation = 'notify_all' OR ${reachable(row)}))`;
 
 /**
- * The members ahead of a waiting pre-booking in its line, as JSON `{active, passed_over}`: those the
- * engine serves now and those it passes over. `position` is `active + 1` for a member not passed over
- * (not on a lottery book, where a draw has no order). A work pre-booking waits in the line of every edition
- * it accepts: its best place among them counts (fewest active ahead). Counted over the two line indexes,
- * one users seek per member ahead; NULL when not waiting.
+ * The most members ahead a read counts in each part of a line (the book's own, its work's): beyond it,
+ * `aheadOf` estimates (docs/allocation.md, "Place in line"). A read walks at most `AHEAD_CAP + 1` index
+ * entries (and users seeks) per part and line, ahead of the reader, and as many behind it.
  */
-export const aheadInLine = (row: LineRow, now: string) => {
+export const AHEAD_CAP = 10_000;
+
+/**
+ * What a read measured of one line of a waiting pre-booking (`aheadInLine`): the members ahead in each part,
+ * counted nearest first up to the cap + 1 (`n`) with those the engine serves now among them (`a`); when
+ * the own part has more than the cap ahead, the own members behind (counted up to the cap + 1); the book's
+ * waiting counter (`book_demand.waiting_count`, its own waiting pre-bookings); and whether the reader is one
+ * of the book's own (1) or of its work's (0).
+ */
+export interface LineMeasure {
+	own: { n: number; a: number };
+	work: { n: number; a: number };
+	behind: number | null;
+	waiting: number;
+	self: number;
+}
+
+/**
+ * The members ahead in one measured line, `{active, passed_over}` (docs/allocation.md, "Place in line"):
+ * exact while each part has at most `cap` ahead. Beyond it, the own part's count is the book's waiting
+ * counter minus the reader and the members behind: exact when at most `cap` are behind; when more are,
+ * the reader is somewhere between `cap + 1` and that figure deep, and the midpoint is reported. The work
+ * part has no counter: beyond the cap it reports `cap + 1` (at least that many). Past the cap, the
+ * active share of the counted members stands for the part's.
+ */
+export function aheadInMeasure(line: LineMeasure, cap = AHEAD_CAP) {
+	const part = ({ n, a }: { n: number; a: number }, total: number) =>
+		n <= cap ? { total: n, active: a } : { total, active: Math.round((total * a) / n) };
+	let ownTotal = line.own.n;
+	if (line.own.n > cap) {
+		const upTo = Math.max(cap + 1, line.waiting - line.self - (line.behind ?? 0));
+		ownTotal = (line.behind ?? 0) <= cap ? upTo : Math.round((cap + 1 + upTo) / 2);
+	}
+	const own = part(line.own, ownTotal);
+	const work = part(line.work, line.work.n);
+	const active = own.active + work.active;
+	return { active, passed_over: own.total + work.total - active };
+}
+
+/** The best place over measured lines (fewest active ahead); null without a line. */
+export function aheadOf(lines: readonly LineMeasure[], cap = AHEAD_CAP) {
+	let best: { active: number; passed_over: number } | null = null;
+	for (const line of lines) {
+		const ahead = aheadInMeasure(line, cap);
+		if (!best || ahead.active < best.active) best = ahead;
+	}
+	return best;
+}
+
+/**
+ * The members ahead of a waiting pre-booking in each of its lines, measured with bounded walks as JSON
+ * `[LineMeasure]` (`aheadOf` turns it into `{active, passed_over}`): the engine serves some now and passes
+ * over the rest. `position` is `active + 1` for a member not passed over (not on a lottery book, where a
+ * draw has no order). A work pre-booking waits in the line of every edition it accepts: its best place
+ * among them counts (fewest active ahead). Each part is walked over its line index, nearest first, one
+ * users seek per member, and stops at `cap + 1`: a read costs at most a few times `cap` rows per part and
+ * line however long the line. NULL when not waiting.
+ */
+export const aheadInLine = (row: LineRow, now: string, cap = AHEAD_CAP) => {
 	const lineBook = sql.raw("ahead_b");
 	const ahead = { prebook: sql.raw("ahead_p"), user: sql.raw("ahead_u"), book: lineBook };
-	const before = sql`(ahead_p.created_at, ahead_p.id) < (${row.prebook}.created_at, ${row.prebook}.id)`;
+	const me = sql`(${row.prebook}.created_at, ${row.prebook}.id)`;
 	const [own, ofWork] = lineParts(ahead.prebook, lineBook);
-	const membersAhead = (part: SQL) => sql`SELECT ${servable(ahead, now)} AS s
+	// The part's members ahead, nearest first, at most cap + 1, packed as counted × 10^10 + active.
+	const counted = (part: SQL) => sql`(SELECT count(*) * 10000000000 + coalesce(sum(s), 0) FROM (
+		SELECT ${servable(ahead, now)} AS s
 		FROM pre_bookings AS ahead_p JOIN users AS ahead_u ON ahead_u.id = ahead_p.user_id
-		WHERE ${part} AND ${before}`;
-	// Each line's counts packed as one number (active × 10^10 + passed over), so the best line is a min()
-	// (no sort), unpacked into the JSON.
+		WHERE ${part} AND (ahead_p.created_at, ahead_p.id) < ${me}
+		ORDER BY ahead_p.created_at DESC, ahead_p.id DESC LIMIT ${cap + 1}))`;
+	const [ownBehind] = lineParts(sql.raw("behind_p"), lineBook);
+	const behind = sql`(SELECT count(*) FROM (SELECT 1 FROM pre_bookings AS behind_p
+		WHERE ${ownBehind} AND (behind_p.created_at, behind_p.id) > ${me}
+		ORDER BY behind_p.created_at, behind_p.id LIMIT ${cap + 1}))`;
 	return sql<string | null>`CASE WHEN ${row.prebook}.status = 'waiting' THEN (
-		SELECT json_object('active', best / 10000000000, 'passed_over', best % 10000000000) FROM (
-			SELECT min((SELECT coalesce(sum(s), 0) * 10000000000 + count(*) - coalesce(sum(s), 0)
-				FROM (${membersAhead(own)} UNION ALL ${membersAhead(ofWork)}))) AS best
+		SELECT json_group_array(json_object(
+			'own', json_object('n', own / 10000000000, 'a', own % 10000000000),
+			'work', json_object('n', work / 10000000000, 'a', work % 10000000000),
+			'behind', CASE WHEN own / 10000000000 > ${cap} THEN ${behind} END,
+			'waiting', coalesce((SELECT waiting_count FROM book_demand WHERE book_id = line_id), 0),
+			'self', self))
+		FROM (SELECT ahead_b.id AS line_id, ahead_b.id AS id, ${counted(own)} AS own, ${counted(ofWork)} AS work,
+				${row.prebook}.book_id IS ahead_b.id AS self
 			FROM books AS ahead_b
-			WHERE ahead_b.id = ${row.prebook}.book_id OR ${acceptsBook(row.prebook, lineBook)})
-		WHERE best IS NOT NULL) END`;
+			WHERE ahead_b.id = ${row.prebook}.book_id OR ${acceptsBook(row.prebook, lineBook)}) AS ahead_b) END`;
 };

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { type Allocation, FORMATS, PREBOOK_STATUSES, type PrebookStatus } from "../../db/schema.ts";
 import { idField, timestamp } from "../../lib/openapi.ts";
-import { formatsOf, ON_HOLD_REASONS, type OnHoldReason } from "../allocation/line.ts";
+import { aheadOf, formatsOf, ON_HOLD_REASONS, type OnHoldReason } from "../allocation/line.ts";
 import { emailInput } from "../users/users.schemas.ts";
 import { estimateOf } from "./estimate.ts";
 
@@ -81,8 +81,10 @@ export interface PrebookView {
 	status: PrebookStatus;
 	/** The policy of its book (a waiting work pre-booking: of the first edition it accepts; null: none). */
 	allocation: Allocation | null;
-	/** `{active, passed_over}` members ahead, as SQLite's JSON; null when not waiting. */
+	/** What the read measured of each of its lines (`LineMeasure[]`), as SQLite's JSON; null when not waiting. */
 	aheadJson: string | null;
+	/** The cap the read counted up to (`AHEAD_CAP` but in tests). */
+	aheadCap: number;
 	inboundJson: string;
 	historyJson: string;
 	offersJson: string;
@@ -100,7 +102,16 @@ export interface PrebookView {
 	cancelledAt: string | null;
 }
 
-const Ahead = z.object({ active: z.number().int(), passed_over: z.number().int() });
+const Counted = z.object({ n: z.number().int(), a: z.number().int() });
+const Lines = z.array(
+	z.object({
+		own: Counted,
+		work: Counted,
+		behind: z.number().int().nullable(),
+		waiting: z.number().int(),
+		self: z.number().int(),
+	}),
+);
 const History = z.object({
 	n: z.number().int(),
 	first: z.string().nullable(),
@@ -113,7 +124,8 @@ const Inbound = z.array(z.tuple([z.number().int(), z.string()]));
 /** `position` and `estimate` of a pre-booking, from what its view read (rule 12). */
 function placeInLine(row: PrebookView): Pick<PrebookResponse, "position" | "estimate"> {
 	if (row.status !== "waiting" || row.aheadJson === null) return { position: null, estimate: null };
-	const ahead = Ahead.parse(JSON.parse(row.aheadJson));
+	const ahead = aheadOf(Lines.parse(JSON.parse(row.aheadJson)), row.aheadCap);
+	if (!ahead) return { position: null, estimate: null };
 	const ordered = row.allocation !== "lottery" && row.onHoldReason === null;
 	return {
 		position: ordered ? ahead.active + 1 : null,

@@ -26,6 +26,7 @@ import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.t
 import { hashToken, newSecretToken } from "../../lib/tokens.ts";
 import { allocate, linesOf } from "../allocation/engine.ts";
 import {
+	AHEAD_CAP,
 	acceptsBook,
 	aheadInLine,
 	aliases,
@@ -204,7 +205,7 @@ const lineRow = aliases("pre_bookings", "users", "books");
  * Pre-bookings with their book's title and author, their place in line and why they are passed over, as
  * of `now` (a builder: add where/order).
  */
-const prebookViews = (db: Db, now = new Date().toISOString()) =>
+const prebookViews = (db: Db, now = new Date().toISOString(), cap = AHEAD_CAP) =>
 	db
 		.select({
 			id: preBookings.id,
@@ -216,7 +217,8 @@ const prebookViews = (db: Db, now = new Date().toISOString()) =>
 			bookAuthor: sql<string>`coalesce(${works.author}, ${books.author}, '')`,
 			status: preBookings.status,
 			allocation: books.allocation,
-			aheadJson: aheadInLine(lineRow, now),
+			aheadJson: aheadInLine(lineRow, now, cap),
+			aheadCap: sql<number>`${cap}`.mapWith(Number),
 			// The book's pending supply, restocks of the last 365 days and offers (rule 12's inputs).
 			inboundJson: sql<string>`(SELECT json_group_array(json_array(i.quantity, i.expected_at))
 				FROM (SELECT quantity, expected_at FROM inbound_shipments
@@ -291,8 +293,10 @@ export function listPrebooks(
 	db: Db,
 	userId: number,
 	query: { status?: PrebookStatus; after?: NewestFirstCursor; limit: number },
+	/** How many members ahead a read counts per part of a line (tests lower it). */
+	cap = AHEAD_CAP,
 ) {
-	return prebookViews(db)
+	return prebookViews(db, undefined, cap)
 		.where(
 			and(
 				eq(preBookings.userId, userId),
