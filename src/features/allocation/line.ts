@@ -114,34 +114,48 @@ export const AHEAD_CAP = 10_000;
 
 /**
  * What a read measured of one line of a waiting pre-booking (`aheadInLine`): the members ahead in each part,
- * counted nearest first up to the cap + 1 (`n`) with those the engine serves now among them (`a`); when
- * the own part has more than the cap ahead, the own members behind (counted up to the cap + 1); the book's
- * waiting counter (`book_demand.waiting_count`, its own waiting pre-bookings); and whether the reader is one
- * of the book's own (1) or of its work's (0).
+ * counted nearest first up to the cap + 1 (`n`), those the engine serves now among them (`a`) and the
+ * `created_at` of the farthest counted (`edge`); when the own part has more than the cap ahead, the own
+ * members behind, counted the same way; when both have more, the `created_at` of the own part's first and
+ * last member (`span`); the book's waiting counter (`book_demand.waiting_count`, its own waiting
+ * pre-bookings); and whether the reader is one of the book's own (1) or of its work's (0).
  */
 export interface LineMeasure {
-	own: { n: number; a: number };
+	own: { n: number; a: number; edge: string | null };
 	work: { n: number; a: number };
-	behind: number | null;
+	behind: { n: number; edge: string | null } | null;
+	span: [front: string, back: string] | null;
 	waiting: number;
 	self: number;
 }
 
+const ms = (at: string | null | undefined) => (at ? Date.parse(at) : Number.NaN);
+
 /**
  * The members ahead in one measured line, `{active, passed_over}` (docs/allocation.md, "Place in line"):
- * exact while each part has at most `cap` ahead. Beyond it, the own part's count is the book's waiting
- * counter minus the reader and the members behind: exact when at most `cap` are behind; when more are,
- * the reader is somewhere between `cap + 1` and that figure deep, and the midpoint is reported. The work
- * part has no counter: beyond the cap it reports `cap + 1` (at least that many). Past the cap, the
- * active share of the counted members stands for the part's.
+ * exact while each part has at most `cap` ahead. Beyond it the own part is worked out from the book's
+ * waiting counter: with at most `cap` behind, the counter minus the reader and those behind (exact); with
+ * more behind too, the members neither walk reached are shared between the front and the back of the line
+ * in proportion to the time each stretch spans (exact when sign-ups came at an even pace). The work part has
+ * no counter: beyond the cap it reports `cap + 1` (at least that many). Past the cap, the active share of
+ * the counted members stands for the part's.
  */
 export function aheadInMeasure(line: LineMeasure, cap = AHEAD_CAP) {
 	const part = ({ n, a }: { n: number; a: number }, total: number) =>
 		n <= cap ? { total: n, active: a } : { total, active: Math.round((total * a) / n) };
 	let ownTotal = line.own.n;
-	if (line.own.n > cap) {
-		const upTo = Math.max(cap + 1, line.waiting - line.self - (line.behind ?? 0));
-		ownTotal = (line.behind ?? 0) <= cap ? upTo : Math.round((cap + 1 + upTo) / 2);
+	const behind = line.behind;
+	if (line.own.n > cap && behind) {
+		const notBehind = Math.max(cap + 1, line.waiting - line.self - behind.n);
+		ownTotal = notBehind;
+		if (behind.n > cap) {
+			// Neither walk reached `unseen` members: before the ahead walk's edge or after the behind walk's.
+			const unseen = Math.max(0, notBehind - line.own.n);
+			const front = ms(line.own.edge) - ms(line.span?.[0]);
+			const back = ms(line.span?.[1]) - ms(behind.edge);
+			const share = front + back > 0 ? front / (front + back) : 0.5;
+			ownTotal = line.own.n + Math.round(unseen * (Number.isFinite(share) ? share : 0.5));
+		}
 	}
 	const own = part(line.own, ownTotal);
 	const work = part(line.work, line.work.n);
@@ -164,34 +178,48 @@ export function aheadOf(lines: readonly LineMeasure[], cap = AHEAD_CAP) {
  * `[LineMeasure]` (`aheadOf` turns it into `{active, passed_over}`): the engine serves some now and passes
  * over the rest. `position` is `active + 1` for a member not passed over (not on a lottery book, where a
  * draw has no order). A work pre-booking waits in the line of every edition it accepts: its best place
- * among them counts (fewest active ahead). Each part is walked over its line index, nearest first, one
- * users seek per member, and stops at `cap + 1`: a read costs at most a few times `cap` rows per part and
- * line however long the line. NULL when not waiting.
+ * among them counts (fewest active ahead). Each part is walked over its line index from the reader, one
+ * users seek per member ahead, and stops at `cap + 1`; the walk behind reads the index only, and the span
+ * is two seeks: a read costs at most about `3 × cap` rows per line however long the line. NULL when not
+ * waiting.
  */
 export const aheadInLine = (row: LineRow, now: string, cap = AHEAD_CAP) => {
 	const lineBook = sql.raw("ahead_b");
 	const ahead = { prebook: sql.raw("ahead_p"), user: sql.raw("ahead_u"), book: lineBook };
 	const me = sql`(${row.prebook}.created_at, ${row.prebook}.id)`;
 	const [own, ofWork] = lineParts(ahead.prebook, lineBook);
-	// The part's members ahead, nearest first, at most cap + 1, packed as counted × 10^10 + active.
-	const counted = (part: SQL) => sql`(SELECT count(*) * 10000000000 + coalesce(sum(s), 0) FROM (
-		SELECT ${servable(ahead, now)} AS s
-		FROM pre_bookings AS ahead_p JOIN users AS ahead_u ON ahead_u.id = ahead_p.user_id
-		WHERE ${part} AND (ahead_p.created_at, ahead_p.id) < ${me}
-		ORDER BY ahead_p.created_at DESC, ahead_p.id DESC LIMIT ${cap + 1}))`;
-	const [ownBehind] = lineParts(sql.raw("behind_p"), lineBook);
-	const behind = sql`(SELECT count(*) FROM (SELECT 1 FROM pre_bookings AS behind_p
-		WHERE ${ownBehind} AND (behind_p.created_at, behind_p.id) > ${me}
-		ORDER BY behind_p.created_at, behind_p.id LIMIT ${cap + 1}))`;
+	// The part's members ahead, nearest first, at most cap + 1.
+	const walkAhead = (
+		part: SQL,
+	) => sql`(SELECT json_object('n', count(*), 'a', coalesce(sum(s), 0), 'edge', min(c))
+		FROM (SELECT ${servable(ahead, now)} AS s, ahead_p.created_at AS c
+			FROM pre_bookings AS ahead_p JOIN users AS ahead_u ON ahead_u.id = ahead_p.user_id
+			WHERE ${part} AND (ahead_p.created_at, ahead_p.id) < ${me}
+			ORDER BY ahead_p.created_at DESC, ahead_p.id DESC LIMIT ${cap + 1}))`;
+	const measured = sql.raw("measured");
+	const [ownBehind] = lineParts(sql.raw("behind_p"), measured);
+	const walkBehind = sql`(SELECT json_object('n', count(*), 'edge', max(c))
+		FROM (SELECT behind_p.created_at AS c FROM pre_bookings AS behind_p
+			WHERE ${ownBehind} AND (behind_p.created_at, behind_p.id) > ${me}
+			ORDER BY behind_p.created_at, behind_p.id LIMIT ${cap + 1}))`;
+	const [ownEnd] = lineParts(sql.raw("end_p"), measured);
+	const end = (fn: "min" | "max") =>
+		sql.raw(`(SELECT ${fn}(end_p.created_at) FROM pre_bookings AS end_p WHERE `);
+	const span = sql`json_array(${end("min")}${ownEnd}), ${end("max")}${ownEnd}))`;
+	const count = (json: string) => sql.raw(`json_extract(${json}, '$.n')`);
+	// Each walk runs once per line: the measures are materialized before the JSON reads them.
 	return sql<string | null>`CASE WHEN ${row.prebook}.status = 'waiting' THEN (
-		SELECT json_group_array(json_object(
-			'own', json_object('n', own / 10000000000, 'a', own % 10000000000),
-			'work', json_object('n', work / 10000000000, 'a', work % 10000000000),
-			'behind', CASE WHEN own / 10000000000 > ${cap} THEN ${behind} END,
-			'waiting', coalesce((SELECT waiting_count FROM book_demand WHERE book_id = line_id), 0),
-			'self', self))
-		FROM (SELECT ahead_b.id AS line_id, ahead_b.id AS id, ${counted(own)} AS own, ${counted(ofWork)} AS work,
+		WITH measured AS MATERIALIZED (
+			SELECT ahead_b.id AS id, ${walkAhead(own)} AS own, ${walkAhead(ofWork)} AS work,
 				${row.prebook}.book_id IS ahead_b.id AS self
 			FROM books AS ahead_b
-			WHERE ahead_b.id = ${row.prebook}.book_id OR ${acceptsBook(row.prebook, lineBook)}) AS ahead_b) END`;
+			WHERE ahead_b.id = ${row.prebook}.book_id OR ${acceptsBook(row.prebook, lineBook)}),
+		behind AS MATERIALIZED (
+			SELECT measured.*, CASE WHEN ${count("measured.own")} > ${cap} THEN ${walkBehind} END AS behind
+			FROM measured)
+		SELECT json_group_array(json_object('own', json(own), 'work', json(work), 'behind', json(behind),
+			'span', CASE WHEN ${count("behind")} > ${cap} THEN ${span} END,
+			'waiting', coalesce((SELECT waiting_count FROM book_demand WHERE book_id = measured.id), 0),
+			'self', self))
+		FROM behind AS measured) END`;
 };

@@ -102,12 +102,12 @@ export interface PrebookView {
 	cancelledAt: string | null;
 }
 
-const Counted = z.object({ n: z.number().int(), a: z.number().int() });
 const Lines = z.array(
 	z.object({
-		own: Counted,
-		work: Counted,
-		behind: z.number().int().nullable(),
+		own: z.object({ n: z.number().int(), a: z.number().int(), edge: z.string().nullable() }),
+		work: z.object({ n: z.number().int(), a: z.number().int() }),
+		behind: z.object({ n: z.number().int(), edge: z.string().nullable() }).nullable(),
+		span: z.tuple([z.string(), z.string()]).nullable(),
 		waiting: z.number().int(),
 		self: z.number().int(),
 	}),
