@@ -31,7 +31,7 @@ export const PrebookSchema = z
 		status: z.enum(PREBOOK_STATUSES),
 		position: z.number().int().nullable().openapi({
 			description:
-				"While `waiting` and not passed over: the place among the members of the book's line that are not passed over (1 = next; a work pre-booking: its best place over the editions it accepts); null otherwise",
+				"While `waiting` and not passed over: the place among the members of the book's line that are not passed over (1 = next; a work pre-booking: its best place over the editions it accepts); null otherwise. Exact up to 10,000 members ahead in each part of the line (the book's own pre-bookings, its work's); beyond, the book's own part is its waiting count minus the members behind — exact when at most 10,000 are behind, else shared by the time the line's front and back span — and the work's part counts as 10,001 (docs/allocation.md, \"Place in line\")",
 		}),
 		paused_until: timestamp.nullable().openapi({
 			description: "While paused: when the pause ends by itself (the place in line is kept)",
@@ -42,13 +42,18 @@ export const PrebookSchema = z
 			.object({
 				expected_by: z.object({ p50: timestamp, p90: timestamp }).nullable(),
 				basis: z.enum(["inbound", "history", "none"]),
-				ahead: z.object({
-					active: z.number().int().openapi({ description: "Members ahead the engine serves now" }),
-					passed_over: z
-						.number()
-						.int()
-						.openapi({ description: "Members ahead it passes over (paused, cannot be told)" }),
-				}),
+				ahead: z
+					.object({
+						active: z.number().int().openapi({ description: "Members ahead the engine serves now" }),
+						passed_over: z
+							.number()
+							.int()
+							.openapi({ description: "Members ahead it passes over (paused, cannot be told)" }),
+					})
+					.openapi({
+						description:
+							"The members ahead, counted as `position` is (exact up to 10,000 in each part of the line; beyond, from the book's waiting count, split by the share of the nearest 10,000 that are passed over)",
+					}),
 			})
 			.nullable()
 			.openapi({
