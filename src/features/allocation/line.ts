@@ -183,10 +183,27 @@ export function aheadOf(lines: readonly LineMeasure[], cap = AHEAD_CAP) {
  * is two seeks: a read costs at most about `3 × cap` rows per line however long the line. NULL when not
  * waiting.
  */
-export const aheadInLine = (row: LineRow, now: string, cap = AHEAD_CAP) => {
+export const aheadInLine = (row: LineRow, now: string, cap = AHEAD_CAP) =>
+	sql<string | null>`CASE WHEN ${row.prebook}.status = 'waiting' THEN ${measureLines(
+		{
+			me: sql`(${row.prebook}.created_at, ${row.prebook}.id)`,
+			lines: sql`ahead_b.id = ${row.prebook}.book_id OR ${acceptsBook(row.prebook, sql.raw("ahead_b"))}`,
+			self: sql`${row.prebook}.book_id IS ahead_b.id`,
+		},
+		now,
+		cap,
+	)} END`;
+
+/**
+ * The bounded measure (`LineMeasure[]` as JSON) of the lines `lines` (a condition on books `ahead_b`) from
+ * the place `me` (a row value `(created_at, id)`): members strictly before it are ahead, after it behind;
+ * `self` (SQL over `ahead_b`) says whether `me` is one of the book's own waiting members, counted by its
+ * waiting counter but neither ahead nor behind. A scalar subquery.
+ */
+export const measureLines = (place: { me: SQL; lines: SQL; self: SQL }, now: string, cap = AHEAD_CAP) => {
+	const { me } = place;
 	const lineBook = sql.raw("ahead_b");
 	const ahead = { prebook: sql.raw("ahead_p"), user: sql.raw("ahead_u"), book: lineBook };
-	const me = sql`(${row.prebook}.created_at, ${row.prebook}.id)`;
 	const [own, ofWork] = lineParts(ahead.prebook, lineBook);
 	// The part's members ahead, nearest first, at most cap + 1.
 	const walkAhead = (
@@ -208,12 +225,10 @@ export const aheadInLine = (row: LineRow, now: string, cap = AHEAD_CAP) => {
 	const span = sql`json_array(${end("min")}${ownEnd}), ${end("max")}${ownEnd}))`;
 	const count = (json: string) => sql.raw(`json_extract(${json}, '$.n')`);
 	// Each walk runs once per line: the measures are materialized before the JSON reads them.
-	return sql<string | null>`CASE WHEN ${row.prebook}.status = 'waiting' THEN (
+	return sql<string>`(
 		WITH measured AS MATERIALIZED (
-			SELECT ahead_b.id AS id, ${walkAhead(own)} AS own, ${walkAhead(ofWork)} AS work,
-				${row.prebook}.book_id IS ahead_b.id AS self
-			FROM books AS ahead_b
-			WHERE ahead_b.id = ${row.prebook}.book_id OR ${acceptsBook(row.prebook, lineBook)}),
+			SELECT ahead_b.id AS id, ${walkAhead(own)} AS own, ${walkAhead(ofWork)} AS work, ${place.self} AS self
+			FROM books AS ahead_b WHERE ${place.lines}),
 		behind AS MATERIALIZED (
 			SELECT measured.*, CASE WHEN ${count("measured.own")} > ${cap} THEN ${walkBehind} END AS behind
 			FROM measured)
@@ -221,5 +236,5 @@ export const aheadInLine = (row: LineRow, now: string, cap = AHEAD_CAP) => {
 			'span', CASE WHEN ${count("behind")} > ${cap} THEN ${span} END,
 			'waiting', coalesce((SELECT waiting_count FROM book_demand WHERE book_id = measured.id), 0),
 			'self', self))
-		FROM behind AS measured) END`;
+		FROM behind AS measured)`;
 };

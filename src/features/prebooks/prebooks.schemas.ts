@@ -117,6 +117,8 @@ const Lines = z.array(
 		self: z.number().int(),
 	}),
 );
+/** What `measureLines` measured (JSON), checked. */
+export const parseLineMeasures = (json: string) => Lines.parse(JSON.parse(json));
 const History = z.object({
 	n: z.number().int(),
 	first: z.string().nullable(),
@@ -129,7 +131,7 @@ const Inbound = z.array(z.tuple([z.number().int(), z.string()]));
 /** `position` and `estimate` of a pre-booking, from what its view read (rule 12). */
 function placeInLine(row: PrebookView): Pick<PrebookResponse, "position" | "estimate"> {
 	if (row.status !== "waiting" || row.aheadJson === null) return { position: null, estimate: null };
-	const ahead = aheadOf(Lines.parse(JSON.parse(row.aheadJson)), row.aheadCap);
+	const ahead = aheadOf(parseLineMeasures(row.aheadJson), row.aheadCap);
 	if (!ahead) return { position: null, estimate: null };
 	const ordered = row.allocation !== "lottery" && row.onHoldReason === null;
 	return {
