@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AHEAD_CAP } from "../src/features/allocation/line";
 import { toPrebookResponse } from "../src/features/prebooks/prebooks.schemas";
-import { listPrebooks } from "../src/features/prebooks/prebooks.service";
+import { bookLine, listPrebooks } from "../src/features/prebooks/prebooks.service";
 import { createDb, newD1Usage } from "../src/lib/db";
 import { api, bulkUsers, createAdmin, createBook, createUser, d1RoundTrips, type TestUser } from "./helpers";
 
@@ -98,5 +98,30 @@ describe("place in a long line", () => {
 		expect(ahead?.passed_over).toBeGreaterThan(3_500);
 		expect(ahead?.passed_over).toBeLessThan(4_000);
 		expect(items[0]?.position).toBe((ahead?.active ?? 0) + 1);
+	});
+
+	it("gives the admin's page deep in the line the same bounded answer, and a CSV export exact positions throughout", async () => {
+		const reader = await createUser();
+		const { bookId } = await deepLine(reader, LINE);
+		const cursorRow = await env.DB.prepare(
+			"SELECT created_at AS at, id FROM pre_bookings WHERE book_id = ? ORDER BY created_at, id LIMIT 1 OFFSET 14999",
+		)
+			.bind(bookId)
+			.first<{ at: string; id: number }>();
+		if (!cursorRow) throw new Error("no line");
+		const usage = newD1Usage();
+		const page = await bookLine(createDb(env.DB, usage), bookId, { after: cursorRow, limit: 3 }, 1_000);
+		expect(page.slice(0, 3).map((row) => row.position)).toEqual([15_001, 15_002, 15_003]);
+		expect(usage.rowsRead).toBeLessThan(3_200);
+
+		const csv = await api("GET", `/admin/books/${bookId}/prebooks`, {
+			token: admin.token,
+			headers: { Accept: "text/csv" },
+		});
+		expect(csv.status).toBe(200);
+		const lines = String(csv.body).trim().split("\r\n");
+		const header = lines[0]?.split(",") ?? [];
+		const positions = lines.slice(1).map((line) => Number(line.split(",")[header.indexOf("position")]));
+		expect(positions).toEqual(Array.from({ length: LINE + 1 }, (_, i) => i + 1));
 	});
 });

@@ -35,7 +35,6 @@ import {
 	maskOf,
 	measureLines,
 	onHoldReason,
-	servable,
 } from "../allocation/line.ts";
 import { type Outcome, outcomeOf } from "../allocation/outcome.ts";
 import { conversionRate as conversionRateOf } from "../insights/insights.schemas.ts";
