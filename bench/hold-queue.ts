@@ -45,6 +45,8 @@ import {
 } from "./local-server.ts";
 
 const WAITING = [1_000, 10_000, 100_000];
+/** `npm run bench:hold -- --place-only`: only part 3 (no hold books, no restocks, no cron runs). */
+const PLACE_ONLY = process.argv.includes("--place-only");
 const USERS = Math.max(...WAITING);
 /** Lines of `LINE` on `READER_BOOKS` books; in each, one reader per depth has that many waiting ahead. */
 const READER_BOOKS = 100;
@@ -114,7 +116,7 @@ const seeded = await seedFreshState(STATE, async (db) => {
 			.run();
 
 	const holdBooks: number[] = [];
-	for (const size of WAITING) {
+	for (const size of PLACE_ONLY ? [] : WAITING) {
 		const bookId = await addBook(`Hold ${size}`);
 		await line(bookId, 0, size);
 		holdBooks.push(bookId);
@@ -238,11 +240,8 @@ function problems(server: DevServer): string[] {
 	return bad.flatMap((name) => server.events(name).map((event) => JSON.stringify(event)));
 }
 
-const server = await startDevServer(STATE, "bench/metered-worker.ts");
-try {
-	const { base } = server;
-	const admin = await login(base, BENCH_ADMIN);
-
+/** Parts 1 and 2: the hold_queue restocks, then the expiry sweep run until idle. */
+async function holdAndExpire(base: string, admin: string): Promise<void> {
 	// 1. The hold_queue restock.
 	console.log(
 		"\nhold_queue restock (PATCH /books/{id}/stock 0 → half the line)\n" +
@@ -341,6 +340,14 @@ try {
 	console.log(
 		`(checked: ${WAITING.map((n) => fmt(n / 2)).join(" / ")} holds expired, and as many offered to the next in line — held_quantity unchanged)`,
 	);
+}
+
+const server = await startDevServer(STATE, "bench/metered-worker.ts");
+try {
+	const { base } = server;
+	const admin = await login(base, BENCH_ADMIN);
+
+	if (!PLACE_ONLY) await holdAndExpire(base, admin);
 
 	// 3. GET /prebooks with the place in line, for each depth.
 	console.log(
