@@ -79,7 +79,7 @@ const madeAt = (secondsExpr: string) =>
 	`strftime('%Y-%m-%dT%H:%M:%fZ', '${since}', '+' || (${secondsExpr}) || ' seconds')`;
 
 console.log(
-	`Seeding ${USERS.toLocaleString()} users, ${WAITING.map((n) => n.toLocaleString()).join(" / ")} waiting on three hold_queue books, and ${DEPTHS.length} readers ${DEPTHS.map((d) => d.toLocaleString()).join(" / ")} deep in ${READER_BOOKS} lines…`,
+	`Seeding ${USERS.toLocaleString()} users, ${WAITING.map((n) => n.toLocaleString()).join(" / ")} waiting on three hold_queue books, and ${DEPTHS.length} readers ${DEPTHS.map((d) => d.toLocaleString()).join(" / ")} deep in ${READER_BOOKS} lines, and 2 readers in lines of ${DEEP_LINE.toLocaleString()} and ${DEEP_OTHER.toLocaleString()}…`,
 );
 const seedStarted = performance.now();
 const seeded = await seedFreshState(STATE, async (db) => {
