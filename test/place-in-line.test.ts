@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { AHEAD_CAP } from "../src/features/allocation/line";
+import { AHEAD_CAP, aheadOf } from "../src/features/allocation/line";
 import { toPrebookResponse } from "../src/features/prebooks/prebooks.schemas";
 import { bookLine, listPrebooks } from "../src/features/prebooks/prebooks.service";
 import { createDb, newD1Usage } from "../src/lib/db";
@@ -123,5 +123,21 @@ describe("place in a long line", () => {
 		const header = lines[0]?.split(",") ?? [];
 		const positions = lines.slice(1).map((line) => Number(line.split(",")[header.indexOf("position")]));
 		expect(positions).toEqual(Array.from({ length: LINE + 1 }, (_, i) => i + 1));
+	});
+
+	it("counts a work's part beyond the cap as cap + 1, and a work pre-booking takes its best line", () => {
+		const line = (own: number, work: number) => ({
+			own: { n: own, a: own, edge: null },
+			work: { n: work, a: work, edge: null },
+			behind: null,
+			span: null,
+			waiting: own,
+			self: 0,
+		});
+		// 100 of its own ahead and more than the cap of the work's: at least 100 + 1,001.
+		expect(aheadOf([line(100, 1_001)], 1_000)).toEqual({ active: 1_101, passed_over: 0 });
+		// Two editions: the line with fewer ahead counts.
+		expect(aheadOf([line(900, 1_001), line(50, 20)], 1_000)).toEqual({ active: 70, passed_over: 0 });
+		expect(aheadOf([], 1_000)).toBeNull();
 	});
 });
