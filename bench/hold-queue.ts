@@ -15,12 +15,17 @@
  *  3. Place in line: `GET /prebooks?limit=100` for readers with 100 waiting pre-bookings each, on 100
  *     books with lines of 5,000: one reader has 100 ahead on every book, one 1,000, one 5,000. Prints the
  *     response time, the D1 round trips (must be 1), D1 time and rows, and checks every position.
+ *     Then beyond the count's cap (AHEAD_CAP, 10,000): two readers with 100 pre-bookings each, one on a
+ *     line of 100,000 and 99 on lines of 20,000 — one at the back of every line (100,000 and 20,000 ahead:
+ *     exact, from the waiting counter), one in the middle (50,000 and 10,000 ahead, as many behind: the
+ *     estimate). Checks the back reader's positions, prints the middle reader's largest error.
  *
  * Everything is seeded directly into its own local D1 (.wrangler/bench-hold), never through the API. The
- * 100,000 seeded users are inactive, so the queue consumer, which runs in `wrangler dev` too, emails
- * nobody; the benchmark waits until it has worked through every published message before measuring the
- * next thing, so the figures are the request's (or the run's) alone. The readers are active, but none of
- * their books is ever restocked.
+ * 100,000 seeded users are verified and active — the hold queue passes over readers it cannot tell, so
+ * only they are offered copies — and the queue consumer, which runs in `wrangler dev` too, emails them
+ * through the local email binding; the benchmark waits until it has worked through every published
+ * message before measuring the next thing, so the figures are the request's (or the run's) alone. The
+ * readers are verified too (so they have a `position`), but none of their books is ever restocked.
  *
  * Rows read and written: the app logs them only for notify_all restocks, so the server runs
  * bench/metered-worker.ts — the production Worker with a D1 binding that adds them up.
@@ -40,6 +45,8 @@ import {
 } from "./local-server.ts";
 
 const WAITING = [1_000, 10_000, 100_000];
+/** `npm run bench:hold -- --place-only`: only part 3 (no hold books, no restocks, no cron runs). */
+const PLACE_ONLY = process.argv.includes("--place-only");
 const USERS = Math.max(...WAITING);
 /** Lines of `LINE` on `READER_BOOKS` books; in each, one reader per depth has that many waiting ahead. */
 const READER_BOOKS = 100;
@@ -54,6 +61,17 @@ const HOLD_HOURS = 48;
 const HOUR = 60 * 60 * 1000;
 const MAX_CRON_RUNS = 10;
 const GET_PREBOOKS_REPEATS = 5;
+/** Beyond the cap: one line of `DEEP_LINE` and `READER_BOOKS - 1` of `DEEP_OTHER`; readers in the middle and at the back. */
+const DEEP_LINE = 100_000;
+const DEEP_OTHER = 20_000;
+const DEEP_READERS = [
+	{ name: "middle", fraction: 0.5 },
+	{ name: "back", fraction: 1 },
+] as const;
+const deepAccount = (name: string) => ({
+	email: `reader-deep-${name}@bench.local`,
+	password: "bench-reader-password",
+});
 
 /** Pre-bookings were made over the past 30 days, one a second in each line. */
 const since = new Date(Date.now() - 30 * 24 * HOUR).toISOString();
@@ -61,7 +79,7 @@ const madeAt = (secondsExpr: string) =>
 	`strftime('%Y-%m-%dT%H:%M:%fZ', '${since}', '+' || (${secondsExpr}) || ' seconds')`;
 
 console.log(
-	`Seeding ${USERS.toLocaleString()} users, ${WAITING.map((n) => n.toLocaleString()).join(" / ")} waiting on three hold_queue books, and ${DEPTHS.length} readers ${DEPTHS.map((d) => d.toLocaleString()).join(" / ")} deep in ${READER_BOOKS} lines…`,
+	`Seeding ${USERS.toLocaleString()} users, ${WAITING.map((n) => n.toLocaleString()).join(" / ")} waiting on three hold_queue books, and ${DEPTHS.length} readers ${DEPTHS.map((d) => d.toLocaleString()).join(" / ")} deep in ${READER_BOOKS} lines, and 2 readers in lines of ${DEEP_LINE.toLocaleString()} and ${DEEP_OTHER.toLocaleString()}…`,
 );
 const seedStarted = performance.now();
 const seeded = await seedFreshState(STATE, async (db) => {
@@ -69,7 +87,7 @@ const seeded = await seedFreshState(STATE, async (db) => {
 	await db
 		.prepare(
 			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-			 INSERT INTO users (email, password_hash, is_active) SELECT 'bench-' || i || '@example.com', 'x', 0 FROM n`,
+			 INSERT INTO users (email, password_hash, email_verified) SELECT 'bench-' || i || '@example.com', 'x', 1 FROM n`,
 		)
 		.bind(USERS)
 		.run();
@@ -98,7 +116,7 @@ const seeded = await seedFreshState(STATE, async (db) => {
 			.run();
 
 	const holdBooks: number[] = [];
-	for (const size of WAITING) {
+	for (const size of PLACE_ONLY ? [] : WAITING) {
 		const bookId = await addBook(`Hold ${size}`);
 		await line(bookId, 0, size);
 		holdBooks.push(bookId);
@@ -108,7 +126,7 @@ const seeded = await seedFreshState(STATE, async (db) => {
 		const account = readerAccount(depth);
 		const reader = await db
 			.prepare(
-				"INSERT INTO users (email, password_hash, full_name) VALUES (?, ?, 'Bench Reader') RETURNING id",
+				"INSERT INTO users (email, password_hash, full_name, email_verified) VALUES (?, ?, 'Bench Reader', 1) RETURNING id",
 			)
 			.bind(account.email, await hashPassword(account.password))
 			.first<{ id: number }>();
@@ -126,6 +144,31 @@ const seeded = await seedFreshState(STATE, async (db) => {
 				`INSERT INTO pre_bookings (user_id, book_id, status, created_at) VALUES ${DEPTHS.map(() => `(?, ?, 'waiting', ${madeAt("?")})`).join(", ")}`,
 			)
 			.bind(...DEPTHS.flatMap((depth, j) => [readers[j], bookId, depth - j - 0.5]))
+			.run();
+	}
+	// Beyond the cap: readers in lines of 100,000 (one book) and 20,000 (the other 99).
+	const deepReaders: number[] = [];
+	for (const { name } of DEEP_READERS) {
+		const account = deepAccount(name);
+		const reader = await db
+			.prepare(
+				"INSERT INTO users (email, password_hash, full_name, email_verified) VALUES (?, ?, 'Bench Reader', 1) RETURNING id",
+			)
+			.bind(account.email, await hashPassword(account.password))
+			.first<{ id: number }>();
+		if (!reader) throw new Error("could not seed a reader");
+		deepReaders.push(reader.id);
+	}
+	for (let k = 0; k < READER_BOOKS; k++) {
+		const size = k === 0 ? DEEP_LINE : DEEP_OTHER;
+		const bookId = await addBook(`Deep ${k}`);
+		await line(bookId, (k * DEEP_OTHER) % USERS, size);
+		// As above: the j-th reader has `fraction × size` ahead, the shallower reader included.
+		await db
+			.prepare(
+				`INSERT INTO pre_bookings (user_id, book_id, status, created_at) VALUES ${DEEP_READERS.map(() => `(?, ?, 'waiting', ${madeAt("?")})`).join(", ")}`,
+			)
+			.bind(...DEEP_READERS.flatMap(({ fraction }, j) => [deepReaders[j], bookId, fraction * size - j - 0.5]))
 			.run();
 	}
 	return { holdBooks };
@@ -197,11 +240,8 @@ function problems(server: DevServer): string[] {
 	return bad.flatMap((name) => server.events(name).map((event) => JSON.stringify(event)));
 }
 
-const server = await startDevServer(STATE, "bench/metered-worker.ts");
-try {
-	const { base } = server;
-	const admin = await login(base, BENCH_ADMIN);
-
+/** Parts 1 and 2: the hold_queue restocks, then the expiry sweep run until idle. */
+async function holdAndExpire(base: string, admin: string): Promise<void> {
 	// 1. The hold_queue restock.
 	console.log(
 		"\nhold_queue restock (PATCH /books/{id}/stock 0 → half the line)\n" +
@@ -300,6 +340,14 @@ try {
 	console.log(
 		`(checked: ${WAITING.map((n) => fmt(n / 2)).join(" / ")} holds expired, and as many offered to the next in line — held_quantity unchanged)`,
 	);
+}
+
+const server = await startDevServer(STATE, "bench/metered-worker.ts");
+try {
+	const { base } = server;
+	const admin = await login(base, BENCH_ADMIN);
+
+	if (!PLACE_ONLY) await holdAndExpire(base, admin);
 
 	// 3. GET /prebooks with the place in line, for each depth.
 	console.log(
@@ -333,6 +381,47 @@ try {
 		);
 	}
 	console.log(`(checked: ${READER_BOOKS} items per reader, each at position ahead + 1)`);
+
+	// 3b. Beyond the cap.
+	console.log(
+		`\nGET /prebooks?limit=100 beyond the cap — ${READER_BOOKS} waiting pre-bookings each: 1 on a line of ${fmt(DEEP_LINE)}, ${READER_BOOKS - 1} on lines of ${fmt(DEEP_OTHER)}, ${GET_PREBOOKS_REPEATS} requests per reader\n` +
+			"reader   ahead (100k line / 20k lines)   response (each request)          d1 round trips   d1 time (each request)      rows read   largest error",
+	);
+	for (const { name, fraction } of DEEP_READERS) {
+		const reader = await login(base, deepAccount(name));
+		const answers: Answer[] = [];
+		let largestError = 0;
+		for (let i = 0; i < GET_PREBOOKS_REPEATS; i++) {
+			const answer = await call(base, "GET", "/prebooks?limit=100", { token: reader });
+			if (!answer.res.ok) throw new Error(`GET /prebooks answered ${answer.res.status}`);
+			const items = answer.body.items as { book_title: string; position: number | null }[];
+			if (items.length !== READER_BOOKS)
+				throw new Error(`expected ${READER_BOOKS} items, got ${items.length}`);
+			for (const item of items) {
+				const ahead = fraction * (item.book_title === "Deep 0" ? DEEP_LINE : DEEP_OTHER);
+				const error = Math.abs((item.position ?? Number.NaN) - (ahead + 1));
+				if (!(error <= (fraction === 1 ? 0 : 0.01 * ahead)))
+					throw new Error(`${name} reader: expected position ${ahead + 1}, got ${item.position}`);
+				largestError = Math.max(largestError, error);
+			}
+			const trips = d1Timing(answer.res)?.roundTrips;
+			if (trips !== 1) throw new Error(`GET /prebooks took ${trips} D1 round trips`);
+			answers.push(answer);
+		}
+		const each = (values: number[]) => `${values.map((v) => v.toFixed(0)).join(" / ")} ms`;
+		console.log(
+			[
+				name.padEnd(6),
+				`${fmt(fraction * DEEP_LINE)} / ${fmt(fraction * DEEP_OTHER)}`.padStart(31),
+				` ${each(answers.map((a) => a.ms))}`.padEnd(34),
+				"1".padStart(14),
+				`   ${each(answers.map((a) => d1Timing(a.res)?.ms ?? Number.NaN))}`.padEnd(30),
+				[...new Set(answers.map((a) => fmt(rows(a).read)))].join(", ").padStart(9),
+				String(largestError).padStart(15),
+			].join(" "),
+		);
+	}
+	console.log("(checked: the back reader's positions exact, the middle reader's within 1 %)");
 
 	const messages = [...server.events("offer_round_published"), ...server.events("publication_step")].reduce(
 		(sum, e) => sum + num(e.messages),

@@ -106,27 +106,135 @@ export const servable = (row: LineRow, now: string) =>
 	sql`(NOT ${paused(row, now)} AND (${row.book}.allocation = 'notify_all' OR ${reachable(row)}))`;
 
 /**
- * The members ahead of a waiting pre-booking in its line, as JSON `{active, passed_over}`: those the
- * engine serves now and those it passes over. `position` is `active + 1` for a member not passed over
- * (not on a lottery book, where a draw has no order). A work pre-booking waits in the line of every edition
- * it accepts: its best place among them counts (fewest active ahead). Counted over the two line indexes,
- * one users seek per member ahead; NULL when not waiting.
+ * The most members ahead a read counts in each part of a line (the book's own, its work's): beyond it,
+ * `aheadOf` estimates (docs/allocation.md, "Place in line"). A read walks at most `AHEAD_CAP + 1` index
+ * entries (and users seeks) per part and line, ahead of the reader, and as many behind it.
  */
-export const aheadInLine = (row: LineRow, now: string) => {
+export const AHEAD_CAP = 10_000;
+
+/**
+ * What a read measured of one line of a waiting pre-booking (`aheadInLine`): the members ahead in each part,
+ * counted nearest first up to the cap + 1 (`n`), those the engine serves now among them (`a`) and the
+ * `created_at` of the farthest counted (`edge`); when the own part has more than the cap ahead, the own
+ * members behind, counted the same way; when both have more, the `created_at` of the own part's first and
+ * last member (`span`); the book's waiting counter (`book_demand.waiting_count`, its own waiting
+ * pre-bookings); and whether the reader is one of the book's own (1) or of its work's (0).
+ */
+export interface LineMeasure {
+	own: { n: number; a: number; edge: string | null };
+	work: { n: number; a: number };
+	behind: { n: number; edge: string | null } | null;
+	span: [front: string, back: string] | null;
+	waiting: number;
+	self: number;
+}
+
+const ms = (at: string | null | undefined) => (at ? Date.parse(at) : Number.NaN);
+
+/**
+ * The members ahead in one measured line, `{active, passed_over}` (docs/allocation.md, "Place in line"):
+ * exact while each part has at most `cap` ahead. Beyond it the own part is worked out from the book's
+ * waiting counter: with at most `cap` behind, the counter minus the reader and those behind (exact); with
+ * more behind too, the members neither walk reached are shared between the front and the back of the line
+ * in proportion to the time each stretch spans (exact when sign-ups came at an even pace). The work part has
+ * no counter: beyond the cap it reports `cap + 1` (at least that many). Past the cap, the active share of
+ * the counted members stands for the part's.
+ */
+export function aheadInMeasure(line: LineMeasure, cap = AHEAD_CAP) {
+	const part = ({ n, a }: { n: number; a: number }, total: number) =>
+		n <= cap ? { total: n, active: a } : { total, active: Math.round((total * a) / n) };
+	let ownTotal = line.own.n;
+	const behind = line.behind;
+	if (line.own.n > cap && behind) {
+		const notBehind = Math.max(cap + 1, line.waiting - line.self - behind.n);
+		ownTotal = notBehind;
+		if (behind.n > cap) {
+			// Neither walk reached `unseen` members: before the ahead walk's edge or after the behind walk's.
+			const unseen = Math.max(0, notBehind - line.own.n);
+			const front = ms(line.own.edge) - ms(line.span?.[0]);
+			const back = ms(line.span?.[1]) - ms(behind.edge);
+			const share = front + back > 0 ? front / (front + back) : 0.5;
+			ownTotal = line.own.n + Math.round(unseen * (Number.isFinite(share) ? share : 0.5));
+		}
+	}
+	const own = part(line.own, ownTotal);
+	const work = part(line.work, line.work.n);
+	const active = own.active + work.active;
+	return { active, passed_over: own.total + work.total - active };
+}
+
+/** The best place over measured lines (fewest active ahead); null without a line. */
+export function aheadOf(lines: readonly LineMeasure[], cap = AHEAD_CAP) {
+	let best: { active: number; passed_over: number } | null = null;
+	for (const line of lines) {
+		const ahead = aheadInMeasure(line, cap);
+		if (!best || ahead.active < best.active) best = ahead;
+	}
+	return best;
+}
+
+/**
+ * The members ahead of a waiting pre-booking in each of its lines, measured with bounded walks as JSON
+ * `[LineMeasure]` (`aheadOf` turns it into `{active, passed_over}`): the engine serves some now and passes
+ * over the rest. `position` is `active + 1` for a member not passed over (not on a lottery book, where a
+ * draw has no order). A work pre-booking waits in the line of every edition it accepts: its best place
+ * among them counts (fewest active ahead). Each part is walked over its line index from the reader, one
+ * users seek per member ahead, and stops at `cap + 1`; the walk behind reads the index only, and the span
+ * is two seeks: a read costs at most about `3 × cap` rows per line however long the line. NULL when not
+ * waiting.
+ */
+export const aheadInLine = (row: LineRow, now: string, cap = AHEAD_CAP) =>
+	sql<string | null>`CASE WHEN ${row.prebook}.status = 'waiting' THEN ${measureLines(
+		{
+			me: sql`(${row.prebook}.created_at, ${row.prebook}.id)`,
+			lines: sql`ahead_b.id = ${row.prebook}.book_id OR ${acceptsBook(row.prebook, sql.raw("ahead_b"))}`,
+			self: sql`${row.prebook}.book_id IS ahead_b.id`,
+		},
+		now,
+		cap,
+	)} END`;
+
+/**
+ * The bounded measure (`LineMeasure[]` as JSON) of the lines `lines` (a condition on books `ahead_b`) from
+ * the place `me` (a row value `(created_at, id)`): members strictly before it are ahead, after it behind;
+ * `self` (SQL over `ahead_b`) says whether `me` is one of the book's own waiting members, counted by its
+ * waiting counter but neither ahead nor behind. A scalar subquery.
+ */
+export const measureLines = (place: { me: SQL; lines: SQL; self: SQL }, now: string, cap = AHEAD_CAP) => {
+	const { me } = place;
 	const lineBook = sql.raw("ahead_b");
 	const ahead = { prebook: sql.raw("ahead_p"), user: sql.raw("ahead_u"), book: lineBook };
-	const before = sql`(ahead_p.created_at, ahead_p.id) < (${row.prebook}.created_at, ${row.prebook}.id)`;
 	const [own, ofWork] = lineParts(ahead.prebook, lineBook);
-	const membersAhead = (part: SQL) => sql`SELECT ${servable(ahead, now)} AS s
-		FROM pre_bookings AS ahead_p JOIN users AS ahead_u ON ahead_u.id = ahead_p.user_id
-		WHERE ${part} AND ${before}`;
-	// Each line's counts packed as one number (active × 10^10 + passed over), so the best line is a min()
-	// (no sort), unpacked into the JSON.
-	return sql<string | null>`CASE WHEN ${row.prebook}.status = 'waiting' THEN (
-		SELECT json_object('active', best / 10000000000, 'passed_over', best % 10000000000) FROM (
-			SELECT min((SELECT coalesce(sum(s), 0) * 10000000000 + count(*) - coalesce(sum(s), 0)
-				FROM (${membersAhead(own)} UNION ALL ${membersAhead(ofWork)}))) AS best
-			FROM books AS ahead_b
-			WHERE ahead_b.id = ${row.prebook}.book_id OR ${acceptsBook(row.prebook, lineBook)})
-		WHERE best IS NOT NULL) END`;
+	// The part's members ahead, nearest first, at most cap + 1.
+	const walkAhead = (
+		part: SQL,
+	) => sql`(SELECT json_object('n', count(*), 'a', coalesce(sum(s), 0), 'edge', min(c))
+		FROM (SELECT ${servable(ahead, now)} AS s, ahead_p.created_at AS c
+			FROM pre_bookings AS ahead_p JOIN users AS ahead_u ON ahead_u.id = ahead_p.user_id
+			WHERE ${part} AND (ahead_p.created_at, ahead_p.id) < ${me}
+			ORDER BY ahead_p.created_at DESC, ahead_p.id DESC LIMIT ${cap + 1}))`;
+	const measured = sql.raw("measured");
+	const [ownBehind] = lineParts(sql.raw("behind_p"), measured);
+	const walkBehind = sql`(SELECT json_object('n', count(*), 'edge', max(c))
+		FROM (SELECT behind_p.created_at AS c FROM pre_bookings AS behind_p
+			WHERE ${ownBehind} AND (behind_p.created_at, behind_p.id) > ${me}
+			ORDER BY behind_p.created_at, behind_p.id LIMIT ${cap + 1}))`;
+	const [ownEnd] = lineParts(sql.raw("end_p"), measured);
+	const end = (fn: "min" | "max") =>
+		sql.raw(`(SELECT ${fn}(end_p.created_at) FROM pre_bookings AS end_p WHERE `);
+	const span = sql`json_array(${end("min")}${ownEnd}), ${end("max")}${ownEnd}))`;
+	const count = (json: string) => sql.raw(`json_extract(${json}, '$.n')`);
+	// Each walk runs once per line: the measures are materialized before the JSON reads them.
+	return sql<string>`(
+		WITH measured AS MATERIALIZED (
+			SELECT ahead_b.id AS id, ${walkAhead(own)} AS own, ${walkAhead(ofWork)} AS work, ${place.self} AS self
+			FROM books AS ahead_b WHERE ${place.lines}),
+		behind AS MATERIALIZED (
+			SELECT measured.*, CASE WHEN ${count("measured.own")} > ${cap} THEN ${walkBehind} END AS behind
+			FROM measured)
+		SELECT json_group_array(json_object('own', json(own), 'work', json(work), 'behind', json(behind),
+			'span', CASE WHEN ${count("behind")} > ${cap} THEN ${span} END,
+			'waiting', coalesce((SELECT waiting_count FROM book_demand WHERE book_id = measured.id), 0),
+			'self', self))
+		FROM behind AS measured)`;
 };

@@ -114,6 +114,9 @@ export const line: AppRouteHandler<typeof routes.line> = async (c) => {
 	// keyset page per round trip, so an export of any length holds one page in memory.
 	const db = c.var.db;
 	let rows = await bookLine(db, bookId, { status, after, limit: CSV_PAGE });
+	// The running position, known once a page has one (the first page measures the line before a client's
+	// cursor, as a JSON page does).
+	let servableBefore: number | undefined;
 	const encoder = new TextEncoder();
 	const body = new ReadableStream<Uint8Array>({
 		start(controller) {
@@ -127,10 +130,13 @@ export const line: AppRouteHandler<typeof routes.line> = async (c) => {
 				);
 			const last = page.at(-1);
 			if (rows.length <= CSV_PAGE || !last) return controller.close();
+			// Positions run on from this page's last: the next page need not measure the line before it.
+			servableBefore = page.findLast((row) => row.position !== null)?.position ?? servableBefore;
 			rows = await bookLine(db, bookId, {
 				status,
 				after: { at: last.createdAt, id: last.id },
 				limit: CSV_PAGE,
+				servableBefore,
 			});
 		},
 	});

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { type Allocation, FORMATS, PREBOOK_STATUSES, type PrebookStatus } from "../../db/schema.ts";
 import { idField, timestamp } from "../../lib/openapi.ts";
-import { formatsOf, ON_HOLD_REASONS, type OnHoldReason } from "../allocation/line.ts";
+import { aheadOf, formatsOf, ON_HOLD_REASONS, type OnHoldReason } from "../allocation/line.ts";
 import { emailInput } from "../users/users.schemas.ts";
 import { estimateOf } from "./estimate.ts";
 
@@ -31,7 +31,7 @@ export const PrebookSchema = z
 		status: z.enum(PREBOOK_STATUSES),
 		position: z.number().int().nullable().openapi({
 			description:
-				"While `waiting` and not passed over: the place among the members of the book's line that are not passed over (1 = next; a work pre-booking: its best place over the editions it accepts); null otherwise",
+				"While `waiting` and not passed over: the place among the members of the book's line that are not passed over (1 = next; a work pre-booking: its best place over the editions it accepts); null otherwise. Exact up to 10,000 members ahead in each part of the line (the book's own pre-bookings, its work's); beyond, the book's own part is its waiting count minus the members behind — exact when at most 10,000 are behind, else shared by the time the line's front and back span — and the work's part counts as 10,001 (docs/allocation.md, \"Place in line\")",
 		}),
 		paused_until: timestamp.nullable().openapi({
 			description: "While paused: when the pause ends by itself (the place in line is kept)",
@@ -42,13 +42,18 @@ export const PrebookSchema = z
 			.object({
 				expected_by: z.object({ p50: timestamp, p90: timestamp }).nullable(),
 				basis: z.enum(["inbound", "history", "none"]),
-				ahead: z.object({
-					active: z.number().int().openapi({ description: "Members ahead the engine serves now" }),
-					passed_over: z
-						.number()
-						.int()
-						.openapi({ description: "Members ahead it passes over (paused, cannot be told)" }),
-				}),
+				ahead: z
+					.object({
+						active: z.number().int().openapi({ description: "Members ahead the engine serves now" }),
+						passed_over: z
+							.number()
+							.int()
+							.openapi({ description: "Members ahead it passes over (paused, cannot be told)" }),
+					})
+					.openapi({
+						description:
+							"The members ahead, counted as `position` is (exact up to 10,000 in each part of the line; beyond, from the book's waiting count, split by the share of the nearest 10,000 that are passed over)",
+					}),
 			})
 			.nullable()
 			.openapi({
@@ -81,8 +86,10 @@ export interface PrebookView {
 	status: PrebookStatus;
 	/** The policy of its book (a waiting work pre-booking: of the first edition it accepts; null: none). */
 	allocation: Allocation | null;
-	/** `{active, passed_over}` members ahead, as SQLite's JSON; null when not waiting. */
+	/** What the read measured of each of its lines (`LineMeasure[]`), as SQLite's JSON; null when not waiting. */
 	aheadJson: string | null;
+	/** The cap the read counted up to (`AHEAD_CAP` but in tests). */
+	aheadCap: number;
 	inboundJson: string;
 	historyJson: string;
 	offersJson: string;
@@ -100,7 +107,18 @@ export interface PrebookView {
 	cancelledAt: string | null;
 }
 
-const Ahead = z.object({ active: z.number().int(), passed_over: z.number().int() });
+const Lines = z.array(
+	z.object({
+		own: z.object({ n: z.number().int(), a: z.number().int(), edge: z.string().nullable() }),
+		work: z.object({ n: z.number().int(), a: z.number().int() }),
+		behind: z.object({ n: z.number().int(), edge: z.string().nullable() }).nullable(),
+		span: z.tuple([z.string(), z.string()]).nullable(),
+		waiting: z.number().int(),
+		self: z.number().int(),
+	}),
+);
+/** What `measureLines` measured (JSON), checked. */
+export const parseLineMeasures = (json: string) => Lines.parse(JSON.parse(json));
 const History = z.object({
 	n: z.number().int(),
 	first: z.string().nullable(),
@@ -113,7 +131,8 @@ const Inbound = z.array(z.tuple([z.number().int(), z.string()]));
 /** `position` and `estimate` of a pre-booking, from what its view read (rule 12). */
 function placeInLine(row: PrebookView): Pick<PrebookResponse, "position" | "estimate"> {
 	if (row.status !== "waiting" || row.aheadJson === null) return { position: null, estimate: null };
-	const ahead = Ahead.parse(JSON.parse(row.aheadJson));
+	const ahead = aheadOf(parseLineMeasures(row.aheadJson), row.aheadCap);
+	if (!ahead) return { position: null, estimate: null };
 	const ordered = row.allocation !== "lottery" && row.onHoldReason === null;
 	return {
 		position: ordered ? ahead.active + 1 : null,

@@ -26,14 +26,15 @@ import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.t
 import { hashToken, newSecretToken } from "../../lib/tokens.ts";
 import { allocate, linesOf } from "../allocation/engine.ts";
 import {
+	AHEAD_CAP,
 	acceptsBook,
 	aheadInLine,
+	aheadOf,
 	aliases,
 	formatBit,
-	lineParts,
 	maskOf,
+	measureLines,
 	onHoldReason,
-	servable,
 } from "../allocation/line.ts";
 import { type Outcome, outcomeOf } from "../allocation/outcome.ts";
 import { conversionRate as conversionRateOf } from "../insights/insights.schemas.ts";
@@ -50,6 +51,7 @@ import {
 	type LineEntryView,
 	MIN_OWN_CONVERSION_HISTORY,
 	type PrebookView,
+	parseLineMeasures,
 	suggestedOrderQuantity,
 } from "./prebooks.schemas.ts";
 
@@ -204,7 +206,7 @@ const lineRow = aliases("pre_bookings", "users", "books");
  * Pre-bookings with their book's title and author, their place in line and why they are passed over, as
  * of `now` (a builder: add where/order).
  */
-const prebookViews = (db: Db, now = new Date().toISOString()) =>
+const prebookViews = (db: Db, now = new Date().toISOString(), cap = AHEAD_CAP) =>
 	db
 		.select({
 			id: preBookings.id,
@@ -216,7 +218,8 @@ const prebookViews = (db: Db, now = new Date().toISOString()) =>
 			bookAuthor: sql<string>`coalesce(${works.author}, ${books.author}, '')`,
 			status: preBookings.status,
 			allocation: books.allocation,
-			aheadJson: aheadInLine(lineRow, now),
+			aheadJson: aheadInLine(lineRow, now, cap),
+			aheadCap: sql<number>`${cap}`.mapWith(Number),
 			// The book's pending supply, restocks of the last 365 days and offers (rule 12's inputs).
 			inboundJson: sql<string>`(SELECT json_group_array(json_array(i.quantity, i.expected_at))
 				FROM (SELECT quantity, expected_at FROM inbound_shipments
@@ -291,8 +294,10 @@ export function listPrebooks(
 	db: Db,
 	userId: number,
 	query: { status?: PrebookStatus; after?: NewestFirstCursor; limit: number },
+	/** How many members ahead a read counts per part of a line (tests lower it). */
+	cap = AHEAD_CAP,
 ) {
-	return prebookViews(db)
+	return prebookViews(db, undefined, cap)
 		.where(
 			and(
 				eq(preBookings.userId, userId),
@@ -556,13 +561,22 @@ export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]
  * A page of a book's whole line (every status unless filtered), in line order (`created_at`, `id`), with
  * each waiting row's position: the book's own pre-bookings and the work pre-bookings that accept it (those
  * still without an edition; one given this edition is the book's own from then on). One round trip: the
- * page (each part a walk of its index that stops at the page size), the number of servable waiting members
- * before it (so positions are a running count, not a count per row), and the book's existence.
+ * page (each part a walk of its index that stops at the page size), the servable waiting members before it
+ * (so positions are a running count, not a count per row) and the book's existence. The members before the
+ * page are measured as `position` is (`measureLines`: bounded walks, beyond the cap from the book's waiting
+ * counter), or given by the caller that read the pages before (`servableBefore`, the CSV export: exact).
  */
 export async function bookLine(
 	db: Db,
 	bookId: number,
-	query: { status?: PrebookStatus; after?: { at: string; id: number }; limit: number },
+	query: {
+		status?: PrebookStatus;
+		after?: { at: string; id: number };
+		limit: number;
+		/** The servable waiting members before `after`, when the caller counted them on earlier pages. */
+		servableBefore?: number;
+	},
+	cap = AHEAD_CAP,
 ): Promise<LineEntryView[]> {
 	const now = new Date().toISOString();
 	const row = aliases("p", "u", "b");
@@ -575,11 +589,19 @@ export async function bookLine(
 		FROM books AS b NOT INDEXED CROSS JOIN pre_bookings AS p JOIN users AS u ON u.id = p.user_id
 		WHERE b.id = ${bookId} AND ${member} ${status} ${after}
 		ORDER BY p.created_at, p.id LIMIT ${query.limit + 1})`;
-	const [waitingOwn, waitingOfWork] = lineParts(sql.raw("p"), sql.raw("b"));
-	const aheadOf = (member: SQL) => sql`(SELECT count(*)
-		FROM books AS b NOT INDEXED CROSS JOIN pre_bookings AS p JOIN users AS u ON u.id = p.user_id
-		WHERE b.id = ${bookId} AND ${member} AND ${servable(row, now)}
-			AND ${query.after ? sql`(p.created_at, p.id) <= (${query.after.at}, ${query.after.id})` : sql`0`})`;
+	// Everything up to and including the cursor's row is before the page (ids are integers).
+	const before =
+		query.after && query.servableBefore === undefined
+			? measureLines(
+					{
+						me: sql`(${query.after.at}, ${query.after.id + 0.5})`,
+						lines: sql`ahead_b.id = ${bookId}`,
+						self: sql`0`,
+					},
+					now,
+					cap,
+				)
+			: sql`NULL`;
 	const { rows, ahead, book } = await batch(db, {
 		rows: rawQuery<Omit<LineEntryView, "position">>(sql`SELECT * FROM (
 				${page(sql`p.book_id = b.id`)}
@@ -587,15 +609,15 @@ export async function bookLine(
 				${page(sql`p.work_id = b.work_id AND p.book_id IS NULL AND (p.formats_mask & ${formatBit(sql.raw("b"))}) <> 0`)})
 			ORDER BY createdAt, id LIMIT ${query.limit + 1}`),
 		// The members not passed over before this page: positions continue from there.
-		ahead: rawQuery<{ servable: number }>(
-			sql`SELECT ${aheadOf(waitingOwn)} + ${aheadOf(waitingOfWork)} AS servable`,
-		),
+		ahead: rawQuery<{ lines: string | null }>(sql`SELECT ${before} AS lines`),
 		book: db.select({ allocation: books.allocation }).from(books).where(eq(books.id, bookId)),
 	});
 	if (!book[0]) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
 	// A lottery's line has no order: nobody has a position there.
 	const ordered = book[0].allocation !== "lottery";
-	let position = ahead[0]?.servable ?? 0;
+	const measured = ahead[0]?.lines;
+	let position =
+		query.servableBefore ?? (measured ? (aheadOf(parseLineMeasures(measured), cap)?.active ?? 0) : 0);
 	return rows.map((row) => ({
 		...row,
 		position: ordered && row.status === "waiting" && row.onHoldReason === null ? ++position : null,
