@@ -262,7 +262,9 @@ async function holdAndExpire(base: string, admin: string): Promise<void> {
 		const book = await call(base, "GET", `/books/${bookId}`);
 		const held = [answer.body.held_quantity, book.body.held_quantity, published.offered];
 		if (!held.every((n) => n === copies))
-			throw new Error(`expected ${copies} offered; response, GET /books and the log say ${held.join(", ")}`);
+			throw new Error(
+				`expected ${copies} offered; response, GET /books (${book.res.status}: ${JSON.stringify(book.body).slice(0, 300)}) and the log say ${held.join(", ")}`,
+			);
 		const { read, written } = rows(answer);
 		console.log(
 			[
