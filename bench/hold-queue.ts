@@ -22,10 +22,11 @@
  *
  * Everything is seeded directly into its own local D1 (.wrangler/bench-hold), never through the API. The
  * 100,000 seeded users are verified and active — the hold queue passes over readers it cannot tell, so
- * only they are offered copies — and the queue consumer, which runs in `wrangler dev` too, emails them
- * through the local email binding; the benchmark waits until it has worked through every published
- * message before measuring the next thing, so the figures are the request's (or the run's) alone. The
- * readers are verified too (so they have a `position`), but none of their books is ever restocked.
+ * only they are offered copies. Nobody is emailed: the worker's producer counts the ids put on the queue
+ * instead (bench/tallying-queue.ts); the benchmark waits until every offer is on it (a long round's rest
+ * goes through the `prebook-publication` queue) before measuring the next thing, so the figures are the
+ * request's (or the run's) alone. The readers are verified too (so they have a `position`), but none of
+ * their books is ever restocked.
  *
  * Rows read and written: the app logs them only for notify_all restocks, so the server runs
  * bench/metered-worker.ts — the production Worker with a D1 binding that adds them up.
@@ -189,27 +190,29 @@ function rows(answer: Answer): { read: number; written: number } {
 }
 
 /**
- * Waits until the queue consumer (in `wrangler dev`) has handled every message published so far: one
- * `prebook_emails_delivered` or `prebook_emails_error` log line per message the app logged as published.
- * The time spent waiting is added up for the summary.
+ * Waits until every offer made so far is on the queue: the readers the `offer_round_published` log lines
+ * count (requests and cron runs) against the ids the worker's producer counted (bench/tallying-queue.ts;
+ * a long round's rest is published by the `prebook-publication` queue's steps, which run in `wrangler dev`
+ * too). The time spent waiting is added up for the summary.
  */
-let waitedForConsumer = 0;
-async function drained(server: DevServer, timeoutMs = 5 * 60 * 1000): Promise<void> {
+let waitedForPublication = 0;
+async function drained(server: DevServer, timeoutMs = 2 * 60 * 1000): Promise<void> {
 	const started = performance.now();
 	for (;;) {
-		// Published by the requests (their first page) and by the publication queue's steps (the rest).
-		const published = [
-			...server.events("offer_round_published"),
-			...server.events("publication_step"),
-		].reduce((sum, e) => sum + num(e.messages), 0);
-		const handled =
-			server.events("prebook_emails_delivered").length + server.events("prebook_emails_error").length;
-		if (handled >= published) {
-			waitedForConsumer += performance.now() - started;
+		const offered = server.events("offer_round_published").reduce((sum, e) => sum + num(e.offered), 0);
+		const tallies = (await (await fetch(`${server.base}/__bench/published`)).json()) as Record<
+			string,
+			{ ids: number }
+		>;
+		const published = Object.entries(tallies)
+			.filter(([key]) => key.startsWith("prebook.offered:"))
+			.reduce((sum, [, tally]) => sum + tally.ids, 0);
+		if (published >= offered) {
+			waitedForPublication += performance.now() - started;
 			return;
 		}
 		if (performance.now() - started > timeoutMs)
-			throw new Error(`the consumer handled ${handled} of ${published} messages within ${timeoutMs} ms`);
+			throw new Error(`${published} of ${offered} offered readers on the queue within ${timeoutMs} ms`);
 		await pause(250);
 	}
 }
@@ -425,12 +428,8 @@ try {
 	}
 	console.log("(checked: the back reader's positions exact, the middle reader's within 1 %)");
 
-	const messages = [...server.events("offer_round_published"), ...server.events("publication_step")].reduce(
-		(sum, e) => sum + num(e.messages),
-		0,
-	);
 	console.log(
-		`\n(before each measurement the bench waited for the consumer: ${fmt(messages)} messages, none emailed, ${(waitedForConsumer / 1000).toFixed(0)} s in all)`,
+		`\n(before each measurement the bench waited until every offer was on the queue: ${(waitedForPublication / 1000).toFixed(0)} s in all)`,
 	);
 	const found = problems(server);
 	if (found.length > 0) throw new Error(`the Worker logged problems:\n${found.join("\n")}`);

@@ -8,12 +8,15 @@
  *  - a response carries `X-Bench-D1: <round trips>;<rows read>;<rows written>` (what ran before it);
  *  - a cron run logs `bench_cron_run` with the same figures, and its handler returns only once the run's
  *    work (the app's `waitUntil`) is done, so `/cdn-cgi/handler/scheduled` answers when the run is over.
- * Queue batches get the binding untouched. The meter of the work in progress is found through
+ * And the outside world is left out: the `prebook-notifications` producer counts the ids put on the queue
+ * (bench/tallying-queue.ts, `GET /__bench/published`) instead of handing them to the email consumer.
+ * Queue batches (the publication queue's steps) get the same environment. The meter of the work in progress is found through
  * AsyncLocalStorage, so one wrapped environment serves every request of the isolate (the app's
  * configuration stays parsed once per isolate).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import worker from "../src/index.ts";
+import { talliesResponse, tallyingQueue } from "./tallying-queue.ts";
 
 interface Meter {
 	roundTrips: number;
@@ -73,7 +76,7 @@ const metered = new WeakMap<Env, Env>();
 function meteredEnv(env: Env): Env {
 	let wrapped = metered.get(env);
 	if (!wrapped) {
-		wrapped = { ...env, DB: new MeteredD1(env.DB) };
+		wrapped = { ...env, DB: new MeteredD1(env.DB), PREBOOK_QUEUE: tallyingQueue };
 		metered.set(env, wrapped);
 	}
 	return wrapped;
@@ -83,6 +86,7 @@ const report = (meter: Meter) => `${meter.roundTrips};${meter.rowsRead};${meter.
 
 export default {
 	async fetch(request, env, ctx) {
+		if (new URL(request.url).pathname === "/__bench/published") return talliesResponse();
 		const meter = newMeter();
 		const answer = await meters.run(meter, () => worker.fetch(request, meteredEnv(env), ctx));
 		const response = new Response(answer.body, answer);
@@ -90,7 +94,7 @@ export default {
 		return response;
 	},
 
-	queue: worker.queue,
+	queue: (batch, env) => worker.queue(batch, meteredEnv(env)),
 
 	async scheduled(controller, env, ctx) {
 		const meter = newMeter();
