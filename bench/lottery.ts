@@ -5,7 +5,8 @@
  * `PATCH /books/{id}/stock` 0 → 5: the restock's batch holds the copies and closes the draw on every entry,
  * and answers; a `prebook-publication` step then scores the entries (HMAC-SHA256 each), writes the scores
  * and offers the 5 lowest. It prints the response time, the restock's own D1 round trips, and when the
- * draw was closed with its winners offered (polling the public draws route from the request's start).
+ * draw was closed with its winners offered (polling the public draws route from the request's start), and
+ * what the scoring step cost in D1 (its `draw_completed` log: round trips, D1 time, rows read and written).
  * Its own local state under .wrangler/bench-lottery (your dev data is untouched).
  */
 import {
@@ -43,7 +44,10 @@ const server = await startDevServer(STATE);
 try {
 	const { base } = server;
 	const token = await login(base, BENCH_ADMIN);
-	console.log("\n  entries   response   restock d1 round trips   draw closed after   copies   offered");
+	console.log(
+		"\n  entries   response   restock d1 round trips   draw closed after   copies   offered   " +
+			"scoring step: d1 round trips   d1 time   rows read   rows written",
+	);
 	for (const [index, size] of SIZES.entries()) {
 		const bookId = bookIds[index];
 		const started = performance.now();
@@ -58,6 +62,11 @@ try {
 			if (!closed) await new Promise((resolve) => setTimeout(resolve, 100));
 		}
 		const closedAfter = performance.now() - started;
+		// The queue step that scored the draw logs what it cost in D1 (after-commit.ts).
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		const step = server.events("draw_completed").at(-1) as
+			| { d1_round_trips: number; d1_ms: number; d1_rows_read: number; d1_rows_written: number }
+			| undefined;
 		console.log(
 			[
 				size.toLocaleString().padStart(9),
@@ -68,6 +77,10 @@ try {
 				String(
 					server.events("offer_round_published").find((e) => e.book_id === bookId)?.offered ?? "?",
 				).padStart(9),
+				String(step?.d1_round_trips ?? "?").padStart(31),
+				`${step?.d1_ms ?? "?"} ms`.padStart(9),
+				String(step?.d1_rows_read ?? "?").padStart(11),
+				String(step?.d1_rows_written ?? "?").padStart(14),
 			].join(" "),
 		);
 		if (closed?.entries !== size)

@@ -11,7 +11,7 @@
  * `finishDraws` for draws left closing over a minute).
  */
 import { z } from "zod";
-import { createDb } from "../../lib/db.ts";
+import { createDb, newD1Usage } from "../../lib/db.ts";
 import { backgroundEffects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
@@ -38,8 +38,19 @@ export async function consumeAfterCommitSteps(batch: MessageBatch<unknown>, env:
 			if (step.kind === "draw") {
 				const pending: Promise<unknown>[] = [];
 				const effects = backgroundEffects(env, pending);
-				await publishOutcome(effects, await completeDraw(db, step.id, new Date().toISOString()));
+				// Its own meter: what scoring a draw costs in D1 (logged; `npm run bench:lottery` prints it).
+				const usage = newD1Usage();
+				const outcome = await completeDraw(createDb(env.DB, usage), step.id, new Date().toISOString());
+				await publishOutcome(effects, outcome);
 				await Promise.all(pending);
+				logEvent("info", "draw_completed", {
+					draw_id: step.id,
+					offered: outcome.offers.reduce((sum, round) => sum + round.count, 0),
+					d1_round_trips: usage.roundTrips,
+					d1_ms: Math.round(usage.durationMs),
+					d1_rows_read: usage.rowsRead,
+					d1_rows_written: usage.rowsWritten,
+				});
 			} else {
 				await publishStep(db, env.PREBOOK_QUEUE, env.PUBLICATION_QUEUE, step);
 			}
