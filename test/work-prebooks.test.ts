@@ -180,6 +180,15 @@ describe("POST /prebooks {work_id, formats?}", () => {
 });
 
 describe("one line per edition", () => {
+	it("a work pre-booking's position is its place on its editions that have an order (not a lottery's)", async () => {
+		captureQueue();
+		const { work, paperback } = await twoEditions({ hardcover: "lottery" });
+		const [first, second] = [await createUser(), await createUser()];
+		await prebookBook(first, paperback.id);
+		const waiting = (await prebookWork(second, work.id)).body;
+		expect(await prebookOf(second, waiting.id)).toMatchObject({ status: "waiting", position: 2 });
+	});
+
 	it("a new edition created in stock serves the work pre-bookings that accept it, in the same batch", async () => {
 		captureQueue();
 		const { work } = await twoEditions();

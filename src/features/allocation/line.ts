@@ -176,8 +176,8 @@ export function aheadOf(lines: readonly LineMeasure[], cap = AHEAD_CAP) {
 /**
  * The members ahead of a waiting pre-booking in each of its lines, measured with bounded walks as JSON
  * `[LineMeasure]` (`aheadOf` turns it into `{active, passed_over}`): the engine serves some now and passes
- * over the rest. `position` is `active + 1` for a member not passed over (not on a lottery book, where a
- * draw has no order). A work pre-booking waits in the line of every edition it accepts: its best place
+ * over the rest. `position` is `active + 1` for a member not passed over; a lottery book's line is not
+ * measured (a draw has no order). A work pre-booking waits in the line of every edition it accepts: its best place
  * among them counts (fewest active ahead). Each part is walked over its line index from the reader, one
  * users seek per member ahead, and stops at `cap + 1`; the walk behind reads the index only, and the span
  * is two seeks: a read costs at most about `3 × cap` rows per line however long the line. NULL when not
@@ -187,7 +187,10 @@ export const aheadInLine = (row: LineRow, now: string, cap = AHEAD_CAP) =>
 	sql<string | null>`CASE WHEN ${row.prebook}.status = 'waiting' THEN ${measureLines(
 		{
 			me: sql`(${row.prebook}.created_at, ${row.prebook}.id)`,
-			lines: sql`ahead_b.id = ${row.prebook}.book_id OR ${acceptsBook(row.prebook, sql.raw("ahead_b"))}`,
+			// A lottery's line has no order: it gives nobody a place (a work pre-booking's place is its best
+			// over its other editions).
+			lines: sql`(ahead_b.id = ${row.prebook}.book_id OR ${acceptsBook(row.prebook, sql.raw("ahead_b"))})
+				AND ahead_b.allocation <> 'lottery'`,
 			self: sql`${row.prebook}.book_id IS ahead_b.id`,
 		},
 		now,

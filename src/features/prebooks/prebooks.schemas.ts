@@ -133,9 +133,9 @@ function placeInLine(row: PrebookView): Pick<PrebookResponse, "position" | "esti
 	if (row.status !== "waiting" || row.aheadJson === null) return { position: null, estimate: null };
 	const ahead = aheadOf(parseLineMeasures(row.aheadJson), row.aheadCap);
 	if (!ahead) return { position: null, estimate: null };
-	const ordered = row.allocation !== "lottery" && row.onHoldReason === null;
+	// No lottery line was measured (aheadInLine): a measured line has an order.
 	return {
-		position: ordered ? ahead.active + 1 : null,
+		position: row.onHoldReason === null ? ahead.active + 1 : null,
 		estimate: estimateOf({
 			now: new Date(),
 			status: row.status,
