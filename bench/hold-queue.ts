@@ -122,9 +122,8 @@ const seeded = await seedFreshState(STATE, async (db) => {
 		await line(bookId, 0, size);
 		holdBooks.push(bookId);
 	}
-	const readers: number[] = [];
-	for (const depth of DEPTHS) {
-		const account = readerAccount(depth);
+	/** A reader who signs in (the place-in-line requests are theirs); their id. */
+	const addReader = async (account: { email: string; password: string }) => {
 		const reader = await db
 			.prepare(
 				"INSERT INTO users (email, password_hash, full_name, email_verified) VALUES (?, ?, 'Bench Reader', 1) RETURNING id",
@@ -132,8 +131,10 @@ const seeded = await seedFreshState(STATE, async (db) => {
 			.bind(account.email, await hashPassword(account.password))
 			.first<{ id: number }>();
 		if (!reader) throw new Error("could not seed a reader");
-		readers.push(reader.id);
-	}
+		return reader.id;
+	};
+	const readers: number[] = [];
+	for (const depth of DEPTHS) readers.push(await addReader(readerAccount(depth)));
 	for (let k = 0; k < READER_BOOKS; k++) {
 		const bookId = await addBook(`Line ${k}`);
 		// Each of the 100,000 users waits on five of these lines.
@@ -149,17 +150,7 @@ const seeded = await seedFreshState(STATE, async (db) => {
 	}
 	// Beyond the cap: readers in lines of 100,000 (one book) and 20,000 (the other 99).
 	const deepReaders: number[] = [];
-	for (const { name } of DEEP_READERS) {
-		const account = deepAccount(name);
-		const reader = await db
-			.prepare(
-				"INSERT INTO users (email, password_hash, full_name, email_verified) VALUES (?, ?, 'Bench Reader', 1) RETURNING id",
-			)
-			.bind(account.email, await hashPassword(account.password))
-			.first<{ id: number }>();
-		if (!reader) throw new Error("could not seed a reader");
-		deepReaders.push(reader.id);
-	}
+	for (const { name } of DEEP_READERS) deepReaders.push(await addReader(deepAccount(name)));
 	for (let k = 0; k < READER_BOOKS; k++) {
 		const size = k === 0 ? DEEP_LINE : DEEP_OTHER;
 		const bookId = await addBook(`Deep ${k}`);
