@@ -115,6 +115,26 @@ describe("D1 read replication (Sessions API)", () => {
 	});
 });
 
+/** Records the kind of every D1 session the app opens and every statement it prepares through one. */
+function recordSessions() {
+	const original = env.DB.withSession.bind(env.DB);
+	const kinds: unknown[] = [];
+	const statements: string[] = [];
+	vi.spyOn(env.DB, "withSession").mockImplementation((constraint) => {
+		kinds.push(constraint);
+		const session = original(constraint);
+		return {
+			prepare: (query: string) => {
+				statements.push(query);
+				return session.prepare(query);
+			},
+			batch: (batch: D1PreparedStatement[]) => session.batch(batch),
+			getBookmark: () => session.getBookmark(),
+		} as D1DatabaseSession;
+	});
+	return { kinds, statements };
+}
+
 /**
  * Every route of the OpenAPI document, with the session kind it asks for and, for the reads, the
  * statements it runs: a `GET`, signed in or not, starts `first-unconstrained` and sends D1 nothing but
@@ -127,29 +147,15 @@ describe("the session kind of every route", () => {
 		const document = (await api("GET", "/openapi.json")).body as {
 			paths: Record<string, Record<string, { security?: unknown[] }>>;
 		};
-		const original = env.DB.withSession.bind(env.DB);
-		let kinds: unknown[] = [];
-		let statements: string[] = [];
-		vi.spyOn(env.DB, "withSession").mockImplementation((constraint) => {
-			kinds.push(constraint);
-			const session = original(constraint);
-			return {
-				prepare: (query: string) => {
-					statements.push(query);
-					return session.prepare(query);
-				},
-				batch: (batch: D1PreparedStatement[]) => session.batch(batch),
-				getBookmark: () => session.getBookmark(),
-			} as D1DatabaseSession;
-		});
+		const sessions = recordSessions();
 		const checked: string[] = [];
 		for (const [template, operations] of Object.entries(document.paths)) {
 			const path = template.replace(/\{[^}]+\}/g, "999999999");
 			for (const [method, operation] of Object.entries(operations)) {
 				const verb = method.toUpperCase();
 				if (!["GET", "POST", "PATCH", "PUT", "DELETE"].includes(verb)) continue;
-				kinds = [];
-				statements = [];
+				sessions.kinds.length = 0;
+				sessions.statements.length = 0;
 				const signedIn = (operation.security ?? []).length > 0;
 				const res = await api(verb, path, {
 					token: signedIn ? admin.token : undefined,
@@ -158,17 +164,17 @@ describe("the session kind of every route", () => {
 				const route = `${verb} ${template} (${res.status})`;
 				expect(res.status, route).toBeLessThan(500);
 				// The request's own session (test/contract.ts may read /openapi.json after it, through another).
-				expect(kinds[0], route).toBe(verb === "GET" ? "first-unconstrained" : "first-primary");
+				expect(sessions.kinds[0], route).toBe(verb === "GET" ? "first-unconstrained" : "first-primary");
 				if (verb === "GET") {
-					const writes = statements.filter((query) => !/^\s*select\b/i.test(query));
+					const writes = sessions.statements.filter((query) => !/^\s*select\b/i.test(query));
 					expect(writes, route).toEqual([]);
 					if (signedIn) {
 						// The caller check is in the request's batches, as a SELECT (lib/db.ts READ_GUARD_SQL).
 						expect(
-							statements.some((query) => query.includes("AS refusal")),
+							sessions.statements.some((query) => query.includes("AS refusal")),
 							route,
 						).toBe(true);
-						expect(statements.join("\n"), route).not.toContain("caller_guard");
+						expect(sessions.statements.join("\n"), route).not.toContain("caller_guard");
 					}
 				}
 				checked.push(route);
@@ -180,21 +186,7 @@ describe("the session kind of every route", () => {
 	it("the insights report, answered, is a read a replica may serve", async () => {
 		const admin = await createAdmin();
 		const book = await createBook(admin.token);
-		const original = env.DB.withSession.bind(env.DB);
-		const kinds: unknown[] = [];
-		const statements: string[] = [];
-		vi.spyOn(env.DB, "withSession").mockImplementation((constraint) => {
-			kinds.push(constraint);
-			const session = original(constraint);
-			return {
-				prepare: (query: string) => {
-					statements.push(query);
-					return session.prepare(query);
-				},
-				batch: (batch: D1PreparedStatement[]) => session.batch(batch),
-				getBookmark: () => session.getBookmark(),
-			} as D1DatabaseSession;
-		});
+		const { kinds, statements } = recordSessions();
 		const res = await api(
 			"GET",
 			`/admin/insights/prebooks?from=2026-01-01&to=2026-12-31&book_id=${book.id}`,
