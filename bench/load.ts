@@ -115,6 +115,15 @@ function descendants(pid: number): number[] {
 	return all;
 }
 
+/** A process's threads; none once it has ended (wrangler starts and ends more than one workerd). */
+function threadsOf(pid: number): string[] {
+	try {
+		return readdirSync(`/proc/${pid}/task`);
+	} catch {
+		return [];
+	}
+}
+
 /**
  * The workerd processes `wrangler dev` (process `wranglerPid`) runs, and a reader of the CPU time they have
  * used so far, in ns: the sum over their threads of /proc/<pid>/task/<tid>/schedstat's first field
@@ -133,7 +142,7 @@ export function workerdCpu(wranglerPid: number): (() => number) | null {
 	return () => {
 		let ns = 0;
 		for (const pid of pids)
-			for (const tid of readdirSync(`/proc/${pid}/task`)) {
+			for (const tid of threadsOf(pid)) {
 				try {
 					ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
 				} catch {

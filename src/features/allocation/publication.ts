@@ -50,9 +50,8 @@ export interface Cursor {
 }
 
 interface Page {
-	/** The unit's book and, for a round, its hold end (null when the unit has no reader after the cursor). */
+	/** The unit's book (null when the unit has no reader after the cursor). */
 	bookId: number | null;
-	holdExpiresAt: string | null;
 	readers: { at: string; userId: number }[];
 	/** The cursor the page was read after (compared when the page is done, so two publishers never both move it). */
 	after: Cursor;
@@ -82,7 +81,6 @@ async function readPage(db: Db, unit: PublicationUnit, from: Cursor | undefined)
 		});
 		return {
 			bookId: readers[0]?.book_id ?? null,
-			holdExpiresAt: null,
 			readers: readers.map((row) => ({ at: row.at, userId: row.user_id })),
 			after: { at: cursor[0]?.at ?? null, userId: cursor[0]?.user_id ?? null },
 		};
@@ -100,7 +98,6 @@ async function readPage(db: Db, unit: PublicationUnit, from: Cursor | undefined)
 	});
 	return {
 		bookId: readers[0]?.book_id ?? null,
-		holdExpiresAt: readers[0]?.hold_expires_at ?? null,
 		readers: readers.map((row) => ({ at: row.hold_expires_at, userId: row.user_id })),
 		after: { at: null, userId: cursor[0]?.user_id ?? null },
 	};
