@@ -2,7 +2,9 @@
  * A line of 100,000 (API.md rule 14): the restock's batch marks it notified and reads back only its count
  * and first page; the request publishes that page and hands the rest to `prebook-publication`, whose steps
  * page through the line from a cursor. Every reader is put on the queue once, and a publication that stops
- * is taken over by the cron relay from where it got, not from the start.
+ * is taken over by the cron relay from where it got, not from the start. The readers' `prebook.notified`
+ * webhook events are recorded with the pages (the restock's batch does not build 100,000 readers' events):
+ * each reader in exactly one event, whoever published its page.
  */
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -39,6 +41,25 @@ async function longLine() {
 	return book;
 }
 
+/** Every reader named by a `prebook.notified` event of the restock, and the largest event. */
+async function notifiedEvents(restockId: number | undefined) {
+	const { results } = await env.DB.prepare(
+		"SELECT payload FROM webhook_events WHERE type = 'prebook.notified' AND payload ->> 'restock_id' = ?",
+	)
+		.bind(restockId)
+		.all<{ payload: string }>();
+	const userIds = results.map((row) => (JSON.parse(row.payload) as { user_ids: number[] }).user_ids);
+	return { readers: userIds.flat(), largest: Math.max(0, ...userIds.map((ids) => ids.length)) };
+}
+
+/** Each of the `LINE` readers is named by exactly one event of at most 100 readers. */
+async function expectEachReaderInOneEvent(restockId: number | undefined) {
+	const events = await notifiedEvents(restockId);
+	expect(events.readers).toHaveLength(LINE);
+	expect(new Set(events.readers).size).toBe(LINE);
+	expect(events.largest).toBe(100);
+}
+
 const restockOf = (bookId: number) =>
 	env.DB.prepare("SELECT id, notified_count, published_at FROM restocks WHERE book_id = ?")
 		.bind(bookId)
@@ -56,6 +77,7 @@ describe("a restock of a line of 100,000", () => {
 		expect(notified()).toHaveLength(PUBLICATION_PAGE);
 		const restock = await restockOf(book.id);
 		expect(restock).toMatchObject({ notified_count: LINE, published_at: null });
+		expect((await notifiedEvents(restock?.id)).readers).toEqual([]);
 		// The rest is one step away, starting after the request's page.
 		expect(queue.steps()).toEqual([
 			{ kind: "notice", id: restock?.id, after: { at: expect.any(String), userId: expect.any(Number) } },
@@ -72,6 +94,7 @@ describe("a restock of a line of 100,000", () => {
 			.first<{ n: number }>();
 		expect(waitingBefore?.n).toBe(LINE);
 		expect((await restockOf(book.id))?.published_at).toMatch(/Z$/);
+		await expectEachReaderInOneEvent(restock?.id);
 		// Confirmed: the relay leaves it alone.
 		queue.clear();
 		await runCron(Date.now() + 5 * 60_000);
@@ -106,6 +129,8 @@ describe("a restock of a line of 100,000", () => {
 		const ids = accepted();
 		expect(ids).toHaveLength(LINE);
 		expect(new Set(ids).size).toBe(LINE);
-		expect((await restockOf(book.id))?.published_at).toMatch(/Z$/);
+		const restock = await restockOf(book.id);
+		expect(restock?.published_at).toMatch(/Z$/);
+		await expectEachReaderInOneEvent(restock?.id);
 	});
 });

@@ -26,6 +26,11 @@ const afterCommitStep = z.union([publicationStep, drawStep]);
 /** Consumer of `prebook-publication`: each message its own step; a malformed one is acknowledged and logged. */
 export async function consumeAfterCommitSteps(batch: MessageBatch<unknown>, env: Env): Promise<void> {
 	const db = createDb(env.DB);
+	const queues = {
+		queue: env.PREBOOK_QUEUE,
+		publicationQueue: env.PUBLICATION_QUEUE,
+		webhookQueue: env.WEBHOOK_QUEUE,
+	};
 	for (const message of batch.messages) {
 		const parsed = afterCommitStep.safeParse(message.body);
 		if (!parsed.success) {
@@ -52,7 +57,7 @@ export async function consumeAfterCommitSteps(batch: MessageBatch<unknown>, env:
 					d1_rows_written: usage.rowsWritten,
 				});
 			} else {
-				await publishStep(db, env.PREBOOK_QUEUE, env.PUBLICATION_QUEUE, step);
+				await publishStep(db, queues, step);
 			}
 			message.ack();
 		} catch (err) {

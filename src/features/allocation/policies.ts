@@ -164,7 +164,7 @@ const notifyAll: Policy = (scope, reason, now) =>
 				WHERE id IN (${noticesOfThisBatch(booksOf(scope), now)})
 				RETURNING id AS restock_id, book_id, notified_count`),
 			firstPage: firstPageOfNotices(noticesOfThisBatch(booksOf(scope), now), now),
-			events: prebookNotifiedEvents(noticesOfThisBatch(booksOf(scope), now), now),
+			events: prebookNotifiedEvents(toldInOnePage(noticesOfThisBatch(booksOf(scope), now), now), now),
 		}),
 		({ counted, firstPage, events }) => ({
 			notices: noticesOf(counted, firstPage, now),
@@ -183,6 +183,17 @@ const firstPageOfNotices = (restockIds: SQL, now: string) =>
 	rawQuery<{ restock_id: number; user_id: number }>(sql`SELECT restock_id, user_id FROM pre_bookings
 		WHERE restock_id IN (${restockIds}) AND notified_at = ${now}
 		ORDER BY restock_id, user_id LIMIT ${PUBLICATION_PAGE}`);
+
+/**
+ * Of the given restock records, those whose readers of this batch fit in one publication page: their
+ * `prebook.notified` events are recorded in this batch. A longer notice's are recorded page by page with
+ * its publication (publication.ts), so a restock of a million does not build a million readers' events in
+ * its own batch (docs/benchmarks.md, "A line of a million"). Reads at most a page of index entries each.
+ */
+const toldInOnePage = (restockIds: SQL, now: string) => sql`SELECT r.id FROM restocks AS r
+	WHERE r.id IN (${restockIds})
+		AND (SELECT q.user_id FROM pre_bookings AS q WHERE q.restock_id = r.id AND q.notified_at = ${now}
+			ORDER BY q.user_id LIMIT 1 OFFSET ${PUBLICATION_PAGE}) IS NULL`;
 
 /** The notices a notifying policy made: each record's count, with its part of the first page. */
 function noticesOf(
@@ -265,7 +276,10 @@ const waves: Policy = (scope, reason, now) => {
 					published_at = NULL
 				WHERE id IN (SELECT restock_id FROM (${wavesOfThisBatch(scope, now)}))`),
 			firstPage: firstPageOfNotices(sql`SELECT restock_id FROM (${wavesOfThisBatch(scope, now)})`, now),
-			events: prebookNotifiedEvents(sql`SELECT restock_id FROM (${wavesOfThisBatch(scope, now)})`, now),
+			events: prebookNotifiedEvents(
+				toldInOnePage(sql`SELECT restock_id FROM (${wavesOfThisBatch(scope, now)})`, now),
+				now,
+			),
 		}),
 		({ waveCount, firstPage, events }) => ({
 			notices: noticesOf(waveCount, firstPage, now),

@@ -20,8 +20,12 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../lib/db.ts";
 import { batch, rawQuery } from "../../lib/db.ts";
+import type { Effects } from "../../lib/effects.ts";
+import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { publishPrebookNotified, publishPrebookOffered } from "../../prebook-emails/messages.ts";
+import { eventIdsOf, notifiedEventsOfPage, type RecordedEvent } from "../webhooks/webhook-events.ts";
+import { publishWebhookEvents } from "../webhooks/webhook-publication.ts";
 
 /**
  * Readers per page: 100 queue messages of 100 ids, one `sendBatch`. It bounds what a request (the first
@@ -31,6 +35,9 @@ export const PUBLICATION_PAGE = 10_000;
 
 /** Pages one `prebook-publication` message publishes before it hands on to the next message. */
 export const PAGES_PER_STEP = 10;
+
+/** The queues a publication writes to: the readers', its own next steps', the webhook deliveries'. */
+export type PublicationQueues = Pick<Effects, "queue" | "publicationQueue" | "webhookQueue">;
 
 /** A unit of publication: a notice (a restock record; its waves follow each other) or an offer round. */
 export interface PublicationUnit {
@@ -143,7 +150,11 @@ const table = (unit: PublicationUnit) => sql.raw(unit.kind === "notice" ? "resto
 
 /**
  * Moves the unit's cursor to `to` (and confirms it when `done`), only if it is still where `from` says:
- * one round trip; false when another publisher moved it first (this one then stops).
+ * one round trip; `moved` is false when another publisher moved it first (this one then stops). A notice's
+ * move records the `prebook.notified` events of its readers from `from` to `to` in the same batch, unless
+ * the restock's own batch recorded them (a notice of one page: policies.ts): so each reader's event is
+ * recorded once, by whoever moves the cursor past it, and the events of a line of a million are built a
+ * page at a time after the restock answered.
  */
 async function moveCursor(
 	db: Db,
@@ -152,20 +163,30 @@ async function moveCursor(
 	to: Cursor,
 	done: boolean,
 	now: string,
-): Promise<boolean> {
+): Promise<{ moved: boolean; eventIds: number[] }> {
 	const atColumn = unit.kind === "notice" ? sql`, publish_cursor_at = ${to.at}` : sql``;
-	const where =
+	const cursorAtFrom =
 		unit.kind === "notice"
-			? sql`AND publish_cursor_at IS ${from.at} AND publish_cursor_user_id IS ${from.userId}`
-			: sql`AND publish_cursor_user_id IS ${from.userId}`;
-	const [moved] = await batch(db, [
-		rawQuery<{ id: number }>(sql`UPDATE ${table(unit)}
+			? sql`publish_cursor_at IS ${from.at} AND publish_cursor_user_id IS ${from.userId}`
+			: sql`publish_cursor_user_id IS ${from.userId}`;
+	const { events, moved } = await batch(db, {
+		events:
+			unit.kind === "notice"
+				? notifiedEventsOfPage(
+						unit.id,
+						from,
+						to,
+						sql`EXISTS (SELECT 1 FROM restocks WHERE id = ${unit.id} AND ${cursorAtFrom})`,
+						now,
+					)
+				: rawQuery<RecordedEvent>(sql`SELECT 1 WHERE false`),
+		moved: rawQuery<{ id: number }>(sql`UPDATE ${table(unit)}
 			SET publish_cursor_user_id = ${to.userId} ${atColumn}, publish_moved_at = ${now},
 				published_at = CASE WHEN ${done ? 1 : 0} THEN coalesce(published_at, ${now}) ELSE published_at END
-			WHERE id = ${unit.id} ${where}
+			WHERE id = ${unit.id} AND ${cursorAtFrom}
 			RETURNING id`),
-	]);
-	return moved.length > 0;
+	});
+	return { moved: moved.length > 0, eventIds: eventIdsOf(events) };
 }
 
 /** The cursor after the last of `readers`. */
@@ -181,7 +202,7 @@ export const cursorAfter = (unit: PublicationUnit, readers: { at: string; userId
  */
 export async function publishPages(
 	db: Db,
-	queue: Queue,
+	queues: PublicationQueues,
 	unit: PublicationUnit,
 	pages: number,
 	from?: Cursor,
@@ -191,15 +212,33 @@ export async function publishPages(
 	for (let page = 0; page < pages; page++) {
 		const { bookId, readers, after } = await readPage(db, unit, page === 0 ? from : undefined);
 		const done = readers.length < PUBLICATION_PAGE;
-		if (bookId !== null) messages += (await putOnQueue(queue, unit, bookId, readers)).messages;
+		if (bookId !== null) messages += (await putOnQueue(queues.queue, unit, bookId, readers)).messages;
 		published += readers.length;
 		const to = readers.length > 0 ? cursorAfter(unit, readers) : after;
-		if (!(await moveCursor(db, unit, after, to, done, new Date().toISOString()))) {
-			return { state: "taken", published, messages };
-		}
+		const { moved, eventIds } = await moveCursor(db, unit, after, to, done, new Date().toISOString());
+		if (!moved) return { state: "taken", published, messages };
+		await publishPageEvents(db, queues.webhookQueue, unit, eventIds);
 		if (done) return { state: "done", published, messages };
 	}
 	return { state: "more", published, messages };
+}
+
+/**
+ * Publishes the webhook events a page recorded; a failure is logged and left to the webhook relay (the
+ * events are committed, unpublished), never the publication's failure.
+ */
+async function publishPageEvents(db: Db, webhookQueue: Queue, unit: PublicationUnit, eventIds: number[]) {
+	if (eventIds.length === 0) return;
+	try {
+		await publishWebhookEvents(db, webhookQueue, eventIds);
+	} catch (err) {
+		logEvent("error", "publication_events_publish_failed", {
+			unit: unit.kind,
+			id: unit.id,
+			events: eventIds.length,
+			error: describeError(err),
+		});
+	}
 }
 
 /** Hands the rest of a unit's publication to `prebook-publication` (after `after`, when the cursor is behind). */
@@ -222,11 +261,10 @@ export const publicationStep = z.object({
  */
 export async function publishStep(
 	db: Db,
-	queue: Queue,
-	publicationQueue: Queue,
+	queues: PublicationQueues,
 	{ after, ...unit }: z.infer<typeof publicationStep>,
 ): Promise<void> {
-	const { state, published, messages } = await publishPages(db, queue, unit, PAGES_PER_STEP, after);
-	if (state === "more") await continueLater(publicationQueue, unit);
+	const { state, published, messages } = await publishPages(db, queues, unit, PAGES_PER_STEP, after);
+	if (state === "more") await continueLater(queues.publicationQueue, unit);
 	logEvent("info", "publication_step", { unit: unit.kind, id: unit.id, published, messages, state });
 }

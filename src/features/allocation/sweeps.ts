@@ -17,7 +17,7 @@ import { completeDraw, openDraws } from "./draws.ts";
 import { allocate, allocateBook, linesOf } from "./engine.ts";
 import { lineParts } from "./line.ts";
 import { outcomeOf } from "./outcome.ts";
-import { continueLater, type PublicationUnit, publishPages } from "./publication.ts";
+import { continueLater, type PublicationQueues, type PublicationUnit, publishPages } from "./publication.ts";
 import { publishOutcome } from "./publish.ts";
 
 const [ownPart, workPart] = lineParts(sql.raw("p"), sql.raw("b"));
@@ -203,19 +203,17 @@ export async function finishDraws(db: Db, effects: Effects, now: Date): Promise<
  * The relay's step for one unit: a page from where its publication got (its cursor), and the rest handed
  * to `prebook-publication`.
  */
-async function republish(db: Db, queues: RelayQueues, unit: PublicationUnit): Promise<number> {
-	const { state, published } = await publishPages(db, queues.queue, unit, 1);
+async function republish(db: Db, queues: PublicationQueues, unit: PublicationUnit): Promise<number> {
+	const { state, published } = await publishPages(db, queues, unit, 1);
 	if (state === "more") await continueLater(queues.publicationQueue, unit);
 	return published;
 }
-
-type RelayQueues = Pick<Effects, "queue" | "publicationQueue">;
 
 /**
  * Cron: republishes notices (restock records, waves included) whose publication was never confirmed and
  * has not moved for the grace period, from their cursor (each its own unit).
  */
-export function relayUnpublishedNotices(db: Db, queues: RelayQueues, now: Date) {
+export function relayUnpublishedNotices(db: Db, queues: PublicationQueues, now: Date) {
 	return relayUnconfirmed(
 		{
 			name: "restock",
@@ -239,7 +237,7 @@ export function relayUnpublishedNotices(db: Db, queues: RelayQueues, now: Date) 
 }
 
 /** Cron: the same for offer rounds. */
-export function relayUnpublishedOfferRounds(db: Db, queues: RelayQueues, now: Date) {
+export function relayUnpublishedOfferRounds(db: Db, queues: PublicationQueues, now: Date) {
 	return relayUnconfirmed(
 		{
 			name: "offer_round",

@@ -253,20 +253,54 @@ export const restockCreatedEvent = (bookId: number, now: string) =>
 		WHERE r.id IN (${noticesOfThisBatch(sql`${bookId}`, now)}) AND r.reason = 'restock'`,
 	);
 
-/**
- * After a notifying UPDATE of the engine: `prebook.notified` for the pre-bookings it notified — the ones
- * pointing at the given restock records with this batch's `notified_at` (idx_pre_bookings_restock_notice).
- * A restock's waves share its record, so each wave's events are keyed by their time as well.
- */
-export const prebookNotifiedEvents = (restockIds: SQL, now: string) =>
+/** The `prebook.notified` events of a notice's readers (`rows`: the notice's pre-bookings with their `notified_at`). */
+const notifiedEvents = (now: string, rows: SQL) =>
 	perUserChunks(
 		"prebook.notified",
 		now,
-		sql`SELECT p.id AS prebook_id, p.user_id, p.restock_id, p.book_id
+		rows,
+		sql`'book_id', book_id, 'restock_id', restock_id, 'notified_at', notified_at`,
+		// A chunk is named by its first reader: chunks recorded from different places in one notice (its pages,
+		// publication.ts) never share a key, and the same chunk recorded twice is recorded once.
+		{ of: sql`restock_id, notified_at`, key: sql`restock_id || '@' || notified_at || ':u' || min(user_id)` },
+	);
+
+/**
+ * After a notifying UPDATE of the engine: `prebook.notified` for the pre-bookings it notified — the ones
+ * pointing at the given restock records with this batch's `notified_at` (idx_pre_bookings_restock_notice).
+ * A restock's waves share its record, so each wave's events are keyed by their time as well. The caller
+ * passes the notices told whole in its batch; a longer one's events are recorded page by page with its
+ * publication (`notifiedEventsOfPage`).
+ */
+export const prebookNotifiedEvents = (restockIds: SQL, now: string) =>
+	notifiedEvents(
+		now,
+		sql`SELECT p.id AS prebook_id, p.user_id, p.restock_id, p.book_id, p.notified_at
 			FROM pre_bookings AS p
 			WHERE p.restock_id IN (${restockIds}) AND p.notified_at = ${now}`,
-		sql`'book_id', book_id, 'restock_id', restock_id, 'notified_at', ${now}`,
-		{ of: sql`restock_id`, key: sql`restock_id || '@' || ${now}` },
+	);
+
+/**
+ * A publication page's batch (publication.ts), before it moves the notice's cursor: `prebook.notified` for
+ * the notice's readers after the cursor `from` up to and including `to` (`(notified_at, user_id)` order,
+ * idx_pre_bookings_restock_notice), recorded only while the cursor is still at `from` (`cursorAtFrom`), so
+ * of two publishers of one page only the one that moves the cursor records it.
+ */
+export const notifiedEventsOfPage = (
+	restockId: number,
+	from: { at: string | null; userId: number | null },
+	to: { at: string | null; userId: number | null },
+	cursorAtFrom: SQL,
+	now: string,
+) =>
+	notifiedEvents(
+		now,
+		sql`SELECT p.id AS prebook_id, p.user_id, p.restock_id, p.book_id, p.notified_at
+			FROM pre_bookings AS p
+			WHERE p.restock_id = ${restockId}
+				AND (p.notified_at, p.user_id) > (${from.at ?? ""}, ${from.userId ?? 0})
+				AND (p.notified_at, p.user_id) <= (${to.at ?? ""}, ${to.userId ?? 0})
+				AND ${cursorAtFrom}`,
 	);
 
 /**
