@@ -21,6 +21,21 @@ const floor = new Hono<{ Bindings: Env }>()
 	.get("/floor/books", async (c) => {
 		const { results } = await c.env.DB.prepare("SELECT * FROM books ORDER BY id LIMIT 51").all();
 		return c.json({ items: results.slice(0, 50) });
+	})
+	// A stock write, bare: one UPDATE returning the row, as one statement or at the head of a batch of
+	// `statements` (the rest trivial `SELECT`s): what a write transaction and each statement of a batch cost
+	// local D1, whatever the statement does.
+	.patch("/floor/books/:id/stock", async (c) => {
+		const { quantity } = await c.req.json<{ quantity: number }>();
+		const statements = Number(c.req.query("statements") ?? 1);
+		const write = c.env.DB.prepare("UPDATE books SET stock_quantity = ? WHERE id = ? RETURNING *").bind(
+			quantity,
+			Number(c.req.param("id")),
+		);
+		const rest = Array.from({ length: statements - 1 }, () => c.env.DB.prepare("SELECT 1"));
+		const [updated] = await c.env.DB.batch([write, ...rest]);
+		const row = updated?.results[0];
+		return row ? c.json(row) : c.notFound();
 	});
 
 export default {

@@ -28,6 +28,9 @@ export interface Target {
 
 const BOOK = 17;
 const RESTOCKED = 42;
+const FLOOR_RESTOCKED = 43;
+/** The statements of the admin restock's batch (the caller guard included), for the floor's batch of as many. */
+const RESTOCK_STATEMENTS = 36;
 export const FLOOR: Target = {
 	name: "floor: bare Hono, 1 D1 statement",
 	method: "GET",
@@ -50,6 +53,20 @@ export const TARGETS: Target[] = [
 		goal: 0.9,
 	},
 	{ name: "GET /books, from D1", method: "GET", path: "/books", token: true, roundTrips: 1, goal: 0.9 },
+	// For scale, not goals: the bare app's stock write, alone and at the head of a batch as long as the
+	// restock's (its statements trivial), on another book.
+	{
+		name: "floor's stock write, 1 statement",
+		method: "PATCH",
+		path: `/floor/books/${FLOOR_RESTOCKED}/stock`,
+		body: (i) => JSON.stringify({ quantity: 5 + (i % 2) }),
+	},
+	{
+		name: `floor's stock write in a batch of ${RESTOCK_STATEMENTS}`,
+		method: "PATCH",
+		path: `/floor/books/${FLOOR_RESTOCKED}/stock?statements=${RESTOCK_STATEMENTS}`,
+		body: (i) => JSON.stringify({ quantity: 5 + (i % 2) }),
+	},
 	{
 		name: "PATCH /books/{id}/stock (admin)",
 		method: "PATCH",
