@@ -15,6 +15,7 @@ import {
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import { AFTER_COMMIT_QUEUE_NAME } from "../src/features/allocation/after-commit";
+import { forgetPolicies } from "../src/features/allocation/expected-policy";
 import worker from "../src/index";
 import { loadConfig } from "../src/lib/config";
 import { isbn13CheckDigit } from "../src/lib/isbn";
@@ -114,6 +115,8 @@ export async function api<T = any>(
  */
 export async function startFromEmptyStorage(): Promise<void> {
 	await reset();
+	// Book ids start again: what the isolate remembered of the old books' policies is about other books.
+	forgetPolicies();
 	await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
 	Object.defineProperty(caches, "default", {
 		value: await caches.open(`test-${crypto.randomUUID()}`),

@@ -258,6 +258,19 @@ export const ALLOCATION_REASONS = [
 export type AllocationReason = (typeof ALLOCATION_REASONS)[number];
 export type Allocation = (typeof ALLOCATIONS)[number];
 
+/**
+ * The **allocation guard**: a view that stores nothing, whose INSTEAD OF INSERT trigger
+ * `allocation_guard_check` (migrations/0035_allocation_guard.sql) aborts the transaction when the book
+ * follows another policy than the row says, with the message `allocation_guard:<its policy>`. A restock's
+ * batch carries only the statements of the policy its book is expected to follow, behind this guard
+ * (features/allocation/engine.ts, `withBookPolicy`): a book switched meanwhile aborts the batch, which runs
+ * again with its policy. A book that does not exist passes.
+ */
+export const allocationGuard = sqliteView("allocation_guard", {
+	bookId: integer("book_id").notNull(),
+	allocation: text("allocation", { enum: ALLOCATIONS }).notNull(),
+}).existing();
+
 /** An edition's format (API.md, Catalog); a work pre-booking accepts a set of them. */
 export const FORMATS = ["hardcover", "paperback", "ebook", "audiobook", "large_print", "other"] as const;
 export type Format = (typeof FORMATS)[number];

@@ -13,22 +13,30 @@
  * and the books whose held copies changed (their cached catalog entries). It is published once, after the
  * commit, by `publishOutcome` (outcome.ts).
  */
-import type { SQL } from "drizzle-orm";
-import type { AllocationReason } from "../../db/schema.ts";
-import { groupAll, namedGroup, type StatementGroup } from "../../lib/db.ts";
+import { type SQL, sql } from "drizzle-orm";
+import type { Allocation, AllocationReason } from "../../db/schema.ts";
+import { groupAll, mapGroup, namedGroup, rawQuery, type StatementGroup } from "../../lib/db.ts";
 import { recountHeld } from "./held.ts";
 import { type Outcome, outcomeOf } from "./outcome.ts";
-import { POLICIES } from "./policies.ts";
+import { POLICIES, type Policy } from "./policies.ts";
 import { type LineScope, oneBook } from "./scope.ts";
 
 export { recountHeld } from "./held.ts";
 export { booksIn, linesOf, linesOfReader, oneBook } from "./scope.ts";
 
-/** The engine's statements for a batch, and the reader of what they did. */
-export function allocate(scope: LineScope, reason: AllocationReason, now: string): StatementGroup<Outcome> {
+/**
+ * The engine's statements for a batch, and the reader of what they did: every policy's, or (`policies`)
+ * only those the caller knows the scope's books can follow — behind the allocation guard (`allocateBook`).
+ */
+export function allocate(
+	scope: LineScope,
+	reason: AllocationReason,
+	now: string,
+	policies: readonly Policy[] = Object.values(POLICIES),
+): StatementGroup<Outcome> {
 	const run = namedGroup({
 		released: recountHeld(scope),
-		policies: groupAll(Object.values(POLICIES).map((policy) => policy(scope, reason, now))),
+		policies: groupAll(policies.map((policy) => policy(scope, reason, now))),
 		recounted: recountHeld(scope),
 	});
 	return {
@@ -42,6 +50,21 @@ export function allocate(scope: LineScope, reason: AllocationReason, now: string
 	};
 }
 
-/** `allocate` for one book, the common case: its id or SQL naming it inside the batch. */
-export const allocateBook = (bookId: number | SQL, reason: AllocationReason, now: string) =>
-	allocate(oneBook(bookId), reason, now);
+/**
+ * `allocate` for one book, the common case: its id or SQL naming it inside the batch. With `policy` (a
+ * book id only), only that policy's statements, after the allocation guard, which aborts the batch if the
+ * book follows another (expected-policy.ts: run it through `withBookPolicy`).
+ */
+export function allocateBook(
+	bookId: number | SQL,
+	reason: AllocationReason,
+	now: string,
+	policy: Allocation | "any" = "any",
+): StatementGroup<Outcome> {
+	if (policy === "any" || typeof bookId !== "number") return allocate(oneBook(bookId), reason, now);
+	const guarded = namedGroup({
+		guard: rawQuery(sql`INSERT INTO allocation_guard (book_id, allocation) VALUES (${bookId}, ${policy})`),
+		run: allocate(oneBook(bookId), reason, now, [POLICIES[policy]]),
+	});
+	return mapGroup(guarded, ({ run }) => run);
+}

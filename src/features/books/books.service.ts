@@ -4,6 +4,7 @@ import { batch, constraintViolation, type Db } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { containsText } from "../../lib/sql.ts";
 import { allocateBook } from "../allocation/engine.ts";
+import { rememberPolicy } from "../allocation/expected-policy.ts";
 import { NOTHING, type Outcome, outcomeOf } from "../allocation/outcome.ts";
 
 export interface BookFilters {
@@ -108,6 +109,7 @@ export async function createBook(
 		});
 		const book = inserted[0];
 		if (!book) throw new Error("the inserted book was not returned");
+		rememberPolicy(book.id, book.allocation);
 		return { book, outcome: allocation };
 	} catch (err) {
 		throw await asBookWriteError(db, err, values);
@@ -142,6 +144,7 @@ export async function updateBook(
 		});
 		const book = current[0];
 		if (updated.length === 0 || !book) throw bookNotFound();
+		rememberPolicy(id, book.allocation);
 		return {
 			book,
 			outcome: outcomeOf(allocation, { catalogBookIds: [id] }),

@@ -5,17 +5,20 @@
  * queue, webhook events, the catalog entry). The prebook-emails consumer emails each reader once; the cron
  * relay republishes whatever was committed but never confirmed.
  *
- * The old stock is never read in a separate round trip: the restock record reads it inside the batch, and
+ * The engine's part is only the statements of the book's policy, checked inside the batch by the allocation
+ * guard (allocation/expected-policy.ts): a book whose policy another isolate switched costs a second round
+ * trip. The old stock is never read in a separate round trip: the restock record reads it inside the batch, and
  * two concurrent restocks from 0 serialize in D1, so the line is served once. The stock never goes below
  * the held copies (the trigger books_held_within_stock_update aborts the batch: 409 STOCK_BELOW_HELD).
  */
 import { desc, eq, lt, sql } from "drizzle-orm";
-import { type BookRow, books, restocks } from "../../db/schema.ts";
+import { type Allocation, type BookRow, books, restocks } from "../../db/schema.ts";
 import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { reviveDeadDeliveries } from "../../prebook-emails/delivery-ledger.ts";
 import { allocateBook } from "../allocation/engine.ts";
+import { rememberPolicy, withBookPolicy } from "../allocation/expected-policy.ts";
 import { type Notice, type Outcome, outcomeOf } from "../allocation/outcome.ts";
 import { eventIdsOf, restockCreatedEvent } from "../webhooks/webhook-events.ts";
 import type { RestockView } from "./restocks.schemas.ts";
@@ -28,7 +31,38 @@ export async function setStock(
 	quantity: number,
 ): Promise<{ book: BookRow; outcome: Outcome }> {
 	const now = new Date().toISOString();
-	const { restock, allocation, restockEvent, updated } = await batch(db, {
+	const restocked = await withBookPolicy(bookId, (policy) =>
+		restockBatch(db, adminId, bookId, quantity, policy, now),
+	);
+	const { restock, allocation, restockEvent, updated } = restocked;
+	const book = updated[0];
+	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
+	rememberPolicy(bookId, book.allocation);
+	const notified = allocation.notices.reduce((sum, notice) => sum + notice.count, 0);
+	if (restock[0]) {
+		logEvent("info", "restock_recorded", {
+			book_id: bookId,
+			restock_id: restock[0].id,
+			notified,
+			offered: allocation.offers.reduce((sum, round) => sum + round.count, 0),
+		});
+	}
+	return {
+		book,
+		outcome: outcomeOf(allocation, { webhookEventIds: eventIdsOf(restockEvent), catalogBookIds: [bookId] }),
+	};
+}
+
+/** The restock's one batch, with the engine's statements of `policy` (the book's, checked inside it). */
+const restockBatch = (
+	db: Db,
+	adminId: number,
+	bookId: number,
+	quantity: number,
+	policy: Allocation | "any",
+	now: string,
+) =>
+	batch(db, {
 		// Recorded when the stock rises, with the stock it had inside this transaction.
 		restock: rawQuery<{ id: number }>(sql`
 			INSERT INTO restocks (book_id, admin_id, quantity_before, quantity_after, reason, created_at)
@@ -37,7 +71,7 @@ export async function setStock(
 			RETURNING id`),
 		// Below the held copies, the trigger books_held_within_stock_update aborts the whole batch.
 		stock: db.update(books).set({ stockQuantity: quantity, updatedAt: now }).where(eq(books.id, bookId)),
-		allocation: allocateBook(bookId, "restock", now),
+		allocation: allocateBook(bookId, "restock", now, policy),
 		// Rule 12: the supply this restock delivered no longer counts for estimates (only when the stock rose).
 		received: rawQuery(sql`UPDATE inbound_shipments SET received_at = ${now}
 			WHERE book_id = ${bookId} AND received_at IS NULL
@@ -56,22 +90,6 @@ export async function setStock(
 		}
 		throw err;
 	});
-	const book = updated[0];
-	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
-	const notified = allocation.notices.reduce((sum, notice) => sum + notice.count, 0);
-	if (restock[0]) {
-		logEvent("info", "restock_recorded", {
-			book_id: bookId,
-			restock_id: restock[0].id,
-			notified,
-			offered: allocation.offers.reduce((sum, round) => sum + round.count, 0),
-		});
-	}
-	return {
-		book,
-		outcome: outcomeOf(allocation, { webhookEventIds: eventIdsOf(restockEvent), catalogBookIds: [bookId] }),
-	};
-}
 
 /** Counts one delivery status of a restock through idx_email_deliveries_restock_status. */
 const deliveries = (status: string) =>
