@@ -71,6 +71,15 @@ const VIOLATIONS: Record<string, string> = {
 		FROM books AS b LEFT JOIN book_demand AS d ON d.book_id = b.id
 		WHERE coalesce(d.waiting_count, 0) <> (SELECT count(*) FROM pre_bookings AS p
 			WHERE p.book_id = b.id AND p.status = 'waiting')`,
+	// Its work part (the alert compares the sum with the threshold): the waiting work pre-bookings that
+	// accept the book.
+	"each book's work counter equals the waiting work pre-bookings that accept it": `
+		SELECT b.id, coalesce(d.work_waiting_count, 0) AS counted
+		FROM books AS b LEFT JOIN book_demand AS d ON d.book_id = b.id
+		WHERE coalesce(d.work_waiting_count, 0) <> (SELECT count(*) FROM pre_bookings AS p
+			WHERE p.work_id = b.work_id AND p.book_id IS NULL AND p.status = 'waiting'
+				AND (p.formats_mask & (CASE b.format WHEN 'hardcover' THEN 1 WHEN 'paperback' THEN 2 WHEN 'ebook' THEN 4
+					WHEN 'audiobook' THEN 8 WHEN 'large_print' THEN 16 ELSE 32 END)) <> 0)`,
 };
 
 /**

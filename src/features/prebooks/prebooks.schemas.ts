@@ -302,7 +302,10 @@ export const DemandSchema = z
 		author: z.string(),
 		stock_quantity: z.number().int(),
 		held_quantity: z.number().int(),
-		waiting_count: z.number().int(),
+		waiting_count: z.number().int().openapi({
+			description:
+				"The book's line: its own waiting pre-bookings plus the waiting work pre-bookings that accept it (one of those counts in the line of every edition it accepts); paused ones included. The count `demand_alert_threshold` is compared with",
+		}),
 		offered_count: z.number().int(),
 		inbound_quantity: z.number().int().openapi({
 			description: "Copies expected from suppliers and not received yet (admin inbound entries)",

@@ -266,9 +266,11 @@ export async function createPrebook(
 	target: PrebookTarget,
 ): Promise<{ prebook: PrebookView; outcome: Outcome }> {
 	const now = new Date().toISOString();
-	// A book's line grows by one (a work pre-booking waits in no book's count until it is given an edition).
+	// A book's line grows by one (a work pre-booking's: each edition it accepts, among its work's editions).
 	const demand = demandAlertWatch(
-		"bookId" in target ? sql`SELECT ${target.bookId}` : sql`SELECT NULL WHERE 0`,
+		"bookId" in target
+			? sql`SELECT ${target.bookId}`
+			: sql`SELECT id FROM books WHERE work_id = ${target.workId}`,
 	);
 	const { demandBefore, inserted, created, diagnosis, demandAfter } = await batch(db, {
 		// The demand alert's trigger may record a crossing (webhook-events.ts).
@@ -438,8 +440,11 @@ export async function passOffer(
 	const pausedUntil = new Date(Date.parse(now) + PASS_PAUSE_MS).toISOString();
 	const passing = sql`SELECT id FROM pre_bookings
 		WHERE id = ${id} AND user_id = ${userId} AND status = 'offered' AND passes_left > 0`;
+	// The offered edition, and for a work pre-booking every edition of its work (it rejoins each line).
 	const demand = demandAlertWatch(
-		sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`,
+		sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}
+			UNION SELECT e.id FROM pre_bookings AS p JOIN books AS e ON e.work_id = p.work_id
+			WHERE p.id = ${id} AND p.user_id = ${userId}`,
 	);
 	const { demandBefore, passedEvent, passed, allocation, view, demandAfter } = await batch(db, {
 		// Back in line: the demand alert's trigger may record a crossing (webhook-events.ts).
@@ -776,9 +781,11 @@ export async function confirmGuestPrebook(
 		mask: sql`coalesce((SELECT formats_mask FROM (${link})), ${formatsOfEditions(sql`w.id`)})`,
 	};
 	const trusted = sql`u.id = ${owner} AND u.is_active = 1 AND u.email_verified = 1`;
-	// The link's book, used or not (it is spent before `after` reads); a work's link grows no book's count.
+	// The link's book or its work's editions, used or not (it is spent before `after` reads).
 	const demand = demandAlertWatch(
-		sql`SELECT book_id FROM email_tokens WHERE token_hash = ${tokenHash} AND purpose = 'guest_prebook'`,
+		sql`SELECT book_id FROM email_tokens WHERE token_hash = ${tokenHash} AND purpose = 'guest_prebook'
+			UNION SELECT e.id FROM email_tokens AS t JOIN books AS e ON e.work_id = t.work_id
+			WHERE t.token_hash = ${tokenHash} AND t.purpose = 'guest_prebook'`,
 	);
 	const { demandBefore, insertedBook, insertedWork, created, diagnosis, bookState, workState, demandAfter } =
 		await batch(db, {

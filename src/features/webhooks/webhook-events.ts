@@ -140,7 +140,8 @@ const DemandThresholdCrossedData = z
 	.object({
 		book_id: id("The book"),
 		waiting_count: z.number().int().openapi({
-			description: "The book's waiting pre-bookings when it happened (= threshold)",
+			description:
+				"The book's line when it happened (= threshold): its waiting pre-bookings plus the waiting work pre-bookings that accept it, as the demand report's `waiting_count`",
 			example: 50,
 		}),
 		threshold: z
