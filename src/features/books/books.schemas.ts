@@ -114,12 +114,10 @@ const bookFields = {
 		.max(168, "hold_hours must be an integer from 1 to 168"),
 	wave_factor: integerFrom("wave_factor", 1, 20),
 	wave_minutes: integerFrom("wave_minutes", 5, 1440),
-	demand_alert_threshold: integerFrom("demand_alert_threshold", 1, MAX_STOCK)
-		.nullish()
-		.openapi({
-			description:
-				"The line's waiting count (the demand report's `waiting_count`) that triggers `demand.threshold_crossed`; null: none",
-		}),
+	demand_alert_threshold: integerFrom("demand_alert_threshold", 1, MAX_STOCK).nullish().openapi({
+		description:
+			"The line's waiting count (the demand report's `waiting_count`) that triggers `demand.threshold_crossed`; null: none",
+	}),
 };
 
 export const BookCreate = z

@@ -35,6 +35,7 @@ import {
 	maskOf,
 	measureLines,
 	onHoldReason,
+	prebookOnHoldReason,
 } from "../allocation/line.ts";
 import { type Outcome, outcomeOf } from "../allocation/outcome.ts";
 import { conversionRate as conversionRateOf } from "../insights/insights.schemas.ts";
@@ -90,13 +91,6 @@ const noFormats = () => {
 
 /** What a pre-booking names: one edition, or a work and the formats accepted (default: its editions'). */
 export type PrebookTarget = { bookId: number } | { workId: number; formats?: readonly Format[] };
-
-/**
- * The edition a pre-booking's view shows: its book, or for a work pre-booking still without one, the first
- * edition it accepts (its policy, supply and history stand for the work's: on_hold_reason, estimate).
- */
-const viewedBook = sql`coalesce(${preBookings.bookId}, (SELECT min(e.id) FROM books AS e
-	WHERE ${acceptsBook(sql.raw("pre_bookings"), sql.raw("e"))}))`;
 
 /** The bit mask of a work's editions' formats (the default of `formats`), as SQL. */
 const formatsOfEditions = (workId: SQL | number) => sql`(SELECT coalesce(sum(bit), 0) FROM (
@@ -217,25 +211,31 @@ const prebookViews = (db: Db, now = new Date().toISOString(), cap = AHEAD_CAP) =
 			bookTitle: sql<string>`coalesce(${works.title}, ${books.title}, '')`,
 			bookAuthor: sql<string>`coalesce(${works.author}, ${books.author}, '')`,
 			status: preBookings.status,
-			allocation: books.allocation,
 			aheadJson: aheadInLine(lineRow, now, cap),
 			aheadCap: sql<number>`${cap}`.mapWith(Number),
-			// The book's pending supply, restocks of the last 365 days and offers (rule 12's inputs).
-			inboundJson: sql<string>`(SELECT json_group_array(json_array(i.quantity, i.expected_at))
-				FROM (SELECT quantity, expected_at FROM inbound_shipments
-					WHERE book_id = ${books.id} AND received_at IS NULL ORDER BY expected_at) AS i)`,
-			historyJson: sql<string>`(SELECT json_object('n', count(*), 'first', min(created_at), 'last', max(created_at),
-					'copies', coalesce(sum(quantity_after - quantity_before), 0))
-				FROM restocks WHERE book_id = ${books.id} AND reason = 'restock'
-					AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '-365 days'))`,
-			offersJson: sql<string>`(SELECT json_object('offers', count(*), 'bought', coalesce(sum(o.status = 'fulfilled'), 0))
-				FROM offer_rounds AS r JOIN pre_bookings AS o ON o.offer_round_id = r.id
-				WHERE r.book_id = ${books.id})`,
+			// Rule 12's inputs for each edition it waits for (its book; a work pre-booking's every accepted
+			// edition): the policy, the pending supply, restocks of the last 365 days and offers. The estimate
+			// reads the one `position` is taken from (bestPlace).
+			editionsJson: sql<string | null>`CASE WHEN ${preBookings.status} = 'waiting' THEN (
+				SELECT json_group_array(json_object('book_id', e.id, 'allocation', e.allocation,
+					'inbound', json((SELECT json_group_array(json_array(i.quantity, i.expected_at))
+						FROM (SELECT quantity, expected_at FROM inbound_shipments
+							WHERE book_id = e.id AND received_at IS NULL ORDER BY expected_at) AS i)),
+					'history', json((SELECT json_object('n', count(*), 'first', min(created_at), 'last', max(created_at),
+							'copies', coalesce(sum(quantity_after - quantity_before), 0))
+						FROM restocks WHERE book_id = e.id AND reason = 'restock'
+							AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '-365 days'))),
+					'offers', json((SELECT json_object('offers', count(*), 'bought', coalesce(sum(o.status = 'fulfilled'), 0))
+						FROM offer_rounds AS r JOIN pre_bookings AS o ON o.offer_round_id = r.id
+						WHERE r.book_id = e.id))))
+				FROM books AS e WHERE e.id IN (SELECT ${preBookings.bookId}
+					UNION ALL SELECT a.id FROM books AS a WHERE ${acceptsBook(sql.raw("pre_bookings"), sql.raw("a"))}))
+			END`,
 			pausedUntil: sql<
 				string | null
 			>`CASE WHEN ${preBookings.pausedUntil} > ${now} THEN ${preBookings.pausedUntil} END`,
 			passesLeft: preBookings.passesLeft,
-			onHoldReason: onHoldReason(lineRow, now),
+			onHoldReason: prebookOnHoldReason(lineRow, now),
 			// The last draw it took part in (idx_draw_entries_prebook), as JSON.
 			lastDraw: sql<string | null>`(SELECT json_object('draw_id', e.draw_id, 'won', e.won)
 				FROM draw_entries AS e WHERE e.prebook_id = ${preBookings.id} ORDER BY e.draw_id DESC LIMIT 1)`,
@@ -248,7 +248,7 @@ const prebookViews = (db: Db, now = new Date().toISOString(), cap = AHEAD_CAP) =
 			cancelledAt: preBookings.cancelledAt,
 		})
 		.from(preBookings)
-		.leftJoin(books, sql`${books.id} = ${viewedBook}`)
+		.leftJoin(books, eq(books.id, preBookings.bookId))
 		.leftJoin(works, eq(works.id, preBookings.workId))
 		.innerJoin(users, eq(users.id, preBookings.userId))
 		.$dynamic();
