@@ -151,9 +151,10 @@ export const showSignUpPage: AppRouteHandler<typeof routes.showSignUpPage> = asy
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
 	const { token } = c.req.valid("query");
 	const link = token ? await addressOfLink(c.var.db, token, "sign_up") : null;
+	// A used or expired link still speaks its own language.
 	const locale = pageLocale(c, link?.locale);
-	if (!link) return c.html(linkRefusedPage(locale), 400);
-	return c.html(signUpPage(locale, link.email), 200);
+	if (!link?.usable) return c.html(linkRefusedPage(locale), 400);
+	return c.html(signUpPage(locale, link.usable.email), 200);
 };
 
 export const completeSignUpPage: AppRouteHandler<typeof routes.completeSignUpPage> = async (c) => {
@@ -187,8 +188,8 @@ export const showResetPage: AppRouteHandler<typeof routes.showResetPage> = async
 	const { token } = c.req.valid("query");
 	const link = token ? await addressOfLink(c.var.db, token, "reset") : null;
 	const locale = pageLocale(c, link?.locale);
-	if (!link) return c.html(linkRefusedPage(locale), 400);
-	return c.html(resetPage(locale, link.email), 200);
+	if (!link?.usable) return c.html(linkRefusedPage(locale), 400);
+	return c.html(resetPage(locale, link.usable.email), 200);
 };
 
 export const resetPasswordPage: AppRouteHandler<typeof routes.resetPasswordPage> = async (c) => {

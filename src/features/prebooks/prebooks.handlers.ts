@@ -186,9 +186,10 @@ export const showGuestConfirmPage: AppRouteHandler<typeof routes.showGuestConfir
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
 	const { token } = c.req.valid("query");
 	const link = token ? await guestLinkOf(c.var.db, token) : null;
+	// A used or expired link still speaks its own language.
 	const locale = pageLocale(c, link?.locale);
-	if (!link) return c.html(linkRefusedPage(locale), 400);
-	return c.html(confirmGuestPage(locale, link), 200);
+	if (!link?.usable) return c.html(linkRefusedPage(locale), 400);
+	return c.html(confirmGuestPage(locale, link.usable), 200);
 };
 
 export const guestConfirmPage: AppRouteHandler<typeof routes.guestConfirmPage> = async (c) => {

@@ -9,7 +9,7 @@
  *  3. at most 100 waiting pre-bookings per user.
  * Who gets the copies when they come back is decided by the allocation engine (features/allocation).
  */
-import { and, desc, eq, gt, isNull, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import {
 	type AllocationReason,
 	books,
@@ -849,30 +849,27 @@ const invalidGuestLink = () =>
 	new AppError("AUTH_INVALID_TOKEN", "This link is unknown, used or expired", "token", { status: 400 });
 
 /**
- * What a live guest confirmation link is for — the address, the book's title, the language it was issued
- * in — for the page behind it, or null: a read, nothing changes (mail scanners follow links).
+ * A guest confirmation link, for the page behind it, or null when unknown (never issued, or purged after it
+ * expired): the language it was issued in (the page speaks it, a refusal too) and, only while it can still
+ * be used (unused, not expired), the address and the book's title. A read, nothing changes (mail scanners
+ * follow links).
  */
 export async function guestLinkOf(
 	db: Db,
 	token: string,
-): Promise<{ email: string; title: string; locale: string | null } | null> {
+): Promise<{ locale: string | null; usable: { email: string; title: string } | null } | null> {
 	const [link] = await db
 		.select({
 			email: emailTokens.email,
 			title: sql<string>`coalesce(${books.title}, ${works.title})`,
 			locale: emailTokens.locale,
+			usable: sql<number>`${emailTokens.usedAt} IS NULL AND ${emailTokens.expiresAt} > ${new Date().toISOString()}`,
 		})
 		.from(emailTokens)
 		// A link names a book or a work.
 		.leftJoin(books, eq(books.id, emailTokens.bookId))
 		.leftJoin(works, eq(works.id, emailTokens.workId))
-		.where(
-			and(
-				eq(emailTokens.tokenHash, await hashToken(token)),
-				eq(emailTokens.purpose, "guest_prebook"),
-				isNull(emailTokens.usedAt),
-				gt(emailTokens.expiresAt, new Date().toISOString()),
-			),
-		);
-	return link ?? null;
+		.where(and(eq(emailTokens.tokenHash, await hashToken(token)), eq(emailTokens.purpose, "guest_prebook")));
+	if (!link) return null;
+	return { locale: link.locale, usable: link.usable ? { email: link.email, title: link.title } : null };
 }
