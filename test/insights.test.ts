@@ -284,6 +284,32 @@ describe("GET /admin/prebooks/demand: the buy signal", () => {
 		}
 	});
 
+	it("an overdue shipment (expected date passed, not received) no longer lowers the suggestion: it is reported apart", async () => {
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		// The store's rate stands for a young book: make this one's own (10 of 20 bought, 0.5).
+		await seedHistory(book.id, dayOf(Date.now() - 10 * DAY_MS), 20, 10);
+		await prebookAll(await readers(8), book.id);
+		for (const [quantity, days] of [
+			[3, -2],
+			[1, 4],
+		] as const) {
+			const added = await api("POST", `/admin/books/${book.id}/inbound`, {
+				token: admin.token,
+				body: { quantity, expected_at: new Date(Date.now() + days * DAY_MS).toISOString() },
+			});
+			expect(added.status).toBe(201);
+		}
+		const res = await api("GET", "/admin/prebooks/demand?limit=100", { token: admin.token });
+		expect(res.body.items.find((row: { book_id: number }) => row.book_id === book.id)).toMatchObject({
+			waiting_count: 8,
+			conversion_rate: 0.5,
+			inbound_quantity: 1,
+			overdue_inbound_quantity: 3,
+			// ceil(8 × 0.5) = 4, minus 0 available and the 1 copy still on time.
+			suggested_order_quantity: 3,
+		});
+	});
+
 	it("the suggestion never goes below 0 and counts available copies", async () => {
 		const { suggestedOrderQuantity } = await import("../src/features/prebooks/prebooks.schemas");
 		expect(suggestedOrderQuantity({ waiting: 100, conversionRate: 0.07, available: 0, inbound: 0 })).toBe(7);

@@ -286,6 +286,7 @@ export interface DemandView {
 	waitingCount: number;
 	offeredCount: number;
 	inboundQuantity: number;
+	overdueInboundQuantity: number;
 	conversionRate: number;
 	suggestedOrderQuantity: number;
 }
@@ -325,7 +326,13 @@ export const DemandSchema = z
 		}),
 		offered_count: z.number().int(),
 		inbound_quantity: z.number().int().openapi({
-			description: "Copies expected from suppliers and not received yet (admin inbound entries)",
+			description:
+				"Copies expected from suppliers, not received yet and not overdue (admin inbound entries whose `expected_at` is still ahead): the supply `suggested_order_quantity` counts on",
+		}),
+		overdue_inbound_quantity: z.number().int().openapi({
+			description:
+				"Copies of inbound entries whose `expected_at` has passed without a restock receiving them: late shipments, shown apart and not subtracted from `suggested_order_quantity` (chase the supplier, or delete the entry)",
+			example: 0,
 		}),
 		conversion_rate: z.number().openapi({
 			description: `Readers who bought ÷ readers notified or offered, over the last ${CONVERSION_WINDOW_DAYS} days: the book's own, or the store's when the book had fewer than ${MIN_OWN_CONVERSION_HISTORY} notified or offered (4 decimals)`,
@@ -348,6 +355,7 @@ export const toDemandItem = (row: DemandView): z.infer<typeof DemandSchema> => (
 	waiting_count: row.waitingCount,
 	offered_count: row.offeredCount,
 	inbound_quantity: row.inboundQuantity,
+	overdue_inbound_quantity: row.overdueInboundQuantity,
 	conversion_rate: row.conversionRate,
 	suggested_order_quantity: row.suggestedOrderQuantity,
 });

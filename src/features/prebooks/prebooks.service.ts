@@ -492,9 +492,12 @@ export async function passOffer(
  * One statement: the ranking walks the two line indexes (the work part named: without statistics the
  * planner would read every work pre-booking, closed ones included) and keeps the top `limit`; only those
  * books then read their offers, pending inbound supply and the last 365 days of their daily insight
- * counters (a row per day at most), and the store's counters are read once.
+ * counters (a row per day at most), and the store's counters are read once. Pending supply is split at
+ * now: entries still due count as `inbound_quantity` (they lower the suggestion), entries whose
+ * `expected_at` has passed unreceived as `overdue_inbound_quantity` (a late shipment covers nobody yet).
  */
 export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]> {
+	const now = new Date().toISOString();
 	const since = new Date(Date.now() - (CONVERSION_WINDOW_DAYS - 1) * 24 * 60 * 60 * 1000)
 		.toISOString()
 		.slice(0, 10);
@@ -513,6 +516,7 @@ export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]
 			waiting_count: number;
 			offered_count: number;
 			inbound_quantity: number;
+			overdue_inbound_quantity: number;
 			told: number;
 			bought: number;
 			store_told: number;
@@ -520,7 +524,9 @@ export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]
 		}>(sql`SELECT b.id AS book_id, b.title, b.author, b.stock_quantity, b.held_quantity, top.waiting_count,
 				(SELECT count(*) FROM pre_bookings AS o WHERE o.book_id = b.id AND o.status = 'offered') AS offered_count,
 				(SELECT coalesce(sum(quantity), 0) FROM inbound_shipments
-					WHERE book_id = b.id AND received_at IS NULL) AS inbound_quantity,
+					WHERE book_id = b.id AND received_at IS NULL AND expected_at >= ${now}) AS inbound_quantity,
+				(SELECT coalesce(sum(quantity), 0) FROM inbound_shipments
+					WHERE book_id = b.id AND received_at IS NULL AND expected_at < ${now}) AS overdue_inbound_quantity,
 				${told(sql`b.id`)} AS told, ${bought(sql`b.id`)} AS bought,
 				store.told AS store_told, store.bought AS store_bought
 			FROM (SELECT line_book AS book_id, count(*) AS waiting_count FROM (
@@ -551,6 +557,7 @@ export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]
 			waitingCount: row.waiting_count,
 			offeredCount: row.offered_count,
 			inboundQuantity: row.inbound_quantity,
+			overdueInboundQuantity: row.overdue_inbound_quantity,
 			conversionRate,
 			suggestedOrderQuantity: suggestedOrderQuantity({
 				waiting: row.waiting_count,
