@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { type Locale, matchLocale, messagesFor, preferredLocale, supportedLocale } from "../../i18n/index.ts";
+import type { AppEnv, AppRouteHandler } from "../../lib/app-env.ts";
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
 import { AppError, validationError } from "../../lib/errors.ts";
 import { formFields, linkRefusedPage, PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
@@ -12,7 +13,6 @@ import {
 	REFRESH_TOKEN_TTL_MS,
 	signAccessToken,
 } from "../../lib/tokens.ts";
-import type { AppEnv, AppRouteHandler } from "../../types.ts";
 import { toUserResponse } from "../users/users.schemas.ts";
 import {
 	accountExistsEmail,

@@ -1,6 +1,6 @@
 /**
  * Email-first accounts — sign-up and password reset through emailed links — login (limited by the failure
- * ledger of ./login-limits.ts), refresh-token rotation and logout.
+ * ledger of lib/login-limits.ts), refresh-token rotation and logout.
  *
  * Nobody can squat an address: `POST /auth/register` makes no account, it only emails the address; the
  * account exists once the link's holder — the mailbox owner — chose the password (`completeSignUp`).
@@ -14,6 +14,12 @@ import { and, eq, isNull, lte, type SQL, sql } from "drizzle-orm";
 import { emailTokens, loginAttempts, refreshTokens, users } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
+import {
+	forgetOldLoginNetworks,
+	LOGIN_WINDOW_MS,
+	passwordAttempt,
+	rememberLoginNetwork,
+} from "../../lib/login-limits.ts";
 import { verifyPassword } from "../../lib/password.ts";
 import {
 	ACCESS_TOKEN_TTL_SECONDS,
@@ -26,12 +32,6 @@ import {
 import type { UserView } from "../users/users.schemas.ts";
 import { userColumns } from "../users/users.service.ts";
 import type { TokenPair } from "./auth.schemas.ts";
-import {
-	forgetOldLoginNetworks,
-	LOGIN_WINDOW_MS,
-	passwordAttempt,
-	rememberLoginNetwork,
-} from "./login-limits.ts";
 
 /** Why a live sign-up link made no account: its address became a verified account meanwhile. */
 export const COMPLETED_MEANWHILE =
