@@ -11,11 +11,14 @@
  * (releasing a held copy), picks books that suit each step and, when none is out of stock any more, sets a
  * book's stock to its held copies ("sold out") or a book's policy, saying so. Emails are read where
  * `wrangler dev` puts them: its sent-email list (`/cdn-cgi/local/explorer/api/local/email/sending`) for
- * the subject, the file under .wrangler/tmp/email/ for the text.
+ * the subject, the file under .wrangler/tmp/email/ for the text. Each step shows exactly its own email: a
+ * reader's is the one about the pre-booking the step made, a guest's goes to an address made for the run
+ * (scripts/demo-emails.ts).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { DEMO_ADMIN, DEMO_READER } from "./demo-accounts.ts";
+import { pickEmail, type SentEmail, type WantedEmail } from "./demo-emails.ts";
 
 const HOLD_HOURS = 24;
 const EMAIL_WAIT_MS = 30_000;
@@ -173,13 +176,6 @@ async function bookFor(policy: "notify_all" | "hold_queue", admin: string, exclu
 	return book;
 }
 
-interface SentEmail {
-	subject: string;
-	to: string[];
-	sentAt: string;
-	messageId: string;
-}
-
 /** The file `wrangler dev` wrote an email's text to, if it is under this project's .wrangler/. */
 function emailFile(messageId: string): string | undefined {
 	if (!existsSync(EMAIL_DIR)) return undefined;
@@ -204,8 +200,11 @@ async function confirmationToken(file: string): Promise<string> {
 	}
 }
 
-/** Waits for the email to `to` whose subject names `title`, sent since `since`; prints where it is. */
-async function emailTo(to: string, title: string, since: number): Promise<{ subject: string; file: string }> {
+/**
+ * Waits for this step's email (`wanted`: to whom, about which title, since when and, for a reader's, about
+ * which pre-booking: scripts/demo-emails.ts); prints where it is.
+ */
+async function emailTo(wanted: WantedEmail): Promise<{ subject: string; file: string }> {
 	const deadline = Date.now() + EMAIL_WAIT_MS;
 	for (;;) {
 		const res = await fetch(`${base}/cdn-cgi/local/explorer/api/local/email/sending?per_page=100`);
@@ -214,23 +213,20 @@ async function emailTo(to: string, title: string, since: number): Promise<{ subj
 				`${base} does not list its sent emails (${res.status}): the demo needs \`wrangler dev\` (npm run dev)`,
 			);
 		const { result } = (await res.json()) as { result: SentEmail[] };
-		const email = result.find(
-			(sent) =>
-				sent.to.some((address) => address.includes(to)) &&
-				sent.subject.includes(title) &&
-				Date.parse(sent.sentAt) >= since - 1_000,
-		);
-		const file = email && emailFile(email.messageId);
-		if (email && file) {
-			say("emailed", `"${email.subject}" to ${to} → ${relative(process.cwd(), file)}`);
-			return { subject: email.subject, file };
+		const found = pickEmail(result, wanted, emailFile, (file) => readFileSync(file, "utf8"));
+		if (found.email) {
+			say("emailed", `"${found.email.subject}" to ${wanted.to} → ${relative(process.cwd(), found.file)}`);
+			return { subject: found.email.subject, file: found.file };
 		}
-		if (Date.now() > deadline)
+		if (Date.now() > deadline) {
+			const about = wanted.prebookId === undefined ? "" : ` for pre-booking ${wanted.prebookId}`;
+			const seen = found.candidate;
 			throw new DemoError(
-				email
-					? `the email "${email.subject}" was sent, but its file is not under ${relative(process.cwd(), EMAIL_DIR)}/ (run the demo from the project directory of \`npm run dev\`)`
-					: `no email to ${to} about "${title}" within ${EMAIL_WAIT_MS / 1000} s (see the npm run dev terminal)`,
+				seen && !emailFile(seen.messageId)
+					? `the email "${seen.subject}" was sent, but its file is not under ${relative(process.cwd(), EMAIL_DIR)}/ (run the demo from the project directory of \`npm run dev\`)`
+					: `no email to ${wanted.to} about "${wanted.title}"${about} within ${EMAIL_WAIT_MS / 1000} s (see the npm run dev terminal)`,
 			);
+		}
 		await new Promise((resolve) => setTimeout(resolve, 500));
 	}
 }
@@ -282,7 +278,7 @@ async function demo(): Promise<void> {
 		"restocked",
 		`"${told.title}": ${told.stock_quantity} → ${restocked.stock_quantity} copies; pre-booking ${first.id} ${notified.status}`,
 	);
-	await emailTo(DEMO_READER.email, told.title, restockedAt);
+	await emailTo({ to: DEMO_READER.email, title: told.title, since: restockedAt, prebookId: first.id });
 
 	// hold_queue: a returned copy is held for the first in line, for hold_hours.
 	const held = await bookFor("hold_queue", admin, [told.id]);
@@ -300,15 +296,15 @@ async function demo(): Promise<void> {
 		"held",
 		`"${held.title}": ${held.stock_quantity} → ${afterHold.stock_quantity} (${afterHold.held_quantity} held); pre-booking ${second.id} offered, hold_expires_at ${offered.hold_expires_at}`,
 	);
-	await emailTo(DEMO_READER.email, held.title, heldAt);
+	await emailTo({ to: DEMO_READER.email, title: held.title, since: heldAt, prebookId: second.id });
 
 	// A guest: an address only, nothing booked until the emailed link is followed. A new address per run
-	// (one address gets at most 3 confirmation emails an hour).
-	const guest = `guest-${Date.now().toString(36)}@example.com`;
+	// (one address gets at most 3 confirmation emails an hour), which also tells its email from any other.
+	const guest = `guest-${Date.now().toString(36)}${crypto.randomUUID().slice(0, 8)}@example.com`;
 	const askedAt = Date.now();
 	await api("POST", "/prebooks/guest", { body: { email: guest, book_id: held.id }, expected: 202 });
 	say("guest", `${guest} asked to pre-book "${held.title}" (202: confirmation sent)`);
-	const { file } = await emailTo(guest, held.title, askedAt);
+	const { file } = await emailTo({ to: guest, title: held.title, since: askedAt });
 	const token = await confirmationToken(file);
 	const confirmed = await api<PreBooking>("POST", "/prebooks/guest/confirm", {
 		body: { token },

@@ -11,7 +11,7 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { registerWebhookDocs } from "./features/webhooks/webhook-events.ts";
-import type { AppEnv } from "./types.ts";
+import type { AppEnv } from "./lib/app-env.ts";
 
 const TITLE = "Bookstore edge API";
 

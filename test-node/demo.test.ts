@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanUp, type DevServer, seedFreshState, startDevServer } from "../bench/local-server.ts";
+import { pickEmail, type SentEmail } from "../scripts/demo-emails.ts";
 import { seedDemoData } from "../scripts/seed.ts";
 
 const STATE = join(".wrangler", `demo-test-${process.pid}`);
@@ -59,5 +60,44 @@ describe("npm run demo", () => {
 		expect(status).toBe(1);
 		expect(out).toBe("Bookstore demo against http://127.0.0.1:9\n");
 		expect(err).toContain("no API answers at http://127.0.0.1:9. Start it with `npm run dev`");
+	});
+});
+
+describe("the email each demo step shows", () => {
+	const since = Date.parse("2026-12-04T10:00:00.000Z");
+	const sent = (messageId: string, subject: string, to: string, at: number): SentEmail => ({
+		messageId,
+		subject,
+		to: [to],
+		sentAt: new Date(at).toISOString(),
+	});
+	// What each email's text file holds: its cancel and unsubscribe links name the pre-booking.
+	const texts: Record<string, string> = {
+		"<late@local>": "Your copy… https://api.local/unsubscribe/v1.p.7.100.c2lnbmF0dXJl",
+		"<neighbour@local>": "Back… https://api.local/unsubscribe/v1.p.7.1201.c2lnbmF0dXJl",
+		"<this-run@local>":
+			"Held… https://api.local/unsubscribe/v1.p.7.120.c2lnbmF0dXJl https://api.local/unsubscribe/v1.a.7.120.c2ln",
+	};
+	const fileOf = (messageId: string) => (messageId in texts ? messageId : undefined);
+	const read = (file: string) => texts[file] ?? "";
+
+	it("is the email about the pre-booking the step made, not a newer one to the reader about a similar title", () => {
+		// Newest first, as wrangler dev lists them: an earlier run's hold email delivered late, and a restock
+		// email about "Dune Messiah", both after this step's "Dune" hold email.
+		const list = [
+			sent("<late@local>", "A copy is held for you: Dune", "reader@bookstore.local", since + 900),
+			sent("<neighbour@local>", "Back in stock: Dune Messiah", "reader@bookstore.local", since + 600),
+			sent("<this-run@local>", "A copy is held for you: Dune", "reader@bookstore.local", since + 300),
+		];
+		const wanted = { to: "reader@bookstore.local", title: "Dune", since, prebookId: 120 };
+		expect(pickEmail(list, wanted, fileOf, read)).toEqual({ email: list[2], file: "<this-run@local>" });
+		// Until it arrives, nothing is picked (the demo waits), though others match recipient and title.
+		expect(pickEmail(list.slice(0, 2), wanted, fileOf, read)).toEqual({ email: null, candidate: list[0] });
+	});
+
+	it("is never an email sent before the step began", () => {
+		const list = [sent("<this-run@local>", "Held: Dune", "reader@bookstore.local", since - 5_000)];
+		const wanted = { to: "reader@bookstore.local", title: "Dune", since, prebookId: 120 };
+		expect(pickEmail(list, wanted, fileOf, read).email).toBeNull();
 	});
 });

@@ -54,20 +54,34 @@ function circles(graph: Map<string, string[]>): string[][] {
 	return found;
 }
 
-/** What each layer may import, by path prefix under src/ (a file may always import its own folder). */
+/**
+ * What each layer may import, by path prefix under src/ (a file may always import its own folder). lib/
+ * holds what the app is made of, its request environment (`lib/app-env.ts`) included: it sees no app-level
+ * file.
+ */
 const LAYERS: { layer: string; mayImport: string[] }[] = [
 	{ layer: "db/", mayImport: ["db/"] },
 	{ layer: "i18n/", mayImport: ["i18n/"] },
-	{ layer: "lib/", mayImport: ["db/", "i18n/", "lib/", "types.ts"] },
-	{ layer: "prebook-emails/", mayImport: ["db/", "i18n/", "lib/", "prebook-emails/", "types.ts"] },
+	{ layer: "lib/", mayImport: ["db/", "i18n/", "lib/"] },
+	{ layer: "prebook-emails/", mayImport: ["db/", "i18n/", "lib/", "prebook-emails/"] },
 ];
+
+/**
+ * Features that build on another may not be imported by it: auth reads, makes and completes users, so the
+ * users feature stands below auth (what both need — the login-failure ledger — is in lib/).
+ */
+const BELOW: { feature: string; never: string }[] = [{ feature: "features/users/", never: "features/auth/" }];
 
 function upwardImports(graph: Map<string, string[]>): string[] {
 	return [...graph].flatMap(([file, imports]) => {
 		const rule = LAYERS.find(({ layer }) => file.startsWith(layer));
-		if (!rule) return [];
+		const below = BELOW.filter(({ feature }) => file.startsWith(feature));
 		return imports
-			.filter((target) => !rule.mayImport.some((allowed) => target.startsWith(allowed)))
+			.filter(
+				(target) =>
+					(rule && !rule.mayImport.some((allowed) => target.startsWith(allowed))) ||
+					below.some(({ never }) => target.startsWith(never)),
+			)
 			.map((target) => `${file} → ${target}`);
 	});
 }
@@ -96,6 +110,14 @@ describe("src/ dependency rules", () => {
 		]);
 		expect(circles(looped)).toEqual([["lib/a.ts", "lib/b.ts", "lib/a.ts"]]);
 		expect(upwardImports(looped)).toEqual(["lib/b.ts → c.ts"]);
+		const upward = importGraph([
+			{ path: "features/users/users.service.ts", text: 'import { x } from "../auth/x.ts";' },
+			{ path: "lib/pages.ts", text: 'import type { AppEnv } from "../types.ts";' },
+		]);
+		expect(upwardImports(upward)).toEqual([
+			"features/users/users.service.ts → features/auth/x.ts",
+			"lib/pages.ts → types.ts",
+		]);
 	});
 
 	it("imports nothing upward: db/ and lib/ below the features, the pipelines between", () => {

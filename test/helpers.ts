@@ -124,6 +124,16 @@ export async function startFromEmptyStorage(): Promise<void> {
 	});
 }
 
+/**
+ * Returns once at least `needMs` of the current wall-clock minute is left, waiting for the next minute if
+ * not: the local rate limiter counts each minute's requests in a window aligned to the clock (Miniflare's
+ * ratelimit object), so a test that counts up to a limit must not straddle two windows.
+ */
+export async function inOneRateWindow(needMs = 15_000): Promise<void> {
+	const left = 60_000 - (Date.now() % 60_000);
+	if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}
+
 /** D1 round trips the request made, from `Server-Timing: d1;dur=…;desc="<n>"`. */
 export function d1RoundTrips(res: ApiResponse): number {
 	const match = /(?:^|,)\s*d1;dur=[\d.]+;desc="(\d+)"/.exec(res.headers.get("Server-Timing") ?? "");

@@ -284,6 +284,32 @@ describe("GET /admin/prebooks/demand: the buy signal", () => {
 		}
 	});
 
+	it("an overdue shipment (expected date passed, not received) no longer lowers the suggestion: it is reported apart", async () => {
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		// The store's rate stands for a young book: make this one's own (10 of 20 bought, 0.5).
+		await seedHistory(book.id, dayOf(Date.now() - 10 * DAY_MS), 20, 10);
+		await prebookAll(await readers(8), book.id);
+		for (const [quantity, days] of [
+			[3, -2],
+			[1, 4],
+		] as const) {
+			const added = await api("POST", `/admin/books/${book.id}/inbound`, {
+				token: admin.token,
+				body: { quantity, expected_at: new Date(Date.now() + days * DAY_MS).toISOString() },
+			});
+			expect(added.status).toBe(201);
+		}
+		const res = await api("GET", "/admin/prebooks/demand?limit=100", { token: admin.token });
+		expect(res.body.items.find((row: { book_id: number }) => row.book_id === book.id)).toMatchObject({
+			waiting_count: 8,
+			conversion_rate: 0.5,
+			inbound_quantity: 1,
+			overdue_inbound_quantity: 3,
+			// ceil(8 × 0.5) = 4, minus 0 available and the 1 copy still on time.
+			suggested_order_quantity: 3,
+		});
+	});
+
 	it("the suggestion never goes below 0 and counts available copies", async () => {
 		const { suggestedOrderQuantity } = await import("../src/features/prebooks/prebooks.schemas");
 		expect(suggestedOrderQuantity({ waiting: 100, conversionRate: 0.07, available: 0, inbound: 0 })).toBe(7);
@@ -380,6 +406,91 @@ describe("demand.threshold_crossed", () => {
 			body: { demand_alert_threshold: null },
 		});
 		expect(cleared.body.demand_alert_threshold).toBeNull();
+	});
+
+	it("counts the line the demand report counts: work pre-bookings that accept the edition included", async () => {
+		const queue = captureWebhookQueue();
+		await registerWebhook(admin.token, ["demand.threshold_crossed"]);
+		const work = (
+			await api("POST", "/works", {
+				token: admin.token,
+				body: { title: `Demand ${crypto.randomUUID()}`, author: "George Eliot" },
+			})
+		).body as { id: number };
+		const hardcover = await createBook(admin.token, {
+			work_id: work.id,
+			format: "hardcover",
+			stock_quantity: 0,
+			allocation: "hold_queue",
+			demand_alert_threshold: 3,
+		});
+		const paperback = await createBook(admin.token, {
+			work_id: work.id,
+			format: "paperback",
+			stock_quantity: 0,
+			demand_alert_threshold: 2,
+		});
+		const [own, anyEdition, hardcoverOnly, paperbackOnly] = await readers(4);
+		if (!own || !anyEdition || !hardcoverOnly || !paperbackOnly) throw new Error("four readers");
+		const prebookWork = (reader: TestUser, formats: string[]) =>
+			api("POST", "/prebooks", { token: reader.token, body: { work_id: work.id, formats } });
+		const reported = async (bookId: number) =>
+			(
+				(await api("GET", "/admin/prebooks/demand?limit=100", { token: admin.token })).body.items as {
+					book_id: number;
+					waiting_count: number;
+				}[]
+			).find((item) => item.book_id === bookId)?.waiting_count;
+
+		const any = await prebookWork(anyEdition, ["hardcover", "paperback"]);
+		expect(any.status).toBe(201);
+		await prebookAll([own], hardcover.id);
+		expect(await crossingsOf(hardcover.id)).toHaveLength(0);
+		// The third in the hardcover's line is a work pre-booking: the report says 3, and so does the alert.
+		const third = await prebookWork(hardcoverOnly, ["hardcover"]);
+		expect(third.status).toBe(201);
+		expect(await reported(hardcover.id)).toBe(3);
+		expect((await crossingsOf(hardcover.id)).map((event) => event.data)).toEqual([
+			{ book_id: hardcover.id, waiting_count: 3, threshold: 3 },
+		]);
+		// The paperback's line is the two work pre-bookings that accept it.
+		expect((await prebookWork(paperbackOnly, ["paperback"])).status).toBe(201);
+		expect(await reported(paperback.id)).toBe(2);
+		expect((await crossingsOf(paperback.id)).map((event) => event.data)).toEqual([
+			{ book_id: paperback.id, waiting_count: 2, threshold: 2 },
+		]);
+		// Published after the response: both events' deliveries are on the queue.
+		const delivered = await env.DB.prepare(
+			`SELECT DISTINCT event_id FROM webhook_deliveries WHERE id IN (SELECT value FROM json_each(?)) ORDER BY event_id`,
+		)
+			.bind(JSON.stringify(queue.ids()))
+			.all<{ event_id: number }>();
+		const crossed = [...(await crossingsOf(hardcover.id)), ...(await crossingsOf(paperback.id))];
+		expect(delivered.results.map((row) => row.event_id)).toEqual(
+			crossed.map((event) => event.id).sort((a, b) => a - b),
+		);
+
+		// The first in line, the work pre-booking, is offered the hardcover: it leaves both lines (2 and 1)…
+		await restock(hardcover.id, 1);
+		expect(await reported(hardcover.id)).toBe(2);
+		expect(await reported(paperback.id)).toBe(1);
+		// …and its pass brings it back to both, which reach their thresholds again (the hardcover's copy then
+		// goes to the next in its line, the book's own pre-booking: 2 again).
+		expect((await api("POST", `/prebooks/${any.body.id}/pass`, { token: anyEdition.token })).status).toBe(
+			200,
+		);
+		expect(await reported(hardcover.id)).toBe(2);
+		expect(await reported(paperback.id)).toBe(2);
+		expect(await crossingsOf(hardcover.id)).toHaveLength(2);
+		expect(await crossingsOf(paperback.id)).toHaveLength(2);
+		// A catalog change: the paperback becomes an ebook, which none of them accepts: its line is empty.
+		const regrouped = await api("PATCH", `/books/${paperback.id}`, {
+			token: admin.token,
+			body: { format: "ebook" },
+		});
+		expect(regrouped.status).toBe(200);
+		expect(await reported(paperback.id)).toBeUndefined();
+		await expectInvariants();
 	});
 
 	it("20 parallel pre-bookings across the threshold: exactly one event, and the counter is the line", async () => {

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { expect } from "vitest";
-import { aliases, onHoldReason } from "../src/features/allocation/line";
+import { aliases, prebookOnHoldReason } from "../src/features/allocation/line";
 import { createDb } from "../src/lib/db";
 
 const VIOLATIONS: Record<string, string> = {
@@ -71,6 +71,15 @@ const VIOLATIONS: Record<string, string> = {
 		FROM books AS b LEFT JOIN book_demand AS d ON d.book_id = b.id
 		WHERE coalesce(d.waiting_count, 0) <> (SELECT count(*) FROM pre_bookings AS p
 			WHERE p.book_id = b.id AND p.status = 'waiting')`,
+	// Its work part (the alert compares the sum with the threshold): the waiting work pre-bookings that
+	// accept the book.
+	"each book's work counter equals the waiting work pre-bookings that accept it": `
+		SELECT b.id, coalesce(d.work_waiting_count, 0) AS counted
+		FROM books AS b LEFT JOIN book_demand AS d ON d.book_id = b.id
+		WHERE coalesce(d.work_waiting_count, 0) <> (SELECT count(*) FROM pre_bookings AS p
+			WHERE p.work_id = b.work_id AND p.book_id IS NULL AND p.status = 'waiting'
+				AND (p.formats_mask & (CASE b.format WHEN 'hardcover' THEN 1 WHEN 'paperback' THEN 2 WHEN 'ebook' THEN 4
+					WHEN 'audiobook' THEN 8 WHEN 'large_print' THEN 16 ELSE 32 END)) <> 0)`,
 };
 
 /**
@@ -81,10 +90,15 @@ async function onHoldReasonViolations(): Promise<unknown[]> {
 	const now = new Date().toISOString();
 	const row = aliases("p", "u", "b");
 	return createDb(env.DB).all<{ id: number }>(sql`
-		SELECT p.id FROM pre_bookings AS p JOIN books AS b ON b.id = p.book_id JOIN users AS u ON u.id = p.user_id
-		WHERE p.status = 'waiting' AND coalesce(${onHoldReason(row, now)}, '-') <> CASE
+		SELECT p.id FROM pre_bookings AS p LEFT JOIN books AS b ON b.id = p.book_id JOIN users AS u ON u.id = p.user_id
+		WHERE p.status = 'waiting' AND coalesce(${prebookOnHoldReason(row, now)}, '-') <> CASE
 			WHEN p.paused_until > ${now} THEN 'paused'
-			WHEN b.allocation = 'notify_all' THEN '-'
+			WHEN p.book_id IS NOT NULL AND b.allocation = 'notify_all' THEN '-'
+			-- A work pre-booking: passed over for its emails by every edition it accepts that is not notify_all.
+			WHEN p.book_id IS NULL AND NOT EXISTS (SELECT 1 FROM books AS e WHERE e.work_id = p.work_id
+				AND (p.formats_mask & (CASE e.format WHEN 'hardcover' THEN 1 WHEN 'paperback' THEN 2 WHEN 'ebook' THEN 4
+					WHEN 'audiobook' THEN 8 WHEN 'large_print' THEN 16 ELSE 32 END)) <> 0
+				AND e.allocation <> 'notify_all') THEN '-'
 			WHEN u.email_verified = 0 THEN 'email_unverified'
 			WHEN u.restock_emails = 0 THEN 'emails_off'
 			WHEN u.is_active = 0 THEN 'account_deactivated'

@@ -190,6 +190,40 @@ describe("every page speaks the reader's language", () => {
 		expect(page.body).toContain("Choisissez un nouveau mot de passe");
 	});
 
+	it("a used or expired link's page speaks the link's language, not the browser's", async () => {
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		// A guest confirmation, used.
+		const guest = await guestLink(book.id, "fr-FR,fr;q=0.9");
+		expect((await form(guest.path, { locale: "fr" })).status).toBe(201);
+		// A sign-up link, used.
+		const email = uniqueEmail("benutzt");
+		await api("POST", "/auth/register", { body: { email }, headers: { "Accept-Language": "de" } });
+		const signUp = `/signup?token=${emailedLinkToken(email, "/signup")}`;
+		expect((await form(signUp, { locale: "de", password: "ein langes Passwort" })).status).toBe(201);
+		// A reset link, expired.
+		const reader = await createUser();
+		await api("PATCH", "/users/me/preferences", { token: reader.token, body: { locale: "fr" } });
+		await api("POST", "/auth/password/forgot", { body: { email: reader.email } });
+		const reset = `/reset-password?token=${emailedLinkToken(reader.email, "/reset-password")}`;
+		await env.DB.prepare(
+			"UPDATE email_tokens SET expires_at = ? WHERE email = ? AND purpose = 'reset_password'",
+		)
+			.bind(new Date(Date.now() - 60_000).toISOString(), reader.email)
+			.run();
+
+		for (const [path, locale, title] of [
+			[guest.path, "fr", "Ce lien ne peut pas être utilisé"],
+			[signUp, "de", "Dieser Link kann nicht verwendet werden"],
+			[reset, "fr", "Ce lien ne peut pas être utilisé"],
+		] as const) {
+			const page = await api("GET", path, { headers: { "Accept-Language": "en-US" } });
+			expect(page.status, path).toBe(400);
+			expectPage(page, locale);
+			expect(page.body).toContain(title);
+			expect(d1RoundTrips(page)).toBe(1);
+		}
+	});
+
 	it("the unsubscribe page: the reader's language; an unknown link: the browser's", async () => {
 		const reader = await createUser();
 		await api("PATCH", "/users/me/preferences", { token: reader.token, body: { locale: "de" } });

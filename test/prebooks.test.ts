@@ -549,6 +549,7 @@ describe("GET /admin/prebooks/demand", () => {
 				waiting_count: 3,
 				offered_count: 0,
 				inbound_quantity: 0,
+				overdue_inbound_quantity: 0,
 				// The buy signal's arithmetic: test/insights.test.ts.
 				conversion_rate: expect.any(Number),
 				suggested_order_quantity: expect.any(Number),
@@ -562,6 +563,7 @@ describe("GET /admin/prebooks/demand", () => {
 				waiting_count: 2,
 				offered_count: 0,
 				inbound_quantity: 0,
+				overdue_inbound_quantity: 0,
 				// The buy signal's arithmetic: test/insights.test.ts.
 				conversion_rate: expect.any(Number),
 				suggested_order_quantity: expect.any(Number),

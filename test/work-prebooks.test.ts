@@ -296,6 +296,59 @@ describe("one line per edition", () => {
 		expect([counts[hardcover.id], counts[paperback.id]]).toEqual([2, 1]);
 	});
 
+	it("estimate reads the edition the work pre-booking is best placed on: its supply, not the first edition's", async () => {
+		const { work, hardcover, paperback } = await twoEditions();
+		const [early, workReader] = [await createUser(), await createUser()];
+		await prebookBook(early, hardcover.id);
+		// Copies of the paperback are on their way; none of the hardcover.
+		const expectedAt = new Date(Date.now() + 5 * 24 * 60 * 60 * 1000).toISOString();
+		const inbound = await api("POST", `/admin/books/${paperback.id}/inbound`, {
+			token: admin.token,
+			body: { quantity: 4, expected_at: expectedAt },
+		});
+		expect(inbound.status).toBe(201);
+		const created = (await prebookWork(workReader, work.id)).body;
+		for (const prebook of [created, await prebookOf(workReader, created.id)]) {
+			// First in the paperback's line (second in the hardcover's): the paperback's supply covers it.
+			expect(prebook.position).toBe(1);
+			expect(prebook.estimate).toMatchObject({
+				basis: "inbound",
+				ahead: { active: 0, passed_over: 0 },
+				expected_by: { p50: expectedAt },
+			});
+		}
+		const listed = (await api("GET", "/prebooks", { token: workReader.token })).body.items[0];
+		expect(listed).toMatchObject({ id: created.id, position: 1, estimate: { basis: "inbound" } });
+	});
+
+	it("on_hold_reason is read over every edition it accepts: emails off is a reason when one edition passes it over", async () => {
+		const { work, hardcover } = await twoEditions({ paperback: "hold_queue" });
+		const [early, workReader, allNotify] = [await createUser(), await createUser(), await createUser()];
+		await prebookBook(early, hardcover.id);
+		for (const reader of [workReader, allNotify]) {
+			const off = await api("PATCH", "/users/me/preferences", {
+				token: reader.token,
+				body: { restock_emails: false },
+			});
+			expect(off.status).toBe(200);
+		}
+		const created = (await prebookWork(workReader, work.id)).body;
+		// The hold queue of the paperback passes over a reader who cannot be told; the hardcover's notify_all
+		// does not: the reason shows, and the place is the one in the line that serves it (second).
+		for (const prebook of [created, await prebookOf(workReader, created.id)]) {
+			expect(prebook).toMatchObject({
+				on_hold_reason: "emails_off",
+				position: 2,
+				estimate: { ahead: { active: 1, passed_over: 0 } },
+			});
+		}
+		// Every edition notify_all: nobody passes it over.
+		const { work: notifyAllWork } = await twoEditions();
+		const plain = (await prebookWork(allNotify, notifyAllWork.id)).body;
+		expect(plain).toMatchObject({ on_hold_reason: null, position: 1 });
+		await expectInvariants();
+	});
+
 	it("a pass puts the work pre-booking back in every line, without an edition, and the copy goes on", async () => {
 		const { work, paperback } = await twoEditions({ paperback: "hold_queue" });
 		const [workReader, next] = [await createUser(), await createUser()];

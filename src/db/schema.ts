@@ -1069,16 +1069,19 @@ export const prebookTally = sqliteView("prebook_tally", {
 }).existing();
 
 /**
- * A book's waiting line as a counter (its `waiting` pre-bookings), kept by the triggers of the migration prebook_insight_triggers
- * on every change of a pre-booking's status, so the demand alert never counts the line. When an increase
- * makes `waiting_count` equal the book's `demand_alert_threshold`, the same trigger records one
- * `demand.threshold_crossed` event (`crossings` numbers them, the event's source key): counts move by one,
- * so that is exactly a crossing, and another needs the count to fall below first.
+ * A book's waiting line as two counters, kept by triggers on every change of a pre-booking's status (the
+ * migrations prebook_insight_triggers and work_line_demand), so the demand alert never counts the line:
+ * `waiting_count`, the book's own `waiting` pre-bookings (what `position` reads beyond its cap), and
+ * `work_waiting_count`, the waiting work pre-bookings that accept it. Their sum is the line the demand report
+ * counts. When an increase makes the sum equal the book's `demand_alert_threshold`, the same trigger records
+ * one `demand.threshold_crossed` event (`crossings` numbers them, the event's source key): the sum moves by
+ * one per row, so that is exactly a crossing, and another needs the count to fall below first.
  */
 export const bookDemand = sqliteTable("book_demand", {
 	bookId: integer("book_id")
 		.primaryKey()
 		.references(() => books.id, { onDelete: "cascade" }),
 	waitingCount: integer("waiting_count").notNull().default(0),
+	workWaitingCount: integer("work_waiting_count").notNull().default(0),
 	crossings: integer("crossings").notNull().default(0),
 });

@@ -14,7 +14,7 @@
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../types.ts";
+import type { AppEnv } from "./app-env.ts";
 import { type CallerGuard, createDb, isReadOnlyMethod } from "./db.ts";
 import { AppError } from "./errors.ts";
 import { bearerAuth } from "./openapi.ts";

@@ -5,7 +5,7 @@
  * email.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../types.ts";
+import type { AppEnv } from "./app-env.ts";
 import { configOrNull, loadConfig } from "./config.ts";
 import { createDb, type D1Usage, type Db, newD1Usage } from "./db.ts";
 import { describeError } from "./errors.ts";

@@ -29,7 +29,7 @@
  */
 import type { Context, Next } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../types.ts";
+import type { AppEnv } from "./app-env.ts";
 import { accessTokenClaims } from "./auth.ts";
 import { BOOKMARK_HEADER, validBookmark } from "./db.ts";
 import { toBase64Url } from "./encoding.ts";

@@ -3,7 +3,7 @@
  * error envelope with each route's error codes, response headers, request bodies and path ids.
  */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../types.ts";
+import type { AppEnv } from "./app-env.ts";
 import { type ErrorCode, type errorStatus, fieldErrors, validationError } from "./errors.ts";
 import { malformedQueryParams } from "./text.ts";
 

@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { html } from "hono/html";
 import { type Locale, messagesFor, preferredLocale, supportedLocale } from "../i18n/index.ts";
-import type { AppEnv } from "../types.ts";
+import type { AppEnv } from "./app-env.ts";
 import { AppError } from "./errors.ts";
 
 /** The pages set their own policy: no script at all, inline style only, the form posts to this origin. */

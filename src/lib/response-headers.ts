@@ -13,7 +13,7 @@
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../types.ts";
+import type { AppEnv } from "./app-env.ts";
 import { configOrNull } from "./config.ts";
 import { BOOKMARK_HEADER } from "./db.ts";
 

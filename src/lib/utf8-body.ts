@@ -5,7 +5,7 @@
  * JSON. (Lone surrogates written as `\ud800` escapes are valid JSON text: the text schemas refuse them.)
  */
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../types.ts";
+import type { AppEnv } from "./app-env.ts";
 import { AppError } from "./errors.ts";
 
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });

@@ -89,17 +89,37 @@ const reachable = (row: LineRow) =>
 	sql`(${row.user}.email_verified = 1 AND ${row.user}.restock_emails = 1 AND ${row.user}.is_active = 1)`;
 
 /**
- * `on_hold_reason` of a waiting pre-booking as SQL: NULL when the engine would serve it now. Needs the
- * pre-booking's row, its reader's and its book's (for the policy).
+ * `on_hold_reason` of a waiting pre-booking in one line as SQL: NULL when the engine would serve it now.
+ * Needs the pre-booking's row, its reader's and the line's book's (for the policy); `tellsEveryone` is when
+ * the reader's emails do not matter (by default, that book is `notify_all`).
  */
-export const onHoldReason = (row: LineRow, now: string) => sql<OnHoldReason | null>`CASE
+export const onHoldReason = (
+	row: LineRow,
+	now: string,
+	tellsEveryone: SQL = sql`${row.book}.allocation = 'notify_all'`,
+) => sql<OnHoldReason | null>`CASE
 	WHEN ${row.prebook}.status <> 'waiting' THEN NULL
 	WHEN ${paused(row, now)} THEN 'paused'
-	WHEN ${row.book}.allocation = 'notify_all' THEN NULL
+	WHEN ${tellsEveryone} THEN NULL
 	WHEN ${row.user}.email_verified = 0 THEN 'email_unverified'
 	WHEN ${row.user}.restock_emails = 0 THEN 'emails_off'
 	WHEN ${row.user}.is_active = 0 THEN 'account_deactivated'
 	END`;
+
+/**
+ * `on_hold_reason` of a pre-booking over all its lines (what the reader is shown): a book pre-booking's is
+ * its book's (`row.book`); a waiting work pre-booking is in the line of every edition it accepts, and a
+ * pause holds it in all of them, while a reader who cannot be told is passed over by every edition that is
+ * not `notify_all` — so that reason shows unless every edition it accepts is `notify_all`.
+ */
+export const prebookOnHoldReason = (row: LineRow, now: string) =>
+	onHoldReason(
+		row,
+		now,
+		sql`CASE WHEN ${row.prebook}.book_id IS NULL THEN NOT EXISTS (SELECT 1 FROM books AS hold_e
+			WHERE ${acceptsBook(row.prebook, sql.raw("hold_e"))} AND hold_e.allocation <> 'notify_all')
+		ELSE ${row.book}.allocation = 'notify_all' END`,
+	);
 
 /** A waiting member the engine serves now under its book's policy (`onHoldReason` is NULL). */
 export const servable = (row: LineRow, now: string) =>
@@ -165,12 +185,38 @@ export function aheadInMeasure(line: LineMeasure, cap = AHEAD_CAP) {
 
 /** The best place over measured lines (fewest active ahead); null without a line. */
 export function aheadOf(lines: readonly LineMeasure[], cap = AHEAD_CAP) {
-	let best: { active: number; passed_over: number } | null = null;
+	return bestLine(lines, cap)?.ahead ?? null;
+}
+
+/** The measured line with the best place (fewest active ahead, the first of equals) and that place. */
+export function bestLine<L extends LineMeasure>(lines: readonly L[], cap = AHEAD_CAP) {
+	let best: { line: L; ahead: { active: number; passed_over: number } } | null = null;
 	for (const line of lines) {
 		const ahead = aheadInMeasure(line, cap);
-		if (!best || ahead.active < best.active) best = ahead;
+		if (!best || ahead.active < best.ahead.active) best = { line, ahead };
 	}
 	return best;
+}
+
+/**
+ * A line a waiting pre-booking's own read measured (`aheadInLine`): the measure, the line's book and whether
+ * the engine serves the reader in it now (1; 0: passed over there — paused, or a reader who cannot be told
+ * on a book that is not `notify_all`).
+ */
+export interface MeasuredLine extends LineMeasure {
+	book_id: number;
+	served: number;
+}
+
+/**
+ * Where a waiting pre-booking stands (API.md: `position`, `estimate`): its best place over the lines that
+ * serve it now — a work pre-booking may be passed over in one edition's line and served in another's — or,
+ * when none does, over all its lines (the place it keeps). `served` says which; null without a line.
+ */
+export function bestPlace(lines: readonly MeasuredLine[], cap = AHEAD_CAP) {
+	const serving = lines.filter((line) => line.served === 1);
+	const best = bestLine(serving.length > 0 ? serving : lines, cap);
+	return best && { bookId: best.line.book_id, ahead: best.ahead, served: serving.length > 0 };
 }
 
 /**
@@ -192,6 +238,7 @@ export const aheadInLine = (row: LineRow, now: string, cap = AHEAD_CAP) =>
 			lines: sql`(ahead_b.id = ${row.prebook}.book_id OR ${acceptsBook(row.prebook, sql.raw("ahead_b"))})
 				AND ahead_b.allocation <> 'lottery'`,
 			self: sql`${row.prebook}.book_id IS ahead_b.id`,
+			served: servable({ prebook: row.prebook, user: row.user, book: sql.raw("ahead_b") }, now),
 		},
 		now,
 		cap,
@@ -201,9 +248,14 @@ export const aheadInLine = (row: LineRow, now: string, cap = AHEAD_CAP) =>
  * The bounded measure (`LineMeasure[]` as JSON) of the lines `lines` (a condition on books `ahead_b`) from
  * the place `me` (a row value `(created_at, id)`): members strictly before it are ahead, after it behind;
  * `self` (SQL over `ahead_b`) says whether `me` is one of the book's own waiting members, counted by its
- * waiting counter but neither ahead nor behind. A scalar subquery.
+ * waiting counter but neither ahead nor behind; `served` (SQL over `ahead_b`, default 1) whether the engine
+ * serves `me` in that line now. Each line's JSON carries its `book_id`. A scalar subquery.
  */
-export const measureLines = (place: { me: SQL; lines: SQL; self: SQL }, now: string, cap = AHEAD_CAP) => {
+export const measureLines = (
+	place: { me: SQL; lines: SQL; self: SQL; served?: SQL },
+	now: string,
+	cap = AHEAD_CAP,
+) => {
 	const { me } = place;
 	const lineBook = sql.raw("ahead_b");
 	const ahead = { prebook: sql.raw("ahead_p"), user: sql.raw("ahead_u"), book: lineBook };
@@ -230,12 +282,14 @@ export const measureLines = (place: { me: SQL; lines: SQL; self: SQL }, now: str
 	// Each walk runs once per line: the measures are materialized before the JSON reads them.
 	return sql<string>`(
 		WITH measured AS MATERIALIZED (
-			SELECT ahead_b.id AS id, ${walkAhead(own)} AS own, ${walkAhead(ofWork)} AS work, ${place.self} AS self
+			SELECT ahead_b.id AS id, ${walkAhead(own)} AS own, ${walkAhead(ofWork)} AS work, ${place.self} AS self,
+				${place.served ?? sql`1`} AS served
 			FROM books AS ahead_b WHERE ${place.lines}),
 		behind AS MATERIALIZED (
 			SELECT measured.*, CASE WHEN ${count("measured.own")} > ${cap} THEN ${walkBehind} END AS behind
 			FROM measured)
-		SELECT json_group_array(json_object('own', json(own), 'work', json(work), 'behind', json(behind),
+		SELECT json_group_array(json_object('book_id', id, 'served', served, 'own', json(own), 'work', json(work),
+			'behind', json(behind),
 			'span', CASE WHEN ${count("behind")} > ${cap} THEN ${span} END,
 			'waiting', coalesce((SELECT waiting_count FROM book_demand WHERE book_id = measured.id), 0),
 			'self', self))

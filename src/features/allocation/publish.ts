@@ -7,10 +7,10 @@
  * relays and sweeps (sweeps.ts) finish whatever was committed but not confirmed.
  */
 import type { Context } from "hono";
+import type { AppEnv } from "../../lib/app-env.ts";
 import { type Effects, requestEffects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
-import type { AppEnv } from "../../types.ts";
 import { publishWebhookEventsLater } from "../webhooks/webhook-publication.ts";
 import { completeDrawLater, openDraws } from "./draws.ts";
 import { confirmPublished, type Notice, type OfferRound, type Outcome } from "./outcome.ts";

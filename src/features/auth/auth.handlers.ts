@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { type Locale, matchLocale, messagesFor, preferredLocale, supportedLocale } from "../../i18n/index.ts";
+import type { AppEnv, AppRouteHandler } from "../../lib/app-env.ts";
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
 import { AppError, validationError } from "../../lib/errors.ts";
 import { formFields, linkRefusedPage, PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
@@ -12,7 +13,6 @@ import {
 	REFRESH_TOKEN_TTL_MS,
 	signAccessToken,
 } from "../../lib/tokens.ts";
-import type { AppEnv, AppRouteHandler } from "../../types.ts";
 import { toUserResponse } from "../users/users.schemas.ts";
 import {
 	accountExistsEmail,
@@ -151,9 +151,10 @@ export const showSignUpPage: AppRouteHandler<typeof routes.showSignUpPage> = asy
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
 	const { token } = c.req.valid("query");
 	const link = token ? await addressOfLink(c.var.db, token, "sign_up") : null;
+	// A used or expired link still speaks its own language.
 	const locale = pageLocale(c, link?.locale);
-	if (!link) return c.html(linkRefusedPage(locale), 400);
-	return c.html(signUpPage(locale, link.email), 200);
+	if (!link?.usable) return c.html(linkRefusedPage(locale), 400);
+	return c.html(signUpPage(locale, link.usable.email), 200);
 };
 
 export const completeSignUpPage: AppRouteHandler<typeof routes.completeSignUpPage> = async (c) => {
@@ -187,8 +188,8 @@ export const showResetPage: AppRouteHandler<typeof routes.showResetPage> = async
 	const { token } = c.req.valid("query");
 	const link = token ? await addressOfLink(c.var.db, token, "reset") : null;
 	const locale = pageLocale(c, link?.locale);
-	if (!link) return c.html(linkRefusedPage(locale), 400);
-	return c.html(resetPage(locale, link.email), 200);
+	if (!link?.usable) return c.html(linkRefusedPage(locale), 400);
+	return c.html(resetPage(locale, link.usable.email), 200);
 };
 
 export const resetPasswordPage: AppRouteHandler<typeof routes.resetPasswordPage> = async (c) => {

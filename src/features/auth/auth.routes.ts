@@ -160,7 +160,9 @@ export const showSignUpPage = createRoute({
 	request: { query: PageQuery },
 	responses: {
 		200: page("The form"),
-		400: page("The link is unknown, used or expired"),
+		400: page(
+			"The link is unknown, used or expired: a used or expired link's page speaks the language the link was issued in, an unknown one the browser's",
+		),
 		...errorResponses({
 			422: { codes: ["VALIDATION_ERROR"], description: "The query string is not valid UTF-8" },
 		}),
@@ -208,7 +210,9 @@ export const showResetPage = createRoute({
 	request: { query: PageQuery },
 	responses: {
 		200: page("The form"),
-		400: page("The link is unknown, used or expired"),
+		400: page(
+			"The link is unknown, used or expired: a used or expired link's page speaks the language the link was issued in, an unknown one the browser's",
+		),
 		...errorResponses({
 			422: { codes: ["VALIDATION_ERROR"], description: "The query string is not valid UTF-8" },
 		}),

@@ -1,6 +1,6 @@
 /**
  * Email-first accounts — sign-up and password reset through emailed links — login (limited by the failure
- * ledger of ./login-limits.ts), refresh-token rotation and logout.
+ * ledger of lib/login-limits.ts), refresh-token rotation and logout.
  *
  * Nobody can squat an address: `POST /auth/register` makes no account, it only emails the address; the
  * account exists once the link's holder — the mailbox owner — chose the password (`completeSignUp`).
@@ -10,10 +10,16 @@
  * same token exactly one wins. A spent token presented again means it leaked (or a client raced itself):
  * the whole family is revoked, as the contract requires.
  */
-import { and, eq, gt, isNull, lte, type SQL, sql } from "drizzle-orm";
+import { and, eq, isNull, lte, type SQL, sql } from "drizzle-orm";
 import { emailTokens, loginAttempts, refreshTokens, users } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
+import {
+	forgetOldLoginNetworks,
+	LOGIN_WINDOW_MS,
+	passwordAttempt,
+	rememberLoginNetwork,
+} from "../../lib/login-limits.ts";
 import { verifyPassword } from "../../lib/password.ts";
 import {
 	ACCESS_TOKEN_TTL_SECONDS,
@@ -26,12 +32,6 @@ import {
 import type { UserView } from "../users/users.schemas.ts";
 import { userColumns } from "../users/users.service.ts";
 import type { TokenPair } from "./auth.schemas.ts";
-import {
-	forgetOldLoginNetworks,
-	LOGIN_WINDOW_MS,
-	passwordAttempt,
-	rememberLoginNetwork,
-} from "./login-limits.ts";
 
 /** Why a live sign-up link made no account: its address became a verified account meanwhile. */
 export const COMPLETED_MEANWHILE =
@@ -304,28 +304,32 @@ export async function resetPassword(
 }
 
 /**
- * The address a live link is for and the language it was issued in (the pages show the one and speak the
- * other), or null: a read, nothing changes.
+ * The link a page was opened with, or null when it is unknown (never issued, or purged after it expired):
+ * the language it was issued in (the page speaks it, a refusal too), whether it can still be used (unused,
+ * not expired), and the address it is for — only while usable (the page shows it). A read, nothing changes.
  */
 export async function addressOfLink(
 	db: Db,
 	token: string,
 	kind: "sign_up" | "reset",
-): Promise<{ email: string; locale: string | null } | null> {
+): Promise<{ locale: string | null; usable: { email: string } | null } | null> {
 	const now = new Date().toISOString();
 	const purposes = kind === "sign_up" ? ["sign_up"] : RESET_LINKS;
 	const [link] = await db
-		.select({ email: emailTokens.email, locale: emailTokens.locale })
+		.select({
+			email: emailTokens.email,
+			locale: emailTokens.locale,
+			usable: sql<number>`${emailTokens.usedAt} IS NULL AND ${emailTokens.expiresAt} > ${now}`,
+		})
 		.from(emailTokens)
 		.where(
 			and(
 				eq(emailTokens.tokenHash, await hashToken(token)),
 				sql`${emailTokens.purpose} IN (${inList(purposes)})`,
-				isNull(emailTokens.usedAt),
-				gt(emailTokens.expiresAt, now),
 			),
 		);
-	return link ?? null;
+	if (!link) return null;
+	return { locale: link.locale, usable: link.usable ? { email: link.email } : null };
 }
 
 async function tokenPair(claims: AccessClaims, refreshToken: string, jwtSecret: string): Promise<TokenPair> {

@@ -1,8 +1,8 @@
+import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { AppError } from "../../lib/errors.ts";
 import { forgetWorks } from "../../lib/http-cache.ts";
 import { PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
-import type { AppRouteHandler } from "../../types.ts";
 import { outcomeOf } from "../allocation/outcome.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
 import { bookNotFoundPage, bookPage } from "./books.pages.ts";

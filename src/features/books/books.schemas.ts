@@ -37,7 +37,7 @@ export const BookSchema = z
 		wave_minutes: z.number().int().openapi({ description: "Minutes between waves (waves), 5–1440" }),
 		demand_alert_threshold: z.number().int().nullable().openapi({
 			description:
-				"When the book's waiting pre-bookings reach this count, the webhook event `demand.threshold_crossed` is sent (once per crossing, again only after the count fell below); null: no alert",
+				"When the book's line (its waiting pre-bookings plus the waiting work pre-bookings that accept it: the demand report's `waiting_count`) reaches this count, the webhook event `demand.threshold_crossed` is sent (once per crossing, again only after the count fell below); null: no alert",
 		}),
 		created_at: timestamp,
 		updated_at: timestamp,
@@ -114,9 +114,10 @@ const bookFields = {
 		.max(168, "hold_hours must be an integer from 1 to 168"),
 	wave_factor: integerFrom("wave_factor", 1, 20),
 	wave_minutes: integerFrom("wave_minutes", 5, 1440),
-	demand_alert_threshold: integerFrom("demand_alert_threshold", 1, MAX_STOCK)
-		.nullish()
-		.openapi({ description: "Waiting pre-bookings that trigger `demand.threshold_crossed`; null: none" }),
+	demand_alert_threshold: integerFrom("demand_alert_threshold", 1, MAX_STOCK).nullish().openapi({
+		description:
+			"The line's waiting count (the demand report's `waiting_count`) that triggers `demand.threshold_crossed`; null: none",
+	}),
 };
 
 export const BookCreate = z

@@ -1,4 +1,4 @@
-import type { AppRouteHandler } from "../../types.ts";
+import type { AppRouteHandler } from "../../lib/app-env.ts";
 import type * as routes from "./cart.routes.ts";
 import { toCartResponse } from "./cart.schemas.ts";
 import { addToCart, getCart, removeCartItem, setCartItemQuantity } from "./cart.service.ts";

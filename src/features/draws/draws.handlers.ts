@@ -1,5 +1,5 @@
+import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
-import type { AppRouteHandler } from "../../types.ts";
 import type * as routes from "./draws.routes.ts";
 import { entryCursor, toDrawResponse, toEntryResponse } from "./draws.schemas.ts";
 import { listDraws, listEntries } from "./draws.service.ts";

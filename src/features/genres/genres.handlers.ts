@@ -1,5 +1,5 @@
+import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { forgetGenres } from "../../lib/http-cache.ts";
-import type { AppRouteHandler } from "../../types.ts";
 import type * as routes from "./genres.routes.ts";
 import { toGenreResponse } from "./genres.schemas.ts";
 import { createGenre, listGenres } from "./genres.service.ts";

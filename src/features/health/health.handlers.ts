@@ -1,4 +1,4 @@
-import type { AppRouteHandler } from "../../types.ts";
+import type { AppRouteHandler } from "../../lib/app-env.ts";
 import type * as routes from "./health.routes.ts";
 import { checkHealth } from "./health.service.ts";
 

@@ -1,4 +1,4 @@
-import type { AppRouteHandler } from "../../types.ts";
+import type { AppRouteHandler } from "../../lib/app-env.ts";
 import type * as routes from "./inbound.routes.ts";
 import { toInboundResponse } from "./inbound.schemas.ts";
 import { addInbound, listInbound, removeInbound } from "./inbound.service.ts";

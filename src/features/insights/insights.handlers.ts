@@ -1,4 +1,4 @@
-import type { AppRouteHandler } from "../../types.ts";
+import type { AppRouteHandler } from "../../lib/app-env.ts";
 import type * as routes from "./insights.routes.ts";
 import { toInsightsResponse } from "./insights.schemas.ts";
 import { prebookInsights } from "./insights.service.ts";

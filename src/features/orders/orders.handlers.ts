@@ -1,6 +1,6 @@
+import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { requestEffects } from "../../lib/effects.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
-import type { AppRouteHandler } from "../../types.ts";
 import { outcomeOf } from "../allocation/outcome.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
 import { checkout as buyCart } from "./checkout.service.ts";

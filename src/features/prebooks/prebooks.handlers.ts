@@ -1,12 +1,12 @@
 import type { Context } from "hono";
 import { matchLocale, preferredLocale, supportedLocale } from "../../i18n/index.ts";
+import type { AppEnv, AppRouteHandler } from "../../lib/app-env.ts";
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
 import { AppError } from "../../lib/errors.ts";
 import { formFields, linkRefusedPage, PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
 import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
 import { guestConfirmationEmail } from "../../prebook-emails/templates.ts";
-import type { AppEnv, AppRouteHandler } from "../../types.ts";
 import type { Outcome } from "../allocation/outcome.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
 import { confirmGuestPage, guestConfirmedPage, guestRefusal } from "./prebooks.pages.ts";
@@ -186,9 +186,10 @@ export const showGuestConfirmPage: AppRouteHandler<typeof routes.showGuestConfir
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
 	const { token } = c.req.valid("query");
 	const link = token ? await guestLinkOf(c.var.db, token) : null;
+	// A used or expired link still speaks its own language.
 	const locale = pageLocale(c, link?.locale);
-	if (!link) return c.html(linkRefusedPage(locale), 400);
-	return c.html(confirmGuestPage(locale, link), 200);
+	if (!link?.usable) return c.html(linkRefusedPage(locale), 400);
+	return c.html(confirmGuestPage(locale, link.usable), 200);
 };
 
 export const guestConfirmPage: AppRouteHandler<typeof routes.guestConfirmPage> = async (c) => {

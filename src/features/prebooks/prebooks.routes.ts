@@ -315,7 +315,9 @@ export const showGuestConfirmPage = createRoute({
 	request: { query: PageQuery },
 	responses: {
 		200: page("What confirming does, and a button"),
-		400: page("The link is unknown, used or expired"),
+		400: page(
+			"The link is unknown, used or expired: a used or expired link's page speaks the language the link was issued in, an unknown one the browser's",
+		),
 		...errorResponses({
 			422: { codes: ["VALIDATION_ERROR"], description: "The query string is not valid UTF-8" },
 		}),

@@ -1,13 +1,13 @@
 import { z } from "@hono/zod-openapi";
-import { type Allocation, FORMATS, PREBOOK_STATUSES, type PrebookStatus } from "../../db/schema.ts";
+import { ALLOCATIONS, FORMATS, PREBOOK_STATUSES, type PrebookStatus } from "../../db/schema.ts";
 import { idField, timestamp } from "../../lib/openapi.ts";
-import { aheadOf, formatsOf, ON_HOLD_REASONS, type OnHoldReason } from "../allocation/line.ts";
+import { bestPlace, formatsOf, ON_HOLD_REASONS, type OnHoldReason } from "../allocation/line.ts";
 import { emailInput } from "../users/users.schemas.ts";
 import { estimateOf } from "./estimate.ts";
 
 const onHoldReason = z.enum(ON_HOLD_REASONS).nullable().openapi({
 	description:
-		"Why the allocation engine passes this waiting pre-booking over while it keeps its place: paused, or (except on notify_all books) a reader who cannot be told — address unverified, restock emails off, account deactivated. Null when it is served in turn.",
+		"Why the allocation engine passes this waiting pre-booking over while it keeps its place: paused, or (except on notify_all books) a reader who cannot be told — address unverified, restock emails off, account deactivated. Null when it is served in turn. A waiting work pre-booking is in the line of every edition it accepts: a pause holds it in all of them, and a reason of the reader's shows unless every edition it accepts is notify_all (it may then still have a `position` in a notify_all edition's line).",
 });
 
 export const PrebookSchema = z
@@ -31,7 +31,7 @@ export const PrebookSchema = z
 		status: z.enum(PREBOOK_STATUSES),
 		position: z.number().int().nullable().openapi({
 			description:
-				"While `waiting` and not passed over: the place among the members of the book's line that are not passed over (1 = next; a work pre-booking: its best place over the editions it accepts); null otherwise. Exact up to 10,000 members ahead in each part of the line (the book's own pre-bookings, its work's); beyond, the book's own part is its waiting count minus the members behind — exact when at most 10,000 are behind, else shared by the time the line's front and back span — and the work's part counts as 10,001 (docs/allocation.md, \"Place in line\")",
+				"While `waiting` and not passed over: the place among the members of the book's line that are not passed over (1 = next; a work pre-booking: its best place over the editions it accepts whose lines serve it now); null otherwise. Exact up to 10,000 members ahead in each part of the line (the book's own pre-bookings, its work's); beyond, the book's own part is its waiting count minus the members behind — exact when at most 10,000 are behind, else shared by the time the line's front and back span — and the work's part counts as 10,001 (docs/allocation.md, \"Place in line\")",
 		}),
 		paused_until: timestamp.nullable().openapi({
 			description: "While paused: when the pause ends by itself (the place in line is kept)",
@@ -58,7 +58,7 @@ export const PrebookSchema = z
 			.nullable()
 			.openapi({
 				description:
-					"While waiting (not on lottery books): when a copy may be expected. `inbound`: from the supply the store expects, discounted by the share of this book's offers that were bought (1 until it has 10 offers); `history`: from its restocks of the last 365 days (at least two); `none`: no basis. p50 ≤ p90.",
+					"While waiting (not on lottery books): when a copy may be expected, on the book's line (a work pre-booking: the line of the edition `position` is taken from, with that edition's supply, offers and restocks; when no line serves it now, the edition where it is best placed). `inbound`: from the supply the store expects, discounted by the share of this book's offers that were bought (1 until it has 10 offers); `history`: from its restocks of the last 365 days (at least two); `none`: no basis. p50 ≤ p90.",
 			}),
 		draw: z.object({ draw_id: z.number().int(), won: z.boolean() }).nullable().openapi({
 			description:
@@ -84,15 +84,12 @@ export interface PrebookView {
 	bookTitle: string;
 	bookAuthor: string;
 	status: PrebookStatus;
-	/** The policy of its book (a waiting work pre-booking: of the first edition it accepts; null: none). */
-	allocation: Allocation | null;
 	/** What the read measured of each of its lines (`LineMeasure[]`), as SQLite's JSON; null when not waiting. */
 	aheadJson: string | null;
 	/** The cap the read counted up to (`AHEAD_CAP` but in tests). */
 	aheadCap: number;
-	inboundJson: string;
-	historyJson: string;
-	offersJson: string;
+	/** Rule 12's inputs of each edition it waits for (`Editions`), as SQLite's JSON; null when not waiting. */
+	editionsJson: string | null;
 	pausedUntil: string | null;
 	passesLeft: number;
 	onHoldReason: OnHoldReason | null;
@@ -115,6 +112,8 @@ const Lines = z.array(
 		span: z.tuple([z.string(), z.string()]).nullable(),
 		waiting: z.number().int(),
 		self: z.number().int(),
+		book_id: z.number().int(),
+		served: z.number().int(),
 	}),
 );
 /** What `measureLines` measured (JSON), checked. */
@@ -127,24 +126,42 @@ const History = z.object({
 });
 const Offers = z.object({ offers: z.number().int(), bought: z.number().int() });
 const Inbound = z.array(z.tuple([z.number().int(), z.string()]));
+const Editions = z.array(
+	z.object({
+		book_id: z.number().int(),
+		allocation: z.enum(ALLOCATIONS),
+		inbound: Inbound,
+		history: History,
+		offers: Offers,
+	}),
+);
 
-/** `position` and `estimate` of a pre-booking, from what its view read (rule 12). */
+/**
+ * `position` and `estimate` of a pre-booking, from what its view read (rule 12): both from the line of its
+ * best place (`bestPlace`: for a work pre-booking, over the editions that serve it now), the estimate with
+ * that edition's policy, supply and history.
+ */
 function placeInLine(row: PrebookView): Pick<PrebookResponse, "position" | "estimate"> {
 	if (row.status !== "waiting" || row.aheadJson === null) return { position: null, estimate: null };
-	const ahead = aheadOf(parseLineMeasures(row.aheadJson), row.aheadCap);
-	if (!ahead) return { position: null, estimate: null };
+	const place = bestPlace(parseLineMeasures(row.aheadJson), row.aheadCap);
 	// No lottery line was measured (aheadInLine): a measured line has an order.
+	if (!place) return { position: null, estimate: null };
+	const edition = Editions.parse(JSON.parse(row.editionsJson ?? "[]")).find(
+		(candidate) => candidate.book_id === place.bookId,
+	);
 	return {
-		position: row.onHoldReason === null ? ahead.active + 1 : null,
-		estimate: estimateOf({
-			now: new Date(),
-			status: row.status,
-			allocation: row.allocation ?? "notify_all",
-			ahead,
-			inbound: Inbound.parse(JSON.parse(row.inboundJson)),
-			history: History.parse(JSON.parse(row.historyJson)),
-			offers: Offers.parse(JSON.parse(row.offersJson)),
-		}),
+		position: place.served ? place.ahead.active + 1 : null,
+		estimate: edition
+			? estimateOf({
+					now: new Date(),
+					status: row.status,
+					allocation: edition.allocation,
+					ahead: place.ahead,
+					inbound: edition.inbound,
+					history: edition.history,
+					offers: edition.offers,
+				})
+			: null,
 	};
 }
 
@@ -269,6 +286,7 @@ export interface DemandView {
 	waitingCount: number;
 	offeredCount: number;
 	inboundQuantity: number;
+	overdueInboundQuantity: number;
 	conversionRate: number;
 	suggestedOrderQuantity: number;
 }
@@ -302,10 +320,19 @@ export const DemandSchema = z
 		author: z.string(),
 		stock_quantity: z.number().int(),
 		held_quantity: z.number().int(),
-		waiting_count: z.number().int(),
+		waiting_count: z.number().int().openapi({
+			description:
+				"The book's line: its own waiting pre-bookings plus the waiting work pre-bookings that accept it (one of those counts in the line of every edition it accepts); paused ones included. The count `demand_alert_threshold` is compared with",
+		}),
 		offered_count: z.number().int(),
 		inbound_quantity: z.number().int().openapi({
-			description: "Copies expected from suppliers and not received yet (admin inbound entries)",
+			description:
+				"Copies expected from suppliers, not received yet and not overdue (admin inbound entries whose `expected_at` is still ahead): the supply `suggested_order_quantity` counts on",
+		}),
+		overdue_inbound_quantity: z.number().int().openapi({
+			description:
+				"Copies of inbound entries whose `expected_at` has passed without a restock receiving them: late shipments, shown apart and not subtracted from `suggested_order_quantity` (chase the supplier, or delete the entry)",
+			example: 0,
 		}),
 		conversion_rate: z.number().openapi({
 			description: `Readers who bought ÷ readers notified or offered, over the last ${CONVERSION_WINDOW_DAYS} days: the book's own, or the store's when the book had fewer than ${MIN_OWN_CONVERSION_HISTORY} notified or offered (4 decimals)`,
@@ -328,6 +355,7 @@ export const toDemandItem = (row: DemandView): z.infer<typeof DemandSchema> => (
 	waiting_count: row.waitingCount,
 	offered_count: row.offeredCount,
 	inbound_quantity: row.inboundQuantity,
+	overdue_inbound_quantity: row.overdueInboundQuantity,
 	conversion_rate: row.conversionRate,
 	suggested_order_quantity: row.suggestedOrderQuantity,
 });

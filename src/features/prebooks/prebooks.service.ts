@@ -9,7 +9,7 @@
  *  3. at most 100 waiting pre-bookings per user.
  * Who gets the copies when they come back is decided by the allocation engine (features/allocation).
  */
-import { and, desc, eq, gt, isNull, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import {
 	type AllocationReason,
 	books,
@@ -35,6 +35,7 @@ import {
 	maskOf,
 	measureLines,
 	onHoldReason,
+	prebookOnHoldReason,
 } from "../allocation/line.ts";
 import { type Outcome, outcomeOf } from "../allocation/outcome.ts";
 import { conversionRate as conversionRateOf } from "../insights/insights.schemas.ts";
@@ -90,13 +91,6 @@ const noFormats = () => {
 
 /** What a pre-booking names: one edition, or a work and the formats accepted (default: its editions'). */
 export type PrebookTarget = { bookId: number } | { workId: number; formats?: readonly Format[] };
-
-/**
- * The edition a pre-booking's view shows: its book, or for a work pre-booking still without one, the first
- * edition it accepts (its policy, supply and history stand for the work's: on_hold_reason, estimate).
- */
-const viewedBook = sql`coalesce(${preBookings.bookId}, (SELECT min(e.id) FROM books AS e
-	WHERE ${acceptsBook(sql.raw("pre_bookings"), sql.raw("e"))}))`;
 
 /** The bit mask of a work's editions' formats (the default of `formats`), as SQL. */
 const formatsOfEditions = (workId: SQL | number) => sql`(SELECT coalesce(sum(bit), 0) FROM (
@@ -217,25 +211,31 @@ const prebookViews = (db: Db, now = new Date().toISOString(), cap = AHEAD_CAP) =
 			bookTitle: sql<string>`coalesce(${works.title}, ${books.title}, '')`,
 			bookAuthor: sql<string>`coalesce(${works.author}, ${books.author}, '')`,
 			status: preBookings.status,
-			allocation: books.allocation,
 			aheadJson: aheadInLine(lineRow, now, cap),
 			aheadCap: sql<number>`${cap}`.mapWith(Number),
-			// The book's pending supply, restocks of the last 365 days and offers (rule 12's inputs).
-			inboundJson: sql<string>`(SELECT json_group_array(json_array(i.quantity, i.expected_at))
-				FROM (SELECT quantity, expected_at FROM inbound_shipments
-					WHERE book_id = ${books.id} AND received_at IS NULL ORDER BY expected_at) AS i)`,
-			historyJson: sql<string>`(SELECT json_object('n', count(*), 'first', min(created_at), 'last', max(created_at),
-					'copies', coalesce(sum(quantity_after - quantity_before), 0))
-				FROM restocks WHERE book_id = ${books.id} AND reason = 'restock'
-					AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '-365 days'))`,
-			offersJson: sql<string>`(SELECT json_object('offers', count(*), 'bought', coalesce(sum(o.status = 'fulfilled'), 0))
-				FROM offer_rounds AS r JOIN pre_bookings AS o ON o.offer_round_id = r.id
-				WHERE r.book_id = ${books.id})`,
+			// Rule 12's inputs for each edition it waits for (its book; a work pre-booking's every accepted
+			// edition): the policy, the pending supply, restocks of the last 365 days and offers. The estimate
+			// reads the one `position` is taken from (bestPlace).
+			editionsJson: sql<string | null>`CASE WHEN ${preBookings.status} = 'waiting' THEN (
+				SELECT json_group_array(json_object('book_id', e.id, 'allocation', e.allocation,
+					'inbound', json((SELECT json_group_array(json_array(i.quantity, i.expected_at))
+						FROM (SELECT quantity, expected_at FROM inbound_shipments
+							WHERE book_id = e.id AND received_at IS NULL ORDER BY expected_at) AS i)),
+					'history', json((SELECT json_object('n', count(*), 'first', min(created_at), 'last', max(created_at),
+							'copies', coalesce(sum(quantity_after - quantity_before), 0))
+						FROM restocks WHERE book_id = e.id AND reason = 'restock'
+							AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '-365 days'))),
+					'offers', json((SELECT json_object('offers', count(*), 'bought', coalesce(sum(o.status = 'fulfilled'), 0))
+						FROM offer_rounds AS r JOIN pre_bookings AS o ON o.offer_round_id = r.id
+						WHERE r.book_id = e.id))))
+				FROM books AS e WHERE e.id IN (SELECT ${preBookings.bookId}
+					UNION ALL SELECT a.id FROM books AS a WHERE ${acceptsBook(sql.raw("pre_bookings"), sql.raw("a"))}))
+			END`,
 			pausedUntil: sql<
 				string | null
 			>`CASE WHEN ${preBookings.pausedUntil} > ${now} THEN ${preBookings.pausedUntil} END`,
 			passesLeft: preBookings.passesLeft,
-			onHoldReason: onHoldReason(lineRow, now),
+			onHoldReason: prebookOnHoldReason(lineRow, now),
 			// The last draw it took part in (idx_draw_entries_prebook), as JSON.
 			lastDraw: sql<string | null>`(SELECT json_object('draw_id', e.draw_id, 'won', e.won)
 				FROM draw_entries AS e WHERE e.prebook_id = ${preBookings.id} ORDER BY e.draw_id DESC LIMIT 1)`,
@@ -248,7 +248,7 @@ const prebookViews = (db: Db, now = new Date().toISOString(), cap = AHEAD_CAP) =
 			cancelledAt: preBookings.cancelledAt,
 		})
 		.from(preBookings)
-		.leftJoin(books, sql`${books.id} = ${viewedBook}`)
+		.leftJoin(books, eq(books.id, preBookings.bookId))
 		.leftJoin(works, eq(works.id, preBookings.workId))
 		.innerJoin(users, eq(users.id, preBookings.userId))
 		.$dynamic();
@@ -266,9 +266,11 @@ export async function createPrebook(
 	target: PrebookTarget,
 ): Promise<{ prebook: PrebookView; outcome: Outcome }> {
 	const now = new Date().toISOString();
-	// A book's line grows by one (a work pre-booking waits in no book's count until it is given an edition).
+	// A book's line grows by one (a work pre-booking's: each edition it accepts, among its work's editions).
 	const demand = demandAlertWatch(
-		"bookId" in target ? sql`SELECT ${target.bookId}` : sql`SELECT NULL WHERE 0`,
+		"bookId" in target
+			? sql`SELECT ${target.bookId}`
+			: sql`SELECT id FROM books WHERE work_id = ${target.workId}`,
 	);
 	const { demandBefore, inserted, created, diagnosis, demandAfter } = await batch(db, {
 		// The demand alert's trigger may record a crossing (webhook-events.ts).
@@ -438,8 +440,11 @@ export async function passOffer(
 	const pausedUntil = new Date(Date.parse(now) + PASS_PAUSE_MS).toISOString();
 	const passing = sql`SELECT id FROM pre_bookings
 		WHERE id = ${id} AND user_id = ${userId} AND status = 'offered' AND passes_left > 0`;
+	// The offered edition, and for a work pre-booking every edition of its work (it rejoins each line).
 	const demand = demandAlertWatch(
-		sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}`,
+		sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}
+			UNION SELECT e.id FROM pre_bookings AS p JOIN books AS e ON e.work_id = p.work_id
+			WHERE p.id = ${id} AND p.user_id = ${userId}`,
 	);
 	const { demandBefore, passedEvent, passed, allocation, view, demandAfter } = await batch(db, {
 		// Back in line: the demand alert's trigger may record a crossing (webhook-events.ts).
@@ -487,9 +492,12 @@ export async function passOffer(
  * One statement: the ranking walks the two line indexes (the work part named: without statistics the
  * planner would read every work pre-booking, closed ones included) and keeps the top `limit`; only those
  * books then read their offers, pending inbound supply and the last 365 days of their daily insight
- * counters (a row per day at most), and the store's counters are read once.
+ * counters (a row per day at most), and the store's counters are read once. Pending supply is split at
+ * now: entries still due count as `inbound_quantity` (they lower the suggestion), entries whose
+ * `expected_at` has passed unreceived as `overdue_inbound_quantity` (a late shipment covers nobody yet).
  */
 export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]> {
+	const now = new Date().toISOString();
 	const since = new Date(Date.now() - (CONVERSION_WINDOW_DAYS - 1) * 24 * 60 * 60 * 1000)
 		.toISOString()
 		.slice(0, 10);
@@ -508,6 +516,7 @@ export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]
 			waiting_count: number;
 			offered_count: number;
 			inbound_quantity: number;
+			overdue_inbound_quantity: number;
 			told: number;
 			bought: number;
 			store_told: number;
@@ -515,7 +524,9 @@ export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]
 		}>(sql`SELECT b.id AS book_id, b.title, b.author, b.stock_quantity, b.held_quantity, top.waiting_count,
 				(SELECT count(*) FROM pre_bookings AS o WHERE o.book_id = b.id AND o.status = 'offered') AS offered_count,
 				(SELECT coalesce(sum(quantity), 0) FROM inbound_shipments
-					WHERE book_id = b.id AND received_at IS NULL) AS inbound_quantity,
+					WHERE book_id = b.id AND received_at IS NULL AND expected_at >= ${now}) AS inbound_quantity,
+				(SELECT coalesce(sum(quantity), 0) FROM inbound_shipments
+					WHERE book_id = b.id AND received_at IS NULL AND expected_at < ${now}) AS overdue_inbound_quantity,
 				${told(sql`b.id`)} AS told, ${bought(sql`b.id`)} AS bought,
 				store.told AS store_told, store.bought AS store_bought
 			FROM (SELECT line_book AS book_id, count(*) AS waiting_count FROM (
@@ -546,6 +557,7 @@ export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]
 			waitingCount: row.waiting_count,
 			offeredCount: row.offered_count,
 			inboundQuantity: row.inbound_quantity,
+			overdueInboundQuantity: row.overdue_inbound_quantity,
 			conversionRate,
 			suggestedOrderQuantity: suggestedOrderQuantity({
 				waiting: row.waiting_count,
@@ -776,9 +788,11 @@ export async function confirmGuestPrebook(
 		mask: sql`coalesce((SELECT formats_mask FROM (${link})), ${formatsOfEditions(sql`w.id`)})`,
 	};
 	const trusted = sql`u.id = ${owner} AND u.is_active = 1 AND u.email_verified = 1`;
-	// The link's book, used or not (it is spent before `after` reads); a work's link grows no book's count.
+	// The link's book or its work's editions, used or not (it is spent before `after` reads).
 	const demand = demandAlertWatch(
-		sql`SELECT book_id FROM email_tokens WHERE token_hash = ${tokenHash} AND purpose = 'guest_prebook'`,
+		sql`SELECT book_id FROM email_tokens WHERE token_hash = ${tokenHash} AND purpose = 'guest_prebook'
+			UNION SELECT e.id FROM email_tokens AS t JOIN books AS e ON e.work_id = t.work_id
+			WHERE t.token_hash = ${tokenHash} AND t.purpose = 'guest_prebook'`,
 	);
 	const { demandBefore, insertedBook, insertedWork, created, diagnosis, bookState, workState, demandAfter } =
 		await batch(db, {
@@ -842,30 +856,27 @@ const invalidGuestLink = () =>
 	new AppError("AUTH_INVALID_TOKEN", "This link is unknown, used or expired", "token", { status: 400 });
 
 /**
- * What a live guest confirmation link is for — the address, the book's title, the language it was issued
- * in — for the page behind it, or null: a read, nothing changes (mail scanners follow links).
+ * A guest confirmation link, for the page behind it, or null when unknown (never issued, or purged after it
+ * expired): the language it was issued in (the page speaks it, a refusal too) and, only while it can still
+ * be used (unused, not expired), the address and the book's title. A read, nothing changes (mail scanners
+ * follow links).
  */
 export async function guestLinkOf(
 	db: Db,
 	token: string,
-): Promise<{ email: string; title: string; locale: string | null } | null> {
+): Promise<{ locale: string | null; usable: { email: string; title: string } | null } | null> {
 	const [link] = await db
 		.select({
 			email: emailTokens.email,
 			title: sql<string>`coalesce(${books.title}, ${works.title})`,
 			locale: emailTokens.locale,
+			usable: sql<number>`${emailTokens.usedAt} IS NULL AND ${emailTokens.expiresAt} > ${new Date().toISOString()}`,
 		})
 		.from(emailTokens)
 		// A link names a book or a work.
 		.leftJoin(books, eq(books.id, emailTokens.bookId))
 		.leftJoin(works, eq(works.id, emailTokens.workId))
-		.where(
-			and(
-				eq(emailTokens.tokenHash, await hashToken(token)),
-				eq(emailTokens.purpose, "guest_prebook"),
-				isNull(emailTokens.usedAt),
-				gt(emailTokens.expiresAt, new Date().toISOString()),
-			),
-		);
-	return link ?? null;
+		.where(and(eq(emailTokens.tokenHash, await hashToken(token)), eq(emailTokens.purpose, "guest_prebook")));
+	if (!link) return null;
+	return { locale: link.locale, usable: link.usable ? { email: link.email, title: link.title } : null };
 }

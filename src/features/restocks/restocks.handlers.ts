@@ -1,6 +1,6 @@
+import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { logEvent } from "../../lib/log.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
-import type { AppRouteHandler } from "../../types.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
 import { toBookResponse } from "../books/books.schemas.ts";
 import type * as routes from "./restocks.routes.ts";

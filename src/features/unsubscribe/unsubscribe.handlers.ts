@@ -1,6 +1,6 @@
+import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
 import { verifyUnsubscribeToken } from "../../prebook-emails/unsubscribe-token.ts";
-import type { AppRouteHandler } from "../../types.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
 import type * as routes from "./unsubscribe.routes.ts";
 import { confirmPage, donePage, notFoundPage } from "./unsubscribe.schemas.ts";

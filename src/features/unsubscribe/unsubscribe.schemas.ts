@@ -2,10 +2,10 @@ import { z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { html } from "hono/html";
 import { type Locale, messagesFor } from "../../i18n/index.ts";
+import type { AppEnv } from "../../lib/app-env.ts";
 import { AppError } from "../../lib/errors.ts";
 import { pageLayout } from "../../lib/pages.ts";
 import type { UnsubscribeScope } from "../../prebook-emails/unsubscribe-token.ts";
-import type { AppEnv } from "../../types.ts";
 
 /**
  * No length or format rule here: any token that is not a genuine one, however long, gets the 404 page the

@@ -1,6 +1,6 @@
+import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
-import type { AppRouteHandler } from "../../types.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
 import type * as routes from "./users.routes.ts";
 import { toPreferencesResponse, toUserResponse } from "./users.schemas.ts";

@@ -8,12 +8,12 @@ import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { refreshTokens, users } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
+import { passwordAttempt } from "../../lib/login-limits.ts";
 import { verifyPassword } from "../../lib/password.ts";
 import { containsText } from "../../lib/sql.ts";
 import { canonicalTimeZone, utcOffsetMinutes } from "../../lib/time-zone.ts";
 import { allocate, booksIn, linesOfReader } from "../allocation/engine.ts";
 import { NOTHING, type Outcome } from "../allocation/outcome.ts";
-import { passwordAttempt } from "../auth/login-limits.ts";
 import type { PreferencesView, UserView } from "./users.schemas.ts";
 
 /** The columns of a `UserView`. */

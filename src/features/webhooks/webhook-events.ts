@@ -25,10 +25,10 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { type SQL, sql } from "drizzle-orm";
 import { ALLOCATION_REASONS } from "../../db/schema.ts";
+import type { AppEnv } from "../../lib/app-env.ts";
 import { rawQuery } from "../../lib/db.ts";
 import { timestamp } from "../../lib/openapi.ts";
 import { MAX_USER_IDS_PER_MESSAGE } from "../../prebook-emails/messages.ts";
-import type { AppEnv } from "../../types.ts";
 
 /** Users per pre-booking event: the queue messages' split. */
 export const MAX_USERS_PER_EVENT = MAX_USER_IDS_PER_MESSAGE;
@@ -140,7 +140,8 @@ const DemandThresholdCrossedData = z
 	.object({
 		book_id: id("The book"),
 		waiting_count: z.number().int().openapi({
-			description: "The book's waiting pre-bookings when it happened (= threshold)",
+			description:
+				"The book's line when it happened (= threshold): its waiting pre-bookings plus the waiting work pre-bookings that accept it, as the demand report's `waiting_count`",
 			example: 50,
 		}),
 		threshold: z

@@ -1,5 +1,5 @@
+import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
-import type { AppRouteHandler } from "../../types.ts";
 import type * as routes from "./wishlist.routes.ts";
 import { toWishlistItem } from "./wishlist.schemas.ts";
 import { addToWishlist, listWishlist, removeFromWishlist } from "./wishlist.service.ts";

@@ -1,6 +1,6 @@
+import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { forgetCatalog, forgetWorks } from "../../lib/http-cache.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
-import type { AppRouteHandler } from "../../types.ts";
 import type * as routes from "./works.routes.ts";
 import { toWorkResponse } from "./works.schemas.ts";
 import { createWork, deleteWork, getWork, listWorks, updateWork } from "./works.service.ts";

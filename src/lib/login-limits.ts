@@ -1,12 +1,12 @@
 /**
  * The login-failure ledger (API.md, "Login limits"), shared by every place that checks a password: login
- * and account erasure. Its own module, so the users feature can use it without importing the auth service
- * (which reads user columns from the users feature).
+ * (features/auth) and account erasure (features/users). In lib/, below both: auth builds on the users
+ * feature, so users must not import from auth.
  */
 import { lte, type SQL, sql } from "drizzle-orm";
-import { loginNetworks } from "../../db/schema.ts";
-import { type Db, namedGroup, rawQuery } from "../../lib/db.ts";
-import { rateLimited } from "../../lib/errors.ts";
+import { loginNetworks } from "../db/schema.ts";
+import { type Db, namedGroup, rawQuery } from "./db.ts";
+import { rateLimited } from "./errors.ts";
 
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 export const MAX_FAILED_LOGINS_PER_NETWORK = 10;

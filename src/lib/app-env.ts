@@ -1,6 +1,6 @@
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
-import type { AppConfig } from "./lib/config.ts";
-import type { D1Usage, Db } from "./lib/db.ts";
+import type { AppConfig } from "./config.ts";
+import type { D1Usage, Db } from "./db.ts";
 
 /**
  * The authenticated caller as its access token names it. Whether it may still act (exists, active, token
