@@ -1,6 +1,7 @@
 /**
  * A restock sends only the engine's statements of its book's policy, behind the allocation guard
- * (src/features/allocation/expected-policy.ts): the isolate expects the policy it last saw the book follow.
+ * (src/features/allocation/expected-policy.ts): the isolate expects the policy it last saw the book follow
+ * (a book it never saw gets every policy's statements).
  * A book whose policy changed where this isolate did not see it (another isolate, a migration) aborts the
  * first batch — nothing written — and is restocked with its policy in a second round trip, never
  * allocated by the wrong one; two restocks racing a policy switch leave the database's invariants true.
@@ -100,14 +101,22 @@ describe("a restock sends only its book's policy", () => {
 		await expectInvariants();
 	});
 
-	it("a book the isolate never saw is expected to follow the default and corrected by the guard", async () => {
+	it("a book the isolate never saw gets every policy's statements, then only its own", async () => {
 		stubQueue();
 		const book = await createBook(admin.token, { stock_quantity: 0, allocation: "waves", wave_factor: 1 });
 		await prebookAll([await createUser(), await createUser(), await createUser()], book.id);
 		forgetPolicies();
-		const res = await restock(book.id, 1);
-		expect(d1RoundTrips(res)).toBe(2);
+		const statements = recordStatements();
+		const first = await restock(book.id, 1);
+		expect(d1RoundTrips(first)).toBe(1);
 		expect(await statuses(book.id)).toEqual(["notified", "waiting", "waiting"]);
+		expect(statements.join("\n")).toContain("offer_rounds");
+		expect(statements.join("\n")).not.toContain("allocation_guard");
+		statements.length = 0;
+		const second = await restock(book.id, 0);
+		expect(d1RoundTrips(second)).toBe(1);
+		expect(statements.join("\n")).toContain("INSERT INTO allocation_guard");
+		expect(statements.join("\n")).not.toContain("offer_rounds");
 		await expectInvariants();
 	});
 

@@ -4,10 +4,10 @@
  * always right, but a restock then sends D1 about 30 statements of which one policy's act, and their
  * parsing is most of what an admin restock costs (docs/benchmarks.md, "Per-request overhead"). Knowing the
  * book's policy in advance would take a round trip of its own, so the isolate remembers the policy it last
- * saw each book follow (`notify_all`, the default, for a book it never saw), and the batch starts with the
- * allocation guard, which aborts it — nothing written — if the book follows another policy. The batch then
- * runs again with the policy the guard named: a book switched by another isolate costs one extra round
- * trip, never a wrong allocation.
+ * saw each book follow, and a restock of a book it remembers starts with the allocation guard, which aborts
+ * the batch — nothing written — if the book follows another policy. The batch then runs again with the
+ * policy the guard named: a book switched by another isolate costs one extra round trip, never a wrong
+ * allocation. A book the isolate never saw gets every policy's statements (one round trip, as before).
  */
 import { ALLOCATIONS, type Allocation } from "../../db/schema.ts";
 
@@ -22,8 +22,11 @@ export function rememberPolicy(bookId: number, allocation: Allocation): void {
 	if (seen.size > REMEMBERED_BOOKS) seen.delete(seen.keys().next().value as number);
 }
 
-/** The policy this isolate last saw the book follow, `notify_all` (the default) if it never saw it. */
-export const expectedPolicy = (bookId: number): Allocation => seen.get(bookId) ?? "notify_all";
+/**
+ * The policy this isolate last saw the book follow; `any` (every policy's statements) for a book it never
+ * saw: guessing the default would cost every other book's first restock in an isolate a second round trip.
+ */
+export const expectedPolicy = (bookId: number): Allocation | "any" => seen.get(bookId) ?? "any";
 
 /** Forgets every book (a test that empties the database reuses book ids). */
 export const forgetPolicies = (): void => seen.clear();
@@ -52,7 +55,7 @@ export async function withBookPolicy<T>(
 	bookId: number,
 	attempt: (policy: Allocation | "any") => Promise<T>,
 ): Promise<T> {
-	let policy: Allocation | "any" = expectedPolicy(bookId);
+	let policy = expectedPolicy(bookId);
 	for (let tries = 0; ; tries++) {
 		try {
 			return await attempt(policy);
