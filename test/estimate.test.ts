@@ -59,6 +59,25 @@ describe("estimates", () => {
 		expect(d1RoundTrips(page)).toBe(1);
 	});
 
+	it("an overdue shipment promises nothing: the estimate never lies in the past", async () => {
+		const reader = await createUser();
+		const book = await createBook(admin.token, { stock_quantity: 0, allocation: "hold_queue" });
+		const [id] = (await prebookAll([reader], book.id)) as [number];
+		// Expected two days ago and never received.
+		await env.DB.prepare(
+			"INSERT INTO inbound_shipments (book_id, quantity, expected_at, created_at) VALUES (?, 3, ?, ?)",
+		)
+			.bind(book.id, inDays(-2), inDays(-9))
+			.run();
+		expect(await estimateOf(reader, id)).toMatchObject({ expected_by: null, basis: "none" });
+		const later = inDays(20);
+		await addInbound(book.id, 1, later);
+		expect(await estimateOf(reader, id)).toMatchObject({
+			expected_by: { p50: later, p90: later },
+			basis: "inbound",
+		});
+	});
+
 	it("from the book's restock history when the supply does not cover the place, else none", async () => {
 		const reader = await createUser();
 		const book = await createBook(admin.token, { stock_quantity: 0 });
