@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
 	api,
+	bulkUsers,
 	buy,
 	createAdmin,
 	createBook,
@@ -308,6 +309,24 @@ describe("GET /admin/prebooks/demand: the buy signal", () => {
 			// ceil(8 × 0.5) = 4, minus 0 available and the 1 copy still on time.
 			suggested_order_quantity: 3,
 		});
+	});
+
+	it("ranks books by their waiting counters, not by reading the pre-bookings (2,000 waiting: a few dozen rows)", async () => {
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const pattern = await bulkUsers(2_000);
+		await env.DB.prepare(
+			"INSERT INTO pre_bookings (user_id, book_id, status) SELECT id, ?, 'waiting' FROM users WHERE email LIKE ?",
+		)
+			.bind(book.id, pattern)
+			.run();
+		const { createDb, newD1Usage } = await import("../src/lib/db");
+		const { waitingDemand } = await import("../src/features/prebooks/prebooks.service");
+		const usage = newD1Usage();
+		const [top] = await waitingDemand(createDb(env.DB, usage), 5);
+		expect(top).toMatchObject({ bookId: book.id, waitingCount: 2_000 });
+		expect(usage.roundTrips).toBe(1);
+		// The counters of every book with a line, and the top books' offers, supply and daily counters.
+		expect(usage.rowsRead).toBeLessThan(500);
 	});
 
 	it("the suggestion never goes below 0 and counts available copies", async () => {

@@ -492,9 +492,10 @@ export async function passOffer(
  * Books by number of waiting pre-bookings, most first, with the buy signal (API.md, the demand report).
  * A book's count is its line's: its own waiting pre-bookings plus the waiting work pre-bookings that accept
  * it — a work pre-booking counts once for each edition it accepts (it would take a copy of any of them).
- * One statement: the ranking walks the two line indexes (the work part named: without statistics the
- * planner would read every work pre-booking, closed ones included) and keeps the top `limit`; only those
- * books then read their offers, pending inbound supply and the last 365 days of their daily insight
+ * One statement: the ranking reads each book's two waiting counters (`book_demand`: its own waiting
+ * pre-bookings and the waiting work pre-bookings that accept it, kept by triggers in the batch of every
+ * change, test/invariants.ts) — a row per book, never the pre-bookings — and keeps the top `limit`; only
+ * those books then read their offers, pending inbound supply and the last 365 days of their daily insight
  * counters (a row per day at most), and the store's counters are read once. Pending supply is split at
  * now: entries still due count as `inbound_quantity` (they lower the suggestion), entries whose
  * `expected_at` has passed unreceived as `overdue_inbound_quantity` (a late shipment covers nobody yet).
@@ -532,14 +533,9 @@ export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]
 					WHERE book_id = b.id AND received_at IS NULL AND expected_at < ${now}) AS overdue_inbound_quantity,
 				${told(sql`b.id`)} AS told, ${bought(sql`b.id`)} AS bought,
 				store.told AS store_told, store.bought AS store_bought
-			FROM (SELECT line_book AS book_id, count(*) AS waiting_count FROM (
-					SELECT p.book_id AS line_book FROM pre_bookings AS p
-					WHERE p.status = 'waiting' AND p.book_id IS NOT NULL
-					UNION ALL
-					SELECT e.id FROM pre_bookings AS p INDEXED BY idx_pre_bookings_work_waiting_line
-						JOIN books AS e ON ${acceptsBook(sql.raw("p"), sql.raw("e"))}
-					WHERE p.status = 'waiting' AND p.book_id IS NULL)
-					GROUP BY line_book ORDER BY waiting_count DESC, line_book LIMIT ${limit}) AS top
+			FROM (SELECT book_id, waiting_count + work_waiting_count AS waiting_count FROM book_demand
+					WHERE waiting_count + work_waiting_count > 0
+					ORDER BY waiting_count + work_waiting_count DESC, book_id LIMIT ${limit}) AS top
 				JOIN books AS b ON b.id = top.book_id
 				CROSS JOIN (SELECT ${told(store)} AS told, ${bought(store)} AS bought) AS store
 			ORDER BY top.waiting_count DESC, b.id`),
