@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { validBookmark } from "../src/lib/db";
-import { api, createAdmin, createBook, createUser } from "./helpers";
+import { api, createAdmin, createBook, createUser, recordD1Sessions } from "./helpers";
 
 /** operations.md, "D1 sessions and bookmarks": every request runs on a D1 session and answers its bookmark. */
 describe("D1 read replication (Sessions API)", () => {
@@ -115,26 +115,6 @@ describe("D1 read replication (Sessions API)", () => {
 	});
 });
 
-/** Records the kind of every D1 session the app opens and every statement it prepares through one. */
-function recordSessions() {
-	const original = env.DB.withSession.bind(env.DB);
-	const kinds: unknown[] = [];
-	const statements: string[] = [];
-	vi.spyOn(env.DB, "withSession").mockImplementation((constraint) => {
-		kinds.push(constraint);
-		const session = original(constraint);
-		return {
-			prepare: (query: string) => {
-				statements.push(query);
-				return session.prepare(query);
-			},
-			batch: (batch: D1PreparedStatement[]) => session.batch(batch),
-			getBookmark: () => session.getBookmark(),
-		} as D1DatabaseSession;
-	});
-	return { kinds, statements };
-}
-
 /**
  * Every route of the OpenAPI document, with the session kind it asks for and, for the reads, the
  * statements it runs: a `GET`, signed in or not, starts `first-unconstrained` and sends D1 nothing but
@@ -147,7 +127,7 @@ describe("the session kind of every route", () => {
 		const document = (await api("GET", "/openapi.json")).body as {
 			paths: Record<string, Record<string, { security?: unknown[] }>>;
 		};
-		const sessions = recordSessions();
+		const sessions = recordD1Sessions();
 		const checked: string[] = [];
 		for (const [template, operations] of Object.entries(document.paths)) {
 			const path = template.replace(/\{[^}]+\}/g, "999999999");
@@ -186,7 +166,7 @@ describe("the session kind of every route", () => {
 	it("the insights report, answered, is a read a replica may serve", async () => {
 		const admin = await createAdmin();
 		const book = await createBook(admin.token);
-		const { kinds, statements } = recordSessions();
+		const { kinds, statements } = recordD1Sessions();
 		const res = await api(
 			"GET",
 			`/admin/insights/prebooks?from=2026-01-01&to=2026-12-31&book_id=${book.id}`,

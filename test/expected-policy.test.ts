@@ -7,7 +7,7 @@
  * allocated by the wrong one; two restocks racing a policy switch leave the database's invariants true.
  */
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { forgetPolicies } from "../src/features/allocation/expected-policy";
 import {
 	api,
@@ -16,6 +16,7 @@ import {
 	createUser,
 	d1RoundTrips,
 	prebookAll,
+	recordD1Sessions,
 	startFromEmptyStorage,
 	stubQueue,
 	type TestUser,
@@ -27,24 +28,6 @@ beforeEach(async () => {
 	await startFromEmptyStorage();
 	admin = await createAdmin();
 });
-
-/** Every statement the requests send D1 through their sessions, from now on. */
-function recordStatements() {
-	const original = env.DB.withSession.bind(env.DB);
-	const statements: string[] = [];
-	vi.spyOn(env.DB, "withSession").mockImplementation((constraint) => {
-		const session = original(constraint);
-		return {
-			prepare: (query: string) => {
-				statements.push(query);
-				return session.prepare(query);
-			},
-			batch: (batch: D1PreparedStatement[]) => session.batch(batch),
-			getBookmark: () => session.getBookmark(),
-		} as D1DatabaseSession;
-	});
-	return statements;
-}
 
 /** Changes a book's policy in D1 behind the app's back (as another isolate would). */
 const switchBehindTheIsolate = (bookId: number, allocation: string) =>
@@ -65,7 +48,7 @@ describe("a restock sends only its book's policy", () => {
 		stubQueue();
 		const book = await createBook(admin.token, { stock_quantity: 0 });
 		await prebookAll([await createUser(), await createUser()], book.id);
-		const statements = recordStatements();
+		const statements = recordD1Sessions().statements;
 		const res = await restock(book.id, 2);
 		expect(res.status).toBe(200);
 		expect(d1RoundTrips(res)).toBe(1);
@@ -106,7 +89,7 @@ describe("a restock sends only its book's policy", () => {
 		const book = await createBook(admin.token, { stock_quantity: 0, allocation: "waves", wave_factor: 1 });
 		await prebookAll([await createUser(), await createUser(), await createUser()], book.id);
 		forgetPolicies();
-		const statements = recordStatements();
+		const statements = recordD1Sessions().statements;
 		const first = await restock(book.id, 1);
 		expect(d1RoundTrips(first)).toBe(1);
 		expect(await statuses(book.id)).toEqual(["notified", "waiting", "waiting"]);

@@ -134,6 +134,29 @@ export async function inOneRateWindow(needMs = 15_000): Promise<void> {
 	if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 50));
 }
 
+/**
+ * Records, from now on (the spy is restored after the test), the kind of every D1 session the app opens
+ * and every statement it prepares through one.
+ */
+export function recordD1Sessions() {
+	const original = env.DB.withSession.bind(env.DB);
+	const kinds: unknown[] = [];
+	const statements: string[] = [];
+	vi.spyOn(env.DB, "withSession").mockImplementation((constraint) => {
+		kinds.push(constraint);
+		const session = original(constraint);
+		return {
+			prepare: (query: string) => {
+				statements.push(query);
+				return session.prepare(query);
+			},
+			batch: (batch: D1PreparedStatement[]) => session.batch(batch),
+			getBookmark: () => session.getBookmark(),
+		} as D1DatabaseSession;
+	});
+	return { kinds, statements };
+}
+
 /** D1 round trips the request made, from `Server-Timing: d1;dur=…;desc="<n>"`. */
 export function d1RoundTrips(res: ApiResponse): number {
 	const match = /(?:^|,)\s*d1;dur=[\d.]+;desc="(\d+)"/.exec(res.headers.get("Server-Timing") ?? "");
