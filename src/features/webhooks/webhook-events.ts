@@ -17,7 +17,9 @@
  *
  * Pre-booking events name their users in chunks of at most 100 (as the queue messages do), so a restock that
  * notifies 100,000 readers records 1,000 events — 1,000 POSTs of a few KB per endpoint, never 100,000 calls
- * and never one call of megabytes.
+ * and never one call of megabytes. The one exception to "born in the batch of the change": a notice longer
+ * than a publication page records its `prebook.notified` events with its publication, page by page, in the
+ * batch that moves its cursor (`notifiedEventsOfPage`; features/allocation/publication.ts).
  *
  * Adding an event type: one entry in `WEBHOOK_EVENTS` (its payload schema, which the OpenAPI document's
  * `webhooks` section and the endpoint validation read), and the statement in the batch that causes it.
