@@ -101,6 +101,27 @@ describe("a restock of a line of 100,000", () => {
 		expect(queue.published().filter((m) => m.restock_id === restock?.id)).toEqual([]);
 	});
 
+	it("a publication step makes one D1 round trip a page: each cursor move reads the next page", async () => {
+		const book = await longLine();
+		const queue = stubQueue();
+		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 5 } });
+		const restock = await restockOf(book.id);
+		const { createDb, newD1Usage } = await import("../src/lib/db");
+		const { publishPages } = await import("../src/features/allocation/publication");
+		const usage = newD1Usage();
+		// From the cursor (the request did not move it): the request's page again, then two more.
+		const step = await publishPages(
+			createDb(env.DB, usage),
+			{ queue: env.PREBOOK_QUEUE, publicationQueue: env.PUBLICATION_QUEUE, webhookQueue: env.WEBHOOK_QUEUE },
+			{ kind: "notice", id: restock?.id as number },
+			3,
+		);
+		expect(step).toMatchObject({ state: "more", published: 3 * PUBLICATION_PAGE });
+		// The first page's read, then three moves, the first two reading the next page.
+		expect(usage.roundTrips).toBe(4);
+		expect(queue.published().flatMap((m) => m.user_ids)).toHaveLength(4 * PUBLICATION_PAGE);
+	});
+
 	it("a step that fails part-way is taken over by the relay from its cursor: still every reader once", async () => {
 		const book = await longLine();
 		const queue = stubQueue();

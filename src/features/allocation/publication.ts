@@ -7,8 +7,9 @@
  * the request puts that page on `prebook-notifications`. When the unit has more readers, the request hands
  * the rest to `prebook-publication` with the place it got to (no D1 round trip: the request's one batch
  * stays its only one): each message of that queue publishes up to `PAGES_PER_STEP` more pages, moving the
- * unit's cursor in D1 after each page, and queues the next step; the step that finds no more readers
- * confirms the unit (`published_at`).
+ * unit's cursor in D1 after each page (the move reads the next page in the same round trip: one round trip
+ * a page), and queues the next step; the step that finds no more readers confirms the unit
+ * (`published_at`).
  *
  * Each reader is put on the queue once: a page starts after the cursor the previous page left. A step
  * that dies between a page's `sendBatch` and its cursor move repeats that page once it is retried, and the
@@ -19,7 +20,7 @@
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../lib/db.ts";
-import { batch, rawQuery } from "../../lib/db.ts";
+import { batch, mapGroup, namedGroup, rawQuery, type StatementGroup } from "../../lib/db.ts";
 import type { Effects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
@@ -65,49 +66,53 @@ interface Page {
 }
 
 /**
- * One round trip: the unit's cursor and the page of readers after it (and after `from`, where a step's
- * message says the request got to before the cursor moved).
+ * The statements that read the unit's cursor and the page of readers after it (and after `from`, where a
+ * step's message says the request got to before the cursor moved): a batch's part, read as a `Page`.
  */
-async function readPage(db: Db, unit: PublicationUnit, from: Cursor | undefined): Promise<Page> {
+function pageOf(unit: PublicationUnit, from: Cursor | undefined): StatementGroup<Page> {
 	if (unit.kind === "notice") {
 		const pastFrom = from
 			? sql`AND (p.notified_at, p.user_id) > (${from.at ?? ""}, ${from.userId ?? 0})`
 			: sql``;
-		const { cursor, readers } = await batch(db, {
-			cursor: rawQuery<{ at: string | null; user_id: number | null }>(sql`
-				SELECT publish_cursor_at AS at, publish_cursor_user_id AS user_id FROM restocks WHERE id = ${unit.id}`),
-			// (restock_id, notified_at, user_id) is idx_pre_bookings_restock_notice: an index range, no sort.
-			readers: rawQuery<{ book_id: number; at: string; user_id: number }>(sql`
-				SELECT p.book_id, p.notified_at AS at, p.user_id
-				FROM restocks AS r JOIN pre_bookings AS p ON p.restock_id = r.id
-				WHERE r.id = ${unit.id}
-					AND (p.notified_at, p.user_id) > (coalesce(r.publish_cursor_at, ''), coalesce(r.publish_cursor_user_id, 0))
-					${pastFrom}
-				ORDER BY p.notified_at, p.user_id
-				LIMIT ${PUBLICATION_PAGE}`),
-		});
-		return {
-			bookId: readers[0]?.book_id ?? null,
-			readers: readers.map((row) => ({ at: row.at, userId: row.user_id })),
-			after: { at: cursor[0]?.at ?? null, userId: cursor[0]?.user_id ?? null },
-		};
+		return mapGroup(
+			namedGroup({
+				cursor: rawQuery<{ at: string | null; user_id: number | null }>(sql`
+					SELECT publish_cursor_at AS at, publish_cursor_user_id AS user_id FROM restocks WHERE id = ${unit.id}`),
+				// (restock_id, notified_at, user_id) is idx_pre_bookings_restock_notice: an index range, no sort.
+				readers: rawQuery<{ book_id: number; at: string; user_id: number }>(sql`
+					SELECT p.book_id, p.notified_at AS at, p.user_id
+					FROM restocks AS r JOIN pre_bookings AS p ON p.restock_id = r.id
+					WHERE r.id = ${unit.id}
+						AND (p.notified_at, p.user_id) > (coalesce(r.publish_cursor_at, ''), coalesce(r.publish_cursor_user_id, 0))
+						${pastFrom}
+					ORDER BY p.notified_at, p.user_id
+					LIMIT ${PUBLICATION_PAGE}`),
+			}),
+			({ cursor, readers }) => ({
+				bookId: readers[0]?.book_id ?? null,
+				readers: readers.map((row) => ({ at: row.at, userId: row.user_id })),
+				after: { at: cursor[0]?.at ?? null, userId: cursor[0]?.user_id ?? null },
+			}),
+		);
 	}
 	const pastFrom = from ? sql`AND p.user_id > ${from.userId ?? 0}` : sql``;
-	const { cursor, readers } = await batch(db, {
-		cursor: rawQuery<{ user_id: number | null }>(sql`
-			SELECT publish_cursor_user_id AS user_id FROM offer_rounds WHERE id = ${unit.id}`),
-		readers: rawQuery<{ book_id: number; hold_expires_at: string; user_id: number }>(sql`
-			SELECT r.book_id, r.hold_expires_at, p.user_id
-			FROM offer_rounds AS r JOIN pre_bookings AS p ON p.offer_round_id = r.id
-			WHERE r.id = ${unit.id} AND p.user_id > coalesce(r.publish_cursor_user_id, 0) ${pastFrom}
-			ORDER BY p.user_id
-			LIMIT ${PUBLICATION_PAGE}`),
-	});
-	return {
-		bookId: readers[0]?.book_id ?? null,
-		readers: readers.map((row) => ({ at: row.hold_expires_at, userId: row.user_id })),
-		after: { at: null, userId: cursor[0]?.user_id ?? null },
-	};
+	return mapGroup(
+		namedGroup({
+			cursor: rawQuery<{ user_id: number | null }>(sql`
+				SELECT publish_cursor_user_id AS user_id FROM offer_rounds WHERE id = ${unit.id}`),
+			readers: rawQuery<{ book_id: number; hold_expires_at: string; user_id: number }>(sql`
+				SELECT r.book_id, r.hold_expires_at, p.user_id
+				FROM offer_rounds AS r JOIN pre_bookings AS p ON p.offer_round_id = r.id
+				WHERE r.id = ${unit.id} AND p.user_id > coalesce(r.publish_cursor_user_id, 0) ${pastFrom}
+				ORDER BY p.user_id
+				LIMIT ${PUBLICATION_PAGE}`),
+		}),
+		({ cursor, readers }) => ({
+			bookId: readers[0]?.book_id ?? null,
+			readers: readers.map((row) => ({ at: row.hold_expires_at, userId: row.user_id })),
+			after: { at: null, userId: cursor[0]?.user_id ?? null },
+		}),
+	);
 }
 
 /**
@@ -149,12 +154,12 @@ export async function putOnQueue(
 const table = (unit: PublicationUnit) => sql.raw(unit.kind === "notice" ? "restocks" : "offer_rounds");
 
 /**
- * Moves the unit's cursor to `to` (and confirms it when `done`), only if it is still where `from` says:
- * one round trip; `moved` is false when another publisher moved it first (this one then stops). A notice's
- * move records the `prebook.notified` events of its readers from `from` to `to` in the same batch, unless
- * the restock's own batch recorded them (a notice of one page: policies.ts): so each reader's event is
- * recorded once, by whoever moves the cursor past it, and the events of a line of a million are built a
- * page at a time after the restock answered.
+ * Moves the unit's cursor to `to` (and confirms it when `done`), only if it is still where `from` says;
+ * `moved` is false when another publisher moved it first (this one then stops). A notice's move records
+ * the `prebook.notified` events of its readers from `from` to `to` in the same batch, unless the restock's
+ * own batch recorded them (a notice of one page: policies.ts): so each reader's event is recorded once, by
+ * whoever moves the cursor past it, and the events of a line of a million are built a page at a time after
+ * the restock answered. With `readNext`, the same round trip then reads the next page (after the move).
  */
 async function moveCursor(
 	db: Db,
@@ -162,14 +167,15 @@ async function moveCursor(
 	from: Cursor,
 	to: Cursor,
 	done: boolean,
-	now: string,
-): Promise<{ moved: boolean; eventIds: number[] }> {
+	readNext: boolean,
+): Promise<{ moved: boolean; eventIds: number[]; next: Page | null }> {
+	const now = new Date().toISOString();
 	const atColumn = unit.kind === "notice" ? sql`, publish_cursor_at = ${to.at}` : sql``;
 	const cursorAtFrom =
 		unit.kind === "notice"
 			? sql`publish_cursor_at IS ${from.at} AND publish_cursor_user_id IS ${from.userId}`
 			: sql`publish_cursor_user_id IS ${from.userId}`;
-	const { events, moved } = await batch(db, {
+	const moving = namedGroup({
 		events:
 			unit.kind === "notice"
 				? notifiedEventsOfPage(
@@ -186,7 +192,14 @@ async function moveCursor(
 			WHERE id = ${unit.id} AND ${cursorAtFrom}
 			RETURNING id`),
 	});
-	return { moved: moved.length > 0, eventIds: eventIdsOf(events) };
+	const moved = (move: { events: RecordedEvent[]; moved: { id: number }[] }, next: Page | null) => ({
+		moved: move.moved.length > 0,
+		eventIds: eventIdsOf(move.events),
+		next,
+	});
+	if (!readNext) return moved((await batch(db, { move: moving })).move, null);
+	const { move, next } = await batch(db, { move: moving, next: pageOf(unit, undefined) });
+	return moved(move, next);
 }
 
 /** The cursor after the last of `readers`. */
@@ -209,16 +222,19 @@ export async function publishPages(
 ): Promise<{ state: "done" | "more" | "taken"; published: number; messages: number }> {
 	let published = 0;
 	let messages = 0;
-	for (let page = 0; page < pages; page++) {
-		const { bookId, readers, after } = await readPage(db, unit, page === 0 ? from : undefined);
+	// One round trip for the first page, then one a page: each cursor move reads the next page with it.
+	let page: Page | null = (await batch(db, { page: pageOf(unit, from) })).page;
+	for (let n = 0; page; n++) {
+		const { bookId, readers, after } = page;
 		const done = readers.length < PUBLICATION_PAGE;
 		if (bookId !== null) messages += (await putOnQueue(queues.queue, unit, bookId, readers)).messages;
 		published += readers.length;
 		const to = readers.length > 0 ? cursorAfter(unit, readers) : after;
-		const { moved, eventIds } = await moveCursor(db, unit, after, to, done, new Date().toISOString());
+		const { moved, eventIds, next } = await moveCursor(db, unit, after, to, done, !done && n + 1 < pages);
 		if (!moved) return { state: "taken", published, messages };
 		await publishPageEvents(db, queues.webhookQueue, unit, eventIds);
 		if (done) return { state: "done", published, messages };
+		page = next;
 	}
 	return { state: "more", published, messages };
 }
