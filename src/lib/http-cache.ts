@@ -129,7 +129,7 @@ async function cachedCatalogRead(c: Context<AppEnv>, next: Next, params: readonl
 			return c.body(null, 304, catalogHeaders(etag, null));
 		}
 		// The entry's body as it streams from the cache: the runtime passes it on, no copy through JavaScript.
-		return c.body(hit.body, 200, catalogHeaders(etag, hit.headers.get("Content-Type")));
+		return c.body(hit.body ?? "", 200, catalogHeaders(etag, hit.headers.get("Content-Type")));
 	}
 	await hit?.body?.cancel();
 
