@@ -388,9 +388,26 @@ describe("access tokens", () => {
 		expectError(basic, 401, "AUTH_INVALID_TOKEN");
 	});
 
+	it("refuses a token it accepted before once it expires, and the same claims under another signature", async () => {
+		const user = await createUser();
+		// Accepted (and kept as verified by this isolate: src/lib/tokens.ts).
+		expect((await api("GET", "/users/me", { token: user.token })).status).toBe(200);
+		const [header, payload] = user.token.split(".");
+		const claims = decodePart(payload as string);
+		const otherSecret = await sign(claims, "another-secret-of-32-characters!!");
+		expect(otherSecret.startsWith(`${header}.${payload}.`)).toBe(true);
+		expectError(await api("GET", "/users/me", { token: otherSecret }), 401, "AUTH_INVALID_TOKEN");
+		expect((await api("GET", "/users/me", { token: user.token })).status).toBe(200);
+		// The second its `exp` is reached.
+		vi.spyOn(Date, "now").mockReturnValue(claims.exp * 1000);
+		expectError(await api("GET", "/users/me", { token: user.token }), 401, "AUTH_INVALID_TOKEN");
+	});
+
 	it("refuses a deactivated user's unexpired token with 403 and revokes its refresh tokens", async () => {
 		const admin = await createAdmin();
 		const user = await createUser();
+		// Accepted before: the token stays valid, the caller guard refuses its caller.
+		expect((await api("GET", "/users/me", { token: user.token })).status).toBe(200);
 		const deactivate = await api("PATCH", `/admin/users/${user.id}`, {
 			token: admin.token,
 			body: { is_active: false },

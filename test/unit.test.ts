@@ -5,7 +5,39 @@ import { normalizeIsbn } from "../src/lib/isbn";
 import { formatCents, parseCents } from "../src/lib/money";
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/lib/password";
 import { RELAY_BATCH, RELAY_GRACE_MS, relayUnconfirmed } from "../src/lib/relay";
+import { signAccessToken, verifyAccessToken } from "../src/lib/tokens";
 import { signUnsubscribeToken, verifyUnsubscribeToken } from "../src/prebook-emails/unsubscribe-token";
+
+describe("access token verification", () => {
+	const secret = "unit-test-secret-of-32-characters!";
+
+	it("accepts a token under the secret that signed it only, however often it was accepted before", async () => {
+		const token = await signAccessToken({ userId: 7, tokenVersion: 2 }, secret);
+		expect(await verifyAccessToken(token, secret)).toEqual({ userId: 7, tokenVersion: 2 });
+		expect(await verifyAccessToken(token, secret)).toEqual({ userId: 7, tokenVersion: 2 });
+		// A rotated secret: the token it no longer signs is refused.
+		expect(await verifyAccessToken(token, "another-secret-of-32-characters!!")).toBeNull();
+		expect(await verifyAccessToken(token, secret)).toEqual({ userId: 7, tokenVersion: 2 });
+	});
+
+	it("refuses an accepted token before its iat and from its exp on, as a first verification does", async () => {
+		const token = await signAccessToken({ userId: 8, tokenVersion: 0 }, secret);
+		const { iat, exp } = JSON.parse(
+			atob((token.split(".")[1] ?? "").replaceAll("-", "+").replaceAll("_", "/")),
+		);
+		expect(await verifyAccessToken(token, secret)).not.toBeNull();
+		const now = vi.spyOn(Date, "now");
+		now.mockReturnValue((iat - 1) * 1000);
+		expect(await verifyAccessToken(token, secret)).toBeNull();
+		now.mockReturnValue(exp * 1000 - 1);
+		expect(await verifyAccessToken(token, secret)).not.toBeNull();
+		now.mockReturnValue(exp * 1000);
+		expect(await verifyAccessToken(token, secret)).toBeNull();
+		// Refusing it did not mark it: at the real time it is verified again, and valid.
+		now.mockRestore();
+		expect(await verifyAccessToken(token, secret)).not.toBeNull();
+	});
+});
 
 describe("password hashing", () => {
 	it("uses 100,000 PBKDF2 iterations, the most production Workers accept", () => {

@@ -64,8 +64,36 @@ function verifyKey(secret: string): Promise<CryptoKey> {
 	return key;
 }
 
+/**
+ * Access tokens this isolate has verified, most recently used last, at most `VERIFIED_TOKENS`: a signed-in
+ * client sends the same token with every request for its 15 minutes, and verifying it (base64url and JSON
+ * of its parts, the HMAC, the claims' schema) was a visible part of a signed-in read's CPU
+ * (docs/benchmarks.md, "Per-request overhead"). Only what a verification accepted is kept, under the exact
+ * token string and the secret that verified it, until the token's `exp`: a token is valid until then
+ * whatever happens, so a hit answers what verifying again would (the same `iat` and `exp` checks; a token
+ * with an `nbf`, which this API never issues, is not kept). Whether its caller may still act
+ * (deactivated, demoted, tokens revoked by a deactivation) is not the token's to say: the caller guard checks
+ * that in D1 on every request (lib/db.ts), cached token or not.
+ */
+const verifiedTokens = new Map<string, { secret: string; iat: number; exp: number; claims: AccessClaims }>();
+const VERIFIED_TOKENS = 1_000;
+
 /** The claims of a valid access token, or null for anything forged, tampered with, expired or malformed. */
 export async function verifyAccessToken(token: string, secret: string): Promise<AccessClaims | null> {
+	// In whole seconds, as hono/jwt checks them: expired at `exp <= now`, not yet issued at `now < iat`.
+	const now = Math.floor(Date.now() / 1000);
+	const known = verifiedTokens.get(token);
+	if (known !== undefined && known.secret === secret) {
+		if (known.exp <= now) {
+			verifiedTokens.delete(token);
+			return null;
+		}
+		if (now < known.iat) return null;
+		// Most recently used last.
+		verifiedTokens.delete(token);
+		verifiedTokens.set(token, known);
+		return known.claims;
+	}
 	try {
 		// The algorithm is fixed here, never taken from the token header (`alg: none`, RS/HS confusion);
 		// the key is an HS256 key whatever the token says.
@@ -74,8 +102,19 @@ export async function verifyAccessToken(token: string, secret: string): Promise<
 			iss: TOKEN_ISSUER,
 			aud: TOKEN_ISSUER,
 		});
-		const claims = accessClaims.safeParse(payload);
-		return claims.success ? { userId: Number(claims.data.sub), tokenVersion: claims.data.ver } : null;
+		const parsed = accessClaims.safeParse(payload);
+		if (!parsed.success) return null;
+		const claims: AccessClaims = Object.freeze({
+			userId: Number(parsed.data.sub),
+			tokenVersion: parsed.data.ver,
+		});
+		if (payload.nbf === undefined) {
+			// Full: the least recently used goes.
+			if (verifiedTokens.size >= VERIFIED_TOKENS)
+				verifiedTokens.delete(verifiedTokens.keys().next().value as string);
+			verifiedTokens.set(token, { secret, iat: parsed.data.iat, exp: parsed.data.exp, claims });
+		}
+		return claims;
 	} catch {
 		return null;
 	}
