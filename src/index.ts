@@ -19,6 +19,7 @@ import {
 	WEBHOOK_QUEUE_NAME,
 } from "./features/webhooks/webhook-publication.ts";
 import { advanceWebhookReplays } from "./features/webhooks/webhook-replay.ts";
+import { purgeBatchClock } from "./lib/clock.ts";
 import { createDb } from "./lib/db.ts";
 import { backgroundEffects } from "./lib/effects.ts";
 import { describeError } from "./lib/errors.ts";
@@ -57,7 +58,7 @@ export default {
 	/**
 	 * Every minute, each task on its own: expire lapsed holds and end lapsed pauses (the allocation engine
 	 * serves their lines), republish unconfirmed notices and offer rounds, publish webhook events still unpublished, queue the next page of webhook replays, drop expired
-	 * auth and checkout records and old webhook history.
+	 * auth and checkout records, old webhook history and old batch times.
 	 */
 	async scheduled(controller, env, ctx) {
 		const db = createDb(env.DB);
@@ -82,6 +83,7 @@ export default {
 				await cronTask("purge_auth_records", () => purgeExpiredAuthRecords(db, now));
 				await cronTask("purge_checkout_attempts", () => purgeExpiredCheckoutAttempts(db, now));
 				await cronTask("purge_webhook_history", () => purgeWebhookHistory(db, now));
+				await cronTask("purge_batch_clock", () => purgeBatchClock(db, now));
 				await Promise.allSettled(confirmations);
 			}),
 		);

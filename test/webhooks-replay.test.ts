@@ -15,7 +15,13 @@ beforeEach(() => {
 });
 afterEach(async () => {
 	vi.restoreAllMocks();
-	await env.DB.prepare("DELETE FROM webhook_endpoints").run();
+	// A window "from now" must not catch an earlier test's events: batches may stamp a few milliseconds
+	// ahead of the clock (src/lib/clock.ts), so each test starts with an empty outbox.
+	await env.DB.batch([
+		env.DB.prepare("DELETE FROM webhook_deliveries"),
+		env.DB.prepare("DELETE FROM webhook_events"),
+		env.DB.prepare("DELETE FROM webhook_endpoints"),
+	]);
 });
 
 const MINUTE = 60 * 1000;

@@ -347,6 +347,15 @@ export const books = sqliteTable(
 );
 
 /**
+ * The times engine batches stamped their rows with, one row each (src/lib/clock.ts): the primary key makes
+ * a second batch with the same time fail, so each batch's "rows created at now" are its own. Kept an hour
+ * (the cron purges older ones).
+ */
+export const batchClock = sqliteTable("batch_clock", {
+	at: text("at").primaryKey(),
+});
+
+/**
  * A stock increase. Written in the same batch as the notification it caused, so every notified
  * pre-booking points at the restock that notified it (`pre_bookings.restock_id`).
  */

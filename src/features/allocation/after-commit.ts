@@ -45,7 +45,7 @@ export async function consumeAfterCommitSteps(batch: MessageBatch<unknown>, env:
 				const effects = backgroundEffects(env, pending);
 				// Its own meter: what scoring a draw costs in D1 (logged; `npm run bench:lottery` prints it).
 				const usage = newD1Usage();
-				const outcome = await completeDraw(createDb(env.DB, usage), step.id, new Date().toISOString());
+				const outcome = await completeDraw(createDb(env.DB, usage), step.id);
 				await publishOutcome(effects, outcome);
 				await Promise.all(pending);
 				logEvent("info", "draw_completed", {

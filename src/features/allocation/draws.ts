@@ -12,6 +12,7 @@
  */
 import { sql } from "drizzle-orm";
 import { z } from "zod";
+import { withUniqueNow } from "../../lib/clock.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { drawClosedEvent, eventIdsOf, prebookOfferedEvents } from "../webhooks/webhook-events.ts";
 import { allocate, allocateBook, booksIn } from "./engine.ts";
@@ -57,16 +58,24 @@ const openDrawsFor = (seeds: { id: number; seed: string; commitment: string }[],
 		ON CONFLICT DO NOTHING`);
 
 /** After a commit (or by the cron): an open draw for each lottery book without one, and the engine for them. */
-export async function openDraws(db: Db, bookIds: number[], now: string): Promise<Outcome> {
+export async function openDraws(db: Db, bookIds: number[], notBefore?: Date): Promise<Outcome> {
 	if (bookIds.length === 0) return NOTHING;
 	const seeds = await Promise.all(bookIds.map(() => newSeed()));
-	const { allocation } = await batch(db, {
-		opened: openDrawsFor(
-			bookIds.map((id, i) => ({ id, ...(seeds[i] as { seed: string; commitment: string }) })),
-			now,
-		),
-		allocation: allocate(booksIn(sql`SELECT value FROM json_each(${JSON.stringify(bookIds)})`), "draw", now),
-	});
+	const { allocation } = await withUniqueNow(
+		(now) =>
+			batch(db, {
+				opened: openDrawsFor(
+					bookIds.map((id, i) => ({ id, ...(seeds[i] as { seed: string; commitment: string }) })),
+					now,
+				),
+				allocation: allocate(
+					booksIn(sql`SELECT value FROM json_each(${JSON.stringify(bookIds)})`),
+					"draw",
+					now,
+				),
+			}),
+		notBefore,
+	);
 	return allocation;
 }
 
@@ -108,16 +117,28 @@ async function scoreEntries(db: Db, drawId: number, seed: string): Promise<void>
 }
 
 /** Completes a closing draw: scores, winners offered, draw closed, the next one opened, the engine run. */
-export async function completeDraw(db: Db, drawId: number, now: string): Promise<Outcome> {
+export async function completeDraw(db: Db, drawId: number, notBefore?: Date): Promise<Outcome> {
 	const [draw] = await db.all<{ book_id: number; seed: string }>(
 		sql`SELECT book_id, seed FROM draws WHERE id = ${drawId} AND status = 'closing'`,
 	);
 	if (!draw) return NOTHING;
 	await scoreEntries(db, drawId, draw.seed);
+	const next = await newSeed();
+	return withUniqueNow((now) => offerWinners(db, drawId, draw.book_id, next, now), notBefore);
+}
+
+/** The draw's scored winners offered, the draw closed and the next opened, the engine run: one batch at `now`. */
+async function offerWinners(
+	db: Db,
+	drawId: number,
+	bookId: number,
+	next: { seed: string; commitment: string },
+	now: string,
+): Promise<Outcome> {
 	const row = aliases("p", "u", "b");
 	// The draw's book is the line's: a work pre-booking that won gets it as its edition (offerSelected).
 	const winners = sql`SELECT p.id, b.id AS line_book FROM draw_entries AS e JOIN pre_bookings AS p ON p.id = e.prebook_id
-		JOIN users AS u ON u.id = p.user_id JOIN books AS b ON b.id = ${draw.book_id}
+		JOIN users AS u ON u.id = p.user_id JOIN books AS b ON b.id = ${bookId}
 		WHERE e.draw_id = ${drawId} AND p.status = 'waiting' AND ${servable(row, now)}
 		ORDER BY e.score, p.id
 		LIMIT coalesce((SELECT copies FROM draws WHERE id = ${drawId} AND status = 'closing'), 0)`;
@@ -125,27 +146,27 @@ export async function completeDraw(db: Db, drawId: number, now: string): Promise
 		round: rawQuery<{ id: number; book_id: number; hold_expires_at: string }>(sql`
 			INSERT INTO offer_rounds (book_id, reason, offered_at, hold_expires_at, created_at)
 			SELECT b.id, 'draw', ${now}, strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '+' || b.hold_hours || ' hours'), ${now}
-			FROM books AS b WHERE b.id = ${draw.book_id} AND EXISTS (${winners})
+			FROM books AS b WHERE b.id = ${bookId} AND EXISTS (${winners})
 			RETURNING id, book_id, hold_expires_at`),
 		offered: offerSelected(winners, now),
-		readers: roundReaders(roundsOfThisBatch(sql`SELECT ${draw.book_id}`, now)),
+		readers: roundReaders(roundsOfThisBatch(sql`SELECT ${bookId}`, now)),
 		won: rawQuery(sql`UPDATE draw_entries SET won = 1 WHERE draw_id = ${drawId}
-			AND prebook_id IN (SELECT id FROM pre_bookings WHERE book_id = ${draw.book_id}
+			AND prebook_id IN (SELECT id FROM pre_bookings WHERE book_id = ${bookId}
 				AND status = 'offered' AND offered_at = ${now})`),
-		events: prebookOfferedEvents(sql`SELECT ${draw.book_id}`, now),
+		events: prebookOfferedEvents(sql`SELECT ${bookId}`, now),
 		// Recorded while the draw is still closing, so only the run that closes it records it.
 		closedEvent: drawClosedEvent(drawId, now),
 		closed: rawQuery(sql`UPDATE draws SET status = 'closed', closed_at = ${now}
 			WHERE id = ${drawId} AND status = 'closing'`),
-		next: openDrawsFor([{ id: draw.book_id, ...(await newSeed()) }], now),
+		next: openDrawsFor([{ id: bookId, ...next }], now),
 		// The draw's copies are no longer held for it: its winners hold theirs, the rest go on by the rules.
-		allocation: allocateBook(draw.book_id, "draw", now),
+		allocation: allocateBook(bookId, "draw", now),
 	});
 	// A draw another run completed meanwhile matches none of the statements above but the engine's.
 	return outcomeOf(
 		{ offers: roundsOf(round, readers), webhookEventIds: eventIdsOf(events, closedEvent) },
 		allocation,
-		{ catalogBookIds: [draw.book_id] },
+		{ catalogBookIds: [bookId] },
 	);
 }
 

@@ -35,6 +35,9 @@ export function allocate(
 	policies: readonly Policy[] = Object.values(POLICIES),
 ): StatementGroup<Outcome> {
 	const run = namedGroup({
+		// The batch's time is its own (src/lib/clock.ts): every "created at now" below is this batch's. One
+		// run of the engine per batch; the caller runs the batch through `withUniqueNow`.
+		claimed: rawQuery(sql`INSERT INTO batch_clock (at) VALUES (${now})`),
 		released: recountHeld(scope),
 		policies: groupAll(policies.map((policy) => policy(scope, reason, now))),
 		recounted: recountHeld(scope),

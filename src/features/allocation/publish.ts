@@ -78,7 +78,6 @@ export async function publishOutcome(effects: Effects, outcome: Outcome, depth =
 	// A draw's completion may free copies that close the next draw at once: a few rounds here, the cron
 	// finishes any deeper chain a minute later.
 	if (depth >= MAX_DRAW_ROUNDS) return;
-	const now = () => new Date().toISOString();
 	// A closed draw is scored and its winners offered by the queue's consumer (after-commit.ts): the change
 	// that closed it answers at once, with the copies already held for the draw. If the queue refuses, the
 	// cron completes the draw within a minute.
@@ -89,7 +88,7 @@ export async function publishOutcome(effects: Effects, outcome: Outcome, depth =
 	}
 	if (outcome.drawsToOpen.length > 0) {
 		await drawWork("draw_opening_failed", { book_ids: outcome.drawsToOpen.join(",") }, async () =>
-			publishOutcome(effects, await openDraws(effects.systemDb, outcome.drawsToOpen, now()), depth + 1),
+			publishOutcome(effects, await openDraws(effects.systemDb, outcome.drawsToOpen), depth + 1),
 		);
 	}
 }

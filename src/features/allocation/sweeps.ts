@@ -7,6 +7,7 @@
  */
 import { and, asc, eq, gt, isNotNull, isNull, lt, lte, sql } from "drizzle-orm";
 import { offerRounds, preBookings, restocks } from "../../db/schema.ts";
+import { withUniqueNow } from "../../lib/clock.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import type { Effects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
@@ -75,14 +76,19 @@ export function expireLapsedHolds(db: Db, effects: Effects, now: Date) {
 			const lapsed = sql`SELECT id FROM pre_bookings
 				WHERE book_id = ${bookId} AND status = 'offered' AND hold_expires_at <= ${at}
 				ORDER BY hold_expires_at, id LIMIT ${EXPIRY_BATCH}`;
-			const { expiredEvents, expired, allocation } = await batch(db, {
-				expiredEvents: prebookExpiredEvents(lapsed, at),
-				expired: rawQuery<{ id: number }>(sql`
-					UPDATE pre_bookings SET status = 'expired', expired_at = ${at}
-					WHERE id IN (${lapsed})
-					RETURNING id`),
-				allocation: allocateBook(bookId, "expiry", at),
-			});
+			// Lapsed by the run's time; stamped with the batch's own (src/lib/clock.ts).
+			const { expiredEvents, expired, allocation } = await withUniqueNow(
+				(time) =>
+					batch(db, {
+						expiredEvents: prebookExpiredEvents(lapsed, time),
+						expired: rawQuery<{ id: number }>(sql`
+						UPDATE pre_bookings SET status = 'expired', expired_at = ${time}
+						WHERE id IN (${lapsed})
+						RETURNING id`),
+						allocation: allocateBook(bookId, "expiry", time),
+					}),
+				now,
+			);
 			await publishOutcome(
 				effects,
 				outcomeOf(allocation, { webhookEventIds: eventIdsOf(expiredEvents), catalogBookIds: [bookId] }),
@@ -120,12 +126,16 @@ export function endLapsedPauses(db: Db, effects: Effects, now: Date) {
 			// That pre-booking and the lapsed pauses of its book's own line.
 			const lapsed = sql`SELECT id FROM pre_bookings WHERE status = 'waiting' AND paused_until <= ${at}
 				AND (id = ${prebookId} OR book_id = (SELECT book_id FROM pre_bookings WHERE id = ${prebookId}))`;
-			const { ended, allocation } = await batch(db, {
-				ended: rawQuery<{ id: number }>(sql`UPDATE pre_bookings SET paused_until = NULL
-					WHERE id IN (${lapsed})
-					RETURNING id`),
-				allocation: allocate(linesOf(sql`SELECT ${prebookId}`), "eligible", at),
-			});
+			const { ended, allocation } = await withUniqueNow(
+				(time) =>
+					batch(db, {
+						ended: rawQuery<{ id: number }>(sql`UPDATE pre_bookings SET paused_until = NULL
+						WHERE id IN (${lapsed})
+						RETURNING id`),
+						allocation: allocate(linesOf(sql`SELECT ${prebookId}`), "eligible", time),
+					}),
+				now,
+			);
 			await publishOutcome(effects, allocation);
 			return { ended: ended.length, offered: allocation.offers.length };
 		},
@@ -156,7 +166,10 @@ export function notifyNextWaves(db: Db, effects: Effects, now: Date) {
 			return next?.id;
 		},
 		async (bookId) => {
-			const { allocation } = await batch(db, { allocation: allocateBook(bookId, "wave", at) });
+			const { allocation } = await withUniqueNow(
+				(time) => batch(db, { allocation: allocateBook(bookId, "wave", time) }),
+				now,
+			);
 			await publishOutcome(effects, allocation);
 			return { notified: allocation.notices.reduce((sum, notice) => sum + notice.count, 0) };
 		},
@@ -171,12 +184,11 @@ export const DRAWS_PER_RUN = 20;
  * Worker that died between the two steps, and opens a draw for every lottery book without one.
  */
 export async function finishDraws(db: Db, effects: Effects, now: Date): Promise<void> {
-	const at = now.toISOString();
 	const stuck = await db.all<{ id: number }>(sql`SELECT id FROM draws
 		WHERE status = 'closing' AND closing_at <= ${relayCutoff(now)} ORDER BY id LIMIT ${DRAWS_PER_RUN}`);
 	for (const draw of stuck) {
 		try {
-			await publishOutcome(effects, await completeDraw(db, draw.id, at));
+			await publishOutcome(effects, await completeDraw(db, draw.id, now));
 			logEvent("warn", "draw_completed_by_cron", { draw_id: draw.id });
 		} catch (err) {
 			logEvent("error", "draw_completion_failed", { draw_id: draw.id, error: describeError(err) });
@@ -193,7 +205,7 @@ export async function finishDraws(db: Db, effects: Effects, now: Date): Promise<
 			await openDraws(
 				db,
 				drawless.map((book) => book.id),
-				at,
+				now,
 			),
 		);
 	}

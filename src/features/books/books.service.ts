@@ -1,5 +1,6 @@
 import { and, eq, gt, or, type SQL, sql } from "drizzle-orm";
 import { type BookRow, books, genres } from "../../db/schema.ts";
+import { withUniqueNow } from "../../lib/clock.ts";
 import { batch, constraintViolation, type Db } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { containsText } from "../../lib/sql.ts";
@@ -100,13 +101,14 @@ export async function createBook(
 	db: Db,
 	values: BookValues & Pick<BookRow, "title" | "author" | "priceCents">,
 ): Promise<{ book: BookRow; outcome: Outcome }> {
-	const now = new Date().toISOString();
 	try {
-		const { inserted, allocation } = await batch(db, {
-			inserted: db.insert(books).values(values).returning(),
-			// The batch's own insert is the newest book: no other statement of it inserts one.
-			allocation: allocateBook(sql`(SELECT max(id) FROM books)`, "policy", now),
-		});
+		const { inserted, allocation } = await withUniqueNow((now) =>
+			batch(db, {
+				inserted: db.insert(books).values(values).returning(),
+				// The batch's own insert is the newest book: no other statement of it inserts one.
+				allocation: allocateBook(sql`(SELECT max(id) FROM books)`, "policy", now),
+			}),
+		);
 		const book = inserted[0];
 		if (!book) throw new Error("the inserted book was not returned");
 		rememberPolicy(book.id, book.allocation);
@@ -129,19 +131,20 @@ export async function updateBook(
 		const book = await getBook(db, id);
 		return { book, outcome: NOTHING, workIds: [] };
 	}
-	const now = new Date().toISOString();
 	try {
-		const { previous, updated, allocation, current } = await batch(db, {
-			// The work it was an edition of (its cached entry changes too when the book moves).
-			previous: db.select({ workId: books.workId }).from(books).where(eq(books.id, id)),
-			updated: db
-				.update(books)
-				.set({ ...values, updatedAt: now })
-				.where(eq(books.id, id))
-				.returning({ id: books.id }),
-			allocation: allocateBook(id, "policy", now),
-			current: db.select().from(books).where(eq(books.id, id)),
-		});
+		const { previous, updated, allocation, current } = await withUniqueNow((now) =>
+			batch(db, {
+				// The work it was an edition of (its cached entry changes too when the book moves).
+				previous: db.select({ workId: books.workId }).from(books).where(eq(books.id, id)),
+				updated: db
+					.update(books)
+					.set({ ...values, updatedAt: now })
+					.where(eq(books.id, id))
+					.returning({ id: books.id }),
+				allocation: allocateBook(id, "policy", now),
+				current: db.select().from(books).where(eq(books.id, id)),
+			}),
+		);
 		const book = current[0];
 		if (updated.length === 0 || !book) throw bookNotFound();
 		rememberPolicy(id, book.allocation);

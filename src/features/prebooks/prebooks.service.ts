@@ -20,6 +20,7 @@ import {
 	users,
 	works,
 } from "../../db/schema.ts";
+import { withUniqueNow } from "../../lib/clock.ts";
 import { batch, type Db, namedGroup, rawQuery } from "../../lib/db.ts";
 import { AppError, rateLimited } from "../../lib/errors.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
@@ -355,14 +356,15 @@ export function cancelStatements(db: Db, userId: number, id: number, now: string
  * Only the owner's pre-booking matches (another user's is "not found").
  */
 export async function cancelPrebook(db: Db, userId: number, id: number): Promise<Outcome> {
-	const now = new Date().toISOString();
-	const { cancel, current } = await batch(db, {
-		cancel: cancelStatements(db, userId, id, now),
-		current: db
-			.select({ status: preBookings.status })
-			.from(preBookings)
-			.where(and(eq(preBookings.id, id), eq(preBookings.userId, userId))),
-	});
+	const { cancel, current } = await withUniqueNow((now) =>
+		batch(db, {
+			cancel: cancelStatements(db, userId, id, now),
+			current: db
+				.select({ status: preBookings.status })
+				.from(preBookings)
+				.where(and(eq(preBookings.id, id), eq(preBookings.userId, userId))),
+		}),
+	);
 	if (cancel.cancelled.length > 0) return cancel.allocation;
 	const status = current[0]?.status;
 	if (status === undefined) throw prebookNotFound();
@@ -415,41 +417,32 @@ export async function resumePrebook(
 	userId: number,
 	id: number,
 ): Promise<{ prebook: PrebookView; outcome: Outcome }> {
-	const now = new Date().toISOString();
-	const { resumed, allocation, view } = await batch(db, {
-		resumed: rawQuery<{ id: number }>(sql`UPDATE pre_bookings SET paused_until = NULL
+	const { resumed, allocation, view } = await withUniqueNow((now) =>
+		batch(db, {
+			resumed: rawQuery<{ id: number }>(sql`UPDATE pre_bookings SET paused_until = NULL
 			WHERE id = ${id} AND user_id = ${userId} AND status = 'waiting' AND paused_until > ${now}
 			RETURNING id`),
-		allocation: allocateLineOf(userId, id, "eligible", now),
-		view: ownView(db, userId, id, now),
-	});
+			allocation: allocateLineOf(userId, id, "eligible", now),
+			view: ownView(db, userId, id, now),
+		}),
+	);
 	const prebook = view[0];
 	if (!prebook) throw prebookNotFound();
 	if (resumed.length === 0) throw new AppError("PREBOOK_NOT_PAUSED", "This pre-booking is not paused", "id");
 	return { prebook, outcome: allocation };
 }
 
-/**
- * `POST /prebooks/{id}/pass`, one round trip: an offered pre-booking goes back to `waiting` — its place
- * kept, paused for 7 days, one pass spent — and the engine gives its held copy to the next in line in the
- * same batch. Every condition (offered, passes left) is part of the UPDATE.
- */
-export async function passOffer(
+/** The pass's one batch at `now` (it pauses the reader until `now` plus the pass's pause). */
+function passBatch(
 	db: Db,
 	userId: number,
 	id: number,
-): Promise<{ prebook: PrebookView; outcome: Outcome }> {
-	const now = new Date().toISOString();
+	passing: SQL,
+	demand: ReturnType<typeof demandAlertWatch>,
+	now: string,
+) {
 	const pausedUntil = new Date(Date.parse(now) + PASS_PAUSE_MS).toISOString();
-	const passing = sql`SELECT id FROM pre_bookings
-		WHERE id = ${id} AND user_id = ${userId} AND status = 'offered' AND passes_left > 0`;
-	// The offered edition, and for a work pre-booking every edition of its work (it rejoins each line).
-	const demand = demandAlertWatch(
-		sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}
-			UNION SELECT e.id FROM pre_bookings AS p JOIN books AS e ON e.work_id = p.work_id
-			WHERE p.id = ${id} AND p.user_id = ${userId}`,
-	);
-	const { demandBefore, passedEvent, passed, allocation, view, demandAfter } = await batch(db, {
+	return batch(db, {
 		// Back in line: the demand alert's trigger may record a crossing (webhook-events.ts).
 		demandBefore: demand.before,
 		passedEvent: prebookPassedEvent(passing, now, pausedUntil),
@@ -464,6 +457,29 @@ export async function passOffer(
 		view: ownView(db, userId, id, now),
 		demandAfter: demand.after,
 	});
+}
+
+/**
+ * `POST /prebooks/{id}/pass`, one round trip: an offered pre-booking goes back to `waiting` — its place
+ * kept, paused for 7 days, one pass spent — and the engine gives its held copy to the next in line in the
+ * same batch. Every condition (offered, passes left) is part of the UPDATE.
+ */
+export async function passOffer(
+	db: Db,
+	userId: number,
+	id: number,
+): Promise<{ prebook: PrebookView; outcome: Outcome }> {
+	const passing = sql`SELECT id FROM pre_bookings
+		WHERE id = ${id} AND user_id = ${userId} AND status = 'offered' AND passes_left > 0`;
+	// The offered edition, and for a work pre-booking every edition of its work (it rejoins each line).
+	const demand = demandAlertWatch(
+		sql`SELECT book_id FROM pre_bookings WHERE id = ${id} AND user_id = ${userId}
+			UNION SELECT e.id FROM pre_bookings AS p JOIN books AS e ON e.work_id = p.work_id
+			WHERE p.id = ${id} AND p.user_id = ${userId}`,
+	);
+	const { demandBefore, passedEvent, passed, allocation, view, demandAfter } = await withUniqueNow((now) =>
+		passBatch(db, userId, id, passing, demand, now),
+	);
 	const prebook = view[0];
 	if (!prebook) throw prebookNotFound();
 	if (passed.length > 0) {

@@ -13,6 +13,7 @@
  */
 import { desc, eq, lt, sql } from "drizzle-orm";
 import { type Allocation, type BookRow, books, restocks } from "../../db/schema.ts";
+import { withUniqueNow } from "../../lib/clock.ts";
 import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
@@ -30,9 +31,8 @@ export async function setStock(
 	bookId: number,
 	quantity: number,
 ): Promise<{ book: BookRow; outcome: Outcome }> {
-	const now = new Date().toISOString();
-	const restocked = await withBookPolicy(bookId, (policy) =>
-		restockBatch(db, adminId, bookId, quantity, policy, now),
+	const restocked = await withUniqueNow((now) =>
+		withBookPolicy(bookId, (policy) => restockBatch(db, adminId, bookId, quantity, policy, now)),
 	);
 	const { restock, allocation, restockEvent, updated } = restocked;
 	const book = updated[0];

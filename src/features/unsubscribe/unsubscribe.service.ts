@@ -6,6 +6,7 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import { books, preBookings, users } from "../../db/schema.ts";
+import { withUniqueNow } from "../../lib/clock.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import type { UnsubscribeClaims } from "../../prebook-emails/unsubscribe-token.ts";
 import type { Outcome } from "../allocation/outcome.ts";
@@ -38,17 +39,17 @@ export async function unsubscribe(
 	db: Db,
 	claims: UnsubscribeClaims,
 ): Promise<{ view: UnsubscribeView; outcome: Outcome }> {
-	const now = new Date().toISOString();
-	const emailsOff =
-		claims.scope === "all"
-			? db.update(users).set({ restockEmails: false, updatedAt: now }).where(eq(users.id, claims.userId))
-			: rawQuery(sql`SELECT 1 WHERE false`);
-	const { cancel, title, reader } = await batch(db, {
-		cancel: cancelStatements(db, claims.userId, claims.prebookId, now),
-		title: titleOf(db, claims),
-		reader: localeOf(db, claims),
-		emailsOff,
-	});
+	const { cancel, title, reader } = await withUniqueNow((now) =>
+		batch(db, {
+			cancel: cancelStatements(db, claims.userId, claims.prebookId, now),
+			title: titleOf(db, claims),
+			reader: localeOf(db, claims),
+			emailsOff:
+				claims.scope === "all"
+					? db.update(users).set({ restockEmails: false, updatedAt: now }).where(eq(users.id, claims.userId))
+					: rawQuery(sql`SELECT 1 WHERE false`),
+		}),
+	);
 	return {
 		view: { scope: claims.scope, bookTitle: title[0]?.title ?? null, locale: reader[0]?.locale ?? null },
 		outcome: cancel.allocation,

@@ -6,6 +6,7 @@
  */
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { refreshTokens, users } from "../../db/schema.ts";
+import { withUniqueNow } from "../../lib/clock.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { passwordAttempt } from "../../lib/login-limits.ts";
@@ -83,40 +84,41 @@ export async function updateUser(
 	}
 	if (patch.isActive === undefined && patch.role === undefined)
 		return { user: await getUser(db, userId), outcome: NOTHING };
-	const now = new Date().toISOString();
 	const deactivating = patch.isActive === false;
-	const { updated, found, allocation } = await batch(db, {
-		updated: db
-			.update(users)
-			.set({
-				isActive: patch.isActive,
-				role: patch.role,
-				updatedAt: now,
-				tokenVersion: deactivating ? sql`${users.tokenVersion} + 1` : undefined,
-			})
-			.where(
-				and(
-					eq(users.id, userId),
-					isNull(users.erasedAt),
-					sql`NOT ${leavesNoActiveAdmin(patch.role, patch.isActive)}`,
+	const { updated, found, allocation } = await withUniqueNow((now) =>
+		batch(db, {
+			updated: db
+				.update(users)
+				.set({
+					isActive: patch.isActive,
+					role: patch.role,
+					updatedAt: now,
+					tokenVersion: deactivating ? sql`${users.tokenVersion} + 1` : undefined,
+				})
+				.where(
+					and(
+						eq(users.id, userId),
+						isNull(users.erasedAt),
+						sql`NOT ${leavesNoActiveAdmin(patch.role, patch.isActive)}`,
+					),
+				)
+				.returning(userColumns),
+			// Only when the UPDATE above deactivated the user (same transaction, so it sees the new state).
+			revoked: db
+				.update(refreshTokens)
+				.set({ revokedAt: now })
+				.where(
+					and(
+						eq(refreshTokens.userId, userId),
+						isNull(refreshTokens.revokedAt),
+						deactivating ? sql`(SELECT is_active FROM users WHERE id = ${userId}) = 0` : sql`0`,
+					),
 				),
-			)
-			.returning(userColumns),
-		// Only when the UPDATE above deactivated the user (same transaction, so it sees the new state).
-		revoked: db
-			.update(refreshTokens)
-			.set({ revokedAt: now })
-			.where(
-				and(
-					eq(refreshTokens.userId, userId),
-					isNull(refreshTokens.revokedAt),
-					deactivating ? sql`(SELECT is_active FROM users WHERE id = ${userId}) = 0` : sql`0`,
-				),
-			),
-		found: db.select({ erasedAt: users.erasedAt }).from(users).where(eq(users.id, userId)),
-		// A reactivated reader is servable again (rule 4): the engine serves the lines they wait in.
-		allocation: allocate(linesOfReader(userId, now), "eligible", now),
-	});
+			found: db.select({ erasedAt: users.erasedAt }).from(users).where(eq(users.id, userId)),
+			// A reactivated reader is servable again (rule 4): the engine serves the lines they wait in.
+			allocation: allocate(linesOfReader(userId, now), "eligible", now),
+		}),
+	);
 	const user = updated[0];
 	if (user) return { user, outcome: allocation };
 	const target = found[0];
@@ -152,19 +154,20 @@ export async function setPreferences(
 	userId: number,
 	change: { restockEmails?: boolean; locale?: string; timeZone?: string },
 ): Promise<{ preferences: PreferencesView; outcome: Outcome }> {
-	const now = new Date().toISOString();
-	const { updated, allocation } = await batch(db, {
-		updated: db
-			.update(users)
-			.set({
-				...change,
-				utcOffsetMinutes: change.timeZone === undefined ? undefined : utcOffsetMinutes(change.timeZone),
-				updatedAt: now,
-			})
-			.where(eq(users.id, userId))
-			.returning(preferenceColumns),
-		allocation: allocate(linesOfReader(userId, now), "eligible", now),
-	});
+	const { updated, allocation } = await withUniqueNow((now) =>
+		batch(db, {
+			updated: db
+				.update(users)
+				.set({
+					...change,
+					utcOffsetMinutes: change.timeZone === undefined ? undefined : utcOffsetMinutes(change.timeZone),
+					updatedAt: now,
+				})
+				.where(eq(users.id, userId))
+				.returning(preferenceColumns),
+			allocation: allocate(linesOfReader(userId, now), "eligible", now),
+		}),
+	);
 	const row = updated[0];
 	if (!row) throw userNotFound();
 	return { preferences: row, outcome: allocation };
@@ -262,7 +265,6 @@ export async function eraseAccount(
 	if (!stored || !(await verifyPassword(password, stored))) {
 		throw new AppError("AUTH_INVALID_CREDENTIALS", "The password is incorrect", "password");
 	}
-	const now = new Date().toISOString();
 	// The UPDATE's own condition, so the statements that must run before it (the address is gone after it)
 	// delete exactly when it erases: same transaction, same view of the table.
 	const erasable = sql`${users.id} = ${userId} AND ${users.erasedAt} IS NULL
@@ -270,48 +272,50 @@ export async function eraseAccount(
 	const ofTheAddress = sql`email = (SELECT email FROM users WHERE id = ${userId})
 		AND EXISTS (SELECT 1 FROM users WHERE ${erasable})`;
 	const erased = sql`(SELECT erased_at FROM users WHERE id = ${userId}) IS NOT NULL`;
-	const { anonymised, allocation } = await batch(db, {
-		// The right password: its slot is no failure (as a login clears its own), erased or refused alike.
-		attemptCleared: rawQuery(sql`DELETE FROM login_attempts WHERE id = ${attempt.slotId}`),
-		// Before the address is replaced: every link sent to it (guest links have no user id) and every
-		// login failure recorded for it, with the networks they came from.
-		addressLinks: rawQuery(sql`DELETE FROM email_tokens WHERE ${ofTheAddress}`),
-		addressAttempts: rawQuery(sql`DELETE FROM login_attempts WHERE ${ofTheAddress}`),
-		anonymised: db
-			.update(users)
-			.set({
-				email: `deleted-user-${userId}@invalid`,
-				fullName: null,
-				passwordHash: "!erased",
-				isActive: false,
-				// An erased account keeps no privilege: nobody can log in to it, so if an admin reactivated the
-				// anonymous row it must not count as the store's active admin (ADMIN_LAST would then let the last
-				// real admin go). The WHERE below still sees the row as it was (an admin, active).
-				role: "user",
-				emailVerified: false,
-				restockEmails: false,
-				tokenVersion: sql`${users.tokenVersion} + 1`,
-				erasedAt: now,
-				updatedAt: now,
-			})
-			.where(erasable)
-			.returning({ id: users.id }),
-		refreshTokens: rawQuery(sql`DELETE FROM refresh_tokens WHERE user_id = ${userId} AND ${erased}`),
-		emailTokens: rawQuery(sql`DELETE FROM email_tokens WHERE user_id = ${userId} AND ${erased}`),
-		// The networks it logged in from (login limits): no client network of the person stays.
-		loginNetworks: rawQuery(sql`DELETE FROM login_networks WHERE user_id = ${userId} AND ${erased}`),
-		wishlist: rawQuery(sql`DELETE FROM wishlist_items WHERE user_id = ${userId} AND ${erased}`),
-		cart: rawQuery(sql`DELETE FROM carts WHERE user_id = ${userId} AND ${erased}`),
-		cancelled: rawQuery(sql`UPDATE pre_bookings SET status = 'cancelled', cancelled_at = ${now}
+	const { anonymised, allocation } = await withUniqueNow((now) =>
+		batch(db, {
+			// The right password: its slot is no failure (as a login clears its own), erased or refused alike.
+			attemptCleared: rawQuery(sql`DELETE FROM login_attempts WHERE id = ${attempt.slotId}`),
+			// Before the address is replaced: every link sent to it (guest links have no user id) and every
+			// login failure recorded for it, with the networks they came from.
+			addressLinks: rawQuery(sql`DELETE FROM email_tokens WHERE ${ofTheAddress}`),
+			addressAttempts: rawQuery(sql`DELETE FROM login_attempts WHERE ${ofTheAddress}`),
+			anonymised: db
+				.update(users)
+				.set({
+					email: `deleted-user-${userId}@invalid`,
+					fullName: null,
+					passwordHash: "!erased",
+					isActive: false,
+					// An erased account keeps no privilege: nobody can log in to it, so if an admin reactivated the
+					// anonymous row it must not count as the store's active admin (ADMIN_LAST would then let the last
+					// real admin go). The WHERE below still sees the row as it was (an admin, active).
+					role: "user",
+					emailVerified: false,
+					restockEmails: false,
+					tokenVersion: sql`${users.tokenVersion} + 1`,
+					erasedAt: now,
+					updatedAt: now,
+				})
+				.where(erasable)
+				.returning({ id: users.id }),
+			refreshTokens: rawQuery(sql`DELETE FROM refresh_tokens WHERE user_id = ${userId} AND ${erased}`),
+			emailTokens: rawQuery(sql`DELETE FROM email_tokens WHERE user_id = ${userId} AND ${erased}`),
+			// The networks it logged in from (login limits): no client network of the person stays.
+			loginNetworks: rawQuery(sql`DELETE FROM login_networks WHERE user_id = ${userId} AND ${erased}`),
+			wishlist: rawQuery(sql`DELETE FROM wishlist_items WHERE user_id = ${userId} AND ${erased}`),
+			cart: rawQuery(sql`DELETE FROM carts WHERE user_id = ${userId} AND ${erased}`),
+			cancelled: rawQuery(sql`UPDATE pre_bookings SET status = 'cancelled', cancelled_at = ${now}
 			WHERE user_id = ${userId} AND ${erased} AND status IN ('waiting', 'notified', 'offered')`),
-		// The books whose pre-bookings this batch cancelled: a released hold goes to the next in line.
-		allocation: allocate(
-			booksIn(sql`SELECT DISTINCT book_id FROM pre_bookings
+			// The books whose pre-bookings this batch cancelled: a released hold goes to the next in line.
+			allocation: allocate(
+				booksIn(sql`SELECT DISTINCT book_id FROM pre_bookings
 				WHERE user_id = ${userId} AND status = 'cancelled' AND cancelled_at = ${now}`),
-			"cancel",
-			now,
-		),
-	});
+				"cancel",
+				now,
+			),
+		}),
+	);
 	if (anonymised.length === 0) {
 		throw new AppError("ADMIN_LAST", "This is the last active admin: promote another user first");
 	}

@@ -1,0 +1,3 @@
+CREATE TABLE `batch_clock` (
+	`at` text PRIMARY KEY NOT NULL
+);
