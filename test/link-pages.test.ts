@@ -177,6 +177,27 @@ describe("every page speaks the reader's language", () => {
 		expect(account).toEqual({ locale: "de" });
 	});
 
+	it("a form posted without its hidden language field answers in the link's language and keeps it", async () => {
+		// A storefront posting the sign-up form itself, from an English browser.
+		const email = uniqueEmail("ohne-feld");
+		await api("POST", "/auth/register", { body: { email }, headers: { "Accept-Language": "de" } });
+		const signUp = `/signup?token=${emailedLinkToken(email, "/signup")}`;
+		const done = await form(signUp, { password: "ein langes Passwort" }, { "Accept-Language": "en-US" });
+		expect(done.status).toBe(201);
+		expectPage(done, "de");
+		const account = await env.DB.prepare("SELECT locale FROM users WHERE email = ?").bind(email).first();
+		expect(account).toEqual({ locale: "de" });
+		// The guest confirmation, confirmed and then posted again (used).
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const guest = await guestLink(book.id, "fr-FR,fr;q=0.9");
+		const confirmed = await form(guest.path, {}, { "Accept-Language": "en-US" });
+		expect(confirmed.status).toBe(201);
+		expectPage(confirmed, "fr");
+		const again = await form(guest.path, {}, { "Accept-Language": "en-US" });
+		expect(again.status).toBe(400);
+		expectPage(again, "fr");
+	});
+
 	it("the reset page: the account's language", async () => {
 		const reader = await createUser();
 		await api("PATCH", "/users/me/preferences", { token: reader.token, body: { locale: "fr" } });

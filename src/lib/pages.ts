@@ -73,6 +73,20 @@ export async function formFields(request: { parseBody(): Promise<Record<string, 
 export const pageLocale = (c: Context<AppEnv>, linkLocale?: string | null): Locale =>
 	linkLocale ? supportedLocale(linkLocale) : preferredLocale(c.req.header("Accept-Language"));
 
+/**
+ * The language of a page's POST: the form's hidden `locale` field (which the GET set from the link); for
+ * a client that posts the form without it, the language the link was issued in (`linkLocale`, one read),
+ * else the browser's.
+ */
+export async function postedPageLocale(
+	c: Context<AppEnv>,
+	fields: Record<string, string>,
+	linkLocale: () => Promise<string | null | undefined>,
+): Promise<Locale> {
+	if (fields.locale) return supportedLocale(fields.locale);
+	return pageLocale(c, await linkLocale());
+}
+
 /** A form's hidden field carrying the page's language to its POST, whose answer then speaks it too. */
 export const languageField = (locale: Locale) => html`<input type="hidden" name="locale" value="${locale}">`;
 

@@ -1,9 +1,15 @@
 import type { Context } from "hono";
-import { type Locale, matchLocale, messagesFor, preferredLocale, supportedLocale } from "../../i18n/index.ts";
+import { type Locale, matchLocale, messagesFor, preferredLocale } from "../../i18n/index.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/app-env.ts";
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
 import { AppError, validationError } from "../../lib/errors.ts";
-import { formFields, linkRefusedPage, PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
+import {
+	formFields,
+	linkRefusedPage,
+	PAGE_CONTENT_SECURITY_POLICY,
+	pageLocale,
+	postedPageLocale,
+} from "../../lib/pages.ts";
 import { hashPassword } from "../../lib/password.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
 import {
@@ -142,10 +148,14 @@ function refusal(err: unknown, locale: Locale): { status: 400 | 403; reason: str
 
 /**
  * The language a page's form was shown in (its hidden `locale` field, which the GET set from the link),
- * else the browser's: the answer to a POST speaks the language the reader just read.
+ * else the link's, else the browser's: the answer to a POST speaks the language the reader just read.
  */
-const formLocale = (c: Context<AppEnv>, fields: Record<string, string>): Locale =>
-	pageLocale(c, fields.locale ? supportedLocale(fields.locale) : null);
+const formLocale = (c: Context<AppEnv>, fields: Record<string, string>, kind: "sign_up" | "reset") =>
+	postedPageLocale(c, fields, async () =>
+		c.req.query("token")
+			? (await addressOfLink(c.var.db, c.req.query("token") as string, kind))?.locale
+			: null,
+	);
 
 export const showSignUpPage: AppRouteHandler<typeof routes.showSignUpPage> = async (c) => {
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
@@ -161,7 +171,7 @@ export const completeSignUpPage: AppRouteHandler<typeof routes.completeSignUpPag
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
 	const { token } = c.req.valid("query");
 	const fields = await formFields(c.req);
-	const locale = formLocale(c, fields);
+	const locale = await formLocale(c, fields, "sign_up");
 	if (!token) return c.html(linkRefusedPage(locale), 400);
 	const form = SignUpFields.safeParse({ password: fields.password, full_name: fields.full_name || null });
 	if (!form.success)
@@ -196,7 +206,7 @@ export const resetPasswordPage: AppRouteHandler<typeof routes.resetPasswordPage>
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
 	const { token } = c.req.valid("query");
 	const fields = await formFields(c.req);
-	const locale = formLocale(c, fields);
+	const locale = await formLocale(c, fields, "reset");
 	if (!token) return c.html(linkRefusedPage(locale), 400);
 	const form = ResetPasswordFields.safeParse({ password: fields.password });
 	if (!form.success) return c.html(resetPage(locale, null, validationError(form.error).extra.errors), 422);

@@ -1,9 +1,15 @@
 import type { Context } from "hono";
-import { matchLocale, preferredLocale, supportedLocale } from "../../i18n/index.ts";
+import { matchLocale, preferredLocale } from "../../i18n/index.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/app-env.ts";
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
 import { AppError } from "../../lib/errors.ts";
-import { formFields, linkRefusedPage, PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
+import {
+	formFields,
+	linkRefusedPage,
+	PAGE_CONTENT_SECURITY_POLICY,
+	pageLocale,
+	postedPageLocale,
+} from "../../lib/pages.ts";
 import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
 import { guestConfirmationEmail } from "../../prebook-emails/templates.ts";
@@ -196,8 +202,10 @@ export const guestConfirmPage: AppRouteHandler<typeof routes.guestConfirmPage> =
 	c.header("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
 	const { token } = c.req.valid("query");
 	const fields = await formFields(c.req);
-	// The language the page was shown in (its hidden field), else the browser's.
-	const locale = pageLocale(c, fields.locale ? supportedLocale(fields.locale) : null);
+	// The language the page was shown in (its hidden field), else the link's, else the browser's.
+	const locale = await postedPageLocale(c, fields, async () =>
+		token ? (await guestLinkOf(c.var.db, token))?.locale : null,
+	);
 	if (!token) return c.html(linkRefusedPage(locale), 400);
 	try {
 		const { prebook, outcome } = await confirmGuestPrebook(c.var.db, token, locale);
