@@ -13,6 +13,7 @@ import {
 	createBook,
 	createUser,
 	prebookAll,
+	runCron,
 	startFromEmptyStorage,
 	stubQueue,
 	type TestUser,
@@ -88,5 +89,16 @@ describe("a batch's time is its own", () => {
 		expect(Date.parse(record?.created_at ?? "")).toBeGreaterThan(frozen + 3);
 		expect((await line(book.id)).map((row) => row.status)).toEqual(["notified", "waiting"]);
 		await expectInvariants();
+	});
+
+	it("the cron forgets claims over an hour old, and keeps the recent ones", async () => {
+		const old = new Date(Date.now() - 2 * 60 * 60 * 1000).toISOString();
+		const recent = new Date(Date.now() - 60 * 1000).toISOString();
+		await env.DB.prepare("INSERT INTO batch_clock (at) VALUES (?), (?)").bind(old, recent).run();
+		await runCron(Date.now());
+		const { results } = await env.DB.prepare("SELECT at FROM batch_clock WHERE at IN (?, ?)")
+			.bind(old, recent)
+			.all<{ at: string }>();
+		expect(results).toEqual([{ at: recent }]);
 	});
 });
