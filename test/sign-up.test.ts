@@ -475,9 +475,10 @@ describe("emails to an address are capped, whoever asks: 3 an hour and 10 a day 
 });
 
 describe("the pages behind the links (no storefront needed)", () => {
+	/** Posts a page's form as a browser does: with the page's hidden language field. */
 	const form = (path: string, fields: Record<string, string>) =>
 		api("POST", path, {
-			rawBody: new URLSearchParams(fields).toString(),
+			rawBody: new URLSearchParams({ locale: "en", ...fields }).toString(),
 			headers: { "Content-Type": "application/x-www-form-urlencoded" },
 		});
 
