@@ -1,4 +1,5 @@
 import { beforeEach } from "vitest";
+import { forgetBatchTimes } from "../src/lib/clock";
 import {
 	forgetEmailRecorder,
 	startFromEmptyStorage,
@@ -24,3 +25,6 @@ function stubOutboundBindings() {
 }
 stubOutboundBindings();
 beforeEach(stubOutboundBindings);
+
+// A test that moved the clock ahead (vi.spyOn(Date, "now")) leaves no batch time in that future.
+beforeEach(forgetBatchTimes);

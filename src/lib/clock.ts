@@ -35,6 +35,15 @@ export function batchNow(notBefore?: Date): string {
 	return new Date(ahead).toISOString();
 }
 
+/**
+ * Forgets the times handed out (tests: a test that moved `Date.now()` ahead must not leave every later
+ * test's batches stamped in that future; one runtime serves every test file).
+ */
+export function forgetBatchTimes(): void {
+	last = 0;
+	ahead = 0;
+}
+
 /** Attempts before a collision is reported as the error it is (each a millisecond later at least). */
 const ATTEMPTS = 5;
 

@@ -24,6 +24,12 @@ export interface Notice {
 	count: number;
 	/** The first readers in `user_id` order, at most `PUBLICATION_PAGE`. */
 	firstPage: number[];
+	/**
+	 * A wave's notice shares its restock record (one publication unit) with the record's earlier waves:
+	 * where the record's publication cursor was in the batch, and whether an earlier wave's readers were
+	 * still after it (not yet published). Absent for a notice that has its record to itself.
+	 */
+	record?: { cursor: { at: string | null; userId: number | null }; earlierPending: boolean };
 }
 
 /** Readers first in line of a hold_queue or lottery book, each offered a held copy, in one round. */

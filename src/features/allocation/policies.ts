@@ -270,19 +270,41 @@ const waves: Policy = (scope, reason, now) => {
 					WHERE p.restock_id = notice_waves.restock_id AND p.notified_at = ${now})
 				WHERE id IN (SELECT id FROM (${wavesOfThisBatch(scope, now)}))
 				RETURNING restock_id, book_id, notified_count`),
-			// The record counts every wave's readers, and is unconfirmed until this wave is published.
-			restockCount: rawQuery(sql`UPDATE restocks
+			// The record counts every wave's readers, and is unconfirmed (and not the relay's for its grace
+			// period) until this wave is published; where its cursor is, and whether an earlier wave's readers
+			// are still after it, decide how the request publishes this wave (publish.ts).
+			restockCount: rawQuery<{
+				restock_id: number;
+				at: string | null;
+				user_id: number | null;
+				pending: number;
+			}>(sql`
+				UPDATE restocks
 				SET notified_count = (SELECT count(*) FROM pre_bookings AS p WHERE p.restock_id = restocks.id),
-					published_at = NULL
-				WHERE id IN (SELECT restock_id FROM (${wavesOfThisBatch(scope, now)}))`),
+					published_at = NULL, publish_moved_at = ${now}
+				WHERE id IN (SELECT restock_id FROM (${wavesOfThisBatch(scope, now)}))
+				RETURNING id AS restock_id, publish_cursor_at AS at, publish_cursor_user_id AS user_id,
+					EXISTS (SELECT 1 FROM pre_bookings AS p WHERE p.restock_id = restocks.id AND p.notified_at < ${now}
+						AND (p.notified_at, p.user_id)
+							> (coalesce(restocks.publish_cursor_at, ''), coalesce(restocks.publish_cursor_user_id, 0)))
+						AS pending`),
 			firstPage: firstPageOfNotices(sql`SELECT restock_id FROM (${wavesOfThisBatch(scope, now)})`, now),
 			events: prebookNotifiedEvents(
 				toldInOnePage(sql`SELECT restock_id FROM (${wavesOfThisBatch(scope, now)})`, now),
 				now,
 			),
 		}),
-		({ waveCount, firstPage, events }) => ({
-			notices: noticesOf(waveCount, firstPage, now),
+		({ waveCount, restockCount, firstPage, events }) => ({
+			notices: noticesOf(waveCount, firstPage, now).map((notice) => {
+				const record = restockCount.find((row) => row.restock_id === notice.restockId);
+				return {
+					...notice,
+					record: {
+						cursor: { at: record?.at ?? null, userId: record?.user_id ?? null },
+						earlierPending: record ? record.pending === 1 : true,
+					},
+				};
+			}),
 			webhookEventIds: eventIdsOf(events),
 		}),
 	);

@@ -183,12 +183,14 @@ async function moveCursor(
 						from,
 						to,
 						sql`EXISTS (SELECT 1 FROM restocks WHERE id = ${unit.id} AND ${cursorAtFrom})`,
+						PUBLICATION_PAGE,
 						now,
 					)
 				: rawQuery<RecordedEvent>(sql`SELECT 1 WHERE false`),
 		moved: rawQuery<{ id: number }>(sql`UPDATE ${table(unit)}
 			SET publish_cursor_user_id = ${to.userId} ${atColumn}, publish_moved_at = ${now},
-				published_at = CASE WHEN ${done ? 1 : 0} THEN coalesce(published_at, ${now}) ELSE published_at END
+				published_at = CASE WHEN ${done ? 1 : 0} AND NOT ${readersAfter(unit, to)}
+					THEN coalesce(published_at, ${now}) ELSE published_at END
 			WHERE id = ${unit.id} AND ${cursorAtFrom}
 			RETURNING id`),
 	});
@@ -200,6 +202,32 @@ async function moveCursor(
 	if (!readNext) return moved((await batch(db, { move: moving })).move, null);
 	const { move, next } = await batch(db, { move: moving, next: pageOf(unit, undefined) });
 	return moved(move, next);
+}
+
+/**
+ * Whether the unit has readers after `to`: a notice's record may have got a later wave meanwhile (its own
+ * request publishes it, but the record is confirmed only once the cursor has passed every reader).
+ */
+const readersAfter = (unit: PublicationUnit, to: Cursor) =>
+	unit.kind === "notice"
+		? sql`EXISTS (SELECT 1 FROM pre_bookings AS later WHERE later.restock_id = ${unit.id}
+			AND (later.notified_at, later.user_id) > (${to.at ?? ""}, ${to.userId ?? 0}))`
+		: sql`0`;
+
+/**
+ * Confirms a notice the request published whole, by moving its cursor past its readers (from where the
+ * batch saw it): a later wave of the same record then knows they are published. Nothing when another
+ * publisher moved the cursor meanwhile (it goes on from there).
+ */
+export async function confirmThrough(
+	db: Db,
+	queues: Pick<PublicationQueues, "webhookQueue">,
+	unit: PublicationUnit,
+	from: Cursor,
+	to: Cursor,
+): Promise<void> {
+	const { moved, eventIds } = await moveCursor(db, unit, from, to, true, false);
+	if (moved) await publishPageEvents(db, queues.webhookQueue, unit, eventIds);
 }
 
 /** The cursor after the last of `readers`. */

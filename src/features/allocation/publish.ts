@@ -14,7 +14,13 @@ import { logEvent } from "../../lib/log.ts";
 import { publishWebhookEventsLater } from "../webhooks/webhook-publication.ts";
 import { completeDrawLater, openDraws } from "./draws.ts";
 import { confirmPublished, type Notice, type OfferRound, type Outcome } from "./outcome.ts";
-import { continueLater, cursorAfter, type PublicationUnit, putOnQueue } from "./publication.ts";
+import {
+	confirmThrough,
+	continueLater,
+	cursorAfter,
+	type PublicationUnit,
+	putOnQueue,
+} from "./publication.ts";
 
 /**
  * Puts a notice's or a round's readers on the queue: the first page, read with the batch, now; when there
@@ -28,6 +34,7 @@ async function publishUnit(
 	bookId: number,
 	readers: { at: string; userId: number }[],
 	count: number,
+	record?: Notice["record"],
 ): Promise<void> {
 	const fields =
 		unit.kind === "notice"
@@ -35,7 +42,17 @@ async function publishUnit(
 			: { book_id: bookId, offer_round_id: unit.id, offered: count };
 	try {
 		const sent = await putOnQueue(effects.queue, unit, bookId, readers);
-		if (readers.length >= count) {
+		const whole = readers.length >= count;
+		if (record?.earlierPending) {
+			// An earlier wave of the record is not published yet: the step goes on from the record's cursor,
+			// through that wave and this one (whose first page may repeat: the ledger emails each reader once).
+			await continueLater(effects.publicationQueue, unit);
+		} else if (record && whole) {
+			// The record's cursor passes this wave's readers, so its next wave knows they are published.
+			effects.afterResponse(
+				confirmThrough(effects.systemDb, effects, unit, record.cursor, cursorAfter(unit, readers)),
+			);
+		} else if (whole) {
 			effects.afterResponse(confirmPublished(effects.systemDb, unit));
 		} else {
 			await continueLater(effects.publicationQueue, unit, cursorAfter(unit, readers));
@@ -53,6 +70,7 @@ const publishNotice = (effects: Effects, notice: Notice) =>
 		notice.bookId,
 		notice.firstPage.map((userId) => ({ at: notice.notifiedAt, userId })),
 		notice.count,
+		notice.record,
 	);
 
 const publishOfferRound = (effects: Effects, round: OfferRound) =>

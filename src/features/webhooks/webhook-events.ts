@@ -287,24 +287,34 @@ export const prebookNotifiedEvents = (restockIds: SQL, now: string) =>
  * A publication page's batch (publication.ts), before it moves the notice's cursor: `prebook.notified` for
  * the notice's readers after the cursor `from` up to and including `to` (`(notified_at, user_id)` order,
  * idx_pre_bookings_restock_notice), recorded only while the cursor is still at `from` (`cursorAtFrom`), so
- * of two publishers of one page only the one that moves the cursor records it.
+ * of two publishers of one page only the one that moves the cursor records it. A wave or notice of at most
+ * `toldWhole` readers had its events recorded whole in its own batch (policies.ts) and is left out here:
+ * a page that starts inside it would chunk it differently, naming its readers in a second event.
  */
 export const notifiedEventsOfPage = (
 	restockId: number,
 	from: { at: string | null; userId: number | null },
 	to: { at: string | null; userId: number | null },
 	cursorAtFrom: SQL,
+	toldWhole: number,
 	now: string,
-) =>
-	notifiedEvents(
+) => {
+	const inPage = sql`p.restock_id = ${restockId}
+		AND (p.notified_at, p.user_id) > (${from.at ?? ""}, ${from.userId ?? 0})
+		AND (p.notified_at, p.user_id) <= (${to.at ?? ""}, ${to.userId ?? 0})`;
+	// The page's notices (times) told in more than one page: a probe of at most `toldWhole` + 1 index
+	// entries each.
+	const longNotices = sql`SELECT g.at FROM (SELECT DISTINCT p.notified_at AS at FROM pre_bookings AS p
+			WHERE ${inPage}) AS g
+		WHERE (SELECT q.user_id FROM pre_bookings AS q WHERE q.restock_id = ${restockId} AND q.notified_at = g.at
+			ORDER BY q.user_id LIMIT 1 OFFSET ${toldWhole}) IS NOT NULL`;
+	return notifiedEvents(
 		now,
 		sql`SELECT p.id AS prebook_id, p.user_id, p.restock_id, p.book_id, p.notified_at
 			FROM pre_bookings AS p
-			WHERE p.restock_id = ${restockId}
-				AND (p.notified_at, p.user_id) > (${from.at ?? ""}, ${from.userId ?? 0})
-				AND (p.notified_at, p.user_id) <= (${to.at ?? ""}, ${to.userId ?? 0})
-				AND ${cursorAtFrom}`,
+			WHERE ${inPage} AND p.notified_at IN (${longNotices}) AND ${cursorAtFrom}`,
 	);
+};
 
 /**
  * After the engine's hold_queue UPDATE: `prebook.offered` for the rounds this batch created on the given
