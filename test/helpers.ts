@@ -118,6 +118,11 @@ export async function startFromEmptyStorage(): Promise<void> {
 	// Book ids start again: what the isolate remembered of the old books' policies is about other books.
 	forgetPolicies();
 	await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+	await startWithEmptyCache();
+}
+
+/** An empty catalog cache (`caches.default` becomes a cache of its own), for a test that counts misses. */
+export async function startWithEmptyCache(): Promise<void> {
 	Object.defineProperty(caches, "default", {
 		value: await caches.open(`test-${crypto.randomUUID()}`),
 		configurable: true,
