@@ -6,6 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { forgetPolicies } from "../src/features/allocation/expected-policy";
 import { PREBOOK_QUEUE_NAME } from "../src/prebook-emails/email-consumer";
 import {
 	addToCart,
@@ -195,6 +196,24 @@ describe("lottery", () => {
 		expect(email?.subject).toBe(`You won the draw: ${book.title}`);
 		expect(email?.text).toContain(`/books/${book.id}/draws`);
 		expect(email?.text).toContain("(Europe/Berlin)");
+	});
+
+	it("a book that left the lottery offers its copies without touching its last draw's record", async () => {
+		const readers = [await createUser(), await createUser(), await createUser()];
+		const book = await createBook(admin.token, { stock_quantity: 0, allocation: "lottery" });
+		await prebookAll(readers, book.id);
+		stubQueue();
+		await setStock(book.id, 1);
+		const [, closed] = await drawsOf(book.id);
+		const before = await entriesOf(book.id, closed.id);
+		expect(before.filter((entry) => entry.won)).toHaveLength(1);
+		// Now a hold queue: the next copy goes to the first in line, which the old draw does not record.
+		await api("PATCH", `/books/${book.id}`, { token: admin.token, body: { allocation: "hold_queue" } });
+		// Restocked by an isolate that never saw the book: every policy's statements, the lottery's included.
+		forgetPolicies();
+		await setStock(book.id, 2);
+		expect(await entriesOf(book.id, closed.id)).toEqual(before);
+		await expectInvariants();
 	});
 
 	it("a draw left half-done (closed on its entries, never scored) is completed by the cron", async () => {

@@ -450,9 +450,11 @@ const lottery: Policy = (scope, reason, now) => {
 			readers: roundReaders(roundsOfThisBatch(booksOf(scope), now)),
 			// The offers of this batch, over the book's offered rows (named: without statistics the planner may
 			// take idx_pre_bookings_book_created and read the book's whole history).
+			// Only a lottery book's: a book that left the lottery keeps its last draw's record as it was.
 			won: rawQuery(sql`UPDATE draw_entries SET won = 1
 				WHERE prebook_id IN (SELECT id FROM pre_bookings INDEXED BY idx_pre_bookings_book_offered
-					WHERE status = 'offered' AND offered_at = ${now} AND book_id IN (${booksOf(scope)}))
+					WHERE status = 'offered' AND offered_at = ${now} AND book_id IN (${booksOf(scope)})
+						AND book_id IN (SELECT id FROM books WHERE allocation = 'lottery'))
 					AND draw_id = (SELECT max(d.id) FROM draws AS d JOIN pre_bookings AS p ON p.book_id = d.book_id
 						WHERE p.id = draw_entries.prebook_id AND d.status = 'closed')`),
 			// The copies the runners-up took are held now; the rest is what the open draw gets.
