@@ -8,10 +8,12 @@ import {
 	createBook,
 	createUser,
 	d1RoundTrips,
+	emailedLinkToken,
 	expectError,
 	prebookAll,
 	runCron,
 	type TestUser,
+	uniqueEmail,
 } from "./helpers";
 import { expectInvariants } from "./invariants";
 import {
@@ -428,6 +430,47 @@ describe("demand.threshold_crossed", () => {
 			body: { demand_alert_threshold: null },
 		});
 		expect(cleared.body.demand_alert_threshold).toBeNull();
+	});
+
+	it("a guest's confirmed work pre-booking that brings an edition to its threshold crosses it, delivered", async () => {
+		const queue = captureWebhookQueue();
+		const hook = await registerWebhook(admin.token, ["demand.threshold_crossed"]);
+		const work = (
+			await api("POST", "/works", {
+				token: admin.token,
+				body: { title: `Guest demand ${crypto.randomUUID()}`, author: "Mary Shelley" },
+			})
+		).body as { id: number };
+		const edition = await createBook(admin.token, {
+			work_id: work.id,
+			format: "paperback",
+			stock_quantity: 0,
+			demand_alert_threshold: 2,
+		});
+		await prebookAll(await readers(1), edition.id);
+		expect(await crossingsOf(edition.id)).toHaveLength(0);
+		const email = uniqueEmail("guest-demand");
+		expect(
+			(await api("POST", "/prebooks/guest", { body: { email, work_id: work.id, formats: ["paperback"] } }))
+				.status,
+		).toBe(202);
+		// Counted when the link is confirmed (the pre-booking exists from then on), not when it was asked for.
+		expect(await crossingsOf(edition.id)).toHaveLength(0);
+		const confirmed = await api("POST", "/prebooks/guest/confirm", {
+			body: { token: emailedLinkToken(email, "/prebooks/confirm") },
+		});
+		expect(confirmed.status).toBe(201);
+		const crossed = await crossingsOf(edition.id);
+		expect(crossed.map((event) => event.data)).toEqual([
+			{ book_id: edition.id, waiting_count: 2, threshold: 2 },
+		]);
+		// Published after the response, like every event: its delivery to this endpoint is on the queue.
+		const delivery = await env.DB.prepare(
+			"SELECT id FROM webhook_deliveries WHERE endpoint_id = ? AND event_id = ?",
+		)
+			.bind(hook.id, crossed[0]?.id)
+			.first<{ id: number }>();
+		expect(queue.ids()).toContain(delivery?.id);
 	});
 
 	it("counts the line the demand report counts: work pre-bookings that accept the edition included", async () => {
