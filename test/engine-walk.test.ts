@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import {
 	api,
-	bulkUsers,
+	bulkLine,
 	createAdmin,
 	createBook,
 	createUser,
@@ -35,12 +35,7 @@ describe("the engine for a set of books", () => {
 			wave_factor: 1,
 			wave_minutes: 5,
 		});
-		const pattern = await bulkUsers(10_600);
-		await env.DB.prepare(
-			"INSERT INTO pre_bookings (user_id, book_id, status) SELECT id, ?, 'waiting' FROM users WHERE email LIKE ?",
-		)
-			.bind(book.id, pattern)
-			.run();
+		await bulkLine(book.id, 10_600);
 		const last = await createUser();
 		const [lastId] = await prebookAll([last], book.id);
 		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 501 } });

@@ -316,6 +316,16 @@ export async function bulkUsers(count: number): Promise<string> {
 	return `${tag}-%`;
 }
 
+/** `count` new verified readers waiting for the book, in the order they were made (straight into D1). */
+export async function bulkLine(bookId: number, count: number): Promise<void> {
+	const pattern = await bulkUsers(count);
+	await env.DB.prepare(
+		"INSERT INTO pre_bookings (user_id, book_id, status) SELECT id, ?, 'waiting' FROM users WHERE email LIKE ?",
+	)
+		.bind(bookId, pattern)
+		.run();
+}
+
 /**
  * Stubs the pre-booking queue for the current test: the queue accepts every message, which is recorded
  * here and never reaches a consumer. test/setup.ts does this before every test, so no consumer ever runs in

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
 	api,
-	bulkUsers,
+	bulkLine,
 	buy,
 	createAdmin,
 	createBook,
@@ -315,12 +315,7 @@ describe("GET /admin/prebooks/demand: the buy signal", () => {
 
 	it("ranks books by their waiting counters, not by reading the pre-bookings (2,000 waiting: a few dozen rows)", async () => {
 		const book = await createBook(admin.token, { stock_quantity: 0 });
-		const pattern = await bulkUsers(2_000);
-		await env.DB.prepare(
-			"INSERT INTO pre_bookings (user_id, book_id, status) SELECT id, ?, 'waiting' FROM users WHERE email LIKE ?",
-		)
-			.bind(book.id, pattern)
-			.run();
+		await bulkLine(book.id, 2_000);
 		const { createDb, newD1Usage } = await import("../src/lib/db");
 		const { waitingDemand } = await import("../src/features/prebooks/prebooks.service");
 		const usage = newD1Usage();

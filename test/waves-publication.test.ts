@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import {
 	api,
-	bulkUsers,
+	bulkLine,
 	createAdmin,
 	createBook,
 	createUser,
@@ -101,12 +101,7 @@ describe("the waves of one restock record, published as one unit", () => {
 			wave_factor: 1,
 			wave_minutes: 5,
 		});
-		const pattern = await bulkUsers(10_600);
-		await env.DB.prepare(
-			"INSERT INTO pre_bookings (user_id, book_id, status) SELECT id, ?, 'waiting' FROM users WHERE email LIKE ?",
-		)
-			.bind(book.id, pattern)
-			.run();
+		await bulkLine(book.id, 10_600);
 		queueDown(queue);
 		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 501 } });
 		queueBack(queue);
@@ -136,12 +131,7 @@ describe("the waves of one restock record, published as one unit", () => {
 			wave_factor: 1,
 			wave_minutes: 5,
 		});
-		const pattern = await bulkUsers(16_100);
-		await env.DB.prepare(
-			"INSERT INTO pre_bookings (user_id, book_id, status) SELECT id, ?, 'waiting' FROM users WHERE email LIKE ?",
-		)
-			.bind(book.id, pattern)
-			.run();
+		await bulkLine(book.id, 16_100);
 		queueDown(queue);
 		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 8_050 } });
 		await runCron(Date.now() + 5 * MINUTE + 1_000);
