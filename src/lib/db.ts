@@ -20,7 +20,7 @@ import type { SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
-import { AppError, type ErrorCode } from "./errors.ts";
+import { AppError, type ErrorCode, matchErrorChain } from "./errors.ts";
 
 /**
  * A drizzle client without the relational schema: the code uses the query builders and `batch`, never
@@ -84,7 +84,7 @@ function refusalError(code: string | undefined): AppError | null {
 
 /** The guard's refusal (`RAISE(ABORT, 'caller_guard:<code>')`) as the contract's 401/403. */
 function guardRefusal(err: unknown): AppError | null {
-	return refusalError(err instanceof Error ? /caller_guard:([A-Z_]+)/.exec(err.message)?.[1] : undefined);
+	return refusalError(matchErrorChain(err, /caller_guard:([A-Z_]+)/)?.[1]);
 }
 
 /**
@@ -401,22 +401,16 @@ export type ConstraintKind = "unique" | "foreign_key" | "check" | "not_null";
  * `D1_ERROR: UNIQUE constraint failed: users.email: SQLITE_CONSTRAINT`.
  */
 export function constraintViolation(err: unknown): { kind: ConstraintKind; target: string } | null {
-	let current: unknown = err;
-	for (let depth = 0; current instanceof Error && depth < 5; depth++) {
-		const match =
-			/(UNIQUE|FOREIGN KEY|CHECK|NOT NULL) constraint failed(?::\s*([\w.,\s]+?))?(?::\s*SQLITE|$)/.exec(
-				current.message,
-			);
-		if (match) {
-			const kinds = {
-				UNIQUE: "unique",
-				"FOREIGN KEY": "foreign_key",
-				CHECK: "check",
-				"NOT NULL": "not_null",
-			} as const;
-			return { kind: kinds[match[1] as keyof typeof kinds], target: (match[2] ?? "").trim() };
-		}
-		current = current.cause;
-	}
-	return null;
+	const match = matchErrorChain(
+		err,
+		/(UNIQUE|FOREIGN KEY|CHECK|NOT NULL) constraint failed(?::\s*([\w.,\s]+?))?(?::\s*SQLITE|$)/,
+	);
+	if (!match) return null;
+	const kinds = {
+		UNIQUE: "unique",
+		"FOREIGN KEY": "foreign_key",
+		CHECK: "check",
+		"NOT NULL": "not_null",
+	} as const;
+	return { kind: kinds[match[1] as keyof typeof kinds], target: (match[2] ?? "").trim() };
 }

@@ -157,13 +157,31 @@ export function errorBody(err: AppError, requestId: string | undefined) {
 	};
 }
 
-/** An AppError anywhere along the `cause` chain (drizzle wraps what the guarded binding throws). */
-function findAppError(err: unknown): AppError | null {
+/**
+ * An error and its causes, outermost first (at most five): drizzle wraps D1's error in `DrizzleQueryError`
+ * (whose message carries SQL and parameters), and what the guarded binding throws, so what matters may be
+ * a cause or two down.
+ */
+export function* errorChain(err: unknown): Generator<Error> {
 	let current: unknown = err;
 	for (let depth = 0; current instanceof Error && depth < 5; depth++) {
-		if (current instanceof AppError) return current;
+		yield current;
 		current = current.cause;
 	}
+}
+
+/** The first match of `pattern` in the messages along an error's `cause` chain (a trigger's `RAISE`, a constraint). */
+export function matchErrorChain(err: unknown, pattern: RegExp): RegExpExecArray | null {
+	for (const error of errorChain(err)) {
+		const match = pattern.exec(error.message);
+		if (match) return match;
+	}
+	return null;
+}
+
+/** An AppError anywhere along the `cause` chain (drizzle wraps what the guarded binding throws). */
+function findAppError(err: unknown): AppError | null {
+	for (const error of errorChain(err)) if (error instanceof AppError) return error;
 	return null;
 }
 
@@ -189,12 +207,9 @@ export function onError<E extends { Variables: { requestId: string } }>(err: Err
  * `cause` chain and an SQLite result code when there is one (e.g. `DrizzleQueryError < Error [SQLITE_BUSY]`).
  */
 export function describeError(err: unknown): string {
-	const parts: string[] = [];
-	let current: unknown = err;
-	for (let depth = 0; current instanceof Error && depth < 5; depth++) {
-		const sqliteCode = /SQLITE_[A-Z_]+/.exec(current.message)?.[0];
-		parts.push(sqliteCode ? `${current.name} [${sqliteCode}]` : current.name);
-		current = current.cause;
-	}
+	const parts = [...errorChain(err)].map((error) => {
+		const sqliteCode = /SQLITE_[A-Z_]+/.exec(error.message)?.[0];
+		return sqliteCode ? `${error.name} [${sqliteCode}]` : error.name;
+	});
 	return parts.join(" < ") || typeof err;
 }

@@ -10,6 +10,7 @@
  * allocation. A book the isolate never saw gets every policy's statements (one round trip, as before).
  */
 import { ALLOCATIONS, type Allocation } from "../../db/schema.ts";
+import { matchErrorChain } from "../../lib/errors.ts";
 
 /** Books whose policy an isolate remembers; the least recently seen are forgotten first. */
 const REMEMBERED_BOOKS = 10_000;
@@ -36,13 +37,9 @@ export const forgetPolicies = (): void => seen.clear();
  * chain for D1's message `allocation_guard:<policy>` (migrations/0035).
  */
 export function guardedPolicy(err: unknown): Allocation | "other" | null {
-	let current: unknown = err;
-	for (let depth = 0; current instanceof Error && depth < 5; depth++) {
-		const named = /allocation_guard:([a-z_]+)/.exec(current.message)?.[1];
-		if (named) return (ALLOCATIONS as readonly string[]).includes(named) ? (named as Allocation) : "other";
-		current = current.cause;
-	}
-	return null;
+	const named = matchErrorChain(err, /allocation_guard:([a-z_]+)/)?.[1];
+	if (!named) return null;
+	return (ALLOCATIONS as readonly string[]).includes(named) ? (named as Allocation) : "other";
 }
 
 /**

@@ -20,6 +20,7 @@ import { mapGroup, namedGroup, rawQuery, type StatementGroup } from "../../lib/d
 import { outsideQuietHours } from "../../lib/time-zone.ts";
 import {
 	eventIdsOf,
+	noticeLongerThan,
 	noticesOfThisBatch,
 	prebookNotifiedEvents,
 	prebookOfferedEvents,
@@ -196,9 +197,7 @@ const firstPageOfNotices = (restockIds: SQL, now: string) =>
  * its own batch (docs/benchmarks.md, "A line of a million"). Reads at most a page of index entries each.
  */
 const toldInOnePage = (restockIds: SQL, now: string) => sql`SELECT r.id FROM restocks AS r
-	WHERE r.id IN (${restockIds})
-		AND (SELECT q.user_id FROM pre_bookings AS q WHERE q.restock_id = r.id AND q.notified_at = ${now}
-			ORDER BY q.user_id LIMIT 1 OFFSET ${PUBLICATION_PAGE}) IS NULL`;
+	WHERE r.id IN (${restockIds}) AND NOT ${noticeLongerThan(sql`r.id`, sql`${now}`, PUBLICATION_PAGE)}`;
 
 /** The notices a notifying policy made: each record's count, with its part of the first page. */
 function noticesOf(

@@ -31,10 +31,9 @@ export async function setStock(
 	bookId: number,
 	quantity: number,
 ): Promise<{ book: BookRow; outcome: Outcome }> {
-	const restocked = await withUniqueNow((now) =>
+	const { restock, allocation, restockEvent, updated } = await withUniqueNow((now) =>
 		withBookPolicy(bookId, (policy) => restockBatch(db, adminId, bookId, quantity, policy, now)),
 	);
-	const { restock, allocation, restockEvent, updated } = restocked;
 	const book = updated[0];
 	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
 	rememberPolicy(bookId, book.allocation);

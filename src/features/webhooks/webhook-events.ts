@@ -284,6 +284,16 @@ export const prebookNotifiedEvents = (restockIds: SQL, now: string) =>
 	);
 
 /**
+ * Whether the notice of restock record `restockId` at `at` (one `notified_at`: the notice, or one wave)
+ * told more than `readers` readers: a probe of at most `readers` + 1 index entries
+ * (idx_pre_bookings_restock_notice). The restock's batch records the events of a notice no longer than a
+ * publication page (policies.ts); the publication records the others' (below): both ask this.
+ */
+export const noticeLongerThan = (restockId: SQL, at: SQL, readers: number) =>
+	sql`((SELECT q.user_id FROM pre_bookings AS q WHERE q.restock_id = ${restockId} AND q.notified_at = ${at}
+		ORDER BY q.user_id LIMIT 1 OFFSET ${readers}) IS NOT NULL)`;
+
+/**
  * A publication page's batch (publication.ts), before it moves the notice's cursor: `prebook.notified` for
  * the notice's readers after the cursor `from` up to and including `to` (`(notified_at, user_id)` order,
  * idx_pre_bookings_restock_notice), recorded only while the cursor is still at `from` (`cursorAtFrom`), so
@@ -302,12 +312,10 @@ export const notifiedEventsOfPage = (
 	const inPage = sql`p.restock_id = ${restockId}
 		AND (p.notified_at, p.user_id) > (${from.at ?? ""}, ${from.userId ?? 0})
 		AND (p.notified_at, p.user_id) <= (${to.at ?? ""}, ${to.userId ?? 0})`;
-	// The page's notices (times) told in more than one page: a probe of at most `toldWhole` + 1 index
-	// entries each.
+	// The page's notices (times) told in more than one page.
 	const longNotices = sql`SELECT g.at FROM (SELECT DISTINCT p.notified_at AS at FROM pre_bookings AS p
 			WHERE ${inPage}) AS g
-		WHERE (SELECT q.user_id FROM pre_bookings AS q WHERE q.restock_id = ${restockId} AND q.notified_at = g.at
-			ORDER BY q.user_id LIMIT 1 OFFSET ${toldWhole}) IS NOT NULL`;
+		WHERE ${noticeLongerThan(sql`${restockId}`, sql`g.at`, toldWhole)}`;
 	return notifiedEvents(
 		now,
 		sql`SELECT p.id AS prebook_id, p.user_id, p.restock_id, p.book_id, p.notified_at
