@@ -132,6 +132,17 @@ function firstPerBook(scope: LineScope, now: string, walk: LineWalk): SQL {
 		SELECT member AS id, book AS line_book FROM walk WHERE taken = 1`;
 }
 
+/**
+ * The restock record a notice is made under: the latest of the book it is for (`book`, SQL over the
+ * statement's row). For one book's line that is one value, and written without the row SQLite computes it
+ * once for the whole statement instead of seeking `restocks` for each reader (a fifth of marking a line of
+ * a million notified, docs/benchmarks.md).
+ */
+const latestRestockOf = (scope: LineScope, book: SQL) =>
+	scope.kind === "book"
+		? sql`(SELECT max(id) FROM restocks WHERE book_id = ${scope.book})`
+		: sql`(SELECT max(id) FROM restocks AS r WHERE r.book_id = ${book})`;
+
 /** The edition a member is served for: a book pre-booking's book, else the first open book of the scope it accepts. */
 const editionOf = (openBooksOfScope: SQL) => sql`coalesce(pre_bookings.book_id,
 	(SELECT min(b.id) FROM ${openBooksOfScope} AND ${acceptsBook(sql.raw("pre_bookings"), sql.raw("b"))}))`;
@@ -153,15 +164,14 @@ const notifyAll: Policy = (scope, reason, now) =>
 			notified: rawQuery(sql`
 				UPDATE pre_bookings
 				SET status = 'notified', notified_at = ${now},
-					restock_id = (SELECT max(id) FROM restocks AS r WHERE r.book_id = pre_bookings.book_id)
+					restock_id = ${latestRestockOf(scope, sql`pre_bookings.book_id`)}
 				WHERE status = 'waiting' AND book_id IN (SELECT b.id FROM ${openBooks(scope, "notify_all")})
 					AND NOT coalesce(paused_until > ${now}, 0)`),
 			// …and the work pre-bookings that accept it, each notified once, for one edition (its `book_id`).
 			notifiedOfWorks: rawQuery(sql`
 				UPDATE pre_bookings
 				SET status = 'notified', notified_at = ${now}, book_id = ${editionOf(openBooks(scope, "notify_all"))},
-					restock_id = (SELECT max(id) FROM restocks AS r
-						WHERE r.book_id = ${editionOf(openBooks(scope, "notify_all"))})
+					restock_id = ${latestRestockOf(scope, editionOf(openBooks(scope, "notify_all")))}
 				WHERE id IN (SELECT p.id FROM books AS b NOT INDEXED CROSS JOIN pre_bookings AS p
 						WHERE ${workPart} AND b.id IN (SELECT b.id FROM ${openBooks(scope, "notify_all")}))
 					AND NOT coalesce(paused_until > ${now}, 0)`),
@@ -266,7 +276,7 @@ const waves: Policy = (scope, reason, now) => {
 			notified: rawQuery(sql`
 				UPDATE pre_bookings
 				SET status = 'notified', notified_at = ${now}, book_id = wave.line_book,
-					restock_id = (SELECT max(id) FROM restocks AS r WHERE r.book_id = wave.line_book)
+					restock_id = ${latestRestockOf(scope, sql`wave.line_book`)}
 				FROM (${nextWave(scope, now)}) AS wave
 				WHERE pre_bookings.id = wave.id`),
 			waveCount: rawQuery<NoticeCount>(sql`UPDATE notice_waves
