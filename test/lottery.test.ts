@@ -14,6 +14,7 @@ import {
 	createAdmin,
 	createBook,
 	createUser,
+	d1RoundTrips,
 	deliver,
 	prebookAll,
 	recordEmails,
@@ -196,6 +197,32 @@ describe("lottery", () => {
 		expect(email?.subject).toBe(`You won the draw: ${book.title}`);
 		expect(email?.text).toContain(`/books/${book.id}/draws`);
 		expect(email?.text).toContain("(Europe/Berlin)");
+	});
+
+	it("a winner's pass that closes the next draw answers at once (one round trip); the draw is scored after", async () => {
+		const [first, second, latecomer] = [await createUser(), await createUser(), await createUser()];
+		const book = await createBook(admin.token, { stock_quantity: 0, allocation: "lottery" });
+		const ids = await prebookAll([first, second] as TestUser[], book.id);
+		const queue = stubQueue();
+		await setStock(book.id, 1);
+		const [next, closed] = await drawsOf(book.id);
+		const winner = (await entriesOf(book.id, closed.id)).find((entry) => entry.won)?.prebook_id;
+		const [winnerReader, runnerUp] = winner === ids[0] ? [first, second] : [second, first];
+		// No runner-up left to take a passed copy (the other entrant cancelled); a latecomer waits for the next draw.
+		const runnerUpId = ids.find((id) => id !== winner);
+		await api("DELETE", `/prebooks/${runnerUpId}`, { token: (runnerUp as TestUser).token });
+		const [latecomerId] = await prebookAll([latecomer] as TestUser[], book.id);
+		queue.clear();
+		const passed = await api("POST", `/prebooks/${winner}/pass`, { token: (winnerReader as TestUser).token });
+		expect(passed.status).toBe(200);
+		expect(d1RoundTrips(passed)).toBe(1);
+		// The passer keeps waiting, paused; the copy is held for the next draw, which closed on the latecomer.
+		expect(passed.body).toMatchObject({ status: "waiting", on_hold_reason: "paused" });
+		expect(queue.steps()).toEqual([{ kind: "draw", id: next.id }]);
+		expect((await api("GET", `/books/${book.id}`)).body).toMatchObject({ held_quantity: 1 });
+		expect(await runAfterCommitSteps()).toBe(1);
+		expect(await statusOf(latecomerId as number)).toBe("offered");
+		await expectInvariants();
 	});
 
 	it("a book that left the lottery offers its copies without touching its last draw's record", async () => {

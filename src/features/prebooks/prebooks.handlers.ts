@@ -73,28 +73,23 @@ export const pause: AppRouteHandler<typeof routes.pause> = async (c) => {
 };
 
 /**
- * The pre-booking after a change and its publication: when the change closed a lottery draw, the draw was
- * completed after the commit, so the answer is read again (the reader may have won it).
+ * The pre-booking after a change, answered once its outcome is published. A change that closed a lottery
+ * draw answers with the draw still closing: the draw is scored after the response (publish.ts), and the
+ * reader sees whether they won on their next read.
  */
-async function afterChange(
-	c: Context<AppEnv>,
-	id: number,
-	change: { prebook: PrebookView; outcome: Outcome },
-) {
+async function afterChange(c: Context<AppEnv>, change: { prebook: PrebookView; outcome: Outcome }) {
 	await publishAfterCommit(c, change.outcome);
-	const prebook =
-		change.outcome.closingDraws.length > 0 ? await getPrebook(c.var.db, c.var.caller.id, id) : change.prebook;
-	return c.json(toPrebookResponse(prebook), 200);
+	return c.json(toPrebookResponse(change.prebook), 200);
 }
 
 export const resume: AppRouteHandler<typeof routes.resume> = async (c) => {
 	const { id } = c.req.valid("param");
-	return afterChange(c, id, await resumePrebook(c.var.db, c.var.caller.id, id));
+	return afterChange(c, await resumePrebook(c.var.db, c.var.caller.id, id));
 };
 
 export const pass: AppRouteHandler<typeof routes.pass> = async (c) => {
 	const { id } = c.req.valid("param");
-	return afterChange(c, id, await passOffer(c.var.db, c.var.caller.id, id));
+	return afterChange(c, await passOffer(c.var.db, c.var.caller.id, id));
 };
 
 export const demand: AppRouteHandler<typeof routes.demand> = async (c) => {

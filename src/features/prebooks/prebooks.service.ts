@@ -633,7 +633,7 @@ export async function bookLine(
 		rows: rawQuery<Omit<LineEntryView, "position">>(sql`SELECT * FROM (
 				${page(sql`p.book_id = b.id`)}
 				UNION ALL
-				${page(sql`p.work_id = b.work_id AND p.book_id IS NULL AND (p.formats_mask & ${formatBit(sql.raw("b"))}) <> 0`)})
+				${page(acceptsBook(sql.raw("p"), sql.raw("b")))})
 			ORDER BY createdAt, id LIMIT ${query.limit + 1}`),
 		// The members not passed over before this page: positions continue from there.
 		ahead: rawQuery<{ lines: string | null }>(sql`SELECT ${before} AS lines`),
