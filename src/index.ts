@@ -57,8 +57,9 @@ export default {
 
 	/**
 	 * Every minute, each task on its own: expire lapsed holds and end lapsed pauses (the allocation engine
-	 * serves their lines), republish unconfirmed notices and offer rounds, publish webhook events still unpublished, queue the next page of webhook replays, drop expired
-	 * auth and checkout records, old webhook history and old batch times.
+	 * serves their lines), notify the next waves, finish lottery draws left closing, republish unconfirmed
+	 * notices and offer rounds, publish webhook events still unpublished, queue the next page of webhook
+	 * replays, drop expired auth and checkout records, old webhook history and old batch times.
 	 */
 	async scheduled(controller, env, ctx) {
 		const db = createDb(env.DB);

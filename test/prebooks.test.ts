@@ -480,7 +480,7 @@ describe("restock notifies waiting pre-bookings", () => {
 		const usage = newD1Usage();
 		const afterResponse: Promise<unknown>[] = [];
 		const effects: Effects = {
-			queue: env.PREBOOK_QUEUE,
+			notificationQueue: env.PREBOOK_QUEUE,
 			publicationQueue: env.PUBLICATION_QUEUE,
 			webhookQueue: env.WEBHOOK_QUEUE,
 			afterResponse: (work) => afterResponse.push(work),

@@ -112,7 +112,11 @@ describe("a restock of a line of 100,000", () => {
 		// From the cursor (the request did not move it): the request's page again, then two more.
 		const step = await publishPages(
 			createDb(env.DB, usage),
-			{ queue: env.PREBOOK_QUEUE, publicationQueue: env.PUBLICATION_QUEUE, webhookQueue: env.WEBHOOK_QUEUE },
+			{
+				notificationQueue: env.PREBOOK_QUEUE,
+				publicationQueue: env.PUBLICATION_QUEUE,
+				webhookQueue: env.WEBHOOK_QUEUE,
+			},
 			{ kind: "notice", id: restock?.id as number },
 			3,
 		);

@@ -80,7 +80,7 @@ export const users = sqliteTable(
 
 /**
  * The **caller guard**: a view that stores nothing, whose INSTEAD OF INSERT trigger `caller_guard_check`
- * (migrations/0007_caller_guard.sql, rewritten by 0021) aborts the transaction unless the caller still exists
+ * (migrations/0007_caller_guard.sql, rewritten by 0023) aborts the transaction unless the caller still exists
  * and was not erased (401), is active,
  * holds an unrevoked token version and, on admin routes, is still an admin. src/lib/db.ts inserts one row
  * at the head of every batch an authenticated request runs, so no write commits for a caller who lost the
@@ -518,8 +518,9 @@ export const PREBOOK_STATUSES = [
 export type PrebookStatus = (typeof PREBOOK_STATUSES)[number];
 
 /**
- * One offer of held copies on a hold_queue book: written in the same batch as the change that freed the
- * copies (a restock, an expiry, a cancel, a switch of policy), so every offered pre-booking points at the
+ * One offer of held copies (a hold_queue book's next in line, a lottery book's winners or runners-up):
+ * written in the same batch as the change that freed the copies (a restock, an expiry, a cancel, a pass,
+ * a switch of policy, a draw's completion), so every offered pre-booking points at the
  * round that offered it (`pre_bookings.offer_round_id`) and the relay can republish an unconfirmed one.
  */
 export const offerRounds = sqliteTable(
@@ -653,7 +654,7 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
  * The email ledger: one row per notified pre-booking and restock. A consumer claims a row before sending
  * (so a redelivered, retried or republished message never emails twice) and marks it sent or failed after.
  * `sending` rows whose claim is older than the lease were abandoned by a dead consumer and may be
- * claimed again; `dead` rows exhausted their retries (see README, "Replaying dead deliveries").
+ * claimed again; `dead` rows exhausted their retries (docs/email-pipeline.md, "Retries and dead letters").
  */
 export const emailDeliveries = sqliteTable(
 	"email_deliveries",

@@ -14,9 +14,13 @@ import { logEvent } from "./log.ts";
 import { emailBindingMailer, type Mailer, type OutgoingEmail } from "./mailer.ts";
 
 export interface Effects {
-	/** `prebook-notifications` (src/prebook-emails). */
-	queue: Queue;
-	/** `prebook-publication`: the rest of a long line's publication (features/allocation/publication.ts). */
+	/** `prebook-notifications`: the notified and offered readers to email (src/prebook-emails). */
+	notificationQueue: Queue;
+	/**
+	 * `prebook-publication`: work left for after the response — the rest of a long line's publication
+	 * (features/allocation/publication.ts) and closed draws to score (features/allocation/draws.ts); its
+	 * consumer is features/allocation/after-commit.ts.
+	 */
 	publicationQueue: Queue;
 	/** `webhook-deliveries` (features/webhooks/webhook-publication.ts). */
 	webhookQueue: Queue;
@@ -33,7 +37,7 @@ export interface Effects {
 
 /** A request's effects (the system client and the mailer are made when first used). */
 export const requestEffects = (c: Context<AppEnv>): Effects => ({
-	queue: c.env.PREBOOK_QUEUE,
+	notificationQueue: c.env.PREBOOK_QUEUE,
 	publicationQueue: c.env.PUBLICATION_QUEUE,
 	webhookQueue: c.env.WEBHOOK_QUEUE,
 	afterResponse: (work) => c.executionCtx.waitUntil(work),
@@ -64,7 +68,7 @@ export async function sendEmail(effects: Effects, email: OutgoingEmail, kind: st
 /** Effects of background work (cron, queue consumers): after-response work is awaited with the rest. */
 export function backgroundEffects(env: Env, pending: Promise<unknown>[]): Effects {
 	return {
-		queue: env.PREBOOK_QUEUE,
+		notificationQueue: env.PREBOOK_QUEUE,
 		publicationQueue: env.PUBLICATION_QUEUE,
 		webhookQueue: env.WEBHOOK_QUEUE,
 		afterResponse: (work) => void pending.push(work),

@@ -27,7 +27,7 @@ const afterCommitStep = z.union([publicationStep, drawStep]);
 export async function consumeAfterCommitSteps(batch: MessageBatch<unknown>, env: Env): Promise<void> {
 	const db = createDb(env.DB);
 	const queues = {
-		queue: env.PREBOOK_QUEUE,
+		notificationQueue: env.PREBOOK_QUEUE,
 		publicationQueue: env.PUBLICATION_QUEUE,
 		webhookQueue: env.WEBHOOK_QUEUE,
 	};

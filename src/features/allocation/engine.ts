@@ -11,7 +11,7 @@
  *
  * The group's result is an `Outcome`: the notices and offer rounds to email, the webhook events recorded,
  * and the books whose held copies changed (their cached catalog entries). It is published once, after the
- * commit, by `publishOutcome` (outcome.ts).
+ * commit, by `publishOutcome` (publish.ts).
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Allocation, AllocationReason } from "../../db/schema.ts";
@@ -21,8 +21,7 @@ import { type Outcome, outcomeOf } from "./outcome.ts";
 import { POLICIES, type Policy } from "./policies.ts";
 import { type LineScope, oneBook } from "./scope.ts";
 
-export { recountHeld } from "./held.ts";
-export { booksIn, linesOf, linesOfReader, oneBook } from "./scope.ts";
+export { booksIn, linesOf, linesOfReader } from "./scope.ts";
 
 /**
  * The engine's statements for a batch, and the reader of what they did: every policy's, or (`policies`)

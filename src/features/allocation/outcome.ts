@@ -1,12 +1,13 @@
 /**
  * What a batch did that the world must hear of, and the one path that tells it once the batch committed.
  *
- * Services return an `Outcome` (the engine's, plus anything of their own: a book they changed); the request
- * pipeline (app.ts) or the cron publishes it with `publishOutcome`: the notified and offered readers go to
- * the `prebook-notifications` queue (one email each, exactly once: prebook-emails), the recorded webhook
- * events to their delivery queue, and the changed books' cached catalog entries are dropped. Publishing
- * never undoes the commit: a failure is logged, and the cron relays (relays.ts) republish whatever was
- * committed but never confirmed.
+ * Services return an `Outcome` (the engine's, plus anything of their own: a book they changed); a handler
+ * (`publishAfterCommit`), the cron or a queue consumer publishes it with `publishOutcome` (publish.ts): the
+ * notified and offered readers go to the `prebook-notifications` queue (one email each, exactly once:
+ * prebook-emails), the recorded webhook events to their delivery queue, and the changed books' cached
+ * catalog entries are dropped. Publishing never undoes the commit: a failure is logged, and the cron's
+ * relays (sweeps.ts, over lib/relay.ts) republish whatever was committed but never confirmed. This file
+ * holds the type and the confirmations the relays read.
  */
 import { and, eq, isNull } from "drizzle-orm";
 import { offerRounds, restocks } from "../../db/schema.ts";

@@ -13,6 +13,8 @@
  *    record has no wave yet or its last is `wave_minutes` old; the cron calls for the next ones.
  *  - `hold_queue`: the first `available` servable members become `offered`, one offer round per book, and
  *    `held_quantity` follows (the engine recounts it).
+ *  - `lottery`: copies go to the runners-up of the book's last draw, else are held for its open draw, which
+ *    closes on this moment's servable members (scored after the commit: draws.ts).
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Allocation, AllocationReason } from "../../db/schema.ts";

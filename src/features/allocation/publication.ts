@@ -38,7 +38,7 @@ export const PUBLICATION_PAGE = 10_000;
 export const PAGES_PER_STEP = 10;
 
 /** The queues a publication writes to: the readers', its own next steps', the webhook deliveries'. */
-export type PublicationQueues = Pick<Effects, "queue" | "publicationQueue" | "webhookQueue">;
+export type PublicationQueues = Pick<Effects, "notificationQueue" | "publicationQueue" | "webhookQueue">;
 
 /** A unit of publication: a notice (a restock record; its waves follow each other) or an offer round. */
 export interface PublicationUnit {
@@ -255,7 +255,8 @@ export async function publishPages(
 	for (let n = 0; page; n++) {
 		const { bookId, readers, after } = page;
 		const done = readers.length < PUBLICATION_PAGE;
-		if (bookId !== null) messages += (await putOnQueue(queues.queue, unit, bookId, readers)).messages;
+		if (bookId !== null)
+			messages += (await putOnQueue(queues.notificationQueue, unit, bookId, readers)).messages;
 		published += readers.length;
 		const to = readers.length > 0 ? cursorAfter(unit, readers) : after;
 		const { moved, eventIds, next } = await moveCursor(db, unit, after, to, done, !done && n + 1 < pages);

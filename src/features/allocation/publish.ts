@@ -1,8 +1,9 @@
 /**
  * The one path by which what a batch did reaches the world once it committed, for every route and the
  * cron: `publishOutcome` puts the notified and offered readers on the `prebook-notifications` queue (one
- * email each, exactly once: src/prebook-emails), publishes the recorded webhook events, completes the
- * lottery draws the batch closed and opens the ones it left missing (draws.ts), and drops the changed
+ * email each, exactly once: src/prebook-emails), publishes the recorded webhook events, hands the lottery
+ * draws the batch closed to `prebook-publication` to be scored (after-commit.ts), opens the draws it left
+ * missing (draws.ts), and drops the changed
  * books' cached catalog entries. Publishing never undoes the commit: a failure is logged, and the cron's
  * relays and sweeps (sweeps.ts) finish whatever was committed but not confirmed.
  */
@@ -41,7 +42,7 @@ async function publishUnit(
 			? { book_id: bookId, restock_id: unit.id, recipients: count }
 			: { book_id: bookId, offer_round_id: unit.id, offered: count };
 	try {
-		const sent = await putOnQueue(effects.queue, unit, bookId, readers);
+		const sent = await putOnQueue(effects.notificationQueue, unit, bookId, readers);
 		const whole = readers.length >= count;
 		if (record?.earlierPending) {
 			// An earlier wave of the record is not published yet: the step goes on from the record's cursor,
@@ -85,16 +86,16 @@ const publishOfferRound = (effects: Effects, round: OfferRound) =>
 /**
  * After the commit: the readers' emails, the webhook events and the catalog, for every route and the cron.
  * The queue publications are awaited (a restock answers once its first page of readers is on the
- * queue); their confirmations, the webhook publication and the closed draws' completion run after the
- * response.
+ * queue); their confirmations and the webhook publication run after the response, and the closed draws
+ * are scored by the queue's consumer.
  */
 export async function publishOutcome(effects: Effects, outcome: Outcome, depth = 0): Promise<void> {
 	publishWebhookEventsLater(effects, outcome.webhookEventIds);
 	for (const notice of outcome.notices) await publishNotice(effects, notice);
 	for (const round of outcome.offers) await publishOfferRound(effects, round);
 	if (outcome.catalogBookIds.length > 0) await effects.forgetCatalog(outcome.catalogBookIds);
-	// A draw's completion may free copies that close the next draw at once: a few rounds here, the cron
-	// finishes any deeper chain a minute later.
+	// Opening a missing draw runs the engine for its book, whose outcome is published here in turn (it may
+	// close the new draw at once): a few rounds here, the cron opens whatever is left a minute later.
 	if (depth >= MAX_DRAW_ROUNDS) return;
 	// A closed draw is scored and its winners offered by the queue's consumer (after-commit.ts): the change
 	// that closed it answers at once, with the copies already held for the draw. If the queue refuses, the

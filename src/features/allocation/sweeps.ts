@@ -3,6 +3,8 @@
  *  - lapsed holds expire and their copies go to the next in line (rule 7), one batch per book and
  *    `EXPIRY_BATCH` holds;
  *  - lapsed pauses end and the engine runs for their lines (rule 4), one batch per book;
+ *  - `waves` books whose last wave is `wave_minutes` old get their next wave (rule 6), one batch per book;
+ *  - lottery draws left closing (never scored) are completed, and missing draws opened (draws.ts);
  *  - notices and offer rounds committed but never confirmed as published are republished (the relay).
  */
 import { and, asc, eq, gt, isNotNull, isNull, lt, lte, sql } from "drizzle-orm";

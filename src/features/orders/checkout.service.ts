@@ -259,7 +259,7 @@ export async function checkout(
 			// After the order: a concurrent request with the same key still answers with the winner's order.
 			cartIsStillPriced,
 			// The buyer's held copy (hold_queue) comes out of held_quantity, the rest out of the available
-			// copies; the triggers of migrations/0012 abort the batch if that would take a copy held for
+			// copies; the triggers of migrations/0021 abort the batch if that would take a copy held for
 			// someone else (held_quantity > stock_quantity) or the stock below 0.
 			stock: rawQuery(sql`UPDATE books SET stock_quantity = stock_quantity - (j.value ->> 'quantity'),
 				held_quantity = held_quantity - min(j.value ->> 'quantity', (SELECT count(*) FROM pre_bookings AS held

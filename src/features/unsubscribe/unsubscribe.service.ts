@@ -32,7 +32,7 @@ export async function describeUnsubscribe(db: Db, claims: UnsubscribeClaims): Pr
 }
 
 /**
- * One round trip: cancel (the engine passes a held copy on, as `POST` cancel does), turn emails off for
+ * One round trip: cancel (the engine passes a held copy on, as `DELETE /prebooks/{id}` does), turn emails off for
  * "all", read back for the page.
  */
 export async function unsubscribe(

@@ -48,7 +48,9 @@ const prebookIds = z.array(z.number().int()).openapi({
 const PrebookNotifiedData = z
 	.object({
 		book_id: id("The book"),
-		restock_id: id("The restock that notified them"),
+		restock_id: id(
+			"The restock record they were notified under (a restock, or a notice the engine recorded when copies came back another way; a waves book's waves share their restock's)",
+		),
 		notified_at: timestamp,
 		user_ids: userIds,
 		prebook_ids: prebookIds,
@@ -58,10 +60,10 @@ const PrebookNotifiedData = z
 const PrebookOfferedData = z
 	.object({
 		book_id: id("The book"),
-		offer_round_id: id("The offer round (every reader offered a copy in one batch)"),
+		offer_round_id: id("The offer round (every reader offered a copy of the book in one batch)"),
 		reason: z.enum(ALLOCATION_REASONS).openapi({
 			description:
-				"What made the copies go to these readers: a restock, an expired hold, a cancel, a policy switch, or readers eligible again (`eligible`: resumed, emails back on, reactivated)",
+				"What made the copies go to these readers: a restock, an expired hold, a cancel, a pass, a policy switch, readers eligible again (`eligible`: resumed, emails back on, reactivated), a waves book's next wave (`wave`), or a lottery draw's winners (`draw`)",
 		}),
 		offered_at: timestamp,
 		hold_expires_at: timestamp,
@@ -90,12 +92,12 @@ const PrebookFulfilledData = z
 			.number()
 			.int()
 			.nullable()
-			.openapi({ description: "The restock that notified it (notify_all)" }),
+			.openapi({ description: "The restock record it was notified under (notify_all, waves), else null" }),
 		offer_round_id: z
 			.number()
 			.int()
 			.nullable()
-			.openapi({ description: "The offer round that held the copy (hold_queue)" }),
+			.openapi({ description: "The offer round that held the copy (hold_queue, lottery), else null" }),
 	})
 	.openapi("WebhookPrebookFulfilled");
 
@@ -130,10 +132,10 @@ const RestockCreatedData = z
 		book_id: id("The book"),
 		quantity_before: z.number().int(),
 		quantity_after: z.number().int(),
-		notified_count: z
-			.number()
-			.int()
-			.openapi({ description: "Waiting readers this restock notified (notify_all)" }),
+		notified_count: z.number().int().openapi({
+			description:
+				"Waiting readers this restock notified in its own batch: a notify_all book's line, a waves book's first wave; 0 when the copies were offered instead (hold_queue, lottery)",
+		}),
 		created_at: timestamp,
 	})
 	.openapi("WebhookRestockCreated");
@@ -157,9 +159,12 @@ const event = (summary: string, data: z.ZodType) => ({ summary, data });
 
 /** Every event type, its summary and the schema of its `data`. */
 export const WEBHOOK_EVENTS = {
-	"prebook.notified": event("Waiting readers of a notify_all book were told it is back", PrebookNotifiedData),
+	"prebook.notified": event(
+		"Waiting readers were told the book is back (notify_all: the whole line; waves: one wave)",
+		PrebookNotifiedData,
+	),
 	"prebook.offered": event(
-		"Readers first in line were each offered a held copy (hold_queue)",
+		"Readers were each offered a held copy (hold_queue: the first in line; lottery: a draw's winners or runners-up)",
 		PrebookOfferedData,
 	),
 	"prebook.expired": event("Held copies were not bought in time; the holds expired", PrebookExpiredData),
@@ -325,7 +330,7 @@ export const notifiedEventsOfPage = (
 };
 
 /**
- * After the engine's hold_queue UPDATE: `prebook.offered` for the rounds this batch created on the given
+ * After the engine's offering UPDATE (hold_queue, lottery): `prebook.offered` for the rounds this batch created on the given
  * books (each book's newest round, created at this batch's `now`) and the pre-bookings they offered.
  */
 export const prebookOfferedEvents = (books: SQL, now: string) =>
@@ -405,7 +410,8 @@ export const drawClosedEvent = (drawId: number, now: string) =>
 	);
 
 /**
- * `demand.threshold_crossed` is recorded by a trigger (the migration prebook_insight_triggers: `waiting_line_change_apply`), in the
+ * `demand.threshold_crossed` is recorded by a trigger (`line_demand_join_check`, migrations/0036, which the
+ * counters' triggers `waiting_line_change_apply` and `work_line_change_apply` call), in the
  * statement that makes a book's waiting count reach its threshold, so no statement here inserts it. A batch
  * that can make a line grow (a pre-booking, a guest's confirmation, a pass) reads the books' crossing counts
  * before and after its change (`before` first in the batch, `after` last), and `crossedEvents` gives the
