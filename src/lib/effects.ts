@@ -9,7 +9,7 @@ import type { AppEnv } from "./app-env.ts";
 import { configOrNull, loadConfig } from "./config.ts";
 import { createDb, type D1Usage, type Db, newD1Usage } from "./db.ts";
 import { describeError } from "./errors.ts";
-import { forgetCatalog, forgetCatalogAt } from "./http-cache.ts";
+import { type CatalogChange, forgetCatalog, forgetCatalogAt } from "./http-cache.ts";
 import { logEvent } from "./log.ts";
 import { emailBindingMailer, type Mailer, type OutgoingEmail } from "./mailer.ts";
 
@@ -31,8 +31,8 @@ export interface Effects {
 	usage: D1Usage;
 	/** Email Service (`EMAIL`), from `MAIL_FROM`. */
 	mailer: Mailer;
-	/** Drops the cached catalog entries of these books (and the lists) at this location. */
-	forgetCatalog(bookIds: readonly number[]): Promise<void>;
+	/** Drops the cached catalog entries of these books and works (and their lists) at this location. */
+	forgetCatalog(changed: CatalogChange): Promise<void>;
 }
 
 /** A request's effects (the system client and the mailer are made when first used). */
@@ -48,7 +48,7 @@ export const requestEffects = (c: Context<AppEnv>): Effects => ({
 	get mailer() {
 		return emailBindingMailer(c.env.EMAIL, c.get("config").mailFrom);
 	},
-	forgetCatalog: (bookIds) => forgetCatalog(c, bookIds),
+	forgetCatalog: (changed) => forgetCatalog(c, changed),
 });
 
 /**
@@ -77,9 +77,9 @@ export function backgroundEffects(env: Env, pending: Promise<unknown>[]): Effect
 		// MAIL_FROM is read (and checked) when an email is sent: the cron's other work needs no configuration.
 		mailer: { send: (email) => emailBindingMailer(env.EMAIL, loadConfig(env).mailFrom).send(email) },
 		// No request here: the entries clients read are keyed under API_URL (other locations: the TTL).
-		forgetCatalog: async (bookIds) => {
+		forgetCatalog: async (changed) => {
 			const config = configOrNull(env);
-			if (config) await forgetCatalogAt(config.apiUrl, bookIds);
+			if (config) await forgetCatalogAt(config.apiUrl, changed);
 		},
 	};
 }

@@ -183,25 +183,22 @@ export const notModified = {
 	},
 } as const;
 
-/**
- * Drops this data center's cached catalog entries a book write can name: `GET /books/{id}` of each book
- * given and the unfiltered first page `GET /books` (`GET /genres` holds no book data: `forgetGenres`).
- * Awaited before the write answers, so the writer's next read here is fresh; a failure is logged, never the
- * write's (it has committed; the TTL bounds the staleness).
- */
-export function forgetCatalog(c: Context<AppEnv>, bookIds: readonly number[]): Promise<void> {
-	return forgetCatalogAt(new URL(c.req.url).origin, bookIds);
+/** What a write changed in the catalog: the books and the works whose cached entries must go. */
+export interface CatalogChange {
+	bookIds: readonly number[];
+	workIds: readonly number[];
 }
 
 /**
- * Drops this data center's cached `GET /works/{id}` of each work given and the unfiltered first page
- * `GET /works` (a work or one of its editions was written). A work's editions show their available copies:
- * a restock or a hold does not purge the work's entries (the engine's outcome names books), so those are
- * bounded by the TTL, like the filtered lists.
+ * Drops this data center's cached catalog entries a write can name: `GET /books/{id}` of each book given
+ * and the unfiltered first page `GET /books`; `GET /works/{id}` of each work given and `GET /works` (`GET
+ * /genres` holds no book data: `forgetGenres`). A work's editions show their available copies: a restock or
+ * a hold does not purge the work's entries (the engine's outcome names books), so those are bounded by the
+ * TTL, like the filtered lists. Awaited before the write answers, so the writer's next read here is fresh;
+ * a failure is logged, never the write's (it has committed; the TTL bounds the staleness).
  */
-export function forgetWorks(c: Context<AppEnv>, workIds: readonly (number | null)[]): Promise<void> {
-	const ids = [...new Set(workIds.filter((id): id is number => id !== null))];
-	return forgetEntries(new URL(c.req.url).origin, ["/works", ...ids.map((id) => `/works/${id}`)]);
+export function forgetCatalog(c: Context<AppEnv>, changed: CatalogChange): Promise<void> {
+	return forgetCatalogAt(new URL(c.req.url).origin, changed);
 }
 
 /** Drops this data center's cached `GET /genres` (a genre was added). */
@@ -210,14 +207,17 @@ export function forgetGenres(c: Context<AppEnv>): Promise<void> {
 }
 
 /**
- * `forgetCatalog` for work that has no request (the cron's hold expiries): the entries under `origin`, the
- * API's public URL (API_URL) — the origin clients read the catalog from.
+ * `forgetCatalog` under `origin`: for work that has no request (the cron's hold expiries), the API's public
+ * URL (API_URL) — the origin clients read the catalog from.
  */
-export function forgetCatalogAt(origin: string, bookIds: readonly number[]): Promise<void> {
-	return forgetEntries(origin, ["/books", ...bookIds.map((id) => `/books/${id}`)]);
+export function forgetCatalogAt(origin: string, { bookIds, workIds }: CatalogChange): Promise<void> {
+	const entries = (list: string, ids: readonly number[]) =>
+		ids.length > 0 ? [list, ...ids.map((id) => `${list}/${id}`)] : [];
+	return forgetEntries(origin, [...entries("/books", bookIds), ...entries("/works", workIds)]);
 }
 
 async function forgetEntries(origin: string, paths: readonly string[]): Promise<void> {
+	if (paths.length === 0) return;
 	try {
 		// A read without parameters is stored under its bare URL (`catalogCacheKey` of it is the URL itself).
 		await Promise.all(paths.map((path) => caches.default.delete(`${origin}${path}`)));

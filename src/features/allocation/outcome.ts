@@ -50,6 +50,8 @@ export interface Outcome {
 	webhookEventIds: number[];
 	/** Books whose catalog view changed (stock, held copies, fields): their cached entries go. */
 	catalogBookIds: number[];
+	/** Works whose catalog view changed (the work, or which editions it has): their cached entries go. */
+	catalogWorkIds: number[];
 	/** Lottery draws this batch closed: the Worker scores them and offers the winners (draws.ts). */
 	closingDraws: number[];
 	/** Lottery books left without an open draw: one is opened (a fresh seed) after the commit. */
@@ -63,6 +65,7 @@ export function outcomeOf(...parts: Partial<Outcome>[]): Outcome {
 		offers: parts.flatMap((part) => part.offers ?? []),
 		webhookEventIds: parts.flatMap((part) => part.webhookEventIds ?? []),
 		catalogBookIds: [...new Set(parts.flatMap((part) => part.catalogBookIds ?? []))],
+		catalogWorkIds: [...new Set(parts.flatMap((part) => part.catalogWorkIds ?? []))],
 		closingDraws: [...new Set(parts.flatMap((part) => part.closingDraws ?? []))],
 		drawsToOpen: [...new Set(parts.flatMap((part) => part.drawsToOpen ?? []))],
 	};

@@ -93,7 +93,7 @@ export async function publishOutcome(effects: Effects, outcome: Outcome, depth =
 	publishWebhookEventsLater(effects, outcome.webhookEventIds);
 	for (const notice of outcome.notices) await publishNotice(effects, notice);
 	for (const round of outcome.offers) await publishOfferRound(effects, round);
-	if (outcome.catalogBookIds.length > 0) await effects.forgetCatalog(outcome.catalogBookIds);
+	await effects.forgetCatalog({ bookIds: outcome.catalogBookIds, workIds: outcome.catalogWorkIds });
 	// Opening a missing draw runs the engine for its book, whose outcome is published here in turn (it may
 	// close the new draw at once): a few rounds here, the cron opens whatever is left a minute later.
 	if (depth >= MAX_DRAW_ROUNDS) return;

@@ -1,9 +1,7 @@
 import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { AppError } from "../../lib/errors.ts";
-import { forgetWorks } from "../../lib/http-cache.ts";
 import { PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
-import { outcomeOf } from "../allocation/outcome.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
 import { bookNotFoundPage, bookPage } from "./books.pages.ts";
 import type * as routes from "./books.routes.ts";
@@ -49,17 +47,14 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 		waveMinutes: body.wave_minutes,
 		demandAlertThreshold: body.demand_alert_threshold ?? null,
 	});
-	// A lottery book opens its first draw (a fresh seed) at once.
-	const drawsToOpen = book.allocation === "lottery" ? [book.id] : [];
-	await publishAfterCommit(c, outcomeOf(outcome, { catalogBookIds: [book.id], drawsToOpen }));
-	await forgetWorks(c, [book.workId]);
+	await publishAfterCommit(c, outcome);
 	return c.json(toBookResponse(book), 201);
 };
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 	const body = c.req.valid("json");
 	// undefined leaves a column alone; null (allowed for optional fields) clears it.
-	const { book, outcome, workIds } = await updateBook(c.var.db, c.req.valid("param").id, {
+	const { book, outcome } = await updateBook(c.var.db, c.req.valid("param").id, {
 		title: body.title,
 		author: body.author,
 		priceCents: body.price,
@@ -76,15 +71,11 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 		demandAlertThreshold: body.demand_alert_threshold,
 	});
 	await publishAfterCommit(c, outcome);
-	await forgetWorks(c, workIds);
 	return c.json(toBookResponse(book), 200);
 };
 
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
-	const id = c.req.valid("param").id;
-	const { workId } = await deleteBook(c.var.db, id);
-	await publishAfterCommit(c, outcomeOf({ catalogBookIds: [id] }));
-	await forgetWorks(c, [workId]);
+	await publishAfterCommit(c, await deleteBook(c.var.db, c.req.valid("param").id));
 	return c.body(null, 204);
 };
 

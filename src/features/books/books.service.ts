@@ -93,6 +93,13 @@ export async function getBook(db: Db, id: number): Promise<BookRow> {
 	return book;
 }
 
+/** A book written: its cached entries go, and those of the works it is (or was) an edition of. */
+const bookChanged = (bookId: number, workIds: (number | null | undefined)[]) =>
+	outcomeOf({
+		catalogBookIds: [bookId],
+		catalogWorkIds: workIds.filter((workId): workId is number => typeof workId === "number"),
+	});
+
 /**
  * One round trip: the book, and the engine for it — a new edition in stock is a copy for the work
  * pre-bookings that accept it (rule 11: none of them is left waiting beside it).
@@ -112,7 +119,8 @@ export async function createBook(
 		const book = inserted[0];
 		if (!book) throw new Error("the inserted book was not returned");
 		rememberPolicy(book.id, book.allocation);
-		return { book, outcome: allocation };
+		// The engine's outcome names a lottery book without a draw: its first is opened after the commit.
+		return { book, outcome: outcomeOf(allocation, bookChanged(book.id, [book.workId])) };
 	} catch (err) {
 		throw await asBookWriteError(db, err, values);
 	}
@@ -126,15 +134,14 @@ export async function updateBook(
 	db: Db,
 	id: number,
 	values: BookValues,
-): Promise<{ book: BookRow; outcome: Outcome; workIds: (number | null)[] }> {
+): Promise<{ book: BookRow; outcome: Outcome }> {
 	if (Object.values(values).every((value) => value === undefined)) {
 		const book = await getBook(db, id);
-		return { book, outcome: NOTHING, workIds: [] };
+		return { book, outcome: NOTHING };
 	}
 	try {
 		const { previous, updated, allocation, current } = await withUniqueNow((now) =>
 			batch(db, {
-				// The work it was an edition of (its cached entry changes too when the book moves).
 				previous: db.select({ workId: books.workId }).from(books).where(eq(books.id, id)),
 				updated: db
 					.update(books)
@@ -148,19 +155,16 @@ export async function updateBook(
 		const book = current[0];
 		if (updated.length === 0 || !book) throw bookNotFound();
 		rememberPolicy(id, book.allocation);
-		return {
-			book,
-			outcome: outcomeOf(allocation, { catalogBookIds: [id] }),
-			workIds: [previous[0]?.workId ?? null, book.workId],
-		};
+		// The work it was an edition of changes too when the book moves.
+		return { book, outcome: outcomeOf(allocation, bookChanged(id, [previous[0]?.workId, book.workId])) };
 	} catch (err) {
 		throw await asBookWriteError(db, err, values);
 	}
 }
 
-/** Returns the work the book was an edition of (its cached entry lists the book). */
-export async function deleteBook(db: Db, id: number): Promise<{ workId: number | null }> {
+/** One statement; the book's cached entries go, and its work's (which lists its editions). */
+export async function deleteBook(db: Db, id: number): Promise<Outcome> {
 	const deleted = await db.delete(books).where(eq(books.id, id)).returning({ workId: books.workId });
 	if (!deleted[0]) throw bookNotFound();
-	return deleted[0];
+	return bookChanged(id, [deleted[0].workId]);
 }

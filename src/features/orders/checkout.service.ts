@@ -26,6 +26,7 @@ import { AppError, describeError, rateLimited } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { formatCents } from "../../lib/money.ts";
 import { hashToken } from "../../lib/tokens.ts";
+import { NOTHING, type Outcome, outcomeOf } from "../allocation/outcome.ts";
 import type { CartLine } from "../cart/cart.schemas.ts";
 import { cartIsBuyable, cartLines } from "../cart/cart.service.ts";
 import { eventIdsOf, prebookFulfilledEvents } from "../webhooks/webhook-events.ts";
@@ -39,9 +40,19 @@ export interface CheckoutResult {
 	replayed: boolean;
 	/** The payment was captured: record it (after the response, see `markPaymentCaptured`). */
 	captured: boolean;
-	/** Webhook events the order's batch recorded, to publish after the response. */
-	webhookEventIds: number[];
+	/**
+	 * What the world must hear of: the webhook events the order's batch recorded and, when it sold, its
+	 * books (their stock changed: cached catalog entries go). Nothing for a replay or a decline.
+	 */
+	outcome: Outcome;
 }
+
+/** A confirmed order's outcome: its events, and its books' catalog entries. */
+const soldOutcome = (order: OrderView, webhookEventIds: number[]) =>
+	outcomeOf({
+		webhookEventIds,
+		catalogBookIds: order.items.flatMap((item) => (item.bookId === null ? [] : [item.bookId])),
+	});
 
 const keyReused = () =>
 	new AppError(
@@ -173,7 +184,7 @@ export async function checkout(
 	const earlier = previous[0];
 	if (earlier) {
 		if (earlier.fingerprint !== null && earlier.fingerprint !== fingerprint) throw keyReused();
-		return { order: earlier.order, replayed: true, captured: false, webhookEventIds: [] };
+		return { order: earlier.order, replayed: true, captured: false, outcome: NOTHING };
 	}
 
 	if (lines.length === 0) throw cartEmpty();
@@ -252,7 +263,7 @@ export async function checkout(
 			});
 			logEvent("info", "checkout_payment_declined", { user_id: userId, reason: authorization.reason });
 			if (!declined[0]) throw new Error("checkout: the declined order was not read back");
-			return { order: declined[0], replayed: false, captured: false, webhookEventIds: [] };
+			return { order: declined[0], replayed: false, captured: false, outcome: NOTHING };
 		}
 		const { fulfilledEvents, confirmed } = await batch(db, {
 			order: newOrder("confirmed"),
@@ -301,7 +312,7 @@ export async function checkout(
 			});
 			const winner = winners[0];
 			if (winner && winner.fingerprint !== fingerprint) throw keyReused();
-			if (winner) return { order: winner.order, replayed: true, captured: false, webhookEventIds: [] };
+			if (winner) return { order: winner.order, replayed: true, captured: false, outcome: NOTHING };
 		}
 		if (violation?.kind === "not_null" && violation.target === "carts.user_id") {
 			// Another checkout bought the cart (or the buyer changed it) between the read and the batch.
@@ -327,9 +338,9 @@ export async function checkout(
 			order_id: order.id,
 			error: err instanceof Error ? err.name : typeof err,
 		});
-		return { order, replayed: false, captured: false, webhookEventIds };
+		return { order, replayed: false, captured: false, outcome: soldOutcome(order, webhookEventIds) };
 	}
-	return { order, replayed: false, captured: true, webhookEventIds };
+	return { order, replayed: false, captured: true, outcome: soldOutcome(order, webhookEventIds) };
 }
 
 /** Cron: attempts older than the window no longer count. */

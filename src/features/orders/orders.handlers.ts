@@ -1,7 +1,6 @@
 import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { requestEffects } from "../../lib/effects.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
-import { outcomeOf } from "../allocation/outcome.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
 import { checkout as buyCart } from "./checkout.service.ts";
 import type * as routes from "./orders.routes.ts";
@@ -18,17 +17,7 @@ export const checkout: AppRouteHandler<typeof routes.checkout> = async (c) => {
 	// Recorded after the response on the system client: the request's round trips stay at two.
 	if (result.captured) effects.afterResponse(markPaymentCaptured(effects.systemDb, result.order.id));
 	if (result.replayed) c.header("Idempotent-Replayed", "true");
-	// A confirmed order changed the stock of its books: their cached catalog views go.
-	const sold = result.order.status === "confirmed" && !result.replayed;
-	await publishAfterCommit(
-		c,
-		outcomeOf({
-			webhookEventIds: result.webhookEventIds,
-			catalogBookIds: sold
-				? result.order.items.flatMap((item) => (item.bookId === null ? [] : [item.bookId]))
-				: [],
-		}),
-	);
+	await publishAfterCommit(c, result.outcome);
 	return c.json(toOrderResponse(result.order), 201);
 };
 

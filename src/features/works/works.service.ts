@@ -8,6 +8,7 @@ import { works } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { containsText } from "../../lib/sql.ts";
+import { NOTHING, type Outcome, outcomeOf } from "../allocation/outcome.ts";
 import type { WorkView } from "./works.schemas.ts";
 
 export const workNotFound = () => new AppError("WORK_NOT_FOUND", "No work with this id", "id");
@@ -47,8 +48,15 @@ export async function getWork(db: Db, id: number): Promise<WorkView> {
 	return work;
 }
 
+/** A work written: its cached entries go (and its editions', when it lost them). */
+const workChanged = (workId: number, editionIds: number[] = []) =>
+	outcomeOf({ catalogWorkIds: [workId], catalogBookIds: editionIds });
+
 /** One round trip: the new work and its view (no editions yet). */
-export async function createWork(db: Db, values: { title: string; author: string }): Promise<WorkView> {
+export async function createWork(
+	db: Db,
+	values: { title: string; author: string },
+): Promise<{ work: WorkView; outcome: Outcome }> {
 	const now = new Date().toISOString();
 	const { inserted, view } = await batch(db, {
 		inserted: db
@@ -59,15 +67,17 @@ export async function createWork(db: Db, values: { title: string; author: string
 	});
 	const work = view[0];
 	if (inserted.length === 0 || !work) throw new Error("the inserted work was not returned");
-	return work;
+	return { work, outcome: workChanged(work.id) };
 }
 
 export async function updateWork(
 	db: Db,
 	id: number,
 	values: { title?: string; author?: string },
-): Promise<WorkView> {
-	if (values.title === undefined && values.author === undefined) return getWork(db, id);
+): Promise<{ work: WorkView; outcome: Outcome }> {
+	if (values.title === undefined && values.author === undefined) {
+		return { work: await getWork(db, id), outcome: NOTHING };
+	}
 	const { view } = await batch(db, {
 		updated: db
 			.update(works)
@@ -77,7 +87,7 @@ export async function updateWork(
 	});
 	const work = view[0];
 	if (!work) throw workNotFound();
-	return work;
+	return { work, outcome: workChanged(id) };
 }
 
 /**
@@ -86,9 +96,9 @@ export async function updateWork(
  * The editions stay, with `work_id` null (ON DELETE SET NULL); so do the closed work pre-bookings that were
  * given an edition (a notified or fulfilled one keeps its `book_id`). Those closed before they had one
  * (cancelled while waiting) name nothing once the work is gone: they are deleted with it, as a book's
- * pre-bookings are with the book. Returns the editions, whose cached catalog entries changed.
+ * pre-bookings are with the book. Its editions' cached catalog entries change too (no work any more).
  */
-export async function deleteWork(db: Db, id: number): Promise<{ editionIds: number[] }> {
+export async function deleteWork(db: Db, id: number): Promise<Outcome> {
 	const noActive = sql`NOT EXISTS (SELECT 1 FROM pre_bookings
 		WHERE work_id = ${id} AND status IN ('waiting', 'offered'))`;
 	const { editions, deleted, diagnosis } = await batch(db, {
@@ -99,7 +109,11 @@ export async function deleteWork(db: Db, id: number): Promise<{ editionIds: numb
 			sql`SELECT NOT ${noActive} AS active FROM works WHERE id = ${id}`,
 		),
 	});
-	if (deleted.length > 0) return { editionIds: editions.map((edition) => edition.id) };
+	if (deleted.length > 0)
+		return workChanged(
+			id,
+			editions.map((edition) => edition.id),
+		);
 	if (!diagnosis[0]) throw workNotFound();
 	throw new AppError(
 		"WORK_HAS_PREBOOKINGS",
