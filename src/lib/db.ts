@@ -93,7 +93,7 @@ function guardRefusal(err: unknown): AppError | null {
  * would then shift every later field. Selected through a subquery, SQLite names the second `id:1`.
  */
 function keepEveryColumn(query: string): string {
-	return /^\s*select\b/i.test(query) ? `SELECT * FROM (${query})` : query;
+	return isSelect(query) ? `SELECT * FROM (${query})` : query;
 }
 
 function recordMeta(usage: D1Usage, result: D1Result | D1ExecResult | null): void {

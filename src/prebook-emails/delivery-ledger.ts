@@ -143,8 +143,8 @@ export async function recordOutcomes(
 export async function markDead(db: Db, message: PrebookMessage, now: Date): Promise<number> {
 	const { column } = notificationOf(message);
 	const at = now.toISOString();
-	const [dead] = await batch(db, [
-		rawQuery<{ prebook_id: number }>(sql`
+	const { dead } = await batch(db, {
+		dead: rawQuery<{ prebook_id: number }>(sql`
 			INSERT INTO email_deliveries (prebook_id, ${column}, user_id, status, attempts, created_at, updated_at)
 			SELECT p.id, p.${column}, p.user_id,
 				CASE WHEN u.email_verified = 1 AND u.restock_emails = 1 THEN 'dead' ELSE 'skipped' END, 0, ${at}, ${at}
@@ -152,7 +152,7 @@ export async function markDead(db: Db, message: PrebookMessage, now: Date): Prom
 			ON CONFLICT (prebook_id, ${column}) DO UPDATE SET status = 'dead', updated_at = excluded.updated_at
 			WHERE email_deliveries.status IN ('failed', 'sending')
 			RETURNING prebook_id`),
-	]);
+	});
 	return dead.length;
 }
 

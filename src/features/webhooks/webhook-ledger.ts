@@ -201,11 +201,11 @@ const markDeadStatement = (dead: readonly { deliveryId: number; reason: string |
 
 /** The dead-letter queue's verdict: these deliveries exhausted their retries. Returns how many became dead. */
 export async function markDeliveriesDead(db: Db, deliveryIds: readonly number[], now: Date): Promise<number> {
-	const [dead] = await batch(db, [
-		markDeadStatement(
+	const { dead } = await batch(db, {
+		dead: markDeadStatement(
 			deliveryIds.map((deliveryId) => ({ deliveryId, reason: null })),
 			now.toISOString(),
 		),
-	]);
+	});
 	return dead.length;
 }

@@ -170,9 +170,12 @@ export async function listDeliveries(
 	endpointId: number,
 	query: { status?: WebhookDeliveryStatus; after?: NewestFirstCursor; limit: number },
 ): Promise<WebhookDeliveryView[]> {
-	const [endpoint, rows] = await batch(db, [
-		db.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId)),
-		db
+	const { endpoint, rows } = await batch(db, {
+		endpoint: db
+			.select({ id: webhookEndpoints.id })
+			.from(webhookEndpoints)
+			.where(eq(webhookEndpoints.id, endpointId)),
+		rows: db
 			.select(deliveryColumns)
 			.from(webhookDeliveries)
 			.where(
@@ -184,7 +187,7 @@ export async function listDeliveries(
 			)
 			.orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
 			.limit(query.limit + 1),
-	]);
+	});
 	if (endpoint.length === 0) throw webhookNotFound();
 	return rows;
 }
