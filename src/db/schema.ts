@@ -648,7 +648,6 @@ export const preBookings = sqliteTable(
 
 /** `skipped`: not emailed on purpose (the reader turned restock emails off, or the address is unverified). */
 export const DELIVERY_STATUSES = ["sending", "sent", "failed", "dead", "skipped"] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /**
  * The email ledger: one row per notified pre-booking and restock. A consumer claims a row before sending
@@ -853,7 +852,6 @@ export const payments = sqliteTable(
 
 export type UserRow = typeof users.$inferSelect;
 export type BookRow = typeof books.$inferSelect;
-export type WorkRow = typeof works.$inferSelect;
 export type GenreRow = typeof genres.$inferSelect;
 
 /**
@@ -1010,7 +1008,6 @@ export const webhookReplays = sqliteTable(
 );
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
-export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 
 /**
  * Pre-booking insights (API.md, Insights; docs/insights.md): counters kept by the triggers of
