@@ -10,7 +10,7 @@
  * `JWT_SECRET` still shows its contract.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { registerWebhookDocs } from "./features/webhooks/webhook-events.ts";
+import { registerWebhookDocs } from "./features/webhooks/webhook-catalogue.ts";
 import type { AppEnv } from "./lib/app-env.ts";
 
 const TITLE = "Bookstore edge API";

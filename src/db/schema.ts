@@ -866,7 +866,7 @@ export const webhookEndpoints = sqliteTable(
 	{
 		id: integer("id").primaryKey({ autoIncrement: true }),
 		url: text("url").notNull(),
-		/** JSON array of event types (features/webhooks/webhook-events.ts), e.g. `["prebook.notified"]`. */
+		/** JSON array of event types (features/webhooks/webhook-catalogue.ts), e.g. `["prebook.notified"]`. */
 		events: text("events").notNull(),
 		description: text("description"),
 		enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),

@@ -29,7 +29,7 @@ import {
 	MAX_RETRY_DELAY_SECONDS,
 } from "../../prebook-emails/email-consumer.ts";
 import { webhookHeaders } from "./signing.ts";
-import { webhookId } from "./webhook-events.ts";
+import { webhookId } from "./webhook-catalogue.ts";
 import {
 	type AttemptOutcome,
 	CLAIM_LEASE_MS,

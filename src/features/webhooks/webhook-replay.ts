@@ -19,7 +19,7 @@ import { sql } from "drizzle-orm";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
 import { fieldError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
-import type { WebhookEventType } from "./webhook-events.ts";
+import type { WebhookEventType } from "./webhook-catalogue.ts";
 import { enqueueDeliveries, WEBHOOK_RETENTION_MS } from "./webhook-publication.ts";
 
 /** Events queued per replay and cron run, and the endpoint's backlog under which the next page goes. */

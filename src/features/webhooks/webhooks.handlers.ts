@@ -1,7 +1,7 @@
 import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { requestEffects } from "../../lib/effects.ts";
 import { decodeCursor, idCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
-import { eventTypeCatalogue } from "./webhook-events.ts";
+import { eventTypeCatalogue } from "./webhook-catalogue.ts";
 import type * as routes from "./webhooks.routes.ts";
 import { toEventFeedItem, toWebhookDeliveryResponse, toWebhookResponse } from "./webhooks.schemas.ts";
 import {

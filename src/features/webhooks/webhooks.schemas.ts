@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { WEBHOOK_DELIVERY_STATUSES, type WebhookDeliveryStatus } from "../../db/schema.ts";
 import { timestamp } from "../../lib/openapi.ts";
 import { multiLineText } from "../../lib/text.ts";
-import { WEBHOOK_EVENT_TYPES, type WebhookEventType, webhookId } from "./webhook-events.ts";
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType, webhookId } from "./webhook-catalogue.ts";
 
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 

@@ -1,6 +1,6 @@
 /**
  * Webhook endpoints (admin): registration, secrets and their rotation, the delivery log and manual retries.
- * What is delivered, and how, is in ./webhook-events.ts (the catalogue and the outbox) and
+ * What is delivered, and how, is in ./webhook-catalogue.ts (the event types), webhook-events.ts (the outbox),
  * webhook-publication.ts, webhook-ledger.ts and webhook-consumer.ts beside it.
  *
  * Every operation is one round trip. Secrets are returned only by `createWebhook` and `rotateSecret`.
@@ -20,7 +20,7 @@ import { logEvent } from "../../lib/log.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
 import { webhookUrlProblem } from "../../lib/public-url.ts";
 import { generateWebhookSecret } from "./signing.ts";
-import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "./webhook-events.ts";
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "./webhook-catalogue.ts";
 import { confirmEventsPublished, enqueueDeliveries, WEBHOOK_RETENTION_MS } from "./webhook-publication.ts";
 import { recordReplay } from "./webhook-replay.ts";
 import type { WebhookDeliveryView, WebhookEndpointView, WebhookEventView } from "./webhooks.schemas.ts";
