@@ -7,7 +7,7 @@
 import { and, asc, between, eq, sql } from "drizzle-orm";
 import { prebookDaily } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
-import { AppError } from "../../lib/errors.ts";
+import { bookNotFound } from "../../lib/errors.ts";
 import type { DailyCounters } from "./insights.schemas.ts";
 
 /**
@@ -58,7 +58,6 @@ export async function prebookInsights(
 		days: dailyCounters(db, scope, query.from, query.to),
 		median: medianHours(scope, query.from, query.to),
 	});
-	if (query.bookId !== undefined && !book[0])
-		throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
+	if (query.bookId !== undefined && !book[0]) throw bookNotFound("book_id");
 	return { days, medianHours: median[0]?.median ?? null };
 }

@@ -22,7 +22,7 @@ import {
 } from "../../db/schema.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
 import { batch, type Db, namedGroup, rawQuery } from "../../lib/db.ts";
-import { AppError, rateLimited } from "../../lib/errors.ts";
+import { AppError, bookNotFound, rateLimited } from "../../lib/errors.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
 import { hashToken, newSecretToken } from "../../lib/tokens.ts";
 import { allocate, linesOf } from "../allocation/engine.ts";
@@ -177,9 +177,7 @@ function refusalOf(
 ): AppError {
 	const field = "bookId" in target ? "book_id" : "work_id";
 	if (!state) {
-		return "bookId" in target
-			? new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id")
-			: workNotFound();
+		return "bookId" in target ? bookNotFound("book_id") : workNotFound();
 	}
 	if (state.mask === 0) return noFormats();
 	if (state.available > 0) return inStock(field);
@@ -639,7 +637,7 @@ export async function bookLine(
 		ahead: rawQuery<{ lines: string | null }>(sql`SELECT ${before} AS lines`),
 		book: db.select({ allocation: books.allocation }).from(books).where(eq(books.id, bookId)),
 	});
-	if (!book[0]) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
+	if (!book[0]) throw bookNotFound();
 	// A lottery's line has no order: nobody has a position there.
 	const ordered = book[0].allocation !== "lottery";
 	const measured = ahead[0]?.lines;
@@ -747,9 +745,7 @@ export async function requestGuestPrebook(
 	const field = "bookId" in target ? "book_id" : "work_id";
 	const found = diagnosis[0];
 	if (!found) {
-		throw "bookId" in target
-			? new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id")
-			: workNotFound();
+		throw "bookId" in target ? bookNotFound("book_id") : workNotFound();
 	}
 	if (found.available > 0) throw inStock(field);
 	if (found.no_formats) throw noFormats();
