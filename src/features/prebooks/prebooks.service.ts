@@ -47,13 +47,13 @@ import {
 	eventIdsOf,
 	prebookPassedEvent,
 } from "../webhooks/webhook-events.ts";
+import { parseLineMeasures } from "./place.ts";
 import {
 	CONVERSION_WINDOW_DAYS,
 	type DemandView,
 	type LineEntryView,
 	MIN_OWN_CONVERSION_HISTORY,
 	type PrebookView,
-	parseLineMeasures,
 	suggestedOrderQuantity,
 } from "./prebooks.schemas.ts";
 
