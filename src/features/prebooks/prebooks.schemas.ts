@@ -2,6 +2,8 @@ import { z } from "@hono/zod-openapi";
 import { FORMATS, PREBOOK_STATUSES, type PrebookStatus } from "../../db/schema.ts";
 import { idField, timestamp } from "../../lib/openapi.ts";
 import { formatsOf, ON_HOLD_REASONS, type OnHoldReason } from "../allocation/line.ts";
+import type { DemandView } from "../insights/insights.schemas.ts";
+import { CONVERSION_WINDOW_DAYS, MIN_OWN_CONVERSION_HISTORY } from "../insights/insights.service.ts";
 import { emailInput } from "../users/users.schemas.ts";
 import { type MeasuredPrebook, placeInLine } from "./place.ts";
 
@@ -213,42 +215,6 @@ export const GuestConfirmBody = z
 	// 5000-character token). The global messages say what is wrong (lib/validation-messages.ts).
 	.object({ token: z.string().min(1).max(512) })
 	.openapi("GuestPreBookingConfirm");
-
-export interface DemandView {
-	bookId: number;
-	title: string;
-	author: string;
-	stockQuantity: number;
-	heldQuantity: number;
-	waitingCount: number;
-	offeredCount: number;
-	inboundQuantity: number;
-	overdueInboundQuantity: number;
-	conversionRate: number;
-	suggestedOrderQuantity: number;
-}
-
-/** The demand report's conversion rate is the book's over the last this many days (today included)… */
-export const CONVERSION_WINDOW_DAYS = 365;
-/** …when the book had at least this many readers notified or offered then; else the store's. */
-export const MIN_OWN_CONVERSION_HISTORY = 20;
-
-/**
- * max(0, ceil(waiting × conversion_rate) − available − inbound) (API.md), with the rate as shown (4
- * decimals) and in integers, so a client recomputes the same number from the report and no float rounding
- * turns 7.0000000001 into 8.
- */
-export function suggestedOrderQuantity(input: {
-	waiting: number;
-	conversionRate: number;
-	available: number;
-	inbound: number;
-}): number {
-	const rate = Math.round(input.conversionRate * 10_000);
-	// waiting × rate is an integer: divided by 10,000 it is exact or at least 1/10,000 from an integer.
-	const expected = Math.ceil((input.waiting * rate) / 10_000);
-	return Math.max(0, expected - input.available - input.inbound);
-}
 
 export const DemandSchema = z
 	.object({
