@@ -16,6 +16,7 @@ import { guestConfirmationEmail } from "../../prebook-emails/templates.ts";
 import type { Outcome } from "../allocation/outcome.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
 import { waitingDemand } from "../insights/insights.service.ts";
+import { confirmGuestPrebook, guestLinkOf, requestGuestPrebook } from "./guest-prebooks.service.ts";
 import { confirmGuestPage, guestConfirmedPage, guestRefusal } from "./prebooks.pages.ts";
 import type * as routes from "./prebooks.routes.ts";
 import type { PrebookView } from "./prebooks.schemas.ts";
@@ -31,14 +32,11 @@ import {
 import {
 	bookLine,
 	cancelPrebook,
-	confirmGuestPrebook,
 	createPrebook,
 	getPrebook,
-	guestLinkOf,
 	listPrebooks,
 	passOffer,
 	pausePrebook,
-	requestGuestPrebook,
 	resumePrebook,
 } from "./prebooks.service.ts";
 
