@@ -88,14 +88,12 @@ const activeOnAcceptedEdition = (user: SQL, work: SQL, mask: SQL) =>
 const waitingOf = (user: SQL) =>
 	sql`(SELECT count(*) FROM pre_bookings WHERE user_id = ${user} AND status = 'waiting')`;
 
-/** The SQL name of the user row `u` the insert selects from. */
-const u = sql`u.id`;
-
 /**
  * The INSERT … SELECT of a pre-booking for the user row `u` that `userWhere` picks: every rule is a
  * condition of the statement. A work's mask 0 (no formats given, no editions) inserts nothing.
  */
 export function insertPrebook(target: TargetSql, userWhere: SQL, now: string) {
+	const u = sql`u.id`;
 	const underLimit = sql`${waitingOf(u)} < ${MAX_WAITING_PER_USER}`;
 	if ("bookId" in target) {
 		const b = sql`b`;
@@ -118,7 +116,10 @@ export function insertPrebook(target: TargetSql, userWhere: SQL, now: string) {
 		RETURNING id`;
 }
 
-/** What a diagnosis reads of the target: the formats it accepts (a book: 1) and whether any is available. */
+/**
+ * What a diagnosis reads of the target: the formats it accepts (a book: 1) and what is available (a book:
+ * its copies; a work: whether an accepted edition has some, 0 or 1).
+ */
 export interface TargetState {
 	mask: number;
 	available: number;
