@@ -317,7 +317,7 @@ describe("GET /admin/prebooks/demand: the buy signal", () => {
 		const book = await createBook(admin.token, { stock_quantity: 0 });
 		await bulkLine(book.id, 2_000);
 		const { createDb, newD1Usage } = await import("../src/lib/db");
-		const { waitingDemand } = await import("../src/features/prebooks/prebooks.service");
+		const { waitingDemand } = await import("../src/features/insights/insights.service");
 		const usage = newD1Usage();
 		const [top] = await waitingDemand(createDb(env.DB, usage), 5);
 		expect(top).toMatchObject({ bookId: book.id, waitingCount: 2_000 });
@@ -327,7 +327,7 @@ describe("GET /admin/prebooks/demand: the buy signal", () => {
 	});
 
 	it("the suggestion never goes below 0 and counts available copies", async () => {
-		const { suggestedOrderQuantity } = await import("../src/features/prebooks/prebooks.schemas");
+		const { suggestedOrderQuantity } = await import("../src/features/insights/insights.service");
 		expect(suggestedOrderQuantity({ waiting: 100, conversionRate: 0.07, available: 0, inbound: 0 })).toBe(7);
 		expect(suggestedOrderQuantity({ waiting: 3, conversionRate: 0.6667, available: 0, inbound: 0 })).toBe(3);
 		expect(suggestedOrderQuantity({ waiting: 10, conversionRate: 0.5, available: 2, inbound: 1 })).toBe(2);

@@ -596,7 +596,7 @@ export const preBookings = sqliteTable(
 		check("ck_pre_bookings_book_or_work", sql`${t.bookId} IS NOT NULL OR ${t.workId} IS NOT NULL`),
 		// Rule 2: one active (waiting or offered) book pre-booking per user and book, and one active work
 		// pre-booking per user and work. A book pre-booking and a work pre-booking accepting that book are
-		// refused as duplicates inside the insert (features/prebooks); an offer never trips these indexes.
+		// refused as duplicates inside the insert (features/prebooks/rules.ts); an offer never trips these indexes.
 		uniqueIndex("uq_pre_bookings_user_book_active")
 			.on(t.userId, t.bookId)
 			.where(sql`status IN ('waiting', 'offered') AND work_id IS NULL`),

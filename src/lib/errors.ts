@@ -120,6 +120,13 @@ export function fieldError(field: string, detail: string): AppError {
 }
 
 /**
+ * 404 BOOK_NOT_FOUND: no book has the id the request gave in `field` (a path's `id`, a body's or query's
+ * `book_id`). Every feature that reads a book by id answers this one error.
+ */
+export const bookNotFound = (field: "id" | "book_id" = "id") =>
+	new AppError("BOOK_NOT_FOUND", "No book with this id", field);
+
+/**
  * 429 RATE_LIMITED whose `Retry-After` says when a slot frees up: `freeAt` (ms since the epoch), at least
  * one second away.
  */

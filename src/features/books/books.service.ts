@@ -2,7 +2,7 @@ import { and, eq, gt, or, type SQL, sql } from "drizzle-orm";
 import { type BookRow, books, genres } from "../../db/schema.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
 import { batch, constraintViolation, type Db } from "../../lib/db.ts";
-import { AppError } from "../../lib/errors.ts";
+import { AppError, bookNotFound } from "../../lib/errors.ts";
 import { containsText } from "../../lib/sql.ts";
 import { allocateBook } from "../allocation/engine.ts";
 import { rememberPolicy } from "../allocation/expected-policy.ts";
@@ -38,8 +38,6 @@ export type BookValues = Partial<
 		| "demandAlertThreshold"
 	>
 >;
-
-const bookNotFound = () => new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
 
 /**
  * Constraint failures of a book write, as the client's fault (one round trip, no read beforehand). SQLite

@@ -6,7 +6,7 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import { books, cartItems, carts, MAX_CART_LINE_QUANTITY } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
-import { AppError, fieldError } from "../../lib/errors.ts";
+import { AppError, bookNotFound, fieldError } from "../../lib/errors.ts";
 import type { CartLine } from "./cart.schemas.ts";
 
 /** Copies of a book held for this user: 0 or 1 (one active pre-booking per user and book). */
@@ -91,7 +91,7 @@ export async function addToCart(
 	});
 	if (added.length > 0) return lines;
 	const book = diagnosis[0];
-	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
+	if (!book) throw bookNotFound("book_id");
 	if (quantity + book.inCart > MAX_CART_LINE_QUANTITY) {
 		const detail = `A cart line holds at most ${MAX_CART_LINE_QUANTITY} copies (you already have ${book.inCart})`;
 		throw fieldError("quantity", detail);

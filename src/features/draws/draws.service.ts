@@ -2,7 +2,7 @@
 import { and, asc, desc, eq, isNotNull, lt, sql } from "drizzle-orm";
 import { books, drawEntries, draws } from "../../db/schema.ts";
 import { batch, type Db } from "../../lib/db.ts";
-import { AppError } from "../../lib/errors.ts";
+import { AppError, bookNotFound } from "../../lib/errors.ts";
 import type { DrawView, EntryView } from "./draws.schemas.ts";
 
 const drawColumns = {
@@ -31,7 +31,7 @@ export async function listDraws(
 			.limit(query.limit + 1),
 		book: db.select({ id: books.id }).from(books).where(eq(books.id, bookId)),
 	});
-	if (book.length === 0) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
+	if (book.length === 0) throw bookNotFound();
 	return rows;
 }
 

@@ -2,9 +2,7 @@
 import { asc, eq, sql } from "drizzle-orm";
 import { books, type InboundRow, inboundShipments } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
-import { AppError } from "../../lib/errors.ts";
-
-const bookNotFound = () => new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
+import { AppError, bookNotFound } from "../../lib/errors.ts";
 
 /** One round trip: the entry is made only for an existing book (decided inside the INSERT). */
 export async function addInbound(

@@ -88,6 +88,21 @@ export interface DailyCounters {
 	revenue_cents: number;
 }
 
+/** A row of the demand report (`GET /admin/prebooks/demand`): a book, its line and the buy signal. */
+export interface DemandView {
+	bookId: number;
+	title: string;
+	author: string;
+	stockQuantity: number;
+	heldQuantity: number;
+	waitingCount: number;
+	offeredCount: number;
+	inboundQuantity: number;
+	overdueInboundQuantity: number;
+	conversionRate: number;
+	suggestedOrderQuantity: number;
+}
+
 /** fulfilled ÷ (notified + offered), 4 decimals, 0 when nobody was told. */
 export const conversionRate = (fulfilled: number, told: number) =>
 	told === 0 ? 0 : Math.round((fulfilled / told) * 10_000) / 10_000;

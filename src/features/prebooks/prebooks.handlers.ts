@@ -15,6 +15,8 @@ import { requestNetwork } from "../../lib/rate-limit.ts";
 import { guestConfirmationEmail } from "../../prebook-emails/templates.ts";
 import type { Outcome } from "../allocation/outcome.ts";
 import { publishAfterCommit } from "../allocation/publish.ts";
+import { waitingDemand } from "../insights/insights.service.ts";
+import { confirmGuestPrebook, guestLinkOf, requestGuestPrebook } from "./guest-prebooks.service.ts";
 import { confirmGuestPage, guestConfirmedPage, guestRefusal } from "./prebooks.pages.ts";
 import type * as routes from "./prebooks.routes.ts";
 import type { PrebookView } from "./prebooks.schemas.ts";
@@ -30,16 +32,12 @@ import {
 import {
 	bookLine,
 	cancelPrebook,
-	confirmGuestPrebook,
 	createPrebook,
 	getPrebook,
-	guestLinkOf,
 	listPrebooks,
 	passOffer,
 	pausePrebook,
-	requestGuestPrebook,
 	resumePrebook,
-	waitingDemand,
 } from "./prebooks.service.ts";
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {

@@ -8,7 +8,8 @@ import { html } from "hono/html";
 import { type Locale, messagesFor } from "../../i18n/index.ts";
 import type { AppError } from "../../lib/errors.ts";
 import { languageField, pageLayout } from "../../lib/pages.ts";
-import { ACCOUNT_NOT_VERIFIED, MAX_WAITING_PER_USER } from "./prebooks.service.ts";
+import { ACCOUNT_NOT_VERIFIED } from "./guest-prebooks.service.ts";
+import { MAX_WAITING_PER_USER } from "./rules.ts";
 
 /** GET: the book, the address, and a button. */
 export const confirmGuestPage = (locale: Locale, link: { email: string; title: string }) => {

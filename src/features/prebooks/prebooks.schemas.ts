@@ -1,9 +1,11 @@
 import { z } from "@hono/zod-openapi";
-import { ALLOCATIONS, FORMATS, PREBOOK_STATUSES, type PrebookStatus } from "../../db/schema.ts";
+import { FORMATS, PREBOOK_STATUSES, type PrebookStatus } from "../../db/schema.ts";
 import { idField, timestamp } from "../../lib/openapi.ts";
-import { bestPlace, formatsOf, ON_HOLD_REASONS, type OnHoldReason } from "../allocation/line.ts";
+import { formatsOf, ON_HOLD_REASONS, type OnHoldReason } from "../allocation/line.ts";
+import type { DemandView } from "../insights/insights.schemas.ts";
+import { CONVERSION_WINDOW_DAYS, MIN_OWN_CONVERSION_HISTORY } from "../insights/insights.service.ts";
 import { emailInput } from "../users/users.schemas.ts";
-import { estimateOf } from "./estimate.ts";
+import { type MeasuredPrebook, placeInLine } from "./place.ts";
 
 const onHoldReason = z.enum(ON_HOLD_REASONS).nullable().openapi({
 	description:
@@ -76,7 +78,11 @@ export const PrebookSchema = z
 
 export type PrebookResponse = z.infer<typeof PrebookSchema>;
 
-export interface PrebookView {
+/**
+ * A pre-booking as the service reads it; its line measures and rule 12's inputs come as SQLite JSON
+ * (`MeasuredPrebook`), turned into `position` and `estimate` by place.ts.
+ */
+export interface PrebookView extends MeasuredPrebook {
 	id: number;
 	bookId: number | null;
 	workId: number | null;
@@ -84,12 +90,6 @@ export interface PrebookView {
 	bookTitle: string;
 	bookAuthor: string;
 	status: PrebookStatus;
-	/** What the read measured of each of its lines (`LineMeasure[]`), as SQLite's JSON; null when not waiting. */
-	aheadJson: string | null;
-	/** The cap the read counted up to (`AHEAD_CAP` but in tests). */
-	aheadCap: number;
-	/** Rule 12's inputs of each edition it waits for (`Editions`), as SQLite's JSON; null when not waiting. */
-	editionsJson: string | null;
 	pausedUntil: string | null;
 	passesLeft: number;
 	onHoldReason: OnHoldReason | null;
@@ -102,67 +102,6 @@ export interface PrebookView {
 	fulfilledAt: string | null;
 	expiredAt: string | null;
 	cancelledAt: string | null;
-}
-
-const Lines = z.array(
-	z.object({
-		own: z.object({ n: z.number().int(), a: z.number().int(), edge: z.string().nullable() }),
-		work: z.object({ n: z.number().int(), a: z.number().int() }),
-		behind: z.object({ n: z.number().int(), edge: z.string().nullable() }).nullable(),
-		span: z.tuple([z.string(), z.string()]).nullable(),
-		waiting: z.number().int(),
-		self: z.number().int(),
-		book_id: z.number().int(),
-		served: z.number().int(),
-	}),
-);
-/** What `measureLines` measured (JSON), checked. */
-export const parseLineMeasures = (json: string) => Lines.parse(JSON.parse(json));
-const History = z.object({
-	n: z.number().int(),
-	first: z.string().nullable(),
-	last: z.string().nullable(),
-	copies: z.number(),
-});
-const Offers = z.object({ offers: z.number().int(), bought: z.number().int() });
-const Inbound = z.array(z.tuple([z.number().int(), z.string()]));
-const Editions = z.array(
-	z.object({
-		book_id: z.number().int(),
-		allocation: z.enum(ALLOCATIONS),
-		inbound: Inbound,
-		history: History,
-		offers: Offers,
-	}),
-);
-
-/**
- * `position` and `estimate` of a pre-booking, from what its view read (rule 12): both from the line of its
- * best place (`bestPlace`: for a work pre-booking, over the editions that serve it now), the estimate with
- * that edition's policy, supply and history.
- */
-function placeInLine(row: PrebookView): Pick<PrebookResponse, "position" | "estimate"> {
-	if (row.status !== "waiting" || row.aheadJson === null) return { position: null, estimate: null };
-	const place = bestPlace(parseLineMeasures(row.aheadJson), row.aheadCap);
-	// No lottery line was measured (aheadInLine): a measured line has an order.
-	if (!place) return { position: null, estimate: null };
-	const edition = Editions.parse(JSON.parse(row.editionsJson ?? "[]")).find(
-		(candidate) => candidate.book_id === place.bookId,
-	);
-	return {
-		position: place.served ? place.ahead.active + 1 : null,
-		estimate: edition
-			? estimateOf({
-					now: new Date(),
-					status: row.status,
-					allocation: edition.allocation,
-					ahead: place.ahead,
-					inbound: edition.inbound,
-					history: edition.history,
-					offers: edition.offers,
-				})
-			: null,
-	};
 }
 
 const LastDraw = z.object({ draw_id: z.number().int(), won: z.union([z.literal(0), z.literal(1)]) });
@@ -276,42 +215,6 @@ export const GuestConfirmBody = z
 	// 5000-character token). The global messages say what is wrong (lib/validation-messages.ts).
 	.object({ token: z.string().min(1).max(512) })
 	.openapi("GuestPreBookingConfirm");
-
-export interface DemandView {
-	bookId: number;
-	title: string;
-	author: string;
-	stockQuantity: number;
-	heldQuantity: number;
-	waitingCount: number;
-	offeredCount: number;
-	inboundQuantity: number;
-	overdueInboundQuantity: number;
-	conversionRate: number;
-	suggestedOrderQuantity: number;
-}
-
-/** The demand report's conversion rate is the book's over the last this many days (today included)… */
-export const CONVERSION_WINDOW_DAYS = 365;
-/** …when the book had at least this many readers notified or offered then; else the store's. */
-export const MIN_OWN_CONVERSION_HISTORY = 20;
-
-/**
- * max(0, ceil(waiting × conversion_rate) − available − inbound) (API.md), with the rate as shown (4
- * decimals) and in integers, so a client recomputes the same number from the report and no float rounding
- * turns 7.0000000001 into 8.
- */
-export function suggestedOrderQuantity(input: {
-	waiting: number;
-	conversionRate: number;
-	available: number;
-	inbound: number;
-}): number {
-	const rate = Math.round(input.conversionRate * 10_000);
-	// waiting × rate is an integer: divided by 10,000 it is exact or at least 1/10,000 from an integer.
-	const expected = Math.ceil((input.waiting * rate) / 10_000);
-	return Math.max(0, expected - input.available - input.inbound);
-}
 
 export const DemandSchema = z
 	.object({

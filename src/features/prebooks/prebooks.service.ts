@@ -1,20 +1,13 @@
 /**
- * Pre-bookings: the rules (API.md, Pre-bookings) on the caller's side, and the admin's view of the lines.
- * A pre-booking names a book (an edition) or a work (any edition of an accepted format).
- *  1. a book can be pre-booked only while its available copies (`stock − held`) are 0; a work only while
- *     no accepted edition has any;
- *  2. one active (waiting or offered) pre-booking per user and book, and per user and work (partial unique
- *     indexes); a book pre-booking and a work pre-booking accepting that book are duplicates both ways,
- *     decided inside the insert;
- *  3. at most 100 waiting pre-bookings per user.
- * Who gets the copies when they come back is decided by the allocation engine (features/allocation).
- */
-import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+ * Pre-bookings, the reader's side: make one (under the rules of rules.ts), list and read them with their
+ * place in line, cancel, pause, resume, pass an offer; and the admin's view of a book's line (`bookLine`).
+ * A guest's pre-booking through an emailed link is guest-prebooks.service.ts; the demand report is the
+ * insights feature's. Who gets the copies when they come back is decided by the allocation engine
+ * (features/allocation).
+ */ import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import {
 	type AllocationReason,
 	books,
-	emailTokens,
-	type Format,
 	type PrebookStatus,
 	preBookings,
 	users,
@@ -22,9 +15,8 @@ import {
 } from "../../db/schema.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
 import { batch, type Db, namedGroup, rawQuery } from "../../lib/db.ts";
-import { AppError, rateLimited } from "../../lib/errors.ts";
+import { AppError, bookNotFound } from "../../lib/errors.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
-import { hashToken, newSecretToken } from "../../lib/tokens.ts";
 import { allocate, linesOf } from "../allocation/engine.ts";
 import {
 	AHEAD_CAP,
@@ -32,161 +24,22 @@ import {
 	aheadInLine,
 	aheadOf,
 	aliases,
-	formatBit,
-	maskOf,
 	measureLines,
 	onHoldReason,
 	prebookOnHoldReason,
 } from "../allocation/line.ts";
 import { type Outcome, outcomeOf } from "../allocation/outcome.ts";
-import { conversionRate as conversionRateOf } from "../insights/insights.schemas.ts";
-import { STORE_BOOK_ID } from "../insights/insights.service.ts";
 import {
 	crossedEvents,
 	demandAlertWatch,
 	eventIdsOf,
 	prebookPassedEvent,
 } from "../webhooks/webhook-events.ts";
-import {
-	CONVERSION_WINDOW_DAYS,
-	type DemandView,
-	type LineEntryView,
-	MIN_OWN_CONVERSION_HISTORY,
-	type PrebookView,
-	parseLineMeasures,
-	suggestedOrderQuantity,
-} from "./prebooks.schemas.ts";
-
-export const MAX_WAITING_PER_USER = 100;
+import { parseLineMeasures } from "./place.ts";
+import type { LineEntryView, PrebookView } from "./prebooks.schemas.ts";
+import { diagnosePrebook, fieldOf, insertPrebook, type PrebookTarget, refuse, targetSql } from "./rules.ts";
 
 const prebookNotFound = () => new AppError("PREBOOK_NOT_FOUND", "No pre-booking with this id", "id");
-const duplicate = (field: "book_id" | "work_id" = "book_id") =>
-	new AppError(
-		"PREBOOK_DUPLICATE",
-		field === "book_id"
-			? "You already have an active pre-booking for this book (or for its work, in this format)"
-			: "You already have an active pre-booking for this work or for one of the editions you accept",
-		field,
-	);
-const inStock = (field: "book_id" | "work_id") =>
-	new AppError(
-		"PREBOOK_BOOK_IN_STOCK",
-		field === "book_id"
-			? "This book is in stock: buy it instead"
-			: "An edition of this work you accept is in stock: buy it instead",
-		field,
-	);
-const workNotFound = () => new AppError("WORK_NOT_FOUND", "No work with this id", "work_id");
-const limitReached = (field: "book_id" | "work_id") =>
-	new AppError(
-		"PREBOOK_LIMIT_REACHED",
-		`You already have ${MAX_WAITING_PER_USER} waiting pre-bookings`,
-		field,
-	);
-
-/** A work pre-booking without `formats` takes its editions' formats: a work without editions needs them. */
-const noFormats = () => {
-	const detail = "This work has no editions yet: name the formats you accept";
-	return new AppError("VALIDATION_ERROR", detail, "formats", { errors: [{ field: "formats", detail }] });
-};
-
-/** What a pre-booking names: one edition, or a work and the formats accepted (default: its editions'). */
-export type PrebookTarget = { bookId: number } | { workId: number; formats?: readonly Format[] };
-
-/** The bit mask of a work's editions' formats (the default of `formats`), as SQL. */
-const formatsOfEditions = (workId: SQL | number) => sql`(SELECT coalesce(sum(bit), 0) FROM (
-	SELECT DISTINCT ${formatBit(sql.raw("e"))} AS bit FROM books AS e WHERE e.work_id = ${workId}))`;
-
-/** A target as SQL values (the guest confirmation reads them from its link inside the batch). */
-type TargetSql = { bookId: SQL } | { workId: SQL; mask: SQL };
-
-const targetSql = (target: PrebookTarget): TargetSql =>
-	"bookId" in target
-		? { bookId: sql`${target.bookId}` }
-		: {
-				workId: sql`${target.workId}`,
-				mask: target.formats ? sql`${maskOf(target.formats)}` : formatsOfEditions(sql`w.id`),
-			};
-
-/**
- * The INSERT … SELECT of a pre-booking for user `user` (SQL naming the user row `u`, with its conditions in
- * `userWhere`): every rule is a condition of the statement, so a restock or a duplicate committing between
- * a read and the write can never slip past. Rule 1 (nothing available), rule 2 across books and works (the
- * partial unique indexes keep each kind unique; the NOT EXISTS keep a book and a work accepting it apart),
- * rule 3 (the limit).
- */
-function insertPrebook(target: TargetSql, userWhere: SQL, now: string) {
-	const underLimit = sql`(SELECT count(*) FROM pre_bookings WHERE user_id = u.id AND status = 'waiting')
-		< ${MAX_WAITING_PER_USER}`;
-	if ("bookId" in target) {
-		return sql`INSERT INTO pre_bookings (user_id, book_id, status, created_at)
-			SELECT u.id, b.id, 'waiting', ${now} FROM users AS u JOIN books AS b ON b.id = ${target.bookId}
-			WHERE ${userWhere} AND b.stock_quantity - b.held_quantity = 0 AND ${underLimit}
-				AND NOT EXISTS (SELECT 1 FROM pre_bookings AS wp
-					WHERE wp.user_id = u.id AND wp.work_id = b.work_id AND wp.status IN ('waiting', 'offered')
-						AND (wp.formats_mask & ${formatBit(sql.raw("b"))}) <> 0)
-			ON CONFLICT DO NOTHING
-			RETURNING id`;
-	}
-	return sql`INSERT INTO pre_bookings (user_id, work_id, formats_mask, status, created_at)
-		SELECT u.id, w.id, m.mask, 'waiting', ${now}
-		FROM users AS u JOIN works AS w ON w.id = ${target.workId} JOIN (SELECT ${target.mask} AS mask FROM works AS w
-			WHERE w.id = ${target.workId}) AS m
-		WHERE ${userWhere} AND m.mask > 0 AND ${underLimit}
-			AND NOT EXISTS (SELECT 1 FROM books AS e WHERE e.work_id = w.id AND e.stock_quantity > e.held_quantity
-				AND (m.mask & ${formatBit(sql.raw("e"))}) <> 0)
-			AND NOT EXISTS (SELECT 1 FROM pre_bookings AS bp JOIN books AS e ON e.id = bp.book_id
-				WHERE bp.user_id = u.id AND bp.status IN ('waiting', 'offered') AND e.work_id = w.id
-					AND (m.mask & ${formatBit(sql.raw("e"))}) <> 0)
-		ON CONFLICT DO NOTHING
-		RETURNING id`;
-}
-
-/**
- * Why `insertPrebook` added nothing, read in the same transaction (the contract's precedence: unknown
- * book or work, in stock, duplicate, limit), as SQL over user `u`.
- */
-function diagnosePrebook(target: TargetSql, user: SQL) {
-	const waiting = sql`(SELECT count(*) FROM pre_bookings WHERE user_id = ${user} AND status = 'waiting')`;
-	if ("bookId" in target) {
-		return rawQuery<{ found: number; available: number; active: number; waiting: number; mask: number }>(sql`
-			SELECT 1 AS found, b.stock_quantity - b.held_quantity AS available, 1 AS mask,
-				EXISTS (SELECT 1 FROM pre_bookings AS o WHERE o.user_id = ${user} AND o.status IN ('waiting', 'offered')
-					AND (o.book_id = b.id OR (o.work_id = b.work_id AND (o.formats_mask & ${formatBit(sql.raw("b"))}) <> 0))) AS active,
-				${waiting} AS waiting
-			FROM books AS b WHERE b.id = ${target.bookId}`);
-	}
-	return rawQuery<{ found: number; available: number; active: number; waiting: number; mask: number }>(sql`
-		SELECT 1 AS found, m.mask AS mask,
-			(SELECT count(*) FROM books AS e WHERE e.work_id = w.id AND e.stock_quantity > e.held_quantity
-				AND (m.mask & ${formatBit(sql.raw("e"))}) <> 0) AS available,
-			(EXISTS (SELECT 1 FROM pre_bookings AS o WHERE o.user_id = ${user} AND o.work_id = w.id
-					AND o.status IN ('waiting', 'offered'))
-				OR EXISTS (SELECT 1 FROM pre_bookings AS bp JOIN books AS e ON e.id = bp.book_id
-					WHERE bp.user_id = ${user} AND bp.status IN ('waiting', 'offered') AND e.work_id = w.id
-						AND (m.mask & ${formatBit(sql.raw("e"))}) <> 0)) AS active,
-			${waiting} AS waiting
-		FROM works AS w JOIN (SELECT ${target.mask} AS mask FROM works AS w WHERE w.id = ${target.workId}) AS m
-		WHERE w.id = ${target.workId}`);
-}
-
-/** The refusal a diagnosis names (an empty diagnosis: the book or work does not exist). */
-function refusalOf(
-	target: PrebookTarget,
-	state: { available: number; active: number; waiting: number; mask: number } | undefined,
-): AppError {
-	const field = "bookId" in target ? "book_id" : "work_id";
-	if (!state) {
-		return "bookId" in target
-			? new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id")
-			: workNotFound();
-	}
-	if (state.mask === 0) return noFormats();
-	if (state.available > 0) return inStock(field);
-	if (state.active) return duplicate(field);
-	if (state.waiting >= MAX_WAITING_PER_USER) return limitReached(field);
-	return duplicate(field);
-}
 
 /** The caller's pre-booking of `target` that the insert just made (the newest active one). */
 const newestOf = (target: PrebookTarget) =>
@@ -201,7 +54,7 @@ const lineRow = aliases("pre_bookings", "users", "books");
  * Pre-bookings with their book's title and author, their place in line and why they are passed over, as
  * of `now` (a builder: add where/order).
  */
-const prebookViews = (db: Db, now = new Date().toISOString(), cap = AHEAD_CAP) =>
+export const prebookViews = (db: Db, now = new Date().toISOString(), cap = AHEAD_CAP) =>
 	db
 		.select({
 			id: preBookings.id,
@@ -258,11 +111,11 @@ const prebookViews = (db: Db, now = new Date().toISOString(), cap = AHEAD_CAP) =
 		.$dynamic();
 
 /**
- * One round trip. Every rule is a condition of the INSERT itself (`insertPrebook`), so a restock
- * committing between a read and the write can never leave a waiting row beside available copies, nor two
- * parallel requests make duplicates. When the INSERT adds nothing, the diagnostic SELECT (same transaction,
- * same view) says which rule refused, in the contract's precedence: unknown book or work, in stock,
- * duplicate, limit.
+ * One round trip. Every rule is a condition of the INSERT itself (`insertPrebook`, rules.ts), so a
+ * restock committing between a read and the write can never leave a waiting row beside available copies,
+ * nor two parallel requests make duplicates. When the INSERT adds nothing, the diagnostic SELECT (same
+ * transaction, same view) says which rule refused, in the contract's precedence (`refuse`): unknown book or
+ * work, in stock, duplicate, limit.
  */
 export async function createPrebook(
 	db: Db,
@@ -293,7 +146,7 @@ export async function createPrebook(
 			outcome: outcomeOf({ webhookEventIds: crossedEvents(demandBefore, demandAfter) }),
 		};
 	}
-	throw refusalOf(target, diagnosis[0]);
+	refuse(fieldOf(target), diagnosis[0]);
 }
 
 export function listPrebooks(
@@ -505,86 +358,6 @@ export async function passOffer(
 }
 
 /**
- * Books by number of waiting pre-bookings, most first, with the buy signal (API.md, the demand report).
- * A book's count is its line's: its own waiting pre-bookings plus the waiting work pre-bookings that accept
- * it — a work pre-booking counts once for each edition it accepts (it would take a copy of any of them).
- * One statement: the ranking reads each book's two waiting counters (`book_demand`: its own waiting
- * pre-bookings and the waiting work pre-bookings that accept it, kept by triggers in the batch of every
- * change, test/invariants.ts) — a row per book, never the pre-bookings — and keeps the top `limit`; only
- * those books then read their offers, pending inbound supply and the last 365 days of their daily insight
- * counters (a row per day at most), and the store's counters are read once. Pending supply is split at
- * now: entries still due count as `inbound_quantity` (they lower the suggestion), entries whose
- * `expected_at` has passed unreceived as `overdue_inbound_quantity` (a late shipment covers nobody yet).
- */
-export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]> {
-	const now = new Date().toISOString();
-	const since = new Date(Date.now() - (CONVERSION_WINDOW_DAYS - 1) * 24 * 60 * 60 * 1000)
-		.toISOString()
-		.slice(0, 10);
-	const told = (bookId: SQL) =>
-		sql`(SELECT coalesce(sum(notified + offered), 0) FROM prebook_daily WHERE book_id = ${bookId} AND day >= ${since})`;
-	const bought = (bookId: SQL) =>
-		sql`(SELECT coalesce(sum(fulfilled), 0) FROM prebook_daily WHERE book_id = ${bookId} AND day >= ${since})`;
-	const store = sql`${STORE_BOOK_ID}`;
-	const [rows] = await batch(db, [
-		rawQuery<{
-			book_id: number;
-			title: string;
-			author: string;
-			stock_quantity: number;
-			held_quantity: number;
-			waiting_count: number;
-			offered_count: number;
-			inbound_quantity: number;
-			overdue_inbound_quantity: number;
-			told: number;
-			bought: number;
-			store_told: number;
-			store_bought: number;
-		}>(sql`SELECT b.id AS book_id, b.title, b.author, b.stock_quantity, b.held_quantity, top.waiting_count,
-				(SELECT count(*) FROM pre_bookings AS o WHERE o.book_id = b.id AND o.status = 'offered') AS offered_count,
-				(SELECT coalesce(sum(quantity), 0) FROM inbound_shipments
-					WHERE book_id = b.id AND received_at IS NULL AND expected_at >= ${now}) AS inbound_quantity,
-				(SELECT coalesce(sum(quantity), 0) FROM inbound_shipments
-					WHERE book_id = b.id AND received_at IS NULL AND expected_at < ${now}) AS overdue_inbound_quantity,
-				${told(sql`b.id`)} AS told, ${bought(sql`b.id`)} AS bought,
-				store.told AS store_told, store.bought AS store_bought
-			FROM (SELECT book_id, waiting_count + work_waiting_count AS waiting_count FROM book_demand
-					WHERE waiting_count + work_waiting_count > 0
-					ORDER BY waiting_count + work_waiting_count DESC, book_id LIMIT ${limit}) AS top
-				JOIN books AS b ON b.id = top.book_id
-				CROSS JOIN (SELECT ${told(store)} AS told, ${bought(store)} AS bought) AS store
-			ORDER BY top.waiting_count DESC, b.id`),
-	]);
-	return rows.map((row) => {
-		// The book's own rate once it has enough history, else the store's (API.md).
-		const own = row.told >= MIN_OWN_CONVERSION_HISTORY;
-		const conversionRate = own
-			? conversionRateOf(row.bought, row.told)
-			: conversionRateOf(row.store_bought, row.store_told);
-		const availableQuantity = row.stock_quantity - row.held_quantity;
-		return {
-			bookId: row.book_id,
-			title: row.title,
-			author: row.author,
-			stockQuantity: row.stock_quantity,
-			heldQuantity: row.held_quantity,
-			waitingCount: row.waiting_count,
-			offeredCount: row.offered_count,
-			inboundQuantity: row.inbound_quantity,
-			overdueInboundQuantity: row.overdue_inbound_quantity,
-			conversionRate,
-			suggestedOrderQuantity: suggestedOrderQuantity({
-				waiting: row.waiting_count,
-				conversionRate,
-				available: availableQuantity,
-				inbound: row.inbound_quantity,
-			}),
-		};
-	});
-}
-
-/**
  * A page of a book's whole line (every status unless filtered), in line order (`created_at`, `id`), with
  * each waiting row's position: the book's own pre-bookings and the work pre-bookings that accept it (those
  * still without an edition; one given this edition is the book's own from then on). One round trip: the
@@ -639,7 +412,7 @@ export async function bookLine(
 		ahead: rawQuery<{ lines: string | null }>(sql`SELECT ${before} AS lines`),
 		book: db.select({ allocation: books.allocation }).from(books).where(eq(books.id, bookId)),
 	});
-	if (!book[0]) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
+	if (!book[0]) throw bookNotFound();
 	// A lottery's line has no order: nobody has a position there.
 	const ordered = book[0].allocation !== "lottery";
 	const measured = ahead[0]?.lines;
@@ -649,249 +422,4 @@ export async function bookLine(
 		...row,
 		position: ordered && row.status === "waiting" && row.onHoldReason === null ? ++position : null,
 	}));
-}
-
-/**
- * Guest confirmation links: 24 hours. At most 3 an hour and 10 a day to one address, whoever asks (API.md,
- * Auth: an address that asked for nothing is not bombed; beyond, nothing is sent and the answer is the same
- * 202), and 20 an hour from one network (429: that is the asker's own limit).
- */
-export const GUEST_LINK_TTL_MS = 24 * 60 * 60 * 1000;
-export const GUEST_LINKS_PER_ADDRESS_PER_HOUR = 3;
-export const GUEST_LINKS_PER_ADDRESS_PER_DAY = 10;
-export const GUEST_LINKS_PER_NETWORK_PER_HOUR = 20;
-const HOUR_MS = 60 * 60 * 1000;
-
-/** A guest confirmation to email: the link's token, until when it works, and who reads it. */
-export interface GuestLinkRequest {
-	title: string;
-	/** Null when the address has had its confirmation emails for now: nothing is sent. */
-	link: { token: string; expiresAt: string; reader: { locale: string; timeZone: string } } | null;
-}
-
-/**
- * `POST /prebooks/guest`, one round trip: a confirmation link for (address, book), if the book exists, has
- * no available copy, and the limits allow — all conditions of the INSERT, so parallel requests cannot
- * overshoot them. Whether the address has an account changes nothing here (no enumeration): the link
- * decides at confirmation. `link` is null when the address has had its emails for now: the caller sends
- * nothing and answers as if it had. The links are the ledger: a day of them is all the limits read, and
- * the cron purges them when they expire.
- */
-export async function requestGuestPrebook(
-	db: Db,
-	/** `locale`: the asking request's language, used when the address has no account. */
-	request: { email: string; target: PrebookTarget; network: string; locale: string },
-): Promise<GuestLinkRequest> {
-	const token = newSecretToken();
-	const now = new Date();
-	const hourAgo = new Date(now.getTime() - HOUR_MS).toISOString();
-	const dayAgo = new Date(now.getTime() - 24 * HOUR_MS).toISOString();
-	const toAddressSince = (since: string) => sql`(SELECT count(*) FROM email_tokens
-		WHERE email = ${request.email} AND purpose = 'guest_prebook' AND created_at > ${since})`;
-	// A request without a usable client address counts in one shared "" bucket: never unlimited.
-	const fromNetwork = sql`email_tokens WHERE network = ${request.network} AND purpose = 'guest_prebook'
-		AND created_at > ${hourAgo}`;
-	const { target } = request;
-	const limits = sql`(SELECT count(*) FROM ${fromNetwork}) < ${GUEST_LINKS_PER_NETWORK_PER_HOUR}
-		AND ${toAddressSince(hourAgo)} < ${GUEST_LINKS_PER_ADDRESS_PER_HOUR}
-		AND ${toAddressSince(dayAgo)} < ${GUEST_LINKS_PER_ADDRESS_PER_DAY}`;
-	const link = sql`${await hashToken(token)}, 'guest_prebook', ${request.email}`;
-	const times = sql`${request.network}, ${now.toISOString()}, ${new Date(now.getTime() + GUEST_LINK_TTL_MS).toISOString()}`;
-	// The formats are resolved when the link is confirmed (the work's editions of that moment by default).
-	const mask = "bookId" in target || !target.formats ? null : maskOf(target.formats);
-	// The address's account speaks for its reader when there is one; else the asker's language, UTC.
-	const locale = sql`coalesce((SELECT locale FROM users WHERE email = ${request.email}), ${request.locale})`;
-	const timeZone = sql`coalesce((SELECT time_zone FROM users WHERE email = ${request.email}), 'UTC')`;
-	const { issued, diagnosis } = await batch(db, {
-		// In the language of the address's account when it has one (its preferences), else the asker's.
-		issued: rawQuery<{ locale: string; expires_at: string }>(
-			"bookId" in target
-				? sql`INSERT INTO email_tokens
-						(token_hash, purpose, email, book_id, network, created_at, expires_at, locale)
-					SELECT ${link}, id, ${times}, ${locale}
-					FROM books WHERE id = ${target.bookId} AND stock_quantity - held_quantity = 0 AND ${limits}
-					RETURNING locale, expires_at`
-				: sql`INSERT INTO email_tokens
-						(token_hash, purpose, email, work_id, formats_mask, network, created_at, expires_at, locale)
-					SELECT ${link}, w.id, ${mask}, ${times}, ${locale}
-					FROM works AS w WHERE w.id = ${target.workId} AND ${limits}
-						AND coalesce(${mask}, ${formatsOfEditions(sql`w.id`)}) > 0
-						AND NOT EXISTS (SELECT 1 FROM books AS e WHERE e.work_id = w.id
-							AND e.stock_quantity > e.held_quantity
-							AND (coalesce(${mask}, ${formatsOfEditions(sql`w.id`)}) & ${formatBit(sql.raw("e"))}) <> 0)
-					RETURNING locale, expires_at`,
-		),
-		// Which rule refused (same transaction): the book's or work's, then the network's; else the address's.
-		diagnosis: rawQuery<{
-			title: string;
-			available: number;
-			no_formats: number;
-			from_network: number;
-			oldest: string | null;
-			time_zone: string;
-		}>(
-			"bookId" in target
-				? sql`SELECT title, stock_quantity - held_quantity AS available, 0 AS no_formats,
-						(SELECT count(*) FROM ${fromNetwork}) AS from_network,
-						(SELECT min(created_at) FROM ${fromNetwork}) AS oldest, ${timeZone} AS time_zone
-					FROM books WHERE id = ${target.bookId}`
-				: sql`SELECT w.title, (SELECT count(*) FROM books AS e WHERE e.work_id = w.id
-							AND e.stock_quantity > e.held_quantity
-							AND (coalesce(${mask}, ${formatsOfEditions(sql`w.id`)}) & ${formatBit(sql.raw("e"))}) <> 0) AS available,
-						coalesce(${mask}, ${formatsOfEditions(sql`w.id`)}) = 0 AS no_formats,
-						(SELECT count(*) FROM ${fromNetwork}) AS from_network,
-						(SELECT min(created_at) FROM ${fromNetwork}) AS oldest, ${timeZone} AS time_zone
-					FROM works AS w WHERE w.id = ${target.workId}`,
-		),
-	});
-	const field = "bookId" in target ? "book_id" : "work_id";
-	const found = diagnosis[0];
-	if (!found) {
-		throw "bookId" in target
-			? new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id")
-			: workNotFound();
-	}
-	if (found.available > 0) throw inStock(field);
-	if (found.no_formats) throw noFormats();
-	const issuedLink = issued[0];
-	if (issuedLink) {
-		const reader = { locale: issuedLink.locale, timeZone: found.time_zone };
-		return { title: found.title, link: { token, expiresAt: issuedLink.expires_at, reader } };
-	}
-	if (found.from_network >= GUEST_LINKS_PER_NETWORK_PER_HOUR) {
-		const oldest = found.oldest ? Date.parse(found.oldest) : now.getTime();
-		throw rateLimited(
-			"Too many confirmation emails from here; try again later",
-			oldest + HOUR_MS,
-			now.getTime(),
-		);
-	}
-	return { title: found.title, link: null };
-}
-
-/**
- * `POST /prebooks/guest/confirm`, one round trip. Following the link proves the address: a new address
- * gets a passwordless guest account, and the pre-booking is created under the same rules as `createPrebook`
- * — evaluated inside the statements — on the account of that address. A registered account that is not
- * verified yet is left alone (400): the link proves the mailbox, not that whoever registered the address
- * (and holds its password) is its owner, so it neither verifies that account nor puts the owner's
- * pre-booking where the registrant can read it.
- *
- * The link is single use: every statement acts only on a link still unused, and the last one spends it
- * (`used_at IS NULL` in its own WHERE). Batches do not interleave, so of two confirmations of one link the
- * first does the work and spends it, and the second finds it used — 400, nothing created, also long after
- * (a replay once the guest cancelled makes no new pre-booking).
- */
-export async function confirmGuestPrebook(
-	db: Db,
-	token: string,
-	/** A new guest account's language: the confirming request's, else the one the link was issued in. */
-	locale: string | null = null,
-): Promise<{ prebook: PrebookView; outcome: Outcome }> {
-	const now = new Date().toISOString();
-	const tokenHash = await hashToken(token);
-	const unused = sql`token_hash = ${tokenHash} AND purpose = 'guest_prebook' AND expires_at > ${now}
-		AND used_at IS NULL`;
-	const link = sql`SELECT email, book_id, work_id, formats_mask, locale FROM email_tokens WHERE ${unused}`;
-	const owner = sql`(SELECT id FROM users WHERE email = (SELECT email FROM (${link})))`;
-	const bookOfLink = sql`(SELECT book_id FROM (${link}))`;
-	const workOfLink = sql`(SELECT work_id FROM (${link}))`;
-	// A link names a book or a work: the other target is NULL, and its statements match nothing.
-	const bookTarget: TargetSql = { bookId: bookOfLink };
-	const workTarget: TargetSql = {
-		workId: workOfLink,
-		mask: sql`coalesce((SELECT formats_mask FROM (${link})), ${formatsOfEditions(sql`w.id`)})`,
-	};
-	const trusted = sql`u.id = ${owner} AND u.is_active = 1 AND u.email_verified = 1`;
-	// The link's book or its work's editions, used or not (it is spent before `after` reads).
-	const demand = demandAlertWatch(
-		sql`SELECT book_id FROM email_tokens WHERE token_hash = ${tokenHash} AND purpose = 'guest_prebook'
-			UNION SELECT e.id FROM email_tokens AS t JOIN books AS e ON e.work_id = t.work_id
-			WHERE t.token_hash = ${tokenHash} AND t.purpose = 'guest_prebook'`,
-	);
-	const { demandBefore, insertedBook, insertedWork, created, diagnosis, bookState, workState, demandAfter } =
-		await batch(db, {
-			// The line grows by one: the demand alert's trigger may record a crossing (webhook-events.ts).
-			demandBefore: demand.before,
-			guestAccount: rawQuery(sql`INSERT INTO users
-				(email, password_hash, is_guest, email_verified, locale, created_at, updated_at)
-			SELECT email, '!guest', 1, 1, coalesce(${locale}, locale, 'en'), ${now}, ${now} FROM (${link}) WHERE true
-			ON CONFLICT (email) DO NOTHING`),
-			insertedBook: rawQuery<{ id: number }>(insertPrebook(bookTarget, trusted, now)),
-			insertedWork: rawQuery<{ id: number }>(insertPrebook(workTarget, trusted, now)),
-			created: prebookViews(db)
-				.where(
-					and(
-						sql`${preBookings.userId} = ${owner}`,
-						eq(preBookings.status, "waiting"),
-						sql`((${preBookings.bookId} = ${bookOfLink} AND ${preBookings.workId} IS NULL)
-						OR (${preBookings.workId} = ${workOfLink} AND ${preBookings.bookId} IS NULL))`,
-					),
-				)
-				.orderBy(desc(preBookings.id))
-				.limit(1),
-			// Why a genuine link made no pre-booking, in POST /prebooks' precedence (same transaction, before
-			// the link is spent).
-			diagnosis: rawQuery<{
-				link_valid: number;
-				active: number | null;
-				verified: number | null;
-				work: number;
-			}>(sql`
-			SELECT EXISTS (${link}) AS link_valid,
-				(SELECT is_active FROM users WHERE id = ${owner}) AS active,
-				(SELECT email_verified FROM users WHERE id = ${owner}) AS verified,
-				${workOfLink} IS NOT NULL AS work`),
-			bookState: diagnosePrebook(bookTarget, owner),
-			workState: diagnosePrebook(workTarget, owner),
-			// Spent whatever the outcome: a duplicate (rule 2's index) inserts nothing rather than failing the batch.
-			spent: rawQuery(sql`UPDATE email_tokens SET used_at = ${now} WHERE ${unused}`),
-			demandAfter: demand.after,
-		});
-	if ((insertedBook.length > 0 || insertedWork.length > 0) && created[0]) {
-		return {
-			prebook: created[0],
-			outcome: outcomeOf({ webhookEventIds: crossedEvents(demandBefore, demandAfter) }),
-		};
-	}
-	const state = diagnosis[0];
-	if (!state?.link_valid || state.active !== 1) throw invalidGuestLink();
-	if (state.verified !== 1) {
-		throw new AppError("AUTH_INVALID_TOKEN", ACCOUNT_NOT_VERIFIED, "token", { status: 400 });
-	}
-	// Which target the link named decides which diagnosis speaks (ids only matter for the field names).
-	throw state.work ? refusalOf({ workId: 0 }, workState[0]) : refusalOf({ bookId: 0 }, bookState[0]);
-}
-
-/** Why a live guest link made nothing: its address belongs to a registered account not verified yet. */
-export const ACCOUNT_NOT_VERIFIED =
-	"This address belongs to an account that is not verified: reset its password (POST /auth/password/forgot) or finish a sign-up of the address, then pre-book signed in";
-
-const invalidGuestLink = () =>
-	new AppError("AUTH_INVALID_TOKEN", "This link is unknown, used or expired", "token", { status: 400 });
-
-/**
- * A guest confirmation link, for the page behind it, or null when unknown (never issued, or purged after it
- * expired): the language it was issued in (the page speaks it, a refusal too) and, only while it can still
- * be used (unused, not expired), the address and the book's title. A read, nothing changes (mail scanners
- * follow links).
- */
-export async function guestLinkOf(
-	db: Db,
-	token: string,
-): Promise<{ locale: string | null; usable: { email: string; title: string } | null } | null> {
-	const [link] = await db
-		.select({
-			email: emailTokens.email,
-			title: sql<string>`coalesce(${books.title}, ${works.title})`,
-			locale: emailTokens.locale,
-			usable: sql<number>`${emailTokens.usedAt} IS NULL AND ${emailTokens.expiresAt} > ${new Date().toISOString()}`,
-		})
-		.from(emailTokens)
-		// A link names a book or a work.
-		.leftJoin(books, eq(books.id, emailTokens.bookId))
-		.leftJoin(works, eq(works.id, emailTokens.workId))
-		.where(and(eq(emailTokens.tokenHash, await hashToken(token)), eq(emailTokens.purpose, "guest_prebook")));
-	if (!link) return null;
-	return { locale: link.locale, usable: link.usable ? { email: link.email, title: link.title } : null };
 }

@@ -15,7 +15,7 @@ import { desc, eq, lt, sql } from "drizzle-orm";
 import { type Allocation, type BookRow, books, restocks } from "../../db/schema.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
 import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
-import { AppError } from "../../lib/errors.ts";
+import { AppError, bookNotFound } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { reviveDeadDeliveries } from "../../prebook-emails/delivery-ledger.ts";
 import { allocateBook } from "../allocation/engine.ts";
@@ -35,7 +35,7 @@ export async function setStock(
 		withBookPolicy(bookId, (policy) => restockBatch(db, adminId, bookId, quantity, policy, now)),
 	);
 	const book = updated[0];
-	if (!book) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "id");
+	if (!book) throw bookNotFound();
 	rememberPolicy(bookId, book.allocation);
 	const notified = allocation.notices.reduce((sum, notice) => sum + notice.count, 0);
 	if (restock[0]) {

@@ -1,7 +1,7 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import { books, wishlistItems } from "../../db/schema.ts";
 import { batch, type Db, rawQuery } from "../../lib/db.ts";
-import { AppError } from "../../lib/errors.ts";
+import { AppError, bookNotFound } from "../../lib/errors.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
 import type { WishlistView } from "./wishlist.schemas.ts";
 
@@ -29,7 +29,7 @@ export async function addToWishlist(db: Db, userId: number, bookId: number): Pro
 			.where(and(eq(wishlistItems.userId, userId), eq(wishlistItems.bookId, bookId))),
 	});
 	const item = entry[0];
-	if (!item) throw new AppError("BOOK_NOT_FOUND", "No book with this id", "book_id");
+	if (!item) throw bookNotFound("book_id");
 	if (inserted.length === 0) {
 		throw new AppError("WISHLIST_ITEM_DUPLICATE", "This book is already on your wishlist", "book_id");
 	}
