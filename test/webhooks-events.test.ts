@@ -276,9 +276,9 @@ describe("fan-out", () => {
 		// (what the batch itself wrote) and chunks them (the window and the grouping count their rows too):
 		// about 4 reads per notified reader, whatever the book's or the outbox's history.
 		const usage = newD1Usage();
-		await batch(createDb(env.DB, usage), [
-			prebookNotifiedEvents(noticesOfThisBatch(sql`SELECT ${book.id}`, notifiedAt), notifiedAt),
-		]);
+		await batch(createDb(env.DB, usage), {
+			events: prebookNotifiedEvents(noticesOfThisBatch(sql`SELECT ${book.id}`, notifiedAt), notifiedAt),
+		});
 		expect(usage.rowsRead).toBeGreaterThanOrEqual(1_000);
 		expect(usage.rowsRead).toBeLessThan(5_000);
 		// A subscriber changes nothing in what the statement reads.
@@ -289,9 +289,9 @@ describe("fan-out", () => {
 			.run();
 		await registerWebhook(admin.token, ["prebook.notified"]);
 		const subscribed = newD1Usage();
-		await batch(createDb(env.DB, subscribed), [
-			prebookNotifiedEvents(noticesOfThisBatch(sql`SELECT ${book.id}`, notifiedAt), notifiedAt),
-		]);
+		await batch(createDb(env.DB, subscribed), {
+			events: prebookNotifiedEvents(noticesOfThisBatch(sql`SELECT ${book.id}`, notifiedAt), notifiedAt),
+		});
 		expect(subscribed.rowsRead).toBeLessThan(5_000);
 		const again = await eventsOf("prebook.notified", ...ofBook(book.id));
 		expect(again).toHaveLength(10);

@@ -281,7 +281,6 @@ export const rawQuery = <Row = Record<string, never>>(query: SQL): RawQuery<Row>
 export type Statement = RawQuery<unknown> | BatchItem<"sqlite">;
 type StatementResult<S> =
 	S extends RawQuery<infer Row> ? Row[] : S extends BatchItem<"sqlite"> ? S["_"]["result"] : never;
-type StatementResults<S extends readonly Statement[]> = { -readonly [K in keyof S]: StatementResult<S[K]> };
 
 /**
  * Statements that belong together in a caller's batch (a cancel, the engine's allocation) and the reader
@@ -292,6 +291,13 @@ export interface StatementGroup<T> {
 	readonly kind: "group";
 	readonly statements: readonly Statement[];
 	read(results: readonly unknown[]): T;
+}
+
+/** A list of statements (as many as the data asks for) as one group, read as the list of their results. */
+export function statementList<S extends Statement>(
+	statements: readonly S[],
+): StatementGroup<StatementResult<S>[]> {
+	return { kind: "group", statements, read: (results) => results as StatementResult<S>[] };
 }
 
 /** Several groups as one, read as an array (the same statements for several books, say). */
@@ -344,26 +350,16 @@ async function runStatements(db: Db, statements: readonly Statement[]): Promise<
 /**
  * Runs statements as one D1 batch — one transaction, one round trip, the caller guard at its head — and
  * returns their typed results. Give it a record of named parts (statements and statement groups) and get
- * the same names back: `batch(db, { cancelled, allocation: allocate(…), title })`. A plain list of
- * statements (each read by the caller) is accepted too, for batches of a few statements of one service.
+ * the same names back: `batch(db, { cancelled, allocation: allocate(…), title })`.
  *
  * drizzle's own `db.batch` does this for builders, but cannot bind the parameters of raw `sql`
  * (drizzle-orm#2277, fixed in drizzle 1.0). The atomic rules here need raw conditional statements.
  */
-export async function batch<const S extends readonly Statement[]>(
-	db: Db,
-	statements: S,
-): Promise<StatementResults<S>>;
 export async function batch<const P extends Record<string, BatchPart>>(
 	db: Db,
 	parts: P,
-): Promise<{ [K in keyof P]: PartResult<P[K]> }>;
-export async function batch(
-	db: Db,
-	parts: readonly Statement[] | Record<string, BatchPart>,
-): Promise<unknown> {
-	if (Array.isArray(parts)) return runStatements(db, parts);
-	const group = namedGroup(parts as Record<string, BatchPart>);
+): Promise<{ [K in keyof P]: PartResult<P[K]> }> {
+	const group = namedGroup(parts);
 	return group.read(await runStatements(db, group.statements));
 }
 

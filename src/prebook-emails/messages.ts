@@ -136,7 +136,7 @@ export const publishPrebookNotified = (
 		recipients,
 	);
 
-/** An offer round's holds (see features/prebooks/allocation.ts). */
+/** An offer round's holds (see features/allocation/). */
 export const publishPrebookOffered = (
 	queue: Queue,
 	offer: Omit<PrebookOfferedMessage, "type" | "user_ids">,

@@ -13,7 +13,7 @@
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { withUniqueNow } from "../../lib/clock.ts";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import { batch, type Db, rawQuery, statementList } from "../../lib/db.ts";
 import { drawClosedEvent, eventIdsOf, prebookOfferedEvents } from "../webhooks/webhook-events.ts";
 import { allocate, allocateBook, booksIn } from "./engine.ts";
 import { aliases, servable } from "./line.ts";
@@ -111,7 +111,7 @@ async function scoreEntries(db: Db, drawId: number, seed: string): Promise<void>
 					ON CONFLICT (draw_id, prebook_id) DO UPDATE SET score = excluded.score`),
 			);
 		}
-		await batch(db, writes);
+		await batch(db, { scores: statementList(writes) });
 		if (unscored.length < SCORE_PAGE) return;
 	}
 }

@@ -113,8 +113,8 @@ export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]
 	const bought = (bookId: SQL) =>
 		sql`(SELECT coalesce(sum(fulfilled), 0) FROM prebook_daily WHERE book_id = ${bookId} AND day >= ${since})`;
 	const store = sql`${STORE_BOOK_ID}`;
-	const [rows] = await batch(db, [
-		rawQuery<{
+	const { rows } = await batch(db, {
+		rows: rawQuery<{
 			book_id: number;
 			title: string;
 			author: string;
@@ -142,7 +142,7 @@ export async function waitingDemand(db: Db, limit: number): Promise<DemandView[]
 				JOIN books AS b ON b.id = top.book_id
 				CROSS JOIN (SELECT ${told(store)} AS told, ${bought(store)} AS bought) AS store
 			ORDER BY top.waiting_count DESC, b.id`),
-	]);
+	});
 	return rows.map((row) => {
 		// The book's own rate once it has enough history, else the store's (API.md).
 		const own = row.told >= MIN_OWN_CONVERSION_HISTORY;
