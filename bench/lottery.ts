@@ -62,7 +62,7 @@ try {
 			if (!closed) await new Promise((resolve) => setTimeout(resolve, 100));
 		}
 		const closedAfter = performance.now() - started;
-		// The queue step that scored the draw logs what it cost in D1 (after-commit.ts).
+		// The queue step that scored the draw logs what it cost in D1 (publication-consumer.ts).
 		await new Promise((resolve) => setTimeout(resolve, 500));
 		const step = server.events("draw_completed").at(-1) as
 			| { d1_round_trips: number; d1_ms: number; d1_rows_read: number; d1_rows_written: number }

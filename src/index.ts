@@ -1,5 +1,8 @@
 import { app } from "./app.ts";
-import { AFTER_COMMIT_QUEUE_NAME, consumeAfterCommitSteps } from "./features/allocation/after-commit.ts";
+import {
+	consumePublicationSteps,
+	PUBLICATION_QUEUE_NAME,
+} from "./features/allocation/publication-consumer.ts";
 import {
 	endLapsedPauses,
 	expireLapsedHolds,
@@ -48,7 +51,7 @@ export default {
 	async queue(batch, env) {
 		if (batch.queue === PREBOOK_DLQ_NAME) return consumeDeadLetters(batch, env);
 		if (batch.queue === PREBOOK_QUEUE_NAME) return consumePrebookNotifications(batch, env);
-		if (batch.queue === AFTER_COMMIT_QUEUE_NAME) return consumeAfterCommitSteps(batch, env);
+		if (batch.queue === PUBLICATION_QUEUE_NAME) return consumePublicationSteps(batch, env);
 		if (batch.queue === WEBHOOK_QUEUE_NAME) return consumeWebhookDeliveries(batch, env);
 		if (batch.queue === WEBHOOK_DLQ_NAME) return consumeWebhookDeadLetters(batch, env);
 		logEvent("error", "unknown_queue", { queue: batch.queue, messages: batch.messages.length });

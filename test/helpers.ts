@@ -14,8 +14,8 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
-import { AFTER_COMMIT_QUEUE_NAME } from "../src/features/allocation/after-commit";
 import { forgetPolicies } from "../src/features/allocation/expected-policy";
+import { PUBLICATION_QUEUE_NAME } from "../src/features/allocation/publication-consumer";
 import worker from "../src/index";
 import { loadConfig } from "../src/lib/config";
 import { isbn13CheckDigit } from "../src/lib/isbn";
@@ -331,7 +331,7 @@ export async function bulkLine(bookId: number, count: number): Promise<void> {
  * here and never reaches a consumer. test/setup.ts does this before every test, so no consumer ever runs in
  * the background; a test that delivers messages does it itself (`createMessageBatch` + `worker.queue`).
  * Call it to read what the app published, or to make the queue refuse (`sendBatch.mockRejectedValue`).
- * The publication queue (the rest of a long line, features/allocation/publication.ts) is stubbed with it:
+ * The publication queue (the rest of a long line, features/allocation/paged-publication.ts) is stubbed with it:
  * `publishRest()` delivers its steps to the Worker as the queue would, until none is left.
  */
 export function stubQueue() {
@@ -374,7 +374,7 @@ export async function runAfterCommitSteps(): Promise<number> {
 		const next = stepsRun.get(queued) ?? 0;
 		if (next >= queued.calls.length) return ran;
 		stepsRun.set(queued, next + 1);
-		await deliver(AFTER_COMMIT_QUEUE_NAME, [queued.calls[next]?.[0]]);
+		await deliver(PUBLICATION_QUEUE_NAME, [queued.calls[next]?.[0]]);
 		ran += 1;
 	}
 }

@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { PUBLICATION_PAGE } from "../src/features/allocation/publication";
+import { PUBLICATION_PAGE } from "../src/features/allocation/paged-publication";
 import type { PrebookMessage } from "../src/prebook-emails/messages";
 import {
 	api,

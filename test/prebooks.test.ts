@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { publishOutcome } from "../src/features/allocation/publish";
+import { publishOutcome } from "../src/features/allocation/publish-outcome";
 import { listPrebooks } from "../src/features/prebooks/prebooks.service";
 import { setStock } from "../src/features/restocks/restocks.service";
 import { createDb, newD1Usage } from "../src/lib/db";

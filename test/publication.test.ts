@@ -8,7 +8,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { PAGES_PER_STEP, PUBLICATION_PAGE } from "../src/features/allocation/publication";
+import { PAGES_PER_STEP, PUBLICATION_PAGE } from "../src/features/allocation/paged-publication";
 import {
 	api,
 	bulkUsers,
@@ -107,7 +107,7 @@ describe("a restock of a line of 100,000", () => {
 		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 5 } });
 		const restock = await restockOf(book.id);
 		const { createDb, newD1Usage } = await import("../src/lib/db");
-		const { publishPages } = await import("../src/features/allocation/publication");
+		const { publishPages } = await import("../src/features/allocation/paged-publication");
 		const usage = newD1Usage();
 		// From the cursor (the request did not move it): the request's page again, then two more.
 		const step = await publishPages(

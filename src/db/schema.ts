@@ -383,7 +383,7 @@ export const restocks = sqliteTable(
 		 */
 		publishedAt: text("published_at"),
 		/**
-		 * How far the publication got, for a line published page by page (allocation/publication.ts): the
+		 * How far the publication got, for a line published page by page (allocation/paged-publication.ts): the
 		 * last (`notified_at`, `user_id`) put on the queue, and when the publication last moved (the relay
 		 * takes over a publication that has not moved for a minute, from there).
 		 */

@@ -18,8 +18,8 @@ export interface Effects {
 	notificationQueue: Queue;
 	/**
 	 * `prebook-publication`: work left for after the response — the rest of a long line's publication
-	 * (features/allocation/publication.ts) and closed draws to score (features/allocation/draws.ts); its
-	 * consumer is features/allocation/after-commit.ts.
+	 * (features/allocation/paged-publication.ts) and closed draws to score (features/allocation/draws.ts); its
+	 * consumer is features/allocation/publication-consumer.ts.
 	 */
 	publicationQueue: Queue;
 	/** `webhook-deliveries` (features/webhooks/webhook-publication.ts). */

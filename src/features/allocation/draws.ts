@@ -4,7 +4,7 @@
  *
  * The engine (policies.ts, `lottery`) closes a book's open draw inside the batch that made copies
  * available: the copies are held for the draw and its entries fixed (`closing`). `completeDraw` then, after
- * that commit (a `prebook-publication` message: after-commit.ts), scores every entry with HMAC-SHA256(seed, "<draw_id>:<prebook_id>") and, in one batch, offers
+ * that commit (a `prebook-publication` message: publication-consumer.ts), scores every entry with HMAC-SHA256(seed, "<draw_id>:<prebook_id>") and, in one batch, offers
  * the lowest scores, closes the draw (its seed is published from then on), opens the next draw with a new
  * commitment and runs the engine for the book. A Worker that dies in between leaves the draw `closing`; the
  * cron completes it within a minute (the relay pattern), with the same scores, since they depend on the seed
@@ -170,7 +170,7 @@ async function offerWinners(
 	);
 }
 
-/** The `prebook-publication` message that completes a closed draw (after-commit.ts runs it). */
+/** The `prebook-publication` message that completes a closed draw (publication-consumer.ts runs it). */
 export const drawStep = z.object({ kind: z.literal("draw"), id: z.number().int().positive() });
 
 /**

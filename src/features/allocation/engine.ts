@@ -11,7 +11,7 @@
  *
  * The group's result is an `Outcome`: the notices and offer rounds to email, the webhook events recorded,
  * and the books whose held copies changed (their cached catalog entries). It is published once, after the
- * commit, by `publishOutcome` (publish.ts).
+ * commit, by `publishOutcome` (publish-outcome.ts).
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Allocation, AllocationReason } from "../../db/schema.ts";

@@ -2,7 +2,7 @@
  * What a batch did that the world must hear of, and the one path that tells it once the batch committed.
  *
  * Services return an `Outcome` (the engine's, plus anything of their own: a book they changed); a handler
- * (`publishAfterCommit`), the cron or a queue consumer publishes it with `publishOutcome` (publish.ts): the
+ * (`publishAfterCommit`), the cron or a queue consumer publishes it with `publishOutcome` (publish-outcome.ts): the
  * notified and offered readers go to the `prebook-notifications` queue (one email each, exactly once:
  * prebook-emails), the recorded webhook events to their delivery queue, and the changed books' cached
  * catalog entries are dropped. Publishing never undoes the commit: a failure is logged, and the cron's
@@ -16,7 +16,7 @@ import type { Db } from "../../lib/db.ts";
 /**
  * Readers told a book is back (notify_all, or one wave), under one restock record and one `notified_at`.
  * It carries their count and only the first page of their ids (read with the batch): a line of a million
- * is never held in memory; the publication pages through the rest (publication.ts).
+ * is never held in memory; the publication pages through the rest (paged-publication.ts).
  */
 export interface Notice {
 	restockId: number;

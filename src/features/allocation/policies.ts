@@ -30,7 +30,7 @@ import {
 import { recountHeld } from "./held.ts";
 import { acceptsBook, aliases, lineParts, servable } from "./line.ts";
 import type { Notice, OfferRound, Outcome } from "./outcome.ts";
-import { PUBLICATION_PAGE } from "./publication.ts";
+import { PUBLICATION_PAGE } from "./paged-publication.ts";
 import { booksOf, type LineScope } from "./scope.ts";
 
 /** What a policy did in a batch: its part of the engine's outcome. */
@@ -205,7 +205,7 @@ const firstPageOfNotices = (restockIds: SQL, now: string) =>
 /**
  * Of the given restock records, those whose readers of this batch fit in one publication page: their
  * `prebook.notified` events are recorded in this batch. A longer notice's are recorded page by page with
- * its publication (publication.ts), so a restock of a million does not build a million readers' events in
+ * its publication (paged-publication.ts), so a restock of a million does not build a million readers' events in
  * its own batch (docs/benchmarks.md, "A line of a million"). Reads at most a page of index entries each.
  */
 const toldInOnePage = (restockIds: SQL, now: string) => sql`SELECT r.id FROM restocks AS r
@@ -288,7 +288,7 @@ const waves: Policy = (scope, reason, now) => {
 				RETURNING restock_id, book_id, notified_count`),
 			// The record counts every wave's readers, and is unconfirmed (and not the relay's for its grace
 			// period) until this wave is published; where its cursor is, and whether an earlier wave's readers
-			// are still after it, decide how the request publishes this wave (publish.ts).
+			// are still after it, decide how the request publishes this wave (publish-outcome.ts).
 			restockCount: rawQuery<{
 				restock_id: number;
 				at: string | null;

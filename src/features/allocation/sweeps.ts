@@ -20,8 +20,13 @@ import { completeDraw, openDraws } from "./draws.ts";
 import { allocate, allocateBook, linesOf } from "./engine.ts";
 import { lineParts } from "./line.ts";
 import { outcomeOf } from "./outcome.ts";
-import { continueLater, type PublicationQueues, type PublicationUnit, publishPages } from "./publication.ts";
-import { publishOutcome } from "./publish.ts";
+import {
+	continueLater,
+	type PublicationQueues,
+	type PublicationUnit,
+	publishPages,
+} from "./paged-publication.ts";
+import { publishOutcome } from "./publish-outcome.ts";
 
 const [ownPart, workPart] = lineParts(sql.raw("p"), sql.raw("b"));
 

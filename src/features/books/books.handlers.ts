@@ -2,7 +2,7 @@ import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { AppError } from "../../lib/errors.ts";
 import { PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
-import { publishAfterCommit } from "../allocation/publish.ts";
+import { publishAfterCommit } from "../allocation/publish-outcome.ts";
 import { bookNotFoundPage, bookPage } from "./books.pages.ts";
 import type * as routes from "./books.routes.ts";
 import { toBookResponse } from "./books.schemas.ts";

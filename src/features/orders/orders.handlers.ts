@@ -1,7 +1,7 @@
 import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { requestEffects } from "../../lib/effects.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
-import { publishAfterCommit } from "../allocation/publish.ts";
+import { publishAfterCommit } from "../allocation/publish-outcome.ts";
 import { checkout as buyCart } from "./checkout.service.ts";
 import type * as routes from "./orders.routes.ts";
 import { toAdminOrderResponse, toOrderResponse } from "./orders.schemas.ts";

@@ -14,7 +14,7 @@ import { decodeCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts
 import { requestNetwork } from "../../lib/rate-limit.ts";
 import { guestConfirmationEmail } from "../../prebook-emails/templates.ts";
 import type { Outcome } from "../allocation/outcome.ts";
-import { publishAfterCommit } from "../allocation/publish.ts";
+import { publishAfterCommit } from "../allocation/publish-outcome.ts";
 import { waitingDemand } from "../insights/insights.service.ts";
 import { confirmGuestPrebook, guestLinkOf, requestGuestPrebook } from "./guest-prebooks.service.ts";
 import { confirmGuestPage, guestConfirmedPage, guestRefusal } from "./prebooks.pages.ts";
@@ -72,7 +72,7 @@ export const pause: AppRouteHandler<typeof routes.pause> = async (c) => {
 
 /**
  * The pre-booking after a change, answered once its outcome is published. A change that closed a lottery
- * draw answers with the draw still closing: the draw is scored after the response (publish.ts), and the
+ * draw answers with the draw still closing: the draw is scored after the response (publish-outcome.ts), and the
  * reader sees whether they won on their next read.
  */
 async function afterChange(c: Context<AppEnv>, change: { prebook: PrebookView; outcome: Outcome }) {

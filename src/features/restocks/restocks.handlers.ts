@@ -1,7 +1,7 @@
 import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { logEvent } from "../../lib/log.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
-import { publishAfterCommit } from "../allocation/publish.ts";
+import { publishAfterCommit } from "../allocation/publish-outcome.ts";
 import { toBookResponse } from "../books/books.schemas.ts";
 import type * as routes from "./restocks.routes.ts";
 import { toRestockResponse } from "./restocks.schemas.ts";

@@ -1,7 +1,7 @@
 import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { PAGE_CONTENT_SECURITY_POLICY, pageLocale } from "../../lib/pages.ts";
 import { verifyUnsubscribeToken } from "../../prebook-emails/unsubscribe-token.ts";
-import { publishAfterCommit } from "../allocation/publish.ts";
+import { publishAfterCommit } from "../allocation/publish-outcome.ts";
 import type * as routes from "./unsubscribe.routes.ts";
 import { confirmPage, donePage, notFoundPage } from "./unsubscribe.schemas.ts";
 import { describeUnsubscribe, unsubscribe } from "./unsubscribe.service.ts";

@@ -1,7 +1,7 @@
 import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
-import { publishAfterCommit } from "../allocation/publish.ts";
+import { publishAfterCommit } from "../allocation/publish-outcome.ts";
 import type * as routes from "./users.routes.ts";
 import { toPreferencesResponse, toUserResponse } from "./users.schemas.ts";
 import {

@@ -20,7 +20,7 @@
  * notifies 100,000 readers records 1,000 events — 1,000 POSTs of a few KB per endpoint, never 100,000 calls
  * and never one call of megabytes. The one exception to "born in the batch of the change": a notice longer
  * than a publication page records its `prebook.notified` events with its publication, page by page, in the
- * batch that moves its cursor (`notifiedEventsOfPage`; features/allocation/publication.ts).
+ * batch that moves its cursor (`notifiedEventsOfPage`; features/allocation/paged-publication.ts).
  *
  * Adding an event type: one entry in `WEBHOOK_EVENTS` (webhook-catalogue.ts: its payload schema, which the
  * OpenAPI document's `webhooks` section and the endpoint validation read), and the statement here that the
@@ -112,7 +112,7 @@ const notifiedEvents = (now: string, rows: SQL) =>
 		rows,
 		sql`'book_id', book_id, 'restock_id', restock_id, 'notified_at', notified_at`,
 		// A chunk is named by its first reader: chunks recorded from different places in one notice (its pages,
-		// publication.ts) never share a key, and the same chunk recorded twice is recorded once.
+		// paged-publication.ts) never share a key, and the same chunk recorded twice is recorded once.
 		{ of: sql`restock_id, notified_at`, key: sql`restock_id || '@' || notified_at || ':u' || min(user_id)` },
 	);
 
@@ -142,7 +142,7 @@ export const noticeLongerThan = (restockId: SQL, at: SQL, readers: number) =>
 		ORDER BY q.user_id LIMIT 1 OFFSET ${readers}) IS NOT NULL)`;
 
 /**
- * A publication page's batch (publication.ts), before it moves the notice's cursor: `prebook.notified` for
+ * A publication page's batch (paged-publication.ts), before it moves the notice's cursor: `prebook.notified` for
  * the notice's readers after the cursor `from` up to and including `to` (`(notified_at, user_id)` order,
  * idx_pre_bookings_restock_notice), recorded only while the cursor is still at `from` (`cursorAtFrom`), so
  * of two publishers of one page only the one that moves the cursor records it. A wave or notice of at most

@@ -1,6 +1,6 @@
 import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
-import { publishAfterCommit } from "../allocation/publish.ts";
+import { publishAfterCommit } from "../allocation/publish-outcome.ts";
 import type * as routes from "./works.routes.ts";
 import { toWorkResponse } from "./works.schemas.ts";
 import { createWork, deleteWork, getWork, listWorks, updateWork } from "./works.service.ts";

@@ -3,7 +3,7 @@
  * each message one step, run by its own queue consumer so the request answers at once and nothing waits
  * behind the readers' emails:
  *  - `{kind: "notice" | "offer_round", id, after?}`: the next pages of a long line's publication
- *    (publication.ts);
+ *    (paged-publication.ts);
  *  - `{kind: "draw", id}`: a lottery draw the batch closed, scored and its winners offered (draws.ts) —
  *    100,000 HMACs and their writes, whatever the line.
  * A step that fails is retried (a publication from its cursor; a draw's completion is idempotent: it acts
@@ -16,15 +16,15 @@ import { backgroundEffects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { completeDraw, drawStep } from "./draws.ts";
-import { publicationStep, publishStep } from "./publication.ts";
-import { publishOutcome } from "./publish.ts";
+import { publicationStep, publishStep } from "./paged-publication.ts";
+import { publishOutcome } from "./publish-outcome.ts";
 
-export const AFTER_COMMIT_QUEUE_NAME = "prebook-publication";
+export const PUBLICATION_QUEUE_NAME = "prebook-publication";
 
-const afterCommitStep = z.union([publicationStep, drawStep]);
+const publicationQueueMessage = z.union([publicationStep, drawStep]);
 
 /** Consumer of `prebook-publication`: each message its own step; a malformed one is acknowledged and logged. */
-export async function consumeAfterCommitSteps(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+export async function consumePublicationSteps(batch: MessageBatch<unknown>, env: Env): Promise<void> {
 	const db = createDb(env.DB);
 	const queues = {
 		notificationQueue: env.PREBOOK_QUEUE,
@@ -32,7 +32,7 @@ export async function consumeAfterCommitSteps(batch: MessageBatch<unknown>, env:
 		webhookQueue: env.WEBHOOK_QUEUE,
 	};
 	for (const message of batch.messages) {
-		const parsed = afterCommitStep.safeParse(message.body);
+		const parsed = publicationQueueMessage.safeParse(message.body);
 		if (!parsed.success) {
 			logEvent("error", "after_commit_step_malformed", { message_id: message.id });
 			message.ack();

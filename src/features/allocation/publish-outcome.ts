@@ -2,7 +2,7 @@
  * The one path by which what a batch did reaches the world once it committed, for every route and the
  * cron: `publishOutcome` puts the notified and offered readers on the `prebook-notifications` queue (one
  * email each, exactly once: src/prebook-emails), publishes the recorded webhook events, hands the lottery
- * draws the batch closed to `prebook-publication` to be scored (after-commit.ts), opens the draws it left
+ * draws the batch closed to `prebook-publication` to be scored (publication-consumer.ts), opens the draws it left
  * missing (draws.ts), and drops the changed
  * books' cached catalog entries. Publishing never undoes the commit: a failure is logged, and the cron's
  * relays and sweeps (sweeps.ts) finish whatever was committed but not confirmed.
@@ -21,12 +21,12 @@ import {
 	cursorAfter,
 	type PublicationUnit,
 	putOnQueue,
-} from "./publication.ts";
+} from "./paged-publication.ts";
 
 /**
  * Puts a notice's or a round's readers on the queue: the first page, read with the batch, now; when there
  * are more, the cursor is moved past that page and the rest is handed to `prebook-publication`
- * (publication.ts), so the request answers in the same time whatever the length of the line. A unit
+ * (paged-publication.ts), so the request answers in the same time whatever the length of the line. A unit
  * published whole is confirmed after the response.
  */
 async function publishUnit(
@@ -97,7 +97,7 @@ export async function publishOutcome(effects: Effects, outcome: Outcome, depth =
 	// Opening a missing draw runs the engine for its book, whose outcome is published here in turn (it may
 	// close the new draw at once): a few rounds here, the cron opens whatever is left a minute later.
 	if (depth >= MAX_DRAW_ROUNDS) return;
-	// A closed draw is scored and its winners offered by the queue's consumer (after-commit.ts): the change
+	// A closed draw is scored and its winners offered by the queue's consumer (publication-consumer.ts): the change
 	// that closed it answers at once, with the copies already held for the draw. If the queue refuses, the
 	// cron completes the draw within a minute.
 	for (const drawId of outcome.closingDraws) {
