@@ -64,6 +64,9 @@ describe("GET /admin/events", () => {
 		expect(first.body.next_cursor).toBe(String(firstEvent.seq));
 		const second = await feed(`after=${first.body.next_cursor}&limit=1`);
 		expect(second.body.items).toEqual([secondEvent]);
+		// The name every other list takes works too: a generic pager (`cursor=<next_cursor>`) pages the feed.
+		expect((await feed(`cursor=${first.body.next_cursor}&limit=1`)).body).toEqual(second.body);
+		expect((await feed(`after=${start}&cursor=${start}&limit=1`)).body).toEqual(first.body);
 
 		// A later event continues the sequence after the last one seen.
 		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 3 } });
@@ -91,6 +94,8 @@ describe("GET /admin/events", () => {
 			["types=prebook.*,", "types"],
 			["after=-1", "after"],
 			["after=abc", "after"],
+			["cursor=abc", "cursor"],
+			[`after=1&cursor=2`, "cursor"],
 			["limit=0", "limit"],
 			["limit=101", "limit"],
 		] as const) {

@@ -1,5 +1,6 @@
 import type { AppRouteHandler } from "../../lib/app-env.ts";
 import { requestEffects } from "../../lib/effects.ts";
+import { fieldError } from "../../lib/errors.ts";
 import { decodeCursor, idCursor, newestFirstCursor, toPage } from "../../lib/pagination.ts";
 import { eventTypeCatalogue } from "./webhook-catalogue.ts";
 import type * as routes from "./webhooks.routes.ts";
@@ -81,8 +82,11 @@ export const retryDelivery: AppRouteHandler<typeof routes.retryDelivery> = async
 };
 
 export const listEvents: AppRouteHandler<typeof routes.listEvents> = async (c) => {
-	const { after, types, limit } = c.req.valid("query");
-	const rows = await listEventFeed(c.var.db, { after: after ?? 0, types, limit }, new Date());
+	const { after, cursor, types, limit } = c.req.valid("query");
+	if (after !== undefined && cursor !== undefined && after !== cursor) {
+		throw fieldError("cursor", "Give after or cursor (the same seq), not two different ones");
+	}
+	const rows = await listEventFeed(c.var.db, { after: after ?? cursor ?? 0, types, limit }, new Date());
 	const page = rows.slice(0, limit);
 	const last = page.at(-1);
 	return c.json(

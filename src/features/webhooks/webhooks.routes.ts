@@ -17,6 +17,7 @@ import {
 	EventFeedSchema,
 	EventTypesSchema,
 	eventTypesQuery,
+	feedCursorQuery,
 	WebhookCreate,
 	WebhookCreatedSchema,
 	WebhookDeliverySchema,
@@ -179,7 +180,14 @@ export const listEvents = createRoute({
 	description:
 		"The same events as the webhooks, whether or not an endpoint subscribes, for integrators who poll or reconcile after a missed delivery. Kept 30 days. 422 VALIDATION_ERROR for an unknown type or group in `types`, or an `after` or `limit` that is not a number in range.",
 	...adminOnly,
-	request: { query: z.object({ after: afterSeqQuery, types: eventTypesQuery, limit: limitParam }) },
+	request: {
+		query: z.object({
+			after: afterSeqQuery,
+			cursor: feedCursorQuery,
+			types: eventTypesQuery,
+			limit: limitParam,
+		}),
+	},
 	responses: {
 		200: jsonResponse(EventFeedSchema, "A page of events, oldest first"),
 		...errorResponses({ ...adminErrors, ...paramErrors }),

@@ -185,19 +185,29 @@ export const eventTypesQuery = z
 		example: "prebook.*,restock.created",
 	});
 
-/** `after=<seq>` (query): a non-negative integer in plain digits. */
-export const afterSeqQuery = z
-	.string()
-	.regex(/^(0|[1-9]\d{0,14})$/, "after must be a seq: a non-negative integer")
-	.transform(Number)
-	.optional()
-	.openapi({
-		param: { name: "after", in: "query" },
-		type: "integer",
-		description:
-			"Only events after this `seq` (the last one you processed, or the previous page's `next_cursor`)",
-		example: 1200,
-	});
+/** A `seq` in a query: a non-negative integer in plain digits. */
+const seqQuery = (name: string, description: string) =>
+	z
+		.string()
+		.regex(/^(0|[1-9]\d{0,14})$/, `${name} must be a seq: a non-negative integer`)
+		.transform(Number)
+		.optional()
+		.openapi({ param: { name, in: "query" }, type: "integer", description, example: 1200 });
+
+/** `after=<seq>`: where the feed resumes. */
+export const afterSeqQuery = seqQuery(
+	"after",
+	"Only events after this `seq` (the last one you processed, or the previous page's `next_cursor`)",
+);
+
+/**
+ * `cursor=<next_cursor>`: the same as `after`, under the name every other list takes (API.md: "pass
+ * `cursor=<next_cursor>` for the next page"), so a generic pager pages the feed too.
+ */
+export const feedCursorQuery = seqQuery(
+	"cursor",
+	"The previous page's `next_cursor`: the same as `after` (give one of them, or both equal)",
+);
 
 export interface WebhookEventView {
 	id: number;
@@ -226,7 +236,8 @@ export const EventFeedSchema = z
 	.object({
 		items: z.array(EventFeedItemSchema),
 		next_cursor: z.string().nullable().openapi({
-			description: "Pass it as `after` for the next page; null when this page reached the newest event",
+			description:
+				"Pass it as `after` (or `cursor`) for the next page; null when this page reached the newest event",
 			example: "1284",
 		}),
 	})
