@@ -24,8 +24,9 @@
  * - Writes to the catalog `forgetCatalog(...)` the entries they can name: the book's `GET /books/{id}` and
  *   the unfiltered first page `GET /books` (which `/books?x=1` also reads); a new genre `GET /genres`
  *   (`forgetGenres`). Other list URLs (filters, cursors, limits)
- *   and other data centers (a `cache.delete` is local) are bounded by the 30 s TTL; caches outside the
- *   Worker (browsers, proxies) may add `stale-while-revalidate`: 90 s at worst.
+ *   and other data centers (a `cache.delete` is local) are bounded by the 30 s TTL (the stored entry carries
+ *   `max-age=30` alone: `CATALOG_ENTRY_CACHE_CONTROL`); caches outside the Worker (browsers, proxies) may
+ *   add `stale-while-revalidate`: 90 s at worst.
  */
 import type { Context, Next } from "hono";
 import { createMiddleware } from "hono/factory";
@@ -41,6 +42,12 @@ import { declaredQueryPairs } from "./text.ts";
 export const CATALOG_MAX_AGE_SECONDS = 30;
 export const CATALOG_STALE_WHILE_REVALIDATE_SECONDS = 60;
 export const CATALOG_CACHE_CONTROL = `public, max-age=${CATALOG_MAX_AGE_SECONDS}, stale-while-revalidate=${CATALOG_STALE_WHILE_REVALIDATE_SECONDS}`;
+/**
+ * What the Worker's own entry says: fresh for 30 s and no longer. A stored `stale-while-revalidate` lets the
+ * Cache API answer an entry up to 90 s old (Miniflare's does) and nothing here revalidates it: clients get
+ * the directive, the Worker's cache does not.
+ */
+export const CATALOG_ENTRY_CACHE_CONTROL = `public, max-age=${CATALOG_MAX_AGE_SECONDS}`;
 
 /**
  * The cache key of a catalog read: its path and the parameters its route declares (`params`), decoded as
@@ -145,7 +152,11 @@ async function cachedCatalogRead(c: Context<AppEnv>, next: Next, params: readonl
 	if (!hit || isNewer(readAt, entryReadAt)) {
 		const stored = new Response(body, {
 			status: 200,
-			headers: { ...catalogHeaders(fresh, contentType), ...(readAt ? { [ENTRY_BOOKMARK]: readAt } : {}) },
+			headers: {
+				...catalogHeaders(fresh, contentType),
+				"Cache-Control": CATALOG_ENTRY_CACHE_CONTROL,
+				...(readAt ? { [ENTRY_BOOKMARK]: readAt } : {}),
+			},
 		});
 		await afterResponse(
 			c,
