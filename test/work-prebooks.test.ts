@@ -151,6 +151,12 @@ describe("POST /prebooks {work_id, formats?}", () => {
 		);
 		const waiting = await prebookWork(reader, bare.id, ["ebook"]);
 		expect(waiting.status).toBe(201);
+		// In no line yet: no place, nobody ahead, nothing to expect (rule 12's estimate of a waiting one).
+		expect(waiting.body).toMatchObject({
+			status: "waiting",
+			position: null,
+			estimate: { expected_by: null, basis: "none", ahead: { active: 0, passed_over: 0 } },
+		});
 		// The ebook edition arrives with copies: the engine serves the work's line in that same batch.
 		const ebook = await createBook(admin.token, { stock_quantity: 0, format: "ebook" });
 		await api("PATCH", `/books/${ebook.id}/stock`, { token: admin.token, body: { quantity: 2 } });

@@ -41,6 +41,9 @@ const Editions = z.array(
 	}),
 );
 
+/** The estimate of a waiting work pre-booking no edition accepts yet. */
+const NO_EDITION_YET: Estimate = { expected_by: null, basis: "none", ahead: { active: 0, passed_over: 0 } };
+
 /** What a pre-booking's read measured of its lines (the columns of `PrebookView` that `placeInLine` reads). */
 export interface MeasuredPrebook {
 	status: PrebookStatus;
@@ -60,11 +63,12 @@ export interface MeasuredPrebook {
 export function placeInLine(row: MeasuredPrebook): { position: number | null; estimate: Estimate | null } {
 	if (row.status !== "waiting" || row.aheadJson === null) return { position: null, estimate: null };
 	const place = bestPlace(parseLineMeasures(row.aheadJson), row.aheadCap);
-	// No lottery line was measured (aheadInLine): a measured line has an order.
-	if (!place) return { position: null, estimate: null };
-	const edition = Editions.parse(JSON.parse(row.editionsJson ?? "[]")).find(
-		(candidate) => candidate.book_id === place.bookId,
-	);
+	const editions = Editions.parse(JSON.parse(row.editionsJson ?? "[]"));
+	// No line was measured: a lottery's line has no order (no estimate either: rule 12); a work pre-booking
+	// for a format the work has no edition of yet is in no line — nobody ahead, nothing to expect yet, and
+	// its place comes with the first edition it accepts.
+	if (!place) return { position: null, estimate: editions.length === 0 ? NO_EDITION_YET : null };
+	const edition = editions.find((candidate) => candidate.book_id === place.bookId);
 	return {
 		position: place.served ? place.ahead.active + 1 : null,
 		estimate: edition
