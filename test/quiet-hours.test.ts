@@ -79,7 +79,13 @@ describe("quiet hours", () => {
 
 	it("validates the time zone and the language", async () => {
 		const reader = await createUser();
-		for (const body of [{ time_zone: "Mars/Olympus" }, { time_zone: "" }, { locale: "xx" }]) {
+		for (const body of [
+			{ time_zone: "Mars/Olympus" },
+			{ time_zone: "" },
+			{ time_zone: "+02:00" },
+			{ time_zone: "-0500" },
+			{ locale: "xx" },
+		]) {
 			expectError(
 				await api("PATCH", "/users/me/preferences", { token: reader.token, body }),
 				422,
@@ -92,6 +98,23 @@ describe("quiet hours", () => {
 			locale: "en",
 			time_zone: "UTC",
 		});
+	});
+
+	it("keeps the zone as the reader named it: an alias stays that alias, only the letter case is fixed", async () => {
+		const reader = await createUser();
+		for (const [sent, kept] of [
+			["Europe/Kyiv", "Europe/Kyiv"],
+			["US/Pacific", "US/Pacific"],
+			["europe/berlin", "Europe/Berlin"],
+		]) {
+			const set = await api("PATCH", "/users/me/preferences", {
+				token: reader.token,
+				body: { time_zone: sent },
+			});
+			expect(set.status, sent).toBe(200);
+			expect(set.body.time_zone, sent).toBe(kept);
+			expect((await api("GET", "/users/me/preferences", { token: reader.token })).body.time_zone).toBe(kept);
+		}
 	});
 });
 

@@ -14,6 +14,19 @@ export function canonicalTimeZone(zone: string): string | null {
 	}
 }
 
+/**
+ * A time zone a reader may choose (API.md: an IANA name such as `Europe/Berlin`), as they spelled it — an
+ * alias the database knows stays that alias (`Europe/Kyiv`, which the runtime's ICU calls `Europe/Kiev`;
+ * `US/Pacific`), only a name in other letter case takes the database's (`europe/berlin`) — or null. An
+ * offset such as `+02:00`, which the runtime also accepts as a zone, is not an IANA name.
+ */
+export function ianaTimeZone(zone: string): string | null {
+	if (!/^[A-Za-z]/.test(zone)) return null;
+	const canonical = canonicalTimeZone(zone);
+	if (canonical === null) return null;
+	return canonical.toLowerCase() === zone.toLowerCase() ? canonical : zone;
+}
+
 /** The zone's offset from UTC at `at`, in minutes (east positive): Berlin in winter is 60. */
 export function utcOffsetMinutes(zone: string, at: Date = new Date()): number {
 	const parts = new Intl.DateTimeFormat("en-US", {

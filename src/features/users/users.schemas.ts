@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { UserRow } from "../../db/schema.ts";
 import { LOCALES, type Locale } from "../../i18n/index.ts";
 import { timestamp } from "../../lib/openapi.ts";
-import { canonicalTimeZone } from "../../lib/time-zone.ts";
+import { ianaTimeZone } from "../../lib/time-zone.ts";
 
 /** A user as the API shows it (never the password hash or token version). */
 export type UserView = Pick<
@@ -94,15 +94,15 @@ export const PreferencesPatch = z
 			.string()
 			.max(64, "time_zone must be an IANA time zone such as Europe/Berlin")
 			.transform((zone, ctx) => {
-				const canonical = canonicalTimeZone(zone);
-				if (canonical === null) {
+				const chosen = ianaTimeZone(zone);
+				if (chosen === null) {
 					ctx.addIssue({
 						code: "custom",
 						message: "time_zone must be an IANA time zone such as Europe/Berlin",
 					});
 					return z.NEVER;
 				}
-				return canonical;
+				return chosen;
 			})
 			.optional(),
 	})
