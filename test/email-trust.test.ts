@@ -547,6 +547,17 @@ describe("privacy: export and erasure", () => {
 		}
 		await api("POST", "/cart/items", { token: reader.token, body: { book_id: shelf.id, quantity: 1 } });
 		await api("POST", "/orders/checkout", { token: reader.token, body: {} });
+		// What the sign-in keeps about the address: a failed login, a reset link asked for, a session.
+		const from = { "CF-Connecting-IP": "192.0.2.77" };
+		await api("POST", "/auth/login", {
+			body: { email: reader.email, password: "not-the-password" },
+			headers: from,
+		});
+		await api("POST", "/auth/password/forgot", { body: { email: reader.email }, headers: from });
+		await api("POST", "/auth/login", {
+			body: { email: other.email, password: "not-the-password" },
+			headers: from,
+		});
 		const res = await api("GET", "/users/me/export", { token: reader.token });
 		expect(res.status).toBe(200);
 		expect(res.headers.get("Cache-Control")).toBe("no-store");
@@ -556,6 +567,15 @@ describe("privacy: export and erasure", () => {
 		expect(res.body.pre_bookings.map((p: { book_id: number }) => p.book_id)).toEqual([book.id]);
 		expect(res.body.wishlist.map((w: { book_id: number }) => w.book_id)).toEqual([shelf.id]);
 		expect(res.body.orders).toHaveLength(1);
+		// Money as every other answer gives it: a string with 2 decimals.
+		expect(res.body.orders[0]).toMatchObject({
+			total: shelf.price,
+			items: [{ book_id: shelf.id, unit_price: shelf.price, quantity: 1 }],
+		});
+		expect(JSON.stringify(res.body.orders)).not.toContain("_cents");
+		expect(res.body.failed_logins).toEqual([{ network: "192.0.2.77", attempted_at: expect.any(String) }]);
+		expect(res.body.email_links).toMatchObject([{ purpose: "reset_password", network: "192.0.2.77" }]);
+		expect(res.body.sessions.length).toBeGreaterThanOrEqual(1);
 		expect(JSON.stringify(res.body)).not.toContain(other.email);
 	});
 

@@ -3,7 +3,7 @@ import { decodeCursor, idCursor, toPage } from "../../lib/pagination.ts";
 import { requestNetwork } from "../../lib/rate-limit.ts";
 import { publishAfterCommit } from "../allocation/publish-outcome.ts";
 import type * as routes from "./users.routes.ts";
-import { toPreferencesResponse, toUserResponse } from "./users.schemas.ts";
+import { toAccountExport, toPreferencesResponse, toUserResponse } from "./users.schemas.ts";
 import {
 	eraseAccount,
 	exportAccount as exportAccountData,
@@ -51,22 +51,8 @@ export const setPreferences: AppRouteHandler<typeof routes.setPreferences> = asy
 	return c.json(toPreferencesResponse(preferences), 200);
 };
 
-export const exportAccount: AppRouteHandler<typeof routes.exportAccount> = async (c) => {
-	const data = await exportAccountData(c.var.db, c.var.caller.id);
-	return c.json(
-		{
-			exported_at: new Date().toISOString(),
-			account: toUserResponse(data.user),
-			preferences: toPreferencesResponse(data.user),
-			pre_bookings: data.prebookings,
-			wishlist: data.wishlist,
-			cart: data.cart,
-			orders: data.orders,
-			emails: data.emails,
-		},
-		200,
-	);
-};
+export const exportAccount: AppRouteHandler<typeof routes.exportAccount> = async (c) =>
+	c.json(toAccountExport(await exportAccountData(c.var.db, c.var.caller.id), new Date()), 200);
 
 export const deleteAccount: AppRouteHandler<typeof routes.deleteAccount> = async (c) => {
 	const outcome = await eraseAccount(c.var.db, {

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { UserRow } from "../../db/schema.ts";
 import { LOCALES, type Locale } from "../../i18n/index.ts";
+import { formatCents } from "../../lib/money.ts";
 import { timestamp } from "../../lib/openapi.ts";
 import { ianaTimeZone } from "../../lib/time-zone.ts";
 
@@ -133,9 +134,97 @@ export const AccountExportSchema = z
 		pre_bookings: z.array(z.record(z.string(), z.unknown())),
 		wishlist: z.array(z.record(z.string(), z.unknown())),
 		cart: z.array(z.record(z.string(), z.unknown())),
-		orders: z.array(z.record(z.string(), z.unknown())),
+		orders: z.array(
+			z.object({
+				id: z.number().int(),
+				status: z.string(),
+				total: z.string().openapi({ example: "21.00" }),
+				created_at: timestamp,
+				items: z.array(
+					z.object({
+						book_id: z.number().int().nullable(),
+						title: z.string(),
+						unit_price: z.string().openapi({ example: "10.50" }),
+						quantity: z.number().int(),
+					}),
+				),
+			}),
+		),
 		emails: z.array(z.record(z.string(), z.unknown())).openapi({
 			description: "Restock and hold emails: which book, sent, failed, skipped or dead, and when",
 		}),
+		login_networks: z.array(z.object({ network: z.string(), last_login_at: timestamp })).openapi({
+			description: "The networks (IPv4 address or IPv6 /64) the account signed in from, last 30 days",
+		}),
+		email_links: z
+			.array(
+				z.object({
+					purpose: z.string(),
+					network: z.string(),
+					created_at: timestamp,
+					expires_at: timestamp,
+					used_at: timestamp.nullable(),
+				}),
+			)
+			.openapi({ description: "Emailed links asked for the account or its address (never the link itself)" }),
+		failed_logins: z.array(z.object({ network: z.string(), attempted_at: timestamp })).openapi({
+			description: "Failed logins to the address still counted by the login limits (15 minutes)",
+		}),
+		sessions: z
+			.array(z.object({ created_at: timestamp, expires_at: timestamp, revoked_at: timestamp.nullable() }))
+			.openapi({
+				description: "Refresh tokens not yet purged: when each was issued, until when (never the token)",
+			}),
 	})
 	.openapi("AccountExport");
+
+type Rows = Record<string, unknown>[];
+
+/** What the export read (`exportAccount`), row by row as D1 returned it. */
+export interface AccountExportView {
+	user: UserView & PreferencesView;
+	prebookings: Rows;
+	wishlist: Rows;
+	cart: Rows;
+	orders: {
+		id: number;
+		status: string;
+		total_cents: number;
+		created_at: string;
+		items: { book_id: number | null; title: string; unit_price_cents: number; quantity: number }[];
+	}[];
+	emails: Rows;
+	networks: { network: string; last_login_at: string }[];
+	links: {
+		purpose: string;
+		network: string;
+		created_at: string;
+		expires_at: string;
+		used_at: string | null;
+	}[];
+	failures: { network: string; attempted_at: string }[];
+	sessions: { created_at: string; expires_at: string; revoked_at: string | null }[];
+}
+
+/** The export as the contract shows it: money as 2-decimal strings, as every other answer gives it. */
+export const toAccountExport = (data: AccountExportView, at: Date): z.infer<typeof AccountExportSchema> => ({
+	exported_at: at.toISOString(),
+	account: toUserResponse(data.user),
+	preferences: toPreferencesResponse(data.user),
+	pre_bookings: data.prebookings,
+	wishlist: data.wishlist,
+	cart: data.cart,
+	orders: data.orders.map(({ total_cents, items, ...order }) => ({
+		...order,
+		total: formatCents(total_cents),
+		items: items.map(({ unit_price_cents, ...item }) => ({
+			...item,
+			unit_price: formatCents(unit_price_cents),
+		})),
+	})),
+	emails: data.emails,
+	login_networks: data.networks,
+	email_links: data.links,
+	failed_logins: data.failures,
+	sessions: data.sessions,
+});

@@ -15,7 +15,7 @@ import { containsText } from "../../lib/sql.ts";
 import { canonicalTimeZone, utcOffsetMinutes } from "../../lib/time-zone.ts";
 import { allocate, booksIn, linesOfReader } from "../allocation/engine.ts";
 import { NOTHING, type Outcome } from "../allocation/outcome.ts";
-import type { PreferencesView, UserView } from "./users.schemas.ts";
+import type { AccountExportView, PreferencesView, UserView } from "./users.schemas.ts";
 
 /** The columns of a `UserView`. */
 export const userColumns = {
@@ -192,37 +192,64 @@ export async function refreshUtcOffsets(db: Db, now: Date): Promise<void> {
  * pre-booking, the wishlist, the cart, the orders with their items, and the restock and hold emails (which
  * notification, status, when) — nobody else's rows.
  */
-export async function exportAccount(db: Db, userId: number) {
-	const { account, prebookings, wishlist, cart, orders, emails } = await batch(db, {
-		account: db
-			.select({ ...userColumns, ...preferenceColumns })
-			.from(users)
-			.where(eq(users.id, userId)),
-		prebookings: rawQuery<
-			Record<string, unknown>
-		>(sql`SELECT p.id, p.book_id, p.work_id, coalesce(w.title, b.title) AS book_title, p.status, p.created_at,
+export async function exportAccount(db: Db, userId: number): Promise<AccountExportView> {
+	const myEmail = sql`(SELECT email FROM users WHERE id = ${userId})`;
+	const { account, prebookings, wishlist, cart, orders, emails, networks, links, failures, sessions } =
+		await batch(db, {
+			account: db
+				.select({ ...userColumns, ...preferenceColumns })
+				.from(users)
+				.where(eq(users.id, userId)),
+			prebookings: rawQuery<
+				Record<string, unknown>
+			>(sql`SELECT p.id, p.book_id, p.work_id, coalesce(w.title, b.title) AS book_title, p.status, p.created_at,
 				p.notified_at, p.offered_at, p.hold_expires_at, p.fulfilled_at, p.expired_at, p.cancelled_at
 			FROM pre_bookings AS p LEFT JOIN books AS b ON b.id = p.book_id LEFT JOIN works AS w ON w.id = p.work_id
 			WHERE p.user_id = ${userId} ORDER BY p.id`),
-		wishlist: rawQuery<Record<string, unknown>>(sql`SELECT w.book_id, b.title AS book_title, w.added_at
+			wishlist: rawQuery<Record<string, unknown>>(sql`SELECT w.book_id, b.title AS book_title, w.added_at
 			FROM wishlist_items AS w JOIN books AS b ON b.id = w.book_id WHERE w.user_id = ${userId} ORDER BY w.id`),
-		cart: rawQuery<
-			Record<string, unknown>
-		>(sql`SELECT ci.book_id, b.title AS book_title, ci.quantity, ci.created_at
+			cart: rawQuery<
+				Record<string, unknown>
+			>(sql`SELECT ci.book_id, b.title AS book_title, ci.quantity, ci.created_at
 			FROM cart_items AS ci JOIN carts AS c ON c.id = ci.cart_id JOIN books AS b ON b.id = ci.book_id
 			WHERE c.user_id = ${userId} ORDER BY ci.id`),
-		orders: rawQuery<Record<string, unknown>>(sql`SELECT o.id, o.status, o.total_cents, o.created_at,
+			orders: rawQuery<{
+				id: number;
+				status: string;
+				total_cents: number;
+				created_at: string;
+				items: string;
+			}>(sql`
+			SELECT o.id, o.status, o.total_cents, o.created_at,
 				(SELECT json_group_array(json_object('book_id', i.book_id, 'title', i.title,
 					'unit_price_cents', i.unit_price_cents, 'quantity', i.quantity))
 				 FROM order_items AS i WHERE i.order_id = o.id) AS items
 			FROM orders AS o WHERE o.user_id = ${userId} ORDER BY o.id`),
-		emails: rawQuery<
-			Record<string, unknown>
-		>(sql`SELECT CASE WHEN d.restock_id IS NOT NULL THEN 'back_in_stock' ELSE 'hold' END AS kind,
+			emails: rawQuery<
+				Record<string, unknown>
+			>(sql`SELECT CASE WHEN d.restock_id IS NOT NULL THEN 'back_in_stock' ELSE 'hold' END AS kind,
 				p.book_id, b.title AS book_title, d.status, d.attempts, d.created_at, d.sent_at
 			FROM email_deliveries AS d JOIN pre_bookings AS p ON p.id = d.prebook_id JOIN books AS b ON b.id = p.book_id
 			WHERE d.user_id = ${userId} ORDER BY d.id`),
-	});
+			// What the sign-in keeps about the person besides the account: the networks it signed in from, the
+			// emailed links asked for the address (with the network that asked), the failed logins of the
+			// address, and the sessions (refresh tokens: when made, until when; never the token).
+			networks: rawQuery<{ network: string; last_login_at: string }>(sql`SELECT network, last_login_at
+			FROM login_networks WHERE user_id = ${userId} ORDER BY id`),
+			links: rawQuery<{
+				purpose: string;
+				network: string;
+				created_at: string;
+				expires_at: string;
+				used_at: string | null;
+			}>(sql`
+			SELECT purpose, network, created_at, expires_at, used_at FROM email_tokens
+			WHERE user_id = ${userId} OR email = ${myEmail} ORDER BY id`),
+			failures: rawQuery<{ network: string; attempted_at: string }>(sql`SELECT network, attempted_at
+			FROM login_attempts WHERE email = ${myEmail} ORDER BY id`),
+			sessions: rawQuery<{ created_at: string; expires_at: string; revoked_at: string | null }>(sql`
+			SELECT created_at, expires_at, revoked_at FROM refresh_tokens WHERE user_id = ${userId} ORDER BY id`),
+		});
 	const user = account[0];
 	if (!user) throw userNotFound();
 	return {
@@ -230,8 +257,20 @@ export async function exportAccount(db: Db, userId: number) {
 		prebookings,
 		wishlist,
 		cart,
-		orders: orders.map((order) => ({ ...order, items: JSON.parse(String(order.items ?? "[]")) })),
+		orders: orders.map((order) => ({
+			...order,
+			items: JSON.parse(order.items) as {
+				book_id: number | null;
+				title: string;
+				unit_price_cents: number;
+				quantity: number;
+			}[],
+		})),
 		emails,
+		networks,
+		links,
+		failures,
+		sessions,
 	};
 }
 
