@@ -75,6 +75,14 @@ describe("POST /books", () => {
 		});
 	});
 
+	it("says the price's whole rule, its range included, whatever is wrong with it", async () => {
+		for (const price of [-1, "-5.00", 0, 100000.01, "19.999"]) {
+			const res = await post({ title: unique("Price"), author: "A", price });
+			expectError(res, 422, "VALIDATION_ERROR", "price");
+			expect(res.body.detail, String(price)).toMatch(/greater than 0 and at most 100000/);
+		}
+	});
+
 	it.each([
 		[{ price: "19.999" }, "price"],
 		[{ price: 19.999 }, "price"],

@@ -28,7 +28,11 @@ export const priceInput = z
 		// String(19.99) is "19.99"; String(1e-7) is "1e-7", which the pattern rejects.
 		const cents = parseCents(typeof value === "number" ? String(value) : value.trim());
 		if (cents === null) {
-			ctx.addIssue({ code: "custom", message: "Price must be a decimal with at most 2 decimals" });
+			// A negative or malformed number: say the whole rule, the range included (-1 is no "decimal" issue).
+			ctx.addIssue({
+				code: "custom",
+				message: "Price must be a decimal greater than 0 and at most 100000, with at most 2 decimals",
+			});
 			return z.NEVER;
 		}
 		if (cents <= 0 || cents > MAX_PRICE_CENTS) {
