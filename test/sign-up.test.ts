@@ -231,6 +231,26 @@ describe("POST /auth/register/complete", () => {
 		expect((await api("GET", "/admin/users", { token: owner.access_token })).status).toBe(200);
 	});
 
+	it("the address's owner inherits nothing of a legacy account's holder's sign-ins: networks, links, sessions", async () => {
+		const legacy = await createUser({ verified: false });
+		const holder = { "CF-Connecting-IP": "198.51.100.77" };
+		expect(
+			(
+				await api("POST", "/auth/login", {
+					body: { email: legacy.email, password: PASSWORD },
+					headers: holder,
+				})
+			).status,
+		).toBe(200);
+		await api("POST", "/auth/password/forgot", { body: { email: legacy.email }, headers: holder });
+		const owner = await signUp(legacy.email, NEW_PASSWORD);
+		const exported = (await api("GET", "/users/me/export", { token: owner.access_token })).body;
+		expect(JSON.stringify(exported)).not.toContain("198.51.100.77");
+		expect(exported.email_links.map((link: { purpose: string }) => link.purpose)).toEqual(["sign_up"]);
+		// The owner's own session (the sign-up signed them in), none of the holder's.
+		expect(exported.sessions).toHaveLength(1);
+	});
+
 	it("a deactivated guest's address cannot be completed (403), and nothing changes", async () => {
 		const { email, guestId } = await confirmedGuest();
 		await env.DB.prepare("UPDATE users SET is_active = 0 WHERE id = ?").bind(guestId).run();

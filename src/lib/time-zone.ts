@@ -17,8 +17,10 @@ export function canonicalTimeZone(zone: string): string | null {
 /**
  * A time zone a reader may choose (API.md: an IANA name such as `Europe/Berlin`), as they spelled it — an
  * alias the database knows stays that alias (`Europe/Kyiv`, which the runtime's ICU calls `Europe/Kiev`;
- * `US/Pacific`), only a name in other letter case takes the database's (`europe/berlin`) — or null. An
- * offset such as `+02:00`, which the runtime also accepts as a zone, is not an IANA name.
+ * `US/Pacific`) — or null. A name that differs from the runtime's own only in letter case takes the
+ * runtime's (`europe/berlin`); an alias keeps the letter case it was sent in (the runtime knows no other
+ * spelling of it; zone lookups ignore case). An offset such as `+02:00`, which the runtime also accepts as
+ * a zone, is not an IANA name.
  */
 export function ianaTimeZone(zone: string): string | null {
 	if (!/^[A-Za-z]/.test(zone)) return null;

@@ -182,13 +182,19 @@ export async function completeSignUp(
 	const takeable = (row: string) =>
 		sql.raw(`${row}.is_active = 1 AND ${row}.erased_at IS NULL
 		AND (${row}.is_guest = 1 OR ${row}.email_verified = 0)`);
+	const legacyAccount = sql`SELECT id FROM users AS u
+		WHERE u.email = ${address} AND u.is_guest = 0 AND ${takeable("u")}`;
 	// The account this batch wrote: nobody else's row has this hash (a fresh salt).
 	const made = sql`${users.email} = ${address} AND ${users.passwordHash} = ${input.passwordHash}`;
 	const { account, diagnosis } = await batch(db, {
-		// Before the takeover, while the account is still what it was: a legacy account's sessions end.
-		legacySessions: rawQuery(sql`UPDATE refresh_tokens SET revoked_at = ${now}
-			WHERE revoked_at IS NULL AND user_id IN (SELECT id FROM users AS u
-				WHERE u.email = ${address} AND u.is_guest = 0 AND ${takeable("u")})`),
+		// Before the takeover, while the account is still what it was: what a legacy account's holder left of
+		// their sign-ins goes — sessions, the networks they signed in from, the links they asked for — so the
+		// address's owner neither inherits nor sees them (GET /users/me/export).
+		legacySessions: rawQuery(sql`DELETE FROM refresh_tokens WHERE user_id IN (${legacyAccount})`),
+		legacyNetworks: rawQuery(sql`DELETE FROM login_networks WHERE user_id IN (${legacyAccount})`),
+		legacyLinks: rawQuery(
+			sql`DELETE FROM email_tokens WHERE user_id IN (${legacyAccount}) AND token_hash <> ${tokenHash}`,
+		),
 		taken: rawQuery(sql`INSERT INTO users
 				(email, password_hash, full_name, role, email_verified, is_guest, locale, created_at, updated_at)
 			SELECT email, ${input.passwordHash}, ${input.fullName},

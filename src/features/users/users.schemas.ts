@@ -160,15 +160,18 @@ export const AccountExportSchema = z
 			.array(
 				z.object({
 					purpose: z.string(),
-					network: z.string(),
 					created_at: timestamp,
 					expires_at: timestamp,
 					used_at: timestamp.nullable(),
 				}),
 			)
-			.openapi({ description: "Emailed links asked for the account or its address (never the link itself)" }),
-		failed_logins: z.array(z.object({ network: z.string(), attempted_at: timestamp })).openapi({
-			description: "Failed logins to the address still counted by the login limits (15 minutes)",
+			.openapi({
+				description:
+					"Emailed links asked for the account or its address: what and when (never the link, nor the network of whoever asked)",
+			}),
+		failed_logins: z.array(z.object({ attempted_at: timestamp })).openapi({
+			description:
+				"Failed logins to the address still counted by the login limits (15 minutes): when (anyone may try an address: never their network)",
 		}),
 		sessions: z
 			.array(z.object({ created_at: timestamp, expires_at: timestamp, revoked_at: timestamp.nullable() }))
@@ -197,12 +200,11 @@ export interface AccountExportView {
 	networks: { network: string; last_login_at: string }[];
 	links: {
 		purpose: string;
-		network: string;
 		created_at: string;
 		expires_at: string;
 		used_at: string | null;
 	}[];
-	failures: { network: string; attempted_at: string }[];
+	failures: { attempted_at: string }[];
 	sessions: { created_at: string; expires_at: string; revoked_at: string | null }[];
 }
 

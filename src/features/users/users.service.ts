@@ -232,20 +232,21 @@ export async function exportAccount(db: Db, userId: number): Promise<AccountExpo
 			FROM email_deliveries AS d JOIN pre_bookings AS p ON p.id = d.prebook_id JOIN books AS b ON b.id = p.book_id
 			WHERE d.user_id = ${userId} ORDER BY d.id`),
 			// What the sign-in keeps about the person besides the account: the networks it signed in from, the
-			// emailed links asked for the address (with the network that asked), the failed logins of the
-			// address, and the sessions (refresh tokens: when made, until when; never the token).
+			// emailed links asked for the account or its address, the failed logins of the address, and the
+			// sessions (refresh tokens: when made, until when; never the token). Anyone may ask a link for an
+			// address or fail to log in to it: those rows carry the network of whoever asked, which is not the
+			// caller's to see — only what was asked, and when.
 			networks: rawQuery<{ network: string; last_login_at: string }>(sql`SELECT network, last_login_at
 			FROM login_networks WHERE user_id = ${userId} ORDER BY id`),
 			links: rawQuery<{
 				purpose: string;
-				network: string;
 				created_at: string;
 				expires_at: string;
 				used_at: string | null;
 			}>(sql`
-			SELECT purpose, network, created_at, expires_at, used_at FROM email_tokens
+			SELECT purpose, created_at, expires_at, used_at FROM email_tokens
 			WHERE user_id = ${userId} OR email = ${myEmail} ORDER BY id`),
-			failures: rawQuery<{ network: string; attempted_at: string }>(sql`SELECT network, attempted_at
+			failures: rawQuery<{ attempted_at: string }>(sql`SELECT attempted_at
 			FROM login_attempts WHERE email = ${myEmail} ORDER BY id`),
 			sessions: rawQuery<{ created_at: string; expires_at: string; revoked_at: string | null }>(sql`
 			SELECT created_at, expires_at, revoked_at FROM refresh_tokens WHERE user_id = ${userId} ORDER BY id`),

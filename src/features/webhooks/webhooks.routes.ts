@@ -178,7 +178,7 @@ export const listEvents = createRoute({
 	tags,
 	summary: "The event feed: every webhook event, in seq order (admin)",
 	description:
-		"The same events as the webhooks, whether or not an endpoint subscribes, for integrators who poll or reconcile after a missed delivery. Kept 30 days. 422 VALIDATION_ERROR for an unknown type or group in `types`, or an `after` or `limit` that is not a number in range.",
+		"The same events as the webhooks, whether or not an endpoint subscribes, for integrators who poll or reconcile after a missed delivery. Kept 30 days. `cursor` (the previous page's `next_cursor`) is the same as `after`. 422 VALIDATION_ERROR for an unknown type or group in `types`, an `after`, `cursor` or `limit` that is not a number in range, or `after` and `cursor` both given with different values.",
 	...adminOnly,
 	request: {
 		query: z.object({
