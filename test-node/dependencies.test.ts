@@ -94,7 +94,7 @@ describe("src/ dependency rules", () => {
 	it("reads the imports (the scan sees the app's routers and the engine)", () => {
 		expect(graph.get("app.ts")).toContain("features/prebooks/index.ts");
 		expect(graph.get("features/allocation/engine.ts")).toEqual(
-			expect.arrayContaining(["lib/db.ts", "features/allocation/policies.ts"]),
+			expect.arrayContaining(["lib/batch.ts", "features/allocation/policies.ts"]),
 		);
 	});
 

@@ -461,7 +461,8 @@ describe("housekeeping", () => {
 
 describe("the password-attempt group", () => {
 	it("is read by name in a batch: the reserved slot, then 429 with Retry-After once the limit is hit", async () => {
-		const { batch, createDb, rawQuery } = await import("../src/lib/db");
+		const { batch, rawQuery } = await import("../src/lib/batch");
+		const { createDb } = await import("../src/lib/db");
 		const { MAX_FAILED_LOGINS_PER_NETWORK, passwordAttempt } = await import("../src/lib/login-limits");
 		const { sql } = await import("drizzle-orm");
 		const db = createDb(env.DB);

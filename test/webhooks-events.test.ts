@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { noticesOfThisBatch, prebookNotifiedEvents } from "../src/features/webhooks/webhook-events";
-import { batch, createDb, newD1Usage } from "../src/lib/db";
+import { batch } from "../src/lib/batch";
+import { createDb, newD1Usage } from "../src/lib/db";
 import {
 	api,
 	bulkUsers,

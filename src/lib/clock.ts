@@ -10,7 +10,8 @@
  * another isolate already used fails on that key and `withUniqueNow` runs it again with a later one.
  */
 import { sql } from "drizzle-orm";
-import { constraintViolation, type Db } from "./db.ts";
+import type { Db } from "./db.ts";
+import { constraintViolation } from "./errors.ts";
 
 /** The latest time this isolate returned from its clock. */
 let last = 0;

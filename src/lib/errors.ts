@@ -220,3 +220,25 @@ export function describeError(err: unknown): string {
 	});
 	return parts.join(" < ") || typeof err;
 }
+
+export type ConstraintKind = "unique" | "foreign_key" | "check" | "not_null";
+
+/**
+ * Classifies a SQLite constraint failure. drizzle wraps D1's error in `DrizzleQueryError` (whose message
+ * carries SQL and parameters), so walk the `cause` chain and read D1's own message, e.g.
+ * `D1_ERROR: UNIQUE constraint failed: users.email: SQLITE_CONSTRAINT`.
+ */
+export function constraintViolation(err: unknown): { kind: ConstraintKind; target: string } | null {
+	const match = matchErrorChain(
+		err,
+		/(UNIQUE|FOREIGN KEY|CHECK|NOT NULL) constraint failed(?::\s*([\w.,\s]+?))?(?::\s*SQLITE|$)/,
+	);
+	if (!match) return null;
+	const kinds = {
+		UNIQUE: "unique",
+		"FOREIGN KEY": "foreign_key",
+		CHECK: "check",
+		"NOT NULL": "not_null",
+	} as const;
+	return { kind: kinds[match[1] as keyof typeof kinds], target: (match[2] ?? "").trim() };
+}

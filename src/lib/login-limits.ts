@@ -5,7 +5,8 @@
  */
 import { lte, type SQL, sql } from "drizzle-orm";
 import { loginNetworks } from "../db/schema.ts";
-import { type Db, namedGroup, rawQuery } from "./db.ts";
+import { namedGroup, rawQuery } from "./batch.ts";
+import type { Db } from "./db.ts";
 import { rateLimited } from "./errors.ts";
 
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;

@@ -9,7 +9,8 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import { type Allocation, books, emailDeliveries, preBookings, restocks, users } from "../db/schema.ts";
-import { batch, type Db, rawQuery } from "../lib/db.ts";
+import { batch, rawQuery } from "../lib/batch.ts";
+import type { Db } from "../lib/db.ts";
 import { PREBOOK_NOTIFIED, type PrebookMessage } from "./messages.ts";
 
 /**

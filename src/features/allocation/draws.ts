@@ -12,8 +12,9 @@
  */
 import { sql } from "drizzle-orm";
 import { z } from "zod";
+import { batch, rawQuery, statementList } from "../../lib/batch.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
-import { batch, type Db, rawQuery, statementList } from "../../lib/db.ts";
+import type { Db } from "../../lib/db.ts";
 import { drawClosedEvent, eventIdsOf, prebookOfferedEvents } from "../webhooks/webhook-events.ts";
 import { allocate, allocateBook, booksIn } from "./engine.ts";
 import { aliases, servable } from "./line.ts";

@@ -15,7 +15,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Allocation, AllocationReason } from "../../db/schema.ts";
-import { groupAll, mapGroup, namedGroup, rawQuery, type StatementGroup } from "../../lib/db.ts";
+import { groupAll, mapGroup, namedGroup, rawQuery, type StatementGroup } from "../../lib/batch.ts";
 import { recountHeld } from "./held.ts";
 import { type Outcome, outcomeOf } from "./outcome.ts";
 import { POLICIES, type Policy } from "./policies.ts";

@@ -5,7 +5,7 @@
  * `0 <= held_quantity <= stock_quantity`.
  */
 import { sql } from "drizzle-orm";
-import { rawQuery } from "../../lib/db.ts";
+import { rawQuery } from "../../lib/batch.ts";
 import { booksOf, type LineScope } from "./scope.ts";
 
 /**

@@ -19,8 +19,8 @@
  */
 import { sql } from "drizzle-orm";
 import { z } from "zod";
+import { batch, mapGroup, namedGroup, rawQuery, type StatementGroup } from "../../lib/batch.ts";
 import type { Db } from "../../lib/db.ts";
-import { batch, mapGroup, namedGroup, rawQuery, type StatementGroup } from "../../lib/db.ts";
 import type { Effects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";

@@ -18,7 +18,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Allocation, AllocationReason } from "../../db/schema.ts";
-import { mapGroup, namedGroup, rawQuery, type StatementGroup } from "../../lib/db.ts";
+import { mapGroup, namedGroup, rawQuery, type StatementGroup } from "../../lib/batch.ts";
 import { outsideQuietHours } from "../../lib/time-zone.ts";
 import {
 	eventIdsOf,

@@ -9,8 +9,9 @@
  */
 import { and, asc, eq, gt, isNotNull, isNull, lt, lte, sql } from "drizzle-orm";
 import { offerRounds, preBookings, restocks } from "../../db/schema.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import type { Db } from "../../lib/db.ts";
 import type { Effects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";

@@ -12,7 +12,8 @@
  */
 import { and, eq, isNull, lte, type SQL, sql } from "drizzle-orm";
 import { emailTokens, loginAttempts, refreshTokens, users } from "../../db/schema.ts";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
+import type { Db } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import {
 	forgetOldLoginNetworks,

@@ -1,8 +1,9 @@
 import { and, eq, gt, or, type SQL, sql } from "drizzle-orm";
 import { type BookRow, books, genres } from "../../db/schema.ts";
+import { batch } from "../../lib/batch.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
-import { batch, constraintViolation, type Db } from "../../lib/db.ts";
-import { AppError, bookNotFound } from "../../lib/errors.ts";
+import type { Db } from "../../lib/db.ts";
+import { AppError, bookNotFound, constraintViolation } from "../../lib/errors.ts";
 import { containsText } from "../../lib/sql.ts";
 import { allocateBook } from "../allocation/engine.ts";
 import { rememberPolicy } from "../allocation/expected-policy.ts";

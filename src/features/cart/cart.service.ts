@@ -5,7 +5,8 @@
  */
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import { books, cartItems, carts, MAX_CART_LINE_QUANTITY } from "../../db/schema.ts";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
+import type { Db } from "../../lib/db.ts";
 import { AppError, bookNotFound, fieldError } from "../../lib/errors.ts";
 import type { CartLine } from "./cart.schemas.ts";
 

@@ -1,7 +1,8 @@
 /** The public audit of lottery draws (API.md, Pre-bookings): no personal data, only ids and scores. */
 import { and, asc, desc, eq, isNotNull, lt, sql } from "drizzle-orm";
 import { books, drawEntries, draws } from "../../db/schema.ts";
-import { batch, type Db } from "../../lib/db.ts";
+import { batch } from "../../lib/batch.ts";
+import type { Db } from "../../lib/db.ts";
 import { AppError, bookNotFound } from "../../lib/errors.ts";
 import type { DrawView, EntryView } from "./draws.schemas.ts";
 

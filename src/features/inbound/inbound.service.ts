@@ -1,7 +1,8 @@
 /** Expected supply per book (API.md, Pre-bookings rule 12): what wait estimates are worked out from. */
 import { asc, eq, sql } from "drizzle-orm";
 import { books, type InboundRow, inboundShipments } from "../../db/schema.ts";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
+import type { Db } from "../../lib/db.ts";
 import { AppError, bookNotFound } from "../../lib/errors.ts";
 
 /** One round trip: the entry is made only for an existing book (decided inside the INSERT). */

@@ -9,7 +9,8 @@
  *   the same daily counters.
  */ import { and, asc, between, eq, type SQL, sql } from "drizzle-orm";
 import { prebookDaily } from "../../db/schema.ts";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
+import type { Db } from "../../lib/db.ts";
 import { bookNotFound } from "../../lib/errors.ts";
 import {
 	conversionRate as conversionRateOf,

@@ -21,8 +21,9 @@
  */
 import { and, eq, lte, type SQL, sql } from "drizzle-orm";
 import { checkoutAttempts, type OrderStatus, orders } from "../../db/schema.ts";
-import { batch, constraintViolation, type Db, namedGroup, rawQuery } from "../../lib/db.ts";
-import { AppError, describeError, rateLimited } from "../../lib/errors.ts";
+import { batch, namedGroup, rawQuery } from "../../lib/batch.ts";
+import type { Db } from "../../lib/db.ts";
+import { AppError, constraintViolation, describeError, rateLimited } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { formatCents } from "../../lib/money.ts";
 import { hashToken } from "../../lib/tokens.ts";

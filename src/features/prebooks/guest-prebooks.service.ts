@@ -7,7 +7,8 @@
  */
 import { and, desc, eq, sql } from "drizzle-orm";
 import { books, emailTokens, preBookings, works } from "../../db/schema.ts";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
+import type { Db } from "../../lib/db.ts";
 import { AppError, rateLimited } from "../../lib/errors.ts";
 import { hashToken, newSecretToken } from "../../lib/tokens.ts";
 import { maskOf } from "../allocation/line.ts";

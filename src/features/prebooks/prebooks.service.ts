@@ -13,8 +13,9 @@ import {
 	users,
 	works,
 } from "../../db/schema.ts";
+import { batch, namedGroup, rawQuery } from "../../lib/batch.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
-import { batch, type Db, namedGroup, rawQuery } from "../../lib/db.ts";
+import type { Db } from "../../lib/db.ts";
 import { AppError, bookNotFound } from "../../lib/errors.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
 import { allocate, linesOf } from "../allocation/engine.ts";

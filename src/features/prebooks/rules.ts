@@ -16,7 +16,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Format } from "../../db/schema.ts";
-import { rawQuery } from "../../lib/db.ts";
+import { rawQuery } from "../../lib/batch.ts";
 import { AppError, bookNotFound } from "../../lib/errors.ts";
 import { formatBit, maskOf } from "../allocation/line.ts";
 

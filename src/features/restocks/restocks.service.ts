@@ -13,9 +13,10 @@
  */
 import { desc, eq, lt, sql } from "drizzle-orm";
 import { type Allocation, type BookRow, books, restocks } from "../../db/schema.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
-import { batch, constraintViolation, type Db, rawQuery } from "../../lib/db.ts";
-import { AppError, bookNotFound } from "../../lib/errors.ts";
+import type { Db } from "../../lib/db.ts";
+import { AppError, bookNotFound, constraintViolation } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { reviveDeadDeliveries } from "../../prebook-emails/delivery-ledger.ts";
 import { allocateBook } from "../allocation/engine.ts";

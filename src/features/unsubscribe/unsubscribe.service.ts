@@ -6,8 +6,9 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import { books, preBookings, users } from "../../db/schema.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import type { Db } from "../../lib/db.ts";
 import type { UnsubscribeClaims } from "../../prebook-emails/unsubscribe-token.ts";
 import type { Outcome } from "../allocation/outcome.ts";
 import { cancelStatements } from "../prebooks/prebooks.service.ts";

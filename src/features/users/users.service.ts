@@ -6,8 +6,9 @@
  */
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { refreshTokens, users } from "../../db/schema.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import type { Db } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { passwordAttempt } from "../../lib/login-limits.ts";
 import { verifyPassword } from "../../lib/password.ts";

@@ -27,7 +27,7 @@
  * batch causing it runs.
  */
 import { type SQL, sql } from "drizzle-orm";
-import { rawQuery } from "../../lib/db.ts";
+import { rawQuery } from "../../lib/batch.ts";
 import { MAX_USERS_PER_EVENT, type WebhookEventType } from "./webhook-catalogue.ts";
 
 /**

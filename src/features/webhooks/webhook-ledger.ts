@@ -13,7 +13,8 @@
  * 100-parameter cap.
  */
 import { sql } from "drizzle-orm";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
+import type { Db } from "../../lib/db.ts";
 
 /**
  * Deliveries of one endpoint in flight at once, across every consumer invocation: a slow or hanging

@@ -12,8 +12,9 @@
 import { type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { webhookEvents } from "../../db/schema.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
 import { inWaves } from "../../lib/concurrency.ts";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import type { Db } from "../../lib/db.ts";
 import type { Effects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";

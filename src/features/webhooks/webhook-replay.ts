@@ -16,7 +16,8 @@
  * for the next run (the gate excepts this page's deliveries, so it is not blocked by them).
  */
 import { sql } from "drizzle-orm";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
+import type { Db } from "../../lib/db.ts";
 import { fieldError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import type { WebhookEventType } from "./webhook-catalogue.ts";

@@ -13,7 +13,8 @@ import {
 	webhookEndpoints,
 	webhookEvents,
 } from "../../db/schema.ts";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
+import type { Db } from "../../lib/db.ts";
 import type { Effects } from "../../lib/effects.ts";
 import { AppError, describeError, fieldError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";

@@ -1,6 +1,7 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import { books, wishlistItems } from "../../db/schema.ts";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
+import type { Db } from "../../lib/db.ts";
 import { AppError, bookNotFound } from "../../lib/errors.ts";
 import { type NewestFirstCursor, newestFirstAfter } from "../../lib/pagination.ts";
 import type { WishlistView } from "./wishlist.schemas.ts";

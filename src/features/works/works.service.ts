@@ -5,7 +5,8 @@
  */
 import { and, eq, gt, or, sql } from "drizzle-orm";
 import { works } from "../../db/schema.ts";
-import { batch, type Db, rawQuery } from "../../lib/db.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
+import type { Db } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import { containsText } from "../../lib/sql.ts";
 import { NOTHING, type Outcome, outcomeOf } from "../allocation/outcome.ts";
