@@ -251,6 +251,27 @@ describe("POST /auth/register/complete", () => {
 		expect(exported.sessions).toHaveLength(1);
 	});
 
+	it("nor does an owner who takes the address back by a reset: the holder's sessions and networks go", async () => {
+		const legacy = await createUser({ verified: false });
+		const holder = { "CF-Connecting-IP": "198.51.100.78" };
+		const signedIn = await api("POST", "/auth/login", {
+			body: { email: legacy.email, password: PASSWORD },
+			headers: holder,
+		});
+		expect(signedIn.status).toBe(200);
+		await forgot(legacy.email);
+		expect((await reset(emailedLinkToken(legacy.email, "/reset-password"))).status).toBe(204);
+		const owner = await logIn(legacy.email, NEW_PASSWORD);
+		const exported = (await api("GET", "/users/me/export", { token: owner.body.access_token })).body;
+		expect(JSON.stringify(exported)).not.toContain("198.51.100.78");
+		expect(exported.sessions).toHaveLength(1);
+		expectError(
+			await api("POST", "/auth/refresh", { body: { refresh_token: signedIn.body.refresh_token } }),
+			401,
+			"AUTH_INVALID_TOKEN",
+		);
+	});
+
 	it("a deactivated guest's address cannot be completed (403), and nothing changes", async () => {
 		const { email, guestId } = await confirmedGuest();
 		await env.DB.prepare("UPDATE users SET is_active = 0 WHERE id = ?").bind(guestId).run();

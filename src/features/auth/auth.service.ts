@@ -297,8 +297,11 @@ export async function resetPassword(
 			})
 			.where(and(sql`${users.id} = ${owner}`, isNull(users.erasedAt), eq(users.isGuest, false)))
 			.returning({ id: users.id }),
-		sessions: rawQuery(sql`UPDATE refresh_tokens SET revoked_at = ${now}
-			WHERE user_id = ${owner} AND revoked_at IS NULL AND ${changedHere}`),
+		// Every session ends, and what sign-ins left goes with them — the sessions and the networks they came
+		// from — so an account whose address was taken back keeps none of its previous holder's traces
+		// (GET /users/me/export), as a sign-up's takeover does.
+		sessions: rawQuery(sql`DELETE FROM refresh_tokens WHERE user_id = ${owner} AND ${changedHere}`),
+		networks: rawQuery(sql`DELETE FROM login_networks WHERE user_id = ${owner} AND ${changedHere}`),
 		failures: rawQuery(sql`DELETE FROM login_attempts
 			WHERE email = (SELECT email FROM users WHERE id = ${owner}) AND ${changedHere}`),
 		otherLinks: rawQuery(sql`UPDATE email_tokens SET used_at = ${now}
