@@ -80,9 +80,13 @@ describe("lottery", () => {
 	it("a restock answers once the draw is closing and its copies held; the queue's step scores it", async () => {
 		const readers = [await createUser(), await createUser(), await createUser()];
 		const book = await createBook(admin.token, { stock_quantity: 0, allocation: "lottery" });
-		await prebookAll(readers, book.id);
+		const ids = await prebookAll(readers, book.id);
 		const queue = stubQueue();
 		const res = await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 2 } });
+		// Nobody has won or lost a draw that is not decided yet.
+		const prebookOf = async (i: number) =>
+			(await api("GET", `/prebooks/${ids[i]}`, { token: (readers[i] as TestUser).token })).body;
+		expect((await prebookOf(0)).draw).toBeNull();
 		expect(res.status).toBe(200);
 		// Nobody else can buy the copies while the draw is scored…
 		expect(res.body).toMatchObject({ held_quantity: 2, available_quantity: 0 });
@@ -101,6 +105,13 @@ describe("lottery", () => {
 			seed: expect.stringMatching(/^[0-9a-f]{64}$/),
 		});
 		expect((await api("GET", `/books/${book.id}`)).body).toMatchObject({ held_quantity: 2 });
+		// Decided: each entrant's pre-booking names the draw and whether it won there.
+		const draws = await Promise.all([0, 1, 2].map(prebookOf));
+		expect(draws.map((prebook) => prebook.draw?.draw_id)).toEqual([closing.id, closing.id, closing.id]);
+		expect(draws.filter((prebook) => prebook.draw?.won).map((prebook) => prebook.status)).toEqual([
+			"offered",
+			"offered",
+		]);
 		await expectInvariants();
 	});
 
