@@ -76,7 +76,12 @@ export function publishDocs(app: OpenAPIHono<AppEnv>): void {
 		ETag: { description: "The representation's validator, for `If-None-Match`", example: '"5f1c2a"' },
 		"Cache-Control": {
 			description: "How long shared caches and browsers may keep the answer",
-			example: "public, max-age=60",
+			example: "public, max-age=30, stale-while-revalidate=60",
+		},
+		Age: {
+			description:
+				"On an answer from the Worker's cache: seconds since it was read from the database (caches count `max-age` from then)",
+			example: "12",
 		},
 	};
 	for (const [name, { description, example }] of Object.entries(headers)) {

@@ -42,6 +42,14 @@ describe("HTTP caching of the public catalog", () => {
 			const entry = await caches.default.match(`https://api.test${path.replace("%20", "+")}`);
 			expect(entry?.headers.get("Cache-Control"), path).toBe(CATALOG_ENTRY_CACHE_CONTROL);
 			await entry?.body?.cancel();
+			// The answer's age counts from when the entry was stored, so a browser's max-age does too.
+			expect(second.headers.get("Age"), path).toMatch(/^\d+$/);
+			const now = Date.now();
+			const later = vi.spyOn(Date, "now").mockReturnValue(now + 20_000);
+			const aged = await api("GET", path);
+			later.mockRestore();
+			expect(Number(aged.headers.get("Age")), path).toBeGreaterThanOrEqual(20);
+			expect(aged.headers.get("X-Catalog-Stored-At"), path).toBeNull();
 			// Per-request headers are the request's own, never the stored response's.
 			expect(second.headers.get("X-Request-Id"), path).toBeTruthy();
 			expect(second.headers.get("X-Request-Id"), path).not.toBe(first.headers.get("X-Request-Id"));

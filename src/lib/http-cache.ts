@@ -2,7 +2,8 @@
  * HTTP caching of the public catalog (`GET /books`, `GET /books/{id}`, `GET /works`, `GET /works/{id}`,
  * `GET /genres`).
  *
- * - Responses say `Cache-Control: public, max-age=30, stale-while-revalidate=60` and carry a strong `ETag`
+ * - Responses say `Cache-Control: public, max-age=30, stale-while-revalidate=60` (and, answered from the
+ *   Worker's cache, `Age`: seconds since the entry was stored) and carry a strong `ETag`
  *   (the first 128 bits of the SHA-256 of the exact body bytes, base64url): equal bodies, equal tags.
  *   `If-None-Match` naming it is answered `304` without a body.
  * - The Worker keeps them in the Cache API (`caches.default`, per data center) under the request's
@@ -88,6 +89,20 @@ export function matchesIfNoneMatch(header: string | undefined, etag: string): bo
 
 /** Where an entry keeps the bookmark its answer was read at: stored, never part of a response. */
 const ENTRY_BOOKMARK = "X-Catalog-Read-At";
+/** Where an entry keeps when it was stored (ms since the epoch): a hit's `Age` (stored, never sent itself). */
+const ENTRY_STORED_AT = "X-Catalog-Stored-At";
+
+/**
+ * `Age` of an answer from the Worker's cache: how long ago the entry was stored, so a browser or proxy counts
+ * its `max-age` and `stale-while-revalidate` from when the answer was read, not from when it got it — a
+ * page is then at most 90 s old anywhere, as the file comment says.
+ */
+function ageOf(entry: Response): Record<string, string> {
+	const stored = Number(entry.headers.get(ENTRY_STORED_AT));
+	return Number.isFinite(stored) && stored > 0
+		? { Age: String(Math.max(0, Math.floor((Date.now() - stored) / 1000))) }
+		: {};
+}
 
 /** `bookmark` is later than `than` (null: no bookmark, older than any); both as `validBookmark` returns them. */
 const isNewer = (bookmark: string | null, than: string | null) =>
@@ -133,10 +148,13 @@ async function cachedCatalogRead(c: Context<AppEnv>, next: Next, params: readonl
 	if (hit && etag && !isNewer(sent, entryReadAt)) {
 		if (matchesIfNoneMatch(ifNoneMatch, etag)) {
 			await hit.body?.cancel();
-			return c.body(null, 304, catalogHeaders(etag, null));
+			return c.body(null, 304, { ...catalogHeaders(etag, null), ...ageOf(hit) });
 		}
 		// The entry's body as it streams from the cache: the runtime passes it on, no copy through JavaScript.
-		return c.body(hit.body ?? "", 200, catalogHeaders(etag, hit.headers.get("Content-Type")));
+		return c.body(hit.body ?? "", 200, {
+			...catalogHeaders(etag, hit.headers.get("Content-Type")),
+			...ageOf(hit),
+		});
 	}
 	await hit?.body?.cancel();
 
@@ -155,6 +173,7 @@ async function cachedCatalogRead(c: Context<AppEnv>, next: Next, params: readonl
 			headers: {
 				...catalogHeaders(fresh, contentType),
 				"Cache-Control": CATALOG_ENTRY_CACHE_CONTROL,
+				[ENTRY_STORED_AT]: String(Date.now()),
 				...(readAt ? { [ENTRY_BOOKMARK]: readAt } : {}),
 			},
 		});

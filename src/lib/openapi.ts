@@ -94,6 +94,7 @@ export const cacheHeaders = {
 	...standardHeaders,
 	ETag: headerRef("ETag"),
 	"Cache-Control": headerRef("Cache-Control"),
+	Age: headerRef("Age"),
 };
 const rateLimitHeaders = { ...standardHeaders, "Retry-After": headerRef("Retry-After") };
 /** Checkout's 201: `Idempotent-Replayed: true` when an earlier request with the same key made the order. */
