@@ -123,6 +123,9 @@ describe("a restock of a line of 100,000", () => {
 		expect(step).toMatchObject({ state: "more", published: 3 * PUBLICATION_PAGE });
 		// The first page's read, then three moves, the first two reading the next page.
 		expect(usage.roundTrips).toBe(4);
+		// Each page reads its own readers' index entries, a few times over (the page, its events' probe and
+		// chunks): about 5 rows a reader, whatever the notice's length — not the whole notice per page.
+		expect(usage.rowsRead).toBeLessThan(6 * 4 * PUBLICATION_PAGE);
 		expect(queue.published().flatMap((m) => m.user_ids)).toHaveLength(4 * PUBLICATION_PAGE);
 	});
 
