@@ -457,7 +457,7 @@ export const DRAW_STATUSES = ["open", "closing", "closed"] as const;
  * pre-bookings of that moment (`closing`: entries fixed, scores not yet computed — SQLite has no HMAC);
  * the Worker then scores every entry with HMAC-SHA256(seed, "<draw_id>:<prebook_id>"), offers the lowest
  * scores and marks the draw `closed`, publishing `seed` (secret until then), in one batch
- * (features/allocation/draws.ts). `held_quantity` counts a closing draw's copies.
+ * (features/allocation/lottery-draws.ts). `held_quantity` counts a closing draw's copies.
  */
 export const draws = sqliteTable(
 	"draws",

@@ -18,7 +18,7 @@ export interface Effects {
 	notificationQueue: Queue;
 	/**
 	 * `prebook-publication`: work left for after the response — the rest of a long line's publication
-	 * (features/allocation/paged-publication.ts) and closed draws to score (features/allocation/draws.ts); its
+	 * (features/allocation/paged-publication.ts) and closed draws to score (features/allocation/lottery-draws.ts); its
 	 * consumer is features/allocation/publication-consumer.ts.
 	 */
 	publicationQueue: Queue;

@@ -52,7 +52,7 @@ export interface Outcome {
 	catalogBookIds: number[];
 	/** Works whose catalog view changed (the work, or which editions it has): their cached entries go. */
 	catalogWorkIds: number[];
-	/** Lottery draws this batch closed: the Worker scores them and offers the winners (draws.ts). */
+	/** Lottery draws this batch closed: the Worker scores them and offers the winners (lottery-draws.ts). */
 	closingDraws: number[];
 	/** Lottery books left without an open draw: one is opened (a fresh seed) after the commit. */
 	drawsToOpen: number[];

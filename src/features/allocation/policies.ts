@@ -14,7 +14,7 @@
  *  - `hold_queue`: the first `available` servable members become `offered`, one offer round per book, and
  *    `held_quantity` follows (the engine recounts it).
  *  - `lottery`: copies go to the runners-up of the book's last draw, else are held for its open draw, which
- *    closes on this moment's servable members (scored after the commit: draws.ts).
+ *    closes on this moment's servable members (scored after the commit: lottery-draws.ts).
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Allocation, AllocationReason } from "../../db/schema.ts";
@@ -434,7 +434,7 @@ const lastClosedDraw = sql`(SELECT max(d.id) FROM draws AS d WHERE d.book_id = b
  *     pre-booking still waits and is servable: an expired or passed offer moves down that draw);
  *  2. what is still available is held for the book's open draw, which closes on the servable waiting
  *     pre-bookings of this moment (`closing`, its entries written). Scoring needs HMAC, which SQLite lacks:
- *     the Worker completes the draw after the commit (draws.ts), or the cron within a minute;
+ *     the Worker completes the draw after the commit (lottery-draws.ts), or the cron within a minute;
  *  3. a lottery book without an open or closing draw is reported, so one is opened after the commit.
  */
 const lottery: Policy = (scope, reason, now) => {

@@ -4,7 +4,7 @@
  * behind the readers' emails:
  *  - `{kind: "notice" | "offer_round", id, after?}`: the next pages of a long line's publication
  *    (paged-publication.ts);
- *  - `{kind: "draw", id}`: a lottery draw the batch closed, scored and its winners offered (draws.ts) —
+ *  - `{kind: "draw", id}`: a lottery draw the batch closed, scored and its winners offered (lottery-draws.ts) —
  *    100,000 HMACs and their writes, whatever the line.
  * A step that fails is retried (a publication from its cursor; a draw's completion is idempotent: it acts
  * only on a draw still `closing`); what the queue never delivers the cron finishes (the relays, and
@@ -15,7 +15,7 @@ import { createDb, newD1Usage } from "../../lib/db.ts";
 import { backgroundEffects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
-import { completeDraw, drawStep } from "./draws.ts";
+import { completeDraw, drawStep } from "./lottery-draws.ts";
 import { publicationStep, publishStep } from "./paged-publication.ts";
 import { publishOutcome } from "./publish-outcome.ts";
 

@@ -3,7 +3,7 @@
  * cron: `publishOutcome` puts the notified and offered readers on the `prebook-notifications` queue (one
  * email each, exactly once: src/prebook-emails), publishes the recorded webhook events, hands the lottery
  * draws the batch closed to `prebook-publication` to be scored (publication-consumer.ts), opens the draws it left
- * missing (draws.ts), and drops the changed
+ * missing (lottery-draws.ts), and drops the changed
  * books' cached catalog entries. Publishing never undoes the commit: a failure is logged, and the cron's
  * relays and sweeps (sweeps.ts) finish whatever was committed but not confirmed.
  */
@@ -13,7 +13,7 @@ import { type Effects, requestEffects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { publishWebhookEventsLater } from "../webhooks/webhook-publication.ts";
-import { completeDrawLater, openDraws } from "./draws.ts";
+import { completeDrawLater, openDraws } from "./lottery-draws.ts";
 import { confirmPublished, type Notice, type OfferRound, type Outcome } from "./outcome.ts";
 import {
 	confirmThrough,

@@ -4,7 +4,7 @@
  *    `EXPIRY_BATCH` holds;
  *  - lapsed pauses end and the engine runs for their lines (rule 4), one batch per book;
  *  - `waves` books whose last wave is `wave_minutes` old get their next wave (rule 6), one batch per book;
- *  - lottery draws left closing (never scored) are completed, and missing draws opened (draws.ts);
+ *  - lottery draws left closing (never scored) are completed, and missing draws opened (lottery-draws.ts);
  *  - notices and offer rounds committed but never confirmed as published are republished (the relay).
  */
 import { and, asc, eq, gt, isNotNull, isNull, lt, lte, sql } from "drizzle-orm";
@@ -17,9 +17,9 @@ import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
 import { relayCutoff, relayUnconfirmed } from "../../lib/relay.ts";
 import { eventIdsOf, prebookExpiredEvents } from "../webhooks/webhook-events.ts";
-import { completeDraw, openDraws } from "./draws.ts";
 import { allocate, allocateBook, linesOf } from "./engine.ts";
 import { lineParts } from "./line.ts";
+import { completeDraw, openDraws } from "./lottery-draws.ts";
 import { outcomeOf } from "./outcome.ts";
 import {
 	continueLater,
