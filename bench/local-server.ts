@@ -35,6 +35,19 @@ const cleanups: (() => Promise<void> | void)[] = [];
 
 let cleaning: Promise<void> | undefined;
 
+/**
+ * `wrangler dev` rebuilds the Worker when a file it bundles changes (an edit under src/ while a benchmark
+ * runs): the new isolate has lost the old one's in-memory state (the tallies, the remembered policies) and
+ * its first requests pay the new isolate's start. Said at once, and the run fails.
+ */
+function rebuiltMidRun(): void {
+	if (process.exitCode) return;
+	console.error(
+		"\n✗ a source file changed during the run: wrangler rebuilt the Worker mid-benchmark, so these figures are not to be trusted. Run it again without editing.",
+	);
+	process.exitCode = 1;
+}
+
 /** Undoes everything registered, once: a second call (Ctrl-C, then the benchmark's `finally`) waits for the first. */
 export function cleanUp(): Promise<void> {
 	cleaning ??= (async () => {
@@ -218,7 +231,11 @@ export async function startDevServer(
 		{ stdio: ["ignore", "pipe", "pipe"] },
 	);
 	for (const stream of [server.stdout, server.stderr])
-		stream?.on("data", (chunk: Buffer) => logLines.push(...chunk.toString().split("\n")));
+		stream?.on("data", (chunk: Buffer) => {
+			const lines = chunk.toString().split("\n");
+			logLines.push(...lines);
+			if (lines.some((line) => line.includes("Reloading local server"))) rebuiltMidRun();
+		});
 	const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
 	const stop = () => {
 		if (server.exitCode === null && server.signalCode === null) server.kill("SIGTERM");
