@@ -145,16 +145,22 @@ try {
 				String(published.repeats).padStart(9),
 			].join(" "),
 		);
-		const misses = [
+		// Goals (issue 23) are printed, as bench:overhead prints its ratios; a reader never published or
+		// published twice is a wrong result, and fails the run.
+		const notMet = [
 			ms >= 3_000 && `answered in ${ms.toFixed(0)} ms (goal: under 3 s)`,
 			growth >= 32 && `heap grew ${growth.toFixed(1)} MB (goal: under 32 MB)`,
-			!(allPublished < 60) &&
-				`published ${published.ids} readers, last at ${allPublished} s (goal: all within 60 s)`,
-			published.repeats > 0 && `${published.repeats} readers published twice (goal: once)`,
+			allPublished >= 60 && `all published after ${allPublished.toFixed(1)} s (goal: within 60 s)`,
 		].filter(Boolean);
-		if (misses.length > 0) {
+		if (notMet.length > 0) console.log(`    NOT MET: ${notMet.join("; ")}`);
+		const wrong = [
+			published.ids < scenario.waiting &&
+				`published ${published.ids} of ${scenario.waiting} readers within ${PUBLISH_TIMEOUT_MS / 1000} s`,
+			published.repeats > 0 && `${published.repeats} readers published twice (each must be once)`,
+		].filter(Boolean);
+		if (wrong.length > 0) {
 			failed = true;
-			console.log(`    ✗ ${misses.join("; ")}`);
+			console.log(`    ✗ ${wrong.join("; ")}`);
 		}
 	}
 	inspector.close();
