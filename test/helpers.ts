@@ -486,6 +486,30 @@ export async function deliver(queue: string, bodies: unknown[], attempts = 1) {
 }
 
 /** Runs the Worker's cron (`scheduled`) as the platform would at `at` (ms), and waits for all its work. */
+/**
+ * When a hold that would end at `end` ends for a reader in UTC (rule 13): between 21:00 and 09:00 it moves
+ * to the next 09:00 — the same morning after midnight, the next morning before it.
+ */
+export function holdEndInUtc(end: number): number {
+	const at = new Date(end);
+	const hour = at.getUTCHours();
+	if (hour >= 9 && hour < 21) return end;
+	const morning = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate(), 9);
+	return hour >= 21 ? morning + 24 * 60 * 60 * 1000 : morning;
+}
+
+/**
+ * A minute after the pre-booking's hold ends: quiet hours (rule 13) move an end that falls between 21:00 and
+ * 09:00 in the reader's zone to the next 09:00, so "an hour later" is not when a 1-hour hold lapses all day.
+ */
+export async function afterHoldOf(prebookId: number): Promise<number> {
+	const row = await env.DB.prepare("SELECT hold_expires_at FROM pre_bookings WHERE id = ?")
+		.bind(prebookId)
+		.first<{ hold_expires_at: string | null }>();
+	if (!row?.hold_expires_at) throw new Error(`pre-booking ${prebookId} holds no copy`);
+	return Date.parse(row.hold_expires_at) + 60_000;
+}
+
 export async function runCron(at: number = Date.now()): Promise<void> {
 	const ctx = createExecutionContext();
 	await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env, ctx);

@@ -5,7 +5,7 @@ import { app } from "../src/app";
 import worker from "../src/index";
 import { loadConfig } from "../src/lib/config";
 import { etagOf, matchesIfNoneMatch } from "../src/lib/http-cache";
-import { api, createAdmin, createBook, createUser, d1RoundTrips, fetchWorker } from "./helpers";
+import { afterHoldOf, api, createAdmin, createBook, createUser, d1RoundTrips, fetchWorker } from "./helpers";
 
 const CATALOG_CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=60";
 const CATALOG_ENTRY_CACHE_CONTROL = "public, max-age=30";
@@ -79,8 +79,9 @@ describe("HTTP caching of the public catalog", () => {
 			allocation: "hold_queue",
 			hold_hours: 1,
 		});
-		await api("POST", "/prebooks", { token: reader.token, body: { book_id: book.id } });
+		const held = await api("POST", "/prebooks", { token: reader.token, body: { book_id: book.id } });
 		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 1 } });
+		const lapsed = await afterHoldOf(held.body.id);
 		// Read through the API's public URL, as a client does, until the cache serves it.
 		const read = async () => {
 			const res = await fetchWorker(new Request(`${loadConfig(env).apiUrl}/books/${book.id}`));
@@ -95,11 +96,7 @@ describe("HTTP caching of the public catalog", () => {
 		expect(cached.body.held_quantity).toBe(1);
 
 		const ctx = createExecutionContext();
-		await worker.scheduled(
-			createScheduledController({ scheduledTime: Date.now() + 2 * 60 * 60 * 1000, cron: "* * * * *" }),
-			env,
-			ctx,
-		);
+		await worker.scheduled(createScheduledController({ scheduledTime: lapsed, cron: "* * * * *" }), env, ctx);
 		await waitOnExecutionContext(ctx);
 
 		const after = await read();

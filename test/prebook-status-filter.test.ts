@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { PREBOOK_STATUSES, type PrebookStatus } from "../src/db/schema";
 import {
+	afterHoldOf,
 	api,
 	buy,
 	createAdmin,
@@ -21,7 +22,6 @@ beforeEach(async () => {
 	admin = await createAdmin();
 });
 
-const HOUR = 60 * 60 * 1000;
 
 async function prebook(reader: TestUser, bookId: number): Promise<number> {
 	const res = await api("POST", "/prebooks", { token: reader.token, body: { book_id: bookId } });
@@ -98,7 +98,11 @@ describe("GET /prebooks?status=", () => {
 		byStatus.expired.push(await prebook(reader, lapsed.id));
 		await prebook(other, lapsed.id);
 		await restock(lapsed.id, 1);
-		await expireByCron(reader, byStatus.expired[0] as number, Date.now() + 2 * HOUR);
+		await expireByCron(
+			reader,
+			byStatus.expired[0] as number,
+			await afterHoldOf(byStatus.expired[0] as number),
+		);
 		// cancelled: a waiting pre-booking the reader cancelled, and an offered one.
 		const dropped = await createBook(admin.token, { stock_quantity: 0 });
 		const droppedId = await prebook(reader, dropped.id);
@@ -198,7 +202,7 @@ describe("GET /admin/books/{id}/prebooks?status=", () => {
 		expect((await api("DELETE", `/prebooks/${ids.get(cancelled)}`, { token: cancelled.token })).status).toBe(
 			204,
 		);
-		await expireByCron(expired, ids.get(expired) as number, Date.now() + 2 * HOUR);
+		await expireByCron(expired, ids.get(expired) as number, await afterHoldOf(ids.get(expired) as number));
 		const expected: Record<PrebookStatus, TestUser> = {
 			notified,
 			fulfilled,

@@ -5,6 +5,7 @@ import { noticesOfThisBatch, prebookNotifiedEvents } from "../src/features/webho
 import { batch } from "../src/lib/batch";
 import { createDb, newD1Usage } from "../src/lib/db";
 import {
+	afterHoldOf,
 	api,
 	bulkUsers,
 	createAdmin,
@@ -147,7 +148,7 @@ describe("events are born in the batch of their change", () => {
 		});
 
 		// The second lets the hold lapse: the cron expires it and offers the copy to the fourth.
-		await runCron(Date.now() + 2 * HOUR);
+		await runCron(await afterHoldOf(second as number));
 		const [expired] = await eventsOf("prebook.expired", ...ofBook(book.id));
 		expect(expired?.data).toMatchObject({
 			book_id: book.id,

@@ -1,6 +1,15 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { api, createAdmin, createBook, createUser, prebookAll, runCron, type TestUser } from "./helpers";
+import {
+	afterHoldOf,
+	api,
+	createAdmin,
+	createBook,
+	createUser,
+	prebookAll,
+	runCron,
+	type TestUser,
+} from "./helpers";
 import { captureWebhookQueue, type Schema, schemaProblems } from "./webhooks-helpers";
 
 let admin: TestUser;
@@ -177,9 +186,9 @@ describe("GET /admin/webhooks/event-types", () => {
 			hold_hours: 1,
 		});
 		const readers = [await createUser(), await createUser()];
-		await prebookAll(readers, book.id);
+		const [first] = await prebookAll(readers, book.id);
 		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 1 } });
-		await runCron(Date.now() + 2 * 60 * 60 * 1000);
+		await runCron(await afterHoldOf(first as number));
 		await restockWithReaders();
 		const { items } = (await api("GET", "/admin/webhooks/event-types", { token: admin.token })).body;
 		const schemas = new Map(
