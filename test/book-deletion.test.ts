@@ -28,7 +28,6 @@ beforeEach(async () => {
 	admin = await createAdmin();
 });
 
-
 const restock = (bookId: number, quantity: number) =>
 	api("PATCH", `/books/${bookId}/stock`, { token: admin.token, body: { quantity } });
 

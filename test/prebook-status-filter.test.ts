@@ -22,7 +22,6 @@ beforeEach(async () => {
 	admin = await createAdmin();
 });
 
-
 async function prebook(reader: TestUser, bookId: number): Promise<number> {
 	const res = await api("POST", "/prebooks", { token: reader.token, body: { book_id: bookId } });
 	expect(res.status, JSON.stringify(res.body)).toBe(201);
