@@ -354,6 +354,17 @@ export function stubQueue() {
 			stepsRun.delete(step.mock);
 			step.mockClear();
 		},
+		/** The readers of the messages the queue accepted: a refused call is recorded by the spies, not accepted. */
+		acceptedUserIds: (): number[] =>
+			[
+				...send.mock.calls.map((call, i) => ({ result: send.mock.settledResults[i], bodies: [call[0]] })),
+				...sendBatch.mock.calls.map((call, i) => ({
+					result: sendBatch.mock.settledResults[i],
+					bodies: [...call[0]].map((message) => message.body),
+				})),
+			]
+				.filter(({ result }) => result?.type === "fulfilled")
+				.flatMap(({ bodies }) => bodies.flatMap((body) => (body as PrebookNotifiedMessage).user_ids)),
 		/** The bodies of every message sent to the queue in this test (or since `clear()`). */
 		published: (): PrebookNotifiedMessage[] => [
 			...send.mock.calls.map(([body]) => body as PrebookNotifiedMessage),

@@ -29,23 +29,6 @@ beforeEach(async () => {
 const MINUTE = 60_000;
 const metadata = { metrics: { backlogCount: 0, backlogBytes: 0 } };
 
-/** The reader ids of the queue calls that succeeded (a refused call is recorded by the spy, not accepted). */
-function accepted(queue: ReturnType<typeof stubQueue>): number[] {
-	const calls = [
-		...queue.send.mock.calls.map((call, i) => ({
-			result: queue.send.mock.settledResults[i],
-			bodies: [call[0]],
-		})),
-		...queue.sendBatch.mock.calls.map((call, i) => ({
-			result: queue.sendBatch.mock.settledResults[i],
-			bodies: [...call[0]].map((message) => message.body),
-		})),
-	];
-	return calls
-		.filter(({ result }) => result?.type === "fulfilled")
-		.flatMap(({ bodies }) => bodies.flatMap((body) => (body as { user_ids: number[] }).user_ids));
-}
-
 const queueDown = (queue: ReturnType<typeof stubQueue>) => {
 	queue.send.mockRejectedValue(new Error("queue down"));
 	queue.sendBatch.mockRejectedValue(new Error("queue down"));
@@ -89,7 +72,7 @@ describe("the waves of one restock record, published as one unit", () => {
 		await queue.publishRest();
 		const everyone = await notifiedOf(book.id);
 		expect(everyone).toHaveLength(4);
-		expect(new Set(accepted(queue))).toEqual(new Set(everyone));
+		expect(new Set(queue.acceptedUserIds())).toEqual(new Set(everyone));
 		await expectInvariants();
 	});
 
@@ -118,7 +101,7 @@ describe("the waves of one restock record, published as one unit", () => {
 		await queue.publishRest();
 		const everyone = await notifiedOf(book.id);
 		expect(everyone).toHaveLength(501 + 10_020);
-		const sent = new Set(accepted(queue));
+		const sent = new Set(queue.acceptedUserIds());
 		expect(everyone.filter((id) => !sent.has(id))).toEqual([]);
 		await expectInvariants();
 	});
