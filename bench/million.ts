@@ -6,6 +6,10 @@
  *  3. `lottery`: one book with 100,000 waiting and an open draw is restocked 0 → 100,000: the draw closes
  *     on 100,000 entries, the Worker scores them and 100,000 winners are offered.
  *
+ * And, for scale, the floor of the first: rule 5's statements alone (a restock record and the `UPDATE` that
+ * marks a million waiting readers notified), sent bare on the same D1 to another book with a line of a
+ * million (bench/publication-worker.ts).
+ *
  * For each it prints the response time, the request's D1 round trips and D1 time (Server-Timing), how much
  * the isolate's heap grew while the request ran (the peak of `Runtime.getHeapUsage` sampled through the
  * inspector every 25 ms, above the quiet isolate's heap just before), and how long until every
@@ -47,12 +51,15 @@ const SCENARIOS = [
 ] as const;
 const PUBLISH_TIMEOUT_MS = 120_000;
 
-console.log("Seeding 1,000,000 readers and three lines (a minute or two)…");
+console.log("Seeding 1,000,000 readers and four lines (a few minutes)…");
 const seeded = performance.now();
-const bookIds = await seedFreshState(STATE, async (db) => {
+const FLOOR_WAITING = 1_000_000;
+const [floorBookId, ...bookIds] = await seedFreshState(STATE, async (db) => {
 	await seedBenchAdmin(db);
 	await seedReaders(db, "line", Math.max(...SCENARIOS.map((scenario) => scenario.waiting)));
-	const ids: number[] = [];
+	const floorBook = await seedBook(db, "Bench floor of rule 5", "notify_all");
+	await seedLine(db, floorBook, "line", FLOOR_WAITING);
+	const ids: number[] = [floorBook];
 	for (const scenario of SCENARIOS) {
 		const bookId = await seedBook(db, `Bench ${scenario.name}`, scenario.allocation);
 		if (scenario.allocation === "lottery") await seedOpenDraw(db, bookId);
@@ -62,6 +69,20 @@ const bookIds = await seedFreshState(STATE, async (db) => {
 	return ids;
 });
 console.log(`(seeded in ${((performance.now() - seeded) / 1000).toFixed(0)} s)`);
+
+/** Prints the floor of the notify_all restock: rule 5's statements alone, bare, on a line of a million. */
+async function ruleFiveFloor(base: string): Promise<void> {
+	const started = performance.now();
+	const res = await fetch(`${base}/__bench/rule5-floor/${floorBookId}`, { method: "POST" });
+	if (!res.ok) throw new Error(`the floor of rule 5 answered ${res.status}`);
+	const { ms, notified } = (await res.json()) as { ms: number; notified: number };
+	if (notified !== FLOOR_WAITING)
+		throw new Error(`the floor of rule 5 notified ${notified} of ${FLOOR_WAITING}`);
+	console.log(
+		`  floor of notify_all (rule 5's statements alone, bare, another line of ${FLOOR_WAITING.toLocaleString()}): ` +
+			`${(performance.now() - started).toFixed(0)} ms, of which the batch ${ms.toFixed(0)} ms`,
+	);
+}
 
 interface Tally {
 	ids: number;
@@ -87,6 +108,8 @@ try {
 	);
 	for (const [index, scenario] of SCENARIOS.entries()) {
 		const bookId = bookIds[index];
+		// Before the restock, on a quiet D1 (the publication steps that follow a restock share its one thread).
+		if (scenario.name === "notify_all") await ruleFiveFloor(base);
 		const before = new Set(Object.keys(await tallies()));
 		// workerd's inspector does not answer HeapProfiler.collectGarbage: the baseline is the quiet isolate's
 		// heap, the lowest of a few samples a moment apart.

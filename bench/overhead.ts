@@ -23,6 +23,7 @@ import {
 	ENTRY,
 	FLOOR,
 	median,
+	recordRestockBatches,
 	type Slice,
 	STATE,
 	seedOverheadState,
@@ -53,6 +54,7 @@ try {
 	const server = await startDevServer(STATE, ENTRY);
 	const base = new URL(server.base);
 	const token = await login(server.base, BENCH_ADMIN);
+	await recordRestockBatches(server.base, token);
 	const cpu = workerdCpu(server.pid);
 	for (const target of TARGETS) await drive(base, target, token, WARMUP_MS);
 

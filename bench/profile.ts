@@ -10,7 +10,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { devtools, freePort } from "./inspector.ts";
-import { drive, ENTRY, STATE, seedOverheadState, TARGETS } from "./load.ts";
+import { drive, ENTRY, recordRestockBatches, STATE, seedOverheadState, TARGETS } from "./load.ts";
 import { BENCH_ADMIN, cleanUp, login, startDevServer } from "./local-server.ts";
 
 const PROFILE_MS = 4_000;
@@ -125,6 +125,7 @@ try {
 	]);
 	const base = new URL(server.base);
 	const token = await login(server.base, BENCH_ADMIN);
+	await recordRestockBatches(server.base, token);
 	const inspector = await devtools(inspectorPort);
 	// The bundle's module comments, to name each frame's source file.
 	await inspector.send("Debugger.enable");
