@@ -23,6 +23,16 @@ async function moved(expires: string, offset: number): Promise<string> {
 	return row?.at as string;
 }
 
+/** Zones spread around the clock: whatever time a test runs, one is in its night and one in its day. */
+const ZONES_AROUND_THE_CLOCK = [
+	"Pacific/Kiritimati",
+	"Asia/Tokyo",
+	"Asia/Kolkata",
+	"Europe/Berlin",
+	"America/New_York",
+	"Pacific/Honolulu",
+];
+
 describe("quiet hours", () => {
 	it("moves a hold end at night to 09:00 local: the same morning after midnight, the next before it", async () => {
 		// Berlin in winter is UTC+1: 03:00 local is 02:00Z → 09:00 local, 08:00Z the same day.
@@ -43,14 +53,7 @@ describe("quiet hours", () => {
 	it("an offer whose hold would end in the reader's night is held until 09:00 the next morning there", async () => {
 		// A zone where an hour from now is deep in the night, whatever time the test runs.
 		const inAnHour = new Date(Date.now() + 3600_000);
-		const zones = [
-			"Pacific/Kiritimati",
-			"Asia/Tokyo",
-			"Asia/Kolkata",
-			"Europe/Berlin",
-			"America/New_York",
-			"Pacific/Honolulu",
-		];
+		const zones = ZONES_AROUND_THE_CLOCK;
 		const localHour = (zone: string) =>
 			(inAnHour.getUTCHours() + utcOffsetMinutes(zone, inAnHour) / 60 + 24) % 24;
 		const zone = zones.find((candidate) => localHour(candidate) >= 22 || localHour(candidate) < 6) as string;
@@ -75,6 +78,57 @@ describe("quiet hours", () => {
 		expect([local.getUTCHours(), local.getUTCMinutes()]).toEqual([9, 0]);
 		expect(end.getTime()).toBeGreaterThan(inAnHour.getTime());
 		expect(end.getTime() - inAnHour.getTime()).toBeLessThan(12 * 3600_000);
+	});
+
+	it("a round's prebook.offered events name each reader's own hold end: night and day readers apart", async () => {
+		const inAnHour = new Date(Date.now() + 3600_000);
+		const localHour = (zone: string) =>
+			(inAnHour.getUTCHours() + utcOffsetMinutes(zone, inAnHour) / 60 + 24) % 24;
+		const zones = ZONES_AROUND_THE_CLOCK;
+		const night = zones.find((zone) => localHour(zone) >= 22 || localHour(zone) < 6) as string;
+		const day = zones.find((zone) => localHour(zone) >= 10 && localHour(zone) < 19) as string;
+		const [sleeper, waker] = [await createUser(), await createUser()];
+		for (const [reader, zone] of [
+			[sleeper, night],
+			[waker, day],
+		] as const) {
+			await api("PATCH", "/users/me/preferences", { token: reader.token, body: { time_zone: zone } });
+		}
+		const book = await createBook(admin.token, {
+			stock_quantity: 0,
+			allocation: "hold_queue",
+			hold_hours: 1,
+		});
+		const ids = await prebookAll([sleeper, waker], book.id);
+
+		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 2 } });
+
+		const holds = await Promise.all(
+			ids.map(async (id, i) => {
+				const token = [sleeper, waker][i]?.token as string;
+				return (await api("GET", `/prebooks/${id}`, { token })).body.hold_expires_at as string;
+			}),
+		);
+		expect(holds[0]).not.toBe(holds[1]);
+		const events = (
+			await api("GET", "/admin/events?types=prebook.offered&limit=100", { token: admin.token })
+		).body.items.filter((item: { data: { book_id: number } }) => item.data.book_id === book.id);
+		// One event per hold end, each naming the readers whose hold ends then — one round.
+		expect(
+			events.map((item: { data: { prebook_ids: number[]; hold_expires_at: string } }) => [
+				item.data.prebook_ids,
+				item.data.hold_expires_at,
+			]),
+		).toEqual(
+			expect.arrayContaining([
+				[[ids[0]], holds[0]],
+				[[ids[1]], holds[1]],
+			]),
+		);
+		expect(events).toHaveLength(2);
+		expect(
+			new Set(events.map((item: { data: { offer_round_id: number } }) => item.data.offer_round_id)).size,
+		).toBe(1);
 	});
 
 	it("validates the time zone and the language", async () => {

@@ -47,7 +47,10 @@ const PrebookOfferedData = z
 				"What made the copies go to these readers: a restock, an expired hold, a cancel, a pass, a policy switch, readers eligible again (`eligible`: resumed, emails back on, reactivated), a waves book's next wave (`wave`), or a lottery draw's winners (`draw`)",
 		}),
 		offered_at: timestamp,
-		hold_expires_at: timestamp,
+		hold_expires_at: timestamp.openapi({
+			description:
+				"When these readers' holds end: the round's end, or 09:00 in a reader's time zone when it fell in their quiet hours (rule 13) — readers of one round whose holds end at different times are in separate events",
+		}),
 		user_ids: userIds,
 		prebook_ids: prebookIds,
 	})

@@ -177,20 +177,22 @@ export const notifiedEventsOfPage = (
 
 /**
  * After the engine's offering UPDATE (hold_queue, lottery): `prebook.offered` for the rounds this batch created on the given
- * books (each book's newest round, created at this batch's `now`) and the pre-bookings they offered.
+ * books (each book's newest round, created at this batch's `now`) and the pre-bookings they offered. Each
+ * event names the holds' own end: quiet hours (rule 13) move a reader's hold to 09:00 in their time zone,
+ * so the readers of one round whose holds end at different times are told in separate events.
  */
 export const prebookOfferedEvents = (books: SQL, now: string) =>
 	perUserChunks(
 		"prebook.offered",
 		now,
-		sql`SELECT p.id AS prebook_id, p.user_id, r.id AS round_id, r.book_id, r.reason, r.offered_at, r.hold_expires_at
+		sql`SELECT p.id AS prebook_id, p.user_id, r.id AS round_id, r.book_id, r.reason, r.offered_at, p.hold_expires_at
 			FROM offer_rounds AS r JOIN pre_bookings AS p ON p.offer_round_id = r.id
 			WHERE r.id IN (SELECT id FROM offer_rounds
 				WHERE id IN (SELECT max(id) FROM offer_rounds WHERE book_id IN (${books}) GROUP BY book_id)
 					AND created_at = ${now})`,
 		sql`'book_id', book_id, 'offer_round_id', round_id, 'reason', reason, 'offered_at', offered_at,
 			'hold_expires_at', hold_expires_at`,
-		{ of: sql`round_id`, key: sql`round_id` },
+		{ of: sql`round_id, hold_expires_at`, key: sql`round_id || ':' || hold_expires_at` },
 	);
 
 /**
