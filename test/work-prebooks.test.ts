@@ -217,6 +217,33 @@ describe("one line per edition", () => {
 		await expectInvariants();
 	});
 
+	it("a new hold_queue edition holds a copy for the work pre-booking, and its 201 already counts it", async () => {
+		captureQueue();
+		const { work } = await twoEditions();
+		const reader = await createUser();
+		const waiting = (await prebookWork(reader, work.id, ["ebook"])).body;
+		const ebook = await api("POST", "/books", {
+			token: admin.token,
+			body: {
+				title: work.title,
+				author: "George Eliot",
+				price: 5,
+				work_id: work.id,
+				format: "ebook",
+				stock_quantity: 3,
+				allocation: "hold_queue",
+			},
+		});
+		expect(ebook.status).toBe(201);
+		expect(ebook.body).toMatchObject({ stock_quantity: 3, held_quantity: 1, available_quantity: 2 });
+		expect((await api("GET", `/books/${ebook.body.id}`)).body).toMatchObject({
+			held_quantity: 1,
+			available_quantity: 2,
+		});
+		expect(await prebookOf(reader, waiting.id)).toMatchObject({ status: "offered", book_id: ebook.body.id });
+		await expectInvariants();
+	});
+
 	it("hold_queue: a paperback restocked goes to the work pre-booking made before the paperback's own", async () => {
 		const messages = captureQueue();
 		const { work, paperback } = await twoEditions({ paperback: "hold_queue" });

@@ -103,20 +103,24 @@ const bookChanged = (bookId: number, workIds: (number | null | undefined)[]) =>
  * One round trip: the book, and the engine for it — a new edition in stock is a copy for the work
  * pre-bookings that accept it (rule 11: none of them is left waiting beside it).
  */
+/** The book a create batch inserted: the newest, since no other statement of that batch inserts one. */
+const newestBook = sql<number>`(SELECT max(id) FROM books)`;
+
 export async function createBook(
 	db: Db,
 	values: BookValues & Pick<BookRow, "title" | "author" | "priceCents">,
 ): Promise<{ book: BookRow; outcome: Outcome }> {
 	try {
-		const { inserted, allocation } = await withUniqueNow((now) =>
+		const { allocation, created } = await withUniqueNow((now) =>
 			batch(db, {
-				inserted: db.insert(books).values(values).returning(),
-				// The batch's own insert is the newest book: no other statement of it inserts one.
-				allocation: allocateBook(sql`(SELECT max(id) FROM books)`, "policy", now),
+				inserted: db.insert(books).values(values),
+				allocation: allocateBook(newestBook, "policy", now),
+				// Read after the engine: a copy it held for a waiting work pre-booking counts in the answer.
+				created: db.select().from(books).where(eq(books.id, newestBook)),
 			}),
 		);
-		const book = inserted[0];
-		if (!book) throw new Error("the inserted book was not returned");
+		const book = created[0];
+		if (!book) throw new Error("the inserted book was not read back");
 		rememberPolicy(book.id, book.allocation);
 		// The engine's outcome names a lottery book without a draw: its first is opened after the commit.
 		return { book, outcome: outcomeOf(allocation, bookChanged(book.id, [book.workId])) };
