@@ -106,6 +106,23 @@ describe("POST /auth/register makes no account: it emails the address", () => {
 		expect(note?.text).not.toContain("/signup");
 	});
 
+	it("a guest's sign-up email speaks the language the guest account keeps, whatever the request says", async () => {
+		const admin = await createUser({ role: "admin" });
+		const book = await createBook(admin.token, { stock_quantity: 0 });
+		const email = uniqueEmail("gast");
+		const german = { "Accept-Language": "de" };
+		await api("POST", "/prebooks/guest", { body: { email, book_id: book.id }, headers: german });
+		const confirmed = await api("POST", "/prebooks/guest/confirm", {
+			body: { token: emailedLinkToken(email, "/prebooks/confirm") },
+		});
+		expect(confirmed.status).toBe(201);
+
+		expect((await register(email)).status).toBe(202);
+		expect(emailsTo(email).at(-1)?.subject).toBe("Registrierung abschließen");
+		expect((await register(email, { "Accept-Language": "fr" })).status).toBe(202);
+		expect(emailsTo(email).at(-1)?.subject).toBe("Registrierung abschließen");
+	});
+
 	it("a stranger who registers an ADMIN_EMAILS address gets nothing; the link its owner follows makes the admin", async () => {
 		const stranger = { "CF-Connecting-IP": "203.0.113.66" };
 		expect((await register("Boss@Example.com", stranger)).status).toBe(202);

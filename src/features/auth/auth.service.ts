@@ -94,7 +94,8 @@ export interface EmailedLink {
 
 /** The reader of a link row just inserted (RETURNING): its language, its account's zone. */
 const readerOfLink = sql`locale, expires_at,
-	coalesce((SELECT time_zone FROM users WHERE users.id = email_tokens.user_id), 'UTC') AS time_zone`;
+	coalesce((SELECT time_zone FROM users WHERE users.id = email_tokens.user_id),
+		(SELECT time_zone FROM users WHERE users.email = email_tokens.email AND users.is_guest = 1), 'UTC') AS time_zone`;
 interface IssuedLink {
 	locale: string;
 	expires_at: string;
@@ -116,7 +117,7 @@ const emailedLink = (token: string, purpose: EmailedLink["purpose"], row: Issued
  */
 export async function requestSignUp(
 	db: Db,
-	/** `locale`: the asking request's language, for an address without an account. */
+	/** `locale`: the asking request's language, for an address without an account (nor a guest one). */
 	request: { email: string; network: string; locale: string },
 ): Promise<EmailedLink | null> {
 	const token = newSecretToken();
@@ -127,10 +128,13 @@ export async function requestSignUp(
 				(token_hash, purpose, user_id, email, network, locale, created_at, expires_at)
 			SELECT ${await hashToken(token)}, CASE WHEN registered IS NULL THEN 'sign_up' ELSE 'account_exists' END,
 				registered, ${request.email}, ${request.network},
-				coalesce((SELECT locale FROM users WHERE id = registered), ${request.locale}), ${now.toISOString()},
+				coalesce((SELECT locale FROM users WHERE id = coalesce(registered, guest)), ${request.locale}),
+				${now.toISOString()},
 				CASE WHEN registered IS NULL THEN ${at(SIGN_UP_LINK_TTL_MS)} ELSE ${at(RESET_LINK_TTL_MS)} END
 			FROM (SELECT (SELECT id FROM users WHERE email = ${request.email} AND is_guest = 0 AND email_verified = 1)
-				AS registered)
+				AS registered,
+				-- A guest's preferences are kept on the guest account (API.md): its emails keep its language.
+				(SELECT id FROM users WHERE email = ${request.email} AND is_guest = 1) AS guest)
 			WHERE ${underAddressCaps(request.email, SIGN_UP_EMAILS, now)}
 			RETURNING purpose, ${readerOfLink}`),
 	});
