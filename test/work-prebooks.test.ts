@@ -244,6 +244,59 @@ describe("one line per edition", () => {
 		await expectInvariants();
 	});
 
+	it("an edition deleted while it holds a copy for a work pre-booking: the reader waits again, place kept, and the other edition serves them", async () => {
+		captureQueue();
+		const { work, hardcover, paperback } = await twoEditions({
+			hardcover: "hold_queue",
+			paperback: "hold_queue",
+		});
+		const [reader, later] = [await createUser(), await createUser()];
+		const held = (await prebookWork(reader, work.id)).body;
+		const behind = (await prebookWork(later, work.id)).body;
+		expect((await setStock(hardcover.id, 1)).status).toBe(200);
+		expect(await prebookOf(reader, held.id)).toMatchObject({ status: "offered", book_id: hardcover.id });
+
+		// Deleted while the copy is held: the reader is back at the front of the work's line…
+		expect((await api("DELETE", `/books/${hardcover.id}`, { token: admin.token })).status).toBe(204);
+		expect(await prebookOf(reader, held.id)).toMatchObject({
+			status: "waiting",
+			book_id: null,
+			work_id: work.id,
+			passes_left: held.passes_left,
+			position: 1,
+		});
+		expect(await prebookOf(later, behind.id)).toMatchObject({ status: "waiting", position: 2 });
+		await expectInvariants();
+
+		// …and the paperback's next copy is theirs, before the reader who came later.
+		expect((await setStock(paperback.id, 1)).status).toBe(200);
+		expect(await prebookOf(reader, held.id)).toMatchObject({ status: "offered", book_id: paperback.id });
+		expect(await prebookOf(later, behind.id)).toMatchObject({ status: "waiting", position: 1 });
+		await expectInvariants();
+	});
+
+	it("an edition deleted while it holds a copy for a work pre-booking: another edition in stock serves the reader in the same batch", async () => {
+		captureQueue();
+		const { work, hardcover, paperback } = await twoEditions({
+			hardcover: "hold_queue",
+			paperback: "hold_queue",
+		});
+		const reader = await createUser();
+		const held = (await prebookWork(reader, work.id)).body;
+		expect((await setStock(hardcover.id, 1)).status).toBe(200);
+		// The paperback comes in while the reader holds the hardcover: nobody else waits for it.
+		expect((await setStock(paperback.id, 1)).status).toBe(200);
+		expect((await api("GET", `/books/${paperback.id}`)).body).toMatchObject({ held_quantity: 0 });
+
+		expect((await api("DELETE", `/books/${hardcover.id}`, { token: admin.token })).status).toBe(204);
+		expect(await prebookOf(reader, held.id)).toMatchObject({ status: "offered", book_id: paperback.id });
+		expect((await api("GET", `/books/${paperback.id}`)).body).toMatchObject({
+			held_quantity: 1,
+			available_quantity: 0,
+		});
+		await expectInvariants();
+	});
+
 	it("hold_queue: a paperback restocked goes to the work pre-booking made before the paperback's own", async () => {
 		const messages = captureQueue();
 		const { work, paperback } = await twoEditions({ paperback: "hold_queue" });

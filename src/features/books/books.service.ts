@@ -1,11 +1,11 @@
 import { and, eq, gt, or, type SQL, sql } from "drizzle-orm";
 import { type BookRow, books, genres } from "../../db/schema.ts";
-import { batch } from "../../lib/batch.ts";
+import { batch, rawQuery } from "../../lib/batch.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
 import type { Db } from "../../lib/db.ts";
 import { AppError, bookNotFound, constraintViolation } from "../../lib/errors.ts";
 import { containsText } from "../../lib/sql.ts";
-import { allocateBook } from "../allocation/engine.ts";
+import { allocate, allocateBook, booksIn } from "../allocation/engine.ts";
 import { rememberPolicy } from "../allocation/expected-policy.ts";
 import { NOTHING, type Outcome, outcomeOf } from "../allocation/outcome.ts";
 
@@ -99,12 +99,13 @@ const bookChanged = (bookId: number, workIds: (number | null | undefined)[]) =>
 		catalogWorkIds: workIds.filter((workId): workId is number => typeof workId === "number"),
 	});
 
+/** The book a create batch inserted: the newest, since no other statement of that batch inserts one. */
+const newestBook = sql<number>`(SELECT max(id) FROM books)`;
+
 /**
  * One round trip: the book, and the engine for it — a new edition in stock is a copy for the work
  * pre-bookings that accept it (rule 11: none of them is left waiting beside it).
  */
-/** The book a create batch inserted: the newest, since no other statement of that batch inserts one. */
-const newestBook = sql<number>`(SELECT max(id) FROM books)`;
 
 export async function createBook(
 	db: Db,
@@ -165,9 +166,36 @@ export async function updateBook(
 	}
 }
 
-/** One statement; the book's cached entries go, and its work's (which lists its editions). */
+/**
+ * One round trip: the book goes, with its pre-bookings (docs/api.md) — but a work pre-booking it held a copy
+ * for waits again for the work's other editions, which the engine serves in the same batch. The book's
+ * cached entries go, and its work's (which lists its editions).
+ */
 export async function deleteBook(db: Db, id: number): Promise<Outcome> {
-	const deleted = await db.delete(books).where(eq(books.id, id)).returning({ workId: books.workId });
+	const offeredWorkPrebooks = sql`FROM pre_bookings
+		WHERE book_id = ${id} AND work_id IS NOT NULL AND status = 'offered'`;
+	const { deleted, allocation } = await withUniqueNow((now) =>
+		batch(db, {
+			// A work pre-booking is a place in every edition it accepts: one this edition held a copy for
+			// waits again for the others, its place kept (no pass spent). The work's line counts it back in
+			// (what the join trigger records for a pass, which this is not: no `passed` is counted).
+			rejoinedDemand: rawQuery(sql`INSERT INTO work_line_change (work_id, formats_mask, delta, at)
+				SELECT work_id, formats_mask, 1, ${now} ${offeredWorkPrebooks}`),
+			rejoined: rawQuery(sql`UPDATE pre_bookings
+				SET status = 'waiting', book_id = NULL, offered_at = NULL, hold_expires_at = NULL, offer_round_id = NULL
+				WHERE id IN (SELECT id ${offeredWorkPrebooks})`),
+			// The other editions may have a copy for them now (rule 11): served while this book still names
+			// its work.
+			allocation: allocate(
+				booksIn(sql`SELECT e.id FROM books AS e
+					WHERE e.work_id = (SELECT work_id FROM books WHERE id = ${id}) AND e.id <> ${id}`),
+				"eligible",
+				now,
+			),
+			// Its own pre-bookings (and the work pre-bookings it notified or sold) go with it (docs/api.md).
+			deleted: db.delete(books).where(eq(books.id, id)).returning({ workId: books.workId }),
+		}),
+	);
 	if (!deleted[0]) throw bookNotFound();
-	return bookChanged(id, [deleted[0].workId]);
+	return outcomeOf(allocation, bookChanged(id, [deleted[0].workId]));
 }
