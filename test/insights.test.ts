@@ -192,7 +192,12 @@ describe("GET /admin/insights/prebooks", () => {
 		expectError(await insights(`from=2026-01-02&to=2026-01-01`), 422, "VALIDATION_ERROR", "to");
 		expectError(await insights(`from=2025-01-01&to=2026-01-03`), 422, "VALIDATION_ERROR", "to");
 		expect((await insights("from=2025-01-01&to=2026-01-02")).status).toBe(200);
-		expectError(await insights(`from=2026-02-30&to=2026-03-01`), 422, "VALIDATION_ERROR", "from");
+		const impossibleDay = await insights(`from=2026-02-30&to=2026-03-01`);
+		expectError(impossibleDay, 422, "VALIDATION_ERROR", "from");
+		// The one problem: nothing said of the period of a day that does not exist.
+		expect(impossibleDay.body.errors).toEqual([
+			{ field: "from", detail: "from must be a valid YYYY-MM-DD date" },
+		]);
 		expectError(await insights(`to=2026-03-01`), 422, "VALIDATION_ERROR", "from");
 		expectError(
 			await insights(`from=2026-01-01&to=2026-01-02&book_id=0`),

@@ -143,6 +143,13 @@ describe("POST /prebooks {work_id, formats?}", () => {
 		).body;
 		const reader = await createUser();
 		expectError(await prebookWork(reader, bare.id), 422, "VALIDATION_ERROR", "formats");
+		// A string for the list is one problem, its type (not also "at most 6 characters": its length).
+		const notAList = await api("POST", "/prebooks", {
+			token: reader.token,
+			body: { work_id: bare.id, formats: "hardcover" },
+		});
+		expectError(notAList, 422, "VALIDATION_ERROR", "formats");
+		expect(notAList.body.errors).toHaveLength(1);
 		expectError(
 			await api("POST", "/prebooks/guest", { body: { email: uniqueEmail("guest-bare"), work_id: bare.id } }),
 			422,

@@ -93,12 +93,17 @@ export class AppError extends Error {
 /**
  * Maps zod issues to the contract's VALIDATION_ERROR: every problem listed once (two checks refusing one
  * value with one message, e.g. an id that is neither safe nor in range, are one problem), `field` = the
- * first one.
+ * first one. A value of the wrong type is that one problem: zod still runs its field's checks on it (an
+ * array's `max` measured the length of a string sent instead: "at most 6 characters"), which say nothing
+ * true about it.
  */
 export function validationError(error: ZodError): AppError {
+	const pathOf = (issue: ZodError["issues"][number]) => issue.path.join(".");
+	const wrongType = new Set(error.issues.filter((issue) => issue.code === "invalid_type").map(pathOf));
 	const seen = new Set<string>();
 	const errors: FieldError[] = [];
 	for (const issue of error.issues) {
+		if (issue.code !== "invalid_type" && wrongType.has(pathOf(issue))) continue;
 		const problem = { field: issue.path.length > 0 ? issue.path.join(".") : null, detail: issue.message };
 		const key = JSON.stringify([problem.field, problem.detail]);
 		if (seen.has(key)) continue;

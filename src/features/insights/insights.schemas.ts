@@ -10,6 +10,8 @@ const day = (name: string, description: string) =>
 	z.iso
 		.date(`${name} must be a valid YYYY-MM-DD date`)
 		.openapi({ param: { name, in: "query" }, description, example: "2026-11-01" });
+/** A valid day: the period's checks below say nothing about a day already refused (zod runs them anyway). */
+const isDay = (value: string) => z.iso.date().safeParse(value).success;
 
 export const InsightsQuery = z
 	.object({
@@ -20,6 +22,7 @@ export const InsightsQuery = z
 			.openapi({ description: "One book; the store's when absent" }),
 	})
 	.superRefine((query, ctx) => {
+		if (!isDay(query.from) || !isDay(query.to)) return;
 		const days = (Date.parse(query.to) - Date.parse(query.from)) / DAY_MS;
 		if (days < 0) ctx.addIssue({ code: "custom", path: ["to"], message: "to must not be before from" });
 		if (days > MAX_PERIOD_DAYS) {
