@@ -8,7 +8,17 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { preferredLocale } from "../src/i18n/locales";
 import { createDb } from "../src/lib/db";
 import { outsideQuietHours, utcOffsetMinutes } from "../src/lib/time-zone";
-import { api, createAdmin, createBook, createUser, expectError, prebookAll, type TestUser } from "./helpers";
+import type { PrebookMessage, PrebookOfferedMessage } from "../src/prebook-emails/messages";
+import {
+	api,
+	createAdmin,
+	createBook,
+	createUser,
+	expectError,
+	prebookAll,
+	stubQueue,
+	type TestUser,
+} from "./helpers";
 
 let admin: TestUser;
 beforeAll(async () => {
@@ -80,13 +90,14 @@ describe("quiet hours", () => {
 		expect(end.getTime() - inAnHour.getTime()).toBeLessThan(12 * 3600_000);
 	});
 
-	it("a round's prebook.offered events name each reader's own hold end: night and day readers apart", async () => {
+	it("a round's prebook.offered events and queue messages name each reader's own hold end: night and day readers apart", async () => {
 		const inAnHour = new Date(Date.now() + 3600_000);
 		const localHour = (zone: string) =>
 			(inAnHour.getUTCHours() + utcOffsetMinutes(zone, inAnHour) / 60 + 24) % 24;
 		const zones = ZONES_AROUND_THE_CLOCK;
 		const night = zones.find((zone) => localHour(zone) >= 22 || localHour(zone) < 6) as string;
 		const day = zones.find((zone) => localHour(zone) >= 10 && localHour(zone) < 19) as string;
+		const queue = stubQueue();
 		const [sleeper, waker] = [await createUser(), await createUser()];
 		for (const [reader, zone] of [
 			[sleeper, night],
@@ -126,6 +137,17 @@ describe("quiet hours", () => {
 			]),
 		);
 		expect(events).toHaveLength(2);
+		// So do the queue's messages, which the offer emails are sent from.
+		const offered = (queue.published() as PrebookMessage[]).filter(
+			(m): m is PrebookOfferedMessage => m.type === "prebook.offered" && m.book_id === book.id,
+		);
+		expect(offered.map((m) => [m.user_ids, m.hold_expires_at])).toEqual(
+			expect.arrayContaining([
+				[[sleeper.id], holds[0]],
+				[[waker.id], holds[1]],
+			]),
+		);
+		expect(offered).toHaveLength(2);
 		expect(
 			new Set(events.map((item: { data: { offer_round_id: number } }) => item.data.offer_round_id)).size,
 		).toBe(1);

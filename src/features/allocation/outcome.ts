@@ -37,10 +37,12 @@ export interface Notice {
 export interface OfferRound {
 	bookId: number;
 	roundId: number;
-	holdExpiresAt: string;
 	count: number;
-	/** The first readers in `user_id` order, at most `PUBLICATION_PAGE`. */
-	firstPage: number[];
+	/**
+	 * The first readers in `user_id` order, at most `PUBLICATION_PAGE`, each with their hold's end: the
+	 * round's, or 09:00 in their time zone when it fell in their quiet hours (rule 13).
+	 */
+	firstPage: { userId: number; holdExpiresAt: string }[];
 }
 
 export interface Outcome {

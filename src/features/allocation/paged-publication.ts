@@ -101,7 +101,7 @@ function pageOf(unit: PublicationUnit, from: Cursor | undefined): StatementGroup
 			cursor: rawQuery<{ user_id: number | null }>(sql`
 				SELECT publish_cursor_user_id AS user_id FROM offer_rounds WHERE id = ${unit.id}`),
 			readers: rawQuery<{ book_id: number; hold_expires_at: string; user_id: number }>(sql`
-				SELECT r.book_id, r.hold_expires_at, p.user_id
+				SELECT r.book_id, p.hold_expires_at, p.user_id
 				FROM offer_rounds AS r JOIN pre_bookings AS p ON p.offer_round_id = r.id
 				WHERE r.id = ${unit.id} AND p.user_id > coalesce(r.publish_cursor_user_id, 0) ${pastFrom}
 				ORDER BY p.user_id
@@ -116,8 +116,9 @@ function pageOf(unit: PublicationUnit, from: Cursor | undefined): StatementGroup
 }
 
 /**
- * Puts readers on `prebook-notifications`: a notice's grouped by `notified_at` (its waves), a round's with
- * its hold end. `readers` are in cursor order.
+ * Puts readers on `prebook-notifications`, grouped by `at`: a notice's `notified_at` (its waves), a round's
+ * readers' hold end (the round's, or 09:00 in a reader's zone: quiet hours, rule 13), so each message names
+ * its readers' own. `readers` are in cursor order; each group keeps it.
  */
 export async function putOnQueue(
 	queue: Queue,
@@ -126,12 +127,14 @@ export async function putOnQueue(
 	readers: { at: string; userId: number }[],
 ): Promise<{ messages: number; batches: number }> {
 	const sent = { messages: 0, batches: 0 };
-	let from = 0;
-	while (from < readers.length) {
-		const at = readers[from]?.at as string;
-		let to = from;
-		while (to < readers.length && readers[to]?.at === at) to++;
-		const userIds = readers.slice(from, to).map((reader) => reader.userId);
+	// By `at`, not by runs of it: a round's hold ends alternate with its readers' zones in user id order.
+	const groups = new Map<string, number[]>();
+	for (const { at, userId } of readers) {
+		const group = groups.get(at);
+		if (group) group.push(userId);
+		else groups.set(at, [userId]);
+	}
+	for (const [at, userIds] of groups) {
 		const { messages, batches } =
 			unit.kind === "notice"
 				? await publishPrebookNotified(
@@ -146,7 +149,6 @@ export async function putOnQueue(
 					);
 		sent.messages += messages;
 		sent.batches += batches;
-		from = to;
 	}
 	return sent;
 }

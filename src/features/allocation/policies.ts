@@ -396,8 +396,8 @@ export const roundReaders = (rounds: SQL) =>
 			SET offered_count = (SELECT count(*) FROM pre_bookings AS p WHERE p.offer_round_id = offer_rounds.id)
 			WHERE id IN (${rounds}) AND offered_count IS NULL
 			RETURNING id AS offer_round_id, offered_count AS offered`),
-		firstPage: rawQuery<{ offer_round_id: number; user_id: number }>(sql`
-			SELECT offer_round_id, user_id FROM pre_bookings WHERE offer_round_id IN (${rounds})
+		firstPage: rawQuery<{ offer_round_id: number; user_id: number; hold_expires_at: string }>(sql`
+			SELECT offer_round_id, user_id, hold_expires_at FROM pre_bookings WHERE offer_round_id IN (${rounds})
 			ORDER BY offer_round_id, user_id LIMIT ${PUBLICATION_PAGE}`),
 	});
 
@@ -406,7 +406,7 @@ export const roundsOf = (
 	rounds: { id: number; book_id: number; hold_expires_at: string }[],
 	readers: {
 		counts: { offer_round_id: number; offered: number }[];
-		firstPage: { offer_round_id: number; user_id: number }[];
+		firstPage: { offer_round_id: number; user_id: number; hold_expires_at: string }[];
 	},
 ): OfferRound[] =>
 	rounds.flatMap((round) => {
@@ -416,11 +416,10 @@ export const roundsOf = (
 			{
 				bookId: round.book_id,
 				roundId: round.id,
-				holdExpiresAt: round.hold_expires_at,
 				count,
 				firstPage: readers.firstPage
 					.filter((row) => row.offer_round_id === round.id)
-					.map((row) => row.user_id),
+					.map((row) => ({ userId: row.user_id, holdExpiresAt: row.hold_expires_at })),
 			},
 		];
 	});

@@ -79,7 +79,7 @@ const publishOfferRound = (effects: Effects, round: OfferRound) =>
 		effects,
 		{ kind: "offer_round", id: round.roundId },
 		round.bookId,
-		round.firstPage.map((userId) => ({ at: round.holdExpiresAt, userId })),
+		round.firstPage.map(({ userId, holdExpiresAt }) => ({ at: holdExpiresAt, userId })),
 		round.count,
 	);
 
