@@ -83,7 +83,7 @@ process.once("exit", () => {
 });
 
 /** Removes `path` (a benchmark's state) when the benchmark ends. */
-export function removeWhenDone(path: string): void {
+function removeWhenDone(path: string): void {
 	cleanups.push(() => rmSync(path, { recursive: true, force: true }));
 }
 

@@ -28,8 +28,7 @@ export interface WantedEmail {
 }
 
 /** The links of an email about pre-booking `prebookId` (both scopes name it). */
-export const aboutPrebooking = (prebookId: number) =>
-	new RegExp(`/unsubscribe/v1\\.[pa]\\.\\d+\\.${prebookId}\\.`);
+const aboutPrebooking = (prebookId: number) => new RegExp(`/unsubscribe/v1\\.[pa]\\.\\d+\\.${prebookId}\\.`);
 
 /**
  * The wanted email and its text file among `sent`, or null while it is not there (yet): `fileOf` finds an

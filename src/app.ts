@@ -32,7 +32,7 @@ import { requireUtf8JsonBody } from "./lib/utf8-body.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-export function createApp() {
+function createApp() {
 	const app = createRouter();
 
 	// The request's id: the client's `X-Request-Id` when it is a sane token (hono/request-id: at most 255

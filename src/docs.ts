@@ -16,10 +16,10 @@ import type { AppEnv } from "./lib/app-env.ts";
 const TITLE = "Bookstore edge API";
 
 /** Where the static assets live (public/docs/ in the repository). */
-export const SWAGGER_UI_PATH = "/docs/swagger-ui";
+const SWAGGER_UI_PATH = "/docs/swagger-ui";
 
 /** Same origin only: the page, Swagger UI's files and /openapi.json (and "Try it out" calls) all come from 'self'. */
-export const DOCS_CONTENT_SECURITY_POLICY = [
+const DOCS_CONTENT_SECURITY_POLICY = [
 	"default-src 'none'",
 	"script-src 'self'",
 	"style-src 'self'",

@@ -34,8 +34,6 @@ import {
 	PREBOOK_QUEUE_NAME,
 } from "./prebook-emails/email-consumer.ts";
 
-export type { AppType } from "./app.ts";
-
 /** One unit of cron work: its failure is logged and does not stop the others (they run next minute anyway). */
 async function cronTask(name: string, work: () => Promise<unknown>): Promise<void> {
 	try {

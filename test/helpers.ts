@@ -66,7 +66,7 @@ const testNetworks = new Map<string, string>();
  * the coarse per-network auth budget (30 a minute, src/lib/rate-limit.ts) is not shared by every test of
  * the run. A test about addresses sets the header itself.
  */
-export function testNetwork(): string {
+function testNetwork(): string {
 	// Keyed by file too: one runtime serves every file, so same-named tests of two files must not share one.
 	const { testPath, currentTestName } = expect.getState();
 	const test = `${testPath} > ${currentTestName}`;

@@ -6,7 +6,7 @@ import type { D1Usage, Db } from "./db.ts";
  * The authenticated caller as its access token names it. Whether it may still act (exists, active, token
  * not revoked, still an admin) is decided inside each of the request's D1 round trips (lib/db.ts).
  */
-export interface Caller {
+interface Caller {
 	id: number;
 }
 

@@ -49,8 +49,8 @@ const requireRole = (role: CallerGuard["role"]) =>
 		if (role === "admin" && usage.roundTrips === roundTrips) await db.run(sql`SELECT 1`);
 	});
 
-export const requireUser = requireRole("user");
-export const requireAdmin = requireRole("admin");
+const requireUser = requireRole("user");
+const requireAdmin = requireRole("admin");
 
 /** Spread into `createRoute`: the route needs a signed-in, active user (and says so in the OpenAPI). */
 export const signedIn = { security: bearerAuth, middleware: [requireUser] };

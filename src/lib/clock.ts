@@ -26,7 +26,7 @@ const AHEAD_RUN_MS = 60_000;
  * A time ahead of the clock does not move the clock's side: the requests after it are stamped with their
  * own time (the claim on `batch_clock` settles the rare equal one).
  */
-export function batchNow(notBefore?: Date): string {
+function batchNow(notBefore?: Date): string {
 	last = Math.max(Date.now(), last + 1);
 	const floor = notBefore?.getTime() ?? 0;
 	if (floor <= last) return new Date(last).toISOString();

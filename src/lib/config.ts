@@ -7,11 +7,11 @@ import { z } from "zod";
 import { logEvent } from "./log.ts";
 
 /** Payment providers the Worker ships (features/orders/payment.ts implements each). */
-export const PAYMENT_PROVIDERS = ["test"] as const;
+const PAYMENT_PROVIDERS = ["test"] as const;
 export type PaymentProviderName = (typeof PAYMENT_PROVIDERS)[number];
 
 /** A comma-separated variable as a list of trimmed, non-empty items. */
-export const parseList = (value: string | undefined): string[] =>
+const parseList = (value: string | undefined): string[] =>
 	(value ?? "")
 		.split(",")
 		.map((item) => item.trim())

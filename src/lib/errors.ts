@@ -174,7 +174,7 @@ export function errorBody(err: AppError, requestId: string | undefined) {
  * (whose message carries SQL and parameters), and what the guarded binding throws, so what matters may be
  * a cause or two down.
  */
-export function* errorChain(err: unknown): Generator<Error> {
+function* errorChain(err: unknown): Generator<Error> {
 	let current: unknown = err;
 	for (let depth = 0; current instanceof Error && depth < 5; depth++) {
 		yield current;

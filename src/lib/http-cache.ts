@@ -40,15 +40,15 @@ import { logEvent } from "./log.ts";
 import { cacheHeaders } from "./openapi.ts";
 import { declaredQueryPairs } from "./text.ts";
 
-export const CATALOG_MAX_AGE_SECONDS = 30;
-export const CATALOG_STALE_WHILE_REVALIDATE_SECONDS = 60;
-export const CATALOG_CACHE_CONTROL = `public, max-age=${CATALOG_MAX_AGE_SECONDS}, stale-while-revalidate=${CATALOG_STALE_WHILE_REVALIDATE_SECONDS}`;
+const CATALOG_MAX_AGE_SECONDS = 30;
+const CATALOG_STALE_WHILE_REVALIDATE_SECONDS = 60;
+const CATALOG_CACHE_CONTROL = `public, max-age=${CATALOG_MAX_AGE_SECONDS}, stale-while-revalidate=${CATALOG_STALE_WHILE_REVALIDATE_SECONDS}`;
 /**
  * What the Worker's own entry says: fresh for 30 s and no longer. A stored `stale-while-revalidate` lets the
  * Cache API answer an entry up to 90 s old (Miniflare's does) and nothing here revalidates it: clients get
  * the directive, the Worker's cache does not.
  */
-export const CATALOG_ENTRY_CACHE_CONTROL = `public, max-age=${CATALOG_MAX_AGE_SECONDS}`;
+const CATALOG_ENTRY_CACHE_CONTROL = `public, max-age=${CATALOG_MAX_AGE_SECONDS}`;
 
 /**
  * The cache key of a catalog read: its path and the parameters its route declares (`params`), decoded as
@@ -58,7 +58,7 @@ export const CATALOG_ENTRY_CACHE_CONTROL = `public, max-age=${CATALOG_MAX_AGE_SE
  * percent-encoded UTF-8: validation refuses that request, and no lossy decoding may map it onto another
  * request's entry.
  */
-export function catalogCacheKey(url: string, params: readonly string[]): string | null {
+function catalogCacheKey(url: string, params: readonly string[]): string | null {
 	// Without a query the URL is already the key (the runtime hands the request's URL normalized).
 	if (!url.includes("?")) return url;
 	const { origin, pathname } = new URL(url);

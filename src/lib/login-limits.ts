@@ -11,9 +11,9 @@ import { rateLimited } from "./errors.ts";
 
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 export const MAX_FAILED_LOGINS_PER_NETWORK = 10;
-export const MAX_FAILED_LOGINS_PER_EMAIL = 100;
+const MAX_FAILED_LOGINS_PER_EMAIL = 100;
 /** A network the account logged in from within this time is exempt from the per-email limit. */
-export const KNOWN_NETWORK_MS = 30 * 24 * 60 * 60 * 1000;
+const KNOWN_NETWORK_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** The password-attempt ledger of one email and network, read when a slot is refused. */
 interface LedgerState {

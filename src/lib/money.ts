@@ -5,7 +5,7 @@
 import { z } from "@hono/zod-openapi";
 
 const DECIMAL = /^(0|[1-9]\d{0,8})(?:\.(\d{1,2}))?$/;
-export const MAX_PRICE_CENTS = 100_000_00;
+const MAX_PRICE_CENTS = 100_000_00;
 
 /** "19.9" → 1990; null when not a plain non-negative decimal with at most 2 decimals. */
 export function parseCents(value: string): number | null {

@@ -29,7 +29,7 @@ export function createRouter() {
 	});
 }
 
-export const ErrorSchema = z
+const ErrorSchema = z
 	.object({
 		code: z.string().openapi({ example: "PREBOOK_DUPLICATE" }),
 		detail: z.string().openapi({ example: "You already have an active pre-booking for this book" }),
@@ -57,7 +57,7 @@ interface StatusExceptions {
 }
 
 /** The statuses the API documents errors with. */
-export type ErrorHttpStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
+type ErrorHttpStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
 
 /** The codes `errorStatus` allows for a status (plus the documented exceptions): `CodesFor<404>` = the *_NOT_FOUND. */
 export type CodesFor<S extends ErrorHttpStatus> =
@@ -67,7 +67,7 @@ export type CodesFor<S extends ErrorHttpStatus> =
 type Codes<S extends ErrorHttpStatus> = readonly [CodesFor<S>, ...CodesFor<S>[]];
 
 /** One documented error status: its codes, and optionally what they mean for this route. */
-export type ErrorEntry<S extends ErrorHttpStatus> = Codes<S> | { codes: Codes<S>; description: string };
+type ErrorEntry<S extends ErrorHttpStatus> = Codes<S> | { codes: Codes<S>; description: string };
 
 export type ErrorSpec = { [S in ErrorHttpStatus]?: ErrorEntry<S> };
 

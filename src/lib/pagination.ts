@@ -7,8 +7,8 @@ import { type AnyColumn, sql } from "drizzle-orm";
 import { fromBase64Url, toBase64Url } from "./encoding.ts";
 import { fieldError } from "./errors.ts";
 
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 100;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 100;
 
 export const limitParam = z.coerce
 	.number({ message: "limit must be an integer from 1 to 100" })
@@ -18,7 +18,7 @@ export const limitParam = z.coerce
 	.default(DEFAULT_LIMIT)
 	.openapi({ param: { name: "limit", in: "query" }, example: DEFAULT_LIMIT, type: "integer" });
 
-export const cursorParam = z
+const cursorParam = z
 	.string()
 	.max(512)
 	.optional()
@@ -40,7 +40,7 @@ export const pageQuery = z.object({ limit: limitParam, cursor: cursorParam });
 export const newestFirstAfter = (at: AnyColumn, id: AnyColumn, cursor: NewestFirstCursor | undefined) =>
 	cursor ? sql`(${at}, ${id}) < (${cursor.at}, ${cursor.id})` : undefined;
 
-export function encodeCursor(key: unknown): string {
+function encodeCursor(key: unknown): string {
 	return toBase64Url(new TextEncoder().encode(JSON.stringify(key)));
 }
 

@@ -21,7 +21,7 @@ export const requestNetwork = (c: Context<AppEnv>): string =>
  * change, a local tool), it shares this one budget instead of having none — a missing header must never
  * switch the limit off.
  */
-export const UNKNOWN_NETWORK = "unknown";
+const UNKNOWN_NETWORK = "unknown";
 
 export const limitAuthRequests = createMiddleware<AppEnv>(async (c, next) => {
 	const network = requestNetwork(c) || UNKNOWN_NETWORK;

@@ -130,7 +130,7 @@ function textInput(
  * bare `%` stays itself ("100%") — or null when those bytes are not UTF-8 (`%ff`, an encoded lone surrogate
  * `%ED%A0%80`). Hono keeps such a value as its raw `%…` text instead of refusing it.
  */
-export function decodeQueryText(text: string): string | null {
+function decodeQueryText(text: string): string | null {
 	const bytes: number[] = [];
 	for (let i = 0; i < text.length; i++) {
 		const char = text[i] as string;

@@ -46,8 +46,8 @@ export function utcOffsetMinutes(zone: string, at: Date = new Date()): number {
 }
 
 /** Quiet hours (rule 13): a hold never ends between 21:00 and 09:00 where the reader is. */
-export const QUIET_FROM_HOUR = 21;
-export const QUIET_UNTIL_HOUR = 9;
+const QUIET_FROM_HOUR = 21;
+const QUIET_UNTIL_HOUR = 9;
 
 /**
  * `expires` (an ISO UTC timestamp in SQL) moved out of the reader's quiet hours: a time from 21:00 to 09:00

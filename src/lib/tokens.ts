@@ -9,7 +9,7 @@ import { toBase64Url } from "./encoding.ts";
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 /** Both `iss` and `aud`: a token minted for another service with the same secret is refused. */
-export const TOKEN_ISSUER = "bookstore-edge-api";
+const TOKEN_ISSUER = "bookstore-edge-api";
 
 const accessClaims = z
 	.object({

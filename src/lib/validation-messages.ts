@@ -136,7 +136,7 @@ function problem(issue: Issue): string {
 }
 
 /** The message of an issue no schema worded: the field's name, then what is wrong with it. */
-export function validationMessage(issue: Issue): string {
+function validationMessage(issue: Issue): string {
 	const field = issue.path?.length ? issue.path.map(String).join(".") : "The request body";
 	return `${field} ${problem(issue)}`;
 }

@@ -17,9 +17,9 @@ import { PREBOOK_NOTIFIED, type PrebookMessage } from "./messages.ts";
  * A `sending` claim older than this was abandoned by a consumer that died mid-send (a queue invocation
  * runs at most 15 minutes), so another may take it over.
  */
-export const CLAIM_LEASE_MS = 20 * 60 * 1000;
+const CLAIM_LEASE_MS = 20 * 60 * 1000;
 
-export interface Recipient {
+interface Recipient {
 	prebookId: number;
 	userId: number;
 	email: string;

@@ -46,7 +46,7 @@ export interface EmailLinks {
 	unsubscribeSecret: string;
 }
 
-export const emailLinksOf = (config: AppConfig): EmailLinks => ({
+const emailLinksOf = (config: AppConfig): EmailLinks => ({
 	appUrl: config.appUrl,
 	apiUrl: config.apiUrl,
 	unsubscribeSecret: config.unsubscribeSecret,

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { inWaves } from "../lib/concurrency.ts";
 
 export const PREBOOK_NOTIFIED = "prebook.notified";
-export const PREBOOK_OFFERED = "prebook.offered";
+const PREBOOK_OFFERED = "prebook.offered";
 
 const userIds = z.array(z.number().int().positive()).min(1);
 
@@ -20,7 +20,7 @@ export const prebookNotifiedMessage = z.object({
 	user_ids: userIds,
 });
 
-export const prebookOfferedMessage = z.object({
+const prebookOfferedMessage = z.object({
 	type: z.literal(PREBOOK_OFFERED),
 	book_id: z.number().int().positive(),
 	offer_round_id: z.number().int().positive(),
@@ -111,7 +111,7 @@ export function packIntoBatches<M>(messages: M[]): M[][] {
  * Publishes every recipient exactly once across messages. Resolves when the queue accepted all of them;
  * rejects if any `sendBatch` failed (the caller leaves the notification unconfirmed for the relay).
  */
-export async function publishPrebookMessages<M extends PrebookMessage>(
+async function publishPrebookMessages<M extends PrebookMessage>(
 	queue: Queue,
 	envelope: Envelope<M>,
 	recipients: readonly number[],

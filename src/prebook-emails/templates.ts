@@ -20,7 +20,7 @@ export interface Reader {
 }
 
 /** An address without an account (or a test): English, UTC. */
-export const DEFAULT_READER: Reader = { locale: "en", timeZone: "UTC" };
+const DEFAULT_READER: Reader = { locale: "en", timeZone: "UTC" };
 
 export interface EmailParts {
 	to: string;
@@ -75,7 +75,7 @@ export function renderEmail(parts: EmailParts): OutgoingEmail {
 	return { to: parts.to, subject: headerText(parts.subject), text, html, headers };
 }
 
-export interface Unsubscribe {
+interface Unsubscribe {
 	/** Cancels the pre-booking the email is about. */
 	prebookUrl: string;
 	/** Cancels it and turns restock emails off. */
@@ -109,7 +109,7 @@ function unsubscribeParts(
  * itself (no storefront, as under `npm run dev`) — the small page the API serves, since `/books/{id}` there
  * is the JSON route.
  */
-export const bookPageUrl = (appUrl: string, apiUrl: string | undefined, bookId: number) =>
+const bookPageUrl = (appUrl: string, apiUrl: string | undefined, bookId: number) =>
 	appUrl === apiUrl ? `${apiUrl}/books/${bookId}/page` : `${appUrl}/books/${bookId}`;
 
 export interface BookEmailInput {

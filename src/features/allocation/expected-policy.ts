@@ -27,7 +27,7 @@ export function rememberPolicy(bookId: number, allocation: Allocation): void {
  * The policy this isolate last saw the book follow; `any` (every policy's statements) for a book it never
  * saw: guessing the default would cost every other book's first restock in an isolate a second round trip.
  */
-export const expectedPolicy = (bookId: number): Allocation | "any" => seen.get(bookId) ?? "any";
+const expectedPolicy = (bookId: number): Allocation | "any" => seen.get(bookId) ?? "any";
 
 /** Forgets every book (a test that empties the database reuses book ids). */
 export const forgetPolicies = (): void => seen.clear();
@@ -36,7 +36,7 @@ export const forgetPolicies = (): void => seen.clear();
  * The policy the allocation guard said the book follows, when `err` is its refusal: walks the `cause`
  * chain for D1's message `allocation_guard:<policy>` (migrations/0035).
  */
-export function guardedPolicy(err: unknown): Allocation | "other" | null {
+function guardedPolicy(err: unknown): Allocation | "other" | null {
 	const named = matchErrorChain(err, /allocation_guard:([a-z_]+)/)?.[1];
 	if (!named) return null;
 	return (ALLOCATIONS as readonly string[]).includes(named) ? (named as Allocation) : "other";

@@ -17,7 +17,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { FORMATS, type Format } from "../../db/schema.ts";
 
 /** Each format's bit in a work pre-booking's `formats_mask`. */
-export const FORMAT_BITS: Record<Format, number> = {
+const FORMAT_BITS: Record<Format, number> = {
 	hardcover: 1,
 	paperback: 2,
 	ebook: 4,
@@ -160,7 +160,7 @@ const ms = (at: string | null | undefined) => (at ? Date.parse(at) : Number.NaN)
  * no counter: beyond the cap it reports `cap + 1` (at least that many). Past the cap, the active share of
  * the counted members stands for the part's.
  */
-export function aheadInMeasure(line: LineMeasure, cap = AHEAD_CAP) {
+function aheadInMeasure(line: LineMeasure, cap = AHEAD_CAP) {
 	const part = ({ n, a }: { n: number; a: number }, total: number) =>
 		n <= cap ? { total: n, active: a } : { total, active: Math.round((total * a) / n) };
 	let ownTotal = line.own.n;
@@ -189,7 +189,7 @@ export function aheadOf(lines: readonly LineMeasure[], cap = AHEAD_CAP) {
 }
 
 /** The measured line with the best place (fewest active ahead, the first of equals) and that place. */
-export function bestLine<L extends LineMeasure>(lines: readonly L[], cap = AHEAD_CAP) {
+function bestLine<L extends LineMeasure>(lines: readonly L[], cap = AHEAD_CAP) {
 	let best: { line: L; ahead: { active: number; passed_over: number } } | null = null;
 	for (const line of lines) {
 		const ahead = aheadInMeasure(line, cap);

@@ -27,13 +27,13 @@ const bytesOf = (hexText: string) =>
 	Uint8Array.from(hexText.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
 
 /** A fresh 32-byte seed (64 hex characters) and its commitment, the hex SHA-256 of the seed's bytes. */
-export async function newSeed(): Promise<{ seed: string; commitment: string }> {
+async function newSeed(): Promise<{ seed: string; commitment: string }> {
 	const seed = crypto.getRandomValues(new Uint8Array(32));
 	return { seed: hex(seed), commitment: hex(await crypto.subtle.digest("SHA-256", seed)) };
 }
 
 /** Each entry's score: the hex HMAC-SHA256 of "<draw_id>:<prebook_id>" keyed with the seed's 32 bytes. */
-export async function scoresOf(seed: string, drawId: number, prebookIds: number[]) {
+async function scoresOf(seed: string, drawId: number, prebookIds: number[]) {
 	const key = await crypto.subtle.importKey("raw", bytesOf(seed), { name: "HMAC", hash: "SHA-256" }, false, [
 		"sign",
 	]);

@@ -34,7 +34,7 @@ import { PUBLICATION_PAGE } from "./paged-publication.ts";
 import { booksOf, type LineScope } from "./scope.ts";
 
 /** What a policy did in a batch: its part of the engine's outcome. */
-export type PolicyOutcome = Partial<Outcome>;
+type PolicyOutcome = Partial<Outcome>;
 
 export type Policy = (
 	scope: LineScope,

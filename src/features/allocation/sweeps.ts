@@ -32,9 +32,9 @@ import { publishOutcome } from "./publish-outcome.ts";
 const [ownPart, workPart] = lineParts(sql.raw("p"), sql.raw("b"));
 
 /** Holds expired per batch: a batch stays far inside D1's 30 s and statement limits at any line length. */
-export const EXPIRY_BATCH = 1_000;
+const EXPIRY_BATCH = 1_000;
 /** Batches per cron run (per sweep); a run that hits this leaves the rest to the next minute. */
-export const SWEEP_BATCHES_PER_RUN = 20;
+const SWEEP_BATCHES_PER_RUN = 20;
 
 /**
  * Runs `sweepBook` for the book `nextBook` names until none is left or the run's batches are spent. Each
@@ -185,7 +185,7 @@ export function notifyNextWaves(db: Db, effects: Effects, now: Date) {
 }
 
 /** Draws completed (or opened) per cron run; the rest wait for the next minute. */
-export const DRAWS_PER_RUN = 20;
+const DRAWS_PER_RUN = 20;
 
 /**
  * Cron (the relay pattern for lottery draws): completes draws left `closing` for over a minute by a

@@ -39,19 +39,19 @@ export const COMPLETED_MEANWHILE =
 	"This address has completed its sign-up meanwhile: sign in, or reset the password";
 
 /** An emailed link that is unknown, used or expired (400: it is a body field, not a bearer). */
-export const invalidLink = (detail = "This link is unknown, used or expired") =>
+const invalidLink = (detail = "This link is unknown, used or expired") =>
 	new AppError("AUTH_INVALID_TOKEN", detail, "token", { status: 400 });
 
 const HOUR_MS = 60 * 60 * 1000;
 /** A sign-up link lives 24 hours; a reset link (the "you already have an account" note's too) 1 hour. */
-export const SIGN_UP_LINK_TTL_MS = 24 * HOUR_MS;
-export const RESET_LINK_TTL_MS = HOUR_MS;
+const SIGN_UP_LINK_TTL_MS = 24 * HOUR_MS;
+const RESET_LINK_TTL_MS = HOUR_MS;
 /**
  * Emails to one address, whoever asks (API.md, Auth): at most 3 an hour and 10 a day of each kind —
  * sign-up (the note included) and reset. Beyond, the request still answers 202 and nothing is sent.
  */
-export const EMAILS_PER_ADDRESS_PER_HOUR = 3;
-export const EMAILS_PER_ADDRESS_PER_DAY = 10;
+const EMAILS_PER_ADDRESS_PER_HOUR = 3;
+const EMAILS_PER_ADDRESS_PER_DAY = 10;
 
 /** The link purposes (db/schema.ts `EMAIL_TOKEN_PURPOSES`) of each kind of email the caps count. */
 const SIGN_UP_EMAILS = ["sign_up", "account_exists"] as const;

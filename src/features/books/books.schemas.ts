@@ -5,7 +5,7 @@ import { formatCents, priceInput, priceOutput } from "../../lib/money.ts";
 import { idField, timestamp } from "../../lib/openapi.ts";
 import { multiLineText, singleLineText } from "../../lib/text.ts";
 
-export const MAX_STOCK = 1_000_000;
+const MAX_STOCK = 1_000_000;
 
 export const BookSchema = z
 	.object({

@@ -36,7 +36,7 @@ export const InsightsQuery = z
 
 const count = (description: string) => z.number().int().openapi({ description });
 
-export const InsightsDaySchema = z
+const InsightsDaySchema = z
 	.object({
 		day: z.string().openapi({ format: "date", example: "2026-11-21" }),
 		signups: z.number().int(),

@@ -23,10 +23,10 @@ import {
  * one; a pre-booking without a book (a work's, while it waits) under this one only (the view
  * `prebook_tally` of the migration prebook_insight_triggers decides it).
  */
-export const STORE_BOOK_ID = 0;
+const STORE_BOOK_ID = 0;
 
 /** The book's counters (or the store's) of the days of a period. */
-export const dailyCounters = (db: Db, bookId: number, from: string, to: string) =>
+const dailyCounters = (db: Db, bookId: number, from: string, to: string) =>
 	db
 		.select({
 			day: prebookDaily.day,

@@ -82,19 +82,19 @@ const insufficientStock = (line: Pick<CartLine, "bookId" | "bookTitle" | "availa
 	);
 
 /** The throttle (API.md: checkout cannot be used to test stolen cards), per user and window. */
-export const CHECKOUT_WINDOW_MS = 15 * 60 * 1000;
+const CHECKOUT_WINDOW_MS = 15 * 60 * 1000;
 export const MAX_CHECKOUT_ATTEMPTS = 10;
 export const MAX_DECLINED_CHECKOUTS = 3;
 /**
  * How long an attempt whose payment has not answered counts as a possible decline: longer than a checkout
  * runs (authorize + one batch), short enough that a request that died mid-way blocks nobody for long.
  */
-export const PENDING_ATTEMPT_MS = 60 * 1000;
+const PENDING_ATTEMPT_MS = 60 * 1000;
 
-export const checkoutWindowStart = (now: Date) => new Date(now.getTime() - CHECKOUT_WINDOW_MS).toISOString();
+const checkoutWindowStart = (now: Date) => new Date(now.getTime() - CHECKOUT_WINDOW_MS).toISOString();
 
 /** How long checkout waits for the provider's authorization: well inside PENDING_ATTEMPT_MS. */
-export const AUTHORIZE_TIMEOUT_MS = 20 * 1000;
+const AUTHORIZE_TIMEOUT_MS = 20 * 1000;
 
 /** `authorize` with its abort signal, given up after AUTHORIZE_TIMEOUT_MS even if the provider ignores it. */
 function authorizeInTime(

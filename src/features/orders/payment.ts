@@ -25,7 +25,7 @@ export interface PaymentProvider {
 	void(reference: string): Promise<void>;
 }
 
-export const DECLINED_TEST_TOKEN = "tok_fail";
+const DECLINED_TEST_TOKEN = "tok_fail";
 
 /**
  * The built-in test provider: approves everything except the token `tok_fail`. It moves no money; a real

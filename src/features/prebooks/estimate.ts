@@ -31,7 +31,7 @@ export interface Estimate {
 }
 
 /** Offers a book needs before its own purchase share is trusted; below, every offer counts as bought. */
-export const OFFERS_FOR_SHARE = 10;
+const OFFERS_FOR_SHARE = 10;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

@@ -35,10 +35,10 @@ import {
  * Auth: an address that asked for nothing is not bombed; beyond, nothing is sent and the answer is the same
  * 202), and 20 an hour from one network (429: that is the asker's own limit).
  */
-export const GUEST_LINK_TTL_MS = 24 * 60 * 60 * 1000;
-export const GUEST_LINKS_PER_ADDRESS_PER_HOUR = 3;
-export const GUEST_LINKS_PER_ADDRESS_PER_DAY = 10;
-export const GUEST_LINKS_PER_NETWORK_PER_HOUR = 20;
+const GUEST_LINK_TTL_MS = 24 * 60 * 60 * 1000;
+const GUEST_LINKS_PER_ADDRESS_PER_HOUR = 3;
+const GUEST_LINKS_PER_ADDRESS_PER_DAY = 10;
+const GUEST_LINKS_PER_NETWORK_PER_HOUR = 20;
 const HOUR_MS = 60 * 60 * 1000;
 
 /** A guest confirmation to email: the link's token, until when it works, and who reads it. */

@@ -134,7 +134,7 @@ export const toPrebookResponse = (row: PrebookView): PrebookResponse => ({
 });
 
 /** The longest pause (API.md, pause): a reader keeps their place for up to 180 days. */
-export const MAX_PAUSE_DAYS = 180;
+const MAX_PAUSE_DAYS = 180;
 
 export const PauseBody = z
 	.object({

@@ -231,7 +231,7 @@ export async function cancelPrebook(db: Db, userId: number, id: number): Promise
 }
 
 /** How long a pass keeps the reader paused (API.md, pass): the copy goes on, they keep their place. */
-export const PASS_PAUSE_MS = 7 * 24 * 60 * 60 * 1000;
+const PASS_PAUSE_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** The caller's pre-booking, as its view, read in a batch after a change (another user's is absent). */
 const ownView = (db: Db, userId: number, id: number, now: string) =>

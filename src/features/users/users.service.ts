@@ -55,10 +55,7 @@ export function listUsers(db: Db, query: { q?: string; afterId?: number; limit: 
  * True inside SQL when changing `users` row to (role, active) would take away the store's last active
  * admin. Evaluated in the UPDATE's own WHERE, against the transaction's view of the table.
  */
-export const leavesNoActiveAdmin = (
-	role: "user" | "admin" | undefined,
-	isActive: boolean | undefined,
-) => sql`(
+const leavesNoActiveAdmin = (role: "user" | "admin" | undefined, isActive: boolean | undefined) => sql`(
 	${users.role} = 'admin' AND ${users.isActive} = 1
 	AND (${role ?? null} = 'user' OR ${isActive === undefined ? null : Number(isActive)} = 0)
 	AND (SELECT count(*) FROM users AS admins WHERE admins.role = 'admin' AND admins.is_active = 1) <= 1)`;

@@ -22,12 +22,7 @@ function secretKey(secret: string): Uint8Array<ArrayBuffer> {
 }
 
 /** `v1,<signature>` of one message under one secret. */
-export async function signWebhook(
-	secret: string,
-	id: string,
-	timestamp: number,
-	body: string,
-): Promise<string> {
+async function signWebhook(secret: string, id: string, timestamp: number, body: string): Promise<string> {
 	const key = await crypto.subtle.importKey(
 		"raw",
 		secretKey(secret),

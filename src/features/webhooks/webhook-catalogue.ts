@@ -142,7 +142,7 @@ const DemandThresholdCrossedData = z
 const event = (summary: string, data: z.ZodType) => ({ summary, data });
 
 /** Every event type, its summary and the schema of its `data`. */
-export const WEBHOOK_EVENTS = {
+const WEBHOOK_EVENTS = {
 	"prebook.notified": event(
 		"Waiting readers were told the book is back (notify_all: the whole line; waves: one wave)",
 		PrebookNotifiedData,
@@ -175,7 +175,7 @@ export const WEBHOOK_EVENT_TYPES = Object.keys(WEBHOOK_EVENTS) as [WebhookEventT
 export const webhookId = (eventId: number) => `evt_${eventId}`;
 
 /** The body POSTed for an event: the Standard Webhooks shape `{type, timestamp, data}`. */
-export const eventEnvelope = <T extends z.ZodType>(type: string, data: T) =>
+const eventEnvelope = <T extends z.ZodType>(type: string, data: T) =>
 	z.object({
 		type: z.literal(type),
 		timestamp: timestamp.openapi({ description: "When the event happened (RFC 3339 UTC)" }),

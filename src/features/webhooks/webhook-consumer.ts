@@ -42,7 +42,7 @@ import {
 import { enqueueDeliveries, webhookMessage } from "./webhook-publication.ts";
 
 /** No answer within this is a failure (API.md). */
-export const DELIVERY_TIMEOUT_MS = 10_000;
+const DELIVERY_TIMEOUT_MS = 10_000;
 /** Bytes of a failed response's body kept (as text) in `last_error`; the rest is never read. */
 const RESPONSE_EXCERPT_BYTES = 512;
 /**
@@ -65,7 +65,7 @@ export function webhookRetryDelaySeconds(attempts: number, random: () => number 
 }
 
 /** The body of an event's delivery, the same bytes on every attempt: `{type, timestamp, data}`. */
-export const deliveryBody = (delivery: Pick<ClaimedDelivery, "eventType" | "eventCreatedAt" | "payload">) =>
+const deliveryBody = (delivery: Pick<ClaimedDelivery, "eventType" | "eventCreatedAt" | "payload">) =>
 	JSON.stringify({
 		type: delivery.eventType,
 		timestamp: delivery.eventCreatedAt,
@@ -103,17 +103,14 @@ async function responseExcerpt(response: Response): Promise<string> {
 		.slice(0, 200);
 }
 
-export interface DeliveryOptions {
+interface DeliveryOptions {
 	production: boolean;
 	timeoutMs?: number;
 	now?: Date;
 }
 
 /** One POST of one delivery; never throws. */
-export async function attemptDelivery(
-	delivery: ClaimedDelivery,
-	options: DeliveryOptions,
-): Promise<AttemptOutcome> {
+async function attemptDelivery(delivery: ClaimedDelivery, options: DeliveryOptions): Promise<AttemptOutcome> {
 	const failure = (statusCode: number | null, error: string): AttemptOutcome => ({
 		deliveryId: delivery.id,
 		succeeded: false,

@@ -29,7 +29,7 @@ export const webhookMessage = z.object({ delivery_id: z.number().int().positive(
 export type WebhookMessage = z.infer<typeof webhookMessage>;
 
 /** Events the relay publishes per cron run; the next run takes the rest. */
-export const WEBHOOK_RELAY_BATCH = 500;
+const WEBHOOK_RELAY_BATCH = 500;
 /** How long delivery history (events and their deliveries) is kept. */
 export const WEBHOOK_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** Events purged per cron run. */

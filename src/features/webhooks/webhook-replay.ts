@@ -26,7 +26,7 @@ import { enqueueDeliveries, WEBHOOK_RETENTION_MS } from "./webhook-publication.t
 /** Events queued per replay and cron run, and the endpoint's backlog under which the next page goes. */
 export const REPLAY_PAGE = 100;
 /** The widest window a replay may ask for. */
-export const MAX_REPLAY_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
+const MAX_REPLAY_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 /** Replays advanced per cron run (one per endpoint). */
 const REPLAYS_PER_RUN = 20;
 

@@ -4,7 +4,7 @@ import { timestamp } from "../../lib/openapi.ts";
 import { multiLineText } from "../../lib/text.ts";
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType, webhookId } from "./webhook-catalogue.ts";
 
-export const MAX_WEBHOOK_URL_LENGTH = 2048;
+const MAX_WEBHOOK_URL_LENGTH = 2048;
 
 const eventTypeList = WEBHOOK_EVENT_TYPES.join(", ");
 
@@ -149,7 +149,7 @@ export const toWebhookDeliveryResponse = (
  * Event types by name or by group (`prebook.*`: every type of the catalogue starting `prebook.`), expanded
  * to the catalogue's types, in catalogue order. Anything that names no type is refused, naming it.
  */
-export function expandEventTypes(patterns: readonly string[]): {
+function expandEventTypes(patterns: readonly string[]): {
 	types: WebhookEventType[];
 	unknown: string[];
 } {

@@ -27,7 +27,7 @@ import { recordReplay } from "./webhook-replay.ts";
 import type { WebhookDeliveryView, WebhookEndpointView, WebhookEventView } from "./webhooks.schemas.ts";
 
 /** How long a rotated-out secret keeps signing alongside the new one. */
-export const ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
+const ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
 
 const webhookNotFound = () => new AppError("WEBHOOK_NOT_FOUND", "No webhook with this id", "id");
 const deliveryNotFound = () =>

@@ -4,7 +4,7 @@ import { formatCents, priceOutput } from "../../lib/money.ts";
 import { timestamp } from "../../lib/openapi.ts";
 import { singleLineText } from "../../lib/text.ts";
 
-export const EditionSchema = z
+const EditionSchema = z
 	.object({
 		book_id: z.number().int(),
 		format: z.enum(FORMATS),

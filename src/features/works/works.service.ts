@@ -12,7 +12,7 @@ import { containsText } from "../../lib/sql.ts";
 import { NOTHING, type Outcome, outcomeOf } from "../allocation/outcome.ts";
 import type { WorkView } from "./works.schemas.ts";
 
-export const workNotFound = () => new AppError("WORK_NOT_FOUND", "No work with this id", "id");
+const workNotFound = () => new AppError("WORK_NOT_FOUND", "No work with this id", "id");
 
 /** Works with their editions, as one read (a builder: add where/order/limit). */
 const workViews = (db: Db) =>
