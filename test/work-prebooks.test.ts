@@ -56,6 +56,13 @@ async function twoEditions(policies: { hardcover?: string; paperback?: string } 
 	return { work, hardcover, paperback };
 }
 
+/** `POST /books`: a new edition of `work` (title and author its own), with `fields`. */
+const createEdition = (work: { id: number; title: string }, fields: Record<string, unknown>) =>
+	api("POST", "/books", {
+		token: admin.token,
+		body: { title: work.title, author: "George Eliot", price: 5, work_id: work.id, ...fields },
+	});
+
 const prebookWork = (reader: TestUser, workId: number, formats?: string[]) =>
 	api("POST", "/prebooks", {
 		token: reader.token,
@@ -208,17 +215,7 @@ describe("one line per edition", () => {
 		const reader = await createUser();
 		const waiting = (await prebookWork(reader, work.id, ["hardcover", "ebook"])).body;
 		expect(waiting).toMatchObject({ status: "waiting", book_id: null });
-		const ebook = await api("POST", "/books", {
-			token: admin.token,
-			body: {
-				title: work.title,
-				author: "George Eliot",
-				price: 5,
-				work_id: work.id,
-				format: "ebook",
-				stock_quantity: 3,
-			},
-		});
+		const ebook = await createEdition(work, { format: "ebook", stock_quantity: 3 });
 		expect(ebook.status).toBe(201);
 		expect(await prebookOf(reader, waiting.id)).toMatchObject({ status: "notified", book_id: ebook.body.id });
 		await expectInvariants();
@@ -229,18 +226,7 @@ describe("one line per edition", () => {
 		const { work } = await twoEditions();
 		const reader = await createUser();
 		const waiting = (await prebookWork(reader, work.id, ["ebook"])).body;
-		const ebook = await api("POST", "/books", {
-			token: admin.token,
-			body: {
-				title: work.title,
-				author: "George Eliot",
-				price: 5,
-				work_id: work.id,
-				format: "ebook",
-				stock_quantity: 3,
-				allocation: "hold_queue",
-			},
-		});
+		const ebook = await createEdition(work, { format: "ebook", stock_quantity: 3, allocation: "hold_queue" });
 		expect(ebook.status).toBe(201);
 		expect(ebook.body).toMatchObject({ stock_quantity: 3, held_quantity: 1, available_quantity: 2 });
 		expect((await api("GET", `/books/${ebook.body.id}`)).body).toMatchObject({
