@@ -113,6 +113,15 @@ describe("lottery", () => {
 			"offered",
 		]);
 		await expectInvariants();
+
+		// Switched to hold_queue, its copies go by line order: no pre-booking shows a draw any more (API.md:
+		// `draw` is null on other books), not even the loser a pass or an expiry may now offer a copy.
+		await api("PATCH", `/books/${book.id}`, { token: admin.token, body: { allocation: "hold_queue" } });
+		expect((await Promise.all([0, 1, 2].map(prebookOf))).map((prebook) => prebook.draw)).toEqual([
+			null,
+			null,
+			null,
+		]);
 	});
 
 	it("commits to the seed before anyone enters, draws the lowest scores, and everyone can check it", async () => {

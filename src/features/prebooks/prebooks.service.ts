@@ -95,9 +95,11 @@ export const prebookViews = (db: Db, now = new Date().toISOString(), cap = AHEAD
 			passesLeft: preBookings.passesLeft,
 			onHoldReason: prebookOnHoldReason(lineRow, now),
 			// The last draw it took part in (idx_draw_entries_prebook), as JSON: a decided one — a draw being
-			// scored is shown open (GET /books/{id}/draws), and its entries' `won` is not known yet.
+			// scored is shown open (GET /books/{id}/draws), and its entries' `won` is not known yet — of a book
+			// that is still a lottery (API.md: null on other books; after a switch its copies go by line order).
 			lastDraw: sql<string | null>`(SELECT json_object('draw_id', e.draw_id, 'won', e.won)
 				FROM draw_entries AS e JOIN draws AS d ON d.id = e.draw_id AND d.status = 'closed'
+					JOIN books AS lottery ON lottery.id = d.book_id AND lottery.allocation = 'lottery'
 				WHERE e.prebook_id = ${preBookings.id} ORDER BY e.draw_id DESC LIMIT 1)`,
 			createdAt: preBookings.createdAt,
 			notifiedAt: preBookings.notifiedAt,
