@@ -290,6 +290,58 @@ describe("one line per edition", () => {
 		await expectInvariants();
 	});
 
+	it("an edition moved out of the work, then deleted while it holds a copy for a work pre-booking: the reader waits for the work again and is served", async () => {
+		captureQueue();
+		const { work, hardcover, paperback } = await twoEditions({
+			hardcover: "hold_queue",
+			paperback: "hold_queue",
+		});
+		const reader = await createUser();
+		const held = (await prebookWork(reader, work.id)).body;
+		expect((await setStock(hardcover.id, 1)).status).toBe(200);
+		expect((await setStock(paperback.id, 1)).status).toBe(200);
+		const moved = await api("PATCH", `/books/${hardcover.id}`, {
+			token: admin.token,
+			body: { work_id: null },
+		});
+		expect(moved.status).toBe(200);
+
+		expect((await api("DELETE", `/books/${hardcover.id}`, { token: admin.token })).status).toBe(204);
+		expect(await prebookOf(reader, held.id)).toMatchObject({ status: "offered", book_id: paperback.id });
+		await expectInvariants();
+	});
+
+	it("an edition deleted while it holds a copy: its own demand alert stays silent, the other edition's line that grows back to its threshold is told", async () => {
+		captureQueue();
+		const { work, hardcover, paperback } = await twoEditions({ hardcover: "hold_queue" });
+		for (const [book, threshold] of [
+			[hardcover, 1],
+			[paperback, 2],
+		] as const) {
+			const set = { demand_alert_threshold: threshold };
+			expect((await api("PATCH", `/books/${book.id}`, { token: admin.token, body: set })).status).toBe(200);
+		}
+		const [reader, other] = [await createUser(), await createUser()];
+		const held = (await prebookWork(reader, work.id)).body;
+		expect((await setStock(hardcover.id, 1)).status).toBe(200);
+		expect(await prebookOf(reader, held.id)).toMatchObject({ status: "offered", book_id: hardcover.id });
+		await prebookBook(other, paperback.id);
+		const crossings = async (bookId: number) =>
+			(
+				await api("GET", "/admin/events?types=demand.threshold_crossed&limit=100", { token: admin.token })
+			).body.items.filter((item: { data: { book_id: number } }) => item.data.book_id === bookId);
+		const hardcoverBefore = (await crossings(hardcover.id)).length;
+		expect(await crossings(paperback.id)).toHaveLength(0);
+
+		expect((await api("DELETE", `/books/${hardcover.id}`, { token: admin.token })).status).toBe(204);
+		// The paperback's line: its own reader and the work reader back in it — 2, its threshold.
+		expect(await crossings(paperback.id)).toMatchObject([
+			{ data: { book_id: paperback.id, waiting_count: 2 } },
+		]);
+		expect(await crossings(hardcover.id)).toHaveLength(hardcoverBefore);
+		await expectInvariants();
+	});
+
 	it("hold_queue: a paperback restocked goes to the work pre-booking made before the paperback's own", async () => {
 		const messages = captureQueue();
 		const { work, paperback } = await twoEditions({ paperback: "hold_queue" });

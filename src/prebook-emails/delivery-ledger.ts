@@ -97,7 +97,8 @@ export async function claimRecipients(db: Db, message: PrebookMessage, now: Date
 				fullName: users.fullName,
 				locale: users.locale,
 				timeZone: users.timeZone,
-				// The reader's own hold end (quiet hours move it per reader; the message has the round's).
+				// The reader's own hold end, as the pre-booking has it now (the message's is the same, unless a later
+				// change moved it).
 				holdExpiresAt: preBookings.holdExpiresAt,
 			})
 			.from(emailDeliveries)

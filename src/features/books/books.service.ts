@@ -8,6 +8,7 @@ import { containsText } from "../../lib/sql.ts";
 import { allocate, allocateBook, booksIn } from "../allocation/engine.ts";
 import { rememberPolicy } from "../allocation/expected-policy.ts";
 import { NOTHING, type Outcome, outcomeOf } from "../allocation/outcome.ts";
+import { crossedEvents, demandAlertWatch } from "../webhooks/webhook-events.ts";
 
 export interface BookFilters {
 	q?: string;
@@ -106,7 +107,6 @@ const newestBook = sql<number>`(SELECT max(id) FROM books)`;
  * One round trip: the book, and the engine for it — a new edition in stock is a copy for the work
  * pre-bookings that accept it (rule 11: none of them is left waiting beside it).
  */
-
 export async function createBook(
 	db: Db,
 	values: BookValues & Pick<BookRow, "title" | "author" | "priceCents">,
@@ -167,35 +167,47 @@ export async function updateBook(
 }
 
 /**
- * One round trip: the book goes, with its pre-bookings (docs/api.md) — but a work pre-booking it held a copy
- * for waits again for the work's other editions, which the engine serves in the same batch. The book's
- * cached entries go, and its work's (which lists its editions).
+ * One round trip: the book goes, with its pre-bookings (docs/api.md) — but a work pre-booking it held a
+ * copy for waits again for the work's other editions, which the engine serves in the same batch. The book's cached entries go, and its work's (which lists its editions). A book that does
+ * not exist still costs the batch (its engine run finds no line, its batch time is claimed): 404 after it.
  */
 export async function deleteBook(db: Db, id: number): Promise<Outcome> {
+	// Work pre-bookings offered a copy of this edition: each waits again for its work's other editions
+	// (which may have moved the edition out since: the pre-booking's work counts, not the book's).
 	const offeredWorkPrebooks = sql`FROM pre_bookings
-		WHERE book_id = ${id} AND work_id IS NOT NULL AND status = 'offered'`;
-	const { deleted, allocation } = await withUniqueNow((now) =>
-		batch(db, {
+		WHERE book_id = ${id} AND status = 'offered' AND work_id IS NOT NULL`;
+	const { demandBefore, deleted, allocation, demandAfter } = await withUniqueNow((now) => {
+		// The editions the engine runs for: those of the works this edition's rounds offered copies to (a
+		// rejoined reader keeps its `offer_round_id` until the DELETE clears it) and of the readers this
+		// batch's rounds offer (so a reader served again stays in scope for the recount after) — the same
+		// set for every statement of the batch (idx_offer_rounds_book, idx_offer_rounds_unpublished).
+		const otherEditions = sql`SELECT e.id FROM books AS e WHERE e.id <> ${id} AND e.work_id IN (
+			SELECT p.work_id FROM pre_bookings AS p WHERE p.work_id IS NOT NULL AND p.offer_round_id IN (
+				SELECT r.id FROM offer_rounds AS r WHERE r.book_id = ${id}
+				UNION ALL SELECT r.id FROM offer_rounds AS r WHERE r.published_at IS NULL AND r.created_at = ${now}))`;
+		const demand = demandAlertWatch(otherEditions);
+		return batch(db, {
+			demandBefore: demand.before,
+			// The book's own demand alert stays silent: the readers' return below counts in every edition of
+			// the work, this one included, which no subscriber should hear of as it goes.
+			silenced: db.update(books).set({ demandAlertThreshold: null }).where(eq(books.id, id)),
 			// A work pre-booking is a place in every edition it accepts: one this edition held a copy for
 			// waits again for the others, its place kept (no pass spent). The work's line counts it back in
 			// (what the join trigger records for a pass, which this is not: no `passed` is counted).
 			rejoinedDemand: rawQuery(sql`INSERT INTO work_line_change (work_id, formats_mask, delta, at)
 				SELECT work_id, formats_mask, 1, ${now} ${offeredWorkPrebooks}`),
 			rejoined: rawQuery(sql`UPDATE pre_bookings
-				SET status = 'waiting', book_id = NULL, offered_at = NULL, hold_expires_at = NULL, offer_round_id = NULL
+				SET status = 'waiting', book_id = NULL, offered_at = NULL, hold_expires_at = NULL
 				WHERE id IN (SELECT id ${offeredWorkPrebooks})`),
-			// The other editions may have a copy for them now (rule 11): served while this book still names
-			// its work.
-			allocation: allocate(
-				booksIn(sql`SELECT e.id FROM books AS e
-					WHERE e.work_id = (SELECT work_id FROM books WHERE id = ${id}) AND e.id <> ${id}`),
-				"eligible",
-				now,
-			),
+			// The other editions may have a copy for them now (rule 11).
+			allocation: allocate(booksIn(otherEditions), "eligible", now),
+			demandAfter: demand.after,
 			// Its own pre-bookings (and the work pre-bookings it notified or sold) go with it (docs/api.md).
 			deleted: db.delete(books).where(eq(books.id, id)).returning({ workId: books.workId }),
-		}),
-	);
+		});
+	});
 	if (!deleted[0]) throw bookNotFound();
-	return outcomeOf(allocation, bookChanged(id, [deleted[0].workId]));
+	return outcomeOf(allocation, bookChanged(id, [deleted[0].workId]), {
+		webhookEventIds: crossedEvents(demandBefore, demandAfter),
+	});
 }
