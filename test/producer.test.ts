@@ -4,7 +4,7 @@ import {
 	type PrebookNotifiedMessage,
 	packIntoBatches,
 	prebookNotifiedMessage,
-	publishPrebookNotified,
+	publishPrebookMessages,
 	QUEUE_LIMITS,
 	splitNotification,
 } from "../src/prebook-emails/messages";
@@ -60,7 +60,9 @@ describe("publishing to the queue binding", () => {
 		const { sendBatch } = stubQueue();
 		const userIds = ids(100_000, 1_000_000);
 		expect(bytes({ ...notification, user_ids: userIds })).toBeGreaterThan(6 * 128_000);
-		const result = await publishPrebookNotified(env.PREBOOK_QUEUE, notification, userIds);
+		const result = await publishPrebookMessages(env.PREBOOK_QUEUE, [
+			{ envelope: notification, recipients: userIds },
+		]);
 		expect(sendBatch).toHaveBeenCalledTimes(result.batches);
 		const published: number[] = [];
 		for (const [batch] of sendBatch.mock.calls) {
@@ -84,8 +86,8 @@ describe("publishing to the queue binding", () => {
 		const { sendBatch } = stubQueue();
 		sendBatch.mockResolvedValueOnce({ metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } });
 		sendBatch.mockRejectedValueOnce(new Error("queue unavailable"));
-		await expect(publishPrebookNotified(env.PREBOOK_QUEUE, notification, ids(20_000))).rejects.toThrow(
-			"queue unavailable",
-		);
+		await expect(
+			publishPrebookMessages(env.PREBOOK_QUEUE, [{ envelope: notification, recipients: ids(20_000) }]),
+		).rejects.toThrow("queue unavailable");
 	});
 });

@@ -158,3 +158,62 @@ describe("a restock of a line of 100,000", () => {
 		await expectEachReaderInOneEvent(restock?.id);
 	});
 });
+
+describe("an offer round longer than a page", () => {
+	it("puts every reader on the queue once with their own hold end, on every page: quiet hours split a round by zone", async () => {
+		const readers = 2 * PUBLICATION_PAGE + 5_000;
+		const book = await createBook(admin.token, {
+			stock_quantity: 0,
+			allocation: "hold_queue",
+			hold_hours: 1,
+		});
+		const pattern = await bulkUsers(readers);
+		// Alternating readers in two zones, whatever the time: for one, the hold's end (an hour from now) is in
+		// the night, for the other in the day.
+		const inAnHour = new Date(Date.now() + 3600_000);
+		const offsetTo = (localHour: number) => {
+			const minutes = (((localHour - inAnHour.getUTCHours()) % 24) + 24) % 24;
+			return (minutes > 12 ? minutes - 24 : minutes) * 60;
+		};
+		await env.DB.prepare(
+			`UPDATE users SET utc_offset_minutes = CASE WHEN id % 2 = 0 THEN ? ELSE ? END WHERE email LIKE ?`,
+		)
+			.bind(offsetTo(2), offsetTo(14), pattern)
+			.run();
+		await env.DB.prepare(
+			"INSERT INTO pre_bookings (user_id, book_id, status) SELECT id, ?, 'waiting' FROM users WHERE email LIKE ?",
+		)
+			.bind(book.id, pattern)
+			.run();
+		const queue = stubQueue();
+
+		const res = await api("PATCH", `/books/${book.id}/stock`, {
+			token: admin.token,
+			body: { quantity: readers },
+		});
+		expect(res.status).toBe(200);
+		await queue.publishRest();
+
+		const { results } = await env.DB.prepare(
+			"SELECT user_id, hold_expires_at FROM pre_bookings WHERE book_id = ? AND status = 'offered'",
+		)
+			.bind(book.id)
+			.all<{ user_id: number; hold_expires_at: string }>();
+		expect(results).toHaveLength(readers);
+		const holdOf = new Map(results.map((row) => [row.user_id, row.hold_expires_at]));
+		expect(new Set(holdOf.values()).size).toBe(2);
+		const told = new Map<number, string>();
+		for (const message of queue.published() as unknown as { hold_expires_at: string; user_ids: number[] }[]) {
+			for (const userId of message.user_ids) {
+				expect(told.has(userId), `reader ${userId} published twice`).toBe(false);
+				told.set(userId, message.hold_expires_at);
+			}
+		}
+		expect(told.size).toBe(readers);
+		const wrong = [...told].filter(([userId, end]) => holdOf.get(userId) !== end);
+		expect(wrong).toEqual([]);
+		// Packed together: a page of two hold ends is still about a page's worth of messages and calls.
+		expect(queue.published().length).toBeLessThanOrEqual(readers / 100 + 2 * 3);
+		expect(queue.sendBatch.mock.calls.length).toBeLessThanOrEqual(2 * 3);
+	});
+});

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { inWaves } from "../lib/concurrency.ts";
 
 export const PREBOOK_NOTIFIED = "prebook.notified";
-const PREBOOK_OFFERED = "prebook.offered";
+export const PREBOOK_OFFERED = "prebook.offered";
 
 const userIds = z.array(z.number().int().positive()).min(1);
 
@@ -54,8 +54,19 @@ export const MAX_USER_IDS_PER_MESSAGE = 100;
 
 const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
 
-/** A message without its recipients: what every message of one notification shares. */
-export type Envelope<M extends PrebookMessage = PrebookMessage> = Omit<M, "user_ids">;
+/** A message without its recipients: what every message of one notification shares (of either type). */
+export type Envelope<M extends PrebookMessage = PrebookMessage> = M extends PrebookMessage
+	? Omit<M, "user_ids">
+	: never;
+
+/**
+ * One notification: an envelope and its recipients — a notice (or one wave of it), or the readers of an
+ * offer round whose holds end at one time.
+ */
+export interface Notification {
+	envelope: Envelope;
+	recipients: readonly number[];
+}
 
 /** Splits one notification into messages, each within the per-message id count and byte limits. */
 export function splitNotification<M extends PrebookMessage>(
@@ -67,7 +78,8 @@ export function splitNotification<M extends PrebookMessage>(
 	const messages: M[] = [];
 	let current: number[] = [];
 	let currentBytes = envelopeBytes;
-	const flush = () => messages.push({ ...envelope, user_ids: current } as M);
+	// The envelope of an M with its recipients is that M (a conditional type TypeScript cannot see through).
+	const flush = () => messages.push({ ...envelope, user_ids: current } as unknown as M);
 	for (const id of recipients) {
 		const idBytes = String(id).length + 1; // digits and a comma
 		if (
@@ -108,37 +120,21 @@ export function packIntoBatches<M>(messages: M[]): M[][] {
 }
 
 /**
- * Publishes every recipient exactly once across messages. Resolves when the queue accepted all of them;
- * rejects if any `sendBatch` failed (the caller leaves the notification unconfirmed for the relay).
+ * Publishes every recipient of every notification exactly once: each notification split into messages
+ * within the per-message limits, all of them packed together into `sendBatch` calls (a round whose readers'
+ * holds end at several times is not a call per end). Resolves when the queue accepted all of them; rejects
+ * if any `sendBatch` failed (the caller leaves the notice or round unconfirmed for the relay).
  */
-async function publishPrebookMessages<M extends PrebookMessage>(
+export async function publishPrebookMessages(
 	queue: Queue,
-	envelope: Envelope<M>,
-	recipients: readonly number[],
+	notifications: readonly Notification[],
 ): Promise<{ messages: number; batches: number }> {
-	const messages = splitNotification(envelope, recipients);
+	const messages = notifications.flatMap(({ envelope, recipients }) =>
+		splitNotification<PrebookMessage>(envelope, recipients),
+	);
 	const batches = packIntoBatches(messages);
 	await inWaves(batches, (batch) =>
 		queue.sendBatch(batch.map((body) => ({ body, contentType: "json" as const }))),
 	);
 	return { messages: messages.length, batches: batches.length };
 }
-
-/** A restock's notification (see features/restocks). */
-export const publishPrebookNotified = (
-	queue: Queue,
-	notification: Omit<PrebookNotifiedMessage, "type" | "user_ids">,
-	recipients: readonly number[],
-) =>
-	publishPrebookMessages<PrebookNotifiedMessage>(
-		queue,
-		{ type: PREBOOK_NOTIFIED, ...notification },
-		recipients,
-	);
-
-/** An offer round's holds (see features/allocation/). */
-export const publishPrebookOffered = (
-	queue: Queue,
-	offer: Omit<PrebookOfferedMessage, "type" | "user_ids">,
-	recipients: readonly number[],
-) => publishPrebookMessages<PrebookOfferedMessage>(queue, { type: PREBOOK_OFFERED, ...offer }, recipients);

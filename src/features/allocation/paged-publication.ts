@@ -24,13 +24,19 @@ import type { Db } from "../../lib/db.ts";
 import type { Effects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
 import { logEvent } from "../../lib/log.ts";
-import { publishPrebookNotified, publishPrebookOffered } from "../../prebook-emails/messages.ts";
+import {
+	type Notification,
+	PREBOOK_NOTIFIED,
+	PREBOOK_OFFERED,
+	publishPrebookMessages,
+} from "../../prebook-emails/messages.ts";
 import { eventIdsOf, notifiedEventsOfPage, type RecordedEvent } from "../webhooks/webhook-events.ts";
 import { publishWebhookEvents } from "../webhooks/webhook-publication.ts";
 
 /**
- * Readers per page: 100 queue messages of 100 ids, one `sendBatch`. It bounds what a request (the first
- * page) and a publication step hold at once.
+ * Readers per page: 100 queue messages of 100 ids, one `sendBatch` (a few more messages, and a second
+ * call, when a round's readers' holds end at different times: quiet hours). It bounds what a request (the
+ * first page) and a publication step hold at once.
  */
 export const PUBLICATION_PAGE = 10_000;
 
@@ -126,7 +132,6 @@ export async function putOnQueue(
 	bookId: number,
 	readers: { at: string; userId: number }[],
 ): Promise<{ messages: number; batches: number }> {
-	const sent = { messages: 0, batches: 0 };
 	// By `at`, not by runs of it: a round's hold ends alternate with its readers' zones in user id order.
 	const groups = new Map<string, number[]>();
 	for (const { at, userId } of readers) {
@@ -134,23 +139,16 @@ export async function putOnQueue(
 		if (group) group.push(userId);
 		else groups.set(at, [userId]);
 	}
-	for (const [at, userIds] of groups) {
-		const { messages, batches } =
-			unit.kind === "notice"
-				? await publishPrebookNotified(
-						queue,
-						{ book_id: bookId, restock_id: unit.id, notified_at: at },
-						userIds,
-					)
-				: await publishPrebookOffered(
-						queue,
-						{ book_id: bookId, offer_round_id: unit.id, hold_expires_at: at },
-						userIds,
-					);
-		sent.messages += messages;
-		sent.batches += batches;
-	}
-	return sent;
+	const notifications = [...groups].map(
+		([at, recipients]): Notification => ({
+			envelope:
+				unit.kind === "notice"
+					? { type: PREBOOK_NOTIFIED, book_id: bookId, restock_id: unit.id, notified_at: at }
+					: { type: PREBOOK_OFFERED, book_id: bookId, offer_round_id: unit.id, hold_expires_at: at },
+			recipients,
+		}),
+	);
+	return publishPrebookMessages(queue, notifications);
 }
 
 const table = (unit: PublicationUnit) => sql.raw(unit.kind === "notice" ? "restocks" : "offer_rounds");
