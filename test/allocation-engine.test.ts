@@ -161,6 +161,42 @@ describe("held copies go only to readers who can be told (rule 4)", () => {
 		await expectInvariants();
 	});
 
+	it("a holder deactivated by an admin: the held copy goes to the next in line at once, and they keep their place", async () => {
+		const [holder, next] = [await createUser(), await createUser()];
+		const { id } = await outOfStock({ allocation: "hold_queue" });
+		const [holderId, nextId] = await lineUp([holder, next], id);
+		await setStock(id, 1);
+		expect((await prebookOf(holder, holderId)).status).toBe("offered");
+		const queue = stubQueue();
+		queue.clear();
+
+		const off = await api("PATCH", `/admin/users/${holder.id}`, {
+			token: admin.token,
+			body: { is_active: false },
+		});
+		expect(off.status).toBe(200);
+		expect(await prebookOf(next, nextId)).toMatchObject({ status: "offered" });
+		expect(queue.published()).toEqual([
+			expect.objectContaining({ type: "prebook.offered", book_id: id, user_ids: [next.id] }),
+		]);
+		expect(await book(id)).toMatchObject({ held_quantity: 1, available_quantity: 0 });
+		expect((await lineOf(id)).map((entry) => [entry.id, entry.status, entry.on_hold_reason])).toEqual([
+			[holderId, "waiting", "account_deactivated"],
+			[nextId, "offered", null],
+		]);
+		await expectInvariants();
+
+		// Reactivated, they are back at the front of the line for the next copy, their passes untouched.
+		await api("PATCH", `/admin/users/${holder.id}`, { token: admin.token, body: { is_active: true } });
+		const back = (await lineOf(id)).find((entry: { id: number }) => entry.id === holderId);
+		expect(back).toMatchObject({ status: "waiting", on_hold_reason: null, position: 1 });
+		const passes = await env.DB.prepare("SELECT passes_left FROM pre_bookings WHERE id = ?")
+			.bind(holderId)
+			.first<{ passes_left: number }>();
+		expect(passes?.passes_left).toBe(2);
+		await expectInvariants();
+	});
+
 	it("turning restock emails back on gives that reader the copy waiting beside them, in the same request", async () => {
 		const reader = await createUser();
 		const { id } = await outOfStock({ allocation: "hold_queue" });
