@@ -11,6 +11,7 @@ import type { PrebookMessage } from "../src/prebook-emails/messages";
 import { signUnsubscribeToken } from "../src/prebook-emails/unsubscribe-token";
 import {
 	api,
+	buy,
 	createAdmin,
 	createBook,
 	createUser,
@@ -423,6 +424,7 @@ describe("one-click unsubscribe", () => {
 		expect(d1RoundTrips(page)).toBe(1);
 		const before = await api("GET", "/prebooks", { token: reader.token });
 		expect(before.body.items[0].status).toBe("notified");
+		const pages: string[] = [];
 		for (let i = 0; i < 2; i++) {
 			const done = await api("POST", `/unsubscribe/${prebook}`, {
 				rawBody: "List-Unsubscribe=One-Click",
@@ -430,7 +432,11 @@ describe("one-click unsubscribe", () => {
 			});
 			expect(done.status).toBe(200);
 			expect(d1RoundTrips(done)).toBe(1);
+			pages.push(done.body);
 		}
+		// The first click cancelled it; the second says there was nothing left to cancel.
+		expect(pages[0]).toContain("Your pre-booking is cancelled");
+		expect(pages[1]).toContain("Nothing to cancel");
 		const after = await api("GET", "/prebooks", { token: reader.token });
 		expect(after.body.items[0].status).toBe("cancelled");
 		expect((await api("GET", "/users/me/preferences", { token: reader.token })).body).toEqual({
@@ -438,6 +444,40 @@ describe("one-click unsubscribe", () => {
 			locale: "en",
 			time_zone: "UTC",
 		});
+	});
+
+	it("a link to a pre-booking already closed (bought) says there is nothing to cancel, and changes nothing but emails for 'all'", async () => {
+		const { reader, book, email } = await emailedReader();
+		const { prebook, all } = unsubscribeLinks(email);
+		expect((await buy(reader, book.id)).status).toBe("confirmed");
+		const status = async () => (await api("GET", "/prebooks", { token: reader.token })).body.items[0].status;
+		expect(await status()).toBe("fulfilled");
+
+		const page = await api("GET", `/unsubscribe/${prebook}`);
+		expect(page.status).toBe(200);
+		expect(page.body).toContain("Nothing to cancel");
+		expect(page.body).toContain("already closed");
+		expect(page.body).not.toContain("<form");
+		const clicked = await api("POST", `/unsubscribe/${prebook}`, {
+			rawBody: "List-Unsubscribe=One-Click",
+			headers: { "Content-Type": "application/x-www-form-urlencoded" },
+		});
+		expect(clicked.status).toBe(200);
+		expect(clicked.body).toContain("Nothing to cancel");
+		expect(clicked.body).not.toContain("is cancelled");
+
+		const allPage = await api("GET", `/unsubscribe/${all}`);
+		expect(allPage.body).toContain("already closed");
+		expect(allPage.body).not.toContain("This cancels your pre-booking");
+		const allDone = await api("POST", `/unsubscribe/${all}`, {
+			rawBody: "List-Unsubscribe=One-Click",
+			headers: { "Content-Type": "application/x-www-form-urlencoded" },
+		});
+		expect(allDone.body).toContain("Done: restock emails are off.");
+		expect(await status()).toBe("fulfilled");
+		expect((await api("GET", "/users/me/preferences", { token: reader.token })).body.restock_emails).toBe(
+			false,
+		);
 	});
 
 	it("the 'all' link also turns restock emails off; a tampered token is 404", async () => {

@@ -147,6 +147,12 @@ export const de: Messages = {
 			prebookDone: "Erledigt. Sie können das Buch jederzeit wieder vormerken.",
 			allDoneTitle: "Sie erhalten keine Verfügbarkeits-E-Mails mehr",
 			allDone: "Erledigt: Die Vormerkung ist storniert und die Verfügbarkeits-E-Mails sind abbestellt.",
+			closedTitle: "Nichts zu stornieren",
+			closed: (title) =>
+				`Ihre Vormerkung${title ? ` für „${title}“` : ""} ist bereits abgeschlossen (gekauft, storniert oder abgelaufen): Es gibt nichts zu stornieren.`,
+			allWhatClosed: (title) =>
+				`Damit erhalten Sie keine Verfügbarkeits-E-Mails der Buchhandlung mehr (Ihre Vormerkung${title ? ` für „${title}“` : ""} ist bereits abgeschlossen). In den Einstellungen Ihres Kontos können Sie sie wieder einschalten.`,
+			allDoneClosed: "Erledigt: Die Verfügbarkeits-E-Mails sind abbestellt.",
 			notFoundTitle: "Dieser Link ist ungültig",
 			notFound:
 				"Der Link ist unvollständig oder wurde verändert. Verwenden Sie den Link genau so, wie er in der E-Mail steht, oder verwalten Sie Ihre Vormerkungen in Ihrem Konto.",

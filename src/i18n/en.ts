@@ -144,6 +144,12 @@ export const en = {
 			prebookDone: "Done. You can pre-book the book again at any time.",
 			allDoneTitle: "You will get no more restock emails",
 			allDone: "Done: the pre-booking is cancelled and restock emails are off.",
+			closedTitle: "Nothing to cancel",
+			closed: (title: string | null) =>
+				`Your pre-booking${title ? ` of "${title}"` : ""} is already closed (bought, cancelled or lapsed): there is nothing to cancel.`,
+			allWhatClosed: (title: string | null) =>
+				`This stops every restock email from the bookstore (your pre-booking${title ? ` of "${title}"` : ""} is already closed). You can turn them on again in your account's preferences.`,
+			allDoneClosed: "Done: restock emails are off.",
 			notFoundTitle: "This link is not valid",
 			notFound:
 				"The link is incomplete or was changed. Use the link from the email as it is, or manage your pre-bookings in your account.",

@@ -147,6 +147,12 @@ export const fr: Messages = {
 			prebookDone: "C’est fait. Vous pouvez réserver ce livre de nouveau à tout moment.",
 			allDoneTitle: "Vous ne recevrez plus d’e-mails de disponibilité",
 			allDone: "C’est fait : la réservation est annulée et les e-mails de disponibilité sont désactivés.",
+			closedTitle: "Rien à annuler",
+			closed: (title) =>
+				`Votre réservation${title ? ` de « ${title} »` : ""} est déjà close (achetée, annulée ou expirée) : il n’y a rien à annuler.`,
+			allWhatClosed: (title) =>
+				`Cela met fin à tous les e-mails de disponibilité de la librairie (votre réservation${title ? ` de « ${title} »` : ""} est déjà close). Vous pourrez les réactiver dans les préférences de votre compte.`,
+			allDoneClosed: "C’est fait : les e-mails de disponibilité sont désactivés.",
 			notFoundTitle: "Ce lien n’est pas valide",
 			notFound:
 				"Le lien est incomplet ou a été modifié. Utilisez le lien tel qu’il figure dans l’e-mail, ou gérez vos réservations dans votre compte.",

@@ -61,24 +61,44 @@ export interface UnsubscribeView {
 	scope: UnsubscribeScope;
 	bookTitle: string | null;
 	locale: string | null;
+	/**
+	 * The pre-booking was already closed (bought, cancelled, lapsed — or gone) when the page was shown or the
+	 * POST came: there was nothing to cancel, and the pages do not say they cancelled it.
+	 */
+	closed: boolean;
 }
 
 /** GET: says what will happen and asks for a click — mail scanners follow links, so a GET changes nothing. */
 export const confirmPage = (locale: Locale, view: UnsubscribeView) => {
 	const texts = messagesFor(locale).pages.unsubscribe;
 	const all = view.scope === "all";
+	// Nothing to cancel and nothing else to do: no button.
+	if (!all && view.closed)
+		return pageLayout(locale, texts.closedTitle, html`<p>${texts.closed(view.bookTitle)}</p>`);
+	const what = !all
+		? texts.prebookWhat(view.bookTitle)
+		: view.closed
+			? texts.allWhatClosed(view.bookTitle)
+			: texts.allWhat(view.bookTitle);
 	return pageLayout(
 		locale,
 		all ? texts.allTitle : texts.prebookTitle,
-		html`<p>${all ? texts.allWhat(view.bookTitle) : texts.prebookWhat(view.bookTitle)}</p>
+		html`<p>${what}</p>
 <form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">${all ? texts.allSubmit : texts.prebookSubmit}</button></form>`,
 	);
 };
 
 export const donePage = (locale: Locale, view: UnsubscribeView) => {
 	const texts = messagesFor(locale).pages.unsubscribe;
-	return view.scope === "all"
-		? pageLayout(locale, texts.allDoneTitle, html`<p>${texts.allDone}</p>`)
+	if (view.scope === "all") {
+		return pageLayout(
+			locale,
+			texts.allDoneTitle,
+			html`<p>${view.closed ? texts.allDoneClosed : texts.allDone}</p>`,
+		);
+	}
+	return view.closed
+		? pageLayout(locale, texts.closedTitle, html`<p>${texts.closed(view.bookTitle)}</p>`)
 		: pageLayout(locale, texts.prebookDoneTitle, html`<p>${texts.prebookDone}</p>`);
 };
 

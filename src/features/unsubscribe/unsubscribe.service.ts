@@ -5,7 +5,7 @@
  * reader's restock emails off; repeating it changes nothing more.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { books, preBookings, users } from "../../db/schema.ts";
+import { books, preBookings, users, works } from "../../db/schema.ts";
 import { batch, rawQuery } from "../../lib/batch.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
 import type { Db } from "../../lib/db.ts";
@@ -14,12 +14,19 @@ import type { Outcome } from "../allocation/outcome.ts";
 import { cancelStatements } from "../prebooks/prebooks.service.ts";
 import type { UnsubscribeView } from "./unsubscribe.schemas.ts";
 
-/** The title of the book the link's pre-booking is about (a builder: alone or in a batch). */
-const titleOf = (db: Db, claims: UnsubscribeClaims) =>
+/**
+ * The link's pre-booking as the page needs it: its book's title (a work pre-booking still waiting names its
+ * work's) and whether it is still open (a builder: alone or in a batch).
+ */
+const prebookOf = (db: Db, claims: UnsubscribeClaims) =>
 	db
-		.select({ title: books.title })
+		.select({
+			title: sql<string | null>`coalesce(${books.title}, ${works.title})`,
+			open: sql<number>`${preBookings.status} IN ('waiting', 'notified', 'offered')`,
+		})
 		.from(preBookings)
-		.innerJoin(books, eq(books.id, preBookings.bookId))
+		.leftJoin(books, eq(books.id, preBookings.bookId))
+		.leftJoin(works, eq(works.id, preBookings.workId))
 		.where(and(eq(preBookings.id, claims.prebookId), eq(preBookings.userId, claims.userId)));
 
 /** The language of the link's reader (their preferences; the pages speak it). */
@@ -28,9 +35,23 @@ const localeOf = (db: Db, claims: UnsubscribeClaims) =>
 
 /** What the link is about, for the page (the pre-booking's book, if it still exists), in one round trip. */
 export async function describeUnsubscribe(db: Db, claims: UnsubscribeClaims): Promise<UnsubscribeView> {
-	const { title, reader } = await batch(db, { title: titleOf(db, claims), reader: localeOf(db, claims) });
-	return { scope: claims.scope, bookTitle: title[0]?.title ?? null, locale: reader[0]?.locale ?? null };
+	const { prebook, reader } = await batch(db, {
+		prebook: prebookOf(db, claims),
+		reader: localeOf(db, claims),
+	});
+	return viewOf(claims, prebook[0], reader[0]);
 }
+
+const viewOf = (
+	claims: UnsubscribeClaims,
+	prebook: { title: string | null; open: number } | undefined,
+	reader: { locale: string } | undefined,
+): UnsubscribeView => ({
+	scope: claims.scope,
+	bookTitle: prebook?.title ?? null,
+	locale: reader?.locale ?? null,
+	closed: !prebook?.open,
+});
 
 /**
  * One round trip: cancel (the engine passes a held copy on, as `DELETE /prebooks/{id}` does), turn emails off for
@@ -40,10 +61,11 @@ export async function unsubscribe(
 	db: Db,
 	claims: UnsubscribeClaims,
 ): Promise<{ view: UnsubscribeView; outcome: Outcome }> {
-	const { cancel, title, reader } = await withUniqueNow((now) =>
+	const { before, cancel, reader } = await withUniqueNow((now) =>
 		batch(db, {
+			// As it was before this click: open means this click cancels it.
+			before: prebookOf(db, claims),
 			cancel: cancelStatements(db, claims.userId, claims.prebookId, now),
-			title: titleOf(db, claims),
 			reader: localeOf(db, claims),
 			emailsOff:
 				claims.scope === "all"
@@ -51,8 +73,5 @@ export async function unsubscribe(
 					: rawQuery(sql`SELECT 1 WHERE false`),
 		}),
 	);
-	return {
-		view: { scope: claims.scope, bookTitle: title[0]?.title ?? null, locale: reader[0]?.locale ?? null },
-		outcome: cancel.allocation,
-	};
+	return { view: viewOf(claims, before[0], reader[0]), outcome: cancel.allocation };
 }
