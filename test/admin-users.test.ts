@@ -37,13 +37,24 @@ describe("GET /admin/users", () => {
 		expect(await search(`${tag}%`)).toEqual([]);
 	});
 
-	it.each(["limit=0", "limit=101", "limit=abc", "limit=1.5", "cursor=not-a-cursor", "cursor=eyJpZCI6LTF9"])(
-		"rejects %s with 422",
-		async (query) => {
-			const admin = await createAdmin();
-			expectError(await api("GET", `/admin/users?${query}`, { token: admin.token }), 422, "VALIDATION_ERROR");
-		},
-	);
+	it.each([
+		"limit=0",
+		"limit=101",
+		"limit=abc",
+		"limit=1.5",
+		// Numbers only as digits, as every id in a query: no hex, exponent, sign or padding.
+		"limit=0x10",
+		"limit=1e1",
+		"limit=%2B5",
+		"limit=%2016",
+		"limit=05",
+		"limit=",
+		"cursor=not-a-cursor",
+		"cursor=eyJpZCI6LTF9",
+	])("rejects %s with 422", async (query) => {
+		const admin = await createAdmin();
+		expectError(await api("GET", `/admin/users?${query}`, { token: admin.token }), 422, "VALIDATION_ERROR");
+	});
 });
 
 describe("PATCH /admin/users/{id}", () => {

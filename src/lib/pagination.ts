@@ -10,13 +10,23 @@ import { fieldError } from "./errors.ts";
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 100;
 
-export const limitParam = z.coerce
-	.number({ message: "limit must be an integer from 1 to 100" })
-	.int("limit must be an integer from 1 to 100")
-	.min(1, "limit must be an integer from 1 to 100")
-	.max(MAX_LIMIT, "limit must be an integer from 1 to 100")
+/**
+ * `limit`: digits only, 1 to 100, as every other number of a query (`idParam`) — a coercion took `0x10`,
+ * `1e1`, `+5` and ` 16` as numbers.
+ */
+export const limitParam = z
+	.string()
+	.regex(/^(?:[1-9]\d?|100)$/, `limit must be an integer from 1 to ${MAX_LIMIT}`)
+	.transform(Number)
 	.default(DEFAULT_LIMIT)
-	.openapi({ param: { name: "limit", in: "query" }, example: DEFAULT_LIMIT, type: "integer" });
+	.openapi({
+		param: { name: "limit", in: "query" },
+		example: DEFAULT_LIMIT,
+		type: "integer",
+		minimum: 1,
+		maximum: MAX_LIMIT,
+		default: DEFAULT_LIMIT,
+	});
 
 const cursorParam = z
 	.string()
