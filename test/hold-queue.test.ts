@@ -235,6 +235,19 @@ describe("place in line and the admin's view of it", () => {
 		);
 		expect(lines).toHaveLength(5);
 		expect(lines[2]).toContain(`,${readers[1]?.email},waiting,1,,`);
+		// Negotiated as RFC 9110 says: media types in any case; q=0 refuses CSV, the JSON page it is then.
+		const typeOf = async (accept: string) =>
+			(
+				await api("GET", `/admin/books/${title.id}/prebooks`, {
+					token: admin.token,
+					headers: { Accept: accept },
+				})
+			).headers.get("Content-Type");
+		expect(await typeOf("TEXT/CSV")).toContain("text/csv");
+		expect(await typeOf("application/json;q=0.5, text/csv")).toContain("text/csv");
+		expect(await typeOf("text/csv;q=0, application/json")).toContain("application/json");
+		expect(await typeOf("application/json, text/csv;q=0.2")).toContain("application/json");
+		expect(await typeOf("*/*")).toContain("application/json");
 
 		const user = await createUser();
 		expectError(

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { accepts } from "hono/accepts";
 import { matchLocale, preferredLocale } from "../../i18n/index.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/app-env.ts";
 import { requestEffects, sendEmail } from "../../lib/effects.ts";
@@ -102,7 +103,14 @@ export const line: AppRouteHandler<typeof routes.line> = async (c) => {
 	const bookId = c.req.valid("param").id;
 	const { status, limit, cursor } = c.req.valid("query");
 	const after = decodeCursor(cursor, lineCursor);
-	if (!c.req.header("Accept")?.includes("text/csv")) {
+	// Hono's negotiation: quality values (`text/csv;q=0` is a refusal) and media types in any letter case.
+	const wantsCsv =
+		accepts(c, {
+			header: "Accept",
+			supports: ["application/json", "text/csv"],
+			default: "application/json",
+		}) === "text/csv";
+	if (!wantsCsv) {
 		const rows = await bookLine(c.var.db, bookId, { status, after, limit });
 		return c.json(
 			toPage(rows, limit, toLineEntry, (row) => ({ at: row.createdAt, id: row.id })),
