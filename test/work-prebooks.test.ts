@@ -63,6 +63,24 @@ const createEdition = (work: { id: number; title: string }, fields: Record<strin
 		body: { title: work.title, author: "George Eliot", price: 5, work_id: work.id, ...fields },
 	});
 
+/**
+ * Both editions `hold_queue`; a reader of the work holds the hardcover's copy, and the paperback then gets a
+ * copy nobody else waits for (the reader, holding one, is in no line).
+ */
+async function holdingTheHardcover() {
+	captureQueue();
+	const { work, hardcover, paperback } = await twoEditions({
+		hardcover: "hold_queue",
+		paperback: "hold_queue",
+	});
+	const reader = await createUser();
+	const held = (await prebookWork(reader, work.id)).body;
+	expect((await setStock(hardcover.id, 1)).status).toBe(200);
+	expect((await setStock(paperback.id, 1)).status).toBe(200);
+	expect((await api("GET", `/books/${paperback.id}`)).body).toMatchObject({ held_quantity: 0 });
+	return { work, hardcover, paperback, reader, held };
+}
+
 const prebookWork = (reader: TestUser, workId: number, formats?: string[]) =>
 	api("POST", "/prebooks", {
 		token: reader.token,
@@ -269,17 +287,7 @@ describe("one line per edition", () => {
 	});
 
 	it("an edition deleted while it holds a copy for a work pre-booking: another edition in stock serves the reader in the same batch", async () => {
-		captureQueue();
-		const { work, hardcover, paperback } = await twoEditions({
-			hardcover: "hold_queue",
-			paperback: "hold_queue",
-		});
-		const reader = await createUser();
-		const held = (await prebookWork(reader, work.id)).body;
-		expect((await setStock(hardcover.id, 1)).status).toBe(200);
-		// The paperback comes in while the reader holds the hardcover: nobody else waits for it.
-		expect((await setStock(paperback.id, 1)).status).toBe(200);
-		expect((await api("GET", `/books/${paperback.id}`)).body).toMatchObject({ held_quantity: 0 });
+		const { hardcover, paperback, reader, held } = await holdingTheHardcover();
 
 		expect((await api("DELETE", `/books/${hardcover.id}`, { token: admin.token })).status).toBe(204);
 		expect(await prebookOf(reader, held.id)).toMatchObject({ status: "offered", book_id: paperback.id });
@@ -291,15 +299,7 @@ describe("one line per edition", () => {
 	});
 
 	it("an edition moved out of the work, then deleted while it holds a copy for a work pre-booking: the reader waits for the work again and is served", async () => {
-		captureQueue();
-		const { work, hardcover, paperback } = await twoEditions({
-			hardcover: "hold_queue",
-			paperback: "hold_queue",
-		});
-		const reader = await createUser();
-		const held = (await prebookWork(reader, work.id)).body;
-		expect((await setStock(hardcover.id, 1)).status).toBe(200);
-		expect((await setStock(paperback.id, 1)).status).toBe(200);
+		const { hardcover, paperback, reader, held } = await holdingTheHardcover();
 		const moved = await api("PATCH", `/books/${hardcover.id}`, {
 			token: admin.token,
 			body: { work_id: null },
