@@ -311,6 +311,32 @@ describe("one line per edition", () => {
 		await expectInvariants();
 	});
 
+	it.each(["a pass", "a deactivation"])(
+		"a copy handed back by %s after its edition left the work is freed, not left held for nobody",
+		async (how) => {
+			const { hardcover, reader, held } = await holdingTheHardcover();
+			const moved = await api("PATCH", `/books/${hardcover.id}`, {
+				token: admin.token,
+				body: { work_id: null },
+			});
+			expect(moved.status).toBe(200);
+
+			const res =
+				how === "a pass"
+					? await api("POST", `/prebooks/${held.id}/pass`, { token: reader.token })
+					: await api("PATCH", `/admin/users/${reader.id}`, {
+							token: admin.token,
+							body: { is_active: false },
+						});
+			expect(res.status).toBe(200);
+			expect((await api("GET", `/books/${hardcover.id}`)).body).toMatchObject({
+				held_quantity: 0,
+				available_quantity: 1,
+			});
+			await expectInvariants();
+		},
+	);
+
 	it("an edition deleted while it holds a copy: its own demand alert stays silent, the other edition's line that grows back to its threshold is told", async () => {
 		captureQueue();
 		const { work, hardcover, paperback } = await twoEditions({ hardcover: "hold_queue" });

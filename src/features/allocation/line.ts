@@ -56,12 +56,17 @@ export const lineParts = (prebook: SQL, book: SQL): [own: SQL, ofWork: SQL] => [
 
 /**
  * The lines pre-booking rows `prebooks` (a subquery of `pre_bookings` ids) are in, as a subquery of book
- * ids: a book pre-booking's (or a work pre-booking's that has an edition) book, and every edition a work
- * pre-booking without one accepts.
+ * ids: a book pre-booking's (or a work pre-booking's that has an edition) book, every edition a work
+ * pre-booking without one accepts, and the book of the offer round it still names — a batch that hands a
+ * held copy back (a pass, a deactivation) keeps `offer_round_id` until its engine ran, so the book whose copy
+ * it freed is served and recounted even when it is no longer an edition the pre-booking accepts (moved to
+ * another work, another format), and clears it last (`forgetHandedBackRounds`).
  */
 export const linesOfPrebookings = (prebooks: SQL) => sql`SELECT lp.book_id FROM pre_bookings AS lp
 	WHERE lp.id IN (${prebooks}) AND lp.book_id IS NOT NULL
 	UNION SELECT le.id FROM pre_bookings AS lp JOIN books AS le ON ${acceptsBook(sql.raw("lp"), sql.raw("le"))}
+	WHERE lp.id IN (${prebooks})
+	UNION SELECT lr.book_id FROM pre_bookings AS lp JOIN offer_rounds AS lr ON lr.id = lp.offer_round_id
 	WHERE lp.id IN (${prebooks})`;
 
 /** Why a waiting pre-booking is passed over, in the contract's order; the first that applies is shown. */
@@ -295,3 +300,11 @@ export const measureLines = (
 			'self', self))
 		FROM behind AS measured)`;
 };
+
+/**
+ * The last statement of a batch that handed held copies back: the pre-bookings among `prebooks` back in line
+ * (waiting, or notified by the engine meanwhile) forget the round that had offered them, kept until the
+ * engine ran (`linesOfPrebookings`). Closed ones keep theirs (a purchase's or an expiry's history).
+ */
+export const forgetHandedBackRounds = (prebooks: SQL) => sql`UPDATE pre_bookings SET offer_round_id = NULL
+	WHERE id IN (${prebooks}) AND status IN ('waiting', 'notified') AND offer_round_id IS NOT NULL`;

@@ -25,6 +25,7 @@ import {
 	aheadInLine,
 	aheadOf,
 	aliases,
+	forgetHandedBackRounds,
 	measureLines,
 	onHoldReason,
 	prebookOnHoldReason,
@@ -306,12 +307,14 @@ function passBatch(
 		passedEvent: prebookPassedEvent(passing, now, pausedUntil),
 		passed: rawQuery<{ id: number }>(sql`UPDATE pre_bookings
 			SET status = 'waiting', passes_left = passes_left - 1, paused_until = ${pausedUntil},
-				offered_at = NULL, hold_expires_at = NULL, offer_round_id = NULL,
+				offered_at = NULL, hold_expires_at = NULL,
 				-- A work pre-booking waits again for any edition it accepts (the passed one included).
 				book_id = CASE WHEN work_id IS NULL THEN book_id END
 			WHERE id IN (${passing})
 			RETURNING id`),
+		// Its offer round, kept until here, puts the passed copy's book in the engine's scope (line.ts).
 		allocation: allocateLineOf(userId, id, "pass", now),
+		roundForgotten: rawQuery(forgetHandedBackRounds(sql`SELECT ${id}`)),
 		view: ownView(db, userId, id, now),
 		demandAfter: demand.after,
 	});

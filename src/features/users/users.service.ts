@@ -15,6 +15,7 @@ import { verifyPassword } from "../../lib/password.ts";
 import { containsText } from "../../lib/sql.ts";
 import { canonicalTimeZone, utcOffsetMinutes } from "../../lib/time-zone.ts";
 import { allocate, booksIn, linesOfReader } from "../allocation/engine.ts";
+import { forgetHandedBackRounds } from "../allocation/line.ts";
 import { NOTHING, type Outcome } from "../allocation/outcome.ts";
 import type { AccountExportView, PreferencesView, UserView } from "./users.schemas.ts";
 
@@ -121,6 +122,9 @@ export async function updateUser(
 			// A reactivated reader is servable again (rule 4), a deactivated one's held copies go on: the engine
 			// serves the lines they wait in.
 			allocation: allocate(linesOfReader(userId, now), deactivating ? "cancel" : "eligible", now),
+			roundsForgotten: deactivating
+				? rawQuery(forgetHandedBackRounds(sql`SELECT id FROM pre_bookings WHERE user_id = ${userId}`))
+				: rawQuery(sql`SELECT 1 WHERE false`),
 		}),
 	);
 	const user = updated[0];
@@ -151,8 +155,9 @@ function handOnHeldCopies(userId: number, now: string) {
 			SELECT book_id, 1, ${now} ${offersOfTheDeactivated} AND work_id IS NULL`),
 		workLinesRejoined: rawQuery(sql`INSERT INTO work_line_change (work_id, formats_mask, delta, at)
 			SELECT work_id, formats_mask, 1, ${now} ${offersOfTheDeactivated} AND work_id IS NOT NULL`),
+		// The offer round stays until the engine ran: it puts the freed copy's book in scope (line.ts).
 		handedOn: rawQuery(sql`UPDATE pre_bookings
-			SET status = 'waiting', offered_at = NULL, hold_expires_at = NULL, offer_round_id = NULL,
+			SET status = 'waiting', offered_at = NULL, hold_expires_at = NULL,
 				book_id = CASE WHEN work_id IS NULL THEN book_id END
 			WHERE id IN (SELECT id ${offersOfTheDeactivated})`),
 	};
