@@ -456,7 +456,7 @@ describe("one-click unsubscribe", () => {
 		const page = await api("GET", `/unsubscribe/${prebook}`);
 		expect(page.status).toBe(200);
 		expect(page.body).toContain("Nothing to cancel");
-		expect(page.body).toContain("already closed");
+		expect(page.body).toContain("no longer active");
 		expect(page.body).not.toContain("<form");
 		const clicked = await api("POST", `/unsubscribe/${prebook}`, {
 			rawBody: "List-Unsubscribe=One-Click",
@@ -467,7 +467,7 @@ describe("one-click unsubscribe", () => {
 		expect(clicked.body).not.toContain("is cancelled");
 
 		const allPage = await api("GET", `/unsubscribe/${all}`);
-		expect(allPage.body).toContain("already closed");
+		expect(allPage.body).toContain("no longer active");
 		expect(allPage.body).not.toContain("This cancels your pre-booking");
 		const allDone = await api("POST", `/unsubscribe/${all}`, {
 			rawBody: "List-Unsubscribe=One-Click",

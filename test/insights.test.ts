@@ -347,6 +347,37 @@ describe("demand.threshold_crossed", () => {
 	const crossingsOf = async (bookId: number) =>
 		eventsOf("demand.threshold_crossed", "json_extract(payload, '$.book_id') = ?", bookId);
 
+	it("a holder deactivated back into a line at its threshold: the crossing is published after the response", async () => {
+		const queue = captureWebhookQueue();
+		const hook = await registerWebhook(admin.token, ["demand.threshold_crossed"]);
+		const book = await createBook(admin.token, {
+			stock_quantity: 0,
+			allocation: "hold_queue",
+			demand_alert_threshold: 2,
+		});
+		const [holder, next] = await readers(2);
+		await prebookAll([holder as TestUser, next as TestUser], book.id);
+		expect(await crossingsOf(book.id)).toHaveLength(1);
+		await api("PATCH", `/books/${book.id}/stock`, { token: admin.token, body: { quantity: 1 } });
+
+		const off = await api("PATCH", `/admin/users/${holder?.id}`, {
+			token: admin.token,
+			body: { is_active: false },
+		});
+		expect(off.status).toBe(200);
+		const crossings = await crossingsOf(book.id);
+		expect(crossings.map((event) => event.data)).toEqual([
+			{ book_id: book.id, waiting_count: 2, threshold: 2 },
+			{ book_id: book.id, waiting_count: 2, threshold: 2 },
+		]);
+		const { results } = await env.DB.prepare(
+			"SELECT id FROM webhook_deliveries WHERE endpoint_id = ? AND event_id = ?",
+		)
+			.bind(hook.id, crossings[1]?.id)
+			.all<{ id: number }>();
+		expect(queue.ids()).toContain(results[0]?.id);
+	});
+
 	it("fires once when the waiting count reaches the threshold, again only after it fell below; delivered and in the feed", async () => {
 		const queue = captureWebhookQueue();
 		const hook = await registerWebhook(admin.token, ["demand.threshold_crossed"]);

@@ -22,6 +22,7 @@ import {
 	uniqueEmail,
 } from "./helpers";
 import { expectInvariants } from "./invariants";
+import { captureWebhookQueue, registerWebhook } from "./webhooks-helpers";
 
 let admin: TestUser;
 beforeAll(async () => {
@@ -359,12 +360,20 @@ describe("one line per edition", () => {
 		const hardcoverBefore = (await crossings(hardcover.id)).length;
 		expect(await crossings(paperback.id)).toHaveLength(0);
 
+		const webhooks = captureWebhookQueue();
+		const hook = await registerWebhook(admin.token, ["demand.threshold_crossed"]);
 		expect((await api("DELETE", `/books/${hardcover.id}`, { token: admin.token })).status).toBe(204);
 		// The paperback's line: its own reader and the work reader back in it — 2, its threshold.
-		expect(await crossings(paperback.id)).toMatchObject([
-			{ data: { book_id: paperback.id, waiting_count: 2 } },
-		]);
+		const [crossed] = await crossings(paperback.id);
+		expect(crossed).toMatchObject({ data: { book_id: paperback.id, waiting_count: 2 } });
 		expect(await crossings(hardcover.id)).toHaveLength(hardcoverBefore);
+		// Published after the response: its delivery to the endpoint is on the webhook queue.
+		const delivery = await env.DB.prepare(
+			"SELECT id FROM webhook_deliveries WHERE endpoint_id = ? AND event_id = ?",
+		)
+			.bind(hook.id, crossed?.seq)
+			.first<{ id: number }>();
+		expect(webhooks.ids()).toContain(delivery?.id);
 		await expectInvariants();
 	});
 

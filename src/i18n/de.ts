@@ -149,9 +149,9 @@ export const de: Messages = {
 			allDone: "Erledigt: Die Vormerkung ist storniert und die Verfügbarkeits-E-Mails sind abbestellt.",
 			closedTitle: "Nichts zu stornieren",
 			closed: (title) =>
-				`Ihre Vormerkung${title ? ` für „${title}“` : ""} ist bereits abgeschlossen (gekauft, storniert oder abgelaufen): Es gibt nichts zu stornieren.`,
+				`Ihre Vormerkung${title ? ` für „${title}“` : ""} ist nicht mehr aktiv: Es gibt nichts zu stornieren.`,
 			allWhatClosed: (title) =>
-				`Damit erhalten Sie keine Verfügbarkeits-E-Mails der Buchhandlung mehr (Ihre Vormerkung${title ? ` für „${title}“` : ""} ist bereits abgeschlossen). In den Einstellungen Ihres Kontos können Sie sie wieder einschalten.`,
+				`Damit erhalten Sie keine Verfügbarkeits-E-Mails der Buchhandlung mehr (Ihre Vormerkung${title ? ` für „${title}“` : ""} ist nicht mehr aktiv). In den Einstellungen Ihres Kontos können Sie sie wieder einschalten.`,
 			allDoneClosed: "Erledigt: Die Verfügbarkeits-E-Mails sind abbestellt.",
 			notFoundTitle: "Dieser Link ist ungültig",
 			notFound:

@@ -146,9 +146,9 @@ export const en = {
 			allDone: "Done: the pre-booking is cancelled and restock emails are off.",
 			closedTitle: "Nothing to cancel",
 			closed: (title: string | null) =>
-				`Your pre-booking${title ? ` of "${title}"` : ""} is already closed (bought, cancelled or lapsed): there is nothing to cancel.`,
+				`Your pre-booking${title ? ` of "${title}"` : ""} is no longer active: there is nothing to cancel.`,
 			allWhatClosed: (title: string | null) =>
-				`This stops every restock email from the bookstore (your pre-booking${title ? ` of "${title}"` : ""} is already closed). You can turn them on again in your account's preferences.`,
+				`This stops every restock email from the bookstore (your pre-booking${title ? ` of "${title}"` : ""} is no longer active). You can turn them on again in your account's preferences.`,
 			allDoneClosed: "Done: restock emails are off.",
 			notFoundTitle: "This link is not valid",
 			notFound:

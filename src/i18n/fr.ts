@@ -149,9 +149,9 @@ export const fr: Messages = {
 			allDone: "C’est fait : la réservation est annulée et les e-mails de disponibilité sont désactivés.",
 			closedTitle: "Rien à annuler",
 			closed: (title) =>
-				`Votre réservation${title ? ` de « ${title} »` : ""} est déjà close (achetée, annulée ou expirée) : il n’y a rien à annuler.`,
+				`Votre réservation${title ? ` de « ${title} »` : ""} n’est plus active : il n’y a rien à annuler.`,
 			allWhatClosed: (title) =>
-				`Cela met fin à tous les e-mails de disponibilité de la librairie (votre réservation${title ? ` de « ${title} »` : ""} est déjà close). Vous pourrez les réactiver dans les préférences de votre compte.`,
+				`Cela met fin à tous les e-mails de disponibilité de la librairie (votre réservation${title ? ` de « ${title} »` : ""} n’est plus active). Vous pourrez les réactiver dans les préférences de votre compte.`,
 			allDoneClosed: "C’est fait : les e-mails de disponibilité sont désactivés.",
 			notFoundTitle: "Ce lien n’est pas valide",
 			notFound:

@@ -123,7 +123,7 @@ export const remove = createRoute({
 	// API.md says only "204, then 404"; where it is silent the OpenAPI document says what happens (the
 	// schema's ON DELETE rules, asserted by test/book-deletion.test.ts).
 	description:
-		"The book's pre-bookings go with it, whatever their status (held copies included: `GET /prebooks/{id}` answers 404 afterwards, and no email, expiry or offer follows), and so do its cart lines, wishlist entries and restock history. Orders keep their items, with the title and price they had and `book_id` null. One exception: a pre-booking of the book's work (any edition) that this edition held a copy for waits again for the work's other editions, its place kept and no pass spent, and is served at once if one has a copy; work pre-bookings the edition notified or sold go with it.",
+		"The book's pre-bookings go with it, whatever their status (held copies included: `GET /prebooks/{id}` answers 404 afterwards, and no email, expiry or offer follows), and so do its cart lines, wishlist entries and restock history. Orders keep their items, with the title and price they had and `book_id` null. One exception: a work (any edition) pre-booking that this edition held a copy for waits again for its work's other editions, its place kept and no pass spent, and is served at once if one has a copy; work pre-bookings the edition notified or sold go with it.",
 	...adminOnly,
 	request: { params: bookId },
 	responses: {

@@ -177,12 +177,13 @@ export async function deleteBook(db: Db, id: number): Promise<Outcome> {
 	const offeredWorkPrebooks = sql`FROM pre_bookings
 		WHERE book_id = ${id} AND status = 'offered' AND work_id IS NOT NULL`;
 	const { demandBefore, deleted, allocation, demandAfter } = await withUniqueNow((now) => {
-		// The editions the engine runs for: those of the works this edition's rounds offered copies to (a
-		// rejoined reader keeps its `offer_round_id` until the DELETE clears it) and of the readers this
-		// batch's rounds offer (so a reader served again stays in scope for the recount after) — the same
+		// The editions the engine runs for: those of the works of the readers this edition's rounds offered
+		// a copy who are back in line (a rejoined reader keeps its `offer_round_id` until the DELETE clears
+		// it; its closed history is left out) and of the readers this batch's rounds offer (so a reader served again stays in scope for the recount after) — the same
 		// set for every statement of the batch (idx_offer_rounds_book, idx_offer_rounds_unpublished).
 		const otherEditions = sql`SELECT e.id FROM books AS e WHERE e.id <> ${id} AND e.work_id IN (
-			SELECT p.work_id FROM pre_bookings AS p WHERE p.work_id IS NOT NULL AND p.offer_round_id IN (
+			SELECT p.work_id FROM pre_bookings AS p WHERE p.work_id IS NOT NULL
+				AND p.status IN ('waiting', 'notified', 'offered') AND p.offer_round_id IN (
 				SELECT r.id FROM offer_rounds AS r WHERE r.book_id = ${id}
 				UNION ALL SELECT r.id FROM offer_rounds AS r WHERE r.published_at IS NULL AND r.created_at = ${now}))`;
 		const demand = demandAlertWatch(otherEditions);

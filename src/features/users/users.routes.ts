@@ -60,7 +60,7 @@ export const update = createRoute({
 	tags: ["Admin"],
 	summary: "Activate, deactivate, promote or demote a user (admin)",
 	description:
-		"Deactivating a user revokes all of its refresh tokens; its access tokens stop working at once. An erased account (`DELETE /users/me`) can never be changed again, so never made active or admin (409 USER_ERASED).",
+		"Deactivating a user revokes all of its refresh tokens; its access tokens stop working at once. In the same batch the copies held for the user (offered pre-bookings, which a deactivated account cannot buy) go to the next in line (their `prebook.offered` reason is `cancel`); the user's pre-bookings wait again, place kept and no pass spent, passed over for held copies until a reactivation (a `notify_all` book still notifies them, rule 4). An erased account (`DELETE /users/me`) can never be changed again, so never made active or admin (409 USER_ERASED).",
 	...adminOnly,
 	request: { params: z.object({ id: idParam("id") }), body: jsonBody(UserPatch) },
 	responses: {

@@ -15,8 +15,9 @@ import { verifyPassword } from "../../lib/password.ts";
 import { containsText } from "../../lib/sql.ts";
 import { canonicalTimeZone, utcOffsetMinutes } from "../../lib/time-zone.ts";
 import { allocate, booksIn, linesOfReader } from "../allocation/engine.ts";
-import { forgetHandedBackRounds } from "../allocation/line.ts";
-import { NOTHING, type Outcome } from "../allocation/outcome.ts";
+import { forgetHandedBackRounds, linesOfPrebookings } from "../allocation/line.ts";
+import { NOTHING, type Outcome, outcomeOf } from "../allocation/outcome.ts";
+import { crossedEvents, demandAlertWatch } from "../webhooks/webhook-events.ts";
 import type { AccountExportView, PreferencesView, UserView } from "./users.schemas.ts";
 
 /** The columns of a `UserView`. */
@@ -84,8 +85,15 @@ export async function updateUser(
 	if (patch.isActive === undefined && patch.role === undefined)
 		return { user: await getUser(db, userId), outcome: NOTHING };
 	const deactivating = patch.isActive === false;
-	const { updated, found, allocation } = await withUniqueNow((now) =>
+	// A deactivation puts the reader's offers back in line, which can make a line reach its demand alert:
+	// the lines of their offers, before and after (back in line, their round still kept).
+	const demand = demandAlertWatch(
+		linesOfPrebookings(sql`SELECT id FROM pre_bookings WHERE user_id = ${userId}
+			AND (status = 'offered' OR (status IN ('waiting', 'notified') AND offer_round_id IS NOT NULL))`),
+	);
+	const { updated, found, allocation, demandBefore, demandAfter } = await withUniqueNow((now) =>
 		batch(db, {
+			demandBefore: deactivating ? demand.before : noRows(),
 			updated: db
 				.update(users)
 				.set({
@@ -122,13 +130,19 @@ export async function updateUser(
 			// A reactivated reader is servable again (rule 4), a deactivated one's held copies go on: the engine
 			// serves the lines they wait in.
 			allocation: allocate(linesOfReader(userId, now), deactivating ? "cancel" : "eligible", now),
+			demandAfter: deactivating ? demand.after : noRows(),
 			roundsForgotten: deactivating
 				? rawQuery(forgetHandedBackRounds(sql`SELECT id FROM pre_bookings WHERE user_id = ${userId}`))
-				: rawQuery(sql`SELECT 1 WHERE false`),
+				: noRows(),
 		}),
 	);
 	const user = updated[0];
-	if (user) return { user, outcome: allocation };
+	if (user) {
+		return {
+			user,
+			outcome: outcomeOf(allocation, { webhookEventIds: crossedEvents(demandBefore, demandAfter) }),
+		};
+	}
 	const target = found[0];
 	if (!target) throw userNotFound();
 	if (target.erasedAt !== null) {
@@ -140,6 +154,9 @@ export async function updateUser(
 		patch.isActive === false ? "is_active" : "role",
 	);
 }
+
+/** A statement that does nothing, for a batch's slot its case does not need. */
+const noRows = () => rawQuery<never>(sql`SELECT 1 WHERE false`);
 
 /**
  * The statements of a deactivation that put the user's offers back in line, only when the batch's UPDATE

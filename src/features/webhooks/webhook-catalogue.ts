@@ -44,7 +44,7 @@ const PrebookOfferedData = z
 		offer_round_id: id("The offer round (every reader offered a copy of the book in one batch)"),
 		reason: z.enum(ALLOCATION_REASONS).openapi({
 			description:
-				"What made the copies go to these readers: a restock, an expired hold, a cancel, a pass, a policy switch, readers eligible again (`eligible`: resumed, emails back on, reactivated), a waves book's next wave (`wave`), or a lottery draw's winners (`draw`)",
+				"What made the copies go to these readers: a restock, an expired hold, a cancel (also a holder erased or deactivated, whose copy goes on), a pass, a policy switch, readers eligible again (`eligible`: resumed, emails back on, reactivated), a waves book's next wave (`wave`), or a lottery draw's winners (`draw`)",
 		}),
 		offered_at: timestamp,
 		hold_expires_at: timestamp.openapi({

@@ -261,7 +261,7 @@ export const drawClosedEvent = (drawId: number, now: string) =>
  * `demand.threshold_crossed` is recorded by a trigger (`line_demand_join_check`, migrations/0036, which the
  * counters' triggers `waiting_line_change_apply` and `work_line_change_apply` call), in the
  * statement that makes a book's waiting count reach its threshold, so no statement here inserts it. A batch
- * that can make a line grow (a pre-booking, a guest's confirmation, a pass, an edition's deletion) reads the books' crossing counts
+ * that can make a line grow (a pre-booking, a guest's confirmation, a pass, a deactivation, an edition's deletion) reads the books' crossing counts
  * before and after its change (`before` first in the batch, `after` last), and `crossedEvents` gives the
  * events of the crossings it made that wait for publication, to publish after the response like any other
  * (the cron relay publishes them otherwise).
