@@ -578,7 +578,7 @@ describe("one line per edition", () => {
 
 	it("lottery: the work pre-booking enters the edition's draw, and a win gives it that edition", async () => {
 		captureQueue();
-		const { work, paperback } = await twoEditions({ paperback: "lottery" });
+		const { work, hardcover, paperback } = await twoEditions({ paperback: "lottery" });
 		await runCron(); // opens the lottery book's draw
 		const readers = [await createUser(), await createUser(), await createUser()];
 		const ids = [(await prebookWork(readers[0] as TestUser, work.id)).body.id];
@@ -592,6 +592,21 @@ describe("one line per edition", () => {
 			status: "offered",
 			book_id: paperback.id,
 			draw: { draw_id: closed.id, won: true },
+		});
+		await expectInvariants();
+
+		// Passed and resumed, it is offered the hardcover (hold_queue) instead: no draw gave it that copy.
+		const policy = { allocation: "hold_queue" };
+		expect((await api("PATCH", `/books/${hardcover.id}`, { token: admin.token, body: policy })).status).toBe(
+			200,
+		);
+		expect((await setStock(hardcover.id, 1)).status).toBe(200);
+		expect((await api("POST", `/prebooks/${ids[0]}/pass`, { token: readers[0]?.token })).status).toBe(200);
+		expect((await api("POST", `/prebooks/${ids[0]}/resume`, { token: readers[0]?.token })).status).toBe(200);
+		expect(await prebookOf(readers[0] as TestUser, ids[0] as number)).toMatchObject({
+			status: "offered",
+			book_id: hardcover.id,
+			draw: null,
 		});
 		await expectInvariants();
 	});

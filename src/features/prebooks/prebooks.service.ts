@@ -97,11 +97,14 @@ export const prebookViews = (db: Db, now = new Date().toISOString(), cap = AHEAD
 			onHoldReason: prebookOnHoldReason(lineRow, now),
 			// The last draw it took part in (idx_draw_entries_prebook), as JSON: a decided one — a draw being
 			// scored is shown open (GET /books/{id}/draws), and its entries' `won` is not known yet — of a book
-			// that is still a lottery (API.md: null on other books; after a switch its copies go by line order).
+			// that is still a lottery (API.md: null on other books; after a switch its copies go by line order),
+			// and for a work pre-booking given an edition, of that edition (another edition's draw did not give it).
 			lastDraw: sql<string | null>`(SELECT json_object('draw_id', e.draw_id, 'won', e.won)
 				FROM draw_entries AS e JOIN draws AS d ON d.id = e.draw_id AND d.status = 'closed'
 					JOIN books AS lottery ON lottery.id = d.book_id AND lottery.allocation = 'lottery'
-				WHERE e.prebook_id = ${preBookings.id} ORDER BY e.draw_id DESC LIMIT 1)`,
+				WHERE e.prebook_id = ${preBookings.id}
+					AND (${preBookings.bookId} IS NULL OR d.book_id = ${preBookings.bookId})
+				ORDER BY e.draw_id DESC LIMIT 1)`,
 			createdAt: preBookings.createdAt,
 			notifiedAt: preBookings.notifiedAt,
 			offeredAt: preBookings.offeredAt,
