@@ -22,6 +22,24 @@ describe("errors from the pipeline use the contract's envelope", () => {
 		expectError(res, 413, "PAYLOAD_TOO_LARGE");
 	});
 
+	it("answers a JSON body declared in another charset with 415 (JSON is UTF-8); utf-8 in any spelling is JSON", async () => {
+		const body = JSON.stringify({ email: "someone@example.com" });
+		for (const charset of ["iso-8859-1", '"latin1"', "utf-16", ""]) {
+			const res = await api("POST", "/auth/register", {
+				rawBody: body,
+				headers: { "Content-Type": `application/json; charset=${charset}` },
+			});
+			expectError(res, 415, "UNSUPPORTED_MEDIA_TYPE");
+		}
+		for (const charset of ["utf-8", "UTF-8", '"utf-8"', "utf8"]) {
+			const res = await api("POST", "/auth/register", {
+				rawBody: body,
+				headers: { "Content-Type": `application/json; charset=${charset}` },
+			});
+			expect(res.status, charset).toBe(202);
+		}
+	});
+
 	it("answers a non-JSON content type with 415 UNSUPPORTED_MEDIA_TYPE", async () => {
 		const res = await api("POST", "/auth/login", {
 			rawBody: "email=a@b.c&password=12345678",
