@@ -9,7 +9,8 @@
  *     log).
  *  2. Expiry: the cron is run as a user runs it under `wrangler dev`,
  *     `/cdn-cgi/handler/scheduled?cron=*+*+*+*+*&time=<ms>`, with a time past every hold (the holds last
- *     48 hours), once per run until a run expires nothing. Prints per run the holds expired and offered,
+ *     48 hours, and quiet hours may move an end up to 12 hours later: rule 13), once per run until a run
+ *     expires nothing. Prints per run the holds expired and offered,
  *     the batches, the time it took and its D1 round trips and rows; checks that every hold of the three
  *     restocks expired and its copy went to the next in line.
  *  3. Place in line: `GET /prebooks?limit=100` for readers with 100 waiting pre-bookings each, on 100
@@ -59,6 +60,8 @@ const readerAccount = (depth: number) => ({
 	password: "bench-reader-password",
 });
 const HOLD_HOURS = 48;
+/** The most quiet hours (rule 13) move a hold's end: from 21:00 to the next 09:00. */
+const QUIET_HOURS_SHIFT = 12;
 const HOUR = 60 * 60 * 1000;
 const MAX_CRON_RUNS = 10;
 const GET_PREBOOKS_REPEATS = 5;
@@ -281,12 +284,13 @@ async function holdAndExpire(base: string, admin: string): Promise<void> {
 				.join(" / ")})`,
 	);
 
-	// 2. The expiry sweep: every hold above lapsed (a time past their 48 hours), the cron run until idle.
+	// 2. The expiry sweep: every hold above lapsed (a time past their 48 hours, and past the 09:00 that quiet
+	// hours move an end between 21:00 and 09:00 to: up to 12 hours more), the cron run until idle.
 	console.log(
-		`\nexpiry sweep (GET /cdn-cgi/handler/scheduled?cron=*+*+*+*+*&time=<now + ${HOLD_HOURS + 1} h>, run after run)\n` +
+		`\nexpiry sweep (GET /cdn-cgi/handler/scheduled?cron=*+*+*+*+*&time=<now + ${HOLD_HOURS + QUIET_HOURS_SHIFT + 1} h>, run after run)\n` +
 			"run   batches   expired   offered   duration   d1 round trips   rows read   rows written   ms per 1k expired   per book (expired)",
 	);
-	const lapsedAt = Date.now() + (HOLD_HOURS + 1) * HOUR;
+	const lapsedAt = Date.now() + (HOLD_HOURS + QUIET_HOURS_SHIFT + 1) * HOUR;
 	const expiredPerBook = new Map<number, number>();
 	for (let run = 1; run <= MAX_CRON_RUNS; run++) {
 		// One millisecond apart, so each run's log lines carry their own scheduled_time.
