@@ -4,7 +4,7 @@
  * (lib/db.ts, whose binding adds the caller guard and counts the round trip), their results returned under
  * the names they were given.
  */
-import type { SQL } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import type { Db } from "./db.ts";
@@ -25,6 +25,12 @@ export const rawQuery = <Row = Record<string, never>>(query: SQL): RawQuery<Row>
 	kind: "raw",
 	sql: query,
 });
+
+/**
+ * A statement that does nothing: the slot of a named batch that this case does not need (a batch's shape
+ * is fixed; its statements are not).
+ */
+export const noStatement = <Row = never>(): RawQuery<Row> => rawQuery<Row>(sql`SELECT 1 WHERE false`);
 
 export type Statement = RawQuery<unknown> | BatchItem<"sqlite">;
 type StatementResult<S> =

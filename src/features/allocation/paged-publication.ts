@@ -19,7 +19,7 @@
  */
 import { sql } from "drizzle-orm";
 import { z } from "zod";
-import { batch, mapGroup, namedGroup, rawQuery, type StatementGroup } from "../../lib/batch.ts";
+import { batch, mapGroup, namedGroup, noStatement, rawQuery, type StatementGroup } from "../../lib/batch.ts";
 import type { Db } from "../../lib/db.ts";
 import type { Effects } from "../../lib/effects.ts";
 import { describeError } from "../../lib/errors.ts";
@@ -186,7 +186,7 @@ async function moveCursor(
 						PUBLICATION_PAGE,
 						now,
 					)
-				: rawQuery<RecordedEvent>(sql`SELECT 1 WHERE false`),
+				: noStatement<RecordedEvent>(),
 		moved: rawQuery<{ id: number }>(sql`UPDATE ${table(unit)}
 			SET publish_cursor_user_id = ${to.userId} ${atColumn}, publish_moved_at = ${now},
 				published_at = CASE WHEN ${done ? 1 : 0} AND NOT ${readersAfter(unit, to)}

@@ -12,7 +12,7 @@
  */
 import { and, eq, isNull, lte, type SQL, sql } from "drizzle-orm";
 import { emailTokens, loginAttempts, refreshTokens, users } from "../../db/schema.ts";
-import { batch, rawQuery } from "../../lib/batch.ts";
+import { batch, noStatement, rawQuery } from "../../lib/batch.ts";
 import type { Db } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
 import {
@@ -217,7 +217,7 @@ export async function completeSignUp(
 				SELECT id, ${input.session.familyId}, ${input.session.refreshTokenHash}, ${input.session.expiresAt},
 					${now}
 				FROM users WHERE ${made}`)
-			: rawQuery(sql`SELECT 1 WHERE false`),
+			: noStatement(),
 		account: db
 			.select({ ...userColumns, tokenVersion: users.tokenVersion })
 			.from(users)

@@ -6,7 +6,7 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import { books, preBookings, users, works } from "../../db/schema.ts";
-import { batch, rawQuery } from "../../lib/batch.ts";
+import { batch, noStatement } from "../../lib/batch.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
 import type { Db } from "../../lib/db.ts";
 import type { UnsubscribeClaims } from "../../prebook-emails/unsubscribe-token.ts";
@@ -70,7 +70,7 @@ export async function unsubscribe(
 			emailsOff:
 				claims.scope === "all"
 					? db.update(users).set({ restockEmails: false, updatedAt: now }).where(eq(users.id, claims.userId))
-					: rawQuery(sql`SELECT 1 WHERE false`),
+					: noStatement(),
 		}),
 	);
 	return { view: viewOf(claims, before[0], reader[0]), outcome: cancel.allocation };

@@ -6,7 +6,7 @@
  */
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { refreshTokens, users } from "../../db/schema.ts";
-import { batch, rawQuery } from "../../lib/batch.ts";
+import { batch, noStatement, rawQuery } from "../../lib/batch.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
 import type { Db } from "../../lib/db.ts";
 import { AppError } from "../../lib/errors.ts";
@@ -86,14 +86,15 @@ export async function updateUser(
 		return { user: await getUser(db, userId), outcome: NOTHING };
 	const deactivating = patch.isActive === false;
 	// A deactivation puts the reader's offers back in line, which can make a line reach its demand alert:
-	// the lines of their offers, before and after (back in line, their round still kept).
+	// the lines of their offers, before and after (back in line, their round still kept). Read for any change
+	// (a few rows): only a deactivation moves them.
 	const demand = demandAlertWatch(
 		linesOfPrebookings(sql`SELECT id FROM pre_bookings WHERE user_id = ${userId}
 			AND (status = 'offered' OR (status IN ('waiting', 'notified') AND offer_round_id IS NOT NULL))`),
 	);
 	const { updated, found, allocation, demandBefore, demandAfter } = await withUniqueNow((now) =>
 		batch(db, {
-			demandBefore: deactivating ? demand.before : noRows(),
+			demandBefore: demand.before,
 			updated: db
 				.update(users)
 				.set({
@@ -130,10 +131,10 @@ export async function updateUser(
 			// A reactivated reader is servable again (rule 4), a deactivated one's held copies go on: the engine
 			// serves the lines they wait in.
 			allocation: allocate(linesOfReader(userId, now), deactivating ? "cancel" : "eligible", now),
-			demandAfter: deactivating ? demand.after : noRows(),
+			demandAfter: demand.after,
 			roundsForgotten: deactivating
 				? rawQuery(forgetHandedBackRounds(sql`SELECT id FROM pre_bookings WHERE user_id = ${userId}`))
-				: noRows(),
+				: noStatement(),
 		}),
 	);
 	const user = updated[0];
@@ -154,9 +155,6 @@ export async function updateUser(
 		patch.isActive === false ? "is_active" : "role",
 	);
 }
-
-/** A statement that does nothing, for a batch's slot its case does not need. */
-const noRows = () => rawQuery<never>(sql`SELECT 1 WHERE false`);
 
 /**
  * The statements of a deactivation that put the user's offers back in line, only when the batch's UPDATE
