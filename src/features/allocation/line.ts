@@ -15,6 +15,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import { FORMATS, type Format } from "../../db/schema.ts";
+import { rawQuery } from "../../lib/batch.ts";
 
 /** Each format's bit in a work pre-booking's `formats_mask`. */
 const FORMAT_BITS: Record<Format, number> = {
@@ -300,6 +301,25 @@ export const measureLines = (
 			'self', self))
 		FROM behind AS measured)`;
 };
+
+/**
+ * The statements that put offers back in line without a pass — a deactivated holder's, the offers of an
+ * edition being deleted: `offers` is `FROM pre_bookings WHERE …` naming the offered rows. Each one's lines
+ * count one more waiting (the views `waiting_line_change` and `work_line_change`, as the join triggers count
+ * a pass, which this is not: no `passed` is tallied), then the offers wait again, place kept and no pass
+ * spent (a work pre-booking without an edition). They keep `offer_round_id`, so the batch's engine serves
+ * and recounts the freed copies' books (`linesOfPrebookings`); `forgetHandedBackRounds` comes last.
+ */
+export const handBackOffers = (offers: SQL, now: string) => ({
+	bookLinesRejoined: rawQuery(sql`INSERT INTO waiting_line_change (book_id, delta, at)
+		SELECT book_id, 1, ${now} ${offers} AND work_id IS NULL`),
+	workLinesRejoined: rawQuery(sql`INSERT INTO work_line_change (work_id, formats_mask, delta, at)
+		SELECT work_id, formats_mask, 1, ${now} ${offers} AND work_id IS NOT NULL`),
+	handedBack: rawQuery(sql`UPDATE pre_bookings
+		SET status = 'waiting', offered_at = NULL, hold_expires_at = NULL,
+			book_id = CASE WHEN work_id IS NULL THEN book_id END
+		WHERE id IN (SELECT id ${offers})`),
+});
 
 /**
  * The last statement of a batch that handed held copies back: the pre-bookings among `prebooks` back in line

@@ -1,12 +1,13 @@
 import { and, eq, gt, or, type SQL, sql } from "drizzle-orm";
 import { type BookRow, books, genres } from "../../db/schema.ts";
-import { batch, rawQuery } from "../../lib/batch.ts";
+import { batch } from "../../lib/batch.ts";
 import { withUniqueNow } from "../../lib/clock.ts";
 import type { Db } from "../../lib/db.ts";
 import { AppError, bookNotFound, constraintViolation } from "../../lib/errors.ts";
 import { containsText } from "../../lib/sql.ts";
 import { allocate, allocateBook, booksIn } from "../allocation/engine.ts";
 import { rememberPolicy } from "../allocation/expected-policy.ts";
+import { handBackOffers } from "../allocation/line.ts";
 import { NOTHING, type Outcome, outcomeOf } from "../allocation/outcome.ts";
 import { crossedEvents, demandAlertWatch } from "../webhooks/webhook-events.ts";
 
@@ -168,8 +169,9 @@ export async function updateBook(
 
 /**
  * One round trip: the book goes, with its pre-bookings (docs/api.md) — but a work pre-booking it held a
- * copy for waits again for the work's other editions, which the engine serves in the same batch. The book's cached entries go, and its work's (which lists its editions). A book that does
- * not exist still costs the batch (its engine run finds no line, its batch time is claimed): 404 after it.
+ * copy for waits again for the work's other editions, which the engine serves in the same batch. The
+ * book's cached entries go, and its work's (which lists its editions). A book that does not exist still
+ * costs the batch (its engine run finds no line, its batch time is claimed): 404 after it.
  */
 export async function deleteBook(db: Db, id: number): Promise<Outcome> {
 	// Work pre-bookings offered a copy of this edition: each waits again for its work's other editions
@@ -179,8 +181,9 @@ export async function deleteBook(db: Db, id: number): Promise<Outcome> {
 	const { demandBefore, deleted, allocation, demandAfter } = await withUniqueNow((now) => {
 		// The editions the engine runs for: those of the works of the readers this edition's rounds offered
 		// a copy who are back in line (a rejoined reader keeps its `offer_round_id` until the DELETE clears
-		// it; its closed history is left out) and of the readers this batch's rounds offer (so a reader served again stays in scope for the recount after) — the same
-		// set for every statement of the batch (idx_offer_rounds_book, idx_offer_rounds_unpublished).
+		// it; its closed history is left out) and of the readers this batch's rounds offer (so a reader
+		// served again stays in scope for the recount after) — the same set for every statement of the batch
+		// (idx_offer_rounds_book, idx_offer_rounds_unpublished). Not the edition itself: it is going.
 		const otherEditions = sql`SELECT e.id FROM books AS e WHERE e.id <> ${id} AND e.work_id IN (
 			SELECT p.work_id FROM pre_bookings AS p WHERE p.work_id IS NOT NULL
 				AND p.status IN ('waiting', 'notified', 'offered') AND p.offer_round_id IN (
@@ -193,13 +196,8 @@ export async function deleteBook(db: Db, id: number): Promise<Outcome> {
 			// the work, this one included, which no subscriber should hear of as it goes.
 			silenced: db.update(books).set({ demandAlertThreshold: null }).where(eq(books.id, id)),
 			// A work pre-booking is a place in every edition it accepts: one this edition held a copy for
-			// waits again for the others, its place kept (no pass spent). The work's line counts it back in
-			// (what the join trigger records for a pass, which this is not: no `passed` is counted).
-			rejoinedDemand: rawQuery(sql`INSERT INTO work_line_change (work_id, formats_mask, delta, at)
-				SELECT work_id, formats_mask, 1, ${now} ${offeredWorkPrebooks}`),
-			rejoined: rawQuery(sql`UPDATE pre_bookings
-				SET status = 'waiting', book_id = NULL, offered_at = NULL, hold_expires_at = NULL
-				WHERE id IN (SELECT id ${offeredWorkPrebooks})`),
+			// waits again for the others, its place kept (no pass spent).
+			...handBackOffers(offeredWorkPrebooks, now),
 			// The other editions may have a copy for them now (rule 11).
 			allocation: allocate(booksIn(otherEditions), "eligible", now),
 			demandAfter: demand.after,

@@ -15,7 +15,7 @@ import { verifyPassword } from "../../lib/password.ts";
 import { containsText } from "../../lib/sql.ts";
 import { canonicalTimeZone, utcOffsetMinutes } from "../../lib/time-zone.ts";
 import { allocate, booksIn, linesOfReader } from "../allocation/engine.ts";
-import { forgetHandedBackRounds, linesOfPrebookings } from "../allocation/line.ts";
+import { forgetHandedBackRounds, handBackOffers, linesOfPrebookings } from "../allocation/line.ts";
 import { NOTHING, type Outcome, outcomeOf } from "../allocation/outcome.ts";
 import { crossedEvents, demandAlertWatch } from "../webhooks/webhook-events.ts";
 import type { AccountExportView, PreferencesView, UserView } from "./users.schemas.ts";
@@ -123,10 +123,15 @@ export async function updateUser(
 					),
 				),
 			// A deactivated holder cannot buy (403): the copies held for them go on (rule 4: passed over, never
-			// dropped). Their offers wait again, place kept and no pass spent — counted back into the lines here
-			// (the join triggers listen for a pass, which this is not) — and the engine below hands the copies to
-			// the next in line.
-			...(deactivating ? handOnHeldCopies(userId, now) : {}),
+			// dropped) — only when the UPDATE above did deactivate them. Their offers wait again, place kept and
+			// no pass spent, and the engine below hands the copies to the next in line.
+			...(deactivating
+				? handBackOffers(
+						sql`FROM pre_bookings WHERE user_id = ${userId} AND status = 'offered'
+							AND (SELECT is_active FROM users WHERE id = ${userId}) = 0`,
+						now,
+					)
+				: {}),
 			found: db.select({ erasedAt: users.erasedAt }).from(users).where(eq(users.id, userId)),
 			// A reactivated reader is servable again (rule 4), a deactivated one's held copies go on: the engine
 			// serves the lines they wait in.
@@ -154,28 +159,6 @@ export async function updateUser(
 		"This is the last active admin: promote another user first",
 		patch.isActive === false ? "is_active" : "role",
 	);
-}
-
-/**
- * The statements of a deactivation that put the user's offers back in line, only when the batch's UPDATE
- * did deactivate them: each book pre-booking's line and each work pre-booking's lines count one more
- * waiting (`waiting_line_change`, `work_line_change`, as the triggers count a reader who passes), then the
- * offers become waiting again (a work pre-booking without an edition). `allocate` then frees the copies.
- */
-function handOnHeldCopies(userId: number, now: string) {
-	const offersOfTheDeactivated = sql`FROM pre_bookings WHERE user_id = ${userId} AND status = 'offered'
-		AND (SELECT is_active FROM users WHERE id = ${userId}) = 0`;
-	return {
-		bookLinesRejoined: rawQuery(sql`INSERT INTO waiting_line_change (book_id, delta, at)
-			SELECT book_id, 1, ${now} ${offersOfTheDeactivated} AND work_id IS NULL`),
-		workLinesRejoined: rawQuery(sql`INSERT INTO work_line_change (work_id, formats_mask, delta, at)
-			SELECT work_id, formats_mask, 1, ${now} ${offersOfTheDeactivated} AND work_id IS NOT NULL`),
-		// The offer round stays until the engine ran: it puts the freed copy's book in scope (line.ts).
-		handedOn: rawQuery(sql`UPDATE pre_bookings
-			SET status = 'waiting', offered_at = NULL, hold_expires_at = NULL,
-				book_id = CASE WHEN work_id IS NULL THEN book_id END
-			WHERE id IN (SELECT id ${offersOfTheDeactivated})`),
-	};
 }
 
 const preferenceColumns = {
